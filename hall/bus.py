@@ -1,0 +1,302 @@
+"""The MQTT client wrapper every process uses (the only module that imports paho).
+
+* Topics come from :mod:`hall.topics` specs; this module never builds a topic
+  string itself, and refuses to publish to one holding ``+`` or ``#``.
+* Availability is retained JSON with a Last-Will ``{"state":"offline"}``,
+  republished ``online`` on every (re)connect; ``stop()`` leaves ``stopped``.
+* Subscriptions are remembered and renewed on reconnect; ``on_connect`` hooks
+  let a process republish its retained state after the broker restarts.
+* MQTT 5 where the broker speaks it, 3.1.1 otherwise (amqtt): nothing in the
+  protocol depends on MQTT 5 properties, request ids live in the payload.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import paho.mqtt.client as mqtt
+
+from . import messages
+from .topics import REGISTRY, Parsed, TopicError, TopicSpec
+
+log = logging.getLogger("hall.bus")
+
+Handler = Callable[[Parsed, bytes], None]
+
+
+@dataclass(frozen=True)
+class BusSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    protocol: str = "5"  # "5" or "3.1.1"
+    keepalive: int = 30
+
+    @classmethod
+    def from_env(cls, **over: Any) -> "BusSettings":
+        """ONEWINDOW_MQTT_HOST/PORT/USER/PROTOCOL; the password from a systemd
+        credential file (``$CREDENTIALS_DIRECTORY/mqtt-password``) so it is never
+        in the unit file or the process list."""
+        pw = None
+        cred = os.environ.get("CREDENTIALS_DIRECTORY")
+        if cred and os.path.exists(os.path.join(cred, "mqtt-password")):
+            with open(os.path.join(cred, "mqtt-password"), encoding="utf-8") as f:
+                pw = f.read().strip()
+        vals: dict[str, Any] = dict(
+            host=os.environ.get("ONEWINDOW_MQTT_HOST", "127.0.0.1"),
+            port=int(os.environ.get("ONEWINDOW_MQTT_PORT", "1883")),
+            username=os.environ.get("ONEWINDOW_MQTT_USER") or None,
+            password=pw or os.environ.get("ONEWINDOW_MQTT_PASSWORD") or None,
+            protocol=os.environ.get("ONEWINDOW_MQTT_PROTOCOL", "5"),
+        )
+        vals.update({k: v for k, v in over.items() if v is not None})
+        return cls(**vals)
+
+
+@dataclass
+class _Sub:
+    pattern: str
+    qos: int
+    handler: Handler
+
+
+class Bus:
+    """One MQTT connection of one process.
+
+    ``availability`` is the spec and id under which this client announces
+    itself (e.g. ``REGISTRY["kiosk.availability"], "K01"``).
+    """
+
+    def __init__(self, hall_id: str, client_id: str, settings: BusSettings,
+                 availability: tuple[TopicSpec, str] | None = None):
+        self.hall_id = hall_id
+        self.client_id = client_id
+        self.settings = settings
+        self._availability = availability
+        self._subs: list[_Sub] = []
+        self._connect_hooks: list[Callable[[], None]] = []
+        self._connected = threading.Event()
+        self._client: mqtt.Client | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ lifecycle --
+    def on_connect(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` (in the network thread) after every successful connect."""
+        self._connect_hooks.append(hook)
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Connect and start the network thread; raises TimeoutError if no broker."""
+        s = self.settings
+        v5 = s.protocol == "5"
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+                        clean_session=None if v5 else True)
+        if s.username:
+            c.username_pw_set(s.username, s.password)
+        c.max_inflight_messages_set(1000)
+        c.max_queued_messages_set(0)
+        c.reconnect_delay_set(min_delay=1, max_delay=30)
+        if self._availability:
+            spec, ident = self._availability
+            c.will_set(spec.topic(self.hall_id, ident),
+                       messages.encode(messages.Availability(state="offline")), qos=1, retain=True)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        self._client = c
+        if v5:
+            c.connect_async(s.host, s.port, keepalive=s.keepalive, clean_start=True)
+        else:
+            c.connect_async(s.host, s.port, keepalive=s.keepalive)
+        c.loop_start()
+        if not self._connected.wait(timeout):
+            c.loop_stop()
+            raise TimeoutError(f"no MQTT broker answered at {s.host}:{s.port} within {timeout:.0f}s")
+
+    def stop(self, state: str = "stopped") -> None:
+        c = self._client
+        if c is None:
+            return
+        if self._availability and self._connected.is_set():
+            spec, ident = self._availability
+            info = c.publish(spec.topic(self.hall_id, ident),
+                             messages.encode(messages.Availability(state=state)), qos=1, retain=True)
+            try:
+                info.wait_for_publish(2)
+            except (RuntimeError, ValueError):
+                pass
+        c.disconnect()
+        c.loop_stop()
+        self._client = None
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    # ------------------------------------------------------------- publish --
+    def publish(self, spec: TopicSpec, ident: str, payload: Any, *, retain: bool | None = None,
+                qos: int | None = None, hall_id: str | None = None) -> mqtt.MQTTMessageInfo:
+        topic = spec.topic(hall_id or self.hall_id, ident)
+        return self.publish_raw(topic, payload, retain=spec.retained if retain is None else retain,
+                                qos=spec.qos if qos is None else qos)
+
+    def publish_raw(self, topic: str, payload: Any, *, retain: bool, qos: int = 1) -> mqtt.MQTTMessageInfo:
+        if "+" in topic or "#" in topic:
+            raise TopicError(f"refusing to publish to a wildcard topic {topic!r}")
+        data = payload if isinstance(payload, (bytes, bytearray)) else messages.encode(payload)
+        if self._client is None:
+            raise RuntimeError("bus not started")
+        return self._client.publish(topic, data, qos=qos, retain=retain)
+
+    def clear_retained(self, spec: TopicSpec, ident: str) -> None:
+        self.publish(spec, ident, b"", retain=True)
+
+    # ----------------------------------------------------------- subscribe --
+    def subscribe(self, spec: TopicSpec, handler: Handler, *, ident: str = "+",
+                  hall_id: str | None = None) -> None:
+        """Subscribe to one registry entry; ``handler(parsed, payload)`` runs in
+        the network thread and must not block."""
+        pattern = spec.pattern(hall_id or self.hall_id, ident)
+        sub = _Sub(pattern, spec.qos, handler)
+        with self._lock:
+            self._subs.append(sub)
+        if self._client is not None and self._connected.is_set():
+            self._client.subscribe(pattern, qos=sub.qos)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties=None):
+        if reason_code.is_failure:
+            log.error("broker refused connection of %s: %s", self.client_id, reason_code)
+            return
+        with self._lock:
+            subs = list(self._subs)
+        if subs:
+            client.subscribe([(s.pattern, s.qos) for s in subs])
+        if self._availability:
+            spec, ident = self._availability
+            client.publish(spec.topic(self.hall_id, ident),
+                           messages.encode(messages.Availability(state="online")), qos=1, retain=True)
+        for hook in self._connect_hooks:
+            try:
+                hook()
+            except Exception:  # a hook must not kill the network thread
+                log.exception("on_connect hook failed")
+        self._connected.set()
+        log.info("%s connected to %s:%s", self.client_id, self.settings.host, self.settings.port)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties=None):
+        if self._connected.is_set():
+            log.warning("%s disconnected (%s); reconnecting", self.client_id, reason_code)
+        self._connected.clear()
+
+    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage):
+        try:
+            parsed = REGISTRY.parse(msg.topic)
+        except TopicError as e:
+            log.warning("dropped message on %s: %s", msg.topic, e)
+            return
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            if mqtt.topic_matches_sub(sub.pattern, msg.topic):
+                try:
+                    sub.handler(parsed, msg.payload)
+                except Exception:
+                    log.exception("handler for %s failed", msg.topic)
+
+
+class RequestError(Exception):
+    """An error reply (``code``, ``message``) or no reply at all (code ``timeout``)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class _Pending:
+    event: threading.Event = field(default_factory=threading.Event)
+    response: messages.Response | None = None
+
+
+class Requester:
+    """Client side of request/response for one kind and id (a kiosk, a window).
+
+    A retry re-sends the *same* request id, so the engine answers it from its
+    idempotency record instead of doing the work twice.
+    """
+
+    def __init__(self, bus: Bus, kind: str, ident: str, prefix: str | None = None):
+        self.bus = bus
+        self.kind = kind
+        self.ident = ident
+        self._pending: dict[str, _Pending] = {}
+        self._lock = threading.Lock()
+        self._seq = itertools.count(1)
+        self._prefix = prefix or f"{ident}-{os.getpid()}-{os.urandom(3).hex()}"
+        self._subscribed: set[str] = set()
+
+    def new_id(self) -> str:
+        return f"{self._prefix}-{next(self._seq)}"
+
+    def _ensure_sub(self, op: str) -> None:
+        if op in self._subscribed:
+            return
+        self._subscribed.add(op)
+        resp_spec = REGISTRY[f"{self.kind}.response.{op}"]
+        self.bus.subscribe(resp_spec, self._on_response, ident=self.ident)
+
+    def subscribe_all(self) -> None:
+        """Subscribe to every response of this kind up front (before connecting)."""
+        for spec in REGISTRY.requests():
+            if spec.kind == self.kind:
+                self._ensure_sub(spec.op or "")
+
+    def _on_response(self, parsed: Parsed, payload: bytes) -> None:
+        try:
+            resp = messages.decode(payload, messages.Response)
+        except Exception:
+            log.warning("undecodable response on %s", parsed.spec.name)
+            return
+        with self._lock:
+            p = self._pending.get(resp.id)
+        if p is not None:
+            p.response = resp
+            p.event.set()
+
+    def call(self, op: str, body: dict[str, Any], *, timeout: float = 3.0, retries: int = 2,
+             req_id: str | None = None) -> Any:
+        """Send ``body`` (without ``id``) and return the reply's ``data``.
+
+        Raises :class:`RequestError` on an error reply or after the retries.
+        """
+        spec = REGISTRY[f"{self.kind}.request.{op}"]
+        self._ensure_sub(op)
+        rid = req_id or self.new_id()
+        pending = _Pending()
+        with self._lock:
+            self._pending[rid] = pending
+        data = messages.encode({"id": rid, **body})
+        try:
+            for _attempt in range(retries + 1):
+                self.bus.publish(spec, self.ident, data)
+                if pending.event.wait(timeout):
+                    resp = pending.response
+                    assert resp is not None
+                    if resp.status == "ok":
+                        return resp.data
+                    err = resp.error
+                    raise RequestError(err.code if err else "error", err.message if err else "")
+            raise RequestError("timeout", f"no reply to {op} within {timeout}s × {retries + 1}")
+        finally:
+            with self._lock:
+                self._pending.pop(rid, None)

@@ -1,0 +1,63 @@
+"""The `onewindow` command: one subcommand per process, loaded lazily.
+
+A subcommand's module is imported only when it runs, so `onewindow caller` on
+the engine host never imports Kivy, and a missing optional package is reported
+by name instead of breaking every command.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+# name -> "module:attribute" of a click command
+SUBCOMMANDS = {
+    "caller": ("caller.cli:cmd", "Run the queue engine."),
+    "demo": ("caller.demo:cmd", "Run a whole simulated hall on embedded defaults."),
+    "config": ("hall.config_cli:cmd", "Check or show a hall config."),
+    "bridge": ("firmware_bridge.cli:cmd", "Run the device bridge (serial and evdev ⇄ MQTT)."),
+    "display": ("display.cli:display_cmd", "Run a wall display."),
+    "announcer": ("display.cli:announcer_cmd", "Run the voice announcer."),
+    "kiosk": ("kiosk.cli:cmd", "Run the touchscreen kiosk."),
+    "sms": ("firmware_bridge.sms_cli:cmd", "Run the SMS sender."),
+    "followup": ("caller.followup_cli:cmd", "List and close bad-review follow-ups."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx, name):
+        entry = SUBCOMMANDS.get(name)
+        if entry is None:
+            return None
+        mod_name, attr = entry[0].split(":")
+        try:
+            mod = importlib.import_module(mod_name)
+        except ModuleNotFoundError as e:
+            @click.command(name=name, help=entry[1])
+            def missing():
+                raise click.ClickException(f"`onewindow {name}` is not available: missing module {e.name}")
+            return missing
+        return getattr(mod, attr)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(n, SUBCOMMANDS[n][1]) for n in sorted(SUBCOMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def main(verbose: bool) -> None:
+    """onewindow: kiosks, queue calling and window devices for a service hall."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

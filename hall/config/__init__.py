@@ -1,0 +1,213 @@
+"""The hall config: one YAML file, one schema, a version with migrations.
+
+``load_config(path)`` returns a validated, frozen :class:`HallConfig` or raises
+:class:`ConfigError` whose lines each name a field path and the reason, e.g.
+``windows[3].serves.M999: unknown matter or bundle``.  A running process that
+is handed a bad config keeps the one it has (see caller/service.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from .base import Ident, Names, Strict
+from .devices import DevicesConfig
+from .kiosk import KiosksConfig
+from .notify import NotifyConfig
+from .queue import (Bundle, Group, HallInfo, Matter, PriorityPolicy, QueueRules,
+                    ServiceHours, Window, Zone)
+from .screens import ScreensConfig
+
+CURRENT_VERSION = 1
+
+__all__ = ["HallConfig", "ConfigError", "load_config", "parse_config", "CURRENT_VERSION",
+           "Names", "Ident", "Strict"]
+
+
+class ConfigError(ValueError):
+    """A config refused; ``problems`` is a list of ``(path, reason)``."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str = "config"):
+        self.problems = problems
+        lines = "\n".join(f"  {p}: {r}" for p, r in problems)
+        super().__init__(f"{source} refused:\n{lines}")
+
+
+def _dupes(items: list[Any], key: str) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for it in items:
+        k = getattr(it, key)
+        if k in seen:
+            out.append(k)
+        seen.add(k)
+    return out
+
+
+class HallConfig(Strict):
+    version: Literal[1] = Field(description="Schema version; older files are migrated on load.")
+    hall: HallInfo
+    service_hours: ServiceHours = Field(default_factory=ServiceHours)
+    queue: QueueRules = Field(default_factory=QueueRules)
+    priority: PriorityPolicy = Field(default_factory=PriorityPolicy)
+    groups: list[Group] = Field(min_length=1, description="Number prefix groups.")
+    zones: list[Zone] = Field(min_length=1)
+    matters: list[Matter] = Field(min_length=1, description="事项: what citizens come for.")
+    bundles: list[Bundle] = Field(default=[], description="一件事: themed bundles of matters.")
+    windows: list[Window] = Field(min_length=1)
+    devices: DevicesConfig = Field(default_factory=DevicesConfig)
+    screens: ScreensConfig = Field(default_factory=ScreensConfig)
+    kiosks: KiosksConfig = Field(default_factory=KiosksConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+
+    @model_validator(mode="after")
+    def _cross(self) -> "HallConfig":
+        errs: list[str] = []
+        for name, items in (("groups", self.groups), ("zones", self.zones), ("matters", self.matters),
+                            ("bundles", self.bundles), ("windows", self.windows)):
+            key = "prefix" if name == "groups" else "id"
+            for d in _dupes(items, key):
+                errs.append(f"{name}: duplicate {key} {d!r}")
+        for d in _dupes(self.windows, "number"):
+            errs.append(f"windows: duplicate number {d!r}")
+        prefixes = {g.prefix for g in self.groups}
+        zones = {z.id for z in self.zones}
+        matters = {m.id for m in self.matters}
+        bundles = {b.id for b in self.bundles}
+        if matters & bundles:
+            errs.append(f"bundles: ids also used by matters: {sorted(matters & bundles)}")
+        for i, m in enumerate(self.matters):
+            if m.group not in prefixes:
+                errs.append(f"matters[{i}].group: unknown group {m.group!r}")
+            if m.zone not in zones:
+                errs.append(f"matters[{i}].zone: unknown zone {m.zone!r}")
+        for i, b in enumerate(self.bundles):
+            if b.group not in prefixes:
+                errs.append(f"bundles[{i}].group: unknown group {b.group!r}")
+            if b.zone not in zones:
+                errs.append(f"bundles[{i}].zone: unknown zone {b.zone!r}")
+            for m in b.matters:
+                if m not in matters:
+                    errs.append(f"bundles[{i}].matters: unknown matter {m!r}")
+        served: set[str] = set()
+        for i, w in enumerate(self.windows):
+            if w.zone not in zones:
+                errs.append(f"windows[{i}].zone: unknown zone {w.zone!r}")
+            for s in w.serves:
+                if s not in matters and s not in bundles:
+                    errs.append(f"windows[{i}].serves.{s}: unknown matter or bundle")
+                served.add(s)
+        for i, m in enumerate(self.matters):
+            if m.id not in served:
+                errs.append(f"matters[{i}]: no window serves {m.id!r}")
+        if errs:
+            raise ValueError("; ".join(errs))
+        return self
+
+    # ---- lookups used by every process (built once, the model is frozen) ----
+    def matter(self, mid: str) -> Matter | None:
+        return self._index()["matters"].get(mid)
+
+    def bundle(self, bid: str) -> Bundle | None:
+        return self._index()["bundles"].get(bid)
+
+    def window(self, wid: str) -> Window | None:
+        return self._index()["windows"].get(wid)
+
+    def zone(self, zid: str) -> Zone | None:
+        return self._index()["zones"].get(zid)
+
+    def group(self, prefix: str) -> Group | None:
+        return self._index()["groups"].get(prefix)
+
+    def _index(self) -> dict[str, dict[str, Any]]:
+        idx = self.__dict__.get("_idx")
+        if idx is None:
+            idx = {
+                "matters": {m.id: m for m in self.matters},
+                "bundles": {b.id: b for b in self.bundles},
+                "windows": {w.id: w for w in self.windows},
+                "zones": {z.id: z for z in self.zones},
+                "groups": {g.prefix: g for g in self.groups},
+            }
+            object.__setattr__(self, "_idx", idx)  # cache on a frozen model
+        return idx
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def digest(self) -> str:
+        blob = json.dumps(self.to_json_dict(), sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# ------------------------------------------------------------- migrations ---
+
+def _migrate_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 0 (the pilot hall) had `recall_limit` and `noshow_minutes` at top level."""
+    raw = dict(raw)
+    queue = dict(raw.get("queue") or {})
+    if "recall_limit" in raw:
+        queue["recall_limit"] = raw.pop("recall_limit")
+    if "noshow_minutes" in raw:
+        queue["noshow_requeue_minutes"] = raw.pop("noshow_minutes")
+    if queue:
+        raw["queue"] = queue
+    raw["version"] = 1
+    return raw
+
+
+MIGRATIONS = {0: _migrate_0_to_1}
+
+
+def migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    version = raw.get("version")
+    if not isinstance(version, int):
+        raise ConfigError([("version", f"missing or not an integer: {version!r}")])
+    if version > CURRENT_VERSION:
+        raise ConfigError([("version", f"{version} is newer than this software ({CURRENT_VERSION})")])
+    while version < CURRENT_VERSION:
+        raw = MIGRATIONS[version](raw)
+        version = raw["version"]
+    return raw
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(root)"
+
+
+def parse_config(raw: Any, source: str = "config") -> HallConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError([("(root)", "the config must be a mapping")], source)
+    raw = migrate(raw)
+    try:
+        return HallConfig.model_validate(raw)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "value_error" and "; " in msg and not err["loc"]:
+                problems.extend(tuple(p.split(": ", 1)) for p in msg.split("; "))  # type: ignore[misc]
+            else:
+                problems.append((_loc(err["loc"]), msg))
+        raise ConfigError(problems, source) from None
+
+
+def load_config(path: str | Path) -> HallConfig:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError([("(file)", f"cannot read {path}: {e.strerror}")], str(path)) from None
+    except yaml.YAMLError as e:
+        raise ConfigError([("(yaml)", str(e))], str(path)) from None
+    return parse_config(raw, str(path))

@@ -1,0 +1,285 @@
+"""Typed payloads of every topic in :mod:`hall.topics`.
+
+Inbound messages (requests) forbid unknown fields: they come from outside the
+engine, and a misspelt field must be an error, not silently ignored.  Times are
+UNIX epoch seconds (float, UTC); days are the hall's local ISO date.
+
+msgspec is used instead of pydantic here because every request crosses this
+code on the engine's hot path; pydantic stays for the config, where rich
+error paths matter more than speed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+MAX_PAYLOAD = 16 * 1024  # bytes; larger requests are refused unread
+
+ReqId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Ident = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+Phone = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9]{5,15}$")]
+Level = Annotated[int, msgspec.Meta(ge=1, le=5)]
+ShortText = Annotated[str, msgspec.Meta(max_length=500)]
+
+
+class Inbound(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request: ``id`` makes it idempotent."""
+
+    id: ReqId
+
+
+class Outbound(msgspec.Struct, kw_only=True, omit_defaults=False):
+    pass
+
+
+# --------------------------------------------------------------- requests ---
+
+class IssueRequest(Inbound):
+    matter: Ident | None = None
+    bundle: Ident | None = None
+    phone: Phone | None = None
+    priority: Ident = "normal"
+    priority_code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    lang: Literal["zh-CN", "zh-TW", "en"] = "zh-CN"
+    form: dict[Annotated[str, msgspec.Meta(max_length=64)], ShortText] | None = None
+
+
+class CheckinRequest(Inbound):
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    phone: Phone | None = None
+    lang: Literal["zh-CN", "zh-TW", "en"] = "zh-CN"
+
+
+class TicketRef(Inbound):
+    """Requests naming one ticket by its id (``20261121-A023``)."""
+
+    ticket: Ident
+
+
+class PrintedRequest(Inbound):
+    ticket: Ident
+    ok: bool
+    error: ShortText | None = None
+
+
+class KioskRateRequest(Inbound):
+    ticket: Ident
+    level: Level
+    reasons: list[Literal["attitude", "efficiency", "explanation", "other"]] = []
+    comment: ShortText | None = None
+
+
+class Plain(Inbound):
+    """Window requests that carry nothing but their id."""
+
+
+class LoginRequest(Inbound):
+    staff: Ident
+
+
+class TransferRequest(Inbound):
+    matter: Ident | None = None
+    window: Ident | None = None
+
+
+class WindowRateRequest(Inbound):
+    """From an evaluator: ``level`` None with ``timeout`` true means 'not rated'."""
+
+    ticket: Ident | None = None
+    level: Level | None = None
+    timeout: bool = False
+
+
+class ConfigSetRequest(Inbound):
+    config: dict[str, Any]
+
+
+REQUEST_TYPES: dict[str, type[Inbound]] = {
+    "kiosk.issue": IssueRequest,
+    "kiosk.checkin": CheckinRequest,
+    "kiosk.ticket": TicketRef,
+    "kiosk.requeue": TicketRef,
+    "kiosk.cancel": TicketRef,
+    "kiosk.printed": PrintedRequest,
+    "kiosk.rate": KioskRateRequest,
+    "window.login": LoginRequest,
+    "window.logout": Plain,
+    "window.next": Plain,
+    "window.recall": Plain,
+    "window.noshow": Plain,
+    "window.start": Plain,
+    "window.transfer": TransferRequest,
+    "window.pause": Plain,
+    "window.resume": Plain,
+    "window.finish": Plain,
+    "window.rate": WindowRateRequest,
+    "config.set": ConfigSetRequest,
+}
+
+
+# --------------------------------------------------------------- replies ---
+
+class ErrorBody(Outbound):
+    code: str
+    message: str
+
+
+class Response(Outbound):
+    id: str
+    status: Literal["ok", "error"]
+    data: Any = None
+    error: ErrorBody | None = None
+
+
+class TicketInfo(Outbound):
+    """What a kiosk shows and prints about a ticket."""
+
+    ticket: str
+    number: str
+    day: str
+    state: str
+    matter: str | None
+    bundle: str | None
+    zone: str
+    windows: list[str]
+    ahead: int
+    estimate_min: int
+    priority: str
+    issued_at: float
+    window: str | None = None
+    window_number: str | None = None
+    requeue_until: float | None = None
+
+
+# ----------------------------------------------------------------- state ---
+
+class Availability(Outbound):
+    state: Literal["online", "offline", "stopped"]
+
+
+class TicketBrief(Outbound):
+    ticket: str
+    number: str
+    matter: str | None
+    bundle: str | None
+    state: str
+    called_at: float | None
+    recalls: int
+    priority: str
+    form: dict[str, str] | None = None
+
+
+class WindowState(Outbound):
+    window: str
+    number: str
+    zone: str
+    status: Literal["open", "paused", "closed"]
+    staff: str | None
+    ticket: TicketBrief | None
+    waiting: int
+    at: float
+
+
+class CallEntry(Outbound):
+    ticket: str
+    number: str
+    window: str
+    window_number: str
+    matter: str | None
+    at: float
+    recall: int = 0
+
+
+class ZoneBoard(Outbound):
+    zone: str
+    current: list[CallEntry]
+    recent: list[CallEntry]
+    waiting: dict[str, int]
+    waiting_total: int
+    at: float
+
+
+class HallSummary(Outbound):
+    day: str
+    issued: int
+    served: int
+    waiting: int
+    noshow: int
+    avg_wait_s: float
+    avg_handle_s: float
+    open_windows: int
+    at: float
+
+
+class UnattendedAlert(Outbound):
+    window: str
+    active: bool
+    since: float | None
+    at: float
+
+
+class ConfigCurrent(Outbound):
+    version: int
+    digest: str
+    config: dict[str, Any]
+
+
+class DeviceStatus(Outbound):
+    device: str
+    kind: str
+    ok: bool
+    detail: dict[str, Any] = {}
+    at: float = 0.0
+
+
+# ---------------------------------------------------------------- events ---
+
+class CalledEvent(Outbound):
+    event: str
+    ticket: str
+    number: str
+    window: str
+    window_number: str
+    zone: str
+    matter: str | None
+    recall: int
+    lang: str
+    at: float
+
+
+class EvaluatePrompt(Outbound):
+    ticket: str
+    number: str
+    window: str
+    staff: str | None
+    matter: str | None
+    timeout_s: int
+    at: float
+
+
+PAYLOAD_TYPES: dict[str, type] = {
+    "Response": Response,
+    "Availability": Availability,
+    "WindowState": WindowState,
+    "ZoneBoard": ZoneBoard,
+    "HallSummary": HallSummary,
+    "UnattendedAlert": UnattendedAlert,
+    "ConfigCurrent": ConfigCurrent,
+    "DeviceStatus": DeviceStatus,
+    "CalledEvent": CalledEvent,
+    "EvaluatePrompt": EvaluatePrompt,
+    **REQUEST_TYPES,
+}
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(msg: Any) -> bytes:
+    return _encoder.encode(msg)
+
+
+def decode(data: bytes, type_: type) -> Any:
+    """Decode and validate; raises ``msgspec.ValidationError`` / ``DecodeError``."""
+    return msgspec.json.decode(data, type=type_)

@@ -1,0 +1,224 @@
+"""The topic registry: the only place that builds or parses topic strings.
+
+Grammar: ``onewindow/<hall_id>/<kind>/<id>/<attr…>``.
+
+* ``kind`` is one of :class:`Kind`; a device id can never clash with a
+  bridge-level topic because every id lives one level below its kind
+  (zigbee2mqtt's "device named bridge" regret).
+* ids match :data:`ID_RE`, so they never contain ``+ # /``.
+* Requests go to ``<kind>/<id>/request/<op>`` and replies come back on
+  ``<kind>/<id>/response/<op>``: a client's requests and replies live under its
+  own id, which lets a mosquitto ACL ``pattern`` confine it (see
+  ``config/mosquitto/acl.template``).
+
+Every subscriber and every publisher goes through :data:`REGISTRY`; the
+engine subscribes to exactly the patterns of the specs it handles, so a
+handled topic cannot be forgotten in the subscription list (Frigate's regret).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+ROOT = "onewindow"
+ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+class Kind(StrEnum):
+    KIOSK = "kiosk"
+    WINDOW = "window"
+    DISPLAY = "display"
+    DEVICE = "device"
+    ZONE = "zone"
+    STATS = "stats"
+    ALERT = "alert"
+    CONFIG = "config"
+    ENGINE = "engine"
+
+
+class TopicError(ValueError):
+    """A topic string or id that the grammar does not allow."""
+
+
+def check_id(value: str, what: str = "id") -> str:
+    if not isinstance(value, str) or not ID_RE.match(value):
+        raise TopicError(f"{what} {value!r} must match {ID_RE.pattern} (no + # / or spaces)")
+    return value
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One entry of the registry.
+
+    ``attr`` is the part after ``<kind>/<id>/``; for requests and responses it
+    is ``request/<op>`` / ``response/<op>``.  ``payload`` names the message
+    type in :mod:`hall.messages` (a string, so this module imports nothing).
+    """
+
+    name: str
+    kind: Kind
+    attr: str
+    payload: str
+    retained: bool
+    publisher: str
+    doc: str
+    qos: int = 1
+
+    @property
+    def is_request(self) -> bool:
+        return self.attr.startswith("request/")
+
+    @property
+    def op(self) -> str | None:
+        if self.attr.startswith(("request/", "response/")):
+            return self.attr.split("/", 1)[1]
+        return None
+
+    def topic(self, hall_id: str, ident: str) -> str:
+        """The concrete topic for one hall and one id (for publishing)."""
+        check_id(hall_id, "hall id")
+        check_id(ident, f"{self.kind} id")
+        return f"{ROOT}/{hall_id}/{self.kind}/{ident}/{self.attr}"
+
+    def pattern(self, hall_id: str = "+", ident: str = "+") -> str:
+        """A subscription pattern; ``+`` stands for any hall or any id."""
+        if hall_id != "+":
+            check_id(hall_id, "hall id")
+        if ident != "+":
+            check_id(ident, f"{self.kind} id")
+        return f"{ROOT}/{hall_id}/{self.kind}/{ident}/{self.attr}"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    spec: TopicSpec
+    hall_id: str
+    ident: str
+
+
+def _req(kind: Kind, op: str, doc: str, publisher: str) -> tuple[TopicSpec, TopicSpec]:
+    req = TopicSpec(
+        name=f"{kind}.request.{op}", kind=kind, attr=f"request/{op}",
+        payload=f"{kind}.{op}", retained=False, publisher=publisher, doc=doc,
+    )
+    resp = TopicSpec(
+        name=f"{kind}.response.{op}", kind=kind, attr=f"response/{op}",
+        payload="Response", retained=False, publisher="engine",
+        doc=f"Reply to {kind}/<id>/request/{op}; echoes the request id.",
+    )
+    return req, resp
+
+
+_SPECS: list[TopicSpec] = [
+    # --- retained state, published by the engine ---
+    TopicSpec("engine.availability", Kind.ENGINE, "availability", "Availability", True, "engine",
+              "Engine availability; Last-Will sets it to offline."),
+    TopicSpec("window.state", Kind.WINDOW, "state", "WindowState", True, "engine",
+              "A window's presence, staff and current ticket."),
+    TopicSpec("zone.board", Kind.ZONE, "board", "ZoneBoard", True, "engine",
+              "A zone's current calls, recent calls and waiting counts."),
+    TopicSpec("stats.summary", Kind.STATS, "summary", "HallSummary", True, "engine",
+              "Hall-wide KPIs for today (id is always `hall`)."),
+    TopicSpec("alert.unattended", Kind.ALERT, "unattended", "UnattendedAlert", True, "engine",
+              "空岗: a window in service hours with nobody logged in (id = window id)."),
+    TopicSpec("config.current", Kind.CONFIG, "current", "ConfigCurrent", True, "engine",
+              "The hall config in force (id is always `hall`)."),
+    # --- events, not retained ---
+    TopicSpec("zone.called", Kind.ZONE, "called", "CalledEvent", False, "engine",
+              "A ticket called (or recalled) to a window of this zone."),
+    TopicSpec("window.evaluate", Kind.WINDOW, "evaluate", "EvaluatePrompt", False, "engine",
+              "Ask the window's evaluator for a rating of the visit just finished."),
+    # --- availability and status of other clients (retained) ---
+    TopicSpec("kiosk.availability", Kind.KIOSK, "availability", "Availability", True, "kiosk",
+              "Kiosk availability; Last-Will offline."),
+    TopicSpec("display.availability", Kind.DISPLAY, "availability", "Availability", True, "display",
+              "Wall display / announcer availability; Last-Will offline."),
+    TopicSpec("device.availability", Kind.DEVICE, "availability", "Availability", True, "bridge",
+              "A serial or input device's availability, kept by the bridge or kiosk."),
+    TopicSpec("device.status", Kind.DEVICE, "status", "DeviceStatus", True, "bridge",
+              "A device's detailed status (printer paper, modem signal…)."),
+]
+
+KIOSK_OPS = {
+    "issue": "Take a number for a matter or a bundle.",
+    "checkin": "Check in an appointment by its code; issues a ticket.",
+    "ticket": "Look up a ticket's state, position and estimate.",
+    "requeue": "Re-queue a no-show ticket within the allowed minutes.",
+    "cancel": "Cancel a waiting ticket.",
+    "printed": "Tell the engine whether the ticket was printed.",
+    "rate": "Rate a finished visit later at a kiosk (ticket QR).",
+}
+WINDOW_OPS = {
+    "login": "Staff logs in at the window.",
+    "logout": "Staff logs out; the window closes.",
+    "next": "Finish the current ticket (if any) and call the next one.",
+    "recall": "Call the current ticket again (at most recall_limit times).",
+    "noshow": "Mark the current ticket as not present.",
+    "start": "The citizen has arrived: the current ticket is being served.",
+    "transfer": "Send the current ticket to another matter or window, keeping its place.",
+    "pause": "Pause the window (no calls).",
+    "resume": "Resume a paused window.",
+    "finish": "Finish the current ticket; prompts the evaluator.",
+    "rate": "The citizen's rating from the window's evaluator.",
+}
+
+for _op, _doc in KIOSK_OPS.items():
+    _SPECS.extend(_req(Kind.KIOSK, _op, _doc, "kiosk"))
+for _op, _doc in WINDOW_OPS.items():
+    _SPECS.extend(_req(Kind.WINDOW, _op, _doc, "window caller (bridge or soft caller)"))
+_SPECS.extend(_req(Kind.CONFIG, "set", "Replace the hall config at runtime (admin).", "admin"))
+
+
+class Registry:
+    """Lookup of topic specs by name and by concrete topic string."""
+
+    def __init__(self, specs: list[TopicSpec]):
+        self._by_name: dict[str, TopicSpec] = {}
+        self._by_shape: dict[tuple[str, str], TopicSpec] = {}
+        for spec in specs:
+            if spec.name in self._by_name:
+                raise ValueError(f"duplicate topic spec {spec.name}")
+            self._by_name[spec.name] = spec
+            self._by_shape[(spec.kind.value, spec.attr)] = spec
+
+    def __getitem__(self, name: str) -> TopicSpec:
+        return self._by_name[name]
+
+    def __iter__(self):
+        return iter(self._by_name.values())
+
+    def add(self, spec: TopicSpec) -> TopicSpec:
+        """Register a spec from a later module (kept here so the doc test sees it)."""
+        if spec.name in self._by_name:
+            raise ValueError(f"duplicate topic spec {spec.name}")
+        self._by_name[spec.name] = spec
+        self._by_shape[(spec.kind.value, spec.attr)] = spec
+        return spec
+
+    def parse(self, topic: str) -> Parsed:
+        """Split a concrete topic into its spec, hall id and id.
+
+        Raises :class:`TopicError` for anything outside the registry.
+        """
+        parts = topic.split("/")
+        if len(parts) < 5 or parts[0] != ROOT:
+            raise TopicError(f"not an onewindow topic: {topic!r}")
+        _, hall_id, kind, ident, *rest = parts
+        attr = "/".join(rest)
+        spec = self._by_shape.get((kind, attr))
+        if spec is None:
+            raise TopicError(f"unknown topic shape {kind}/<id>/{attr}")
+        check_id(hall_id, "hall id")
+        check_id(ident, f"{kind} id")
+        return Parsed(spec, hall_id, ident)
+
+    def response_for(self, request: TopicSpec) -> TopicSpec:
+        return self._by_name[f"{request.kind}.response.{request.op}"]
+
+    def requests(self, kind: Kind | None = None) -> list[TopicSpec]:
+        return [s for s in self if s.is_request and (kind is None or s.kind == kind)]
+
+
+REGISTRY = Registry(_SPECS)
