@@ -96,6 +96,22 @@ class ConfigSetRequest(Inbound):
     config: dict[str, Any]
 
 
+class ProgressRequest(Inbound):
+    case: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class Appointment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    matter: Ident
+    start: float
+    end: float
+    phone: Phone | None = None
+
+
+class AppointmentsRequest(Inbound):
+    appointments: list[Appointment]
+
+
 REQUEST_TYPES: dict[str, type[Inbound]] = {
     "kiosk.issue": IssueRequest,
     "kiosk.checkin": CheckinRequest,
@@ -116,6 +132,8 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "window.finish": Plain,
     "window.rate": WindowRateRequest,
     "config.set": ConfigSetRequest,
+    "config.appointments": AppointmentsRequest,
+    "kiosk.progress": ProgressRequest,
 }
 
 
@@ -234,6 +252,19 @@ class DeviceStatus(Outbound):
     at: float = 0.0
 
 
+class CaseProgress(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    case: str
+    name: str  # already masked by the publisher, e.g. 张*明
+    matter: str | None = None
+    status: Literal["received", "processing", "done", "ready"]
+    updated_at: float
+
+
+class ProgressBoard(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    cases: list[CaseProgress]
+    at: float
+
+
 # ---------------------------------------------------------------- events ---
 
 class CalledEvent(Outbound):
@@ -270,6 +301,7 @@ PAYLOAD_TYPES: dict[str, type] = {
     "DeviceStatus": DeviceStatus,
     "CalledEvent": CalledEvent,
     "EvaluatePrompt": EvaluatePrompt,
+    "ProgressBoard": ProgressBoard,
     **REQUEST_TYPES,
 }
 

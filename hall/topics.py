@@ -125,6 +125,8 @@ _SPECS: list[TopicSpec] = [
               "空岗: a window in service hours with nobody logged in (id = window id)."),
     TopicSpec("config.current", Kind.CONFIG, "current", "ConfigCurrent", True, "engine",
               "The hall config in force (id is always `hall`)."),
+    TopicSpec("stats.progress", Kind.STATS, "progress", "ProgressBoard", True, "case system (admin)",
+              "办事进度公示: public case progress with masked names (id is always `hall`)."),
     # --- events, not retained ---
     TopicSpec("zone.called", Kind.ZONE, "called", "CalledEvent", False, "engine",
               "A ticket called (or recalled) to a window of this zone."),
@@ -149,6 +151,7 @@ KIOSK_OPS = {
     "cancel": "Cancel a waiting ticket.",
     "printed": "Tell the engine whether the ticket was printed.",
     "rate": "Rate a finished visit later at a kiosk (ticket QR).",
+    "progress": "Look up a case's progress by its case number.",
 }
 WINDOW_OPS = {
     "login": "Staff logs in at the window.",
@@ -169,6 +172,7 @@ for _op, _doc in KIOSK_OPS.items():
 for _op, _doc in WINDOW_OPS.items():
     _SPECS.extend(_req(Kind.WINDOW, _op, _doc, "window caller (bridge or soft caller)"))
 _SPECS.extend(_req(Kind.CONFIG, "set", "Replace the hall config at runtime (admin).", "admin"))
+_SPECS.extend(_req(Kind.CONFIG, "appointments", "Load today's bookings (admin / booking system).", "admin"))
 
 
 class Registry:

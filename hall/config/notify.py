@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from .base import Strict
 
 
+class EvaluationConfig(Strict):
+    timeout_s: int = Field(30, ge=5, le=300,
+                           description="Seconds the evaluator waits for the citizen's key; then 'not rated'.")
+
+
 class NotifyConfig(Strict):
-    """Placeholder until ratings and SMS are defined."""
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
