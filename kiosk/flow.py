@@ -1,0 +1,473 @@
+"""The kiosk's pure core: a state machine over screens, driven by presses, scans,
+replies and the time, returning effects for the shell to carry out.
+
+No MQTT, printer, Kivy or clock calls in here: every method takes ``now``
+(monotonic seconds) and returns a list of :class:`Send` / :class:`Print`.
+
+Never two tickets: an issue or check-in request gets its id *once*, when the
+citizen presses "take a number"; "Retry" after a timeout re-sends the same id,
+so the engine answers from its idempotency record instead of numbering again.
+While a request is out the busy screen ignores presses and never times out
+(the requester's own timeout bounds it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Callable
+
+from hall.config import HallConfig
+
+from . import guide as guides
+
+PAGE = 8
+PAGE_ELDERLY = 5
+MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+TICKET_RE = re.compile(r"^[0-9]{8}-[A-Z]{1,2}[0-9]{2,5}$")
+ID_CARD_RE = re.compile(r"^[0-9]{17}[0-9Xx]$")
+
+
+class S(StrEnum):
+    HOME = "home"
+    ZONE = "zone"
+    BUNDLES = "bundles"
+    SEARCH = "search"
+    MATTER = "matter"
+    IDENTITY = "identity"
+    PHONE = "phone"
+    CONFIRM = "confirm"
+    CODE = "code"
+    BUSY = "busy"
+    TICKET = "ticket"
+    ERROR = "error"
+    CHECKIN = "checkin"
+    PROGRESS = "progress"
+    PROGRESS_RESULT = "progress_result"
+    LOOKUP = "lookup"
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send a request; ``token`` comes back with the reply (None: fire and forget)."""
+
+    op: str
+    body: dict[str, Any]
+    req_id: str
+    token: int | None
+
+
+@dataclass(frozen=True)
+class Print:
+    token: int
+    ticket: dict[str, Any]
+    target: str | None
+    answers: dict[str, str]
+    lang: str
+    phone: str | None
+
+
+Effect = Send | Print
+
+
+@dataclass
+class Session:
+    """Everything one citizen has chosen; reset on home or timeout."""
+
+    lang: str
+    elderly: bool = False
+    zone: str | None = None
+    target: str | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+    phone: str | None = None
+    identity: str | None = None
+    priority: str = "normal"
+    priority_code: str | None = None
+    typed: str = ""
+    page: int = 0
+    issue_id: str | None = None          # request id of "take a number", kept for Retry
+    retry: Send | None = None
+    error: str | None = None             # engine error code shown on ERROR
+    error_back: S = S.HOME
+    ticket: dict[str, Any] | None = None
+    print_state: str = "none"            # none | printing | ok | failed | no_printer
+    progress: dict[str, Any] | None = None
+    lookup: dict[str, Any] | None = None
+    lookup_note: str | None = None
+    via_checkin: bool = False
+
+
+class KioskFlow:
+    def __init__(self, cfg: HallConfig, kiosk_id: str, new_id: Callable[[], str], *,
+                 has_printer: bool = True):
+        guides.check_guides(cfg)
+        self.cfg = cfg
+        self.kiosk_id = kiosk_id
+        self.new_id = new_id
+        self.has_printer = has_printer
+        self.default_lang = cfg.kiosks.default_lang
+        self.s = Session(lang=self.default_lang)
+        self.screen = S.HOME
+        self.last_touch = 0.0
+        self.token = 0
+        self.pending: int | None = None
+        self.engine_online: bool | None = None   # from engine availability; None = unknown
+        self.printer_state: str = "unknown"      # ok | near_end | paper_out | offline | unknown
+        self.changes = 0                         # bumped on every visible change (renderer hint)
+        self._search = None
+
+    # ----------------------------------------------------------- helpers --
+    @property
+    def lang(self) -> str:
+        return self.s.lang
+
+    def _go(self, screen: S) -> None:
+        self.screen = screen
+        self.s.page = 0
+        self.changes += 1
+
+    def _home(self, *, keep_lang: bool = True) -> None:
+        lang = self.s.lang if keep_lang else self.default_lang
+        elderly = self.s.elderly if keep_lang else False
+        self.s = Session(lang=lang, elderly=elderly)
+        self._go(S.HOME)
+
+    def _send(self, op: str, body: dict[str, Any], req_id: str | None = None) -> Send:
+        self.token += 1
+        self.pending = self.token
+        eff = Send(op, body, req_id or self.new_id(), self.token)
+        self.s.retry = eff
+        self._go(S.BUSY)
+        return eff
+
+    def page_size(self) -> int:
+        return PAGE_ELDERLY if self.s.elderly else PAGE
+
+    def search_index(self):
+        if self._search is None:
+            from .search import SearchIndex
+            self._search = SearchIndex(self.cfg)
+        return self._search
+
+    def resolved(self) -> guides.Resolved | None:
+        return guides.resolve(self.cfg, self.s.target) if self.s.target else None
+
+    def checklist(self):
+        res = self.resolved()
+        return guides.checklist(res, self.s.answers) if res else []
+
+    def offered_classes(self) -> list[str]:
+        offer = list(self.cfg.kiosks.priority_offer)
+        if not offer:
+            appt = self.cfg.priority.appointment_class
+            offer = [c.id for c in self.cfg.priority.classes if c.id not in ("normal", appt)]
+        return offer
+
+    def timeout_for(self, screen: S) -> float | None:
+        t = self.cfg.kiosks.timeouts
+        if screen == S.BUSY:
+            return None
+        if screen == S.TICKET:
+            return t.ticket_s
+        return t.idle_s
+
+    # ------------------------------------------------------------- input --
+    def tick(self, now: float) -> list[Effect]:
+        limit = self.timeout_for(self.screen)
+        if limit is None or now - self.last_touch < limit:
+            return []
+        if self.screen != S.HOME or self.s.lang != self.default_lang or self.s.elderly or self.s.typed:
+            self._home(keep_lang=False)
+        self.last_touch = now
+        return []
+
+    def press(self, action: str, now: float) -> list[Effect]:
+        if self.screen == S.BUSY:
+            return []  # a second press while a request is out must not send a second one
+        self.last_touch = now
+        name, _, arg = action.partition(":")
+        handler = getattr(self, f"_a_{name}", None)
+        if handler is None:
+            raise ValueError(f"unknown kiosk action {action!r}")
+        return handler(arg) or []
+
+    def scan(self, line: str, now: float) -> list[Effect]:
+        """A line from a QR / ID reader; what it means depends on the screen."""
+        line = line.strip()
+        if not line or self.screen == S.BUSY:
+            return []
+        self.last_touch = now
+        if self.screen == S.IDENTITY:
+            self.s.identity = line[:64]
+            self.changes += 1
+            return []
+        if self.screen == S.CODE:
+            self.s.typed = line[:32]
+            return self._a_submit("")
+        if self.screen == S.PROGRESS:
+            self.s.typed = line[:64]
+            return self._a_submit("")
+        if TICKET_RE.match(line):
+            self._home()
+            return [self._send("ticket", {"ticket": line})]
+        if self.screen in (S.HOME, S.CHECKIN):
+            self._home()
+            self.s.typed = line[:64]
+            return self._checkin()
+        return []
+
+    # ----------------------------------------------------------- actions --
+    def _a_home(self, _: str) -> None:
+        self._home()
+
+    def _a_lang(self, lang: str) -> None:
+        if lang in self.cfg.hall.languages:
+            self.s.lang = lang
+            self.changes += 1
+
+    def _a_elderly(self, _: str) -> None:
+        self.s.elderly = not self.s.elderly
+        self.s.page = 0
+        self.changes += 1
+
+    def _a_zone(self, zid: str) -> None:
+        if self.cfg.zone(zid):
+            self.s.zone = zid
+            self._go(S.ZONE)
+
+    def _a_bundles(self, _: str) -> None:
+        self._go(S.BUNDLES)
+
+    def _a_search(self, _: str) -> None:
+        self.s.typed = ""
+        self._go(S.SEARCH)
+
+    def _a_checkin(self, _: str) -> None:
+        self.s.typed = ""
+        self._go(S.CHECKIN)
+
+    def _a_progress(self, _: str) -> None:
+        self.s.typed = ""
+        self._go(S.PROGRESS)
+
+    def _a_page(self, delta: str) -> None:
+        self.s.page = max(0, self.s.page + int(delta))
+        self.changes += 1
+
+    def _a_key(self, key: str) -> list[Effect] | None:
+        if key == "del":
+            self.s.typed = self.s.typed[:-1]
+        elif key == "clear":
+            self.s.typed = ""
+        elif len(key) == 1 and key.isalnum() and len(self.s.typed) < 32:
+            self.s.typed += key
+        self.s.page = 0
+        self.changes += 1
+        return None
+
+    def _a_target(self, tid: str) -> None:
+        if not (self.cfg.matter(tid) or self.cfg.bundle(tid)):
+            return
+        self.s.target = tid
+        res = self.resolved()
+        self.s.answers = guides.default_answers(res) if res else {}
+        self._go(S.MATTER)
+
+    def _a_answer(self, arg: str) -> None:
+        q, _, opt = arg.partition("=")
+        res = self.resolved()
+        if res and any(qq.id == q and any(o.id == opt for o in qq.options) for qq in res.questions):
+            self.s.answers[q] = opt
+            self.changes += 1
+
+    def _a_back(self, _: str) -> None:
+        back = {
+            S.ZONE: S.HOME, S.BUNDLES: S.HOME, S.SEARCH: S.HOME, S.CHECKIN: S.HOME,
+            S.PROGRESS: S.HOME, S.PROGRESS_RESULT: S.PROGRESS, S.IDENTITY: S.MATTER,
+            S.PHONE: S.IDENTITY if self.cfg.kiosks.identity else S.MATTER,
+            S.CODE: S.CONFIRM, S.LOOKUP: S.HOME,
+        }
+        if self.screen == S.MATTER:
+            target = S.ZONE if self.s.zone else S.HOME
+            if self.s.target and self.cfg.bundle(self.s.target) and not self.s.zone:
+                target = S.BUNDLES
+            self._go(target)
+        elif self.screen == S.CONFIRM:
+            k = self.cfg.kiosks
+            self._go(S.IDENTITY if k.identity else S.PHONE if k.phone else S.MATTER)
+        elif self.screen == S.ERROR:
+            self._go(self.s.error_back)
+        else:
+            self._go(back.get(self.screen, S.HOME))
+
+    def _a_next(self, _: str) -> None:
+        k = self.cfg.kiosks
+        if self.screen == S.MATTER:
+            self._go(S.IDENTITY if k.identity else S.PHONE if k.phone else S.CONFIRM)
+        elif self.screen == S.IDENTITY:
+            self._go(S.CONFIRM)
+
+    def _a_phone(self, _: str) -> None:
+        self.s.typed = self.s.phone or ""
+        self._go(S.PHONE)
+
+    def _a_skip(self, _: str) -> None:
+        if self.screen == S.PHONE:
+            self.s.phone = None
+        self._go(S.CONFIRM)
+
+    def _a_prio(self, cls: str) -> None:
+        known = {c.id: c for c in self.cfg.priority.classes}
+        if cls not in known:
+            return
+        if known[cls].requires_code:
+            self.s.typed = ""
+            self.s.priority = cls
+            self._go(S.CODE)
+            return
+        self.s.priority = cls
+        self.s.priority_code = None
+        self.changes += 1
+
+    def _a_submit(self, _: str) -> list[Effect] | None:
+        typed = self.s.typed.strip()
+        if self.screen == S.PHONE:
+            if MOBILE_RE.match(typed):
+                self.s.phone = typed
+                self.s.typed = ""
+                self._go(S.CONFIRM)
+            else:
+                self.changes += 1  # the view shows the hint in red
+            return None
+        if self.screen == S.CODE:
+            if typed:
+                self.s.priority_code = typed
+                self.s.typed = ""
+                self._go(S.CONFIRM)
+            return None
+        if self.screen == S.CHECKIN and typed:
+            return self._checkin()
+        if self.screen == S.PROGRESS and typed:
+            self.s.typed = ""
+            return [self._send("progress", {"case": typed})]
+        return None
+
+    def _checkin(self) -> list[Effect]:
+        code = self.s.typed.strip()
+        self.s.typed = ""
+        self.s.via_checkin = True
+        self.s.issue_id = self.new_id()
+        body: dict[str, Any] = {"code": code, "lang": self.s.lang}
+        return [self._send("checkin", body, self.s.issue_id)]
+
+    def _a_take(self, _: str) -> list[Effect] | None:
+        if self.screen != S.CONFIRM or not self.s.target:
+            return None
+        if self.s.issue_id is None:
+            self.s.issue_id = self.new_id()
+        key = "bundle" if self.cfg.bundle(self.s.target) else "matter"
+        body: dict[str, Any] = {key: self.s.target, "priority": self.s.priority, "lang": self.s.lang}
+        if self.s.priority_code:
+            body["priority_code"] = self.s.priority_code
+        if self.s.phone:
+            body["phone"] = self.s.phone
+        if self.s.identity:
+            field_name = "id_number" if ID_CARD_RE.match(self.s.identity) else "scanned"
+            body["form"] = {field_name: self.s.identity}
+        return [self._send("issue", body, self.s.issue_id)]
+
+    def _a_retry(self, _: str) -> list[Effect] | None:
+        prev = self.s.retry
+        if self.screen != S.ERROR or prev is None:
+            return None
+        return [self._send(prev.op, prev.body, prev.req_id)]  # same id: never a second ticket
+
+    def _a_requeue(self, _: str) -> list[Effect] | None:
+        if self.s.lookup:
+            self.s.issue_id = self.new_id()
+            return [self._send("requeue", {"ticket": self.s.lookup["ticket"]}, self.s.issue_id)]
+        return None
+
+    def _a_cancel(self, _: str) -> list[Effect] | None:
+        if self.s.lookup:
+            return [self._send("cancel", {"ticket": self.s.lookup["ticket"]})]
+        return None
+
+    def _a_rate(self, level: str) -> list[Effect] | None:
+        if self.s.lookup and level in "12345" and len(level) == 1:
+            return [self._send("rate", {"ticket": self.s.lookup["ticket"], "level": int(level)})]
+        return None
+
+    def _a_done(self, _: str) -> None:
+        self._home(keep_lang=False)
+
+    # ----------------------------------------------------------- replies --
+    def on_reply(self, token: int | None, ok: bool, data: Any, code: str | None, now: float) -> list[Effect]:
+        if token is None or token != self.pending:
+            return []  # a late answer to something the citizen has left
+        self.pending = None
+        self.last_touch = now
+        op = self.s.retry.op if self.s.retry else ""
+        if not ok:
+            self.s.error = code or "error"
+            self.s.error_back = {
+                "bad_priority_code": S.CONFIRM, "unknown_appointment": S.CHECKIN,
+                "unknown_case": S.PROGRESS,
+            }.get(self.s.error, S.HOME)
+            if self.s.error == "bad_priority_code":
+                self.s.priority, self.s.priority_code = "normal", None
+            self._go(S.ERROR)
+            return []
+        if op in ("issue", "checkin", "requeue"):
+            self.s.ticket = dict(data)
+            if op != "issue":
+                self.s.target = data.get("bundle") or data.get("matter")
+                res = self.resolved()
+                self.s.answers = guides.default_answers(res) if res else {}
+            self._go(S.TICKET)
+            if not self.has_printer:
+                self.s.print_state = "no_printer"
+                return [self._printed(False, "no printer")]
+            self.s.print_state = "printing"
+            return [Print(self.token, self.s.ticket, self.s.target, dict(self.s.answers),
+                          self.s.lang, self.s.phone)]
+        if op == "progress":
+            self.s.progress = dict(data) if isinstance(data, dict) else {"raw": data}
+            self._go(S.PROGRESS_RESULT)
+        elif op in ("ticket", "cancel", "rate"):
+            if op == "ticket":
+                self.s.lookup = dict(data)
+                self.s.lookup_note = None
+            elif op == "cancel":
+                self.s.lookup_note = "lookup.cancelled"
+                if isinstance(data, dict) and "ticket" in data:
+                    self.s.lookup = dict(data)
+            else:
+                self.s.lookup_note = "lookup.thanks"
+            self._go(S.LOOKUP)
+        return []
+
+    def _printed(self, ok: bool, error: str | None, ticket: str | None = None) -> Send:
+        ticket = ticket or (self.s.ticket or {}).get("ticket", "")
+        body: dict[str, Any] = {"ticket": ticket, "ok": ok}
+        if error:
+            body["error"] = error[:500]
+        return Send("printed", body, self.new_id(), None)
+
+    def on_printed(self, token: int, ticket: str, ok: bool, error: str | None, now: float) -> list[Effect]:
+        """The shell printed (or failed to); the engine hears it even if the citizen has gone on."""
+        if self.s.ticket is not None and self.s.ticket.get("ticket") == ticket and self.screen == S.TICKET:
+            self.s.print_state = "ok" if ok else "failed"
+            self.changes += 1
+        return [self._printed(ok, error, ticket)]
+
+    def set_engine_online(self, online: bool | None) -> None:
+        if online != self.engine_online:
+            self.engine_online = online
+            self.changes += 1
+
+    def set_printer_state(self, state: str) -> None:
+        if state != self.printer_state:
+            self.printer_state = state
+            self.changes += 1
