@@ -84,6 +84,7 @@ class Bus:
         self._connected = threading.Event()
         self._client: mqtt.Client | None = None
         self._lock = threading.Lock()
+        self._stopping = False
 
     # ------------------------------------------------------------ lifecycle --
     def on_connect(self, hook: Callable[[], None]) -> None:
@@ -131,9 +132,11 @@ class Bus:
                 info.wait_for_publish(2)
             except (RuntimeError, ValueError):
                 pass
+        self._stopping = True
         c.disconnect()
         c.loop_stop()
         self._client = None
+        self._connected.clear()
 
     @property
     def connected(self) -> bool:
@@ -193,7 +196,7 @@ class Bus:
         log.info("%s connected to %s:%s", self.client_id, self.settings.host, self.settings.port)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties=None):
-        if self._connected.is_set():
+        if self._connected.is_set() and not self._stopping:
             log.warning("%s disconnected (%s); reconnecting", self.client_id, reason_code)
         self._connected.clear()
 

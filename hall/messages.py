@@ -305,6 +305,14 @@ PAYLOAD_TYPES: dict[str, type] = {
     **REQUEST_TYPES,
 }
 
+# The ``data`` of an ok reply, per request (for docs/protocol.md and clients).
+RESPONSE_DATA: dict[str, type] = {
+    "kiosk.issue": TicketInfo, "kiosk.checkin": TicketInfo, "kiosk.ticket": TicketInfo,
+    "kiosk.requeue": TicketInfo, "kiosk.cancel": TicketInfo, "kiosk.progress": CaseProgress,
+    **{f"window.{op}": WindowState for op in (
+        "login", "logout", "next", "recall", "noshow", "start", "transfer", "pause", "resume", "finish")},
+}
+
 _encoder = msgspec.json.Encoder()
 
 

@@ -99,6 +99,7 @@ class Window(Strict):
     zone: Ident
     kind: Literal["comprehensive", "specialised"] = Field(
         "comprehensive", description="综窗 (many matters) or 专窗 (a few).")
+    attended: bool = Field(True, description="Expected to be staffed in service hours (空岗 alarm if not).")
     serves: dict[Ident, int] = Field(
         min_length=1,
         description="Matter or bundle id → skill weight 1–9; higher is preferred by `next`.")
@@ -154,5 +155,7 @@ class QueueRules(Strict):
     noshow_requeue_minutes: int = Field(30, ge=0, le=480,
                                         description="A no-show may re-queue within this many minutes.")
     board_recent: int = Field(8, ge=1, le=50, description="Recent calls kept on a zone board.")
+    issue_only_in_service_hours: bool = Field(
+        True, description="Refuse new numbers outside service hours (kiosks show the hours instead).")
     estimate_alpha: float = Field(0.2, gt=0, le=1,
                                   description="Weight of each served ticket in the learned handling time.")

@@ -1,0 +1,48 @@
+"""`onewindow caller`: run the queue engine until SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+import click
+
+from hall.bus import BusSettings
+from hall.config import ConfigError, load_config
+
+log = logging.getLogger("caller")
+
+
+@click.command(name="caller")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True),
+              help="Hall config YAML.")
+@click.option("--db", "db_path", default="/var/lib/onewindow/caller.sqlite", show_default=True,
+              help="SQLite file of the engine.")
+@click.option("--host", default=None, help="MQTT host (env ONEWINDOW_MQTT_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="MQTT port (env ONEWINDOW_MQTT_PORT, default 1883).")
+@click.option("--protocol", type=click.Choice(["5", "3.1.1"]), default=None, help="MQTT protocol.")
+def cmd(config_path: str, db_path: str, host: str | None, port: int | None, protocol: str | None) -> None:
+    """Run the queue engine of one hall."""
+    from .service import CallerService
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    settings = BusSettings.from_env(host=host, port=port, protocol=protocol)
+    svc = CallerService(cfg, db_path, settings, config_path=config_path)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    try:
+        svc.start(timeout=30)
+    except TimeoutError as e:
+        raise click.ClickException(str(e)) from None
+    log.info("engine of hall %s serving (%d windows, %d matters)", cfg.hall.id, len(cfg.windows),
+             len(cfg.matters))
+    while not done.wait(1.0):
+        if svc.failed is not None:
+            svc.stop()
+            sys.exit(3)  # systemd restarts us; the store is the truth
+    svc.stop()

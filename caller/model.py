@@ -1,0 +1,87 @@
+"""The engine's records: tickets and windows, as stored and as held in memory.
+
+msgspec Structs rather than dataclasses: they encode to the SQLite blob in one
+call and take about half the memory, which matters at 20,000 tickets a day.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+TicketState = Literal["waiting", "called", "serving", "done", "noshow", "cancelled"]
+ACTIVE = ("called", "serving")  # a window's current ticket is in one of these
+
+WindowStatus = Literal["open", "paused", "closed"]
+
+
+class Ticket(msgspec.Struct, kw_only=True):
+    id: str  # "<yyyymmdd>-<number>", unique across days: the QR content
+    day: str
+    number: str
+    group: str
+    seq: int
+    service: str  # matter or bundle id: the queue it waits in
+    matter: str | None
+    bundle: str | None
+    zone: str
+    priority: str
+    lang: str
+    state: TicketState
+    issued_at: float
+    enqueued_at: float  # its place in line; a transfer keeps it
+    kiosk: str | None = None
+    phone: str | None = None
+    appointment: str | None = None
+    form: dict[str, str] | None = None
+    target_window: str | None = None  # set by a transfer to a window
+    window: str | None = None
+    staff: str | None = None
+    called_at: float | None = None
+    first_called_at: float | None = None
+    served_at: float | None = None
+    finished_at: float | None = None
+    recalls: int = 0
+    calls: int = 0  # every call and recall; names the called event
+    noshow_at: float | None = None
+    requeue_until: float | None = None
+    transfers: int = 0
+    printed: bool | None = None
+    rated: bool = False
+    qseq: int = 0  # tie-break in the queue, unique per day
+
+    @property
+    def handle_start(self) -> float | None:
+        return self.served_at or self.called_at
+
+
+class WindowRec(msgspec.Struct, kw_only=True):
+    id: str
+    status: WindowStatus = "closed"
+    staff: str | None = None
+    current: str | None = None  # ticket id
+    last_finished: str | None = None  # for the evaluator's rating
+    since: float = 0.0
+
+
+class Rating(msgspec.Struct, kw_only=True):
+    ticket: str
+    day: str
+    level: int | None  # None: not rated (timeout); never a default level
+    source: Literal["evaluator", "kiosk", "timeout"]
+    window: str | None
+    staff: str | None
+    matter: str | None
+    at: float
+    reasons: list[str] = []
+    comment: str | None = None
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****5678: the only form a phone number takes outside the SMS sender."""
+    if not phone:
+        return None
+    if len(phone) <= 7:
+        return phone[:2] + "*" * (len(phone) - 2)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -1,0 +1,118 @@
+"""Waiting lines and the policy that picks the next ticket for a window.
+
+The policy (docs/queue-policy.md says the same in prose):
+
+    score(ticket, window, now) = minutes waited
+                               + boost_minutes of the ticket's priority class
+                               + skill_step_minutes × (weight of the service at the window − 1)
+
+``next`` calls the ticket with the highest score among those the window may
+serve; ties go to the earlier place in line.  A ticket transferred to one
+window waits in that window's own line with weight 9.
+
+Ageing: boosts and skill bonuses are bounded, minutes waited are not, so a
+ticket that has waited longer than (largest boost + largest skill bonus) more
+than any other is always called first.  Nobody starves.
+
+Data layout: one list per (line, class) sorted by place in line, where a line
+is a service (matter or bundle id) or ``@<window>``.  Within one list the
+oldest entry always has the best score, so ``pick`` looks only at list heads:
+cost is (services of the window × classes), independent of queue length.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections import Counter
+
+from hall.config import HallConfig
+
+TARGET_WEIGHT = 9
+
+
+def window_line(window_id: str) -> str:
+    return f"@{window_id}"
+
+
+class Routing:
+    def __init__(self, cfg: HallConfig):
+        self.configure(cfg)
+        self._lines: dict[tuple[str, str], list[tuple[float, int, str]]] = {}
+        self.waiting_by_line: Counter[str] = Counter()
+
+    def configure(self, cfg: HallConfig) -> None:
+        self.boost = {c.id: c.boost_minutes for c in cfg.priority.classes}
+        self.step = cfg.priority.skill_step_minutes
+        # window -> {line: weight}; bundles are served implicitly by a window that
+        # serves all their matters (at the weakest of those weights).
+        self.skills: dict[str, dict[str, int]] = {}
+        self.servers: dict[str, list[str]] = {}  # line -> windows
+        for w in cfg.windows:
+            sk = dict(w.serves)
+            for b in cfg.bundles:
+                if b.id not in sk and all(m in w.serves for m in b.matters):
+                    sk[b.id] = min(w.serves[m] for m in b.matters)
+            sk[window_line(w.id)] = TARGET_WEIGHT
+            self.skills[w.id] = sk
+            for line in sk:
+                self.servers.setdefault(line, []).append(w.id)
+
+    # ------------------------------------------------------------- lines --
+    def add(self, line: str, klass: str, place: float, qseq: int, tid: str) -> None:
+        insort(self._lines.setdefault((line, klass), []), (place, qseq, tid))
+        self.waiting_by_line[line] += 1
+
+    def remove(self, line: str, klass: str, place: float, qseq: int, tid: str) -> bool:
+        lst = self._lines.get((line, klass))
+        if not lst:
+            return False
+        i = bisect_left(lst, (place, qseq, tid))
+        if i < len(lst) and lst[i][2] == tid:
+            del lst[i]
+            self.waiting_by_line[line] -= 1
+            return True
+        return False
+
+    def clear(self) -> None:
+        self._lines.clear()
+        self.waiting_by_line.clear()
+
+    # -------------------------------------------------------------- policy --
+    def score(self, place: float, klass: str, weight: int, now: float) -> float:
+        return (now - place) / 60.0 + self.boost.get(klass, 0.0) + self.step * (weight - 1)
+
+    def pick(self, window_id: str, now: float) -> tuple[str, str, tuple[float, int, str]] | None:
+        """The best (line, class, entry) for the window, or None if nothing waits."""
+        best = None
+        best_key: tuple[float, float, int] | None = None
+        for line, weight in self.skills.get(window_id, {}).items():
+            if not self.waiting_by_line.get(line):
+                continue
+            for klass in self.boost:
+                lst = self._lines.get((line, klass))
+                if not lst:
+                    continue
+                place, qseq, tid = lst[0]
+                key = (self.score(place, klass, weight, now), -place, -qseq)
+                if best_key is None or key > best_key:
+                    best_key = key
+                    best = (line, klass, lst[0])
+        return best
+
+    def ahead(self, line: str, klass: str, place: float) -> int:
+        """Tickets of the same line that score above this one now (ignoring skills)."""
+        n = 0
+        for other in self.boost:
+            lst = self._lines.get((line, other))
+            if not lst:
+                continue
+            # their score > mine  <=>  their place < place - (boost_mine - boost_other)·60
+            limit = place - (self.boost.get(klass, 0.0) - self.boost[other]) * 60.0
+            if other == klass:
+                n += bisect_left(lst, (place,))
+            else:
+                n += bisect_left(lst, (limit,))
+        return n
+
+    def waiting_for_window(self, window_id: str) -> int:
+        return sum(self.waiting_by_line.get(line, 0) for line in self.skills.get(window_id, {}))

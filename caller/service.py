@@ -1,0 +1,305 @@
+"""The engine's shell: MQTT in, group commit to SQLite, MQTT out.
+
+Threads: paho's network thread only parses the topic and queues the raw
+message; one worker thread owns the core and the store.  It takes every
+message queued so far (up to ``MAX_BATCH``), applies them to the core one by
+one, writes all changes and all replies in ONE transaction, and publishes the
+replies, events and retained views only after that commit.  Under load the
+batches grow by themselves, which is the group commit of DESIGN §5.
+
+Window states and zone boards whose only change is a waiting count are
+published at most every ``FLUSH_S`` seconds: at 3,000 issues/s re-sending
+every window's state per ticket would cost more than the tickets themselves.
+Calls and window actions are published at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from hall import messages as m
+from hall.bus import Bus, BusSettings
+from hall.clock import Clock, SystemClock, local_day
+from hall.config import HallConfig
+from hall.topics import REGISTRY, Kind, Parsed
+
+from .engine import Changes, Engine
+from .store import Store
+
+log = logging.getLogger("caller.service")
+
+MAX_BATCH = 500
+FLUSH_S = 0.5
+TICK_S = 1.0
+REPLY_CACHE = 5000
+_REPUBLISH = object()
+
+ENGINE_ID = "caller"
+
+
+def _best_effort_id(payload: bytes) -> str:
+    """The request id of a payload that failed validation, if it has one."""
+    try:
+        raw = msgspec.json.decode(payload)
+    except (msgspec.DecodeError, ValueError):
+        return ""
+    rid = raw.get("id") if isinstance(raw, dict) else None
+    return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else ""
+
+
+class CallerService:
+    """``start()`` loads the store, connects and serves; ``stop()`` leaves 'stopped'."""
+
+    def __init__(self, config: HallConfig, db_path: str | Path, bus_settings: BusSettings,
+                 clock: Clock | None = None, client_id: str | None = None,
+                 config_path: str | Path | None = None):
+        self.config = config
+        self.config_path = Path(config_path) if config_path else None
+        self.hall_id = config.hall.id
+        self.clock = clock or SystemClock()
+        self.store = Store(db_path)
+        self.engine = Engine(config)
+        self.bus = Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
+                       availability=(REGISTRY["engine.availability"], ENGINE_ID))
+        self._q: queue.Queue[Any] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._pending_lines: set[str] = set()
+        self._summary_dirty = True
+        self.failed: BaseException | None = None
+        self.batches = 0  # for the benchmark: how well group commit groups
+
+    # ------------------------------------------------------------ life --
+    def start(self, timeout: float = 10.0) -> None:
+        self.store.open()
+        now = self.clock.now()
+        self.engine.restore(*self.store.load(local_day(now, self.config.hall.timezone)), now=now)
+        for spec in REGISTRY.requests():
+            op = f"{spec.kind}.{spec.op}"
+            if self.engine.handles(op) or op == "config.set":
+                self.bus.subscribe(spec, self._on_message)
+        self.bus.subscribe(REGISTRY["stats.progress"], self._on_message, ident="hall")
+        self.bus.on_connect(lambda: self._q.put(_REPUBLISH))
+        self._thread = threading.Thread(target=self._run, name="caller-worker", daemon=True)
+        self._thread.start()
+        self.bus.start(timeout)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(10)
+        self.bus.stop()
+        self.store.close()
+
+    def _on_message(self, parsed: Parsed, payload: bytes) -> None:
+        self._q.put((parsed, payload))
+
+    # ---------------------------------------------------------- worker --
+    def _take_batch(self) -> list[Any]:
+        try:
+            batch = [self._q.get(timeout=0.1)]
+        except queue.Empty:
+            return []
+        while len(batch) < MAX_BATCH:
+            try:
+                batch.append(self._q.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self) -> None:
+        last_tick = last_flush = -1e9
+        while not self._stop.is_set():
+            batch = self._take_batch()
+            try:
+                if batch:
+                    self._process(batch)
+                mono = self.clock.monotonic()
+                if mono - last_tick >= TICK_S:
+                    last_tick = mono
+                    self._tick()
+                if mono - last_flush >= FLUSH_S:
+                    last_flush = mono
+                    self._flush_waiting()
+            except Exception as e:  # the store failed: memory and disk may differ now
+                log.critical("engine worker stopped: %s", e, exc_info=True)
+                self.failed = e
+                self._stop.set()
+                self.bus.stop(state="offline")
+                return
+
+    def _process(self, batch: list[Any]) -> None:
+        now = self.clock.now()
+        replies: list[tuple[Any, str, bytes]] = []  # (spec, ident, data)
+        to_store: list[tuple[str, str, bytes]] = []
+        events = []
+        in_batch: dict[str, bytes] = {}
+        republish = False
+        for item in batch:
+            if item is _REPUBLISH:
+                republish = True
+                continue
+            parsed, payload = item
+            spec = parsed.spec
+            if spec.name == "stats.progress":
+                self._take_progress(payload)
+                continue
+            op = f"{spec.kind}.{spec.op}"
+            resp_spec = REGISTRY.response_for(spec)
+            if len(payload) > m.MAX_PAYLOAD:
+                replies.append((resp_spec, parsed.ident, m.encode(m.Response(
+                    id="", status="error", error=m.ErrorBody(
+                        code="too_large", message=f"payload over {m.MAX_PAYLOAD} bytes")))))
+                log.warning("dropped oversized %s from %s (%d bytes)", op, parsed.ident, len(payload))
+                continue
+            try:
+                req = m.decode(payload, m.REQUEST_TYPES[op])
+            except (msgspec.ValidationError, msgspec.DecodeError) as e:
+                code = "bad_json" if isinstance(e, msgspec.DecodeError) and not isinstance(
+                    e, msgspec.ValidationError) else "bad_request"
+                log.warning("refused %s from %s: %s: %s", op, parsed.ident, code, e)
+                replies.append((resp_spec, parsed.ident, m.encode(m.Response(
+                    id=_best_effort_id(payload), status="error",
+                    error=m.ErrorBody(code=code, message=str(e))))))
+                continue
+            key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
+            cached = in_batch.get(key) or self._cache.get(key) or self.store.reply(key)
+            if cached is not None:
+                replies.append((resp_spec, parsed.ident, cached))
+                continue
+            if op == "config.set":
+                out_data, out_err, out_events = self._config_set(req), None, []
+                if isinstance(out_data, tuple):
+                    out_data, out_err = None, out_data
+            else:
+                if spec.kind == Kind.WINDOW and self.config.window(parsed.ident) is None:
+                    out_data, out_err, out_events = None, (
+                        "unknown_window", f"no window {parsed.ident!r} in this hall"), []
+                else:
+                    try:
+                        out = self.engine.handle(op, parsed.ident, req, now)
+                        out_data, out_err, out_events = out.data, out.error, out.events
+                    except Exception as e:  # a bug must not take the hall down
+                        log.exception("internal error on %s %s", op, parsed.ident)
+                        out_data, out_err, out_events = None, ("internal", type(e).__name__), []
+            resp = m.Response(id=req.id, status="error" if out_err else "ok", data=out_data,
+                              error=m.ErrorBody(code=out_err[0], message=out_err[1]) if out_err else None)
+            data = m.encode(resp)
+            in_batch[key] = data
+            to_store.append((key, self.engine.day, data))
+            replies.append((resp_spec, parsed.ident, data))
+            events.extend(out_events)
+        ch = self.engine.drain()
+        self.store.commit(ch, to_store)  # durable before anyone hears of it
+        self.batches += 1
+        for key, _day, data in to_store:
+            self._cache[key] = data
+            if len(self._cache) > REPLY_CACHE:
+                self._cache.popitem(last=False)
+        self._publish_changes(ch, now)
+        for resp_spec, ident, data in replies:
+            self.bus.publish(resp_spec, ident, data)
+        for ev in events:
+            self.bus.publish(REGISTRY[ev.spec], ev.ident, ev.payload)
+        if republish:
+            self._republish_all(now)
+
+    def _publish_changes(self, ch: Changes, now: float) -> None:
+        e = self.engine
+        for wid in ch.window_views:
+            self.bus.publish(REGISTRY["window.state"], wid, e.window_state(wid, now))
+        for zone in ch.zone_views:
+            self.bus.publish(REGISTRY["zone.board"], zone, e.zone_board(zone, now))
+        for alert in ch.alerts:
+            self.bus.publish(REGISTRY["alert.unattended"], alert.window, alert)
+        self._pending_lines |= ch.waiting_lines
+        if ch.tickets or ch.window_views:
+            self._summary_dirty = True
+
+    def _flush_waiting(self) -> None:
+        now = self.clock.now()
+        if self._pending_lines:
+            lines, self._pending_lines = self._pending_lines, set()
+            for wid in self.engine.windows_of_lines(lines):
+                self.bus.publish(REGISTRY["window.state"], wid, self.engine.window_state(wid, now))
+            for zone in self.engine.zones_of_lines(lines):
+                self.bus.publish(REGISTRY["zone.board"], zone, self.engine.zone_board(zone, now))
+        if self._summary_dirty:
+            self._summary_dirty = False
+            self.bus.publish(REGISTRY["stats.summary"], "hall", self.engine.summary(now))
+
+    def _tick(self) -> None:
+        now = self.clock.now()
+        day_before = self.engine.day
+        self.engine.tick(now)
+        ch = self.engine.drain()
+        if ch.tickets or ch.windows or ch.alerts:
+            self.store.commit(ch, [])
+        if day_before and self.engine.day != day_before:
+            self.store.prune_replies(day_before)
+            self._cache.clear()
+            self._republish_all(now)
+        else:
+            self._publish_changes(ch, now)
+
+    def _republish_all(self, now: float) -> None:
+        """After a (re)connect: the broker may have lost its retained state."""
+        e = self.engine
+        for wid in e.windows:
+            self.bus.publish(REGISTRY["window.state"], wid, e.window_state(wid, now))
+        for zone in e.recent:
+            self.bus.publish(REGISTRY["zone.board"], zone, e.zone_board(zone, now))
+        for wid, since in e.unattended.items():
+            self.bus.publish(REGISTRY["alert.unattended"], wid,
+                             m.UnattendedAlert(window=wid, active=True, since=since, at=now))
+        self.bus.publish(REGISTRY["stats.summary"], "hall", e.summary(now))
+        self.bus.publish(REGISTRY["config.current"], "hall", m.ConfigCurrent(
+            version=self.config.version, digest=self.config.digest(), config=self.config.to_json_dict()))
+
+    def _take_progress(self, payload: bytes) -> None:
+        if not payload:
+            self.engine.set_progress(m.ProgressBoard(cases=[], at=0.0))
+            return
+        try:
+            self.engine.set_progress(m.decode(payload, m.ProgressBoard))
+        except (msgspec.ValidationError, msgspec.DecodeError) as e:
+            log.warning("ignored progress board: %s", e)
+
+    def _config_set(self, req: m.ConfigSetRequest) -> Any:
+        """Replace the config at runtime; refused configs leave the running one."""
+        from hall.config import ConfigError, parse_config
+        try:
+            new = parse_config(req.config, "pushed config")
+        except ConfigError as e:
+            return ("bad_config", "; ".join(f"{p}: {r}" for p, r in e.problems))
+        problem = self.engine.reconfigure(new)
+        if problem:
+            return ("config_conflict", problem)
+        self.config = new
+        if self.config_path is not None:
+            self._write_config(new)
+        self._republish_all(self.clock.now())
+        return {"digest": new.digest()}
+
+    def _write_config(self, cfg: HallConfig) -> None:
+        """Keep a pushed config across restarts: the file is rewritten atomically
+        (the previous one kept as ``.bak``); comments in the old file are lost."""
+        import os
+
+        import yaml
+        path = self.config_path
+        assert path is not None
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text("# written by the engine after a config/hall/request/set\n" + yaml.safe_dump(
+            cfg.to_json_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+        if path.exists():
+            os.replace(path, path.with_suffix(path.suffix + ".bak"))
+        os.replace(tmp, path)
