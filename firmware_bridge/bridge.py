@@ -1,0 +1,315 @@
+"""The bridge shell: window devices ⇄ the hall bus.
+
+* subscribes (through the topic registry) to every window's retained
+  ``state`` and to ``evaluate`` prompts, and turns them into views for the
+  window's LED bar, keypad and evaluator (pure presenters in ledbar.py,
+  keypad.py, evaluator.py);
+* turns keys into ``window/<wid>/request/<op>`` through one
+  :class:`hall.bus.Requester` per window, in one worker per window so a
+  window's keys reach the engine in the order they were pressed and a slow
+  reply at one window never holds up another;
+* keeps ``device/<id>/availability`` and ``device/<id>/status`` retained,
+  and republishes them on every reconnect to the broker.
+
+The line loops (driver.py) and evdev readers (evdev_input.py) run in their
+own threads; the MQTT network thread only records state and wakes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from typing import Callable
+
+from hall import messages
+from hall.bus import Bus, BusSettings, RequestError, Requester
+from hall.clock import Clock, SystemClock
+from hall.config.devices import window_problems
+from hall.topics import REGISTRY, Parsed
+
+from .driver import BusDriver, KeyEvent
+from .evaluator import EvaluatorSession
+from .keypad import KeyRefused, keypad_view, request_for_key
+from .ledbar import LedPresenter
+from .legacy_driver import Legacy68Driver
+from .link import SerialLink
+from .owb_driver import OwbDriver
+
+log = logging.getLogger("firmware_bridge.bridge")
+
+DRIVERS: dict[str, type[BusDriver]] = {"onewindow": OwbDriver, "legacy68": Legacy68Driver}
+STATE_WAIT_S = 3.0  # show the closed text if the engine has said nothing about a window by then
+
+
+class BridgeError(RuntimeError):
+    pass
+
+
+class _WindowWorker:
+    """Sends one window's requests in order, off the line and MQTT threads."""
+
+    def __init__(self, name: str, fn: Callable[[KeyEvent], None]):
+        self._q: queue.Queue = queue.Queue()
+        self._fn = fn
+        self._t = threading.Thread(target=self._run, name=f"win-{name}", daemon=True)
+        self._t.start()
+
+    def put(self, ev) -> None:
+        self._q.put(ev)
+
+    def _run(self) -> None:
+        while True:
+            ev = self._q.get()
+            if ev is None:
+                return
+            try:
+                self._fn(ev)
+            except Exception:
+                log.exception("handling %s failed", ev)
+
+
+class Bridge:
+    def __init__(self, config, settings: BusSettings, *, bridge_id: str = "bridge",
+                 lines: set[str] | None = None, inputs: bool = True, clock: Clock | None = None,
+                 link_factory=SerialLink, input_factory=None):
+        problems = window_problems(config)
+        if problems:
+            raise BridgeError("devices refer to unknown windows:\n" +
+                              "\n".join(f"  {p}: {r}" for p, r in problems))
+        self.config = config
+        self.settings = settings
+        self.bridge_id = bridge_id
+        self.clock = clock or SystemClock()
+        self.hall_id = config.hall.id
+        dc = config.devices
+        numbers = {w.id: w.number for w in config.windows}
+        self._window_by_number = {w.number: w.id for w in config.windows}
+        self.drivers: dict[str, BusDriver] = {}
+        self._driver_of: dict[str, BusDriver] = {}
+        self._leds: dict[str, LedPresenter] = {}
+        self._by_window: dict[str, list] = {}
+        self._sessions: dict[str, EvaluatorSession] = {}
+        for line in dc.lines:
+            if lines is not None and line.id not in lines:
+                continue
+            devs = [d for d in dc.serial if d.line == line.id]
+            drv = DRIVERS[line.protocol](line, devs, link_factory(line.port, line.baud),
+                                         on_event=self._on_key, on_availability=self._on_serial_availability,
+                                         clock=self.clock)
+            self.drivers[line.id] = drv
+            for d in devs:
+                self._driver_of[d.id] = drv
+                self._by_window.setdefault(d.window, []).append(d)
+                if d.kind == "ledbar":
+                    self._leds[d.id] = LedPresenter(d, dc.led, numbers[d.window])
+                elif d.kind == "evaluator":
+                    self._sessions[d.window] = EvaluatorSession(dc.evaluation_grace_s)
+        self.inputs = []
+        if inputs:
+            from .evdev_input import InputReader
+            for d in dc.inputs:
+                self.inputs.append(InputReader(d, dc.keymap(d) if d.kind == "keypad" else {},
+                                               on_key=self._on_key, on_scan=self._on_scan,
+                                               on_availability=self._on_input_availability,
+                                               opener=input_factory, clock=self.clock))
+        self.windows = sorted({d.window for ds in [dc.serial] for d in ds if d.id in self._driver_of}
+                              | {d.window for d in dc.inputs if d.window and inputs})
+        self._states: dict[str, messages.WindowState] = {}
+        self._avail: dict[str, tuple[str, dict]] = {}
+        self._lock = threading.Lock()
+        self._workers: dict[str, _WindowWorker] = {}
+        self._requesters: dict[str, Requester] = {}
+        self.bus: Bus | None = None
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self.sent: list[tuple[str, str, dict]] = []  # (window, op, body) — for tests and logs
+        self.scans: list[tuple[str, str]] = []
+
+    # ------------------------------------------------------------ lifecycle --
+    def start(self, timeout: float = 10.0) -> "Bridge":
+        bus = Bus(self.hall_id, f"bridge-{self.bridge_id}-{os.getpid()}-{os.urandom(2).hex()}",
+                  self.settings, availability=(REGISTRY["device.availability"], self.bridge_id))
+        self.bus = bus
+        for wid in self.windows:
+            r = Requester(bus, "window", wid, prefix=f"{self.bridge_id}-{wid}-{os.urandom(3).hex()}")
+            r.subscribe_all()  # before connecting: no reply can slip past
+            self._requesters[wid] = r
+            self._workers[wid] = _WindowWorker(wid, self._send)
+        bus.subscribe(REGISTRY["window.state"], self._on_state)
+        bus.subscribe(REGISTRY["window.evaluate"], self._on_evaluate)
+        bus.on_connect(self._republish)
+        bus.start(timeout)
+        self._started_at = self.clock.monotonic()
+        for drv in self.drivers.values():
+            drv.start()
+        for inp in self.inputs:
+            inp.start()
+        self._ticker = threading.Thread(target=self._tick_loop, name="bridge-tick", daemon=True)
+        self._ticker.start()
+        log.info("bridge %s: %d lines, %d serial devices, %d input devices, %d windows",
+                 self.bridge_id, len(self.drivers), len(self._driver_of), len(self.inputs), len(self.windows))
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for inp in self.inputs:
+            inp.stop()
+        for drv in self.drivers.values():
+            drv.stop()
+        for w in self._workers.values():
+            w.put(None)
+        if self.bus is not None:
+            for dev_id in list(self._avail):
+                self._publish_availability(dev_id, "stopped", self._avail[dev_id][1])
+            self.bus.stop()
+            self.bus = None
+
+    # --------------------------------------------------------- bus → views --
+    def _on_state(self, parsed: Parsed, payload: bytes) -> None:
+        wid = parsed.ident
+        if wid not in self._by_window or not payload:
+            return
+        try:
+            state = messages.decode(payload, messages.WindowState)
+        except Exception as e:
+            log.warning("bad window state for %s: %s", wid, e)
+            return
+        with self._lock:
+            self._states[wid] = state
+        self._show(wid, state)
+
+    def _show(self, wid: str, state) -> None:
+        now = self.clock.now()
+        for d in self._by_window.get(wid, []):
+            drv = self._driver_of.get(d.id)
+            if drv is None:
+                continue
+            if d.kind == "ledbar":
+                drv.set_view(d.id, self._leds[d.id].render(state, now))
+            elif d.kind == "keypad":
+                drv.set_view(d.id, keypad_view(state))
+
+    def _on_evaluate(self, parsed: Parsed, payload: bytes) -> None:
+        wid = parsed.ident
+        session = self._sessions.get(wid)
+        if session is None:
+            return
+        try:
+            p = messages.decode(payload, messages.EvaluatePrompt)
+        except Exception as e:
+            log.warning("bad evaluate prompt for %s: %s", wid, e)
+            return
+        with self._lock:
+            closed = session.prompt(p.ticket, p.number, p.timeout_s, self.clock.monotonic())
+            view = session.view
+        for body in closed:
+            self._queue_rate(wid, body)
+        self._set_eval_view(wid, view)
+
+    def _set_eval_view(self, wid: str, view) -> None:
+        for d in self._by_window.get(wid, []):
+            if d.kind == "evaluator" and d.id in self._driver_of:
+                self._driver_of[d.id].set_view(d.id, view)
+
+    # --------------------------------------------------------- keys → bus --
+    def _on_key(self, ev: KeyEvent) -> None:
+        """From a line or input thread: never block here."""
+        if ev.key == "rate":
+            session = self._sessions.get(ev.window)
+            if session is None:
+                return
+            with self._lock:
+                body = session.key(ev.level)
+                view = session.view
+            if body is None:
+                log.info("%s: rating key with no prompt lit, ignored", ev.device)
+                return
+            self._queue_rate(ev.window, body)
+            self._set_eval_view(ev.window, view)
+            return
+        w = self._workers.get(ev.window)
+        if w is not None:
+            w.put(ev)
+
+    def _queue_rate(self, wid: str, body: dict) -> None:
+        self._workers[wid].put((wid, "rate", body))
+
+    def _send(self, item: KeyEvent | tuple[str, str, dict]) -> None:
+        if isinstance(item, tuple):
+            wid, op, body = item
+        else:
+            ev = item
+            wid = ev.window
+            with self._lock:
+                state = self._states.get(wid)
+            try:
+                op, body = request_for_key(ev.key, ev.arg, state, self._window_by_number)
+            except KeyRefused as e:
+                log.info("%s: %s", ev.device, e)
+                return
+        self.sent.append((wid, op, body))
+        try:
+            self._requesters[wid].call(op, body, timeout=3.0, retries=2)
+        except RequestError as e:
+            log.info("window %s %s refused: %s", wid, op, e)
+
+    def _on_scan(self, device_id: str, window: str | None, text: str) -> None:
+        self.scans.append((device_id, text))
+        log.info("scan from %s (window %s): %d characters", device_id, window, len(text))
+
+    # ------------------------------------------------------- availability --
+    def _on_serial_availability(self, cfg, online: bool, reason: str) -> None:
+        drv = self._driver_of[cfg.id]
+        detail = {**drv.status(cfg.id), "reason": reason}
+        self._publish_availability(cfg.id, "online" if online else "offline", detail, kind=cfg.kind)
+
+    def _on_input_availability(self, cfg, online: bool, reason: str) -> None:
+        self._publish_availability(cfg.id, "online" if online else "offline",
+                                   {"path": cfg.path, "window": cfg.window, "reason": reason}, kind=cfg.kind)
+
+    def _publish_availability(self, dev_id: str, state: str, detail: dict, kind: str | None = None) -> None:
+        with self._lock:
+            prev = self._avail.get(dev_id)
+            kind = kind or (prev[1].get("_kind") if prev else "device")
+            detail = {**detail, "_kind": kind}
+            self._avail[dev_id] = (state, detail)
+        self._publish_one(dev_id, state, detail)
+
+    def _publish_one(self, dev_id: str, state: str, detail: dict) -> None:
+        bus = self.bus
+        if bus is None or not bus.connected:
+            return  # sent by _republish on (re)connect
+        shown = {k: v for k, v in detail.items() if k != "_kind"}
+        bus.publish(REGISTRY["device.availability"], dev_id, messages.Availability(state=state))
+        bus.publish(REGISTRY["device.status"], dev_id,
+                    messages.DeviceStatus(device=dev_id, kind=detail["_kind"], ok=state == "online",
+                                          detail=shown, at=self.clock.now()))
+
+    def _republish(self) -> None:
+        with self._lock:
+            items = list(self._avail.items())
+        for dev_id, (state, detail) in items:
+            self._publish_one(dev_id, state, detail)
+
+    # ------------------------------------------------------------- ticker --
+    def _tick_loop(self) -> None:
+        shown_default = False
+        while not self._stop.wait(0.25):
+            now = self.clock.monotonic()
+            for wid, session in self._sessions.items():
+                with self._lock:
+                    body = session.tick(now)
+                    view = session.view
+                if body is not None:
+                    log.info("window %s: evaluator silent past its timeout; not rated", wid)
+                    self._queue_rate(wid, body)
+                    self._set_eval_view(wid, view)
+            if not shown_default and now - self._started_at >= STATE_WAIT_S:
+                shown_default = True
+                for wid in self._by_window:
+                    with self._lock:
+                        known = wid in self._states
+                    if not known:
+                        self._show(wid, None)

@@ -1,0 +1,325 @@
+"""One RS-485 line: the loop that sends views, polls keys, and survives faults.
+
+A ``BusDriver`` owns one :class:`~firmware_bridge.link.ByteLink` and the
+devices configured on it; one subclass per protocol (:mod:`owb_driver`,
+:mod:`legacy_driver`) only says how to build requests and read replies.
+
+Faults, each logged once per transition, never per retry:
+
+* a silent device (wrong address, unplugged, dead): after ``1 + retries``
+  unanswered tries it goes offline and is probed again with exponential
+  backoff; the other devices keep their turns;
+* a lost port (USB adapter unplugged): every device goes offline, the port
+  is reopened with backoff, then every device is probed;
+* when a device comes back (or says it has rebooted), the view it should show
+  is sent again, so an LED bar shows the current call, not a blank.
+
+Views are what a device should show (``LedView``, ``KeypadView``,
+``PromptView``); ``set_view`` is thread-safe and only wakes the loop: the
+MQTT thread never touches the port.  Only the newest view of a device is
+ever sent (a bar that missed three updates gets the last one).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from hall.clock import Clock, SystemClock
+from hall.config.devices import Line, SerialDevice
+
+from .frames import wire_ms
+from .link import Backoff, ByteLink, LinkError
+
+log = logging.getLogger("firmware_bridge.driver")
+
+TURNAROUND_MS = 25.0     # device's reply latency we allow for, beside wire time
+MAX_REPLY_BYTES = 32
+
+
+@dataclass(frozen=True)
+class KeyEvent:
+    device: str
+    window: str
+    key: str                  # next, recall, …, login, transfer, rate
+    arg: str = ""             # digits typed (staff / window number)
+    level: int | None = None  # rate: 1..5, None = the evaluator timed out
+
+
+@dataclass
+class Slot:
+    cfg: SerialDevice
+    backoff: Backoff
+    desired: Any = None
+    confirmed: Any = None
+    online: bool | None = None      # None: not heard from since start/reopen
+    retry_at: float = 0.0           # offline: next probe; online: next poll/keepalive
+    pending_ack: int = 0            # event id to acknowledge in the next poll
+    last_event: int | None = None   # for duplicate suppression
+    announced: bool | None = None   # last availability published
+    stats: dict = field(default_factory=lambda: {"tx": 0, "retries": 0, "timeouts": 0, "events": 0})
+
+    @property
+    def id(self) -> str:
+        return self.cfg.id
+
+    @property
+    def polled(self) -> bool:
+        return self.cfg.kind in ("keypad", "evaluator")
+
+
+class BusDriver:
+    protocol = "?"
+
+    def __init__(self, line: Line, devices: list[SerialDevice], link: ByteLink, *,
+                 on_event: Callable[[KeyEvent], None],
+                 on_availability: Callable[[SerialDevice, bool, str], None],
+                 clock: Clock | None = None):
+        self.line = line
+        self.link = link
+        self.clock = clock or SystemClock()
+        self.on_event = on_event
+        self.on_availability = on_availability
+        cap = line.backoff_max_s
+        self.slots = {d.id: Slot(d, Backoff(0.5, cap)) for d in devices}
+        self._order = list(self.slots.values())
+        self._rr = 0
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._port_backoff = Backoff(0.5, cap)
+        self._port_retry_at = 0.0
+        self._port_error: str | None = None
+        self._stray_addrs: set[int] = set()
+        self.timeout_s = (line.reply_timeout_ms or 0) / 1000.0
+        self.transactions = 0
+
+    # ---------------------------------------------------------- interface --
+    def set_view(self, device_id: str, view: Any) -> None:
+        with self._lock:
+            slot = self.slots[device_id]
+            slot.desired = view
+        self._wake.set()
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"line-{self.line.id}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(5)
+        self.link.close()
+
+    def status(self, device_id: str) -> dict:
+        s = self.slots[device_id]
+        return {"line": self.line.id, "port": self.line.port, "protocol": self.protocol,
+                "address": s.cfg.address, "window": s.cfg.window, **s.stats}
+
+    # ------------------------------------------------- protocol hooks -------
+    def parse(self, data: bytes) -> list:
+        raise NotImplementedError
+
+    def reset_parser(self) -> None:
+        raise NotImplementedError
+
+    def update_request(self, slot: Slot, view: Any) -> bytes | None:
+        """Request that makes the device show ``view`` (None: nothing to send)."""
+        raise NotImplementedError
+
+    def poll_request(self, slot: Slot) -> bytes:
+        raise NotImplementedError
+
+    def probe_request(self, slot: Slot) -> bytes:
+        raise NotImplementedError
+
+    def is_reply(self, slot: Slot, request: bytes, msg) -> bool:
+        raise NotImplementedError
+
+    def handle_reply(self, slot: Slot, kind: str, msg) -> list[KeyEvent]:
+        """Interpret a matching reply; may set ``slot.confirmed = None`` to resend."""
+        raise NotImplementedError
+
+    # --------------------------------------------------------------- loop --
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                delay = self.step()
+            except LinkError as e:
+                self._port_lost(str(e))
+                delay = 0.0
+            except Exception:  # a bug must not silence the whole line
+                log.exception("line %s: unexpected error", self.line.id)
+                delay = 0.5
+            if delay > 0:
+                self._wake.wait(delay)
+                self._wake.clear()
+
+    def step(self) -> float:
+        """Do at most one transaction; return seconds until something is due."""
+        now = self.clock.monotonic()
+        if not self.link.is_open:
+            if now < self._port_retry_at:
+                return self._port_retry_at - now
+            try:
+                self.link.open()
+            except LinkError as e:
+                self._port_lost(str(e))
+                return 0.0
+            if self._port_error is not None:
+                log.warning("line %s: port %s is back", self.line.id, self.line.port)
+            self._port_error = None
+            self._port_backoff.reset()
+            self.reset_parser()
+            with self._lock:
+                for s in self._order:
+                    # pending_ack and last_event stay: a key the device still holds
+                    # must be acknowledged, not delivered twice
+                    s.confirmed, s.retry_at = None, 0.0
+                    s.backoff.reset()
+        job = self._pick(now)
+        if isinstance(job, float):
+            return job
+        slot, kind = job
+        self._do(slot, kind, now)
+        return 0.0
+
+    def _pick(self, now: float):
+        with self._lock:
+            # 1. views to send to devices that are (or may be) there
+            for s in self._order:
+                if s.online is not False and s.desired is not None and s.desired != s.confirmed:
+                    return s, "update"
+            # 2. offline devices whose backoff has run out
+            for s in self._order:
+                if s.online is False and s.retry_at <= now:
+                    return s, "probe"
+            # 3. the next keypad/evaluator poll, or an LED keepalive, round robin
+            n = len(self._order)
+            soonest = 3600.0
+            for i in range(n):
+                s = self._order[(self._rr + i) % n]
+                if s.online is False:
+                    soonest = min(soonest, s.retry_at - now)
+                    continue
+                if s.retry_at <= now:
+                    self._rr = (self._rr + i + 1) % n
+                    return s, ("poll" if s.polled else "probe")
+                soonest = min(soonest, s.retry_at - now)
+            if self._port_retry_at > now:
+                soonest = min(soonest, self._port_retry_at - now)
+            return max(soonest, 0.001)
+
+    def _timeout(self, request: bytes) -> float:
+        if self.timeout_s > 0:
+            return self.timeout_s
+        return (wire_ms(len(request) + MAX_REPLY_BYTES, self.line.baud) + TURNAROUND_MS) / 1000.0
+
+    def _do(self, slot: Slot, kind: str, now: float) -> None:
+        with self._lock:
+            view = slot.desired
+        if kind == "update":
+            request = self.update_request(slot, view)
+            if request is None:
+                with self._lock:
+                    slot.confirmed = view
+                return
+        elif kind == "poll":
+            request = self.poll_request(slot)
+        else:
+            request = self.probe_request(slot)
+        reply = self._transact(slot, request)
+        now = self.clock.monotonic()
+        if reply is None:
+            self._silent(slot, now)
+            return
+        with self._lock:
+            if kind == "update":
+                slot.confirmed = view
+            if slot.online is False:
+                slot.confirmed = None  # it may have been power-cycled: show it the state again
+            slot.online = True
+            slot.backoff.reset()
+            slot.retry_at = now + (self.line.poll_interval_ms / 1000.0 if slot.polled
+                                   else self.line.keepalive_s)
+        events = self.handle_reply(slot, kind, reply)
+        self._announce(slot, True, "answering")
+        for ev in events:
+            slot.stats["events"] += 1
+            try:
+                self.on_event(ev)
+            except Exception:
+                log.exception("event handler failed for %s", slot.id)
+
+    def _transact(self, slot: Slot, request: bytes):
+        timeout = self._timeout(request)
+        for attempt in range(1 + self.line.retries):
+            if attempt:
+                slot.stats["retries"] += 1
+            self.link.write(request)
+            slot.stats["tx"] += 1
+            self.transactions += 1
+            deadline = self.clock.monotonic() + timeout
+            while True:
+                left = deadline - self.clock.monotonic()
+                if left <= 0:
+                    break
+                data = self.link.read(left)
+                if not data:
+                    continue
+                for msg in self.parse(data):
+                    if self.is_reply(slot, request, msg):
+                        return msg
+                    self._stray(msg)
+        slot.stats["timeouts"] += 1
+        return None
+
+    def _stray(self, msg) -> None:
+        addr = getattr(msg, "addr", None)
+        if addr is not None and addr not in {s.cfg.address for s in self._order}:
+            if addr not in self._stray_addrs:
+                self._stray_addrs.add(addr)
+                log.warning("line %s: a device answers at address %s, which is not configured "
+                            "(wrong DIP switch?)", self.line.id, addr)
+
+    def _silent(self, slot: Slot, now: float) -> None:
+        with self._lock:
+            was = slot.online
+            slot.online = False
+            slot.retry_at = now + slot.backoff.next()
+        if was is not False:
+            log.warning("line %s: %s %s at address %d does not answer; retrying with backoff",
+                        self.line.id, slot.cfg.kind, slot.id, slot.cfg.address)
+        self._announce(slot, False, "no reply")
+
+    def _announce(self, slot: Slot, online: bool, reason: str) -> None:
+        if slot.announced == online:
+            return
+        if online and slot.announced is False:
+            log.warning("line %s: %s is back", self.line.id, slot.id)
+        slot.announced = online
+        try:
+            self.on_availability(slot.cfg, online, reason)
+        except Exception:
+            log.exception("availability handler failed")
+
+    def _port_lost(self, reason: str) -> None:
+        self.link.close()
+        now = self.clock.monotonic()
+        self._port_retry_at = now + self._port_backoff.next()
+        if self._port_error is None:
+            log.warning("line %s: port %s lost (%s); reopening with backoff",
+                        self.line.id, self.line.port, reason)
+        self._port_error = reason
+        with self._lock:
+            slots = list(self._order)
+            for s in slots:
+                s.online = False
+                s.retry_at = 0.0
+        for s in slots:
+            self._announce(s, False, f"port lost: {reason}")

@@ -1,0 +1,120 @@
+"""Byte transport of one RS-485 line, and the backoff used to reopen it.
+
+``ByteLink`` is the whole interface a driver needs (python-escpos's lesson:
+transports only move bytes).  The constructor does no I/O; ``open()`` may fail
+and is retried by the driver with :class:`Backoff` on its own clock.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class LinkError(OSError):
+    """The port is gone or cannot be opened (unplugged USB adapter, permissions)."""
+
+
+class ByteLink(Protocol):
+    name: str
+
+    @property
+    def is_open(self) -> bool: ...
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def read(self, timeout: float) -> bytes:
+        """Bytes available within ``timeout`` seconds (b"" if none)."""
+
+
+def _serial():
+    try:
+        import serial  # pyserial
+    except ImportError as e:  # pragma: no cover - pyserial is a core dependency
+        raise LinkError("pyserial is missing: pip install pyserial (Debian: python3-serial)") from e
+    return serial
+
+
+class SerialLink:
+    """A serial port through pyserial (a USB RS-485 adapter, or a pty in tests).
+
+    USB RS-485 adapters (FTDI / CH340 with auto direction) switch the driver
+    enable themselves, so no RTS toggling is done here.
+    """
+
+    def __init__(self, port: str, baud: int):
+        self.name = port
+        self.port = port
+        self.baud = baud
+        self._ser = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._ser is not None
+
+    def open(self) -> None:
+        serial = _serial()
+        try:
+            self._ser = serial.Serial(self.port, self.baud, bytesize=8, parity="N", stopbits=1,
+                                      timeout=0, write_timeout=1.0, exclusive=True)
+        except (serial.SerialException, OSError, ValueError) as e:
+            self._ser = None
+            raise LinkError(str(e)) from e
+
+    def close(self) -> None:
+        ser, self._ser = self._ser, None
+        if ser is not None:
+            try:
+                ser.close()
+            except Exception:
+                pass
+
+    def write(self, data: bytes) -> None:
+        if self._ser is None:
+            raise LinkError("port closed")
+        serial = _serial()
+        try:
+            self._ser.write(data)
+        except (serial.SerialException, OSError) as e:
+            raise LinkError(str(e)) from e
+
+    def read(self, timeout: float) -> bytes:
+        if self._ser is None:
+            raise LinkError("port closed")
+        serial = _serial()
+        try:
+            self._ser.timeout = max(timeout, 0)
+            first = self._ser.read(1)
+            if not first:
+                return b""
+            n = self._ser.in_waiting
+            return first + (self._ser.read(n) if n else b"")
+        except (serial.SerialException, OSError, TypeError) as e:
+            # pyserial raises SerialException("device reports readiness to read but
+            # returned no data") when the USB adapter disappears
+            raise LinkError(str(e)) from e
+
+
+class Backoff:
+    """Exponential delays ``base, 2·base, …`` capped at ``cap`` (pure)."""
+
+    def __init__(self, base: float = 0.5, cap: float = 30.0):
+        self.base = base
+        self.cap = cap
+        self._n = 0
+
+    def next(self) -> float:
+        d = min(self.cap, self.base * (2 ** self._n))
+        if d < self.cap:
+            self._n += 1
+        return d
+
+    def reset(self) -> None:
+        self._n = 0
+
+    @property
+    def failures(self) -> int:
+        return self._n

@@ -1,0 +1,120 @@
+"""Driver for our OWB/1 protocol (:mod:`firmware_bridge.frames`).
+
+Keys are never lost nor doubled: a device keeps each key event (with an id
+1..255) until a later POLL carries that id as its acknowledgement, and the
+driver drops an event id it has just delivered (its ack got lost and the
+device said it again).  A device that powered up blank says so in the flags
+byte of ACK/INFO, and gets its view again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from . import frames as F
+from .driver import BusDriver, KeyEvent, Slot
+from .evaluator import PromptView
+from .keypad import KeypadView
+from .ledbar import LedView
+
+log = logging.getLogger("firmware_bridge.owb")
+
+FLAG_NEEDS_STATE = 0x01  # in ACK / INFO: shown nothing since power-up
+EXPECTED_KIND = {"ledbar": F.KIND_LEDBAR, "keypad": F.KIND_KEYPAD, "evaluator": F.KIND_EVALUATOR}
+
+
+class OwbDriver(BusDriver):
+    protocol = "onewindow"
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self._parser = F.FrameParser()
+        self._seq = 0
+        self._warned: set[tuple[str, str]] = set()
+
+    def parse(self, data: bytes) -> list:
+        return self._parser.feed(data)
+
+    def reset_parser(self) -> None:
+        self._parser.reset()
+
+    @property
+    def dropped_bytes(self) -> int:
+        return self._parser.dropped
+
+    def _frame(self, slot: Slot, cmd: int, payload: bytes = b"") -> bytes:
+        self._seq = (self._seq + 1) & 0x0F
+        return F.encode(slot.cfg.address, cmd, payload, seq=self._seq)
+
+    def update_request(self, slot: Slot, view) -> bytes | None:
+        if isinstance(view, LedView):
+            enc = view.encoded()
+            scroll = any(len(b) > slot.cfg.columns for b in enc)
+            return self._frame(slot, F.LED_TEXT, F.led_payload(enc, view.flash_s, scroll))
+        if isinstance(view, KeypadView):
+            return self._frame(slot, F.KEYPAD_SHOW, F.keypad_payload(view.status, view.waiting, view.number))
+        if isinstance(view, PromptView):
+            if view.ticket is None:
+                return self._frame(slot, F.EVAL_CANCEL)
+            return self._frame(slot, F.EVAL_PROMPT, F.prompt_payload(view.timeout_s, view.number))
+        raise TypeError(f"no OWB request for {type(view).__name__}")
+
+    def poll_request(self, slot: Slot) -> bytes:
+        return self._frame(slot, F.POLL, bytes((slot.pending_ack,)))
+
+    def probe_request(self, slot: Slot) -> bytes:
+        return self._frame(slot, F.PING)
+
+    def is_reply(self, slot: Slot, request: bytes, msg: F.Frame) -> bool:
+        return msg.reply and msg.addr == slot.cfg.address and msg.seq == (request[2] & 0x0F)
+
+    def _warn_once(self, slot: Slot, what: str, text: str, *args) -> None:
+        if (slot.id, what) not in self._warned:
+            self._warned.add((slot.id, what))
+            log.warning(text, *args)
+
+    def handle_reply(self, slot: Slot, kind: str, msg: F.Frame) -> list[KeyEvent]:
+        if msg.cmd in (F.ACK, F.INFO):
+            flags = 0
+            if msg.cmd == F.ACK and msg.payload:
+                flags = msg.payload[0]
+            elif msg.cmd == F.INFO and len(msg.payload) >= 4:
+                flags = msg.payload[3]
+                if msg.payload[0] != EXPECTED_KIND[slot.cfg.kind]:
+                    self._warn_once(slot, "kind", "%s: address %d answers as a %s, configured as %s",
+                                    slot.id, slot.cfg.address,
+                                    F.KIND_NAMES.get(msg.payload[0], "?"), slot.cfg.kind)
+            if kind == "poll":
+                slot.pending_ack = 0
+            if flags & FLAG_NEEDS_STATE:
+                # power-cycled: its event ids restart too
+                slot.confirmed = None
+                slot.last_event = None
+            return []
+        if msg.cmd == F.NAK:
+            self._warn_once(slot, f"nak{msg.payload[:1].hex()}", "%s refused a request (NAK %s)",
+                            slot.id, msg.payload.hex())
+            return []
+        if msg.cmd == F.EVENT:
+            try:
+                eid, key, arg = F.parse_event(msg.payload)
+            except F.FrameError as e:
+                self._warn_once(slot, "event", "%s: bad event %s (%s)", slot.id, msg.payload.hex(), e)
+                return []
+            slot.pending_ack = eid
+            slot.retry_at = 0.0  # drain its queue: poll it again at once
+            if eid == slot.last_event:
+                return []
+            slot.last_event = eid
+            return [_key_event(slot, key, arg)]
+        self._warn_once(slot, f"cmd{msg.cmd}", "%s: unexpected reply 0x%02X", slot.id, msg.cmd)
+        return []
+
+
+def _key_event(slot: Slot, key: str, arg: bytes) -> KeyEvent:
+    if key == "rate":
+        level = arg[0] if arg and 1 <= arg[0] <= 5 else None
+        return KeyEvent(slot.id, slot.cfg.window, "rate", level=level)
+    if key == "rate_timeout":
+        return KeyEvent(slot.id, slot.cfg.window, "rate", level=None)
+    return KeyEvent(slot.id, slot.cfg.window, key, arg=arg.decode("ascii", "replace"))
