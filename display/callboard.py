@@ -1,0 +1,252 @@
+"""The wall display's view model: messages and the time in, what to show out.
+
+No Kivy, no MQTT, no clock: every method takes ``now`` (epoch seconds), so the
+rules below are tested directly (tests/test_display_callboard.py).
+
+Rules
+-----
+* The retained zone boards are the truth.  They arrive at start and again
+  after every reconnect and replace what was there, so the screen rebuilds
+  from them alone.  A ``called`` event only fills the gap until the next board
+  (it is dropped once a board at least as new has arrived).
+* Only a live ``called`` event makes the newest call flash, and only once per
+  event id (QoS 1 may deliver twice), only if it is not older than
+  ``stale_seconds`` when it arrives, and only if it is not older than the call
+  already shown.  A call seen only on a board (after a restart or a reconnect)
+  is shown but never flashes: an old call is never presented as new.
+* A recall is a new event with a new id: it flashes again.
+* Memory is bounded whatever the day brings: a few calls per zone, a fixed
+  ring of seen event ids.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Iterable, Literal
+
+from hall.messages import CalledEvent, CaseProgress, ProgressBoard, ZoneBoard
+
+SEEN_EVENTS = 512   # event ids remembered for dedupe; far more than a flash's worth
+LIVE_CALLS = 64     # events not yet on a board (a board normally follows in ms)
+ENGINE_GRACE = 5.0  # seconds after connecting before a missing engine counts as offline
+
+
+@dataclass(frozen=True)
+class Call:
+    ticket: str
+    number: str
+    window: str
+    window_number: str
+    zone: str
+    at: float
+    recall: int = 0
+    event: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.ticket, self.window, self.recall)
+
+
+@dataclass(frozen=True)
+class BoardSettings:
+    zones: frozenset[str] = frozenset()  # empty: every zone
+    recent: int = 6
+    flash_seconds: float = 8.0
+    stale_seconds: float = 20.0
+    idle_seconds: float = 60.0
+    page_seconds: float = 15.0
+    progress_rows: int = 8
+    progress_page: bool = True
+    waiting_by: Literal["group", "zone"] = "group"
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything a renderer needs; equal views render identically."""
+
+    page: Literal["calls", "progress"]
+    hero: Call | None
+    flashing: bool
+    recent: tuple[Call, ...]
+    waiting: tuple[tuple[str, int], ...]  # (group prefix or zone id, count), in config order
+    waiting_total: int
+    offline: str | None  # None, "broker" or "engine"
+    progress: tuple[CaseProgress, ...] = ()
+    progress_index: int = 0  # page i of n of the progress board
+    progress_pages: int = 0
+
+
+@dataclass
+class _LinkState:
+    connected: bool = False
+    since: float = 0.0
+    engine: str | None = None
+
+
+@dataclass
+class CallBoard:
+    settings: BoardSettings
+    order: tuple[str, ...] = ()  # group prefixes or zone ids in config order, for waiting
+    _boards: dict[str, ZoneBoard] = field(default_factory=dict)
+    _live: deque = field(default_factory=lambda: deque(maxlen=LIVE_CALLS))
+    _seen: OrderedDict = field(default_factory=OrderedDict)
+    _flash_key: tuple | None = None
+    _flash_until: float = 0.0
+    _last_call: float | None = None  # receipt time of the last live call (idle timer)
+    _started: float | None = None
+    _link: _LinkState = field(default_factory=_LinkState)
+    _progress: tuple[CaseProgress, ...] = ()
+
+    # ------------------------------------------------------------ inputs --
+    def wants(self, zone: str) -> bool:
+        return not self.settings.zones or zone in self.settings.zones
+
+    def on_board(self, board: ZoneBoard, now: float) -> None:
+        if not self.wants(board.zone):
+            return
+        old = self._boards.get(board.zone)
+        if old is not None and board.at < old.at:
+            return  # an older board overtaken in flight
+        self._boards[board.zone] = board
+        self._prune_live()
+
+    def clear_board(self, zone: str) -> None:
+        """The retained board was deleted (empty payload)."""
+        self._boards.pop(zone, None)
+
+    def on_called(self, ev: CalledEvent, now: float) -> bool:
+        """Take a live call; True when it is shown as the new, flashing call."""
+        if not self.wants(ev.zone):
+            return False
+        if ev.event in self._seen:
+            return False
+        self._seen[ev.event] = None
+        while len(self._seen) > SEEN_EVENTS:
+            self._seen.popitem(last=False)
+        call = Call(ticket=ev.ticket, number=ev.number, window=ev.window,
+                    window_number=ev.window_number, zone=ev.zone, at=ev.at,
+                    recall=ev.recall, event=ev.event)
+        board = self._boards.get(ev.zone)
+        if board is None or ev.at > board.at:
+            self._live.append(call)
+        if now - ev.at > self.settings.stale_seconds:
+            return False  # late (replayed, or queued while we were away): list it, never flash it
+        hero = self._hero()
+        if hero is not None and hero.key != call.key and hero.at > call.at:
+            return False  # an older call arriving after a newer one
+        self._flash_key = call.key
+        self._flash_until = now + self.settings.flash_seconds
+        self._last_call = now
+        return True
+
+    def on_engine(self, state: str | None) -> None:
+        self._link.engine = state
+
+    def on_link(self, connected: bool, now: float) -> None:
+        if connected and not self._link.connected:
+            self._link.since = now
+            # Anything that happened while away is on the retained boards about
+            # to arrive; a half-remembered live call must not outlive them.
+            self._live.clear()
+        self._link.connected = connected
+
+    def on_progress(self, board: ProgressBoard | None) -> None:
+        self._progress = tuple(board.cases) if board is not None else ()
+
+    def start(self, now: float) -> None:
+        self._started = now
+
+    # ------------------------------------------------------------ output --
+    def view(self, now: float) -> View:
+        calls = self._calls()
+        hero = calls[0] if calls else None
+        flashing = (hero is not None and hero.key == self._flash_key and now < self._flash_until)
+        recent = tuple(calls[1:1 + self.settings.recent])
+        waiting, total = self._waiting()
+        offline = self._offline(now)
+        page, idx, pages, rows = "calls", 0, 0, ()
+        if self.settings.progress_page and self._progress and not flashing:
+            page, idx, pages, rows = self._rotation(now)
+        return View(page=page, hero=hero, flashing=flashing, recent=recent, waiting=waiting,
+                    waiting_total=total, offline=offline, progress=rows, progress_index=idx,
+                    progress_pages=pages)
+
+    def next_change(self, now: float) -> float | None:
+        """When the view changes by time alone (flash end), for a renderer's timer."""
+        return self._flash_until if now < self._flash_until else None
+
+    # ------------------------------------------------------------ internals --
+    def _prune_live(self) -> None:
+        keep = [c for c in self._live
+                if (b := self._boards.get(c.zone)) is None or c.at > b.at]
+        if len(keep) != len(self._live):
+            self._live.clear()
+            self._live.extend(keep)
+
+    def _calls(self) -> list[Call]:
+        """Every known call, newest first, one per ticket."""
+        entries: list[Call] = []
+        for zone, b in self._boards.items():
+            for e in _chain(b.current, b.recent):
+                entries.append(Call(ticket=e.ticket, number=e.number, window=e.window,
+                                    window_number=e.window_number, zone=zone, at=e.at,
+                                    recall=e.recall))
+        entries.extend(self._live)
+        entries.sort(key=lambda c: (c.at, c.recall), reverse=True)
+        out: list[Call] = []
+        seen: set[str] = set()
+        for c in entries:
+            if c.ticket in seen:
+                continue
+            seen.add(c.ticket)
+            out.append(c)
+            if len(out) > self.settings.recent:
+                break
+        return out
+
+    def _hero(self) -> Call | None:
+        calls = self._calls()
+        return calls[0] if calls else None
+
+    def _waiting(self) -> tuple[tuple[tuple[str, int], ...], int]:
+        counts: dict[str, int] = {}
+        total = 0
+        for zone, b in self._boards.items():
+            total += b.waiting_total
+            if self.settings.waiting_by == "zone":
+                counts[zone] = counts.get(zone, 0) + b.waiting_total
+            else:
+                for prefix, n in b.waiting.items():
+                    counts[prefix] = counts.get(prefix, 0) + n
+        rank = {k: i for i, k in enumerate(self.order)}
+        ordered = sorted(counts.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+        return tuple(ordered), total
+
+    def _offline(self, now: float) -> str | None:
+        if not self._link.connected:
+            return "broker"
+        state = self._link.engine
+        if state is None:
+            return "engine" if now - self._link.since > ENGINE_GRACE else None
+        return None if state == "online" else "engine"
+
+    def _rotation(self, now: float):
+        idle_from = self._last_call if self._last_call is not None else self._started
+        if idle_from is None:
+            idle_from = now
+        idle = now - idle_from
+        if idle < self.settings.idle_seconds:
+            return "calls", 0, 0, ()
+        rows = self.settings.progress_rows
+        pages = (len(self._progress) + rows - 1) // rows
+        # progress page 1…n, then the calls page once, and round again
+        slot = int((idle - self.settings.idle_seconds) // self.settings.page_seconds) % (pages + 1)
+        if slot == pages:
+            return "calls", 0, pages, ()
+        return "progress", slot, pages, self._progress[slot * rows:(slot + 1) * rows]
+
+
+def _chain(*lists: Iterable) -> Iterable:
+    for lst in lists:
+        yield from lst

@@ -1,0 +1,191 @@
+"""The wall display's view model (display/callboard.py): no Kivy, no broker."""
+
+from __future__ import annotations
+
+from hall.messages import CalledEvent, CallEntry, CaseProgress, ProgressBoard, ZoneBoard
+
+from display.callboard import SEEN_EVENTS, BoardSettings, CallBoard
+
+T0 = 1_790_000_000.0
+
+
+def entry(number, window="W05", wn="5", at=T0, recall=0):
+    return CallEntry(ticket=f"20261121-{number}", number=number, window=window, window_number=wn,
+                     matter="M001", at=at, recall=recall)
+
+
+def board(zone="Z1", current=(), recent=(), waiting=None, at=T0):
+    waiting = waiting or {"A": 3}
+    return ZoneBoard(zone=zone, current=list(current), recent=list(recent), waiting=waiting,
+                     waiting_total=sum(waiting.values()), at=at)
+
+
+def called(number, at, event=None, window="W05", wn="5", zone="Z1", recall=0):
+    return CalledEvent(event=event or f"ev-{number}-{recall}", ticket=f"20261121-{number}", number=number,
+                       window=window, window_number=wn, zone=zone, matter="M001", recall=recall,
+                       lang="zh-CN", at=at)
+
+
+def make(**kw):
+    cb = CallBoard(BoardSettings(**kw), order=("A", "B", "Y"))
+    cb.start(T0)
+    cb.on_link(True, T0)
+    cb.on_engine("online")
+    return cb
+
+
+def test_live_call_is_hero_and_flashes_then_stops():
+    cb = make(flash_seconds=8)
+    assert cb.on_called(called("A023", T0), T0 + 0.05)
+    v = cb.view(T0 + 1)
+    assert v.hero.number == "A023" and v.hero.window_number == "5" and v.flashing
+    assert not cb.view(T0 + 8.1).flashing
+    assert cb.view(T0 + 8.1).hero.number == "A023"
+
+
+def test_duplicate_event_id_does_not_flash_again():
+    cb = make()
+    ev = called("A023", T0)
+    assert cb.on_called(ev, T0)
+    assert not cb.on_called(ev, T0 + 9)
+    assert not cb.view(T0 + 9).flashing
+
+
+def test_recall_is_a_new_event_and_flashes_again():
+    cb = make()
+    cb.on_called(called("A023", T0), T0)
+    assert cb.on_called(called("A023", T0 + 30, recall=1), T0 + 30)
+    v = cb.view(T0 + 31)
+    assert v.flashing and v.hero.recall == 1
+    assert [c.number for c in v.recent] == []  # one ticket, listed once
+
+
+def test_retained_board_at_start_never_flashes():
+    cb = make()
+    cb.on_board(board(current=[entry("A023", at=T0 - 2)], recent=[entry("A022", "W03", "3", T0 - 60)]), T0)
+    v = cb.view(T0)
+    assert v.hero.number == "A023" and not v.flashing
+    assert [c.number for c in v.recent] == ["A022"]
+
+
+def test_stale_event_is_listed_but_never_flashes():
+    cb = make(stale_seconds=20)
+    assert not cb.on_called(called("A023", T0 - 120), T0)
+    v = cb.view(T0)
+    assert v.hero.number == "A023" and not v.flashing
+
+
+def test_older_event_arriving_late_does_not_take_over():
+    cb = make()
+    cb.on_called(called("A024", T0 + 5, window="W02", wn="2"), T0 + 5)
+    assert not cb.on_called(called("A023", T0 + 1), T0 + 5.1)
+    v = cb.view(T0 + 6)
+    assert v.hero.number == "A024" and v.flashing
+    assert [c.number for c in v.recent] == ["A023"]
+
+
+def test_board_replaces_live_calls_and_rebuilds_after_reconnect():
+    cb = make()
+    cb.on_called(called("A023", T0), T0)
+    # the engine's board after the call lists it; nothing is duplicated
+    cb.on_board(board(current=[entry("A023", at=T0)], at=T0 + 0.01), T0 + 0.02)
+    assert [c.number for c in cb._calls()] == ["A023"]
+    # broker away; while away, the day was reset (new engine DB): the retained board is empty
+    cb.on_link(False, T0 + 10)
+    assert cb.view(T0 + 10).offline == "broker"
+    cb.on_link(True, T0 + 20)
+    cb.on_board(board(current=[], recent=[], waiting={"A": 0}, at=T0 + 15), T0 + 20)
+    v = cb.view(T0 + 20)
+    assert v.hero is None and v.recent == () and v.offline is None
+
+
+def test_call_missed_while_offline_is_shown_from_board_without_flash():
+    cb = make()
+    cb.on_link(False, T0)
+    cb.on_link(True, T0 + 60)
+    cb.on_board(board(current=[entry("A030", at=T0 + 30)], at=T0 + 30), T0 + 60)
+    v = cb.view(T0 + 60)
+    assert v.hero.number == "A030" and not v.flashing
+
+
+def test_older_board_in_flight_is_ignored():
+    cb = make()
+    cb.on_board(board(current=[entry("A023", at=T0)], at=T0 + 1), T0 + 1)
+    cb.on_board(board(current=[], at=T0), T0 + 1)
+    assert cb.view(T0 + 1).hero.number == "A023"
+
+
+def test_zone_filter_and_waiting_by_group_in_config_order():
+    cb = make(zones=frozenset({"Z1", "Z8"}))
+    cb.on_board(board("Z1", waiting={"Y": 2, "A": 5}), T0)
+    cb.on_board(board("Z8", waiting={"A": 1}), T0)
+    cb.on_board(board("Z3", current=[entry("C001", "W13", "13")], waiting={"C": 9}), T0)
+    assert not cb.on_called(called("C001", T0, zone="Z3"), T0)
+    v = cb.view(T0)
+    assert v.hero is None
+    assert v.waiting == (("A", 6), ("Y", 2)) and v.waiting_total == 8
+
+
+def test_waiting_by_zone():
+    cb = make(waiting_by="zone")
+    cb.on_board(board("Z1", waiting={"A": 5}), T0)
+    cb.on_board(board("Z3", waiting={"C": 2}), T0)
+    assert cb.view(T0).waiting == (("Z1", 5), ("Z3", 2))
+
+
+def test_engine_offline_and_unknown_engine_after_grace():
+    cb = CallBoard(BoardSettings())
+    cb.on_link(True, T0)
+    assert cb.view(T0 + 1).offline is None       # retained availability not yet in
+    assert cb.view(T0 + 6).offline == "engine"   # never came
+    cb.on_engine("online")
+    assert cb.view(T0 + 6).offline is None
+    cb.on_engine("offline")
+    assert cb.view(T0 + 7).offline == "engine"
+
+
+def test_recent_is_bounded_and_distinct_tickets():
+    cb = make(recent=3)
+    for i in range(10):
+        cb.on_called(called(f"A{i:03d}", T0 + i), T0 + i)
+    v = cb.view(T0 + 10)
+    assert v.hero.number == "A009"
+    assert [c.number for c in v.recent] == ["A008", "A007", "A006"]
+
+
+def test_memory_stays_bounded_over_a_day():
+    cb = make()
+    for i in range(5000):
+        cb.on_called(called(f"A{i:04d}", T0 + i), T0 + i)
+        if i % 7 == 0:
+            cb.on_board(board(current=[entry(f"A{i:04d}", at=T0 + i)], at=T0 + i), T0 + i)
+    assert len(cb._seen) <= SEEN_EVENTS and len(cb._live) <= 64
+
+
+def progress(n):
+    return ProgressBoard(cases=[CaseProgress(case=f"2026112100{i:02d}", name="张*明", matter="M001",
+                                             status="processing", updated_at=T0) for i in range(n)], at=T0)
+
+
+def test_progress_page_rotates_in_when_idle_and_out_on_a_call():
+    cb = make(idle_seconds=60, page_seconds=15, progress_rows=8)
+    cb.on_progress(progress(12))  # two pages
+    assert cb.view(T0 + 30).page == "calls"
+    v = cb.view(T0 + 61)
+    assert v.page == "progress" and v.progress_index == 0 and len(v.progress) == 8 and v.progress_pages == 2
+    v = cb.view(T0 + 76)
+    assert v.page == "progress" and v.progress_index == 1 and len(v.progress) == 4
+    assert cb.view(T0 + 91).page == "calls"
+    assert cb.view(T0 + 106).page == "progress"
+    cb.on_called(called("A001", T0 + 107), T0 + 107)
+    assert cb.view(T0 + 107).page == "calls"
+    assert cb.view(T0 + 160).page == "calls"  # idle timer restarted at the call
+
+
+def test_no_progress_page_when_disabled_or_empty():
+    cb = make(progress_page=False)
+    cb.on_progress(progress(3))
+    assert cb.view(T0 + 600).page == "calls"
+    cb = make()
+    cb.on_progress(ProgressBoard(cases=[], at=T0))
+    assert cb.view(T0 + 600).page == "calls"
