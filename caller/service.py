@@ -30,7 +30,8 @@ from hall.clock import Clock, SystemClock, local_day
 from hall.config import HallConfig
 from hall.topics import REGISTRY, Kind, Parsed
 
-from .engine import Changes, Engine
+from .engine import Changes, Emit, Engine, Refused
+from .extension import Extension, ExtOut, default_extensions
 from .store import Store
 
 log = logging.getLogger("caller.service")
@@ -59,12 +60,14 @@ class CallerService:
 
     def __init__(self, config: HallConfig, db_path: str | Path, bus_settings: BusSettings,
                  clock: Clock | None = None, client_id: str | None = None,
-                 config_path: str | Path | None = None):
+                 config_path: str | Path | None = None, extensions: list[Extension] | None = None):
         self.config = config
         self.config_path = Path(config_path) if config_path else None
         self.hall_id = config.hall.id
         self.clock = clock or SystemClock()
-        self.store = Store(db_path)
+        self.extensions = default_extensions(config) if extensions is None else extensions
+        self._ext_ops: dict[str, Extension] = {op: x for x in self.extensions for op in x.ops()}
+        self.store = Store(db_path, "".join(x.schema for x in self.extensions))
         self.engine = Engine(config)
         self.bus = Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
                        availability=(REGISTRY["engine.availability"], ENGINE_ID))
@@ -82,9 +85,11 @@ class CallerService:
         self.store.open()
         now = self.clock.now()
         self.engine.restore(*self.store.load(local_day(now, self.config.hall.timezone)), now=now)
+        for x in self.extensions:
+            x.restore(self.store.db, self.engine, now)
         for spec in REGISTRY.requests():
             op = f"{spec.kind}.{spec.op}"
-            if self.engine.handles(op) or op == "config.set":
+            if self.engine.handles(op) or op in self._ext_ops or op == "config.set":
                 self.bus.subscribe(spec, self._on_message)
         self.bus.subscribe(REGISTRY["stats.progress"], self._on_message, ident="hall")
         self.bus.on_connect(lambda: self._q.put(_REPUBLISH))
@@ -142,6 +147,7 @@ class CallerService:
         to_store: list[tuple[str, str, bytes]] = []
         events = []
         in_batch: dict[str, bytes] = {}
+        ext_records: dict[str, tuple[Extension, list[Any]]] = {}
         republish = False
         for item in batch:
             if item is _REPUBLISH:
@@ -179,6 +185,17 @@ class CallerService:
                 out_data, out_err, out_events = self._config_set(req), None, []
                 if isinstance(out_data, tuple):
                     out_data, out_err = None, out_data
+            elif op in self._ext_ops:
+                ext = self._ext_ops[op]
+                try:
+                    out_data, xo = ext.handle(op, parsed.ident, req, self.engine, now)
+                    out_err, out_events = None, xo.events
+                    ext_records.setdefault(ext.name, (ext, []))[1].extend(xo.records)
+                except Refused as r:
+                    out_data, out_err, out_events = None, (r.code, r.message), []
+                except Exception as e:
+                    log.exception("internal error on %s %s", op, parsed.ident)
+                    out_data, out_err, out_events = None, ("internal", type(e).__name__), []
             else:
                 if spec.kind == Kind.WINDOW and self.config.window(parsed.ident) is None:
                     out_data, out_err, out_events = None, (
@@ -198,7 +215,9 @@ class CallerService:
             replies.append((resp_spec, parsed.ident, data))
             events.extend(out_events)
         ch = self.engine.drain()
-        self.store.commit(ch, to_store)  # durable before anyone hears of it
+        events.extend(self._after(ch, now, ext_records))
+        self.store.commit(ch, to_store, list(ext_records.values()))  # durable before anyone hears
+
         self.batches += 1
         for key, _day, data in to_store:
             self._cache[key] = data
@@ -211,6 +230,16 @@ class CallerService:
             self.bus.publish(REGISTRY[ev.spec], ev.ident, ev.payload)
         if republish:
             self._republish_all(now)
+
+    def _after(self, ch: Changes, now: float,
+               ext_records: dict[str, tuple[Extension, list[Any]]]) -> list[Emit]:
+        """Let each extension react to the batch; its records join the transaction."""
+        events: list[Emit] = []
+        for x in self.extensions:
+            xo: ExtOut = x.after_batch(ch, self.engine, now)
+            events.extend(xo.events)
+            ext_records.setdefault(x.name, (x, []))[1].extend(xo.records)
+        return events
 
     def _publish_changes(self, ch: Changes, now: float) -> None:
         e = self.engine
@@ -241,8 +270,16 @@ class CallerService:
         day_before = self.engine.day
         self.engine.tick(now)
         ch = self.engine.drain()
-        if ch.tickets or ch.windows or ch.alerts:
-            self.store.commit(ch, [])
+        ext_records: dict[str, tuple[Extension, list[Any]]] = {}
+        events = self._after(ch, now, ext_records)
+        for x in self.extensions:
+            xo = x.tick(self.engine, now)
+            events.extend(xo.events)
+            ext_records.setdefault(x.name, (x, []))[1].extend(xo.records)
+        if ch.tickets or ch.windows or ch.ratings or any(r for _, r in ext_records.values()):
+            self.store.commit(ch, [], list(ext_records.values()))
+        for ev in events:
+            self.bus.publish(REGISTRY[ev.spec], ev.ident, ev.payload)
         if day_before and self.engine.day != day_before:
             self.store.prune_replies(day_before)
             self._cache.clear()
@@ -263,6 +300,9 @@ class CallerService:
         self.bus.publish(REGISTRY["stats.summary"], "hall", e.summary(now))
         self.bus.publish(REGISTRY["config.current"], "hall", m.ConfigCurrent(
             version=self.config.version, digest=self.config.digest(), config=self.config.to_json_dict()))
+        for x in self.extensions:
+            for ev in x.republish(self.engine, now):
+                self.bus.publish(REGISTRY[ev.spec], ev.ident, ev.payload)
 
     def _take_progress(self, payload: bytes) -> None:
         if not payload:

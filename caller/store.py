@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -48,8 +49,9 @@ _dec_appt = msgspec.json.Decoder(m.Appointment)
 class Store:
     """Owns the SQLite connection; used from the engine's worker thread only."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, extra_schema: str = ""):
         self.path = Path(path)
+        self.extra_schema = extra_schema  # the extensions' tables
         self._db: sqlite3.Connection | None = None
 
     def open(self) -> None:
@@ -58,7 +60,7 @@ class Store:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=5000")
-        db.executescript(SCHEMA)
+        db.executescript(SCHEMA + self.extra_schema)
         self._db = db
 
     def close(self) -> None:
@@ -98,8 +100,12 @@ class Store:
         return _dec_ticket.decode(row[0]) if row else None
 
     # ------------------------------------------------------------ write --
-    def commit(self, ch: Changes, replies: list[tuple[str, str, bytes]]) -> None:
-        """Write one batch in one transaction; returns after the commit's fsync."""
+    def commit(self, ch: Changes, replies: list[tuple[str, str, bytes]],
+               extra: list[tuple[Any, list[Any]]] = ()) -> None:
+        """Write one batch in one transaction; returns after the commit's fsync.
+
+        ``extra`` is ``(extension, records)`` pairs written by the extension
+        inside the same transaction."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -128,6 +134,9 @@ class Store:
                                [(a.code, tid, _enc.encode(a)) for a, tid in ch.appointments])
             if replies:
                 db.executemany("INSERT OR IGNORE INTO replies (key, day, data) VALUES (?,?,?)", replies)
+            for ext, records in extra:
+                if records:
+                    ext.write(db, records)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -1,0 +1,59 @@
+"""How features beside the queue (ratings follow-ups, satisfaction stats, SMS
+rules) plug into the engine without growing the core.
+
+An :class:`Extension` sees every batch's :class:`~caller.engine.Changes` after
+the core has applied it and *before* the commit, so whatever it records is
+written in the same transaction as the tickets that caused it (an SMS request
+exists on disk exactly when its ticket does), and whatever it publishes goes
+out only after that commit.  It may also own request ops of its own.
+
+Extensions are pure in the same way the core is: they get ``now``, the core
+(read-only by convention) and the changes, and return what to write and send.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .engine import Changes, Emit, Engine
+
+
+@dataclass
+class ExtOut:
+    """What an extension wants done for one batch or tick."""
+
+    events: list[Emit] = field(default_factory=list)  # published after commit
+    records: list[Any] = field(default_factory=list)  # handed back to its write()
+
+
+class Extension(Protocol):
+    name: str
+    schema: str  # CREATE TABLE IF NOT EXISTS … for its own tables
+
+    def restore(self, db: sqlite3.Connection, engine: Engine, now: float) -> None:
+        """Load its state at start (after the core's restore)."""
+
+    def ops(self) -> dict[str, type]:
+        """Request ops it answers ("alert.close" → request struct type)."""
+
+    def handle(self, op: str, ident: str, req: Any, engine: Engine, now: float) -> tuple[Any, ExtOut]:
+        """Answer one of its ops; raise caller.engine.Refused to refuse (changing nothing)."""
+
+    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+        """React to a batch of core changes (tickets issued, called, rated…)."""
+
+    def tick(self, engine: Engine, now: float) -> ExtOut:
+        """Periodic duties (about once a second)."""
+
+    def write(self, db: sqlite3.Connection, records: list[Any]) -> None:
+        """Write its records inside the batch's open transaction."""
+
+    def republish(self, engine: Engine, now: float) -> list[Emit]:
+        """Its retained state, for a (re)connect."""
+
+
+def default_extensions(cfg: Any) -> list[Extension]:
+    """The extensions a production engine runs, built from the hall config."""
+    return []
