@@ -413,7 +413,7 @@ class KioskFlow:
             self.s.error = code or "error"
             self.s.error_back = {
                 "bad_priority_code": S.CONFIRM, "unknown_appointment": S.CHECKIN,
-                "unknown_case": S.PROGRESS,
+                "too_early": S.CHECKIN, "wrong_day": S.CHECKIN, "unknown_case": S.PROGRESS,
             }.get(self.s.error, S.HOME)
             if self.s.error == "bad_priority_code":
                 self.s.priority, self.s.priority_code = "normal", None

@@ -1,0 +1,65 @@
+"""`onewindow kiosk`: run the touchscreen kiosk."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import click
+
+log = logging.getLogger("kiosk")
+
+
+@click.command(name="kiosk")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Hall config YAML (with a `kiosks:` section).")
+@click.option("--id", "kiosk_id", required=True, help="This kiosk's id (kiosks.devices[].id).")
+@click.option("--mqtt-host", default=None, help="Broker host (default $ONEWINDOW_MQTT_HOST or 127.0.0.1).")
+@click.option("--mqtt-port", default=None, type=int, help="Broker port.")
+@click.option("--fullscreen/--windowed", default=False, help="Fullscreen on the kiosk panel (SDL2 KMSDRM on a Pi).")
+@click.option("--window-size", default=None, help="WxH for a desk test, e.g. 540x960.")
+@click.option("--ready-exit", is_flag=True, help="Exit once the home screen is drawn (cold-start benchmark).")
+def cmd(config_path: str, kiosk_id: str, mqtt_host: str | None, mqtt_port: int | None, fullscreen: bool,
+        window_size: str | None, ready_exit: bool) -> None:
+    """Run the touchscreen kiosk KIOSK_ID of the hall in CONFIG."""
+    t0 = time.perf_counter()
+    from hall.bus import BusSettings
+    from hall.config import ConfigError, load_config
+
+    from .scanner import EvdevSource
+
+    try:
+        cfg = load_config(config_path)
+        from .guide import check_guides
+        check_guides(cfg)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    dev = cfg.kiosks.device(kiosk_id)
+    if dev is None:
+        raise click.ClickException(f"no kiosk {kiosk_id!r} in kiosks.devices of {config_path}")
+    size = None
+    if window_size:
+        w, _, h = window_size.partition("x")
+        size = (int(w), int(h))
+
+    from .app import configure_kivy, run_app
+    configure_kivy(cfg.kiosks.screen, fullscreen=fullscreen, size=size)
+
+    from .service import KioskService, make_printer
+    printer, fake = make_printer(cfg, kiosk_id)
+    sources = [EvdevSource(s.device, s.grab) for s in dev.scanners if s.type == "evdev"]
+    settings = BusSettings.from_env(host=mqtt_host, port=mqtt_port)
+    svc = KioskService(cfg, kiosk_id, settings, printer=printer, sources=[])
+    svc.start()
+    for src in sources:
+        try:
+            src.start(lambda line: svc._post(lambda line=line: svc.scan(line)))
+            svc.sources.append(src)
+        except RuntimeError as e:
+            log.error("%s", e)
+    try:
+        run_app(svc, ready_exit=ready_exit, t0=t0)
+    finally:
+        svc.stop()
+        if fake is not None:
+            fake.stop()

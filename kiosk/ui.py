@@ -1,0 +1,223 @@
+"""Kivy drawing of a :class:`kiosk.view.ScreenView` (the only module that imports Kivy).
+
+Sizes are in millimetres of the real panel (``kiosks.screen.dpi``), not Kivy
+dp: a 15 mm touch target must be 15 mm on a 21.5" 1080p panel (≈ 60 px) and
+on a 10" one alike.  Colours are black on white with saturated button fills:
+contrast ratios above 7:1 (WCAG AAA) for every text.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from hall.config.kiosk import ScreenConfig
+
+from .view import Block, Btn, ScreenView
+
+WHITE = (1, 1, 1, 1)
+BLACK = (0, 0, 0, 1)
+INK = (0.08, 0.08, 0.1, 1)
+MUTED = (0.25, 0.25, 0.3, 1)        # #404050 on white: 10:1
+BLUE = (0.04, 0.27, 0.55, 1)        # #0A458C: white on it 9:1
+GREEN = (0.0, 0.38, 0.2, 1)         # #006133: white on it 7.6:1
+RED = (0.62, 0.05, 0.05, 1)         # #9E0D0D: white on it 8:1
+GREY = (0.87, 0.88, 0.9, 1)         # quiet buttons, black text 15:1
+AMBER = (1.0, 0.8, 0.2, 1)          # warning banner, black text
+INFO = (0.86, 0.92, 1.0, 1)
+HEADER = (0.04, 0.2, 0.42, 1)
+
+FONT = "OneWindowCJK"
+
+STYLE_BG = {"normal": (0.93, 0.95, 0.98, 1), "primary": BLUE, "selected": GREEN, "quiet": GREY, "danger": RED}
+STYLE_FG = {"normal": INK, "primary": WHITE, "selected": WHITE, "quiet": INK, "danger": WHITE}
+BANNER = {"error": (RED, WHITE), "warn": (AMBER, BLACK), "info": (INFO, INK)}
+
+
+def register_font(path: str) -> None:
+    from kivy.core.text import LabelBase
+    if not os.path.exists(path):
+        raise RuntimeError(f"CJK font {path} is missing (Debian: apt-get install fonts-wqy-zenhei)")
+    LabelBase.register(name=FONT, fn_regular=path)
+
+
+class Metrics:
+    """Pixel sizes from millimetres at the panel's dpi, scaled in elderly mode."""
+
+    def __init__(self, screen: ScreenConfig, elderly: bool):
+        self.dpi = screen.dpi
+        self.k = screen.elderly_scale if elderly else 1.0
+        self.touch = self.mm(screen.touch_mm)            # never scaled down
+
+    def mm(self, v: float) -> float:
+        return v / 25.4 * self.dpi
+
+    def font(self, mm_: float) -> float:
+        return round(self.mm(mm_) * self.k)
+
+    @property
+    def body(self) -> float:
+        return self.font(6.5)
+
+    @property
+    def btn_h(self) -> float:
+        return max(self.touch, self.font(6.5) * 2.6)
+
+
+class KioskView:
+    """Holds the root widget and redraws it from a ScreenView."""
+
+    def __init__(self, screen: ScreenConfig, on_action: Callable[[str], None]):
+        from kivy.uix.boxlayout import BoxLayout
+
+        register_font(screen.font)
+        self.screen = screen
+        self.on_action = on_action
+        self.root = BoxLayout(orientation="vertical")
+        _paint(self.root, WHITE)
+        self.current: ScreenView | None = None
+        self.buttons: dict[str, object] = {}
+
+    # ------------------------------------------------------------- drawing --
+    def show(self, v: ScreenView) -> None:
+        from kivy.uix.boxlayout import BoxLayout
+
+        self.current = v
+        self.buttons = {}
+        mt = Metrics(self.screen, v.elderly)
+        root = self.root
+        root.clear_widgets()
+        pad = mt.mm(6)
+        # header: the hall's name on a dark band
+        head = self._label(v.header, mt.font(5), WHITE, bold=False, halign="center")
+        band = BoxLayout(size_hint_y=None, height=mt.mm(14), padding=(pad, 0))
+        _paint(band, HEADER)
+        band.add_widget(head)
+        root.add_widget(band)
+        body = BoxLayout(orientation="vertical", padding=(pad, mt.mm(4)), spacing=mt.mm(3))
+        if v.title:
+            body.add_widget(self._label(v.title, mt.font(9), INK, bold=True))
+        for b in v.blocks:
+            self._block(body, b, mt)
+        root.add_widget(body)
+        if v.nav:
+            nav = BoxLayout(size_hint_y=None, height=mt.btn_h + mt.mm(8), padding=(pad, mt.mm(4)),
+                            spacing=mt.mm(4))
+            _paint(nav, (0.95, 0.96, 0.97, 1))
+            for btn in v.nav:
+                nav.add_widget(self._button(btn, mt, height=mt.btn_h))
+            root.add_widget(nav)
+
+    def _block(self, parent, b: Block, mt: Metrics) -> None:
+        from kivy.uix.gridlayout import GridLayout
+        from kivy.uix.widget import Widget
+
+        if b.kind == "spacer":
+            parent.add_widget(Widget(size_hint_y=b.weight or 1))
+            return
+        if b.kind == "title":
+            parent.add_widget(self._label(b.text, mt.font(8), INK, bold=True))
+        elif b.kind == "text":
+            color = {"muted": MUTED, "error": RED}.get(b.style, INK)
+            size = mt.font(7) if b.style == "strong" else mt.body
+            parent.add_widget(self._label(b.text, size, color, bold=b.style == "strong"))
+        elif b.kind == "big":
+            parent.add_widget(self._label(b.text, mt.font(12), INK, bold=True, halign="center"))
+        elif b.kind == "number":
+            parent.add_widget(self._label(b.text, mt.font(40), BLUE, bold=True, halign="center"))
+        elif b.kind == "banner":
+            bg, fg = BANNER.get(b.style, BANNER["info"])
+            lab = self._label(b.text, mt.font(7), fg, bold=True, halign="center", pad=mt.mm(4))
+            _paint(lab, bg)
+            parent.add_widget(lab)
+        elif b.kind == "field":
+            lab = self._label(b.text or " ", mt.font(11), MUTED if b.style == "muted" else INK,
+                              bold=True, halign="center", pad=mt.mm(3))
+            _paint(lab, (0.96, 0.97, 1, 1), border=BLUE)
+            parent.add_widget(lab)
+        elif b.kind == "checklist":
+            for item in b.items:
+                parent.add_widget(self._label("√  " + item, mt.body, INK))
+        elif b.kind in ("buttons", "keypad"):
+            huge = b.style == "huge"
+            h = mt.btn_h * (1.6 if huge else 1.0)
+            if b.kind == "keypad":
+                h = max(mt.touch, mt.font(7) * 2.2)
+            if any(x.sub for x in b.buttons):
+                h = max(h, mt.body * 3.6)
+            rows = (len(b.buttons) + b.cols - 1) // b.cols
+            sp = mt.mm(3) if b.kind == "buttons" else mt.mm(2)
+            grid = GridLayout(cols=b.cols, spacing=sp, size_hint_y=None, height=rows * h + (rows - 1) * sp)
+            for x in b.buttons:
+                grid.add_widget(self._button(x, mt, height=h, font=mt.font(12) if huge else None,
+                                             keypad=b.kind == "keypad"))
+            parent.add_widget(grid)
+        if b.weight and b.kind != "spacer":
+            parent.add_widget(Widget(size_hint_y=b.weight))
+
+    def _label(self, text: str, size: float, color, *, bold: bool = False, halign: str = "left",
+               pad: float = 0):
+        from kivy.uix.label import Label
+
+        lab = Label(text=text, font_name=FONT, font_size=size, color=color, bold=bold, halign=halign,
+                    valign="middle", size_hint_y=None, padding=(pad, pad))
+
+        def fit(inst, _):
+            inst.text_size = (inst.width - 2 * pad, None)
+        lab.bind(width=fit)
+        lab.bind(texture_size=lambda inst, ts: setattr(inst, "height", ts[1] + 0))
+        return lab
+
+    def _button(self, b: Btn, mt: Metrics, *, height: float, font: float | None = None, keypad: bool = False):
+        from kivy.uix.button import Button
+        from kivy.utils import escape_markup
+
+        size = font or (mt.font(7.5) if keypad else mt.font(6.5))
+        text = escape_markup(b.label)
+        if b.style == "selected":
+            text = "√ " + text
+        if b.sub:
+            text += f"\n[size={int(size * 0.72)}]{escape_markup(b.sub)}[/size]"
+        btn = Button(text=text, markup=True, font_name=FONT, font_size=size, size_hint_y=None, height=height,
+                     halign="center", valign="middle", background_normal="", background_down="",
+                     background_color=STYLE_BG.get(b.style, STYLE_BG["normal"]),
+                     color=STYLE_FG.get(b.style, INK), bold=b.style in ("primary", "selected"))
+        btn.bind(size=lambda inst, sz: setattr(inst, "text_size", (sz[0] - mt.mm(3), None)))
+        btn.bind(on_release=lambda *_: self.on_action(b.action))
+        # a dark outline keeps light buttons visible for low-vision users
+        _outline(btn, (0.35, 0.4, 0.5, 1) if b.style in ("normal", "quiet") else None)
+        self.buttons[b.action] = btn
+        return btn
+
+
+def _paint(widget, rgba, border=None) -> None:
+    from kivy.graphics import Color, Line, Rectangle
+
+    with widget.canvas.before:
+        Color(*rgba)
+        rect = Rectangle(pos=widget.pos, size=widget.size)
+        if border:
+            Color(*border)
+            line = Line(rectangle=(*widget.pos, *widget.size), width=2)
+        else:
+            line = None
+
+    def upd(*_):
+        rect.pos, rect.size = widget.pos, widget.size
+        if line is not None:
+            line.rectangle = (*widget.pos, *widget.size)
+    widget.bind(pos=upd, size=upd)
+
+
+def _outline(widget, rgba) -> None:
+    if rgba is None:
+        return
+    from kivy.graphics import Color, Line
+
+    with widget.canvas.after:
+        Color(*rgba)
+        line = Line(rectangle=(*widget.pos, *widget.size), width=1.5)
+
+    def upd(*_):
+        line.rectangle = (*widget.pos, *widget.size)
+    widget.bind(pos=upd, size=upd)
