@@ -1,0 +1,104 @@
+"""The hall config: the example hall, refusals naming the field, migrations."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hall.config import ConfigError, load_config, parse_config
+from tests.conftest import small_raw
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_example_hall_is_valid_and_of_realistic_size():
+    cfg = load_config(ROOT / "config" / "hall.example.yaml")
+    assert len(cfg.zones) >= 6 and len(cfg.matters) >= 60 and len(cfg.windows) >= 40
+    assert len(cfg.bundles) >= 3
+    kinds = {w.kind for w in cfg.windows}
+    assert kinds == {"comprehensive", "specialised"}
+    assert all(m.name.zh and m.name.en for m in cfg.matters)
+    assert cfg.hall.timezone == "Asia/Shanghai"
+
+
+def problems(raw) -> dict[str, str]:
+    with pytest.raises(ConfigError) as e:
+        parse_config(raw)
+    return dict(e.value.problems)
+
+
+def test_unknown_field_is_refused_with_its_path():
+    raw = small_raw()
+    raw["windows"][2]["colour"] = "red"
+    raw["hall"]["nmae"] = "typo"
+    p = problems(raw)
+    assert p["windows[2].colour"] == "Extra inputs are not permitted"
+    assert p["hall.nmae"] == "Extra inputs are not permitted"
+
+
+def test_cross_references_are_checked():
+    raw = small_raw()
+    raw["matters"][0]["zone"] = "Z9"
+    raw["windows"][1]["serves"] = {"M404": 1}
+    raw["bundles"][0]["matters"] = ["M1", "M77"]
+    raw["windows"][3]["number"] = "1"
+    p = problems(raw)
+    assert p["matters[0].zone"] == "unknown zone 'Z9'"
+    assert p["windows[1].serves.M404"] == "unknown matter or bundle"
+    assert p["bundles[0].matters"] == "unknown matter 'M77'"
+    assert p["windows"] == "duplicate number '1'"
+
+
+def test_values_are_checked():
+    raw = small_raw()
+    raw["hall"]["timezone"] = "Mars/Olympus"
+    raw["windows"][0]["serves"]["M1"] = 12
+    raw["queue"]["recall_limit"] = -1
+    raw["hall"]["id"] = "bad/id"
+    p = problems(raw)
+    assert "unknown time zone 'Mars/Olympus'" in p["hall.timezone"]
+    assert "weight of M1 must be 1–9, got 12" in p["windows[0].serves"]
+    assert "queue.recall_limit" in p
+    assert "hall.id" in p
+
+
+def test_version_is_required_and_migrated():
+    raw = small_raw()
+    del raw["version"]
+    assert problems(raw) == {"version": "missing or not an integer: None"}
+    raw["version"] = 99
+    assert "newer than this software" in problems(raw)["version"]
+    v0 = small_raw()
+    v0["version"] = 0
+    q = v0.pop("queue")
+    v0["recall_limit"] = 4
+    v0["noshow_minutes"] = 12
+    v0["queue"] = {"board_recent": q["board_recent"], "issue_only_in_service_hours": False}
+    cfg = parse_config(v0)
+    assert (cfg.version, cfg.queue.recall_limit, cfg.queue.noshow_requeue_minutes) == (1, 4, 12)
+
+
+def test_unreadable_and_bad_yaml_files(tmp_path):
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / "missing.yaml")
+    assert e.value.problems[0][0] == "(file)"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nhall: [unclosed\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(bad)
+    assert e.value.problems[0][0] == "(yaml)"
+
+
+def test_service_hours():
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+    cfg = load_config(ROOT / "config" / "hall.example.yaml")
+    tz = ZoneInfo("Asia/Shanghai")
+    sh = cfg.service_hours
+    assert sh.is_open(dt.datetime(2026, 11, 23, 9, 0, tzinfo=tz))       # Monday morning
+    assert not sh.is_open(dt.datetime(2026, 11, 23, 12, 30, tzinfo=tz))  # lunch
+    assert not sh.is_open(dt.datetime(2026, 11, 21, 9, 0, tzinfo=tz))   # Saturday
+    assert not sh.is_open(dt.datetime(2027, 1, 1, 9, 0, tzinfo=tz))     # holiday
