@@ -1,0 +1,223 @@
+"""Line drivers against fake devices on ptys: the real pyserial path, with quirks and faults."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from firmware_bridge.driver import KeyEvent
+from firmware_bridge.evaluator import IDLE, PromptView
+from firmware_bridge.fakes import (FakeEvaluator, FakeKeypad, FakeLedBar, FakeLegacyEvaluator,
+                                   FakeLegacyKeypad, FakeLine, Quirks)
+from firmware_bridge.keypad import KeypadView
+from firmware_bridge.ledbar import LedView
+from firmware_bridge.legacy_driver import Legacy68Driver
+from firmware_bridge.link import Backoff, SerialLink
+from firmware_bridge.owb_driver import OwbDriver
+from hall.config.devices import Line, SerialDevice
+
+
+def wait(pred, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return pred()
+
+
+class Rig:
+    def __init__(self, protocol="onewindow", quirks=None, **line_kw):
+        self.fake = FakeLine(protocol, quirks=quirks).start()
+        kw = dict(reply_timeout_ms=150, keepalive_s=0.3, backoff_max_s=1.0) | line_kw
+        self.line = Line(id="L1", port=self.fake.port, baud=115200, protocol=protocol, **kw)
+        self.devs: list[SerialDevice] = []
+        self.events: list[KeyEvent] = []
+        self.avail: list[tuple[str, bool]] = []
+        self._lock = threading.Lock()
+        self.driver = None
+
+    def add(self, fake, dev_id, kind, window="W1", address=None):
+        if fake is not None:
+            self.fake.add(fake)
+        self.devs.append(SerialDevice(id=dev_id, line="L1", kind=kind, window=window,
+                                      address=address or fake.address))
+        return fake
+
+    def start(self):
+        cls = OwbDriver if self.line.protocol == "onewindow" else Legacy68Driver
+        self.driver = cls(self.line, self.devs, SerialLink(self.line.port, self.line.baud),
+                          on_event=self.events.append,
+                          on_availability=lambda c, on, why: self.avail.append((c.id, on)))
+        self.driver.start()
+        return self
+
+    def stop(self):
+        if self.driver:
+            self.driver.stop()
+        self.fake.stop()
+
+
+@pytest.fixture
+def rig():
+    made = []
+
+    def make(*a, **kw):
+        r = Rig(*a, **kw)
+        made.append(r)
+        return r
+    yield make
+    for r in made:
+        r.stop()
+
+
+def test_keys_arrive_once_and_in_order_despite_lost_bytes_and_noise(rig):
+    r = rig(quirks=Quirks(drop_rate=0.03, garbage_rate=0.3, seed=11))
+    kp = r.add(FakeKeypad(2), "kp", "keypad")
+    led = r.add(FakeLedBar(1), "led", "ledbar")
+    r.start()
+    keys = ["login", "next", "recall", "noshow", "next", "start", "finish", "pause", "resume", "next"] * 3
+    for k in keys:
+        kp.press(k, "1234" if k == "login" else b"")
+    r.driver.set_view("led", LedView(("A023 请到5号窗口",)))
+    assert wait(lambda: len(r.events) >= len(keys), 30)
+    time.sleep(0.3)
+    assert [e.key for e in r.events] == keys
+    assert r.events[0].arg == "1234" and r.events[0].window == "W1"
+    assert wait(lambda: led.lines == ["A023 请到5号窗口"])
+    assert r.driver.dropped_bytes > 0  # the noise was really there
+
+
+def test_only_the_newest_view_is_shown(rig):
+    r = rig()
+    led = r.add(FakeLedBar(1), "led", "ledbar")
+    kp = r.add(FakeKeypad(2), "kp", "keypad")
+    r.start()
+    for i in range(30):
+        r.driver.set_view("led", LedView((f"A{i:03d} 请到5号窗口",)))
+        r.driver.set_view("kp", KeypadView("open", i, f"A{i:03d}"))
+    assert wait(lambda: led.lines == ["A029 请到5号窗口"] and kp.display == ("open", 29, "A029"))
+    assert led.updates <= 30
+
+
+def test_silent_device_goes_offline_once_and_the_bus_keeps_working(rig, caplog):
+    caplog.set_level(logging.WARNING, "firmware_bridge")
+    r = rig()
+    kp = r.add(FakeKeypad(2), "kp", "keypad")
+    r.add(None, "ghost", "keypad", window="W2", address=9)   # wrong DIP switch: nobody at 9
+    led = r.add(FakeLedBar(1), "led", "ledbar")
+    r.start()
+    r.driver.set_view("led", LedView(("hello",)))
+    assert wait(lambda: ("ghost", False) in r.avail)
+    kp.press("next")
+    assert wait(lambda: [e.key for e in r.events] == ["next"])
+    assert wait(lambda: led.lines == ["hello"])
+    time.sleep(2.0)  # several backoff probes of the ghost
+    assert r.avail.count(("ghost", False)) == 1
+    silent_logs = [m for m in caplog.messages if "ghost" in m and "does not answer" in m]
+    assert len(silent_logs) == 1
+    assert r.driver.slots["ghost"].stats["tx"] > 3  # it was retried
+
+
+def test_device_back_from_silence_gets_its_view_again(rig):
+    r = rig()
+    led = r.add(FakeLedBar(1), "led", "ledbar")
+    r.start()
+    r.driver.set_view("led", LedView(("A023 请到5号窗口",)))
+    assert wait(lambda: led.lines == ["A023 请到5号窗口"])
+    led.silent = True
+    assert wait(lambda: ("led", False) in r.avail)
+    led.power_cycle()  # it lost power while silent: blank
+    led.silent = False
+    assert wait(lambda: led.lines == ["A023 请到5号窗口"])
+    assert r.avail[-1] == ("led", True)
+
+
+def test_power_cycled_device_says_it_is_blank_and_is_refilled(rig):
+    r = rig()
+    led = r.add(FakeLedBar(1), "led", "ledbar")
+    kp = r.add(FakeKeypad(2), "kp", "keypad")
+    r.start()
+    r.driver.set_view("led", LedView(("A023 请到5号窗口", "等候 3 人")))
+    r.driver.set_view("kp", KeypadView("open", 3, "A023"))
+    assert wait(lambda: led.lines and kp.display)
+    led.power_cycle()
+    kp.power_cycle()
+    assert not led.lines and kp.display is None
+    assert wait(lambda: led.lines == ["A023 请到5号窗口", "等候 3 人"] and kp.display == ("open", 3, "A023"))
+
+
+def test_unplugged_adapter_marks_all_offline_then_restores_state(rig, caplog):
+    caplog.set_level(logging.WARNING, "firmware_bridge")
+    r = rig()
+    led = r.add(FakeLedBar(1), "led", "ledbar")
+    kp = r.add(FakeKeypad(2), "kp", "keypad")
+    r.start()
+    r.driver.set_view("led", LedView(("A023 请到5号窗口",)))
+    assert wait(lambda: led.lines == ["A023 请到5号窗口"] and ("kp", True) in r.avail)
+    r.fake.unplug()
+    assert wait(lambda: ("led", False) in r.avail and ("kp", False) in r.avail)
+    r.driver.set_view("led", LedView(("A024 请到5号窗口",)))  # the engine moved on meanwhile
+    time.sleep(1.5)
+    led.power_cycle()
+    r.fake.replug()
+    assert wait(lambda: led.lines == ["A024 请到5号窗口"], 15)
+    kp.press("next")
+    assert wait(lambda: [e.key for e in r.events] == ["next"])
+    assert r.avail[-2:] in ([("led", True), ("kp", True)], [("kp", True), ("led", True)])
+    lost = [m for m in caplog.messages if "lost" in m]
+    assert len(lost) == 1  # logged once, however many reopen attempts
+
+
+def test_slow_replies_are_waited_for(rig):
+    r = rig(quirks=Quirks(reply_delay_s=0.04), reply_timeout_ms=300)
+    kp = r.add(FakeKeypad(2), "kp", "keypad")
+    r.start()
+    kp.press("recall")
+    assert wait(lambda: [e.key for e in r.events] == ["recall"])
+    assert r.driver.slots["kp"].stats["timeouts"] == 0
+
+
+def test_evaluator_prompt_rating_and_its_own_timeout(rig):
+    r = rig()
+    ev = r.add(FakeEvaluator(3), "ev", "evaluator")
+    r.start()
+    assert not ev.rate(5)  # dark: no rating without a prompt
+    r.driver.set_view("ev", PromptView("T1", "A023", 30))
+    assert wait(lambda: ev.prompting == "A023")
+    assert ev.rate(4)
+    assert wait(lambda: [(e.key, e.level) for e in r.events] == [("rate", 4)])
+    r.driver.set_view("ev", PromptView("T2", "A024", 30))
+    assert wait(lambda: ev.prompting == "A024")
+    ev.expire()
+    assert wait(lambda: [(e.key, e.level) for e in r.events] == [("rate", 4), ("rate", None)])
+    r.driver.set_view("ev", IDLE)
+
+
+def test_legacy_line_keys_display_and_evaluator(rig):
+    r = rig("legacy68", quirks=Quirks(garbage_rate=0.2, drop_rate=0.01, seed=5))
+    kp = r.add(FakeLegacyKeypad(5), "kp", "keypad")
+    ev = r.add(FakeLegacyEvaluator(6), "ev", "evaluator")
+    r.start()
+    for k, a in [("login", "1234"), ("next", ""), ("recall", ""), ("transfer", "3"), ("pause", "")]:
+        kp.press(k, a)
+    assert wait(lambda: len(r.events) >= 5, 20)
+    assert [(e.key, e.arg) for e in r.events] == [("login", "1234"), ("next", ""), ("recall", ""),
+                                                  ("transfer", "3"), ("pause", "")]
+    r.driver.set_view("kp", KeypadView("open", 12, "A023"))
+    assert wait(lambda: kp.display == (12, "A023"))
+    r.driver.set_view("ev", PromptView("T1", "A023", 30))
+    assert wait(lambda: ev.prompting)
+    ev.rate(5)  # 非常满意 is key 1 on these units
+    assert wait(lambda: r.events[-1].key == "rate")
+    assert r.events[-1].level == 5
+
+
+def test_backoff_doubles_up_to_the_cap():
+    b = Backoff(0.5, 4)
+    assert [b.next() for _ in range(6)] == [0.5, 1, 2, 4, 4, 4]
+    b.reset()
+    assert b.next() == 0.5
