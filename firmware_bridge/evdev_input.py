@@ -63,9 +63,13 @@ def key_name(code: int) -> str:
     global _NAMES
     if _NAMES is None:
         ecodes = _evdev().ecodes
-        _NAMES = {c: (n[0] if isinstance(n, (list, tuple)) else n) for c, n in ecodes.KEY.items()}
-        _NAMES.update({c: (n[0] if isinstance(n, (list, tuple)) else n) for c, n in ecodes.BTN.items()
-                       if c not in _NAMES})
+
+        def pick(n):  # ('KEY_MIN_INTERESTING', 'KEY_MUTE') → KEY_MUTE
+            if isinstance(n, str):
+                return n
+            return next((x for x in n if "_MIN_" not in x and "_MAX" not in x), n[0])
+        _NAMES = {c: pick(n) for c, n in ecodes.KEY.items()}
+        _NAMES.update({c: pick(n) for c, n in ecodes.BTN.items() if c not in _NAMES})
     return _NAMES.get(code, f"KEY_{code}")
 
 
