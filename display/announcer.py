@@ -49,6 +49,18 @@ class Job:
         return utterances(ev.number, ev.window_number, list(self.languages), ev.recall)
 
 
+def spoken_languages(zone_langs: list[str], ticket_lang: str) -> tuple[str, ...]:
+    """The zone's languages, plus the one the citizen chose at the kiosk if not
+    already heard (zh-CN and zh-TW are both Mandarin, said once)."""
+    langs = list(zone_langs)
+    mandarin = {"zh-CN", "zh-TW"}
+    heard = {("zh" if lang in mandarin else lang) for lang in langs}
+    key = "zh" if ticket_lang in mandarin else ticket_lang
+    if ticket_lang in ("zh-CN", "zh-TW", "en") and key not in heard:
+        langs.append(ticket_lang)
+    return tuple(langs)
+
+
 @dataclass
 class CallQueue:
     """Which calls to speak (pure; the caller supplies ``now``)."""
@@ -69,7 +81,7 @@ class CallQueue:
         if self.too_old(ev, now):
             return None
         self._seq += 1
-        return Job(self._seq, ev, now, zv.volume, tuple(zv.languages))
+        return Job(self._seq, ev, now, zv.volume, spoken_languages(zv.languages, ev.lang))
 
     def too_old(self, ev: CalledEvent, now: float) -> bool:
         return now - ev.at > self.voice.max_age_seconds

@@ -50,10 +50,10 @@ def test_unknown_language_refused():
         utterance("A023", "5", "fr")
 
 
-def ev(number, at, zone="Z4", recall=0, event=None):
+def ev(number, at, zone="Z4", recall=0, event=None, lang="zh-CN"):
     return CalledEvent(event=event or f"e-{number}-{recall}", ticket=f"t-{number}", number=number,
                        window="W21", window_number="21", zone=zone, matter=None, recall=recall,
-                       lang="zh-CN", at=at)
+                       lang=lang, at=at)
 
 
 def test_queue_speaks_only_enabled_zones_once_per_event_and_not_late():
@@ -68,3 +68,10 @@ def test_queue_speaks_only_enabled_zones_once_per_event_and_not_late():
     assert q.offer(ev("A001", T0, zone="Z1"), T0) is None      # zone not listed: silent calling
     assert q.offer(ev("D002", T0), T0 + 31) is None            # too old already
     assert q.too_old(ev("D003", T0), T0 + 30.5)
+
+
+def test_the_citizens_kiosk_language_is_added_once():
+    q = CallQueue(VoiceConfig(zones={"Z4": ZoneVoice(languages=["zh-CN"])}))
+    assert q.offer(ev("D001", T0, lang="en"), T0).languages == ("zh-CN", "en")
+    assert q.offer(ev("D002", T0, lang="zh-TW"), T0).languages == ("zh-CN",)
+    assert q.offer(ev("D003", T0, lang="zh-CN"), T0).languages == ("zh-CN",)

@@ -1,0 +1,191 @@
+"""The wall display's bus side: MQTT in, typed messages out to the UI thread.
+
+Handlers run in paho's network thread and only decode and enqueue; the UI
+thread calls :meth:`DisplayFeed.drain` each frame (and whenever ``wake`` fires)
+to apply them to the :class:`~display.callboard.CallBoard`, so the view model
+is only ever touched by one thread.
+
+The display keeps running with no broker: it shows what it knew with the
+offline mark and keeps trying to connect in the background.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Any, Callable
+
+import msgspec
+
+from hall import messages as m
+from hall.bus import Bus, BusSettings
+from hall.clock import Clock, SystemClock
+from hall.config import ConfigError, HallConfig, parse_config
+from hall.config.screens import Screen
+from hall.topics import REGISTRY, Parsed
+
+from .callboard import BoardSettings, CallBoard
+
+log = logging.getLogger("display.feed")
+
+ENGINE_ID = "caller"  # the queue engine's availability id (caller/service.py)
+HALL = "hall"
+
+
+def board_settings(cfg: HallConfig, screen: Screen) -> BoardSettings:
+    s = cfg.screens
+    return BoardSettings(zones=frozenset(screen.zones), recent=screen.recent, flash_seconds=s.flash_seconds,
+                         stale_seconds=s.stale_seconds, idle_seconds=s.idle_seconds,
+                         page_seconds=s.page_seconds, progress_rows=s.progress_rows,
+                         progress_page=screen.progress_page, waiting_by=screen.waiting_by)
+
+
+def waiting_order(cfg: HallConfig, screen: Screen) -> tuple[str, ...]:
+    if screen.waiting_by == "zone":
+        return tuple(z.id for z in cfg.zones)
+    return tuple(g.prefix for g in cfg.groups)
+
+
+class DisplayFeed:
+    def __init__(self, config: HallConfig, screen: Screen, settings: BusSettings,
+                 clock: Clock | None = None, wake: Callable[[], None] | None = None,
+                 client_id: str | None = None):
+        self.config = config
+        self.screen = screen
+        self.clock = clock or SystemClock()
+        self.wake = wake or (lambda: None)
+        self.board = CallBoard(board_settings(config, screen), order=waiting_order(config, screen))
+        self.bus = Bus(config.hall.id, client_id or f"onewindow-display-{screen.id}", settings,
+                       availability=(REGISTRY["display.availability"], screen.id))
+        self.config_listeners: list[Callable[[HallConfig, Screen], None]] = []
+        self.call_listeners: list[Callable[[m.CalledEvent, bool], None]] = []
+        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._linked = False
+        self._stopping = threading.Event()
+        self._retry: threading.Thread | None = None
+
+    # ------------------------------------------------------------ life --
+    def start(self, timeout: float = 5.0) -> None:
+        zones = self.screen.zones or ["+"]
+        for z in zones:
+            self.bus.subscribe(REGISTRY["zone.board"], self._on_board, ident=z)
+            self.bus.subscribe(REGISTRY["zone.called"], self._on_called, ident=z)
+        self.bus.subscribe(REGISTRY["engine.availability"], self._on_engine, ident=ENGINE_ID)
+        self.bus.subscribe(REGISTRY["config.current"], self._on_config, ident=HALL)
+        if self.screen.progress_page:
+            self.bus.subscribe(REGISTRY["stats.progress"], self._on_progress, ident=HALL)
+        # Runs before the retained messages of the renewed subscriptions are handled.
+        self.bus.on_connect(lambda: self._put("link", True))
+        self.board.start(self.clock.now())
+        try:
+            self.bus.start(timeout)
+        except TimeoutError as e:
+            log.warning("%s; showing offline and retrying", e)
+            self._retry = threading.Thread(target=self._keep_trying, name="display-connect", daemon=True)
+            self._retry.start()
+
+    def _keep_trying(self) -> None:
+        while not self._stopping.wait(2.0):
+            try:
+                self.bus.start(5.0)
+                return
+            except TimeoutError:
+                continue
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.bus.stop()
+
+    # ------------------------------------------------- network thread --
+    def _put(self, kind: str, item: Any) -> None:
+        self._inbox.put((kind, item))
+        self.wake()
+
+    def _on_board(self, p: Parsed, payload: bytes) -> None:
+        if not payload:
+            self._put("board-cleared", p.ident)
+            return
+        self._decode("board", payload, m.ZoneBoard)
+
+    def _on_called(self, p: Parsed, payload: bytes) -> None:
+        self._decode("called", payload, m.CalledEvent)
+
+    def _on_engine(self, p: Parsed, payload: bytes) -> None:
+        if not payload:
+            self._put("engine", None)
+            return
+        self._decode("engine", payload, m.Availability)
+
+    def _on_progress(self, p: Parsed, payload: bytes) -> None:
+        if not payload:
+            self._put("progress", None)
+            return
+        self._decode("progress", payload, m.ProgressBoard)
+
+    def _on_config(self, p: Parsed, payload: bytes) -> None:
+        if not payload:
+            return
+        try:
+            cur = m.decode(payload, m.ConfigCurrent)
+            if cur.digest == self.config.digest():
+                return
+            cfg = parse_config(cur.config, "config/hall/current")
+        except (msgspec.ValidationError, msgspec.DecodeError, ConfigError) as e:
+            log.warning("kept the running config; the published one was refused: %s", e)
+            return
+        self._put("config", cfg)
+
+    def _decode(self, kind: str, payload: bytes, type_: type) -> None:
+        try:
+            msg = m.decode(payload, type_)
+        except (msgspec.ValidationError, msgspec.DecodeError) as e:
+            log.warning("dropped a %s message: %s", kind, e)
+            return
+        self._put(kind, msg)
+
+    # ------------------------------------------------------ UI thread --
+    def drain(self, now: float | None = None) -> bool:
+        """Apply what arrived; True when anything did (the view may have changed)."""
+        now = self.clock.now() if now is None else now
+        changed = False
+        while True:
+            try:
+                kind, item = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            changed = True
+            if kind == "board":
+                self.board.on_board(item, now)
+            elif kind == "called":
+                fresh = self.board.on_called(item, now)
+                for cb in self.call_listeners:
+                    cb(item, fresh)
+            elif kind == "board-cleared":
+                self.board.clear_board(item)
+            elif kind == "engine":
+                self.board.on_engine(item.state if item is not None else None)
+            elif kind == "progress":
+                self.board.on_progress(item)
+            elif kind == "link":
+                self._linked = True
+                self.board.on_link(True, now)
+            elif kind == "config":
+                self._apply_config(item)
+        if self._linked and not self.bus.connected:
+            self._linked = False
+            self.board.on_link(False, now)
+            changed = True
+        return changed
+
+    def _apply_config(self, cfg: HallConfig) -> None:
+        screen = cfg.screens.screen(self.screen.id) or self.screen
+        if screen.zones != self.screen.zones:
+            log.warning("display %s: a zone change needs a restart; keeping zones %s",
+                        screen.id, self.screen.zones)
+            screen = screen.model_copy(update={"zones": self.screen.zones})
+        self.config, self.screen = cfg, screen
+        self.board.settings = board_settings(cfg, screen)
+        self.board.order = waiting_order(cfg, screen)
+        for cb in self.config_listeners:
+            cb(cfg, screen)

@@ -1,0 +1,57 @@
+"""Helpers for the display tests: headless Kivy, a sample hall, screenshots.
+
+Kivy reads its environment at import, so this module sets it first; tests
+import it before anything that imports Kivy.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+os.environ.setdefault("KIVY_NO_FILELOG", "1")
+os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+os.environ.setdefault("KIVY_WINDOW", "sdl2")
+
+ARTIFACTS = Path(__file__).parent / "artifacts" / "screens"
+DOC_SCREENS = Path(__file__).parent.parent / "docs" / "screens"
+
+_window = None
+
+
+def window():
+    """The one offscreen Kivy window of the test process."""
+    global _window
+    if _window is None:
+        from kivy.config import Config
+        Config.set("graphics", "width", "960")
+        Config.set("graphics", "height", "540")
+        Config.set("graphics", "maxfps", "0")
+        from kivy.base import EventLoop
+        EventLoop.ensure_window()
+        from display.screen import register_font
+        register_font()
+        _window = EventLoop.window
+    return _window
+
+
+def pump(frames: int = 3) -> None:
+    from kivy.base import EventLoop
+    for _ in range(frames):
+        EventLoop.idle()
+
+
+def screenshot(widget, name: str, publish: bool = False) -> Path:
+    """Save ``widget`` as tests/artifacts/screens/NAME.png (and docs/screens/ when asked)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pump(3)
+    path = ARTIFACTS / f"{name}.png"
+    widget.export_to_png(str(path))
+    if publish and os.environ.get("ONEWINDOW_PUBLISH_SCREENS"):
+        DOC_SCREENS.mkdir(parents=True, exist_ok=True)
+        widget.export_to_png(str(DOC_SCREENS / f"{name}.png"))
+    return path
