@@ -50,15 +50,29 @@ def width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
+def _cw(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
 def wrap(text: str, cols: int, indent: int = 0) -> list[str]:
-    """Break ``text`` at column ``cols``; continuation lines get ``indent`` spaces."""
+    """Break ``text`` at column ``cols``; continuation lines get ``indent`` spaces.
+
+    Han text breaks anywhere; a Latin word moves whole to the next line unless
+    it alone is wider than the paper.
+    """
     out: list[str] = []
     cur, w = "", 0
     for ch in text:
-        cw = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        cw = _cw(ch)
         if w + cw > cols:
-            out.append(cur.rstrip())
-            cur, w = " " * indent, indent
+            head, tail = cur, ""
+            if ch != " " and cw == 1:
+                cut = cur.rfind(" ")
+                if cut > indent:
+                    head, tail = cur[:cut], cur[cut + 1:]
+            out.append(head.rstrip())
+            cur = " " * indent + tail
+            w = sum(_cw(c) for c in cur)
             if ch == " ":
                 continue
         cur += ch

@@ -57,11 +57,11 @@ class Metrics:
 
     @property
     def body(self) -> float:
-        return self.font(6.5)
+        return self.font(8)
 
     @property
     def btn_h(self) -> float:
-        return max(self.touch, self.font(6.5) * 2.6)
+        return max(self.touch, self.font(8.5) * 2.4)
 
 
 class KioskView:
@@ -89,14 +89,15 @@ class KioskView:
         root.clear_widgets()
         pad = mt.mm(6)
         # header: the hall's name on a dark band
-        head = self._label(v.header, mt.font(5), WHITE, bold=False, halign="center")
-        band = BoxLayout(size_hint_y=None, height=mt.mm(14), padding=(pad, 0))
+        head = self._label(v.header, mt.font(6), WHITE, bold=False, halign="center")
+        head.size_hint_y = 1
+        band = BoxLayout(size_hint_y=None, height=mt.mm(16) * mt.k, padding=(pad, 0))
         _paint(band, HEADER)
         band.add_widget(head)
         root.add_widget(band)
         body = BoxLayout(orientation="vertical", padding=(pad, mt.mm(4)), spacing=mt.mm(3))
         if v.title:
-            body.add_widget(self._label(v.title, mt.font(9), INK, bold=True))
+            body.add_widget(self._label(v.title, mt.font(11), INK, bold=True))
         for b in v.blocks:
             self._block(body, b, mt)
         root.add_widget(body)
@@ -116,18 +117,19 @@ class KioskView:
             parent.add_widget(Widget(size_hint_y=b.weight or 1))
             return
         if b.kind == "title":
-            parent.add_widget(self._label(b.text, mt.font(8), INK, bold=True))
+            parent.add_widget(self._label(b.text, mt.font(10), INK, bold=True))
         elif b.kind == "text":
             color = {"muted": MUTED, "error": RED}.get(b.style, INK)
-            size = mt.font(7) if b.style == "strong" else mt.body
+            size = mt.font(9) if b.style == "strong" else mt.body
             parent.add_widget(self._label(b.text, size, color, bold=b.style == "strong"))
         elif b.kind == "big":
-            parent.add_widget(self._label(b.text, mt.font(12), INK, bold=True, halign="center"))
+            parent.add_widget(self._label(b.text, mt.font(12), BLUE if b.style == "lead" else INK, bold=True,
+                                          halign="center"))
         elif b.kind == "number":
             parent.add_widget(self._label(b.text, mt.font(40), BLUE, bold=True, halign="center"))
         elif b.kind == "banner":
             bg, fg = BANNER.get(b.style, BANNER["info"])
-            lab = self._label(b.text, mt.font(7), fg, bold=True, halign="center", pad=mt.mm(4))
+            lab = self._label(b.text, mt.font(9), fg, bold=True, halign="center", pad=mt.mm(4))
             _paint(lab, bg)
             parent.add_widget(lab)
         elif b.kind == "field":
@@ -137,12 +139,12 @@ class KioskView:
             parent.add_widget(lab)
         elif b.kind == "checklist":
             for item in b.items:
-                parent.add_widget(self._label("√  " + item, mt.body, INK))
+                parent.add_widget(self._label("□ " + item, mt.body, INK))
         elif b.kind in ("buttons", "keypad"):
             huge = b.style == "huge"
             h = mt.btn_h * (1.6 if huge else 1.0)
             if b.kind == "keypad":
-                h = max(mt.touch, mt.font(7) * 2.2)
+                h = max(mt.touch, mt.font(9) * 2.4)
             if any(x.sub for x in b.buttons):
                 h = max(h, mt.body * 3.6)
             rows = (len(b.buttons) + b.cols - 1) // b.cols
@@ -172,7 +174,7 @@ class KioskView:
         from kivy.uix.button import Button
         from kivy.utils import escape_markup
 
-        size = font or (mt.font(7.5) if keypad else mt.font(6.5))
+        size = font or (mt.font(9.5) if keypad else mt.font(8.5))
         text = escape_markup(b.label)
         if b.style == "selected":
             text = "√ " + text

@@ -322,7 +322,7 @@ def _v_ticket(flow: KioskFlow, now: float) -> ScreenView:
     if prio != "normal":
         cls = next((c for c in flow.cfg.priority.classes if c.id == prio), None)
         blocks.append(Block("text", t("ticket.priority", lang, cls=cls.name.get(lang) if cls else prio), style="strong"))
-    blocks.append(Block("text", t("ticket.wait_at", lang, where=where_text(flow, tk)), style="strong"))
+    blocks.append(Block("big", t("ticket.wait_at", lang, where=where_text(flow, tk)), style="lead"))
     if tk.get("windows"):
         numbers = [(flow.cfg.window(w).number if flow.cfg.window(w) else w) for w in tk["windows"]]
         blocks.append(Block("text", t("ticket.windows", lang, windows="、".join(numbers) if lang != "en"

@@ -1,0 +1,346 @@
+"""The kiosk's pure core: screens, guidance, search, never-two-tickets, timeouts (no Kivy, no bus)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hall.config import ConfigError, load_config, parse_config
+from kiosk import guide, texts, view
+from kiosk.flow import S, KioskFlow, Print, Send
+from kiosk.search import SearchIndex
+
+from .conftest import small_raw
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+
+
+def kiosk_config(**over):
+    raw = small_raw()
+    raw.update(yaml.safe_load((HERE / "golden" / "kiosk" / "kiosks.yaml").read_text(encoding="utf-8")))
+    for k, v in over.items():
+        raw["kiosks"][k] = v
+    return parse_config(raw)
+
+
+def make_flow(cfg=None, **kw) -> KioskFlow:
+    ids = itertools.count(1)
+    return KioskFlow(cfg or kiosk_config(), "K1", lambda: f"K1-r{next(ids)}", **kw)
+
+
+TICKET = {"ticket": "20261121-A001", "number": "A001", "day": "2026-11-21", "state": "waiting",
+          "matter": "M1", "bundle": None, "zone": "Z1", "windows": ["1", "2"], "ahead": 3,
+          "estimate_min": 12, "priority": "normal", "issued_at": 1795237380.0}
+
+
+def to_confirm(f: KioskFlow, target: str = "M1", now: float = 1.0) -> None:
+    f.press("zone:Z1", now)
+    f.press(f"target:{target}", now)
+    f.press("next", now)
+    f.press("next", now)
+    assert f.screen == S.CONFIRM
+
+
+def test_example_config_guides_are_valid():
+    cfg = load_config(ROOT / "config" / "hall.example.yaml")
+    guide.check_guides(cfg)
+    assert len(cfg.kiosks.guides) >= 5
+    f = KioskFlow(cfg, "K01", lambda: "x")
+    for g in cfg.kiosks.guides:
+        f.press(f"target:{g.target}", 0)
+        assert f.screen == S.MATTER
+        assert view.build(f, 0).blocks
+
+
+def test_guide_for_unknown_matter_is_refused():
+    cfg = kiosk_config(guides=[{"target": "M999", "materials": []}])
+    with pytest.raises(ConfigError) as e:
+        make_flow(cfg)
+    assert "kiosks.guides[0].target" in str(e.value)
+
+
+def test_material_condition_on_unknown_answer_is_refused():
+    with pytest.raises(ConfigError) as e:
+        kiosk_config(guides=[{"target": "M1", "questions": [
+            {"id": "q", "text": {"zh": "问", "en": "q"},
+             "options": [{"id": "a", "text": {"zh": "甲", "en": "a"}}, {"id": "b", "text": {"zh": "乙", "en": "b"}}]}],
+            "materials": [{"id": "m", "name": {"zh": "材料", "en": "m"}, "when": {"q": ["c"]}}]}])
+    assert "kiosks.guides[0]" in str(e.value)
+
+
+def test_answers_decide_the_checklist():
+    f = make_flow()
+    f.press("target:M1", 0)
+    assert [m.id for m in f.checklist()] == ["id_card", "articles"]
+    f.press("answer:agent=agent", 0)
+    assert [m.id for m in f.checklist()] == ["id_card", "articles", "power_of_attorney"]
+    f.press("answer:agent=nonsense", 0)  # not an option: ignored
+    assert f.s.answers["agent"] == "agent"
+
+
+def test_bundle_merges_its_matters_guides_without_duplicates():
+    f = make_flow()
+    f.press("target:B1", 0)
+    res = f.resolved()
+    assert [q.id for q in res.questions] == ["agent", "kind"]
+    ids = [m.id for m in f.checklist()]
+    assert ids.count("id_card") == 1
+    assert ids == ["id_card", "articles", "floor_plan"]
+    v = view.build(f, 0)
+    assert any("有限责任公司设立登记、食品经营许可" in b.text for b in v.blocks)
+
+
+def test_search_by_pinyin_initials_name_and_english():
+    idx = SearchIndex(kiosk_config())
+    assert [e.target for e in idx.search("yxzr")] == ["M1"]
+    assert idx.search("SHBZK")[0].target == "M4"        # 社会保障卡申领
+    assert [e.target for e in idx.search("kbcyd")] == ["B1"]
+    assert [e.target for e in idx.search("退休")] == ["M5"]
+    assert "M6" in [e.target for e in idx.search("medical")]
+    assert idx.search("zzzz") == []
+
+
+def test_search_screen_types_initials_on_screen_keys():
+    f = make_flow()
+    f.press("search", 0)
+    for k in "TX":
+        f.press(f"key:{k}", 0)
+    v = view.build(f, 0)
+    actions = [b.action for blk in v.blocks for b in blk.buttons]
+    assert "target:M5" in actions and "key:A" in actions
+    f.press("key:del", 0)
+    assert f.s.typed == "T"
+
+
+def test_issue_body_carries_priority_phone_and_identity():
+    f = make_flow()
+    f.press("target:M1", 0)
+    f.press("next", 0)
+    f.scan("330106199001011234", 0)
+    f.press("phone", 0)
+    for d in "13800138000":
+        f.press(f"key:{d}", 0)
+    f.press("submit", 0)
+    f.press("prio:elderly", 0)
+    (eff,) = f.press("take", 0)
+    assert eff.op == "issue"
+    assert eff.body == {"matter": "M1", "priority": "elderly", "lang": "zh-CN", "phone": "13800138000",
+                        "form": {"id_number": "330106199001011234"}}
+
+
+def test_bad_phone_number_stays_on_keypad():
+    f = make_flow()
+    f.press("target:M1", 0)
+    f.press("next", 0)
+    f.press("phone", 0)
+    for d in "1234":
+        f.press(f"key:{d}", 0)
+    f.press("submit", 0)
+    assert f.screen == S.PHONE and f.s.phone is None
+
+
+def test_never_two_tickets_double_press_and_retry_reuse_the_id():
+    f = make_flow()
+    to_confirm(f)
+    (first,) = f.press("take", 1)
+    assert isinstance(first, Send) and first.op == "issue"
+    assert f.screen == S.BUSY
+    assert f.press("take", 1.1) == []         # a second press while waiting sends nothing
+    assert f.press("home", 1.2) == []         # and the citizen cannot leave mid-request
+    assert f.tick(10_000) == []               # busy never times out by itself
+    assert f.on_reply(first.token, False, None, "timeout", 5) == []
+    assert f.screen == S.ERROR
+    v = view.build(f, 0)
+    assert "无法连接" in v.blocks[1].text
+    (again,) = f.press("retry", 6)
+    assert again.req_id == first.req_id and again.body == first.body
+    effects = f.on_reply(again.token, True, TICKET, None, 7)
+    assert f.screen == S.TICKET
+    assert isinstance(effects[0], Print)
+
+
+def test_late_reply_after_leaving_is_ignored():
+    f = make_flow()
+    to_confirm(f)
+    (first,) = f.press("take", 1)
+    f.on_reply(first.token, False, None, "timeout", 2)
+    f.press("home", 3)
+    assert f.on_reply(first.token, True, TICKET, None, 4) == []
+    assert f.screen == S.HOME
+
+
+def test_a_new_visit_gets_a_new_request_id():
+    f = make_flow()
+    to_confirm(f)
+    (a,) = f.press("take", 1)
+    f.on_reply(a.token, True, TICKET, None, 2)
+    f.press("done", 3)
+    to_confirm(f)
+    (b,) = f.press("take", 4)
+    assert a.req_id != b.req_id
+
+
+def test_failed_print_keeps_number_on_screen_and_tells_engine():
+    f = make_flow()
+    to_confirm(f)
+    (a,) = f.press("take", 1)
+    (p,) = f.on_reply(a.token, True, TICKET, None, 2)
+    (sent,) = f.on_printed(p.token, "20261121-A001", False, "printer paper_out", 3)
+    assert sent.op == "printed" and sent.token is None
+    assert sent.body == {"ticket": "20261121-A001", "ok": False, "error": "printer paper_out"}
+    v = view.build(f, 0)
+    assert any(b.kind == "number" and b.text == "A001" for b in v.blocks)
+    assert any(b.kind == "banner" and "请记下您的号码：A001" in b.text for b in v.blocks)
+
+
+def test_printed_is_reported_even_after_the_citizen_left():
+    f = make_flow()
+    to_confirm(f)
+    (a,) = f.press("take", 1)
+    (p,) = f.on_reply(a.token, True, TICKET, None, 2)
+    f.press("done", 3)
+    (sent,) = f.on_printed(p.token, "20261121-A001", True, None, 4)
+    assert sent.body == {"ticket": "20261121-A001", "ok": True}
+
+
+def test_kiosk_without_printer_asks_to_note_the_number():
+    f = make_flow(has_printer=False)
+    to_confirm(f)
+    (a,) = f.press("take", 1)
+    (sent,) = f.on_reply(a.token, True, TICKET, None, 2)
+    assert sent.op == "printed" and sent.body["ok"] is False
+    assert f.s.print_state == "no_printer"
+
+
+@pytest.mark.parametrize("code,back,text", [
+    ("bad_priority_code", S.CONFIRM, "绿色通道码无效"),
+    ("unknown_matter", S.HOME, "该事项暂不能在此取号"),
+    ("unknown_bundle", S.HOME, "一件事"),
+    ("hall_closed", S.HOME, "办公时间"),
+])
+def test_engine_errors_have_friendly_screens(code, back, text):
+    f = make_flow()
+    to_confirm(f)
+    f.press("prio:green", 1)
+    assert f.screen == S.CODE
+    for k in "XX1":
+        f.press(f"key:{k}", 1)
+    f.press("submit", 1)
+    (a,) = f.press("take", 1)
+    assert a.body["priority"] == "green" and a.body["priority_code"] == "XX1"
+    f.on_reply(a.token, False, None, code, 2)
+    v = view.build(f, 0)
+    assert f.screen == S.ERROR and any(text in b.text for b in v.blocks)
+    assert "err.generic" not in str(v)
+    f.press("back", 3)
+    assert f.screen == back
+    if code == "bad_priority_code":
+        assert f.s.priority == "normal" and f.s.priority_code is None
+
+
+def test_unknown_error_code_still_reads_as_a_sentence():
+    f = make_flow()
+    to_confirm(f)
+    (a,) = f.press("take", 1)
+    f.on_reply(a.token, False, None, "strange_code", 2)
+    v = view.build(f, 0)
+    assert "请咨询导办人员" in v.blocks[1].text
+
+
+def test_every_screen_times_out_to_home_and_resets_language():
+    f = make_flow()
+    f.press("lang:en", 0)
+    f.press("elderly", 0)
+    f.press("zone:Z1", 10)
+    assert f.tick(69) == [] and f.screen == S.ZONE
+    f.tick(71)
+    assert f.screen == S.HOME and f.lang == "zh-CN" and not f.s.elderly
+    to_confirm(f, now=100)
+    (a,) = f.press("take", 100)
+    f.on_reply(a.token, True, TICKET, None, 101)
+    f.tick(120)
+    assert f.screen == S.TICKET        # ticket_s = 30
+    f.tick(132)
+    assert f.screen == S.HOME
+
+
+def test_scanned_booking_code_checks_in_and_ticket_qr_looks_up():
+    f = make_flow()
+    (c,) = f.scan("APPT-7788", 0)
+    assert c.op == "checkin" and c.body == {"code": "APPT-7788", "lang": "zh-CN"}
+    f.on_reply(c.token, True, dict(TICKET, priority="appointment"), None, 1)
+    assert f.screen == S.TICKET and f.s.target == "M1"
+    f.press("done", 2)
+    (lk,) = f.scan("20261121-A001", 3)
+    assert lk.op == "ticket" and lk.body == {"ticket": "20261121-A001"}
+    f.on_reply(lk.token, True, dict(TICKET, state="noshow", requeue_until=10**10), None, 4)
+    assert f.screen == S.LOOKUP
+    (rq,) = f.press("requeue", 5)
+    assert rq.op == "requeue"
+    f.on_reply(rq.token, True, TICKET, None, 6)
+    assert f.screen == S.TICKET
+
+
+def test_rating_a_finished_visit_from_its_ticket_qr():
+    f = make_flow()
+    (lk,) = f.scan("20261121-A001", 0)
+    f.on_reply(lk.token, True, dict(TICKET, state="done"), None, 1)
+    v = view.build(f, 0)
+    labels = [b.label for blk in v.blocks for b in blk.buttons]
+    assert labels == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+    (r,) = f.press("rate:2", 2)
+    assert r.op == "rate" and r.body == {"ticket": "20261121-A001", "level": 2}
+
+
+def test_progress_query():
+    f = make_flow()
+    f.press("progress", 0)
+    for k in "2026001":
+        f.press(f"key:{k}", 0)
+    (p,) = f.press("submit", 0)
+    assert p.op == "progress" and p.body == {"case": "2026001"}
+    f.on_reply(p.token, True, {"case": "2026001", "name": "张*明", "matter": "M1", "status": "ready",
+                               "updated_at": 1795237380.0}, None, 1)
+    v = view.build(f, 0)
+    assert f.screen == S.PROGRESS_RESULT
+    assert any(b.text == "已办结，可领取" for b in v.blocks)
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "zh-TW", "en"])
+def test_every_screen_builds_in_every_language(lang):
+    f = make_flow()
+    f.press(f"lang:{lang}", 0)
+    f.set_engine_online(False)
+    f.set_printer_state("paper_out")
+    for screen in S:
+        f.screen = screen
+        f.s.target = "B1"
+        f.s.zone = "Z1"
+        f.s.ticket = TICKET
+        f.s.lookup = TICKET
+        f.s.progress = {"case": "1", "status": "done"}
+        v = view.build(f, 0)
+        assert v.name == screen.value
+        for blk in v.blocks:
+            assert "{" not in blk.text
+
+
+def test_every_text_has_three_languages():
+    for key, row in texts._T.items():
+        assert len(row) == 3 and all(row), key
+    assert texts.t("ticket.ahead", "en", n=2) == "2 ahead of you"
+
+
+def test_elderly_mode_pages_fewer_items():
+    cfg = load_config(ROOT / "config" / "hall.example.yaml")
+    f = KioskFlow(cfg, "K01", lambda: "x")
+    f.press("zone:Z3", 0)
+    normal = view.build(f, 0)
+    f.press("elderly", 0)
+    big = view.build(f, 0)
+    assert big.elderly and not normal.elderly
+    assert len(big.blocks[-1].buttons) < len(normal.blocks[-1].buttons)

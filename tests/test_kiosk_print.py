@@ -1,0 +1,181 @@
+"""Ticket printing: golden ESC/POS bytes per printer profile, GB18030, status via a fake printer on a pty.
+
+Regenerate the golden files after an intended change with
+``KIOSK_GOLDEN_UPDATE=1 scripts/run_tests.sh tests/test_kiosk_print.py`` and
+look at the diff (``tests/golden/kiosk/*.txt`` holds a readable dump).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from hall.config.kiosk import PrinterConfig
+from kiosk.fake_printer import FakePrinter
+from kiosk.printer import (EscposTicketPrinter, PrintError, parse_status, profile_info, render_bytes)
+from kiosk.ticket_layout import Line, Qr, layout, width, wrap
+
+from .test_kiosk_flow import TICKET, kiosk_config
+
+GOLDEN = Path(__file__).parent / "golden" / "kiosk"
+UPDATE = os.environ.get("KIOSK_GOLDEN_UPDATE") == "1"
+
+CASES = {
+    # name: (profile, qr, ticket overrides, target, answers, lang, phone)
+    "tm-t20ii_matter_zh": ("TM-T20II", "auto", {}, "M1", {"agent": "agent"}, "zh-CN", "13800138000"),
+    "pos-5890_bundle_elderly_zh": ("POS-5890", "auto",
+                                   {"matter": None, "bundle": "B1", "number": "Y007", "ticket": "20261121-Y007",
+                                    "priority": "elderly"}, "B1", {"agent": "self", "kind": "catering"},
+                                   "zh-CN", None),
+    "tm-t20ii_green_en": ("TM-T20II", "auto", {"priority": "green", "number": "A002", "ticket": "20261121-A002"},
+                          "M1", {"agent": "self"}, "en", None),
+    "tm-t20ii_image_qr_appointment_tw": ("TM-T20II", "image",
+                                         {"priority": "appointment", "matter": "M5", "zone": "Z2",
+                                          "number": "G012", "ticket": "20261121-G012", "windows": ["5", "7"]},
+                                         "M5", {}, "zh-TW", None),
+}
+
+
+def _doc(name):
+    profile, qr, over, target, answers, lang, phone = CASES[name]
+    cfg = kiosk_config()
+    pc = PrinterConfig(type="serial", profile=profile, qr=qr, number_scale=3 if profile == "POS-5890" else 4)
+    doc = layout(cfg, dict(TICKET, **over), target=target, answers=answers, lang=lang, phone=phone,
+                 cols=profile_info(profile)["cols"], number_scale=pc.number_scale)
+    return doc, pc
+
+
+def _dump(doc) -> str:
+    out = []
+    for it in doc.items:
+        if isinstance(it, Line):
+            out.append(f"{'C' if it.align == 'center' else 'L'}{'B' if it.bold else ' '}x{it.scale} {it.text}")
+        elif isinstance(it, Qr):
+            out.append(f"[QR {it.data}]")
+        else:
+            out.append("-" * 20)
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden_ticket_bytes(name):
+    doc, pc = _doc(name)
+    data = render_bytes(doc, pc)
+    path = GOLDEN / f"{name}.bin"
+    if UPDATE:
+        path.write_bytes(data)
+        (GOLDEN / f"{name}.txt").write_text(_dump(doc), encoding="utf-8")
+    assert path.exists(), f"no golden file {path}; run with KIOSK_GOLDEN_UPDATE=1"
+    assert data == path.read_bytes()
+    assert _dump(doc) == (GOLDEN / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def test_ticket_starts_with_init_and_chinese_mode_and_encodes_gb18030():
+    doc, pc = _doc("tm-t20ii_matter_zh")
+    data = render_bytes(doc, pc)
+    assert data.startswith(b"\x1b@\x1c&")
+    assert "前面还有 3 人".encode("gb18030") in data
+    # full-width punctuation alone prints as itself, never as '?'
+    assert "办理窗口：1、2 号".encode("gb18030") in data
+    assert "□ 授权委托书".encode("gb18030") in data
+    assert b"?" not in data.replace(b"\x1d(k", b"")  # no replacement characters anywhere
+    assert "（全体股东签字）".encode("gb18030") in data
+
+
+def test_native_qr_is_small_and_carries_the_ticket_id():
+    native = render_bytes(*_doc("tm-t20ii_matter_zh"))
+    image = render_bytes(*_doc("tm-t20ii_image_qr_appointment_tw"))
+    assert b"\x1d(k" in native and b"20261121-A001" in native
+    assert b"\x1d(k" not in image and b"\x1dv0" in image     # raster image instead
+    assert len(image) - len(native) > 3000
+
+
+def test_58mm_profile_without_native_qr_sends_an_image_and_feeds_instead_of_cutting():
+    data = render_bytes(*_doc("pos-5890_bundle_elderly_zh"))
+    assert b"\x1d(k" not in data and b"\x1dv0" in data
+    assert data.endswith(b"\x1bd\x05")
+    assert "优先：老年人".encode("gb18030") in data
+    assert "□ 经营场所平面图".encode("gb18030") in data
+
+
+def test_checklist_wraps_at_the_paper_edge():
+    for line in wrap("□ 卖方结婚证及配偶身份证、户口簿、婚姻关系证明材料原件及复印件", 32, indent=3):
+        assert width(line) <= 32
+    assert width("A：中") == 5
+
+
+@pytest.mark.parametrize("printer,paper,state", [
+    (b"\x12", b"\x12", "ok"),
+    (b"\x12", b"\x1e", "near_end"),
+    (b"\x1a", b"\x72", "paper_out"),
+    (b"\x1a", b"\x12", "offline"),
+    (None, None, "unknown"),
+    (b"\xff", None, "unknown"),           # garbage is not "OK" either
+])
+def test_parse_status(printer, paper, state):
+    assert parse_status(printer, paper).state == state
+
+
+@pytest.fixture
+def fake_printer():
+    made = []
+
+    def make(paper="ok", **cfg):
+        fp = FakePrinter(paper).start()
+        pc = PrinterConfig(type="serial", device=fp.path, profile="TM-T20II", status_timeout_s=0.2, **cfg)
+        p = EscposTicketPrinter(pc)
+        made.append((p, fp))
+        return p, fp
+    yield make
+    for p, fp in made:
+        p.close()
+        fp.stop()
+
+
+@pytest.mark.parametrize("paper,state,prints", [
+    ("ok", "ok", True), ("near_end", "near_end", True), ("out", "paper_out", False),
+    ("offline", "offline", False), ("silent", "unknown", False),
+])
+def test_fake_printer_status_and_print(fake_printer, paper, state, prints):
+    p, fp = fake_printer(paper)
+    assert p.status().state == state
+    doc, _ = _doc("tm-t20ii_matter_zh")
+    if prints:
+        p.print(doc)
+        printed = b""
+        for _ in range(100):
+            printed += fp.take()
+            if printed.endswith(b"\x1dVA\x00") or len(printed) >= 600:
+                break
+            import time
+            time.sleep(0.01)
+        assert printed.startswith(b"\x1b@\x1c&") and b"20261121-A001" in printed
+        assert fp.queries[:2] == [b"\x10\x04\x01", b"\x10\x04\x04"]
+    else:
+        with pytest.raises(PrintError) as e:
+            p.print(doc)
+        assert state in e.value.reason
+        assert fp.take() == b""  # nothing sent to a printer that cannot print
+
+
+def test_silent_printer_prints_when_configured_to(fake_printer):
+    p, fp = fake_printer("silent", print_when_unknown=True)
+    doc, _ = _doc("tm-t20ii_matter_zh")
+    p.print(doc)
+
+
+def test_missing_device_is_offline_not_a_crash():
+    p = EscposTicketPrinter(PrinterConfig(type="serial", device="/dev/does-not-exist", status_timeout_s=0.1))
+    st = p.status()
+    assert st.state == "offline" and "cannot open" in st.detail["reason"]
+    with pytest.raises(PrintError):
+        p.print(_doc("tm-t20ii_matter_zh")[0])
+
+
+def test_printer_recovers_when_paper_is_refilled(fake_printer):
+    p, fp = fake_printer("out")
+    assert p.status().state == "paper_out"
+    fp.paper = "ok"
+    assert p.status().state == "ok"
