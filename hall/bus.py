@@ -107,6 +107,7 @@ class Bus:
             spec, ident = self._availability
             c.will_set(spec.topic(self.hall_id, ident),
                        messages.encode(messages.Availability(state="offline")), qos=1, retain=True)
+        c.on_socket_open = _nodelay
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
@@ -214,6 +215,15 @@ class Bus:
                     sub.handler(parsed, msg.payload)
                 except Exception:
                     log.exception("handler for %s failed", msg.topic)
+
+
+def _nodelay(client, userdata, sock) -> None:
+    """Small request/reply packets must not wait for Nagle's algorithm (~40 ms each way)."""
+    import socket
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass  # not a TCP socket (websocket/unix): nothing to tune
 
 
 class RequestError(Exception):

@@ -1,0 +1,281 @@
+"""`onewindow demo`: a whole simulated hall on embedded defaults.
+
+Starts a broker (mosquitto if installed, else embedded), the real engine on a
+SQLite file in a temporary folder with a simulated clock, the device bridge
+with fake serial devices on ptys when available, simulated kiosks (seeded
+arrivals with a morning peak) and simulated staff, and a live terminal board
+that — like every screen of the hall — rebuilds itself from retained state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from hall.broker import start_local_broker
+from hall.bus import Bus, RequestError, Requester
+from hall.config import ConfigError, HallConfig, load_config
+from hall.topics import REGISTRY
+
+from .simulate import Day, SimClock, next_working_morning
+
+log = logging.getLogger("caller.demo")
+EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "hall.example.yaml"
+
+
+class Staff:
+    """Every window's clerk, as one scheduler of timed actions in simulated time."""
+
+    def __init__(self, cfg: HallConfig, bus: Bus, clock: SimClock, day: Day, stop: threading.Event):
+        self.cfg, self.clock, self.day, self.stop = cfg, clock, day, stop
+        self.req = {w.id: Requester(bus, "window", w.id) for w in cfg.windows}
+        self.heap: list[tuple[float, int, str, str]] = []
+        self.seq = itertools.count()
+        self.errors = 0
+
+    def at(self, when: float, wid: str, action: str) -> None:
+        heapq.heappush(self.heap, (when, next(self.seq), wid, action))
+
+    def run(self, start: float) -> None:
+        for i, w in enumerate(self.cfg.windows):
+            self.at(start + 30 * (i % 10), w.id, "login")
+        while not self.stop.is_set() and self.heap:
+            when, _, wid, action = self.heap[0]
+            wait = self.clock.real_delay(when - self.clock.now())
+            if wait > 0:
+                self.stop.wait(min(wait, 0.2))
+                continue
+            heapq.heappop(self.heap)
+            try:
+                self.act(wid, action, when)
+            except RequestError as e:
+                if e.code == "timeout":
+                    self.errors += 1
+                self.at(when + 60, wid, "next")
+
+    def act(self, wid: str, action: str, now: float) -> None:
+        r = self.req[wid]
+        if action == "login":
+            r.call("login", {"staff": f"S{wid[1:]}"})
+            self.at(now + 10, wid, "next")
+        elif action == "next":
+            try:
+                st = r.call("next", {})
+            except RequestError as e:
+                if e.code != "queue_empty":
+                    raise
+                self.at(now + 60, wid, "next")
+                return
+            if st["ticket"] is None:
+                self.at(now + 60, wid, "next")
+                return
+            if not self.day.shows_up():
+                self.at(now + 60, wid, "recall")
+                return
+            service = st["ticket"]["matter"] or st["ticket"]["bundle"]
+            self.at(now + 45, wid, "start")
+            self.at(now + 45 + self.day.handle_seconds(service), wid, "finish")
+        elif action == "recall":
+            try:
+                r.call("recall", {})
+                self.at(now + 60, wid, "noshow")
+            except RequestError:
+                self.at(now + 1, wid, "noshow")
+        elif action == "noshow":
+            r.call("noshow", {})
+            self.at(now + 10, wid, "next")
+        elif action == "start":
+            r.call("start", {})
+        elif action == "finish":
+            r.call("finish", {})
+            self.at(now + 15, wid, "rate")
+            self.at(now + 40, wid, "next")
+        elif action == "rate":
+            level = self.day.rating()
+            r.call("rate", {"timeout": True} if level is None else {"level": level})
+
+
+class Board:
+    """The terminal board: retained zone boards and the hall summary, redrawn each second."""
+
+    def __init__(self, cfg: HallConfig, bus: Bus):
+        self.cfg = cfg
+        self.zones: dict[str, dict] = {}
+        self.summary: dict = {}
+        self.lock = threading.Lock()
+        bus.subscribe(REGISTRY["zone.board"], self._zone)
+        bus.subscribe(REGISTRY["stats.summary"], self._summary, ident="hall")
+
+    def _zone(self, parsed, data: bytes) -> None:
+        if data:
+            with self.lock:
+                self.zones[parsed.ident] = json.loads(data)
+
+    def _summary(self, parsed, data: bytes) -> None:
+        if data:
+            with self.lock:
+                self.summary = json.loads(data)
+
+    def render(self, now: float, width: int = 100) -> str:
+        tz = ZoneInfo(self.cfg.hall.timezone)
+        clock = dt.datetime.fromtimestamp(now, tz).strftime("%Y-%m-%d %H:%M")
+        with self.lock:
+            s = dict(self.summary)
+            zones = {k: dict(v) for k, v in self.zones.items()}
+        lines = [f"{self.cfg.hall.name.zh}  {self.cfg.hall.name.en}   {clock}",
+                 f"issued {s.get('issued', 0):>5}   served {s.get('served', 0):>5}   "
+                 f"waiting {s.get('waiting', 0):>4}   no-show {s.get('noshow', 0):>3}   "
+                 f"avg wait {s.get('avg_wait_s', 0) / 60:5.1f} min   "
+                 f"avg handling {s.get('avg_handle_s', 0) / 60:5.1f} min   open windows {s.get('open_windows', 0)}",
+                 "-" * width]
+        for z in self.cfg.zones:
+            b = zones.get(z.id, {})
+            calls = "  ".join(f"{c['number']}→{c['window_number']}号" for c in b.get("recent", [])[:5])
+            waiting = " ".join(f"{g}:{n}" for g, n in b.get("waiting", {}).items())
+            lines.append(f"{z.name.zh:<8}{z.name.en[:26]:<27} waiting {b.get('waiting_total', 0):>3} "
+                         f"[{waiting}]")
+            lines.append(f"{'':8}  calls: {calls}")
+        return "\n".join(lines)
+
+
+def summarise(db_path: Path, cfg: HallConfig) -> str:
+    import sqlite3
+    import statistics
+    con = sqlite3.connect(db_path)
+    rows = [json.loads(r[0]) for r in con.execute("SELECT data FROM tickets")]
+    waits = sorted(t["first_called_at"] - t["issued_at"] for t in rows if t.get("first_called_at"))
+    handles = [t["finished_at"] - (t.get("served_at") or t["called_at"]) for t in rows
+               if t["state"] == "done" and t.get("finished_at")]
+    states = {}
+    for t in rows:
+        states[t["state"]] = states.get(t["state"], 0) + 1
+    ratings = list(con.execute("SELECT level, COUNT(*) FROM ratings GROUP BY level ORDER BY level DESC"))
+    out = ["", "=== demo summary ===",
+           f"tickets issued: {len(rows)}   by state: {dict(sorted(states.items()))}"]
+    if waits:
+        p90 = waits[int(0.9 * (len(waits) - 1))]
+        out.append(f"wait until called: median {statistics.median(waits) / 60:.1f} min, "
+                   f"p90 {p90 / 60:.1f} min, max {waits[-1] / 60:.1f} min")
+    if handles:
+        out.append(f"handling: mean {statistics.mean(handles) / 60:.1f} min over {len(handles)} visits")
+    names = {None: "not rated", 5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+    out.append("ratings: " + ", ".join(f"{names[lv]} {n}" for lv, n in ratings))
+    numbers = [t["number"] for t in rows]
+    out.append(f"numbers unique: {len(numbers) == len(set(numbers))}")
+    return "\n".join(out)
+
+
+def _start_rig(cfg: HallConfig, settings, workdir: Path):
+    """The bridge with fake devices on ptys, so the demo runs the real drivers."""
+    try:
+        from firmware_bridge.demo_rig import start_demo_rig
+    except ImportError:
+        return None
+    try:
+        return start_demo_rig(cfg, settings, workdir)
+    except Exception as e:  # the hall runs without its LED bars
+        log.warning("device rig not started: %s", e)
+        return None
+
+
+@click.command(name="demo")
+@click.option("--config", "config_path", type=click.Path(exists=True), default=str(EXAMPLE),
+              show_default=True, help="Hall config.")
+@click.option("--minutes", type=float, default=180, show_default=True, help="Simulated minutes from 08:30.")
+@click.option("--speed", type=float, default=60, show_default=True, help="Simulated seconds per real second.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the simulated day.")
+@click.option("--plain", is_flag=True, help="No live board: a status line every 30 simulated minutes.")
+@click.option("--devices/--no-devices", default=True, show_default=True,
+              help="Run the bridge with fake serial devices on ptys.")
+@click.option("--keep", is_flag=True, help="Keep the temporary folder (SQLite file, logs).")
+def cmd(config_path: str, minutes: float, speed: float, seed: int, plain: bool, devices: bool,
+        keep: bool) -> None:
+    """Run a whole simulated hall: broker, engine, devices, kiosks, staff and a live board."""
+    from .service import CallerService
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    work = Path(tempfile.mkdtemp(prefix="onewindow-demo-"))
+    logging.getLogger().handlers[:] = [logging.FileHandler(work / "demo.log")]
+    broker = start_local_broker(workdir=work)
+    click.echo(f"broker: {broker.kind} on 127.0.0.1:{broker.port}   work folder: {work}")
+    tz = ZoneInfo(cfg.hall.timezone)
+    start = next_working_morning(cfg, dt.datetime.now(tz).date(), 8, 25)
+    clock = SimClock(start, speed, time.monotonic)
+    db = work / "engine.sqlite"
+    engine = CallerService(cfg, db, broker.settings, clock=clock)
+    engine.start()
+    rig = _start_rig(cfg, broker.settings, work) if devices else None
+    if rig is not None:
+        click.echo("devices: bridge running with fake LED bars, keypads and evaluators on ptys")
+    bus = Bus(cfg.hall.id, "demo-sim", broker.settings)
+    board = Board(cfg, bus)
+    bus.start()
+    stop = threading.Event()
+    day = Day(cfg, seed)
+    staff = Staff(cfg, bus, clock, day, stop)
+    end = start + 5 * 60 + minutes * 60
+    arrivals = day.arrivals(start + 5 * 60, end)
+    kiosks = [Requester(bus, "kiosk", f"K{i:02d}") for i in range(1, 5)]
+
+    def kiosk_loop() -> None:
+        for i, a in enumerate(arrivals):
+            while not stop.is_set() and clock.now() < a.at:
+                stop.wait(min(0.2, clock.real_delay(a.at - clock.now())))
+            if stop.is_set():
+                return
+            body = {k: v for k, v in dict(matter=a.matter, bundle=a.bundle, priority=a.priority,
+                                          priority_code=a.priority_code, phone=a.phone,
+                                          lang=a.lang).items() if v is not None}
+            try:
+                kiosks[i % len(kiosks)].call("issue", body)
+            except RequestError as e:
+                log.warning("kiosk: %s", e)
+
+    threads = [threading.Thread(target=kiosk_loop, daemon=True),
+               threading.Thread(target=staff.run, args=(start + 5 * 60,), daemon=True)]
+    for th in threads:
+        th.start()
+    tty = sys.stdout.isatty() and not plain
+    last_plain = 0.0
+    try:
+        while clock.now() < end:
+            time.sleep(1.0)
+            now = clock.now()
+            if tty:
+                sys.stdout.write("\x1b[H\x1b[2J" + board.render(now, shutil.get_terminal_size().columns) + "\n")
+                sys.stdout.flush()
+            elif now - last_plain >= 1800:
+                last_plain = now
+                click.echo(board.render(now).splitlines()[1].replace("issued", f"{dt.datetime.fromtimestamp(now, tz):%H:%M} issued"))
+    except KeyboardInterrupt:
+        click.echo("interrupted")
+    finally:
+        stop.set()
+        for th in threads:
+            th.join(5)
+        if not tty:
+            click.echo(board.render(clock.now()))
+        bus.stop()
+        if rig is not None:
+            rig.stop()
+        engine.stop()
+        broker.stop()
+        click.echo(summarise(db, cfg))
+        if staff.errors:
+            click.echo(f"staff requests without reply: {staff.errors}")
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
