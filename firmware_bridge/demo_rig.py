@@ -56,7 +56,10 @@ class DemoRig:
         self.by_window: dict[str, dict[str, object]] = {}
         new_lines = []
         for line in devices.lines:
-            fake = FakeLine(line.protocol, str(self.workdir / f"tty-{line.id}"), quirks=quirks)
+            # emulated wire time by default: realistic poll rates, and a pty bus that
+            # does not spin a CPU core polling as fast as the kernel allows
+            q = quirks if quirks is not None else Quirks(wire_baud=line.baud)
+            fake = FakeLine(line.protocol, str(self.workdir / f"tty-{line.id}"), quirks=q)
             self.lines[line.id] = fake
             # on a pty the wire is instant; a generous timeout rides out a loaded CI machine
             new_lines.append(line.model_copy(update={"port": fake.port,

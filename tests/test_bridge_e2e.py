@@ -120,7 +120,7 @@ def test_availability_retained_and_replug_restores_the_call(broker, running_engi
                                                             small_config, tmp_path):
     eng = running_engine()
     rig = start_demo_rig(small_config, broker.settings, tmp_path / "rig",
-                         quirks=Quirks(garbage_rate=0.2, seed=4))
+                         quirks=Quirks(garbage_rate=0.2, seed=4, wire_baud=115200))
     try:
         client = bus_client(eng.hall_id, "t")
         avail: queue.Queue = queue.Queue()

@@ -1,0 +1,65 @@
+"""`onewindow bridge`: run the device bridge of one Pi (serial lines and evdev inputs)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import tempfile
+import threading
+
+import click
+
+from hall.bus import BusSettings
+from hall.config import ConfigError, load_config
+
+log = logging.getLogger("firmware_bridge.cli")
+
+
+@click.command(name="bridge")
+@click.option("--config", "config_path", type=click.Path(exists=True), required=True,
+              envvar="ONEWINDOW_CONFIG", help="Hall config (devices: section).")
+@click.option("--line", "lines", multiple=True,
+              help="Only these lines (repeatable); default: every line in the config.")
+@click.option("--inputs/--no-inputs", default=True, show_default=True,
+              help="Also read the evdev keypads and scanners of the config.")
+@click.option("--id", "bridge_id", default=None,
+              help="This bridge's id for device/<id>/availability; default bridge-<hostname>.")
+@click.option("--fake", is_flag=True,
+              help="Run against fake devices on ptys (no hardware needed): for trying the config.")
+@click.option("--mqtt-host", default=None, help="Broker host (else $ONEWINDOW_MQTT_HOST, 127.0.0.1).")
+@click.option("--mqtt-port", type=int, default=None, help="Broker port (else $ONEWINDOW_MQTT_PORT, 1883).")
+def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str | None, fake: bool,
+        mqtt_host: str | None, mqtt_port: int | None) -> None:
+    """Bridge RS-485 LED bars, keypads, evaluators and USB keypads/scanners to the hall bus."""
+    from .bridge import Bridge, BridgeError
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    known = {ln.id for ln in cfg.devices.lines}
+    unknown = set(lines) - known
+    if unknown:
+        raise click.ClickException(f"--line: no line {sorted(unknown)} in the config (have {sorted(known)})")
+    settings = BusSettings.from_env(host=mqtt_host, port=mqtt_port)
+    ident = bridge_id or "bridge-" + "".join(c if c.isalnum() or c in "-_." else "-"
+                                             for c in socket.gethostname())[:50]
+    try:
+        if fake:
+            from .demo_rig import start_demo_rig
+            runner = start_demo_rig(cfg, settings, tempfile.mkdtemp(prefix="onewindow-bridge-fake-"))
+            click.echo("bridge running on fake devices: " +
+                       ", ".join(f"{k}={v.port}" for k, v in runner.lines.items()))
+        else:
+            runner = Bridge(cfg, settings, bridge_id=ident, lines=set(lines) or None, inputs=inputs).start()
+    except (BridgeError, TimeoutError) as e:
+        raise click.ClickException(str(e)) from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
