@@ -364,8 +364,10 @@ class KioskFlow:
     def _a_take(self, _: str) -> list[Effect] | None:
         if self.screen != S.CONFIRM or not self.s.target:
             return None
-        if self.s.issue_id is None:
-            self.s.issue_id = self.new_id()
+        # A fresh id per press: the busy screen swallows double presses, and the
+        # only re-send of this request is "Retry" after a timeout, which reuses
+        # the id (a definitive refusal must not be replayed for a corrected request).
+        self.s.issue_id = self.new_id()
         key = "bundle" if self.cfg.bundle(self.s.target) else "matter"
         body: dict[str, Any] = {key: self.s.target, "priority": self.s.priority, "lang": self.s.lang}
         if self.s.priority_code:

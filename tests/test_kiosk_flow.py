@@ -344,3 +344,16 @@ def test_elderly_mode_pages_fewer_items():
     big = view.build(f, 0)
     assert big.elderly and not normal.elderly
     assert len(big.blocks[-1].buttons) < len(normal.blocks[-1].buttons)
+
+
+def test_corrected_request_after_a_refusal_gets_a_new_id():
+    f = make_flow()
+    to_confirm(f)
+    f.press("prio:green", 1)
+    f.press("key:X", 1)
+    f.press("submit", 1)
+    (a,) = f.press("take", 1)
+    f.on_reply(a.token, False, None, "bad_priority_code", 2)
+    f.press("back", 3)
+    (b,) = f.press("take", 4)
+    assert b.req_id != a.req_id and b.body["priority"] == "normal"
