@@ -1,0 +1,160 @@
+"""The SMS outbox: an engine extension between the rules and the sender process.
+
+* A message is a row of the ``sms`` table written in the same transaction as
+  the ticket change that caused it, and published on ``device/<sender>/sms``
+  (QoS 1) only after that commit.
+* It is resent every ``resend_s`` until the sender reports a state on
+  ``device/<sender>/request/sms_status``; a sender (re)starting asks
+  ``…/request/sms_sync`` and gets every pending message at once.  So neither
+  an engine crash nor a sender restart nor a broker hiccup loses one; the
+  sender's own journal keeps a resent message from being sent twice.
+* A message still unsent ``expire_s`` after it was due is dropped (``expired``).
+* The full phone number is in the row and in the request to the sender; logs
+  here show it masked.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+import msgspec
+
+from hall import messages as m
+
+from .engine import Changes, Emit, Engine, Refused
+from .extension import ExtOut
+from .model import mask_phone
+from .sms_rules import FINAL, SmsRecord, SmsRules
+
+log = logging.getLogger("caller.sms")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sms (
+    id TEXT PRIMARY KEY, day TEXT NOT NULL, ticket TEXT NOT NULL, reason TEXT NOT NULL,
+    state TEXT NOT NULL, created_at REAL NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS sms_day ON sms(day);
+CREATE INDEX IF NOT EXISTS sms_state ON sms(state);
+"""
+
+QUEUED_RESEND_FACTOR = 6  # the sender journalled it: ask again only now and then
+
+_enc = msgspec.json.Encoder()
+_dec = msgspec.json.Decoder(SmsRecord)
+
+
+class SmsOutbox:
+    name = "sms"
+    schema = SCHEMA
+
+    def __init__(self, cfg: Any):
+        self.rules = SmsRules()
+        self.pending: dict[str, SmsRecord] = {}
+
+    # ---------------------------------------------------------------- life --
+    def restore(self, db: sqlite3.Connection, engine: Engine, now: float) -> None:
+        today = [_dec.decode(r[0]) for r in db.execute("SELECT data FROM sms WHERE day = ?", (engine.day,))]
+        self.rules.restore(today, list(engine.tickets.values()), engine.day)
+        for (data,) in db.execute("SELECT data FROM sms WHERE state IN ('pending', 'queued')"):
+            rec = _dec.decode(data)
+            self.pending[rec.id] = rec
+
+    def ops(self) -> dict[str, type]:
+        return {"device.sms_status": m.SmsStatusRequest, "device.sms_sync": m.SmsSyncRequest}
+
+    # ------------------------------------------------------------- helpers --
+    def _request(self, rec: SmsRecord, now: float) -> tuple[SmsRecord, Emit]:
+        rec.attempts += 1
+        rec.last_sent_at = now
+        req = m.SmsRequest(sms=rec.id, ticket=rec.ticket, reason=rec.reason, phone=rec.phone,
+                           text=rec.text, lang=rec.lang, at=rec.created_at, expires_at=rec.expires_at,
+                           attempt=rec.attempts)
+        return rec, Emit("device.sms", self._sender_id, req)
+
+    _sender_id = "sms1"  # from the config in force, refreshed at every batch
+
+    # ---------------------------------------------------------------- core --
+    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+        out = ExtOut()
+        sc = engine.cfg.notify.sms
+        if not sc.enabled or not (ch.tickets or ch.waiting_lines or ch.window_views):
+            return out
+        self._sender_id = sc.sender_id
+        lines = set(ch.waiting_lines)
+        for wid in ch.window_views:  # a window opening or closing changes estimates
+            lines.update(engine.routing.skills.get(wid, {}))
+        for rec in self.rules.batch(engine.cfg, engine, ch.tickets, lines, now):
+            if rec.state == "pending":
+                self.pending[rec.id] = rec
+                rec, ev = self._request(rec, now)
+                out.events.append(ev)
+                log.info("sms %s to %s queued", rec.id, mask_phone(rec.phone))
+            out.records.append(rec)
+        return out
+
+    def handle(self, op: str, ident: str, req: Any, engine: Engine, now: float) -> tuple[Any, ExtOut]:
+        sc = engine.cfg.notify.sms
+        if ident != sc.sender_id:
+            raise Refused("unknown_sender", f"{ident!r} is not this hall's SMS sender ({sc.sender_id})")
+        self._sender_id = sc.sender_id
+        if op == "device.sms_sync":
+            out = ExtOut()
+            for rec in self.pending.values():
+                rec, ev = self._request(rec, now)
+                out.events.append(ev)
+                out.records.append(rec)
+            return {"pending": len(self.pending)}, out
+        rec = self.pending.get(req.sms)
+        if rec is None:  # already final (a re-report after a restart) or unknown: nothing to change
+            return {"sms": req.sms, "state": req.state}, ExtOut()
+        rec.state = req.state
+        rec.parts = req.parts
+        rec.refs = list(req.refs)
+        rec.detail = req.error
+        rec.updated_at = now
+        if rec.state in FINAL:
+            del self.pending[rec.id]
+        level = logging.WARNING if req.state in ("failed", "unknown") else logging.INFO
+        log.log(level, "sms %s to %s: %s%s", rec.id, mask_phone(rec.phone), req.state,
+                f" ({req.error})" if req.error else "")
+        return {"sms": rec.id, "state": rec.state}, ExtOut(records=[rec])
+
+    def tick(self, engine: Engine, now: float) -> ExtOut:
+        out = ExtOut()
+        sc = engine.cfg.notify.sms
+        if not sc.enabled:
+            return out
+        self._sender_id = sc.sender_id
+        for rec in list(self.pending.values()):
+            if now >= rec.expires_at:
+                rec.state, rec.detail, rec.updated_at = "expired", "not sent in time", now
+                del self.pending[rec.id]
+                out.records.append(rec)
+                log.warning("sms %s to %s expired unsent", rec.id, mask_phone(rec.phone))
+                continue
+            every = sc.resend_s * (QUEUED_RESEND_FACTOR if rec.state == "queued" else 1)
+            if now - rec.last_sent_at >= every:
+                rec, ev = self._request(rec, now)
+                out.events.append(ev)
+                out.records.append(rec)
+        # the hall reopening (after lunch) lets waiting tickets be judged again
+        for rec in self.rules.batch(engine.cfg, engine, [], set(), now):
+            if rec.state == "pending":
+                self.pending[rec.id] = rec
+                rec, ev = self._request(rec, now)
+                out.events.append(ev)
+            out.records.append(rec)
+        return out
+
+    def write(self, db: sqlite3.Connection, records: list[Any]) -> None:
+        db.executemany(
+            "INSERT OR REPLACE INTO sms (id, day, ticket, reason, state, created_at, data) VALUES (?,?,?,?,?,?,?)",
+            [(r.id, r.day, r.ticket, r.reason, r.state, r.created_at, _enc.encode(r)) for r in records])
+
+    def republish(self, engine: Engine, now: float) -> list[Emit]:
+        return []  # requests are events; the tick resends what is pending
+
+    def rows(self, db: sqlite3.Connection, day: str | None = None) -> list[SmsRecord]:
+        q = "SELECT data FROM sms" + (" WHERE day = ?" if day else "") + " ORDER BY created_at, id"
+        return [_dec.decode(r[0]) for r in db.execute(q, (day,) if day else ())]

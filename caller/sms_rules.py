@@ -1,0 +1,247 @@
+"""When a ticket gets an SMS, and what it says: pure rules, no I/O, ``now`` given.
+
+Reasons (one message at most per reason and ticket, ever — the outbox row's
+key is ``<ticket>.<reason>``, so a crash, a replay or a recall cannot send a
+second one):
+
+* ``issued``  — on issue, if ``on_issue``;
+* ``near``    — once, when ``ahead ≤ near_ahead`` or the estimate is
+  ``≤ near_minutes``; a ticket already near when issued is not reminded
+  unless ``near_at_issue`` (its printed ticket says so already);
+* ``called``  — on the first call (recalls are the same reason);
+* ``requeue`` — on no-show, with the re-queue deadline.
+
+No message outside service hours: an event reason that happens then is
+recorded as skipped; ``near`` is simply not judged then and gets its chance
+when the hall opens again (a ticket waiting over the lunch break).  A phone
+number gets at most ``per_phone_max`` messages in ``per_phone_minutes``
+(a helper taking numbers for many people must not flood one phone).
+
+Cost at 3,000 issues/s: only tickets with a phone are watched, kept per
+(line, class) in place order, and only the lines a batch touched are judged.
+Within one (line, class) list ``ahead`` grows with the place in line, so the
+scan stops at the first ticket that is not near: O(messages + classes) per
+touched line, not O(waiting tickets).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections import deque
+from typing import Any, Literal
+
+import msgspec
+
+from hall.clock import local_dt
+from hall.config.notify import SmsConfig
+
+from .model import Ticket
+from .routing import window_line
+
+Reason = Literal["issued", "near", "called", "requeue"]
+RecState = Literal["pending", "queued", "sent", "failed", "expired", "unknown", "skipped"]
+FINAL = ("sent", "failed", "expired", "unknown", "skipped")
+
+
+class SmsRecord(msgspec.Struct, kw_only=True):
+    """One outbox row: a message to send, or a decision not to send one."""
+
+    id: str  # "<ticket>.<reason>"
+    day: str
+    ticket: str
+    reason: Reason
+    phone: str  # full number: the sender needs it; never logged or published elsewhere
+    text: str
+    lang: str
+    state: RecState
+    created_at: float
+    expires_at: float
+    detail: str | None = None  # why skipped, the sender's error
+    attempts: int = 0
+    last_sent_at: float = 0.0
+    parts: int = 0
+    refs: list[str] = []
+    updated_at: float = 0.0
+
+
+class _Safe(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    """``str.format_map`` that leaves an unknown ``{placeholder}`` as written."""
+    try:
+        return template.format_map(_Safe(values))
+    except (ValueError, IndexError):  # a stray brace in a hand-written template
+        return template
+
+
+def line_of(t: Ticket) -> str:
+    return window_line(t.target_window) if t.target_window else t.service
+
+
+class SmsRules:
+    """Decides the outbox rows of a batch.  Holds which reasons each ticket has
+    used, the watch list for ``near`` and recent sends per phone."""
+
+    def __init__(self) -> None:
+        self.used: dict[str, set[str]] = {}  # ticket -> reasons with a row
+        self.seen: set[str] = set()  # tickets with a phone already looked at
+        self._watch: dict[tuple[str, str], list[tuple[float, int, str]]] = {}
+        self._watch_pos: dict[str, tuple[str, str, tuple[float, int, str]]] = {}
+        self._sends: dict[str, deque[float]] = {}
+        self._was_open: bool | None = None
+        self.day = ""
+
+    # -------------------------------------------------------------- state --
+    def restore(self, rows: list[SmsRecord], tickets: list[Ticket], day: str) -> None:
+        self.day = day
+        for r in rows:
+            self.used.setdefault(r.ticket, set()).add(r.reason)
+            if r.state != "skipped":
+                self._sends.setdefault(r.phone, deque()).append(r.created_at)
+        for t in tickets:
+            if t.phone:
+                self.seen.add(t.id)
+                self._rewatch(t)
+
+    def _new_day(self, day: str) -> None:
+        self.day = day
+        self.used.clear()
+        self.seen.clear()
+        self._watch.clear()
+        self._watch_pos.clear()
+
+    def _rewatch(self, t: Ticket) -> None:
+        want = None
+        if t.state == "waiting" and t.phone and "near" not in self.used.get(t.id, ()):
+            want = (line_of(t), t.priority, (t.enqueued_at, t.qseq, t.id))
+        old = self._watch_pos.get(t.id)
+        if old == want:
+            return
+        if old is not None:
+            lst = self._watch.get(old[:2], [])
+            i = bisect_left(lst, old[2])
+            if i < len(lst) and lst[i] == old[2]:
+                del lst[i]
+            del self._watch_pos[t.id]
+        if want is not None:
+            insort(self._watch.setdefault(want[:2], []), want[2])
+            self._watch_pos[t.id] = want
+
+    def watching(self) -> int:
+        return len(self._watch_pos)
+
+    # -------------------------------------------------------------- rules --
+    def batch(self, cfg: Any, engine: Any, tickets: list[Ticket], lines: set[str], now: float) -> list[SmsRecord]:
+        """Rows for one batch: ``tickets`` changed, ``lines`` had their queue move."""
+        sc: SmsConfig = cfg.notify.sms
+        if engine.day != self.day:
+            self._new_day(engine.day)
+        open_now = cfg.service_hours.is_open(local_dt(now, cfg.hall.timezone))
+        out: list[SmsRecord] = []
+        judge = set(lines)
+        for t in tickets:
+            if not t.phone:
+                continue
+            first = t.id not in self.seen
+            self.seen.add(t.id)
+            if first and sc.on_issue:
+                self._make(out, cfg, engine, t, "issued", now, open_now)
+            if first and t.state == "waiting" and not sc.near_at_issue and self._near(engine, t, now):
+                self._skip(out, t, "near", now, "near already when issued")
+            if t.state in ("called", "serving") and t.calls >= 1 and sc.on_called:
+                self._make(out, cfg, engine, t, "called", now, open_now)
+            if t.state == "noshow" and t.requeue_until and sc.on_noshow:
+                self._make(out, cfg, engine, t, "requeue", now, open_now)
+            self._rewatch(t)
+            if t.state == "waiting":
+                judge.add(line_of(t))
+        if open_now:
+            if self._was_open is False:
+                judge.update(line for line, _ in self._watch)  # reopened (after lunch)
+            for line in judge:
+                self._judge_line(out, cfg, engine, line, now)
+        self._was_open = open_now
+        return out
+
+    def near_numbers(self, sc: SmsConfig, ahead: int, est: int) -> bool:
+        return ((sc.near_ahead is not None and ahead <= sc.near_ahead)
+                or (sc.near_minutes is not None and est <= sc.near_minutes))
+
+    def _position(self, engine: Any, line: str, t: Ticket) -> tuple[int, int]:
+        ahead = engine.routing.ahead(line, t.priority, t.enqueued_at)
+        servers = engine.routing.servers.get(line, [])
+        open_n = sum(1 for wid in servers if engine.windows[wid].status == "open")
+        return ahead, engine.estimator.estimate_min(t.service, ahead, open_n or len(servers))
+
+    def _near(self, engine: Any, t: Ticket, now: float) -> bool:
+        ahead, est = self._position(engine, line_of(t), t)
+        return self.near_numbers(engine.cfg.notify.sms, ahead, est)
+
+    def _judge_line(self, out: list[SmsRecord], cfg: Any, engine: Any, line: str, now: float) -> None:
+        sc = cfg.notify.sms
+        if sc.near_ahead is None and sc.near_minutes is None:
+            return
+        for klass in list(engine.routing.boost):
+            lst = self._watch.get((line, klass))
+            while lst:
+                tid = lst[0][2]
+                t = engine.tickets.get(tid)
+                if t is None or t.state != "waiting" or t.priority != klass or line_of(t) != line:
+                    lst.pop(0)
+                    self._watch_pos.pop(tid, None)
+                    continue
+                ahead, est = self._position(engine, line, t)
+                if not self.near_numbers(sc, ahead, est):
+                    break  # everyone behind it in this list is further away
+                self._make(out, cfg, engine, t, "near", now, True, ahead=ahead, est=est)
+                self._rewatch(t)
+
+    # ------------------------------------------------------------ records --
+    def _skip(self, out: list[SmsRecord], t: Ticket, reason: Reason, now: float, why: str) -> None:
+        self.used.setdefault(t.id, set()).add(reason)
+        out.append(SmsRecord(id=f"{t.id}.{reason}", day=t.day, ticket=t.id, reason=reason,
+                             phone=t.phone or "", text="", lang=t.lang, state="skipped",
+                             created_at=now, expires_at=now, detail=why, updated_at=now))
+        self._rewatch(t)
+
+    def _make(self, out: list[SmsRecord], cfg: Any, engine: Any, t: Ticket, reason: Reason, now: float,
+              open_now: bool, ahead: int | None = None, est: int | None = None) -> None:
+        if reason in self.used.get(t.id, ()):
+            return
+        if not open_now:
+            self._skip(out, t, reason, now, "outside service hours")
+            return
+        sc: SmsConfig = cfg.notify.sms
+        sent = self._sends.setdefault(t.phone or "", deque())
+        while sent and sent[0] <= now - sc.per_phone_minutes * 60:
+            sent.popleft()
+        if len(sent) >= sc.per_phone_max:
+            self._skip(out, t, reason, now, f"rate limit: {sc.per_phone_max} per {sc.per_phone_minutes} min")
+            return
+        if ahead is None and reason in ("issued", "near"):
+            ahead, est = self._position(engine, line_of(t), t)
+        text = render(getattr(sc.templates, reason).get(t.lang), self._values(cfg, t, ahead, est))
+        sent.append(now)
+        self.used.setdefault(t.id, set()).add(reason)
+        out.append(SmsRecord(id=f"{t.id}.{reason}", day=t.day, ticket=t.id, reason=reason,
+                             phone=t.phone or "", text=text, lang=t.lang, state="pending",
+                             created_at=now, expires_at=now + sc.expire_s, updated_at=now))
+
+    @staticmethod
+    def _values(cfg: Any, t: Ticket, ahead: int | None, est: int | None) -> dict[str, Any]:
+        lang = t.lang
+        what = cfg.matter(t.service) or cfg.bundle(t.service)
+        zone = cfg.zone(t.zone)
+        win = cfg.window(t.window) if t.window else None
+        deadline = ""
+        if t.requeue_until:
+            deadline = f"{local_dt(t.requeue_until, cfg.hall.timezone):%H:%M}"
+        return {"hall": cfg.hall.name.get(lang), "number": t.number,
+                "matter": what.name.get(lang) if what else t.service,
+                "zone": zone.name.get(lang) if zone else t.zone, "window": win.number if win else "",
+                "ahead": ahead if ahead is not None else "", "minutes": est if est is not None else "",
+                "deadline": deadline}
+
