@@ -56,4 +56,7 @@ class Extension(Protocol):
 
 def default_extensions(cfg: Any) -> list[Extension]:
     """The extensions a production engine runs, built from the hall config."""
-    return []
+    from .followups import Followups
+    from .satisfaction import Satisfaction
+    from .sms_outbox import SmsOutbox
+    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg)]

@@ -323,3 +323,116 @@ def encode(msg: Any) -> bytes:
 def decode(data: bytes, type_: type) -> Any:
     """Decode and validate; raises ``msgspec.ValidationError`` / ``DecodeError``."""
     return msgspec.json.decode(data, type=type_)
+
+
+# ------------------------------------- ratings follow-ups, satisfaction, SMS ---
+# (issue 6; appended so the tables above stay as they were)
+
+SmsState = Literal["queued", "sent", "failed", "expired", "unknown"]
+
+
+class SmsStatusRequest(Inbound):
+    """From an SMS sender: the state of one message it was given.
+
+    ``queued``: accepted and journalled; ``sent``: the modem or gateway took it
+    (``refs``: the modem's ``+CMGS`` references, one per part); ``failed``:
+    refused for good (``error``); ``expired``: too late to be worth sending;
+    ``unknown``: the sender stopped while sending it (it is not sent again)."""
+
+    sms: Ident
+    state: SmsState
+    parts: int = 0
+    refs: list[Annotated[str, msgspec.Meta(max_length=64)]] = []
+    error: ShortText | None = None
+    at: float = 0.0
+
+
+class SmsSyncRequest(Inbound):
+    """From an SMS sender at start: resend me every message still pending."""
+
+
+class FollowupListRequest(Inbound):
+    status: Literal["open", "closed", "all"] = "open"
+
+
+class FollowupCloseRequest(Inbound):
+    followup: Ident
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    by: Ident | None = None
+
+
+class SmsRequest(Outbound):
+    """An SMS to send.  ``phone`` is the full number: only the sender sees it."""
+
+    sms: str
+    ticket: str
+    reason: Literal["issued", "near", "called", "requeue"]
+    phone: str
+    text: str
+    lang: str
+    at: float
+    expires_at: float
+    attempt: int
+
+
+class FollowUp(Outbound):
+    """整改/回访 of a bad review; ``phone`` is masked (138****5678)."""
+
+    followup: str
+    ticket: str
+    number: str
+    day: str
+    level: int
+    reasons: list[str]
+    comment: str | None
+    window: str | None
+    window_number: str | None
+    staff: str | None
+    matter: str | None
+    phone: str | None
+    opened_at: float
+    callback_due: str
+    due: str
+    status: Literal["open", "closed"]
+    overdue: bool = False
+    closed_at: float | None = None
+    closed_by: str | None = None
+    note: str | None = None
+    at: float = 0.0
+
+
+class FollowupList(Outbound):
+    followups: list[FollowUp]
+
+
+class Satisfaction(Outbound):
+    """Ratings of one window, staff member, matter or the hall, for one day.
+
+    ``levels`` counts each level ("5" 非常满意 … "1" 非常不满意); ``good`` is
+    levels 3–5, ``bad`` levels 1–2; ``rate`` = good / rated (0 when nobody
+    rated); ``not_rated`` counts visits whose evaluator timed out and that were
+    not rated later."""
+
+    scope: Literal["window", "staff", "matter", "hall"]
+    key: str
+    day: str
+    levels: dict[str, int]
+    rated: int
+    not_rated: int
+    good: int
+    bad: int
+    rate: float
+    avg: float
+    at: float
+
+
+_ISSUE6_REQUESTS: dict[str, type[Inbound]] = {
+    "device.sms_status": SmsStatusRequest,
+    "device.sms_sync": SmsSyncRequest,
+    "alert.followups": FollowupListRequest,
+    "alert.followup_close": FollowupCloseRequest,
+}
+REQUEST_TYPES.update(_ISSUE6_REQUESTS)
+PAYLOAD_TYPES.update({"SmsRequest": SmsRequest, "FollowUp": FollowUp, "Satisfaction": Satisfaction,
+                      **_ISSUE6_REQUESTS})
+RESPONSE_DATA.update({"alert.followups": FollowupList, "alert.followup_close": FollowUp})

@@ -174,6 +174,31 @@ for _op, _doc in WINDOW_OPS.items():
 _SPECS.extend(_req(Kind.CONFIG, "set", "Replace the hall config at runtime (admin).", "admin"))
 _SPECS.extend(_req(Kind.CONFIG, "appointments", "Load today's bookings (admin / booking system).", "admin"))
 
+# --- ratings follow-ups, satisfaction and SMS (issue 6) ---
+_SPECS.extend([
+    TopicSpec("alert.followup", Kind.ALERT, "followup", "FollowUp", True, "engine",
+              "整改/回访: a bad review's follow-up (id = follow-up id); cleared a while after closing."),
+    TopicSpec("stats.satisfaction.window", Kind.STATS, "satisfaction/window", "Satisfaction", True, "engine",
+              "Today's ratings of one window (id = window id)."),
+    TopicSpec("stats.satisfaction.staff", Kind.STATS, "satisfaction/staff", "Satisfaction", True, "engine",
+              "Today's ratings of one staff member (id = staff id)."),
+    TopicSpec("stats.satisfaction.matter", Kind.STATS, "satisfaction/matter", "Satisfaction", True, "engine",
+              "Today's ratings of one matter or bundle (id = matter id)."),
+    TopicSpec("stats.satisfaction.day", Kind.STATS, "satisfaction/day", "Satisfaction", True, "engine",
+              "Today's ratings of the whole hall (id is always `hall`)."),
+    TopicSpec("device.sms", Kind.DEVICE, "sms", "SmsRequest", False, "engine",
+              "An SMS for the sender (id = sender id); the only topic with a full phone number. "
+              "Resent until the sender reports its state."),
+])
+_SPECS.extend(_req(Kind.DEVICE, "sms_status", "An SMS sender reports a message's state (id = sender id).",
+                   "SMS sender"))
+_SPECS.extend(_req(Kind.DEVICE, "sms_sync", "An SMS sender (re)started: the engine resends what is pending.",
+                   "SMS sender"))
+_SPECS.extend(_req(Kind.ALERT, "followups", "List bad-review follow-ups (id = the client's own id).",
+                   "admin (onewindow followup)"))
+_SPECS.extend(_req(Kind.ALERT, "followup_close", "Close a follow-up with a note (id = the client's own id).",
+                   "admin (onewindow followup)"))
+
 
 class Registry:
     """Lookup of topic specs by name and by concrete topic string."""
