@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from kivy.core.text import Label as CoreLabel
 from kivy.core.text import LabelBase
 from kivy.graphics import Color, Rectangle
 from kivy.uix.boxlayout import BoxLayout
@@ -87,6 +88,24 @@ def txt(text: str = "", size: float = 40, color=WHITE, halign: str = "left", mar
     return lb
 
 
+class FitLabel(Label):
+    """One line that shrinks its font to fit its width (a long number or hall
+    name must not wrap or be cut)."""
+
+    def __init__(self, base_size: float, halign: str = "center", **kw):
+        super().__init__(font_name=FONT_NAME, font_size=base_size, halign=halign, valign="middle", **kw)
+        self.base_size = base_size
+        self.bind(text=self._fit, size=self._fit)
+
+    def _fit(self, *_):
+        self.text_size = self.size
+        if not self.text or self.width <= 1:
+            self.font_size = self.base_size
+            return
+        w, _ = CoreLabel(font_name=FONT_NAME, font_size=self.base_size).get_extents(self.text)
+        self.font_size = self.base_size if w <= self.width else max(12, self.base_size * self.width / w * 0.97)
+
+
 class Ticker(StencilView):
     """The scrolling notice line (a label sliding left inside a clipped strip)."""
 
@@ -140,7 +159,7 @@ class WallScreen(BoxLayout):
         header = Panel(HEADER_BG, orientation="horizontal", size_hint_y=None,
                        height=(150 if self.portrait else 116) * u, padding=[36 * u, 8 * u])
         names = BoxLayout(orientation="vertical")
-        self.hall_label = txt("", 52 * u, WHITE)
+        self.hall_label = FitLabel(52 * u, "left", color=WHITE)
         self.zone_label = txt("", 38 * u, SOFT)
         names.add_widget(self.hall_label)
         names.add_widget(self.zone_label)
@@ -178,12 +197,16 @@ class WallScreen(BoxLayout):
                      size_hint=(1, None) if portrait else (0.58, 1), height=800 * u)
         self.hero_panel = hero
         self.hero_tag = txt("", 44 * u, AMBER, "center", size_hint_y=0.12)
-        self.hero_number = txt("", (225 if portrait else 260) * u, AMBER, "center", markup=True,
-                               size_hint_y=0.42)
+        line = BoxLayout(orientation="horizontal", size_hint_y=0.42)
+        self.hero_pre = txt("", 120 * u, AMBER, "right", size_hint_x=None, width=150 * u)
+        self.hero_number = FitLabel((240 if portrait else 260) * u, color=AMBER)
+        self.hero_post = txt("", 120 * u, AMBER, "left", size_hint_x=None, width=150 * u)
+        for w in (self.hero_pre, self.hero_number, self.hero_post):
+            line.add_widget(w)
         self.hero_window = txt("", (118 if portrait else 124) * u, WHITE, "center", markup=True,
                                size_hint_y=0.26)
         self.hero_sub = txt("", 50 * u, SOFT, "center", size_hint_y=0.14)
-        for w in (self.hero_tag, self.hero_number, self.hero_window, self.hero_sub):
+        for w in (self.hero_tag, line, self.hero_window, self.hero_sub):
             hero.add_widget(w)
         page.add_widget(hero)
 
@@ -214,32 +237,54 @@ class WallScreen(BoxLayout):
         return page
 
     def _build_progress(self) -> BoxLayout:
+        """A table in landscape; in portrait each case takes two lines (number and
+        name, then the matter) with the status on the right, to use the height."""
         u, portrait = self.u, self.portrait
-        page = BoxLayout(orientation="vertical", padding=[30 * u, 24 * u], spacing=8 * u)
-        top = BoxLayout(orientation="horizontal", size_hint_y=None, height=100 * u)
+        page = BoxLayout(orientation="vertical", padding=[30 * u, 20 * u], spacing=8 * u)
+        top = BoxLayout(orientation="horizontal", size_hint_y=None, height=90 * u)
         self.progress_title = txt("", 60 * u, WHITE, markup=True)
         self.progress_pageno = txt("", 38 * u, SOFT, "right", size_hint_x=None, width=300 * u)
         top.add_widget(self.progress_title)
         top.add_widget(self.progress_pageno)
         page.add_widget(top)
-        widths = (0.27, 0.17, 0.34, 0.22) if not portrait else (0.30, 0.18, 0.30, 0.22)
-        fs = (46 if not portrait else 40) * u
-        head = Panel(HEADER_BG, orientation="horizontal", size_hint_y=None, height=80 * u, padding=[20 * u, 0])
-        self.progress_head = [txt("", fs * 0.9, SOFT, size_hint_x=w) for w in widths]
+        head = Panel(HEADER_BG, orientation="horizontal", size_hint_y=None, height=70 * u, padding=[20 * u, 0])
+        self.progress_rows: list[tuple[Label, Label, Label, Label]] = []
+        n = self.cfg.screens.progress_rows
+        if not portrait:
+            widths = (0.27, 0.17, 0.34, 0.22)
+            self.progress_head = [txt("", 42 * u, SOFT, size_hint_x=w) for w in widths]
+            for lb in self.progress_head:
+                head.add_widget(lb)
+            page.add_widget(head)
+            for i in range(n):
+                row = Panel(ROW_BG[i % 2], orientation="horizontal", padding=[20 * u, 0])
+                cells = tuple(txt("", (40 if j == 2 else 46) * u, WHITE, size_hint_x=w)
+                              for j, w in enumerate(widths))
+                for c in cells:
+                    row.add_widget(c)
+                page.add_widget(row)
+                self.progress_rows.append(cells)  # type: ignore[arg-type]
+            return page
+        self.progress_head = [txt("", 40 * u, SOFT, size_hint_x=0.5), txt("", 40 * u, SOFT, size_hint_x=0.22),
+                              txt("", 40 * u, SOFT, "right", size_hint_x=0.28)]
         for lb in self.progress_head:
             head.add_widget(lb)
         page.add_widget(head)
-        self.progress_rows: list[tuple[Label, Label, Label, Label]] = []
-        for i in range(self.cfg.screens.progress_rows):
-            row = Panel(ROW_BG[i % 2], orientation="horizontal", size_hint_y=None,
-                        height=(90 if portrait else 80) * u, padding=[20 * u, 0])
-            cells = tuple(txt("", fs * (0.85 if j == 2 else 1.0), WHITE, size_hint_x=w)
-                          for j, w in enumerate(widths))
-            for c in cells:
-                row.add_widget(c)
+        for i in range(n):
+            row = Panel(ROW_BG[i % 2], orientation="horizontal", padding=[20 * u, 6 * u])
+            left = BoxLayout(orientation="vertical")
+            first = BoxLayout(orientation="horizontal")
+            case, name = txt("", 48 * u, WHITE, size_hint_x=0.69), txt("", 48 * u, WHITE, size_hint_x=0.31)
+            first.add_widget(case)
+            first.add_widget(name)
+            matter = txt("", 38 * u, SOFT)
+            left.add_widget(first)
+            left.add_widget(matter)
+            status = txt("", 50 * u, WHITE, "right", size_hint_x=0.28)
+            row.add_widget(left)
+            row.add_widget(status)
             page.add_widget(row)
-            self.progress_rows.append(cells)  # type: ignore[arg-type]
-        page.add_widget(Widget())
+            self.progress_rows.append((case, name, matter, status))
         return page
 
     # ------------------------------------------------------------ config --
@@ -264,8 +309,13 @@ class WallScreen(BoxLayout):
         self.recent_title.text = self._title("recent")
         self.waiting_title.text = self._title("waiting")
         self.progress_title.text = self._title("progress_title")
-        for lb, key in zip(self.progress_head, ("case", "name", "matter", "status")):
-            lb.text = texts.t(key, self.lang)
+        if self.portrait:  # the matter sits under the case number: one heading says both
+            heads = [f"{texts.t('case', self.lang)} / {texts.t('matter', self.lang)}",
+                     texts.t("name", self.lang), texts.t("status", self.lang)]
+        else:
+            heads = [texts.t(key, self.lang) for key in ("case", "name", "matter", "status")]
+        for lb, text in zip(self.progress_head, heads):
+            lb.text = text
         self._last = None
 
     def _title(self, key: str) -> str:
@@ -298,26 +348,32 @@ class WallScreen(BoxLayout):
         on = view.flashing and int(now * 2) % 2 == 0  # 2 Hz blink
         self.hero_panel.set_bg(FLASH_BG if on else HERO_BG)
         colour = WHITE if on else AMBER
-        if tuple(self.hero_number.color) != colour:
-            self.hero_number.color = colour
+        for lb in (self.hero_pre, self.hero_number, self.hero_post):
+            if tuple(lb.color) != colour:
+                lb.color = colour
+        for lb, calm in ((self.hero_tag, AMBER), (self.hero_sub, SOFT)):  # keep contrast on red
+            want = WHITE if on else calm
+            if tuple(lb.color) != want:
+                lb.color = want
 
     def _hero(self, call: Call | None) -> None:
-        u, lang = self.u, self.lang
+        lang = self.lang
         if call is None:
-            self.hero_tag.text = ""
-            self.hero_number.text = f"[size={int(110 * u)}]{texts.t('no_calls', lang)}[/size]"
+            self.hero_tag.text = self.hero_pre.text = self.hero_post.text = ""
+            self.hero_number.text = texts.t("no_calls", lang)
             self.hero_window.text = ""
             self.hero_sub.text = texts.t("no_calls", self.lang2) if self.lang2 else ""
             return
-        small = int(120 * u)
         amber = hexc(AMBER)
+        self.hero_number.text = call.number
         if lang == "en":
-            self.hero_number.text = f"[size={small}]No.[/size] {call.number}"
+            self.hero_pre.font_size = 80 * self.u
+            self.hero_pre.text, self.hero_post.text = "No.", ""
             self.hero_window.text = f"Window [color={amber}]{call.window_number}[/color]"
         else:
-            self.hero_number.text = (f"[size={small}]{texts.t('please', lang)}[/size] {call.number} "
-                                     f"[size={small}]{texts.t('hao', lang)}[/size]")
             hao = texts.t("hao", lang)
+            self.hero_pre.font_size = 120 * self.u
+            self.hero_pre.text, self.hero_post.text = texts.t("please", lang), hao
             self.hero_window.text = f"到 [color={amber}]{call.window_number}[/color] {hao}窗口"
         tag = texts.t("recall", lang) if call.recall else ""
         if tag and self.lang2:
@@ -331,8 +387,8 @@ class WallScreen(BoxLayout):
         while len(self.waiting_cells) < len(items):  # grows to the hall's group count once, then stays
             u = self.u
             cell = Panel(ROW_BG[0], orientation="horizontal", padding=[18 * u, 0])
-            name = txt("", 40 * u, WHITE)
-            count = txt("", 54 * u, GREEN, "right", size_hint_x=None, width=120 * u)
+            name = txt("", 38 * u, WHITE)
+            count = txt("", 54 * u, GREEN, "right", size_hint_x=None, width=100 * u)
             cell.add_widget(name)
             cell.add_widget(count)
             self.waiting_grid.add_widget(cell)
@@ -374,7 +430,8 @@ class WallScreen(BoxLayout):
         return {
             "page": self._page,
             "hall": self.hall_label.text, "zone": self.zone_label.text,
-            "hero_number": self.hero_number.text, "hero_window": self.hero_window.text,
+            "hero_number": " ".join(x for x in (self.hero_pre.text, self.hero_number.text,
+                                                self.hero_post.text) if x), "hero_window": self.hero_window.text,
             "hero_sub": self.hero_sub.text, "hero_tag": self.hero_tag.text,
             "recent": [(n.text, w.text) for _, n, w in self.recent_rows if n.text],
             "waiting": [(n.text, c.text) for n, c in self.waiting_cells if n.text],

@@ -1,0 +1,70 @@
+"""The announcer process: ``zone/+/called`` in, speech out (``onewindow announcer``).
+
+It listens to every zone and lets :class:`~display.announcer.CallQueue` decide
+which are spoken, so a config change (``config/hall/current``) that switches a
+zone's voice on or off takes effect without resubscribing.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import msgspec
+
+from hall import messages as m
+from hall.bus import Bus, BusSettings
+from hall.clock import Clock, SystemClock
+from hall.config import ConfigError, HallConfig, parse_config
+from hall.topics import REGISTRY, Parsed
+
+from .announcer import Announcer
+from .synth import AudioSink, SpeechSynth, make_player, make_synth
+
+log = logging.getLogger("display.announcer")
+
+
+class AnnouncerService:
+    def __init__(self, config: HallConfig, settings: BusSettings, out_dir: str | Path,
+                 ident: str = "announcer", synth: SpeechSynth | None = None,
+                 player: AudioSink | None = None, clock: Clock | None = None,
+                 keep_files: int = 100, client_id: str | None = None):
+        voice = config.screens.voice
+        self.config = config
+        self.announcer = Announcer(voice, synth or make_synth(voice.synth, voice.rate),
+                                   player or make_player(voice.player), out_dir,
+                                   clock=clock or SystemClock(), keep_files=keep_files)
+        self.bus = Bus(config.hall.id, client_id or f"onewindow-announcer-{ident}", settings,
+                       availability=(REGISTRY["display.availability"], ident))
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.bus.subscribe(REGISTRY["zone.called"], self._on_called)
+        self.bus.subscribe(REGISTRY["config.current"], self._on_config, ident="hall")
+        self.announcer.start()
+        self.bus.start(timeout)
+
+    def stop(self) -> None:
+        self.bus.stop()
+        self.announcer.stop()
+
+    def _on_called(self, p: Parsed, payload: bytes) -> None:
+        try:
+            ev = m.decode(payload, m.CalledEvent)
+        except (msgspec.ValidationError, msgspec.DecodeError) as e:
+            log.warning("dropped a called event: %s", e)
+            return
+        self.announcer.say(ev)
+
+    def _on_config(self, p: Parsed, payload: bytes) -> None:
+        if not payload:
+            return
+        try:
+            cur = m.decode(payload, m.ConfigCurrent)
+            if cur.digest == self.config.digest():
+                return
+            cfg = parse_config(cur.config, "config/hall/current")
+        except (msgspec.ValidationError, msgspec.DecodeError, ConfigError) as e:
+            log.warning("kept the running voice settings; the published config was refused: %s", e)
+            return
+        self.config = cfg
+        self.announcer.set_voice(cfg.screens.voice)

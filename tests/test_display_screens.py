@@ -1,0 +1,224 @@
+"""Every layout and state of the wall display, rendered headless.
+
+Each test saves a screenshot to tests/artifacts/screens/ and checks the text
+the widgets show.  ``ONEWINDOW_PUBLISH_SCREENS=1`` also refreshes the
+representative ones under docs/screens/.
+"""
+
+from __future__ import annotations
+
+from tests import display_kit as kit  # noqa: I001  (sets up headless Kivy first)
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hall.config import parse_config
+from hall.messages import CalledEvent, CallEntry, CaseProgress, ProgressBoard, ZoneBoard
+
+from display.callboard import CallBoard
+from display.feed import board_settings, waiting_order
+
+pytestmark = pytest.mark.ui
+
+T0 = 1795400100.0  # Monday 2026-11-23 10:15 in Asia/Shanghai
+EXAMPLE = Path(__file__).parent.parent / "config" / "hall.example.yaml"
+SIZES = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
+
+
+def hall(**screen):
+    raw = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    raw["screens"] = {"displays": [{"id": "D1", **screen}], "progress_rows": 8}
+    return parse_config(raw)
+
+
+def entry(number, wn, at, recall=0):
+    return CallEntry(ticket=f"20261123-{number}", number=number, window=f"W{int(wn):02d}", window_number=wn,
+                     matter="M001", at=at, recall=recall)
+
+
+def called(number, wn, at, recall=0, zone="Z1"):
+    return CalledEvent(event=f"20261123-{number}#{recall + 1}", ticket=f"20261123-{number}", number=number,
+                       window=f"W{int(wn):02d}", window_number=wn, zone=zone, matter="M001", recall=recall,
+                       lang="zh-CN", at=at)
+
+
+EARLIER = [("A022", "3", 30), ("A021", "1", 95), ("Y003", "2", 130), ("A020", "4", 200), ("A019", "6", 310),
+           ("A018", "7", 420)]
+
+
+def z1_board(at=T0 - 1):
+    return ZoneBoard(zone="Z1", current=[], recent=[entry(n, w, T0 - ago) for n, w, ago in EARLIER],
+                     waiting={"A": 12, "Y": 3}, waiting_total=15, at=at)
+
+
+class Rig:
+    """A CallBoard and a WallScreen wired as the app wires them, at a chosen time."""
+
+    def __init__(self, cfg):
+        from display.screen import WallScreen
+        self.win = kit.window()
+        self.cfg = cfg
+        self.scr = cfg.screens.displays[0]
+        self.board = CallBoard(board_settings(cfg, self.scr), order=waiting_order(cfg, self.scr))
+        self.board.start(T0 - 10)
+        self.board.on_link(True, T0 - 10)
+        self.board.on_engine("online")
+        self.wall = WallScreen(cfg, self.scr, SIZES[self.scr.layout])
+        self.win.add_widget(self.wall)
+
+    def show(self, now):
+        self.wall.show(self.board.view(now), now)
+        kit.pump(2)
+        return self.wall.texts_shown()
+
+    def shot(self, name, publish=False):
+        path = kit.screenshot(self.wall, name, publish)
+        assert path.stat().st_size > 20_000  # a real picture, not a blank
+        return path
+
+    def close(self):
+        self.win.remove_widget(self.wall)
+
+
+@pytest.fixture
+def rig():
+    made = []
+
+    def make(**screen):
+        r = Rig(hall(**screen))
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.close()
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+def test_new_call_flashes_then_stays(rig, layout):
+    r = rig(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
+    r.board.on_board(z1_board(), T0)
+    assert r.board.on_called(called("A023", "5", T0), T0)
+    shown = r.show(T0 + 0.1)  # blink phase "on"
+    assert shown["hero_number"] == "请 A023 号"
+    assert shown["hero_number"] == "请 A023 号"
+    assert "5" in shown["hero_window"] and "窗口" in shown["hero_window"]
+    assert shown["hero_sub"] == "Number A023, please go to window 5"
+    assert shown["recent"] == [("A022", "3号窗口"), ("A021", "1号窗口"), ("Y003", "2号窗口"),
+                               ("A020", "4号窗口"), ("A019", "6号窗口"), ("A018", "7号窗口")]
+    assert shown["waiting"] == [("A 企业开办", "12"), ("Y 一件事", "3")]
+    assert shown["hall"] == "西湖区行政服务中心" and shown["zone"].startswith("企业开办区")
+    assert shown["clock"] == "10:15" and shown["offline"] == ""
+    assert shown["flash_bg"][0] > 0.7  # red
+    r.shot(f"{layout}-call-flash", publish=True)
+    shown = r.show(T0 + 0.6)  # blink phase "off"
+    assert shown["flash_bg"][0] < 0.2
+    shown = r.show(T0 + 30)  # flash over, the call stays
+    assert "A023" in shown["hero_number"] and shown["flash_bg"][0] < 0.2
+    r.shot(f"{layout}-call-steady")
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+def test_recall_is_tagged(rig, layout):
+    r = rig(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
+    r.board.on_board(z1_board(), T0)
+    r.board.on_called(called("A023", "5", T0 - 40), T0 - 40)
+    assert r.board.on_called(called("A023", "5", T0, recall=1), T0)
+    shown = r.show(T0 + 0.1)
+    assert shown["hero_tag"] == "再次呼叫  Recall" and "A023" in shown["hero_number"]
+    assert "A023" not in [n for n, _ in shown["recent"]]
+    r.shot(f"{layout}-recall")
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+def test_empty_morning_screen(rig, layout):
+    r = rig(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
+    r.board.on_board(ZoneBoard(zone="Z1", current=[], recent=[], waiting={}, waiting_total=0, at=T0), T0)
+    shown = r.show(T0)
+    assert "暂无叫号" in shown["hero_number"] and shown["hero_sub"] == "No calls yet"
+    assert shown["recent"] == [] and shown["waiting"] == []
+    r.shot(f"{layout}-empty")
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+def test_offline_mark_broker_and_engine(rig, layout):
+    r = rig(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
+    r.board.on_board(z1_board(), T0)
+    r.board.on_link(False, T0 + 1)
+    shown = r.show(T0 + 1)
+    assert shown["offline"] == "●  离线 · 信息可能未更新"
+    assert "A022" in shown["hero_number"]  # what it knew stays, marked
+    r.shot(f"{layout}-offline", publish=layout == "landscape")
+    r.board.on_link(True, T0 + 2)
+    r.board.on_engine("offline")
+    assert r.show(T0 + 2)["offline"] == "●  叫号系统离线"
+    r.shot(f"{layout}-engine-offline")
+    r.board.on_engine("online")
+    assert r.show(T0 + 3)["offline"] == ""
+
+
+def progress_board(n=11):
+    names = ["张*明", "李*", "王*华", "赵*", "陈*军", "刘*芳", "杨*", "黄*强", "周*", "吴*丽", "徐*"]
+    statuses = ["ready", "processing", "received", "done"]
+    matters = ["M001", "M018", "M036", "M027", "M053", "B02", "M043", "M060", "M020", "M011", "M051"]
+    return ProgressBoard(cases=[
+        CaseProgress(case=f"XH2026112{i:04d}", name=names[i % len(names)], matter=matters[i % len(matters)],
+                     status=statuses[i % 4], updated_at=T0 - 3600) for i in range(n)], at=T0 - 60)
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+def test_progress_page_rotates_in_when_idle(rig, layout):
+    r = rig(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
+    r.board.on_board(z1_board(), T0)
+    r.board.on_progress(progress_board())
+    assert r.show(T0)["page"] == "calls"
+    shown = r.show(T0 + 60)  # idle_seconds (60) after start
+    assert shown["page"] == "progress"
+    assert shown["progress"][0] == ("XH20261120000", "张*明", "有限责任公司设立登记", "可领取")
+    assert shown["progress"][5] == ("XH20261120005", "刘*芳", "二手房交易一件事", "办理中")
+    assert len(shown["progress"]) == 8
+    r.shot(f"{layout}-progress", publish=True)
+    shown = r.show(T0 + 60 + 15)
+    assert shown["page"] == "progress" and len(shown["progress"]) == 3
+    r.board.on_called(called("A023", "5", T0 + 80), T0 + 80)
+    assert r.show(T0 + 80)["page"] == "calls"
+
+
+def test_traditional_chinese_screen(rig):
+    r = rig(zones=["Z1"], layout="landscape", languages=["zh-TW", "en"])
+    r.board.on_board(z1_board(), T0)
+    r.board.on_called(called("A023", "5", T0), T0)
+    shown = r.show(T0 + 0.6)
+    assert "請" in shown["hero_number"] and "號" in shown["hero_number"]
+    assert shown["hall"] == "西湖區行政服務中心"
+    assert shown["recent"][0] == ("A022", "3號窗口")
+    r.shot("landscape-zh-TW")
+
+
+def test_english_screen(rig):
+    r = rig(zones=["Z1"], layout="portrait", languages=["en", "zh-CN"])
+    r.board.on_board(z1_board(), T0)
+    r.board.on_called(called("A023", "5", T0), T0)
+    shown = r.show(T0 + 0.6)
+    assert "No." in shown["hero_number"] and "A023" in shown["hero_number"]
+    assert "Window" in shown["hero_window"] and shown["hero_sub"] == "请 A023 号 到 5 号窗口"
+    assert shown["recent"][0] == ("A022", "Window 3")
+    assert shown["hall"] == "Xihu District Administrative Service Center"
+    r.shot("portrait-en")
+
+
+def test_all_zones_screen_counts_waiting_by_zone(rig):
+    r = rig(zones=[], layout="landscape", languages=["zh-CN", "en"], waiting_by="zone", recent=5)
+    r.board.on_board(z1_board(), T0)
+    r.board.on_board(ZoneBoard(zone="Z3", current=[entry("C007", "13", T0 - 5)], recent=[],
+                               waiting={"C": 9, "Y": 1}, waiting_total=10, at=T0), T0)
+    r.board.on_board(ZoneBoard(zone="Z7", current=[], recent=[], waiting={"G": 21}, waiting_total=21, at=T0 - 1), T0)
+    r.board.on_called(called("G031", "40", T0, zone="Z7"), T0)
+    shown = r.show(T0 + 0.6)
+    assert "G031" in shown["hero_number"] and "40" in shown["hero_window"]
+    assert shown["recent"][0] == ("C007", "13号窗口")
+    assert shown["waiting"] == [("企业开办区", "15"), ("不动产登记区", "10"), ("社保医保区", "21")]
+    assert shown["zone"] == ""
+    r.shot("landscape-all-zones", publish=True)
