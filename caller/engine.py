@@ -279,20 +279,19 @@ class Engine:
 
     def info(self, t: Ticket, now: float) -> m.TicketInfo:
         ahead, est = 0, 0
+        line = self._line(t)
         if t.state == "waiting":
-            line = self._line(t)
             ahead = self.routing.ahead(line, t.priority, t.enqueued_at)
-            servers = self.routing.servers.get(line, [])
+            servers = self.routing.servers.get(line, ())
             open_n = sum(1 for wid in servers if self.windows[wid].status == "open")
             est = self.estimator.estimate_min(t.service, ahead, open_n or len(servers))
-        wins = [self.cfg.window(w).number for w in self.routing.servers.get(self._line(t), [])
-                if not w.startswith("@")]
         wc = self.cfg.window(t.window) if t.window else None
         return m.TicketInfo(
             ticket=t.id, number=t.number, day=t.day, state=t.state, matter=t.matter,
-            bundle=t.bundle, zone=t.zone, windows=wins, ahead=ahead, estimate_min=est,
-            priority=t.priority, issued_at=t.issued_at, window=t.window,
-            window_number=wc.number if wc else None, requeue_until=t.requeue_until)
+            bundle=t.bundle, zone=t.zone, windows=self.routing.window_numbers.get(line, []),
+            ahead=ahead, estimate_min=est, priority=t.priority, issued_at=t.issued_at,
+            window=t.window, window_number=wc.number if wc else None,
+            requeue_until=t.requeue_until)
 
     def _new_ticket(self, ident: str, service: str, klass: str, lang: str, now: float,
                     phone: str | None = None, form: dict | None = None,

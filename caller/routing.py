@@ -56,6 +56,9 @@ class Routing:
             self.skills[w.id] = sk
             for line in sk:
                 self.servers.setdefault(line, []).append(w.id)
+        # what a ticket of a line is told: "windows 3, 4, 7" (static per config)
+        numbers = {w.id: w.number for w in cfg.windows}
+        self.window_numbers = {line: [numbers[wid] for wid in wids] for line, wids in self.servers.items()}
 
     # ------------------------------------------------------------- lines --
     def add(self, line: str, klass: str, place: float, qseq: int, tid: str) -> None:

@@ -64,6 +64,13 @@ class _Sub:
     pattern: str
     qos: int
     handler: Handler
+    spec: str
+    hall_id: str  # "+" for any
+    ident: str  # "+" for any
+
+    def matches(self, parsed: Parsed) -> bool:
+        return (self.ident == "+" or self.ident == parsed.ident) and \
+            (self.hall_id == "+" or self.hall_id == parsed.hall_id)
 
 
 class Bus:
@@ -80,6 +87,9 @@ class Bus:
         self.settings = settings
         self._availability = availability
         self._subs: list[_Sub] = []
+        # dispatch by registry entry: the topic is parsed once, then only the
+        # few subscriptions of that entry are checked (not every pattern)
+        self._by_spec: dict[str, list[_Sub]] = {}
         self._connect_hooks: list[Callable[[], None]] = []
         self._connected = threading.Event()
         self._client: mqtt.Client | None = None
@@ -169,10 +179,12 @@ class Bus:
                   hall_id: str | None = None) -> None:
         """Subscribe to one registry entry; ``handler(parsed, payload)`` runs in
         the network thread and must not block."""
-        pattern = spec.pattern(hall_id or self.hall_id, ident)
-        sub = _Sub(pattern, spec.qos, handler)
+        hid = hall_id or self.hall_id
+        pattern = spec.pattern(hid, ident)
+        sub = _Sub(pattern, spec.qos, handler, spec.name, hid, ident)
         with self._lock:
             self._subs.append(sub)
+            self._by_spec[spec.name] = self._by_spec.get(spec.name, []) + [sub]
         if self._client is not None and self._connected.is_set():
             self._client.subscribe(pattern, qos=sub.qos)
 
@@ -207,10 +219,8 @@ class Bus:
         except TopicError as e:
             log.warning("dropped message on %s: %s", msg.topic, e)
             return
-        with self._lock:
-            subs = list(self._subs)
-        for sub in subs:
-            if mqtt.topic_matches_sub(sub.pattern, msg.topic):
+        for sub in self._by_spec.get(parsed.spec.name, ()):  # replaced, never mutated: no lock
+            if sub.matches(parsed):
                 try:
                     sub.handler(parsed, msg.payload)
                 except Exception:

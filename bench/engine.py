@@ -1,0 +1,311 @@
+"""Engine benchmark through a real mosquitto: `python bench/engine.py --json`.
+
+Measures, with the engine as its own process (`onewindow caller`) on SQLite
+(WAL, synchronous=FULL) and the clients in other processes:
+
+- issue_per_s     durable issues per second, 16 concurrent kiosk clients, closed loop
+- issue_p99_ms    p99 request→reply with 500 issues/s offered (open loop)
+- call_p99_ms     p99 `next` request → a subscriber sees the new retained window
+                  state, 200 windows calling at a combined 100 calls/s
+- rss_mb          engine RSS with 1,000 windows and 20,000 tickets in one day
+
+Each figure is the median of ``--repeat`` runs; every run's value is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hall.broker import start_local_broker  # noqa: E402
+from hall.bus import Bus, BusSettings, Requester  # noqa: E402
+from hall.topics import REGISTRY  # noqa: E402
+
+
+def big_hall(hall_id: str, windows: int, matters: int = 100, zones: int = 10) -> dict:
+    groups = [chr(ord("A") + i) for i in range(zones)]
+    raw = {
+        "version": 1,
+        "hall": {"id": hall_id, "name": {"zh": "基准大厅", "en": "Bench hall"}, "timezone": "Asia/Shanghai"},
+        "queue": {"issue_only_in_service_hours": False, "recall_limit": 2},
+        "groups": [{"prefix": g, "name": {"zh": f"组{g}", "en": f"Group {g}"}, "digits": 5} for g in groups],
+        "zones": [{"id": f"Z{i}", "name": {"zh": f"区{i}", "en": f"Zone {i}"}} for i in range(zones)],
+        "matters": [{"id": f"M{i}", "name": {"zh": f"事项{i}", "en": f"Matter {i}"}, "group": groups[i % zones],
+                     "department": {"zh": "部门", "en": "Dept"}, "zone": f"Z{i % zones}", "minutes": 10}
+                    for i in range(matters)],
+        "windows": [],
+    }
+    per_zone = matters // zones
+    for w in range(windows):
+        z = w % zones
+        zone_matters = [f"M{z + zones * k}" for k in range(per_zone)]
+        serves = {m: (3 if k == (w // zones) % per_zone else 1) for k, m in enumerate(zone_matters)}
+        raw["windows"].append({"id": f"W{w}", "number": str(w + 1), "zone": f"Z{z}", "serves": serves,
+                               "attended": False})
+    return raw
+
+
+class Engine:
+    """The engine as a subprocess, like production."""
+
+    def __init__(self, broker, raw: dict, work: Path):
+        self.cfg_path = work / f"{raw['hall']['id']}.yaml"
+        self.cfg_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        self.db = work / f"{raw['hall']['id']}.sqlite"
+        env = {**os.environ, "ONEWINDOW_MQTT_PORT": str(broker.port),
+               "ONEWINDOW_MQTT_PROTOCOL": broker.settings.protocol}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hall.cli", "caller", "--config", str(self.cfg_path), "--db", str(self.db)],
+            env=env, stdout=open(work / "engine.log", "ab"), stderr=subprocess.STDOUT,
+            cwd=str(Path(__file__).resolve().parent.parent))
+        self.hall_id = raw["hall"]["id"]
+
+    def wait_online(self, settings: BusSettings) -> None:
+        ev = threading.Event()
+        bus = Bus(self.hall_id, f"probe-{os.getpid()}-{time.monotonic_ns()}", settings)
+        bus.subscribe(REGISTRY["engine.availability"],
+                      lambda p, d: d and json.loads(d)["state"] == "online" and ev.set(), ident="caller")
+        bus.start()
+        end = time.monotonic() + 60
+        while not ev.wait(0.2):
+            if self.proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError(f"engine did not come online; see {self.db.parent / 'engine.log'}")
+        bus.stop()
+
+    def rss_mb(self) -> float:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(20)
+
+
+# ------------------------------------------------------------ closed loop --
+def _kiosk_worker(settings: BusSettings, hall_id: str, kiosk_ids: list[str], matters: int,
+                  start_at: float, duration: float, out: mp.Queue) -> None:
+    buses, counts = [], []
+
+    def loop(kid: str, n: int) -> None:
+        bus = Bus(hall_id, f"bench-{kid}", settings)
+        buses.append(bus)
+        bus.start()
+        req = Requester(bus, "kiosk", kid)
+        req.subscribe_all()
+        time.sleep(max(0.0, start_at - time.time()))
+        end = start_at + duration
+        done = 0
+        i = n
+        while time.time() < end:
+            req.call("issue", {"matter": f"M{i % matters}"}, timeout=10, retries=0)
+            done += 1
+            i += 7
+        counts.append(done)
+
+    threads = [threading.Thread(target=loop, args=(k, n)) for n, k in enumerate(kiosk_ids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for b in buses:
+        b.stop()
+    out.put(sum(counts))
+
+
+def issue_throughput(settings: BusSettings, hall_id: str, clients: int = 16, procs: int = 2,
+                     duration: float = 5.0) -> float:
+    q: mp.Queue = mp.Queue()
+    start_at = time.time() + 2.0
+    ids = [f"K{i}" for i in range(clients)]
+    ps = [mp.Process(target=_kiosk_worker, args=(settings, hall_id, ids[p::procs], 100, start_at, duration, q))
+          for p in range(procs)]
+    for p in ps:
+        p.start()
+    total = sum(q.get(timeout=duration + 60) for _ in ps)
+    for p in ps:
+        p.join()
+    return total / duration
+
+
+# -------------------------------------------------------------- open loop --
+def open_loop_latency(settings: BusSettings, hall_id: str, rate: float, duration: float,
+                      kiosks: int = 16) -> list[float]:
+    sent: dict[str, float] = {}
+    lat: list[float] = []
+    lock = threading.Lock()
+    bus = Bus(hall_id, f"bench-open-{time.monotonic_ns()}", settings)
+
+    def on_resp(parsed, data: bytes) -> None:
+        t = time.perf_counter()
+        rid = json.loads(data)["id"]
+        with lock:
+            t0 = sent.pop(rid, None)
+        if t0 is not None:
+            lat.append((t - t0) * 1000)
+
+    bus.subscribe(REGISTRY["kiosk.response.issue"], on_resp)
+    bus.start()
+    spec = REGISTRY["kiosk.request.issue"]
+    n = int(rate * duration)
+    t_start = time.perf_counter() + 0.5
+    for i in range(n):
+        due = t_start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        rid = f"o{os.getpid()}-{time.monotonic_ns()}-{i}"
+        payload = json.dumps({"id": rid, "matter": f"M{i % 100}"}).encode()
+        with lock:
+            sent[rid] = time.perf_counter()
+        bus.publish(spec, f"K{i % kiosks}", payload)
+    time.sleep(2.0)
+    bus.stop()
+    return lat
+
+
+def call_latency(settings: BusSettings, hall_id: str, windows: int, rate: float, duration: float,
+                 tickets: int) -> list[float]:
+    """``next`` at ``rate``/s spread over ``windows`` windows; time to the retained state."""
+    bus = Bus(hall_id, f"bench-call-{time.monotonic_ns()}", settings)
+    bus.start()
+    kiosk = Requester(bus, "kiosk", "KC")
+    for i in range(tickets):
+        kiosk.call("issue", {"matter": f"M{i % 100}"}, timeout=10)
+    reqs = {f"W{w}": Requester(bus, "window", f"W{w}") for w in range(windows)}
+    for w, r in reqs.items():
+        r.call("login", {"staff": f"S{w}"}, timeout=10)
+    pending: dict[str, tuple[float, str | None]] = {}
+    last: dict[str, str | None] = {}
+    lat: list[float] = []
+    lock = threading.Lock()
+
+    def on_state(parsed, data: bytes) -> None:
+        t = time.perf_counter()
+        st = json.loads(data)
+        num = st["ticket"]["number"] if st.get("ticket") else None
+        with lock:
+            p = pending.get(parsed.ident)
+            if p is not None and num is not None and num != p[1]:
+                lat.append((t - p[0]) * 1000)
+                del pending[parsed.ident]
+            last[parsed.ident] = num
+
+    bus.subscribe(REGISTRY["window.state"], on_state)
+    time.sleep(1.0)
+    spec = REGISTRY["window.request.next"]
+    n = int(rate * duration)
+    t_start = time.perf_counter() + 0.2
+    for i in range(n):
+        wid = f"W{i % windows}"
+        due = t_start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        with lock:
+            pending[wid] = (time.perf_counter(), last.get(wid))
+        bus.publish(spec, wid, json.dumps({"id": f"c{time.monotonic_ns()}-{i}"}).encode())
+    time.sleep(1.5)
+    bus.stop()
+    return lat
+
+
+def fill(settings: BusSettings, hall_id: str, n: int, clients: int = 8) -> None:
+    q: mp.Queue = mp.Queue()
+    # closed loop until n tickets exist: reuse the throughput worker with a long duration
+    per = n // clients
+
+    def run(kid: str) -> None:
+        bus = Bus(hall_id, f"fill-{kid}", settings)
+        bus.start()
+        r = Requester(bus, "kiosk", kid)
+        for i in range(per):
+            r.call("issue", {"matter": f"M{i % 100}"}, timeout=10)
+        bus.stop()
+
+    threads = [threading.Thread(target=run, args=(f"F{i}",)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    del q
+
+
+def p99(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(0.99 * len(xs)))] if xs else float("nan")
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=5.0)
+    a = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="onewindow-bench-"))
+    broker = start_local_broker(workdir=work)
+    s = broker.settings
+    runs: dict[str, list[float]] = {"issue_per_s": [], "issue_p99_ms": [], "issue_p50_ms": [],
+                                    "call_p99_ms": [], "call_p50_ms": [], "rss_mb": []}
+    try:
+        for r in range(a.repeat):
+            eng = Engine(broker, big_hall(f"bt{r}", 200), work)
+            eng.wait_online(s)
+            runs["issue_per_s"].append(issue_throughput(s, eng.hall_id, duration=a.duration))
+            lat = open_loop_latency(s, eng.hall_id, 500, a.duration)
+            runs["issue_p99_ms"].append(p99(lat))
+            runs["issue_p50_ms"].append(statistics.median(lat))
+            clat = call_latency(s, eng.hall_id, 200, 100, a.duration, tickets=2000)
+            runs["call_p99_ms"].append(p99(clat))
+            runs["call_p50_ms"].append(statistics.median(clat))
+            eng.stop()
+            big = Engine(broker, big_hall(f"br{r}", 1000), work)
+            big.wait_online(s)
+            fill(s, big.hall_id, 20000)
+            time.sleep(1.0)
+            runs["rss_mb"].append(big.rss_mb())
+            big.stop()
+    finally:
+        broker.stop()
+    result = {k: round(statistics.median(v), 2) for k, v in runs.items()}
+    result["runs"] = {k: [round(x, 2) for x in v] for k, v in runs.items()}
+    result["broker"] = broker.kind
+    result["machine"] = machine()
+    result["date"] = time.strftime("%Y-%m-%d")
+    if a.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:>14}: {v}")
+
+
+if __name__ == "__main__":
+    main()
