@@ -86,6 +86,7 @@ class LocalBroker:
 
 
 def _start(kind: str, port: int, workdir: Path, extra_conf: str) -> LocalBroker:
+    """``extra_conf`` may set ``allow_anonymous false`` with a password file and ACL."""
     log = open(workdir / f"{kind}.log", "ab")
     if kind == "mosquitto":
         exe = find_mosquitto()
@@ -93,7 +94,7 @@ def _start(kind: str, port: int, workdir: Path, extra_conf: str) -> LocalBroker:
         conf = workdir / "mosquitto.conf"
         conf.write_text(
             f"listener {port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            + ("" if "allow_anonymous" in extra_conf else "allow_anonymous true\n") +
             "persistence false\n"
             "max_inflight_messages 0\n"
             "max_queued_messages 100000\n"

@@ -1,0 +1,43 @@
+"""`onewindow acl`: the mosquitto ACL and password file for one hall.
+
+The ACL comes from ``config/mosquitto/acl.template`` with the hall id filled
+in; passwords are hashed by ``mosquitto_passwd`` (the Debian mosquitto package),
+so no password is ever stored in clear by us.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import click
+
+from .topics import check_id
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "config" / "mosquitto" / "acl.template"
+
+
+def render_acl(hall_id: str, template: Path = TEMPLATE) -> str:
+    check_id(hall_id, "hall id")
+    return template.read_text(encoding="utf-8").replace("HALL", hall_id)
+
+
+def write_passwords(path: Path, users: dict[str, str]) -> None:
+    """Create ``path`` with hashed passwords for ``users`` (name → password)."""
+    exe = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    path.write_text("")
+    for name, pw in users.items():
+        subprocess.run([exe, "-b", str(path), name, pw], check=True, capture_output=True)
+
+
+@click.command(name="acl")
+@click.option("--hall", "hall_id", required=True, help="Hall id.")
+@click.option("--out", type=click.Path(dir_okay=False), default="-", help="ACL file (default stdout).")
+def cmd(hall_id: str, out: str) -> None:
+    """Print the mosquitto ACL of a hall (see config/mosquitto/)."""
+    text = render_acl(hall_id)
+    if out == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(out).write_text(text, encoding="utf-8")

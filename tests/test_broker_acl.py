@@ -1,0 +1,90 @@
+"""mosquitto with our password file and ACL confines each client to its own topics."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from hall.acl import render_acl, write_passwords
+from hall.broker import find_mosquitto, start_local_broker
+from hall.bus import Bus, BusSettings, RequestError, Requester
+from hall.topics import REGISTRY
+from tests.conftest import unique_hall_id
+
+pytestmark = [pytest.mark.broker,
+              pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto (Debian package)")]
+
+USERS = {"onewindow-caller": "pw-caller", "K01": "pw-k01", "W1": "pw-w1", "D01": "pw-d01"}
+
+
+@pytest.fixture
+def acl_broker(small_config):
+    # mosquitto drops root for the `mosquitto` user before reading these files:
+    # they must be readable by it (pytest's tmp_path is 0700)
+    d = Path(tempfile.mkdtemp(prefix="onewindow-acl-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    acl, pw = d / "acl", d / "passwd"
+    acl.write_text(render_acl(small_config.hall.id))
+    write_passwords(pw, USERS)
+    for f in (acl, pw):
+        os.chmod(f, 0o644)
+    b = start_local_broker(workdir=d, extra_conf=f"allow_anonymous false\npassword_file {pw}\nacl_file {acl}\n")
+    yield b
+    b.stop()
+
+
+def settings(b, user):
+    return BusSettings(host="127.0.0.1", port=b.port, username=user, password=USERS.get(user, "wrong"))
+
+
+def test_clients_are_confined_to_their_topics(acl_broker, small_config, tmp_path):
+    from caller.service import CallerService
+    hid = small_config.hall.id
+    eng = CallerService(small_config, tmp_path / "e.sqlite", settings(acl_broker, "onewindow-caller"))
+    eng.start()
+    try:
+        kiosk_bus = Bus(hid, "K01", settings(acl_broker, "K01"))
+        kiosk_bus.start()
+        k = Requester(kiosk_bus, "kiosk", "K01")
+        assert k.call("issue", {"matter": "M1"})["number"] == "A001"
+        # K01 may not act as another kiosk, nor as a window
+        with pytest.raises(RequestError) as e:
+            Requester(kiosk_bus, "kiosk", "K02").call("issue", {"matter": "M1"}, timeout=0.7, retries=0)
+        assert e.value.code == "timeout"
+        kiosk_bus.publish(REGISTRY["window.request.login"], "W1", {"id": "evil", "staff": "X"})
+        # ... nor forge a retained window state
+        kiosk_bus.publish(REGISTRY["window.state"], "W02", b'{"forged": true}')
+        # but it reads the public boards
+        boards: queue.Queue = queue.Queue()
+        kiosk_bus.subscribe(REGISTRY["zone.board"], lambda p, d: boards.put(p.ident), ident="Z1")
+        assert boards.get(timeout=5) == "Z1"
+
+        win_bus = Bus(hid, "W1", settings(acl_broker, "W1"))
+        win_bus.start()
+        w = Requester(win_bus, "window", "W1")
+        assert w.call("login", {"staff": "S1"})["staff"] == "S1"  # not "X": the forged login was dropped
+        seen: queue.Queue = queue.Queue()
+        win_bus.subscribe(REGISTRY["window.state"], lambda p, d: seen.put((p.ident, d)), ident="+")
+        time.sleep(0.8)
+        idents = set()
+        while not seen.empty():
+            ident, data = seen.get()
+            idents.add(ident)
+            assert b"forged" not in data
+        assert idents == {"W1"}  # it may read only its own window
+
+        # a wrong password is refused
+        bad = Bus(hid, "K01b", BusSettings(host="127.0.0.1", port=acl_broker.port, username="K01",
+                                          password="nope"))
+        with pytest.raises(TimeoutError):
+            bad.start(timeout=1.5)
+        kiosk_bus.stop()
+        win_bus.stop()
+    finally:
+        eng.stop()
