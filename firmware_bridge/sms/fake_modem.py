@@ -1,0 +1,180 @@
+"""A fake GSM modem on a pty: answers AT commands and records the PDUs it is given.
+
+The real driver (firmware_bridge/sms/gsm.py) opens ``fake.port`` with pyserial
+exactly as it opens ``/dev/ttyUSB2``, so its line handling, prompt and error
+paths run in tests.  Quirks as switches (OctoPrint's virtual printer lesson):
+
+* ``echo``: echo commands until ``ATE0`` (a modem's power-on default);
+* ``sim``: ``ready`` | ``missing`` (CME 10) | ``pin`` (needs ``AT+CPIN="<pin>"``);
+* ``fail_next``: CMS error codes for the next ``AT+CMGS`` PDUs, one per part;
+* ``silent``: answer nothing (a hung or unplugged modem);
+* ``urc``: send an unsolicited ``+CMTI`` line before every reply.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import tty
+from dataclasses import dataclass, field
+
+from .pdu import Decoded, decode_submit, join_parts
+
+
+@dataclass
+class ModemQuirks:
+    echo: bool = True
+    sim: str = "ready"
+    pin: str = "1234"
+    signal: int = 21
+    fail_next: list[int] = field(default_factory=list)
+    silent: bool = False
+    urc: bool = False
+
+
+class FakeModem:
+    def __init__(self, quirks: ModemQuirks | None = None):
+        self.quirks = quirks or ModemQuirks()
+        self.port = ""
+        self.pdus: list[str] = []  # every PDU accepted (+CMGS answered)
+        self.commands: list[str] = []
+        self._mr = 0
+        self._master = self._slave = -1
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._pin_ok = False
+
+    def start(self) -> "FakeModem":
+        m, s = os.openpty()
+        tty.setraw(s)
+        self._master, self._slave = m, s
+        self.port = os.ttyname(s)
+        self._thread = threading.Thread(target=self._run, name="fake-modem", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(2)
+        for fd in (self._master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # --------------------------------------------------------------- decoded --
+    def decoded(self) -> list[Decoded]:
+        with self._lock:
+            return [decode_submit(p) for p in self.pdus]
+
+    def messages(self) -> list[tuple[str, str]]:
+        """(number, full text) per message, concatenated parts joined."""
+        out: list[tuple[str, str]] = []
+        groups: dict[tuple[str, int], list[Decoded]] = {}
+        for d in self.decoded():
+            if d.total == 1:
+                out.append((d.number, d.text))
+                continue
+            g = groups.setdefault((d.number, d.ref or 0), [])
+            g.append(d)
+            if len(g) == d.total:
+                out.append((d.number, join_parts(g)))
+                del groups[(d.number, d.ref or 0)]
+        return out
+
+    # ------------------------------------------------------------------ wire --
+    def _send(self, text: str) -> None:
+        os.write(self._master, text.encode("ascii"))
+
+    def _reply(self, *lines: str) -> None:
+        if self.quirks.urc:
+            self._send('\r\n+CMTI: "SM",3\r\n')
+        self._send("".join(f"\r\n{x}\r\n" for x in lines))
+
+    def _run(self) -> None:
+        buf = b""
+        pdu_len: int | None = None
+        while not self._stop.is_set():
+            r, _, _ = select.select([self._master], [], [], 0.05)
+            if not r:
+                continue
+            try:
+                data = os.read(self._master, 4096)
+            except OSError:
+                return
+            buf += data
+            while True:
+                if pdu_len is not None:
+                    i = min([x for x in (buf.find(b"\x1a"), buf.find(b"\x1b")) if x >= 0], default=-1)
+                    if i < 0:
+                        break
+                    pdu, end, buf = buf[:i], buf[i:i + 1], buf[i + 1:]
+                    if end == b"\x1a":
+                        self._take_pdu(pdu.decode("ascii", errors="replace").strip())
+                    pdu_len = None
+                    continue
+                i = buf.find(b"\r")
+                if i < 0:
+                    break
+                line, buf = buf[:i].decode("ascii", errors="replace").strip(), buf[i + 1:]
+                if not line:
+                    continue
+                with self._lock:
+                    self.commands.append(line if not line.upper().startswith("AT+CPIN=") else "AT+CPIN=<pin>")
+                if self.quirks.silent:
+                    continue
+                if self.quirks.echo:
+                    self._send(line + "\r")
+                pdu_len = self._command(line)
+
+    def _command(self, line: str) -> int | None:
+        up = line.upper()
+        q = self.quirks
+        if up in ("AT", "AT+CMEE=1", "AT+CMGF=0"):
+            self._reply("OK")
+        elif up == "ATE0":
+            q.echo = False
+            self._reply("OK")
+        elif up == "AT+CPIN?":
+            if q.sim == "missing":
+                self._reply("+CME ERROR: 10")
+            elif q.sim == "pin" and not self._pin_ok:
+                self._reply("+CPIN: SIM PIN", "OK")
+            else:
+                self._reply("+CPIN: READY", "OK")
+        elif up.startswith("AT+CPIN="):
+            if line.split("=", 1)[1].strip('"') == q.pin:
+                self._pin_ok = True
+                self._reply("OK")
+            else:
+                self._reply("+CME ERROR: 16")
+        elif up == "AT+CSQ":
+            self._reply(f"+CSQ: {q.signal},99", "OK")
+        elif up.startswith("AT+CMGS="):
+            if q.sim == "missing":
+                self._reply("+CMS ERROR: 310")
+                return None
+            self._send("\r\n> ")
+            return int(up.split("=", 1)[1])
+        else:
+            self._reply("ERROR")
+        return None
+
+    def _take_pdu(self, pdu: str) -> None:
+        q = self.quirks
+        if q.fail_next:
+            self._reply(f"+CMS ERROR: {q.fail_next.pop(0)}")
+            return
+        try:
+            decode_submit(pdu)
+        except ValueError:
+            self._reply("+CMS ERROR: 304")  # invalid PDU mode parameter
+            return
+        with self._lock:
+            self.pdus.append(pdu)
+            self._mr = (self._mr + 1) % 256
+            mr = self._mr
+        self._reply(f"+CMGS: {mr}", "OK")
