@@ -52,19 +52,19 @@ def _dupes(items: list[Any], key: str) -> list[str]:
 
 class HallConfig(Strict):
     version: Literal[1] = Field(description="Schema version; older files are migrated on load.")
-    hall: HallInfo
-    service_hours: ServiceHours = Field(default_factory=ServiceHours)
-    queue: QueueRules = Field(default_factory=QueueRules)
-    priority: PriorityPolicy = Field(default_factory=PriorityPolicy)
+    hall: HallInfo = Field(description="Who the hall is: id, name, time zone, languages.")
+    service_hours: ServiceHours = Field(default_factory=ServiceHours, description="Opening days, periods and holidays.")
+    queue: QueueRules = Field(default_factory=QueueRules, description="Recalls, no-show re-queue, boards, estimates.")
+    priority: PriorityPolicy = Field(default_factory=PriorityPolicy, description="Priority classes and the calling policy.")
     groups: list[Group] = Field(min_length=1, description="Number prefix groups.")
-    zones: list[Zone] = Field(min_length=1)
+    zones: list[Zone] = Field(min_length=1, description="Areas of the hall, each with its windows and screens.")
     matters: list[Matter] = Field(min_length=1, description="事项: what citizens come for.")
     bundles: list[Bundle] = Field(default=[], description="一件事: themed bundles of matters.")
-    windows: list[Window] = Field(min_length=1)
-    devices: DevicesConfig = Field(default_factory=DevicesConfig)
-    screens: ScreensConfig = Field(default_factory=ScreensConfig)
-    kiosks: KiosksConfig = Field(default_factory=KiosksConfig)
-    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    windows: list[Window] = Field(min_length=1, description="Service windows: 综窗 and 专窗 with their skills.")
+    devices: DevicesConfig = Field(default_factory=DevicesConfig, description="Serial and input devices (bridge).")
+    screens: ScreensConfig = Field(default_factory=ScreensConfig, description="Wall displays and the voice announcer.")
+    kiosks: KiosksConfig = Field(default_factory=KiosksConfig, description="Kiosks: guidance, printers, timeouts.")
+    notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Evaluation (好差评) and SMS reminders.")
 
     @model_validator(mode="after")
     def _cross(self) -> "HallConfig":

@@ -69,14 +69,14 @@ class Group(Strict):
 
 
 class Zone(Strict):
-    id: Ident
-    name: Names
+    id: Ident = Field(description="Zone id (a topic level of its board).")
+    name: Names = Field(description="Shown on screens and tickets: 企业开办区.")
     floor: str | None = Field(None, description="Where the zone is, printed on tickets.")
 
 
 class Matter(Strict):
-    id: Ident
-    name: Names
+    id: Ident = Field(description="Matter id, as kiosks and windows name it.")
+    name: Names = Field(description="The matter's name, as citizens know it.")
     group: str = Field(description="Number prefix group of its tickets.")
     department: Names = Field(description="Department that owns the matter.")
     zone: Ident = Field(description="Zone whose windows serve it and whose screens show it.")
@@ -86,17 +86,17 @@ class Matter(Strict):
 class Bundle(Strict):
     """一件事: several matters taken with one ticket and served at one window."""
 
-    id: Ident
-    name: Names
+    id: Ident = Field(description="Bundle id; shares the id space of matters.")
+    name: Names = Field(description="The life event: 开办餐饮店一件事.")
     matters: list[Ident] = Field(min_length=2, description="The matters of the bundle.")
     group: str = Field(description="Number prefix group of its tickets.")
     zone: Ident = Field(description="Zone where the bundle is served.")
 
 
 class Window(Strict):
-    id: Ident
+    id: Ident = Field(description="Window id (its topic level and MQTT username for a soft caller).")
     number: str = Field(min_length=1, max_length=8, description="The number citizens see: `5` in 请到5号窗口.")
-    zone: Ident
+    zone: Ident = Field(description="Zone the window stands in (its calls show on that zone's screens).")
     kind: Literal["comprehensive", "specialised"] = Field(
         "comprehensive", description="综窗 (many matters) or 专窗 (a few).")
     attended: bool = Field(True, description="Expected to be staffed in service hours (空岗 alarm if not).")
@@ -114,8 +114,8 @@ class Window(Strict):
 
 
 class PriorityClass(Strict):
-    id: Ident
-    name: Names
+    id: Ident = Field(description="Class id: `normal`, `elderly`, `green`…")
+    name: Names = Field(description="Shown on the kiosk's priority screen.")
     boost_minutes: float = Field(0, ge=0, le=240,
                                  description="Head start: counts as this many minutes of extra waiting.")
     requires_code: bool = Field(False, description="Needs a valid code (green channel) at the kiosk.")
