@@ -153,7 +153,7 @@ class GsmModem:
             raise SmsError("port", str(e), device=True) from e
         for attempt in range(3):  # a modem that just booted ignores the first AT
             try:
-                self.command("AT", timeout=2.0)
+                self.command("AT", timeout=min(2.0, self.command_timeout_s))
                 break
             except ModemProtocolError:
                 if attempt == 2:
