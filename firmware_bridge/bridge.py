@@ -117,6 +117,7 @@ class Bridge:
         self.windows = sorted({d.window for ds in [dc.serial] for d in ds if d.id in self._driver_of}
                               | {d.window for d in dc.inputs if d.window and inputs})
         self._states: dict[str, messages.WindowState] = {}
+        self._last_view: dict[str, object] = {}
         self._avail: dict[str, tuple[str, dict]] = {}
         self._lock = threading.Lock()
         self._workers: dict[str, _WindowWorker] = {}
@@ -187,9 +188,21 @@ class Bridge:
             if drv is None:
                 continue
             if d.kind == "ledbar":
-                drv.set_view(d.id, self._leds[d.id].render(state, now))
+                view = self._leds[d.id].render(state, now)
+                urgent = self._changed(d.id, view, lambda v: (v.lines[0], v.flash_s > 0))
             elif d.kind == "keypad":
-                drv.set_view(d.id, keypad_view(state))
+                view = keypad_view(state)
+                urgent = self._changed(d.id, view, lambda v: (v.status, v.number))
+            else:
+                continue
+            drv.set_view(d.id, view, urgent=urgent)
+
+    def _changed(self, dev_id: str, view, key) -> bool:
+        """A new call or status is urgent; a new waiting count (which changes at every
+        window when one calls) is not, so it never delays a call on the bus."""
+        prev = self._last_view.get(dev_id)
+        self._last_view[dev_id] = view
+        return prev is None or key(prev) != key(view)
 
     def _on_evaluate(self, parsed: Parsed, payload: bytes) -> None:
         wid = parsed.ident
@@ -211,7 +224,7 @@ class Bridge:
     def _set_eval_view(self, wid: str, view) -> None:
         for d in self._by_window.get(wid, []):
             if d.kind == "evaluator" and d.id in self._driver_of:
-                self._driver_of[d.id].set_view(d.id, view)
+                self._driver_of[d.id].set_view(d.id, view, urgent=True)
 
     # --------------------------------------------------------- keys → bus --
     def _on_key(self, ev: KeyEvent) -> None:

@@ -22,6 +22,7 @@ ever sent (a bar that missed three updates gets the last one).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -86,6 +87,8 @@ class BusDriver:
         self.slots = {d.id: Slot(d, Backoff(0.5, cap)) for d in devices}
         self._order = list(self.slots.values())
         self._rr = 0
+        self._dirty: dict[str, tuple[bool, int]] = {}  # device id → (urgent, order) of pending views
+        self._dirty_seq = itertools.count()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -98,10 +101,17 @@ class BusDriver:
         self.transactions = 0
 
     # ---------------------------------------------------------- interface --
-    def set_view(self, device_id: str, view: Any) -> None:
+    def set_view(self, device_id: str, view: Any, urgent: bool = False) -> None:
+        """Show ``view`` on the device.  ``urgent`` views (a new call on an LED bar) go
+        out before the others (a waiting count that changed on every keypad when one
+        ticket was called); within a class, in the order they were set."""
         with self._lock:
             slot = self.slots[device_id]
             slot.desired = view
+            if view != slot.confirmed:
+                prev = self._dirty.get(device_id)
+                if prev is None or (urgent and not prev[0]):
+                    self._dirty[device_id] = (urgent, next(self._dirty_seq))
         self._wake.set()
 
     def start(self) -> None:
@@ -182,6 +192,7 @@ class BusDriver:
                     # must be acknowledged, not delivered twice
                     s.confirmed, s.retry_at = None, 0.0
                     s.backoff.reset()
+                    self._redirty_locked(s)
         job = self._pick(now)
         if isinstance(job, float):
             return job
@@ -189,12 +200,27 @@ class BusDriver:
         self._do(slot, kind, now)
         return 0.0
 
+    def _redirty_locked(self, slot: Slot) -> None:
+        """After ``confirmed`` was forgotten (reopen, reboot): its view is due again, urgently."""
+        if slot.desired is not None and slot.confirmed is None:
+            self._dirty[slot.id] = (True, next(self._dirty_seq))
+
     def _pick(self, now: float):
         with self._lock:
-            # 1. views to send to devices that are (or may be) there
-            for s in self._order:
-                if s.online is not False and s.desired is not None and s.desired != s.confirmed:
-                    return s, "update"
+            # 1. views to send to devices that are (or may be) there: urgent first, then FIFO
+            best = None
+            for dev_id, (urgent, order) in list(self._dirty.items()):
+                s = self.slots[dev_id]
+                if s.desired is None or s.desired == s.confirmed:
+                    del self._dirty[dev_id]
+                    continue
+                if s.online is False:
+                    continue
+                key = (not urgent, order)
+                if best is None or key < best[0]:
+                    best = (key, s)
+            if best is not None:
+                return best[1], "update"
             # 2. offline devices whose backoff has run out
             for s in self._order:
                 if s.online is False and s.retry_at <= now:
@@ -248,6 +274,8 @@ class BusDriver:
             slot.retry_at = now + (self.line.poll_interval_ms / 1000.0 if slot.polled
                                    else self.line.keepalive_s)
         events = self.handle_reply(slot, kind, reply)
+        with self._lock:
+            self._redirty_locked(slot)
         self._announce(slot, True, "answering")
         for ev in events:
             slot.stats["events"] += 1

@@ -7,6 +7,8 @@ and is retried by the driver with :class:`Backoff` on its own clock.
 
 from __future__ import annotations
 
+import os
+import select
 from typing import Protocol
 
 
@@ -82,20 +84,23 @@ class SerialLink:
             raise LinkError(str(e)) from e
 
     def read(self, timeout: float) -> bytes:
+        """select() + os.read() on the port's fd rather than pyserial's read: setting
+        pyserial's ``timeout`` re-runs tcsetattr() on every call, which costs more than a
+        whole 115200-baud poll."""
         if self._ser is None:
             raise LinkError("port closed")
-        serial = _serial()
         try:
-            self._ser.timeout = max(timeout, 0)
-            first = self._ser.read(1)
-            if not first:
+            fd = self._ser.fileno()
+            r, _, _ = select.select([fd], [], [], max(timeout, 0))
+            if not r:
                 return b""
-            n = self._ser.in_waiting
-            return first + (self._ser.read(n) if n else b"")
-        except (serial.SerialException, OSError, TypeError) as e:
-            # pyserial raises SerialException("device reports readiness to read but
-            # returned no data") when the USB adapter disappears
+            data = os.read(fd, 4096)
+        except (OSError, ValueError) as e:
             raise LinkError(str(e)) from e
+        if not data:
+            # readable but empty: the USB adapter (or the pty's other end) is gone
+            raise LinkError("device reports readiness to read but returned no data")
+        return data
 
 
 class Backoff:

@@ -64,6 +64,7 @@ class _Owb(_Base):
         self._last: tuple | None = None
         self._last_reply: bytes | None = None
         self.written_events: dict[int, float] = {}
+        self.poll_times: collections.deque = collections.deque(maxlen=256)
 
     def press(self, key: str, arg: bytes | str = b"") -> int:
         if isinstance(arg, str):
@@ -91,6 +92,7 @@ class _Owb(_Base):
         if fr.cmd == F.PING:
             return F.INFO, bytes((self.kind_code, 1, 0)) + self._flags()
         if fr.cmd == F.POLL:
+            self.poll_times.append(time.monotonic())
             ack = fr.payload[0] if fr.payload else 0
             if self.events and ack and self.events[0][0] == ack:
                 self.events.popleft()

@@ -105,8 +105,9 @@ class SmsService:
             self._report()
             if self._need_sync and self._sync():
                 self._need_sync = False
-        msg = self.journal.next_due(now)
-        if msg is not None and self._ensure_open():
+        ready = self._ensure_open()  # also with nothing to send: the status shows a SIM fault early
+        msg = self.journal.next_due(now) if ready else None
+        if msg is not None:
             self._send(msg, now)
             self._report()
             return

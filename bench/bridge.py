@@ -1,0 +1,277 @@
+"""Device bridge benchmark: `python bench/bridge.py --json`.
+
+key_to_led: 100 windows on one RS-485 line (100 LED bars + 100 keypads at
+addresses 1..200, OWB/1 at 115200), fake devices on a pty in this process,
+the bridge (`onewindow bridge`) and the engine (`onewindow caller`) as their
+own processes, mosquitto between them.  The clock starts when the keypad's
+EVENT frame (a `next` key) is written on the pty and stops when the LED bar's
+fake has read the LED_TEXT frame carrying the newly called number: the
+software path key → bridge → engine → bridge → LED.  The pty has no baud
+rate, so the wire time of those frames is computed and reported beside it.
+
+  key_to_led_p50_ms / p99_ms         one key at a time, round robin over the windows
+  key_to_led_burst_p99_ms            all 100 windows press `next` at once
+
+poll period: the same 200 devices with the fake emulating wire time at 9600
+and at 115200 baud (bridge driver in-process, no broker); the largest gap
+between two polls of one keypad, against the computed worst case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from firmware_bridge import frames as F  # noqa: E402
+from firmware_bridge.driver import BusDriver  # noqa: E402
+from firmware_bridge.fakes import FakeKeypad, FakeLedBar, FakeLine, Quirks  # noqa: E402
+from firmware_bridge.keypad import KeypadView  # noqa: E402
+from firmware_bridge.ledbar import LedView  # noqa: E402
+from firmware_bridge.link import SerialLink  # noqa: E402
+from firmware_bridge.owb_driver import OwbDriver  # noqa: E402
+from hall.broker import start_local_broker  # noqa: E402
+from hall.bus import Bus, Requester  # noqa: E402
+from hall.config.devices import Line, SerialDevice  # noqa: E402
+from hall.topics import REGISTRY  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+WINDOWS = 100
+
+
+def hall(port: str, windows: int) -> dict:
+    return {
+        "version": 1,
+        "hall": {"id": "benchbridge", "name": {"zh": "基准大厅", "en": "Bench hall"}},
+        "queue": {"issue_only_in_service_hours": False},
+        "groups": [{"prefix": "A", "name": {"zh": "综合", "en": "General"}, "digits": 4}],
+        "zones": [{"id": "Z1", "name": {"zh": "综合区", "en": "Zone"}}],
+        "matters": [{"id": "M1", "name": {"zh": "事项", "en": "Matter"}, "group": "A",
+                     "department": {"zh": "部门", "en": "Dept"}, "zone": "Z1"}],
+        "windows": [{"id": f"W{i:03d}", "number": str(i), "zone": "Z1", "serves": {"M1": 1}}
+                    for i in range(1, windows + 1)],
+        "devices": {
+            "lines": [{"id": "bench", "port": port, "baud": 115200, "reply_timeout_ms": 100,
+                       "poll_interval_ms": 100}],
+            "serial": [d for i in range(1, windows + 1) for d in (
+                {"id": f"led{i}", "line": "bench", "kind": "ledbar", "address": 2 * i - 1,
+                 "window": f"W{i:03d}", "columns": 16},
+                {"id": f"kp{i}", "line": "bench", "kind": "keypad", "address": 2 * i,
+                 "window": f"W{i:03d}"})],
+        },
+    }
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def wait(pred, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.002)
+    return pred()
+
+
+class LedWatch:
+    """Timestamps the first LED_TEXT that shows a given number."""
+
+    def __init__(self, led: FakeLedBar):
+        self.led = led
+        self.want: str | None = None
+        self.t: float | None = None
+        led.listeners.append(self._seen)
+
+    def arm(self, number_not: str) -> None:
+        self.old, self.t = number_not, None
+
+    def _seen(self, dev, what, t) -> None:
+        if self.t is None and dev.lines and "请到" in dev.lines[0] and not dev.lines[0].startswith(self.old):
+            self.t = t
+
+
+def key_to_led(trials: int, work: Path, log) -> dict:
+    fake = FakeLine("onewindow", str(work / "tty-bench")).start()
+    leds, kps = {}, {}
+    for i in range(1, WINDOWS + 1):
+        leds[f"W{i:03d}"] = fake.add(FakeLedBar(2 * i - 1))
+        kps[f"W{i:03d}"] = fake.add(FakeKeypad(2 * i))
+    cfg_path = work / "hall.yaml"
+    cfg_path.write_text(yaml.safe_dump(hall(fake.port, WINDOWS), allow_unicode=True), encoding="utf-8")
+    broker = start_local_broker(workdir=work)
+    env = dict(os.environ, ONEWINDOW_MQTT_PORT=str(broker.port), PYTHONPATH=str(ROOT))
+    py = sys.executable
+    procs = [
+        subprocess.Popen([py, "-m", "hall.cli", "caller", "--config", str(cfg_path), "--db",
+                          str(work / "engine.sqlite")], env=env, stdout=log, stderr=subprocess.STDOUT),
+        subprocess.Popen([py, "-m", "hall.cli", "bridge", "--config", str(cfg_path), "--no-inputs",
+                          "--id", "bench"], env=env, stdout=log, stderr=subprocess.STDOUT),
+    ]
+    bus = None
+    try:
+        bus = Bus("benchbridge", "bench-client", broker.settings)
+        kiosk = Requester(bus, "kiosk", "K1")
+        kiosk.subscribe_all()
+        # where the time goes: when this process sees the bridge's request and the
+        # engine's new window state (both over the same broker, so comparable)
+        seen_req: dict[str, float] = {}
+        seen_state: dict[tuple[str, str], float] = {}
+        bus.subscribe(REGISTRY["window.request.next"],
+                      lambda p, d: seen_req.__setitem__(p.ident, time.monotonic()))
+
+        def on_state(p, d):
+            t = (json.loads(d).get("ticket") or {}).get("number")
+            if t:
+                seen_state.setdefault((p.ident, t), time.monotonic())
+        bus.subscribe(REGISTRY["window.state"], on_state)
+        bus.start(30)
+        if not wait(lambda: all(led.lines for led in leds.values()), 60):
+            raise SystemExit("LED bars never got a text: is the bridge running? see the log")
+        for i, (wid, kp) in enumerate(kps.items()):
+            kp.press("login", str(5000 + i))
+        if not wait(lambda: all("欢迎您" in led.lines[0] for led in leds.values()), 60):
+            raise SystemExit("logins did not reach the LED bars")
+        for _ in range(trials + 2 * WINDOWS + 10):
+            kiosk.call("issue", {"matter": "M1"})
+        watches = {wid: LedWatch(led) for wid, led in leds.items()}
+        wids = list(kps)
+
+        def one(wid: str) -> None:
+            w = watches[wid]
+            w.arm(leds[wid].lines[0].split(" ")[0] if "请到" in leds[wid].lines[0] else "\0")
+
+        seq: list[float] = []
+        split: dict[str, list[float]] = {"bridge_in": [], "engine": [], "bridge_out": []}
+        for k in range(trials):
+            wid = wids[k % WINDOWS]
+            one(wid)
+            seen_req.pop(wid, None)
+            eid = kps[wid].press("next")
+            if not wait(lambda: watches[wid].t is not None and eid in kps[wid].written_events, 10):
+                raise SystemExit(f"no LED update at {wid}")
+            t0, t1 = kps[wid].written_events[eid], watches[wid].t
+            seq.append((t1 - t0) * 1000)
+            number = leds[wid].lines[0].split(" ")[0]
+            time.sleep(0.01)
+            tr, ts = seen_req.get(wid), seen_state.get((wid, number))
+            if tr and ts:
+                split["bridge_in"].append((tr - t0) * 1000)
+                split["engine"].append((ts - tr) * 1000)
+                split["bridge_out"].append((t1 - ts) * 1000)
+        time.sleep(0.5)
+        burst: list[float] = []
+        eids = {}
+        for wid in wids:
+            one(wid)
+        for wid in wids:
+            eids[wid] = kps[wid].press("next")
+        if not wait(lambda: all(w.t is not None for w in watches.values()), 30):
+            raise SystemExit("burst: not every LED was updated")
+        for wid in wids:
+            burst.append((watches[wid].t - kps[wid].written_events[eids[wid]]) * 1000)
+        led_frame = len(F.encode(1, F.LED_TEXT, F.led_payload(["A0123 请到100号窗口".encode("gb2312")])))
+        event_frame = len(F.encode(2, F.EVENT, F.event_payload(1, "next"), reply=True))
+        return {
+            "key_to_led_p50_ms": round(statistics.median(seq), 2),
+            "key_to_led_p99_ms": round(pct(seq, 99), 2),
+            "key_to_led_max_ms": round(max(seq), 2),
+            "key_to_led_burst_p50_ms": round(statistics.median(burst), 2),
+            "key_to_led_burst_p99_ms": round(pct(burst, 99), 2),
+            "key_to_led_trials": len(seq),
+            **{f"split_{k}_p50_ms": round(statistics.median(v), 2) for k, v in split.items() if v},
+            **{f"split_{k}_p99_ms": round(pct(v, 99), 2) for k, v in split.items() if v},
+            "wire_event_plus_led_ms_115200": round(F.wire_ms(event_frame + led_frame, 115200), 2),
+            "wire_event_plus_led_ms_9600": round(F.wire_ms(event_frame + led_frame, 9600), 2),
+        }
+    finally:
+        if bus is not None:
+            bus.stop()
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        fake.stop()
+        broker.stop()
+
+
+def poll_period(baud: int, seconds: float) -> dict:
+    """100 keypads + 100 LED bars, the fake emulating wire time at ``baud``."""
+    fake = FakeLine("onewindow", quirks=Quirks(wire_baud=baud)).start()
+    devs = []
+    for i in range(1, WINDOWS + 1):
+        fake.add(FakeLedBar(2 * i - 1))
+        fake.add(FakeKeypad(2 * i))
+        devs += [SerialDevice(id=f"led{i}", line="L", kind="ledbar", address=2 * i - 1, window=f"W{i}"),
+                 SerialDevice(id=f"kp{i}", line="L", kind="keypad", address=2 * i, window=f"W{i}")]
+    line = Line(id="L", port=fake.port, baud=baud)
+    drv: BusDriver = OwbDriver(line, devs, SerialLink(fake.port, baud), on_event=lambda e: None,
+                               on_availability=lambda *a: None)
+    drv.start()
+    try:
+        for i in range(1, WINDOWS + 1):  # every bar and keypad gets its first text, as at start-up
+            drv.set_view(f"led{i}", LedView((f"{i}号窗口 欢迎您",)))
+            drv.set_view(f"kp{i}", KeypadView("open", 0, "----"))
+        time.sleep(seconds)
+    finally:
+        drv.stop()
+        fake.stop()
+    gaps = []
+    for d in fake.devices.values():
+        if isinstance(d, FakeKeypad):
+            ts = list(d.poll_times)[1:]  # skip the first poll, after the start-up burst of views
+            gaps += [b - a for a, b in zip(ts, ts[1:])]
+    poll = len(F.encode(2, F.POLL, b"\x00")) + len(F.encode(2, F.ACK, b"\x00", reply=True))
+    ping = len(F.encode(1, F.PING)) + len(F.encode(1, F.INFO, bytes(4), reply=True))
+    # worst case in steady state: every keypad polled once, and every LED bar's keepalive
+    # ping (every 5 s) falling inside the same round
+    computed = F.wire_ms(WINDOWS * poll + WINDOWS * ping, baud) + WINDOWS * 2 * 0.0  # device turnaround ≈ 0 here
+    typical = F.wire_ms(WINDOWS * poll, baud)
+    return {f"poll_period_max_ms_{baud}": round(max(gaps) * 1000, 1) if gaps else None,
+            f"poll_period_median_ms_{baud}": round(statistics.median(gaps) * 1000, 1) if gaps else None,
+            f"poll_period_computed_ms_{baud}": round(typical, 1),
+            f"poll_period_computed_worst_ms_{baud}": round(computed, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", action="store_true", help="Print one JSON object.")
+    ap.add_argument("--trials", type=int, default=300)
+    ap.add_argument("--poll-seconds", type=float, default=8.0)
+    ap.add_argument("--skip-poll", action="store_true")
+    a = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="onewindow-bench-bridge-"))
+    out: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine":
+                 f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                 "windows": WINDOWS}
+    with open(work / "bench.log", "ab") as log:
+        out.update(key_to_led(a.trials, work, log))
+    if not a.skip_poll:
+        out.update(poll_period(115200, a.poll_seconds))
+        out.update(poll_period(9600, max(a.poll_seconds, 12.0)))
+    if a.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        for k, v in out.items():
+            print(f"{k:36} {v}")
+
+
+if __name__ == "__main__":
+    main()
