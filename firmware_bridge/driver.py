@@ -308,6 +308,7 @@ class BusDriver:
         return None
 
     def _stray(self, msg) -> None:
+        log.debug("line %s: ignored %r", self.line.id, msg)
         addr = getattr(msg, "addr", None)
         if addr is not None and addr not in {s.cfg.address for s in self._order}:
             if addr not in self._stray_addrs:
