@@ -109,7 +109,8 @@ class SmsConfig(Strict):
     expire_s: int = Field(900, ge=30, le=86400,
                           description="A message not sent this long after it was due is dropped (a late "
                                       "'come now' is worse than none).")
-    templates: SmsTemplates = Field(default_factory=SmsTemplates)
+    templates: SmsTemplates = Field(default_factory=SmsTemplates,
+                                    description="Message texts per reason and language.")
     sender: SenderConfig = Field(default_factory=lambda: FakeSenderConfig(type="fake"),
                                  description="The driver the `onewindow sms` process uses.")
 
@@ -122,6 +123,8 @@ class SmsConfig(Strict):
 
 
 class NotifyConfig(Strict):
-    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
-    followup: FollowupConfig = Field(default_factory=FollowupConfig)
-    sms: SmsConfig = Field(default_factory=SmsConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig,
+                                         description="好差评 on the window's evaluator.")
+    followup: FollowupConfig = Field(default_factory=FollowupConfig,
+                                     description="整改/回访 records opened by bad reviews.")
+    sms: SmsConfig = Field(default_factory=SmsConfig, description="SMS reminders and the SMS sender.")
