@@ -436,3 +436,17 @@ REQUEST_TYPES.update(_ISSUE6_REQUESTS)
 PAYLOAD_TYPES.update({"SmsRequest": SmsRequest, "FollowUp": FollowUp, "Satisfaction": Satisfaction,
                       **_ISSUE6_REQUESTS})
 RESPONSE_DATA.update({"alert.followups": FollowupList, "alert.followup_close": FollowUp})
+
+
+# --- issue 3: the device bridge ---
+class ScanEvent(Outbound):
+    """A scanner's line; ``kind`` is ``id_card`` for an 18-character 居民身份证 number."""
+
+    device: str
+    window: str | None
+    kind: Literal["id_card", "text"]
+    text: str
+    at: float
+
+
+PAYLOAD_TYPES["ScanEvent"] = ScanEvent

@@ -198,6 +198,11 @@ _SPECS.extend(_req(Kind.ALERT, "followups", "List bad-review follow-ups (id = th
                    "admin (onewindow followup)"))
 _SPECS.extend(_req(Kind.ALERT, "followup_close", "Close a follow-up with a note (id = the client's own id).",
                    "admin (onewindow followup)"))
+# --- issue 3: the device bridge ---
+_SPECS.append(TopicSpec(
+    "device.scan", Kind.DEVICE, "scan", "ScanEvent", False, "bridge",
+    "A line read by a keyboard-mode QR/barcode scanner or ID-card reader at a window (id = device id). "
+    "May carry an ID-card number: restrict `device/+/scan` by ACL to the window's own clients."))
 
 
 class Registry:
