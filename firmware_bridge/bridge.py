@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import threading
 from typing import Callable
 
@@ -41,6 +42,7 @@ log = logging.getLogger("firmware_bridge.bridge")
 
 DRIVERS: dict[str, type[BusDriver]] = {"onewindow": OwbDriver, "legacy68": Legacy68Driver}
 STATE_WAIT_S = 3.0  # show the closed text if the engine has said nothing about a window by then
+ID_CARD_RE = re.compile(r"^[1-9]\d{16}[\dX]$")  # GB 11643 居民身份证号码
 
 
 class BridgeError(RuntimeError):
@@ -269,8 +271,17 @@ class Bridge:
             log.info("window %s %s refused: %s", wid, op, e)
 
     def _on_scan(self, device_id: str, window: str | None, text: str) -> None:
+        """A scanner's line → ``device/<id>/scan``; only its length is logged (it may be
+        an ID-card number)."""
         self.scans.append((device_id, text))
         log.info("scan from %s (window %s): %d characters", device_id, window, len(text))
+        bus = self.bus
+        if bus is None:
+            return
+        kind = "id_card" if ID_CARD_RE.match(text) else "text"
+        bus.publish(REGISTRY["device.scan"], device_id,
+                    messages.ScanEvent(device=device_id, window=window, kind=kind, text=text,
+                                       at=self.clock.now()))
 
     # ------------------------------------------------------- availability --
     def _on_serial_availability(self, cfg, online: bool, reason: str) -> None:

@@ -186,3 +186,57 @@ def test_legacy_keypads_on_their_own_line(broker, running_engine, bus_client, sm
         assert wait(lambda: any(r.level == 2 and r.window == "W1" for r in ratings(eng)))
     finally:
         rig.stop()
+
+
+class _Handle:
+    def __init__(self):
+        self.q: queue.Queue = queue.Queue()
+
+    def events(self, timeout):
+        try:
+            return [self.q.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+
+    def close(self):
+        pass
+
+
+def test_usb_keypad_and_scanner_through_the_bus(broker, running_engine, bus_client, small_config):
+    evdev = pytest.importorskip("evdev")
+    from evdev import InputEvent, ecodes
+
+    from firmware_bridge.bridge import Bridge
+    from hall.config.devices import InputDevice
+
+    inputs = [InputDevice(id="usbkp-W3", kind="keypad", path="/dev/input/by-id/usb-kp-event-kbd", window="W3"),
+              InputDevice(id="scan-W5", kind="scanner", path="/dev/input/by-id/usb-scan-event-kbd", window="W5")]
+    cfg = small_config.model_copy(update={"devices": DevicesConfig(inputs=inputs)})
+    eng = running_engine(cfg)
+    handles = {}
+
+    def opener(path, grab):
+        assert grab
+        return handles.setdefault(path, _Handle())
+
+    client = bus_client(eng.hall_id, "t")
+    states: dict = {}
+    scans: queue.Queue = queue.Queue()
+    client.subscribe(REGISTRY["window.state"], lambda p, d: states.__setitem__(p.ident, json.loads(d)))
+    client.subscribe(REGISTRY["device.scan"], lambda p, d: scans.put((p.ident, json.loads(d))))
+    br = Bridge(cfg, broker.settings, bridge_id="evdev-test", input_factory=opener).start()
+    try:
+        assert wait(lambda: len(handles) == 2)
+
+        def tap(path, *names):
+            for n in names:
+                handles[path].q.put(InputEvent(0, 0, ecodes.EV_KEY, ecodes.ecodes[n], 1))
+                handles[path].q.put(InputEvent(0, 0, ecodes.EV_KEY, ecodes.ecodes[n], 0))
+        tap(inputs[0].path, "KEY_KP4", "KEY_KP2", "KEY_BACKSPACE")  # staff 42 logs in
+        assert wait(lambda: states.get("W3", {}).get("staff") == "42")
+        tap(inputs[1].path, *[f"KEY_{d}" for d in "11010519491231002"], "KEY_KPENTER")
+        ident, msg = scans.get(timeout=5)
+        assert ident == "scan-W5" and msg["window"] == "W5" and msg["text"] == "11010519491231002"
+        assert msg["kind"] == "text"  # 17 digits: not a full ID number
+    finally:
+        br.stop()
