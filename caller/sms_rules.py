@@ -92,6 +92,7 @@ class SmsRules:
         self._watch_pos: dict[str, tuple[str, str, tuple[float, int, str]]] = {}
         self._sends: dict[str, deque[float]] = {}
         self._was_open: bool | None = None
+        self._fresh: set[str] = set()  # issued in this batch
         self.day = ""
 
     # -------------------------------------------------------------- state --
@@ -142,6 +143,7 @@ class SmsRules:
         open_now = cfg.service_hours.is_open(local_dt(now, cfg.hall.timezone))
         out: list[SmsRecord] = []
         judge = set(lines)
+        self._fresh: set[str] = set()
         for t in tickets:
             if not t.phone:
                 continue
@@ -149,8 +151,8 @@ class SmsRules:
             self.seen.add(t.id)
             if first and sc.on_issue:
                 self._make(out, cfg, engine, t, "issued", now, open_now)
-            if first and t.state == "waiting" and not sc.near_at_issue and self._near(engine, t, now):
-                self._skip(out, t, "near", now, "near already when issued")
+            if first and t.state == "waiting" and not sc.near_at_issue:
+                self._fresh.add(t.id)  # near already now → skipped, not reminded (see _judge_line)
             if t.state in ("called", "serving") and t.calls >= 1 and sc.on_called:
                 self._make(out, cfg, engine, t, "called", now, open_now)
             if t.state == "noshow" and t.requeue_until and sc.on_noshow:
@@ -170,22 +172,26 @@ class SmsRules:
         return ((sc.near_ahead is not None and ahead <= sc.near_ahead)
                 or (sc.near_minutes is not None and est <= sc.near_minutes))
 
-    def _position(self, engine: Any, line: str, t: Ticket) -> tuple[int, int]:
+    def _position(self, engine: Any, line: str, t: Ticket, open_n: int | None = None) -> tuple[int, int]:
         ahead = engine.routing.ahead(line, t.priority, t.enqueued_at)
-        servers = engine.routing.servers.get(line, [])
-        open_n = sum(1 for wid in servers if engine.windows[wid].status == "open")
-        return ahead, engine.estimator.estimate_min(t.service, ahead, open_n or len(servers))
+        if open_n is None:
+            open_n = self._open_servers(engine, line)
+        return ahead, engine.estimator.estimate_min(t.service, ahead, open_n)
 
-    def _near(self, engine: Any, t: Ticket, now: float) -> bool:
-        ahead, est = self._position(engine, line_of(t), t)
-        return self.near_numbers(engine.cfg.notify.sms, ahead, est)
+    @staticmethod
+    def _open_servers(engine: Any, line: str) -> int:
+        servers = engine.routing.servers.get(line, [])
+        return sum(1 for wid in servers if engine.windows[wid].status == "open") or len(servers)
 
     def _judge_line(self, out: list[SmsRecord], cfg: Any, engine: Any, line: str, now: float) -> None:
         sc = cfg.notify.sms
         if sc.near_ahead is None and sc.near_minutes is None:
             return
+        open_n = None
         for klass in list(engine.routing.boost):
             lst = self._watch.get((line, klass))
+            if lst and open_n is None:
+                open_n = self._open_servers(engine, line)
             while lst:
                 tid = lst[0][2]
                 t = engine.tickets.get(tid)
@@ -193,10 +199,13 @@ class SmsRules:
                     lst.pop(0)
                     self._watch_pos.pop(tid, None)
                     continue
-                ahead, est = self._position(engine, line, t)
+                ahead, est = self._position(engine, line, t, open_n)
                 if not self.near_numbers(sc, ahead, est):
                     break  # everyone behind it in this list is further away
-                self._make(out, cfg, engine, t, "near", now, True, ahead=ahead, est=est)
+                if tid in self._fresh:
+                    self._skip(out, t, "near", now, "near already when issued")
+                else:
+                    self._make(out, cfg, engine, t, "near", now, True, ahead=ahead, est=est)
                 self._rewatch(t)
 
     # ------------------------------------------------------------ records --
