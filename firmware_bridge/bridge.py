@@ -17,6 +17,7 @@ own threads; the MQTT network thread only records state and wakes them.
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import queue
@@ -127,8 +128,7 @@ class Bridge:
         self.bus: Bus | None = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
-        self.sent: list[tuple[str, str, dict]] = []  # (window, op, body) — for tests and logs
-        self.scans: list[tuple[str, str]] = []
+        self.sent: collections.deque = collections.deque(maxlen=1000)  # (window, op, body), latest
 
     # ------------------------------------------------------------ lifecycle --
     def start(self, timeout: float = 10.0) -> "Bridge":
@@ -273,7 +273,6 @@ class Bridge:
     def _on_scan(self, device_id: str, window: str | None, text: str) -> None:
         """A scanner's line → ``device/<id>/scan``; only its length is logged (it may be
         an ID-card number)."""
-        self.scans.append((device_id, text))
         log.info("scan from %s (window %s): %d characters", device_id, window, len(text))
         bus = self.bus
         if bus is None:

@@ -24,7 +24,7 @@ class _Base:
         self.address = address
         self.silent = False
         self.listeners: list = []
-        self.frames: list[bytes] = []      # raw requests received, for golden checks
+        self.frames: collections.deque = collections.deque(maxlen=500)  # raw requests, newest
         self._cond = threading.Condition()
         self.power_cycle()
 
