@@ -98,6 +98,7 @@ class SmsRules:
     # -------------------------------------------------------------- state --
     def restore(self, rows: list[SmsRecord], tickets: list[Ticket], day: str) -> None:
         self.day = day
+        self._was_open = False  # judge every watched line once the hall is (still) open
         for r in rows:
             self.used.setdefault(r.ticket, set()).add(r.reason)
             if r.state != "skipped":

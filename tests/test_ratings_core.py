@@ -245,3 +245,18 @@ def test_satisfaction_is_rebuilt_from_the_ratings_table(tmp_path):
     hall = views[("stats.satisfaction.day", "hall")]
     assert (hall.rated, hall.not_rated, hall.avg) == (1, 1, 4.0)
     assert views[("stats.satisfaction.window", "W1")].rated == 1
+
+
+def test_a_late_kiosk_rating_after_a_timeout_opens_the_followup_with_reasons():
+    cfg = cfg_with(followup={"deadline_working_days": 2})
+    sat = at("2026-11-21", "10:00")  # a Saturday (the test hall's hours do not matter to ratings)
+    h = Harness(cfg, [Followups(cfg), Satisfaction(cfg)], sat)
+    tid = visit(h, "W3", "M3", "S003", sat, phone="13900001111")
+    h.do("window.rate", "W3", timeout=True)
+    assert h.take("alert.followup") == []
+    h.do("kiosk.rate", "K2", sat + 900, ticket=tid, level=1, reasons=["attitude", "other"], comment="等太久")
+    [(_, f)] = h.take("alert.followup")
+    assert (f.reasons, f.comment, f.phone, f.callback_due, f.due) == (
+        ["attitude", "other"], "等太久", "139****1111", "2026-11-22", "2026-11-23")
+    hall = dict(h.take("stats.satisfaction.day"))["hall"]
+    assert (hall.rated, hall.bad, hall.not_rated) == (1, 1, 0)
