@@ -146,7 +146,7 @@ class SmsRules:
         judge = set(lines)
         self._fresh: set[str] = set()
         for t in tickets:
-            if not t.phone:
+            if not t.phone or t.day != self.day:  # yesterday's tickets closed at midnight
                 continue
             first = t.id not in self.seen
             self.seen.add(t.id)

@@ -167,3 +167,16 @@ def test_restart_keeps_pending_and_never_sends_a_reason_twice(tmp_path):
     h3.do("window.recall", "W5")
     assert sent(h3) == []
     assert set(h3.exts[0].pending) == {f"{t.ticket}.near", f"{t.ticket}.called"}
+
+
+def test_midnight_closes_yesterday_without_messages():
+    h = make(on_issue=True)
+    h.do("kiosk.issue", "K1", phone=PHONE, matter="M1")
+    assert [r for _, r, _ in sent(h)] == ["issued"]
+    before = [(r.id, r.state) for r in h.exts[0].rows(h.store.db)]
+    h.tick(at("2026-11-21", "00:00") + 1)
+    h.tick(at("2026-11-23", "09:00"))  # Monday: the hall is open again
+    assert sent(h) == [] and h.exts[0].rules.watching() == 0
+    after = [(r.id, r.state) for r in h.exts[0].rows(h.store.db)]
+    assert [i for i, _ in after] == [i for i, _ in before]
+    assert dict(after)[before[0][0]] == "expired"  # unsent and too late; not overwritten as skipped
