@@ -32,7 +32,8 @@ def wait(pred, timeout=10.0):
 class Rig:
     def __init__(self, protocol="onewindow", quirks=None, **line_kw):
         self.fake = FakeLine(protocol, quirks=quirks).start()
-        kw = dict(reply_timeout_ms=150, keepalive_s=0.3, backoff_max_s=1.0) | line_kw
+        # a pty has no baud rate: a 5 ms poll interval keeps the test from spinning a core
+        kw = dict(reply_timeout_ms=150, keepalive_s=0.3, backoff_max_s=1.0, poll_interval_ms=5) | line_kw
         self.line = Line(id="L1", port=self.fake.port, baud=115200, protocol=protocol, **kw)
         self.devs: list[SerialDevice] = []
         self.events: list[KeyEvent] = []
