@@ -67,7 +67,9 @@ def hall_cfg():
 
 
 def test_reminder_once_restart_rating_followup_and_stats(running_engine, bus_client, broker, hall_cfg,
-                                                         tmp_path):
+                                                         tmp_path, caplog):
+    import logging
+    caplog.set_level(logging.DEBUG)
     clock = OffsetClock(dt.datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     eng = running_engine(hall_cfg, clock=clock)
     hid = eng.hall_id
@@ -150,6 +152,7 @@ def test_reminder_once_restart_rating_followup_and_stats(running_engine, bus_cli
         followups.get(where=lambda i, msg: msg and msg["status"] == "closed")
         r = CliRunner().invoke(cmd, base + ["list"])
         assert "no open follow-ups" in r.output
+        assert PHONE not in caplog.text and "138****5678" in caplog.text  # engine and sender logs
     finally:
         sms.stop()
         fm.stop()

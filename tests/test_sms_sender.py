@@ -126,3 +126,36 @@ def test_a_crash_mid_send_is_reported_unknown_and_not_resent(tmp_path):
     assert (msg.state, msg.error) == ("unknown", "the sender stopped while sending it")
     assert j2.next_due(10) is None
     j2.close()
+
+
+def test_http_gateway_sender_built_from_the_config(broker, bus_client, tmp_path, caplog):
+    import logging
+
+    from firmware_bridge.sms.service import build_driver
+    from hall.config import parse_config
+    from tests.conftest import small_raw
+    from tests.test_sms_gateway import SECRET, Gateway
+    caplog.set_level(logging.DEBUG)
+    gw = Gateway()
+    try:
+        (tmp_path / "token").write_text(SECRET)
+        raw = small_raw()
+        raw["hall"]["id"] = unique_hall_id()
+        raw["notify"] = {"sms": {"enabled": True, "sender": {
+            "type": "http", "url": gw.url, "secret_file": str(tmp_path / "token")}}}
+        cfg = parse_config(raw)
+        eng = StandIn(bus_client(cfg.hall.id, "standin"))
+        svc = SmsService(cfg.hall.id, "sms1", build_driver(cfg), tmp_path / "j.sqlite", broker.settings)
+        svc.start()
+        try:
+            eng.request("20261120-A009.called", text="请A009号到1号窗口办理。")
+            wait_for(lambda: "sent" in eng.states("20261120-A009.called"), what="sent through the gateway")
+            assert [b for _, b in gw.requests] == [
+                {"id": "20261120-A009.called", "to": PHONE, "text": "请A009号到1号窗口办理。"}]
+            assert [s["refs"] for s in eng.statuses if s["state"] == "sent"] == [["m1"]]
+        finally:
+            svc.stop()
+    finally:
+        gw.stop()
+    logged = caplog.text
+    assert SECRET not in logged and PHONE not in logged and "should-not-be-logged" not in logged
