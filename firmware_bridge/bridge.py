@@ -42,6 +42,7 @@ from .owb_driver import OwbDriver
 log = logging.getLogger("firmware_bridge.bridge")
 
 DRIVERS: dict[str, type[BusDriver]] = {"onewindow": OwbDriver, "legacy68": Legacy68Driver}
+STATUS_EVERY_S = 60.0  # device/<id>/status counters refreshed this often
 STATE_WAIT_S = 3.0  # show the closed text if the engine has said nothing about a window by then
 ID_CARD_RE = re.compile(r"^[1-9]\d{16}[\dX]$")  # GB 11643 居民身份证号码
 
@@ -317,10 +318,22 @@ class Bridge:
             self._publish_one(dev_id, state, detail)
 
     # ------------------------------------------------------------- ticker --
+    def _refresh_status(self) -> None:
+        """Republish every serial device's status with fresh counters (retained)."""
+        for dev_id, drv in self._driver_of.items():
+            with self._lock:
+                prev = self._avail.get(dev_id)
+            if prev is not None:
+                self._publish_availability(dev_id, prev[0], {**prev[1], **drv.status(dev_id)})
+
     def _tick_loop(self) -> None:
         shown_default = False
+        next_status = self.clock.monotonic() + STATUS_EVERY_S
         while not self._stop.wait(0.25):
             now = self.clock.monotonic()
+            if now >= next_status:
+                next_status = now + STATUS_EVERY_S
+                self._refresh_status()
             for wid, session in self._sessions.items():
                 with self._lock:
                     body = session.tick(now)

@@ -342,7 +342,7 @@ class BusDriver:
         now = self.clock.monotonic()
         self._port_retry_at = now + self._port_backoff.next()
         if self._port_error is None:
-            log.warning("line %s: port %s lost (%s); reopening with backoff",
+            log.warning("line %s: port %s unavailable (%s); reopening with backoff",
                         self.line.id, self.line.port, reason)
         self._port_error = reason
         with self._lock:
