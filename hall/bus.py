@@ -303,6 +303,10 @@ class Requester:
         Raises :class:`RequestError` on an error reply or after the retries.
         """
         spec = REGISTRY[f"{self.kind}.request.{op}"]
+        if not self.bus.connected:
+            # Not queued for later: a kiosk whose citizen has walked away must not
+            # have its request delivered minutes afterwards (a ghost ticket).
+            raise RequestError("offline", "not connected to the hall bus")
         self._ensure_sub(op)
         rid = req_id or self.new_id()
         pending = _Pending()
@@ -311,6 +315,8 @@ class Requester:
         data = messages.encode({"id": rid, **body})
         try:
             for _attempt in range(retries + 1):
+                if not self.bus.connected:
+                    raise RequestError("offline", "lost the connection to the hall bus")
                 self.bus.publish(spec, self.ident, data)
                 if pending.event.wait(timeout):
                     resp = pending.response

@@ -205,3 +205,15 @@ def test_pushed_config_is_validated_and_applied(running_engine, bus_client, tmp_
     assert adm.call("set", {"config": good})["digest"] != ""
     assert eng.engine.window_state("W1", 0).number == "101"
     assert yaml.safe_load(path.read_text())["windows"][0]["number"] == "101"
+
+
+def test_requests_are_not_queued_while_offline(running_engine, bus_client, broker):
+    """A kiosk cut off from the broker gets `offline` at once; nothing is delivered later."""
+    from hall.bus import Bus
+    eng = running_engine()
+    c = Bus(eng.hall_id, "never-connected", broker.settings)  # not started
+    with pytest.raises(RequestError) as e:
+        Requester(c, "kiosk", "K1").call("issue", {"matter": "M1"})
+    assert e.value.code == "offline"
+    time.sleep(0.3)
+    assert eng.engine.summary(0).issued == 0
