@@ -65,6 +65,7 @@ class SmsService:
         self._need_sync = False
         self._last_status: tuple | None = None
         self._ok: bool | None = None
+        self._sync_warned = False
         self.last_error: str | None = None
         self._dec = msgspec.json.Decoder(m.SmsRequest)
 
@@ -208,9 +209,13 @@ class SmsService:
         try:
             got = self.requester.call("sms_sync", {}, timeout=2.0, retries=1)
         except RequestError as e:
-            log.warning("sms sync with the engine failed: %s", e)
+            # once per outage at warning level: an engine that is down is retried every few seconds
+            log.log(logging.DEBUG if self._sync_warned else logging.WARNING,
+                    "sms sync with the engine failed: %s", e)
+            self._sync_warned = True
             self._report_at = self.clock.monotonic() + REPORT_RETRY_S
             return e.code != "timeout"
+        self._sync_warned = False
         log.info("sms sync: the engine has %s pending", got.get("pending") if isinstance(got, dict) else got)
         return True
 
