@@ -42,6 +42,7 @@ from .owb_driver import OwbDriver
 log = logging.getLogger("firmware_bridge.bridge")
 
 DRIVERS: dict[str, type[BusDriver]] = {"onewindow": OwbDriver, "legacy68": Legacy68Driver}
+KEY_MAX_AGE_S = 10.0  # a key still unsent after this long is dropped, not replayed
 STATUS_EVERY_S = 60.0  # device/<id>/status counters refreshed this often
 STATE_WAIT_S = 3.0  # show the closed text if the engine has said nothing about a window by then
 ID_CARD_RE = re.compile(r"^[1-9]\d{16}[\dX]$")  # GB 11643 居民身份证号码
@@ -247,17 +248,24 @@ class Bridge:
             return
         w = self._workers.get(ev.window)
         if w is not None:
-            w.put(ev)
+            w.put((self.clock.monotonic(), ev))
 
     def _queue_rate(self, wid: str, body: dict) -> None:
         self._workers[wid].put((wid, "rate", body))
 
-    def _send(self, item: KeyEvent | tuple[str, str, dict]) -> None:
-        if isinstance(item, tuple):
+    def _send(self, item: tuple) -> None:
+        if len(item) == 3:  # a rating: (window, "rate", body), never dropped
             wid, op, body = item
         else:
-            ev = item
+            pressed, ev = item
             wid = ev.window
+            age = self.clock.monotonic() - pressed
+            if age > KEY_MAX_AGE_S:
+                # the engine was unreachable: staff who saw nothing happen pressed again
+                # or walked away; five stale `next` presses must not call five tickets
+                log.warning("window %s: dropped %s pressed %.0f s ago (no engine reply meanwhile)",
+                            wid, ev.key, age)
+                return
             with self._lock:
                 state = self._states.get(wid)
             try:

@@ -189,3 +189,41 @@ def test_one_rating_per_visit_and_never_a_made_up_one():
 
 def test_devices_config_default_is_empty():
     assert DevicesConfig().serial == [] and DevicesConfig().lines == []
+
+
+# ------------------------------------------------------------ bridge shell --
+
+def test_generated_demo_devices_fill_lines_of_247_addresses():
+    from firmware_bridge.demo_rig import generated_devices
+    from tests.conftest import small_raw
+    raw = small_raw()
+    raw["windows"] = [{"id": f"W{i}", "number": str(i), "zone": "Z1", "serves": {"M1": 1, "M2": 1, "M3": 1}}
+                      for i in range(1, 101)] + [{"id": "WG", "number": "G", "zone": "Z2",
+                                                   "serves": {"M4": 1, "M5": 1, "M6": 1}}]
+    cfg = parse_config(raw)
+    dc = generated_devices(cfg)
+    assert [ln.id for ln in dc.lines] == ["demo1", "demo2"]
+    assert max(d.address for d in dc.serial) <= 247
+    assert len(dc.serial) == 3 * 101
+    assert {d.kind for d in dc.serial if d.window == "W100"} == {"ledbar", "keypad", "evaluator"}
+
+
+def test_stale_keys_are_dropped_not_replayed(small_config):
+    from firmware_bridge.driver import KeyEvent
+    from hall.clock import ManualClock
+
+    calls = []
+
+    class Req:
+        def call(self, op, body, **kw):
+            calls.append((op, body))
+
+    clock = ManualClock(1000.0)
+    br = Bridge(small_config, BusSettings(), inputs=False, clock=clock)
+    br._requesters = {"W1": Req()}
+    pressed = clock.monotonic()
+    br._send((pressed, KeyEvent("kp", "W1", "next")))
+    clock.advance(30)  # the engine was unreachable for half a minute
+    br._send((pressed, KeyEvent("kp", "W1", "next")))
+    br._send(("W1", "rate", {"ticket": "T1", "level": 5, "timeout": False}))  # ratings are kept
+    assert calls == [("next", {}), ("rate", {"ticket": "T1", "level": 5, "timeout": False})]
