@@ -222,3 +222,47 @@ def test_backoff_doubles_up_to_the_cap():
     assert [b.next() for _ in range(6)] == [0.5, 1, 2, 4, 4, 4]
     b.reset()
     assert b.next() == 0.5
+
+
+class FirmwareOnLine:
+    """The MicroPython firmware's Device (firmware/owproto.py) as a device on a FakeLine."""
+
+    def __init__(self, fw, address, kind):
+        self.fw = fw
+        self.dev = fw.Device(address, kind)
+        self.address = address
+
+    def handle(self, fr):
+        if fr.reply:
+            return None
+        out = self.dev.handle(fr.addr, fr.seq, fr.cmd, fr.payload)
+        return bytes(out) if out is not None else None
+
+    def written(self, reply):
+        pass
+
+
+def test_reference_firmware_speaks_with_the_real_driver(rig):
+    from tests.test_bridge_frames import _firmware_proto
+    fw = _firmware_proto()
+    r = rig(quirks=Quirks(drop_rate=0.03, garbage_rate=0.3, seed=21))
+    kp = FirmwareOnLine(fw, 2, fw.KIND_KEYPAD)
+    ev = FirmwareOnLine(fw, 3, fw.KIND_EVALUATOR)
+    led = FirmwareOnLine(fw, 1, fw.KIND_LEDBAR)
+    for d, kind in ((kp, "keypad"), (ev, "evaluator"), (led, "ledbar")):
+        r.fake.add(d)
+        r.devs.append(SerialDevice(id=kind, line="L1", kind=kind, window="W1", address=d.address))
+    r.start()
+    for code, arg in [(fw.KEY_LOGIN, b"1001"), (fw.KEY_NEXT, b""), (fw.KEY_TRANSFER, b"3"), (fw.KEY_FINISH, b"")]:
+        kp.dev.queue_key(code, arg)
+    r.driver.set_view("ledbar", LedView(("A023 请到5号窗口",), flash_s=8))
+    r.driver.set_view("keypad", KeypadView("open", 7, "A023"))
+    r.driver.set_view("evaluator", PromptView("T1", "A023", 30))
+    assert wait(lambda: ev.dev.prompt == (30, "A023"))
+    assert ev.dev.rate(5)
+    assert wait(lambda: len(r.events) >= 5, 20)
+    assert [(e.key, e.arg) for e in r.events if e.device == "keypad"] == [
+        ("login", "1001"), ("next", ""), ("transfer", "3"), ("finish", "")]
+    assert [(e.key, e.level) for e in r.events if e.device == "evaluator"] == [("rate", 5)]
+    assert wait(lambda: led.dev.lines == ["A023 请到5号窗口".encode("gb2312")] and led.dev.flash_s == 8)
+    assert wait(lambda: kp.dev.display == ("open", 7, "A023"))
