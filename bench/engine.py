@@ -62,14 +62,15 @@ def big_hall(hall_id: str, windows: int, matters: int = 100, zones: int = 10) ->
 class Engine:
     """The engine as a subprocess, like production."""
 
-    def __init__(self, broker, raw: dict, work: Path):
+    def __init__(self, broker, raw: dict, work: Path, max_batch: int = 500):
         self.cfg_path = work / f"{raw['hall']['id']}.yaml"
         self.cfg_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
         self.db = work / f"{raw['hall']['id']}.sqlite"
         env = {**os.environ, "ONEWINDOW_MQTT_PORT": str(broker.port),
                "ONEWINDOW_MQTT_PROTOCOL": broker.settings.protocol}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hall.cli", "caller", "--config", str(self.cfg_path), "--db", str(self.db)],
+            [sys.executable, "-m", "hall.cli", "caller", "--config", str(self.cfg_path), "--db", str(self.db),
+             "--max-batch", str(max_batch)],
             env=env, stdout=open(work / "engine.log", "ab"), stderr=subprocess.STDOUT,
             cwd=str(Path(__file__).resolve().parent.parent))
         self.hall_id = raw["hall"]["id"]
@@ -274,7 +275,8 @@ def main() -> None:
     broker = start_local_broker(workdir=work)
     s = broker.settings
     runs: dict[str, list[float]] = {"issue_per_s": [], "issue_p99_ms": [], "issue_p50_ms": [],
-                                    "call_p99_ms": [], "call_p50_ms": [], "rss_mb": []}
+                                    "call_p99_ms": [], "call_p50_ms": [], "rss_mb": [],
+                                    "issue_per_s_no_group_commit": []}
     try:
         for r in range(a.repeat):
             eng = Engine(broker, big_hall(f"bt{r}", 200), work)
@@ -287,6 +289,11 @@ def main() -> None:
             runs["call_p99_ms"].append(p99(clat))
             runs["call_p50_ms"].append(statistics.median(clat))
             eng.stop()
+            # side by side: the same load with one commit per request
+            one = Engine(broker, big_hall(f"b1{r}", 200), work, max_batch=1)
+            one.wait_online(s)
+            runs["issue_per_s_no_group_commit"].append(issue_throughput(s, one.hall_id, duration=a.duration))
+            one.stop()
             big = Engine(broker, big_hall(f"br{r}", 1000), work)
             big.wait_online(s)
             fill(s, big.hall_id, 20000)
@@ -296,6 +303,8 @@ def main() -> None:
     finally:
         broker.stop()
     result = {k: round(statistics.median(v), 2) for k, v in runs.items()}
+    result["group_commit_speedup"] = round(statistics.median(
+        a / b for a, b in zip(runs["issue_per_s"], runs["issue_per_s_no_group_commit"])), 2)
     result["runs"] = {k: [round(x, 2) for x in v] for k, v in runs.items()}
     result["broker"] = broker.kind
     result["machine"] = machine()

@@ -23,7 +23,10 @@ log = logging.getLogger("caller")
 @click.option("--host", default=None, help="MQTT host (env ONEWINDOW_MQTT_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="MQTT port (env ONEWINDOW_MQTT_PORT, default 1883).")
 @click.option("--protocol", type=click.Choice(["5", "3.1.1"]), default=None, help="MQTT protocol.")
-def cmd(config_path: str, db_path: str, host: str | None, port: int | None, protocol: str | None) -> None:
+@click.option("--max-batch", type=click.IntRange(1, 5000), default=500, show_default=True,
+              help="Most requests committed in one transaction (group commit).")
+def cmd(config_path: str, db_path: str, host: str | None, port: int | None, protocol: str | None,
+        max_batch: int) -> None:
     """Run the queue engine of one hall."""
     from .service import CallerService
     try:
@@ -31,7 +34,7 @@ def cmd(config_path: str, db_path: str, host: str | None, port: int | None, prot
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     settings = BusSettings.from_env(host=host, port=port, protocol=protocol)
-    svc = CallerService(cfg, db_path, settings, config_path=config_path)
+    svc = CallerService(cfg, db_path, settings, config_path=config_path, max_batch=max_batch)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

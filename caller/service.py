@@ -60,7 +60,8 @@ class CallerService:
 
     def __init__(self, config: HallConfig, db_path: str | Path, bus_settings: BusSettings,
                  clock: Clock | None = None, client_id: str | None = None,
-                 config_path: str | Path | None = None, extensions: list[Extension] | None = None):
+                 config_path: str | Path | None = None, extensions: list[Extension] | None = None,
+                 max_batch: int = MAX_BATCH):
         self.config = config
         self.config_path = Path(config_path) if config_path else None
         self.hall_id = config.hall.id
@@ -79,6 +80,7 @@ class CallerService:
         self._summary_dirty = True
         self.failed: BaseException | None = None
         self.batches = 0  # for the benchmark: how well group commit groups
+        self.max_batch = max(1, max_batch)  # 1 = one commit per request (to measure what batching buys)
 
     # ------------------------------------------------------------ life --
     def start(self, timeout: float = 10.0) -> None:
@@ -113,7 +115,7 @@ class CallerService:
             batch = [self._q.get(timeout=0.1)]
         except queue.Empty:
             return []
-        while len(batch) < MAX_BATCH:
+        while len(batch) < self.max_batch:
             try:
                 batch.append(self._q.get_nowait())
             except queue.Empty:
