@@ -68,6 +68,8 @@ def rig(broker, bus_client, tmp_path):
                                                send_timeout_s=1.0), tmp_path / "j.sqlite", broker.settings)
         svc.start()
         made.append((fm, svc))
+        # the sync proves the sender's subscriptions are live (the real engine resends anyway)
+        wait_for(lambda: eng.syncs >= 1, what="the sync at start")
         return fm, svc, eng, bus_client(hid, "watch")
 
     yield make
@@ -148,6 +150,7 @@ def test_http_gateway_sender_built_from_the_config(broker, bus_client, tmp_path,
         svc = SmsService(cfg.hall.id, "sms1", build_driver(cfg), tmp_path / "j.sqlite", broker.settings)
         svc.start()
         try:
+            wait_for(lambda: eng.syncs >= 1, what="the sync at start")
             eng.request("20261120-A009.called", text="请A009号到1号窗口办理。")
             wait_for(lambda: "sent" in eng.states("20261120-A009.called"), what="sent through the gateway")
             assert [b for _, b in gw.requests] == [
