@@ -202,7 +202,10 @@ class SmsRules:
                     continue
                 ahead, est = self._position(engine, line, t, open_n)
                 if not self.near_numbers(sc, ahead, est):
-                    break  # everyone behind it in this list is further away
+                    # everyone behind it in this list is further away (in a window's own
+                    # line `@W…` services, and so minutes per ticket, may differ: there a
+                    # minutes-based reminder can come one call late, never twice)
+                    break
                 if tid in self._fresh:
                     self._skip(out, t, "near", now, "near already when issued")
                 else:
