@@ -19,6 +19,7 @@ import logging
 import queue
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from hall import messages as m
 from hall.bus import Bus, BusSettings
 from hall.clock import Clock, SystemClock, local_day
 from hall.config import HallConfig
-from hall.topics import REGISTRY, Kind, Parsed
+from hall.topics import REGISTRY, Parsed
 
 from .engine import Changes, Emit, Engine, Refused
 from .extension import Extension, ExtOut, default_extensions
@@ -53,6 +54,18 @@ def _best_effort_id(payload: bytes) -> str:
         return ""
     rid = raw.get("id") if isinstance(raw, dict) else None
     return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else ""
+
+
+@dataclass
+class _Batch:
+    """What one batch will store and send once it is committed."""
+
+    replies: list[tuple[Any, str, bytes]] = field(default_factory=list)  # (spec, ident, data)
+    to_store: list[tuple[str, str, bytes]] = field(default_factory=list)  # (key, day, data)
+    events: list[Emit] = field(default_factory=list)
+    in_batch: dict[str, bytes] = field(default_factory=dict)
+    ext_records: dict[str, tuple[Extension, list[Any]]] = field(default_factory=dict)
+    republish: bool = False
 
 
 class CallerService:
@@ -145,93 +158,85 @@ class CallerService:
 
     def _process(self, batch: list[Any]) -> None:
         now = self.clock.now()
-        replies: list[tuple[Any, str, bytes]] = []  # (spec, ident, data)
-        to_store: list[tuple[str, str, bytes]] = []
-        events = []
-        in_batch: dict[str, bytes] = {}
-        ext_records: dict[str, tuple[Extension, list[Any]]] = {}
-        republish = False
+        b = _Batch()
         for item in batch:
             if item is _REPUBLISH:
-                republish = True
-                continue
-            parsed, payload = item
-            spec = parsed.spec
-            if spec.name == "stats.progress":
-                self._take_progress(payload)
-                continue
-            op = f"{spec.kind}.{spec.op}"
-            resp_spec = REGISTRY.response_for(spec)
-            if len(payload) > m.MAX_PAYLOAD:
-                replies.append((resp_spec, parsed.ident, m.encode(m.Response(
-                    id="", status="error", error=m.ErrorBody(
-                        code="too_large", message=f"payload over {m.MAX_PAYLOAD} bytes")))))
-                log.warning("dropped oversized %s from %s (%d bytes)", op, parsed.ident, len(payload))
-                continue
-            try:
-                req = m.decode(payload, m.REQUEST_TYPES[op])
-            except (msgspec.ValidationError, msgspec.DecodeError) as e:
-                code = "bad_json" if isinstance(e, msgspec.DecodeError) and not isinstance(
-                    e, msgspec.ValidationError) else "bad_request"
-                log.warning("refused %s from %s: %s: %s", op, parsed.ident, code, e)
-                replies.append((resp_spec, parsed.ident, m.encode(m.Response(
-                    id=_best_effort_id(payload), status="error",
-                    error=m.ErrorBody(code=code, message=str(e))))))
-                continue
-            key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
-            cached = in_batch.get(key) or self._cache.get(key) or self.store.reply(key)
-            if cached is not None:
-                replies.append((resp_spec, parsed.ident, cached))
-                continue
-            if op == "config.set":
-                out_data, out_err, out_events = self._config_set(req), None, []
-                if isinstance(out_data, tuple):
-                    out_data, out_err = None, out_data
-            elif op in self._ext_ops:
-                ext = self._ext_ops[op]
-                try:
-                    out_data, xo = ext.handle(op, parsed.ident, req, self.engine, now)
-                    out_err, out_events = None, xo.events
-                    ext_records.setdefault(ext.name, (ext, []))[1].extend(xo.records)
-                except Refused as r:
-                    out_data, out_err, out_events = None, (r.code, r.message), []
-                except Exception as e:
-                    log.exception("internal error on %s %s", op, parsed.ident)
-                    out_data, out_err, out_events = None, ("internal", type(e).__name__), []
+                b.republish = True
+            elif item[0].spec.name == "stats.progress":
+                self._take_progress(item[1])
             else:
-                if spec.kind == Kind.WINDOW and self.config.window(parsed.ident) is None:
-                    out_data, out_err, out_events = None, (
-                        "unknown_window", f"no window {parsed.ident!r} in this hall"), []
-                else:
-                    try:
-                        out = self.engine.handle(op, parsed.ident, req, now)
-                        out_data, out_err, out_events = out.data, out.error, out.events
-                    except Exception as e:  # a bug must not take the hall down
-                        log.exception("internal error on %s %s", op, parsed.ident)
-                        out_data, out_err, out_events = None, ("internal", type(e).__name__), []
-            resp = m.Response(id=req.id, status="error" if out_err else "ok", data=out_data,
-                              error=m.ErrorBody(code=out_err[0], message=out_err[1]) if out_err else None)
-            data = m.encode(resp)
-            in_batch[key] = data
-            to_store.append((key, self.engine.day, data))
-            replies.append((resp_spec, parsed.ident, data))
-            events.extend(out_events)
+                self._answer(item[0], item[1], now, b)
         ch = self.engine.drain()
-        events.extend(self._after(ch, now, ext_records))
-        self.store.commit(ch, to_store, list(ext_records.values()))  # durable before anyone hears
-
+        b.events.extend(self._after(ch, now, b.ext_records))
+        self.store.commit(ch, b.to_store, list(b.ext_records.values()))  # durable before anyone hears
         self.batches += 1
-        for key, _day, data in to_store:
+        for key, _day, data in b.to_store:
             self._cache[key] = data
             if len(self._cache) > REPLY_CACHE:
                 self._cache.popitem(last=False)
         self._publish_changes(ch, now)
-        for resp_spec, ident, data in replies:
+        for resp_spec, ident, data in b.replies:
             self.bus.publish(resp_spec, ident, data)
-        for ev in events:
+        for ev in b.events:
             self.bus.publish(REGISTRY[ev.spec], ev.ident, ev.payload)
-        if republish:
+        if b.republish:
             self._republish_all(now)
+
+    def _answer(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
+        """Validate one request, answer it from the idempotency record or by
+        dispatching it, and add its reply to the batch."""
+        spec = parsed.spec
+        op = f"{spec.kind}.{spec.op}"
+        resp_spec = REGISTRY.response_for(spec)
+
+        def refuse(rid: str, code: str, message: str) -> None:
+            log.warning("refused %s from %s: %s: %s", op, parsed.ident, code, message)
+            b.replies.append((resp_spec, parsed.ident, m.encode(m.Response(
+                id=rid, status="error", error=m.ErrorBody(code=code, message=message)))))
+
+        if len(payload) > m.MAX_PAYLOAD:
+            return refuse("", "too_large", f"payload over {m.MAX_PAYLOAD} bytes")
+        try:
+            req = m.decode(payload, m.REQUEST_TYPES[op])
+        except msgspec.ValidationError as e:
+            return refuse(_best_effort_id(payload), "bad_request", str(e))
+        except msgspec.DecodeError as e:
+            return refuse("", "bad_json", str(e))
+        key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
+        cached = b.in_batch.get(key) or self._cache.get(key) or self.store.reply(key)
+        if cached is not None:  # a retry: the first answer again, nothing done twice
+            b.replies.append((resp_spec, parsed.ident, cached))
+            return
+        try:
+            data, err, events = self._dispatch(op, parsed.ident, req, now, b)
+        except Exception as e:  # a bug must not take the hall down; the log has the trace
+            log.exception("internal error on %s %s", op, parsed.ident)
+            data, err, events = None, ("internal", type(e).__name__), []
+        reply = m.encode(m.Response(
+            id=req.id, status="error" if err else "ok", data=data,
+            error=m.ErrorBody(code=err[0], message=err[1]) if err else None))
+        b.in_batch[key] = reply
+        b.to_store.append((key, self.engine.day, reply))
+        b.replies.append((resp_spec, parsed.ident, reply))
+        b.events.extend(events)
+
+    def _dispatch(self, op: str, ident: str, req: Any, now: float,
+                  b: "_Batch") -> tuple[Any, tuple[str, str] | None, list[Emit]]:
+        if op == "config.set":
+            out = self._config_set(req)
+            return (None, out, []) if isinstance(out, tuple) else (out, None, [])
+        if op in self._ext_ops:
+            ext = self._ext_ops[op]
+            try:
+                data, xo = ext.handle(op, ident, req, self.engine, now)
+            except Refused as r:
+                return None, (r.code, r.message), []
+            b.ext_records.setdefault(ext.name, (ext, []))[1].extend(xo.records)
+            return data, None, xo.events
+        if op.startswith("window.") and self.config.window(ident) is None:
+            return None, ("unknown_window", f"no window {ident!r} in this hall"), []
+        out = self.engine.handle(op, ident, req, now)
+        return out.data, out.error, out.events
 
     def _after(self, ch: Changes, now: float,
                ext_records: dict[str, tuple[Extension, list[Any]]]) -> list[Emit]:
