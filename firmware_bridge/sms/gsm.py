@@ -1,5 +1,8 @@
 """GSM/4G modem driver: AT commands over a serial port, PDU mode (AT+CMGF=0).
 
+PDUs (UCS2 for Chinese, GSM 7-bit where every character fits, concatenated
+beyond one part) come from firmware_bridge/sms/pdu.py.
+
 Tested against the fake modem on a pty (firmware_bridge/sms/fake_modem.py),
 which follows the 3GPP TS 27.005/27.007 replies of common USB modems (Quectel
 EC20/EC25, SIMCom SIM7600, Huawei E3372 in serial mode):

@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from . import SendResult, SmsError, mask
+from .pdu import part_count
 
 log = logging.getLogger("firmware_bridge.sms.http")
 
@@ -120,8 +121,7 @@ class HttpGateway:
         except ValueError:
             pass
         log.info("sms %s to %s accepted by %s (%s)", sms_id, mask(phone), self.where, ref or "no id")
-        parts = 1 if len(text) <= 70 else -(-len(text.encode("utf-16-be")) // 2 // 67)
-        return SendResult(parts=parts, refs=[ref] if ref else [])
+        return SendResult(parts=part_count(text), refs=[ref] if ref else [])
 
 
 class FakeSender:

@@ -3,9 +3,12 @@
 Pure functions, no I/O.  Chinese needs UCS2 (TP-DCS 0x08): 140 octets carry
 70 UTF-16 units; a longer text is split into parts of 67 units behind a
 concatenation header (UDH ``05 00 03 <ref> <total> <seq>``, 8-bit reference),
-which phones join back into one message.  English texts are sent in UCS2 too:
-one code path, and the rare ``€`` or full-width comma in a template cannot
-turn into ``?`` as it would in the GSM 7-bit alphabet.
+which phones join back into one message.  A text made only of characters of
+the GSM 7-bit default alphabet (TS 23.038, with its escape table) goes as
+7-bit (TP-DCS 0x00): 160 characters in one part, 153 per part when
+concatenated — an English reminder of 100 characters is one SMS, not two.
+Anything else (Chinese, a full-width comma) makes the whole message UCS2, so
+no character can ever turn into ``?``.
 
 A character outside the BMP (an emoji in a comment, a rare 𠮷) is two UTF-16
 units; a part boundary never splits such a pair.
@@ -20,6 +23,17 @@ from dataclasses import dataclass
 
 UCS2_SINGLE = 70  # UTF-16 units in a one-part message
 UCS2_PART = 67  # per part behind a 6-octet concatenation header
+GSM7_SINGLE = 160  # septets in a one-part message
+GSM7_PART = 153  # per part: the 6-octet header takes 7 septets (48 bits + 1 fill bit)
+
+# TS 23.038 §6.2.1: the default alphabet (index = septet) and its escape table (after 0x1B)
+GSM7_BASIC = ("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+              "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM7_EXT = {"\f": 0x0A, "^": 0x14, "{": 0x28, "}": 0x29, "\\": 0x2F, "[": 0x3C, "~": 0x3D, "]": 0x3E,
+            "|": 0x40, "€": 0x65}
+_G7 = {c: i for i, c in enumerate(GSM7_BASIC) if i != 0x1B}
+_G7_BACK = dict(enumerate(GSM7_BASIC))
+_G7_EXT_BACK = {v: k for k, v in GSM7_EXT.items()}
 MAX_PARTS = 255
 VP_24H = 0xA7  # relative validity: 167 → 24 hours
 
@@ -59,6 +73,66 @@ def _smsc(smsc: str | None) -> str:
     return f"{len(body) // 2:02X}" + body
 
 
+def gsm7_septets(text: str) -> list[int] | None:
+    """The text as default-alphabet septets (escape pairs for ``{ } [ ] € …``), or
+    None if any character is outside the alphabet."""
+    out: list[int] = []
+    for ch in text:
+        v = _G7.get(ch)
+        if v is not None:
+            out.append(v)
+        elif ch in GSM7_EXT:
+            out += [0x1B, GSM7_EXT[ch]]
+        else:
+            return None
+    return out
+
+
+def split_septets(septets: list[int]) -> list[list[int]]:
+    if len(septets) <= GSM7_SINGLE:
+        return [septets]
+    parts, i = [], 0
+    while i < len(septets):
+        j = min(len(septets), i + GSM7_PART)
+        k = i
+        while k < j:  # never split an escape pair (0x1B + its character)
+            k += 2 if septets[k] == 0x1B else 1
+        if k > j:
+            j -= 1
+        parts.append(septets[i:j])
+        i = j
+    if len(parts) > MAX_PARTS:
+        raise PduError(f"text too long: {len(parts)} parts")
+    return parts
+
+
+def pack_septets(septets: list[int], fill: int = 0) -> bytes:
+    """Septets packed LSB first after ``fill`` zero bits (fill aligns them behind a UDH)."""
+    acc = 0
+    for i, v in enumerate(septets):
+        acc |= (v & 0x7F) << (fill + 7 * i)
+    nbits = fill + 7 * len(septets)
+    return acc.to_bytes((nbits + 7) // 8, "little")
+
+
+def unpack_septets(data: bytes, count: int, fill: int = 0) -> list[int]:
+    acc = int.from_bytes(data, "little")
+    return [(acc >> (fill + 7 * i)) & 0x7F for i in range(count)]
+
+
+def gsm7_text(septets: list[int]) -> str:
+    out, esc = [], False
+    for v in septets:
+        if esc:
+            out.append(_G7_EXT_BACK.get(v, " "))
+            esc = False
+        elif v == 0x1B:
+            esc = True
+        else:
+            out.append(_G7_BACK[v])
+    return "".join(out)
+
+
 def split_units(text: str) -> list[bytes]:
     """UTF-16-BE chunks: one part up to 70 units, else parts of ≤ 67 units."""
     data = text.encode("utf-16-be")
@@ -85,7 +159,9 @@ def encode_submit(number: str, text: str, concat_ref: int = 0, smsc: str | None 
     if not text:
         raise PduError("empty text")
     toa, digits = _address(number)
-    chunks = split_units(text)
+    septets = gsm7_septets(text)
+    chunks: list = split_septets(septets) if septets is not None else split_units(text)
+    dcs = 0x00 if septets is not None else 0x08
     total = len(chunks)
     sca = _smsc(smsc)
     out = []
@@ -97,11 +173,17 @@ def encode_submit(number: str, text: str, concat_ref: int = 0, smsc: str | None 
             udh = bytes([0x05, 0x00, 0x03, concat_ref & 0xFF, total, seq])
         if status_report:
             first |= 0x20
-        ud = udh + chunk
+        if dcs == 0x00:
+            fill = (7 - (len(udh) * 8) % 7) % 7
+            ud = udh + pack_septets(chunk, fill)
+            udl = (len(udh) * 8 + fill) // 7 + len(chunk)  # counted in septets
+        else:
+            ud = udh + chunk
+            udl = len(ud)
         tpdu = (f"{first:02X}" "00"  # TP-MR: the modem fills in the reference
                 f"{len(digits):02X}{toa:02X}{_semi_octets(digits)}"
-                "00" "08" f"{VP_24H:02X}"  # TP-PID, TP-DCS = UCS2, TP-VP
-                f"{len(ud):02X}" + ud.hex().upper())
+                f"00{dcs:02X}{VP_24H:02X}"  # TP-PID, TP-DCS (0x00 7-bit, 0x08 UCS2), TP-VP
+                f"{udl:02X}" + ud.hex().upper())
         out.append(Part(hex=sca + tpdu, tpdu_len=len(tpdu) // 2, seq=seq, total=total))
     return out
 
@@ -154,26 +236,34 @@ def decode_submit(pdu_hex: str) -> Decoded:
         i += {0: 0, 2: 1, 1: 7, 3: 7}[vpf]
         udl = b[i]
         i += 1
-        ud = b[i:i + udl]
-        if len(ud) != udl:
+        seven = dcs & 0x0C == 0x00
+        octets = (udl * 7 + 7) // 8 if seven else udl
+        ud = b[i:i + octets]
+        if len(ud) != octets:
             raise PduError("user data shorter than TP-UDL")
     except IndexError:
         raise PduError("PDU too short") from None
+    if dcs & 0x0C not in (0x00, 0x08):
+        raise PduError(f"DCS {dcs:#04x} is neither 7-bit nor UCS2")
     ref, total, seq = None, 1, 1
+    hl = 0
     if first & 0x40:
-        hl = ud[0]
-        hdr = ud[1:1 + hl]
+        hl = ud[0] + 1
+        hdr = ud[1:hl]
         j = 0
-        while j < len(hdr):
+        while j + 1 < len(hdr):
             iei, ln = hdr[j], hdr[j + 1]
             if iei == 0x00 and ln == 3:
                 ref, total, seq = hdr[j + 2], hdr[j + 3], hdr[j + 4]
             j += 2 + ln
-        ud = ud[1 + hl:]
-    if dcs & 0x0C != 0x08:
-        raise PduError(f"DCS {dcs:#04x} is not UCS2")
-    return Decoded(smsc=smsc, number=number, text=ud.decode("utf-16-be", errors="surrogatepass"),
-                   ref=ref, total=total, seq=seq, dcs=dcs, status_report=bool(first & 0x20))
+    if seven:
+        fill = (7 - (hl * 8) % 7) % 7
+        count = udl - (hl * 8 + fill) // 7
+        text = gsm7_text(unpack_septets(ud[hl:], count, fill))
+    else:
+        text = ud[hl:].decode("utf-16-be", errors="surrogatepass")
+    return Decoded(smsc=smsc, number=number, text=text, ref=ref, total=total, seq=seq, dcs=dcs,
+                   status_report=bool(first & 0x20))
 
 
 def join_parts(parts: list[Decoded]) -> str:
@@ -181,3 +271,9 @@ def join_parts(parts: list[Decoded]) -> str:
     raw = b"".join(p.text.encode("utf-16-be", errors="surrogatepass")
                    for p in sorted(parts, key=lambda p: p.seq))
     return raw.decode("utf-16-be")
+
+
+def part_count(text: str) -> int:
+    """How many SMS parts ``text`` takes (what a gateway bills)."""
+    septets = gsm7_septets(text)
+    return len(split_septets(septets)) if septets is not None else len(split_units(text))
