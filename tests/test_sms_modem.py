@@ -113,3 +113,12 @@ def test_a_missing_port_is_a_device_fault():
     with pytest.raises(SmsError) as e:
         drv.open()
     assert (e.value.code, e.value.device) == ("port", True)
+
+
+def test_english_goes_as_7bit_and_is_decoded_back(modem):
+    fm, drv = modem()
+    drv.open()
+    text = "[Xihu Service Center] Number A023, please go to window 12. " * 3  # 174 chars: 2 parts
+    assert drv.send("x", "+8613812345678", text, concat_ref=3).parts == 2
+    assert fm.messages() == [("+8613812345678", text)]
+    assert {d.dcs for d in fm.decoded()} == {0x00}
