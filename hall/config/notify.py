@@ -32,8 +32,9 @@ class FollowupConfig(Strict):
     closed_visible_hours: int = Field(
         24, ge=0, le=720, description="A closed follow-up stays on its retained alert topic this long, "
                                       "then the topic is cleared.")
-    keep_closed_days: int = Field(31, ge=1, le=366,
-                                  description="Closed follow-ups listed by `onewindow followup list --all`.")
+    keep_closed_days: int = Field(
+        31, ge=1, le=366,
+        description="Closed follow-ups stay listed (`onewindow followup list --status all`) this long.")
 
 
 class SmsTemplates(Strict):
