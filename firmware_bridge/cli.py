@@ -27,10 +27,13 @@ log = logging.getLogger("firmware_bridge.cli")
               help="This bridge's id for device/<id>/availability; default bridge-<hostname>.")
 @click.option("--fake", is_flag=True,
               help="Run against fake devices on ptys (no hardware needed): for trying the config.")
+@click.option("--scan", is_flag=True,
+              help="Probe every address of the lines, print who answers against the config, and exit "
+                   "(the bridge must not be running on those ports).")
 @click.option("--mqtt-host", default=None, help="Broker host (else $ONEWINDOW_MQTT_HOST, 127.0.0.1).")
 @click.option("--mqtt-port", type=int, default=None, help="Broker port (else $ONEWINDOW_MQTT_PORT, 1883).")
 def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str | None, fake: bool,
-        mqtt_host: str | None, mqtt_port: int | None) -> None:
+        scan: bool, mqtt_host: str | None, mqtt_port: int | None) -> None:
     """Bridge RS-485 LED bars, keypads, evaluators and USB keypads/scanners to the hall bus."""
     from .bridge import Bridge, BridgeError
     try:
@@ -41,6 +44,9 @@ def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str |
     unknown = set(lines) - known
     if unknown:
         raise click.ClickException(f"--line: no line {sorted(unknown)} in the config (have {sorted(known)})")
+    if scan:
+        _scan(cfg, set(lines) or known)
+        return
     settings = BusSettings.from_env(host=mqtt_host, port=mqtt_port)
     ident = bridge_id or "bridge-" + "".join(c if c.isalnum() or c in "-_." else "-"
                                              for c in socket.gethostname())[:50]
@@ -63,3 +69,23 @@ def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str |
         pass
     finally:
         runner.stop()
+
+
+def _scan(cfg, lines: set[str]) -> None:
+    from .link import LinkError, SerialLink
+    from .scan import report, scan_line
+    for line in cfg.devices.lines:
+        if line.id not in lines:
+            continue
+        link = SerialLink(line.port, line.baud)
+        try:
+            link.open()
+        except LinkError as e:
+            click.echo(f"{line.id}: cannot open {line.port}: {e}")
+            continue
+        try:
+            configured = {d.address: (d.id, d.kind) for d in cfg.devices.serial if d.line == line.id}
+            for row in report(line, scan_line(line, link), configured):
+                click.echo(row)
+        finally:
+            link.close()

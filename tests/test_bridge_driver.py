@@ -266,3 +266,24 @@ def test_reference_firmware_speaks_with_the_real_driver(rig):
     assert [(e.key, e.level) for e in r.events if e.device == "evaluator"] == [("rate", 5)]
     assert wait(lambda: led.dev.lines == ["A023 请到5号窗口".encode("gb2312")] and led.dev.flash_s == 8)
     assert wait(lambda: kp.dev.display == ("open", 7, "A023"))
+
+
+def test_scan_finds_devices_and_misplaced_addresses():
+    from firmware_bridge.scan import report, scan_line
+    fake = FakeLine(quirks=Quirks(garbage_rate=0.3, seed=2)).start()
+    try:
+        fake.add(FakeLedBar(1))
+        fake.add(FakeKeypad(7))  # configured at 2: its DIP switch says 7
+        line = Line(id="L1", port=fake.port, baud=115200)
+        link = SerialLink(fake.port, 115200)
+        link.open()
+        try:
+            found = scan_line(line, link, addresses=range(1, 11), timeout_s=0.1)
+        finally:
+            link.close()
+        assert [(f.address, f.kind) for f in found] == [(1, "ledbar"), (7, "keypad")]
+        rows = report(line, found, {1: ("led-W1", "ledbar"), 2: ("kp-W1", "keypad")})
+        assert [r.split()[-1] for r in rows] == ["ok", "answer", "config"]
+        assert "configured, no answer" in rows[1] and "not in the config" in rows[2]
+    finally:
+        fake.stop()
