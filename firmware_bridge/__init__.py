@@ -14,6 +14,7 @@ Drivers and shells:
   legacy_driver.py FF-68 behind the same interface
   evdev_input.py   USB keypads and scanners (python-evdev, imported lazily)
   bridge.py        the MQTT shell (hall.bus): states → views, keys → requests
+  scan.py          `onewindow bridge --scan`: who answers at which address
   cli.py           `onewindow bridge`
 
 Fakes: fakes/ (pty devices with quirks), demo_rig.py (fakes + a running bridge).
