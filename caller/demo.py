@@ -36,13 +36,27 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "hall.example.yaml
 
 
 class Staff:
-    """Every window's clerk, as one scheduler of timed actions in simulated time."""
+    """Every window's clerk, as one scheduler of timed actions in simulated time.
 
-    def __init__(self, cfg: HallConfig, bus: Bus, clock: SimClock, day: Day, stop: threading.Event):
+    A window with a (fake) keypad is worked through it — key frames on a pty,
+    the real driver, the bridge — and the clerk watches the window's retained
+    state to see what the key did; other windows use a soft caller (requests).
+    Citizens rate on the window's evaluator device when it has one (and walk
+    off without a key for the device's own timeout), else through the soft caller.
+    """
+
+    def __init__(self, cfg: HallConfig, bus: Bus, clock: SimClock, day: Day, stop: threading.Event,
+                 rig=None, states: dict[str, dict] | None = None):
         self.cfg, self.clock, self.day, self.stop = cfg, clock, day, stop
+        self.rig = rig
+        self.states = states if states is not None else {}
         self.req = {w.id: Requester(bus, "window", w.id) for w in cfg.windows}
+        self.keypad = {w.id for w in cfg.windows if rig is not None and rig.by_window.get(w.id, {}).get("keypad")}
+        self.evaluator = {w.id for w in cfg.windows
+                          if rig is not None and rig.by_window.get(w.id, {}).get("evaluator")}
         self.heap: list[tuple[float, int, str, str]] = []
         self.seq = itertools.count()
+        self.pressed: dict[str, tuple[float, str | None, int]] = {}  # wid -> (at, previous number, tries)
         self.errors = 0
 
     def at(self, when: float, wid: str, action: str) -> None:
@@ -64,12 +78,46 @@ class Staff:
                 if e.code == "timeout":
                     self.errors += 1
                 self.at(when + 60, wid, "next")
+            except Exception:  # a simulated clerk must not end the simulated day
+                log.exception("clerk at %s failed on %s", wid, action)
+                self.errors += 1
+                self.at(when + 60, wid, "next")
+
+    def _current(self, wid: str) -> dict | None:
+        st = self.states.get(wid) or {}
+        return st.get("ticket")
+
+    def _called(self, wid: str, ticket: dict, now: float) -> None:
+        """A ticket was called at ``wid``: does the citizen come, and for how long?"""
+        if not self.day.shows_up():
+            self.at(now + 60, wid, "recall")
+            return
+        service = ticket["matter"] or ticket["bundle"]
+        self.at(now + 45, wid, "start")
+        self.at(now + 45 + self.day.handle_seconds(service), wid, "finish")
 
     def act(self, wid: str, action: str, now: float) -> None:
+        keys = wid in self.keypad
         r = self.req[wid]
         if action == "login":
-            r.call("login", {"staff": f"S{wid[1:]}"})
+            if not (keys and self._press_login(wid)):
+                r.call("login", {"staff": f"S{wid[1:]}"})
             self.at(now + 10, wid, "next")
+        elif action == "next" and keys:
+            cur = self._current(wid)
+            self.pressed[wid] = (now, cur["number"] if cur else None, 0)
+            self.rig.press(wid, "next")
+            self.at(now + 10, wid, "seen")
+        elif action == "seen":
+            pressed_at, before, tries = self.pressed[wid]
+            cur = self._current(wid)
+            if cur and cur["state"] == "called" and cur["number"] != before:
+                self._called(wid, cur, now)
+            elif tries < 3:
+                self.pressed[wid] = (pressed_at, before, tries + 1)
+                self.at(now + 10, wid, "seen")
+            else:  # nobody waits (or the key was lost): try again in a minute
+                self.at(now + 60, wid, "next")
         elif action == "next":
             try:
                 st = r.call("next", {})
@@ -80,31 +128,47 @@ class Staff:
                 return
             if st["ticket"] is None:
                 self.at(now + 60, wid, "next")
-                return
-            if not self.day.shows_up():
-                self.at(now + 60, wid, "recall")
-                return
-            service = st["ticket"]["matter"] or st["ticket"]["bundle"]
-            self.at(now + 45, wid, "start")
-            self.at(now + 45 + self.day.handle_seconds(service), wid, "finish")
-        elif action == "recall":
+            else:
+                self._called(wid, st["ticket"], now)
+        elif action in ("recall", "noshow", "start", "finish") and keys and self._press(wid, action):
+            self._after(wid, action, now)
+        elif action in ("recall", "noshow", "start", "finish"):
             try:
-                r.call("recall", {})
-                self.at(now + 60, wid, "noshow")
-            except RequestError:
-                self.at(now + 1, wid, "noshow")
-        elif action == "noshow":
-            r.call("noshow", {})
-            self.at(now + 10, wid, "next")
-        elif action == "start":
-            r.call("start", {})
-        elif action == "finish":
-            r.call("finish", {})
-            self.at(now + 15, wid, "rate")
-            self.at(now + 40, wid, "next")
+                r.call(action, {})
+            except RequestError as e:
+                if action != "recall" or e.code != "recall_limit":
+                    raise
+            self._after(wid, action, now)
         elif action == "rate":
             level = self.day.rating()
-            r.call("rate", {"timeout": True} if level is None else {"level": level})
+            if wid in self.evaluator:
+                if level is not None:  # else: the device times out by itself
+                    self.rig.rate(wid, level)
+            else:
+                r.call("rate", {"timeout": True} if level is None else {"level": level})
+
+    def _press_login(self, wid: str) -> bool:
+        try:
+            return bool(self.rig.press(wid, "login", f"{int(wid[1:]):04d}"))
+        except (KeyError, ValueError):
+            return False
+
+    def _press(self, wid: str, key: str) -> bool:
+        """Press a key on the window's keypad; False if that keypad has no such key
+        (the FF-68 keypads have no "start"): the clerk uses the soft caller then."""
+        try:
+            return bool(self.rig.press(wid, key))
+        except KeyError:
+            return False
+
+    def _after(self, wid: str, action: str, now: float) -> None:
+        if action == "recall":
+            self.at(now + 60, wid, "noshow")
+        elif action == "noshow":
+            self.at(now + 10, wid, "next")
+        elif action == "finish":
+            self.at(now + 15, wid, "rate")
+            self.at(now + 40, wid, "next")
 
 
 class Board:
@@ -114,14 +178,20 @@ class Board:
         self.cfg = cfg
         self.zones: dict[str, dict] = {}
         self.summary: dict = {}
+        self.windows: dict[str, dict] = {}  # the clerks look here to see what their keys did
         self.lock = threading.Lock()
         bus.subscribe(REGISTRY["zone.board"], self._zone)
+        bus.subscribe(REGISTRY["window.state"], self._window)
         bus.subscribe(REGISTRY["stats.summary"], self._summary, ident="hall")
 
     def _zone(self, parsed, data: bytes) -> None:
         if data:
             with self.lock:
                 self.zones[parsed.ident] = json.loads(data)
+
+    def _window(self, parsed, data: bytes) -> None:
+        if data:
+            self.windows[parsed.ident] = json.loads(data)  # one dict store: atomic under the GIL
 
     def _summary(self, parsed, data: bytes) -> None:
         if data:
@@ -226,7 +296,7 @@ def cmd(config_path: str, minutes: float, speed: float, seed: int, plain: bool, 
     bus.start()
     stop = threading.Event()
     day = Day(cfg, seed)
-    staff = Staff(cfg, bus, clock, day, stop)
+    staff = Staff(cfg, bus, clock, day, stop, rig=rig, states=board.windows)
     end = start + 5 * 60 + minutes * 60
     arrivals = day.arrivals(start + 5 * 60, end)
     kiosks = [Requester(bus, "kiosk", f"K{i:02d}") for i in range(1, 5)]

@@ -88,3 +88,27 @@ def test_clients_are_confined_to_their_topics(acl_broker, small_config, tmp_path
         win_bus.stop()
     finally:
         eng.stop()
+
+
+def test_bridge_never_sees_sms_requests(acl_broker, small_config):
+    """device/<sender>/sms carries full phone numbers: the bridge's device rights stop short of it."""
+    USERS["onewindow-bridge"] = "pw-bridge"
+    USERS["onewindow-sms"] = "pw-sms"
+    write_passwords(Path(acl_broker.workdir) / "passwd", USERS)
+    acl_broker.restart()
+    hid = small_config.hall.id
+    got: queue.Queue = queue.Queue()
+    bridge = Bus(hid, "bridge", settings(acl_broker, "onewindow-bridge"))
+    bridge.subscribe(REGISTRY["device.sms"], lambda p, d: got.put(d))
+    bridge.subscribe(REGISTRY["device.status"], lambda p, d: got.put(d))
+    bridge.start()
+    sender = Bus(hid, "sms", settings(acl_broker, "onewindow-sms"))
+    sender.start()
+    time.sleep(0.3)
+    sender.publish_raw(REGISTRY["device.sms"].topic(hid, "gsm1"), b'{"phone":"13812345678"}', retain=False)
+    sender.publish_raw(REGISTRY["device.status"].topic(hid, "gsm1"), b'{"ok":true}', retain=False)
+    assert got.get(timeout=5) == b'{"ok":true}'  # the bridge reads device status…
+    time.sleep(0.5)
+    assert got.empty()  # …but never an SMS request
+    bridge.stop()
+    sender.stop()
