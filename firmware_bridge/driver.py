@@ -60,6 +60,7 @@ class Slot:
     pending_ack: int = 0            # event id to acknowledge in the next poll
     last_event: int | None = None   # for duplicate suppression
     announced: bool | None = None   # last availability published
+    sent_at: float = -1e9           # last view sent (for coalescing non-urgent ones)
     stats: dict = field(default_factory=lambda: {"tx": 0, "retries": 0, "timeouts": 0, "events": 0})
 
     @property
@@ -209,12 +210,19 @@ class BusDriver:
         with self._lock:
             # 1. views to send to devices that are (or may be) there: urgent first, then FIFO
             best = None
+            held = 3600.0
+            gap = self.line.coalesce_ms / 1000.0
             for dev_id, (urgent, order) in list(self._dirty.items()):
                 s = self.slots[dev_id]
                 if s.desired is None or s.desired == s.confirmed:
                     del self._dirty[dev_id]
                     continue
                 if s.online is False:
+                    continue
+                if not urgent and now < s.sent_at + gap:
+                    # a waiting count changes at every keypad whenever any window calls:
+                    # send at most one such update per device per `coalesce_ms`
+                    held = min(held, s.sent_at + gap - now)
                     continue
                 key = (not urgent, order)
                 if best is None or key < best[0]:
@@ -239,7 +247,7 @@ class BusDriver:
                 soonest = min(soonest, s.retry_at - now)
             if self._port_retry_at > now:
                 soonest = min(soonest, self._port_retry_at - now)
-            return max(soonest, 0.001)
+            return max(min(soonest, held), 0.001)
 
     def _timeout(self, request: bytes) -> float:
         if self.timeout_s > 0:
@@ -267,6 +275,7 @@ class BusDriver:
         with self._lock:
             if kind == "update":
                 slot.confirmed = view
+                slot.sent_at = now
             if slot.online is False:
                 slot.confirmed = None  # it may have been power-cycled: show it the state again
             slot.online = True

@@ -40,6 +40,9 @@ class Line(Strict):
     poll_interval_ms: float = Field(
         0, ge=0, le=5000, description="Least time between two polls of one keypad or evaluator; 0 = as "
                                       "fast as the bus allows.")
+    coalesce_ms: float = Field(
+        1000, ge=0, le=60000, description="Least time between two non-urgent updates of one device (a "
+                                          "waiting count on a keypad); a new call or prompt is never held.")
     keepalive_s: float = Field(5, gt=0, le=300,
                                description="Ping an output-only device (LED bar) this often to notice it gone.")
     backoff_max_s: float = Field(30, gt=0, le=600,
