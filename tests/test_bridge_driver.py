@@ -287,3 +287,17 @@ def test_scan_finds_devices_and_misplaced_addresses():
         assert "configured, no answer" in rows[1] and "not in the config" in rows[2]
     finally:
         fake.stop()
+
+
+def test_waiting_counts_are_coalesced_but_a_call_is_never_held(rig):
+    r = rig(coalesce_ms=60000)
+    kp = r.add(FakeKeypad(2), "kp", "keypad")
+    r.start()
+    r.driver.set_view("kp", KeypadView("open", 1, "A001"), urgent=True)
+    assert wait(lambda: kp.display == ("open", 1, "A001"))
+    for n in range(2, 12):  # other windows call: the waiting count changes ten times
+        r.driver.set_view("kp", KeypadView("open", n, "A001"))
+    time.sleep(0.5)
+    assert kp.display == ("open", 1, "A001")  # held: within a minute of the last update
+    r.driver.set_view("kp", KeypadView("open", 11, "A002"), urgent=True)  # this window calls
+    assert wait(lambda: kp.display == ("open", 11, "A002"))
