@@ -91,7 +91,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "progress.status.done": ("已办结", "已辦結", "Completed"),
     "progress.status.ready": ("已办结，可领取", "已辦結，可領取", "Ready to collect"),
     "progress.updated": ("更新时间 {time}", "更新時間 {time}", "Updated {time}"),
-    "lookup.title": ("号码 {number}", "號碼 {number}", "Ticket {number}"),
+    "lookup.title": ("您的排队情况", "您的排隊情況", "Your ticket"),
     "lookup.state.issued": ("等候中", "等候中", "Waiting"),
     "lookup.state.waiting": ("等候中", "等候中", "Waiting"),
     "lookup.state.called": ("正在叫号，请到 {window} 号窗口", "正在叫號，請到 {window} 號窗口",

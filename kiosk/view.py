@@ -148,15 +148,15 @@ def _v_home(flow: KioskFlow, now: float) -> ScreenView:
         shown = bundles[: (2 if flow.s.elderly else 4)]
         more = (Btn(t("nav.more", lang) + " …", "bundles", "quiet"),) if len(bundles) > len(shown) else ()
         blocks += [Block("text", t("home.bundles", lang), style="strong"),
-                   Block("buttons", buttons=shown + more, cols=2)]
+                   Block("buttons", buttons=shown + more, cols=min(2, len(shown + more)))]
     blocks += [Block("text", t("home.zones", lang), style="strong"),
                Block("buttons", buttons=zones, cols=2, weight=1),
                Block("buttons", buttons=(Btn(t("home.search", lang), "search"),), cols=1),
                Block("buttons", buttons=(Btn(t("home.checkin", lang), "checkin"),
                                          Btn(t("home.progress", lang), "progress")), cols=2),
                Block("text", t("home.scan_hint", lang), style="muted")]
-    elderly = Btn(t("home.elderly_off" if flow.s.elderly else "home.elderly_on", lang), "elderly",
-                  "selected" if flow.s.elderly else "normal")
+    # one label in both states: the tick and the colour say whether large text is on
+    elderly = Btn(t("home.elderly_on", lang), "elderly", "selected" if flow.s.elderly else "normal")
     return ScreenView("home", "", tuple(blocks), (elderly,))
 
 
