@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
-import sys
-import threading
 
 import click
 
 from hall.bus import BusSettings
 from hall.config import ConfigError, load_config
+from hall.runner import serve
 
 log = logging.getLogger("caller")
 
@@ -35,17 +33,5 @@ def cmd(config_path: str, db_path: str, host: str | None, port: int | None, prot
         raise click.ClickException(str(e)) from None
     settings = BusSettings.from_env(host=host, port=port, protocol=protocol)
     svc = CallerService(cfg, db_path, settings, config_path=config_path, max_batch=max_batch)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    try:
-        svc.start(timeout=30)
-    except TimeoutError as e:
-        raise click.ClickException(str(e)) from None
-    log.info("engine of hall %s serving (%d windows, %d matters)", cfg.hall.id, len(cfg.windows),
-             len(cfg.matters))
-    while not done.wait(1.0):
-        if svc.failed is not None:
-            svc.stop()
-            sys.exit(3)  # systemd restarts us; the store is the truth
-    svc.stop()
+    serve(svc, f"engine of hall {cfg.hall.id} ({len(cfg.windows)} windows, {len(cfg.matters)} matters)",
+          failed=lambda: svc.failed is not None)

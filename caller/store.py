@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from hall import messages as m
+from hall.sqlite import open_durable
 
 from .engine import Changes
 from .model import Rating, Ticket, WindowRec
@@ -55,13 +56,7 @@ class Store:
         self._db: sqlite3.Connection | None = None
 
     def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA busy_timeout=5000")
-        db.executescript(SCHEMA + self.extra_schema)
-        self._db = db
+        self._db = open_durable(self.path, SCHEMA + self.extra_schema)
 
     def close(self) -> None:
         if self._db is not None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 
 import click
 
 from hall.bus import BusSettings
 from hall.config import ConfigError, load_config
+from hall.runner import serve
 
 log = logging.getLogger("firmware_bridge.sms")
 
@@ -34,13 +33,4 @@ def cmd(config_path: str, journal_path: str, host: str | None, port: int | None,
         log.warning("notify.sms.enabled is false: the engine sends no requests; serving anyway")
     svc = SmsService(cfg.hall.id, sc.sender_id, build_driver(cfg), journal_path,
                      BusSettings.from_env(host=host, port=port, protocol=protocol))
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    try:
-        svc.start(timeout=30)
-    except TimeoutError as e:
-        raise click.ClickException(str(e)) from None
-    log.info("sms sender %s of hall %s running (%s)", sc.sender_id, cfg.hall.id, sc.sender.type)
-    done.wait()
-    svc.stop()
+    serve(svc, f"sms sender {sc.sender_id} of hall {cfg.hall.id} ({sc.sender.type})")

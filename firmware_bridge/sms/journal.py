@@ -14,6 +14,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from hall.sqlite import open_durable
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS msgs (
     id TEXT PRIMARY KEY, phone TEXT NOT NULL, text TEXT NOT NULL, state TEXT NOT NULL,
@@ -61,12 +63,7 @@ class Journal:
 
     def open(self) -> list[str]:
         """Open, and turn messages caught mid-send by a crash into ``unknown``; returns their ids."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(SCHEMA)
-        self._db = db
+        db = self._db = open_durable(self.path, SCHEMA)
         ids = [r[0] for r in db.execute("SELECT id FROM msgs WHERE state = 'sending'")]
         db.execute("UPDATE msgs SET state = 'unknown', reported = 0, "
                    "error = 'the sender stopped while sending it' WHERE state = 'sending'")
