@@ -142,7 +142,11 @@ class Harness:
         return path
 
     def detach(self) -> None:
+        """Take the view off the window and give the process its normal GC back."""
+        import gc
         self.window.remove_widget(self.view.root)
+        gc.enable()
+        gc.unfreeze()
 
 
 def run_app(svc: KioskService, *, ready_exit: bool = False, t0: float | None = None) -> None:

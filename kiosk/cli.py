@@ -47,15 +47,15 @@ def cmd(config_path: str, kiosk_id: str, mqtt_host: str | None, mqtt_port: int |
 
     from .service import KioskService, make_printer
     printer, fake = make_printer(cfg, kiosk_id)
-    sources = [EvdevSource(s.device, s.grab) for s in dev.scanners if s.type == "evdev"]
     settings = BusSettings.from_env(host=mqtt_host, port=mqtt_port)
-    svc = KioskService(cfg, kiosk_id, settings, printer=printer, sources=[])
+    svc = KioskService(cfg, kiosk_id, settings, printer=printer)
     svc.start()
-    for src in sources:
+    for sc in dev.scanners:
+        if sc.type != "evdev":
+            continue
         try:
-            src.start(lambda line: svc._post(lambda line=line: svc.scan(line)))
-            svc.sources.append(src)
-        except RuntimeError as e:
+            svc.add_source(EvdevSource(sc.device, sc.grab, sc.id, on_availability=svc.scanner_availability))
+        except RuntimeError as e:  # no evdev here: the kiosk still runs, touch only
             log.error("%s", e)
     try:
         run_app(svc, ready_exit=ready_exit, t0=t0)

@@ -10,7 +10,6 @@ evdev (a desk test, CI) still runs with :class:`InjectedSource`.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Callable, Protocol
 
 log = logging.getLogger("kiosk.scanner")
@@ -43,38 +42,40 @@ class InjectedSource:
 
 
 class EvdevSource:
-    """A keyboard-mode reader under ``/dev/input/by-id/`` via the bridge's evdev decoder."""
+    """A keyboard-mode reader under ``/dev/input/by-id/`` through the bridge's
+    :class:`firmware_bridge.evdev_input.InputReader` (grab, decode, reopen on replug).
 
-    def __init__(self, device: str, grab: bool = True):
+    ``on_availability`` (optional) hears when the reader is plugged or unplugged,
+    so the kiosk can publish it as ``device/<id>/availability``.
+    """
+
+    def __init__(self, device: str, grab: bool = True, ident: str = "scanner",
+                 on_availability: Callable[[str, bool, str], None] | None = None, opener=None):
         self.device = device
         self.grab = grab
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.ident = ident
+        self.on_availability = on_availability
+        self._opener = opener          # tests: a fake evdev handle
+        self._reader = None
 
     def start(self, on_line: OnLine) -> None:
         try:
-            from firmware_bridge import evdev_input  # type: ignore[attr-defined]
+            from firmware_bridge.evdev_input import InputReader
+            from hall.config.devices import InputDevice
         except ImportError as e:
-            raise RuntimeError(
-                f"scanner {self.device}: evdev support is missing ({e}); install the `input` extra "
-                "(pip install evdev; Debian: python3-evdev)") from e
-        self._thread = threading.Thread(target=self._run, args=(evdev_input, on_line),
-                                        name=f"scanner-{self.device}", daemon=True)
-        self._thread.start()
+            raise RuntimeError(f"scanner {self.device}: the bridge's evdev input is missing ({e})") from e
+        cfg = InputDevice(id=self.ident, kind="scanner", path=self.device, grab=self.grab)
 
-    def _run(self, evdev_input, on_line: OnLine) -> None:
-        # The bridge module exposes a line reader; its exact API is adapted here only.
-        reader = None
-        for name in ("ScannerReader", "LineReader", "KeyboardLineReader"):
-            cls = getattr(evdev_input, name, None)
-            if cls is not None:
-                reader = cls(self.device, grab=self.grab)
-                break
-        if reader is None:
-            log.error("firmware_bridge.evdev_input has no line reader class; scanner %s unused", self.device)
-            return
-        for line in reader.lines(stop=self._stop):
-            on_line(line)
+        def avail(dev, online: bool, reason: str) -> None:
+            if self.on_availability:
+                self.on_availability(self.ident, online, reason)
+        kw = {"opener": self._opener} if self._opener else {}
+        self._reader = InputReader(cfg, {}, on_key=lambda ev: None,
+                                   on_scan=lambda _id, _win, line: on_line(line),
+                                   on_availability=avail, **kw)
+        self._reader.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        if self._reader is not None:
+            self._reader.stop()
+            self._reader = None

@@ -280,6 +280,20 @@ class KioskService:
             log.info("kiosk now uses hall config %s", new.digest())
         self._post(apply)
 
+    def add_source(self, src: InputSource) -> None:
+        """Start a scanner; its lines reach the flow on the flow's thread."""
+        src.start(lambda line: self._post(lambda line=line: self.scan(line)))
+        self.sources.append(src)
+
+    def scanner_availability(self, ident: str, online: bool, reason: str) -> None:
+        if not self.bus.connected:
+            return
+        try:
+            self.bus.publish(REGISTRY["device.availability"], ident,
+                             m.Availability(state="online" if online else "offline"))
+        except Exception:
+            log.exception("publishing scanner availability failed")
+
     def poll_printer_now(self) -> None:
         self._prints.put("poll")  # type: ignore[arg-type]
 

@@ -309,3 +309,22 @@ def test_ticket_qr_lookup_cancel_search_and_progress(hall, running_engine, kiosk
     h.step()
     shot(h, "64-bundles")
     touch_targets_ok(h)
+
+
+def test_cli_starts_and_draws_home(hall, broker, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+    path = tmp_path / "hall.yaml"
+    path.write_text(yaml.safe_dump(hall.to_json_dict(), allow_unicode=True), encoding="utf-8")
+    env = dict(os.environ, ONEWINDOW_MQTT_PORT=str(broker.port), ONEWINDOW_MQTT_PROTOCOL=broker.settings.protocol,
+               SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_HOME=str(tmp_path / "kivy"))
+    out = subprocess.run([sys.executable, "-m", "hall.cli", "kiosk", "--config", str(path), "--id", "K3",
+                          "--ready-exit"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "home screen shown" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "hall.cli", "kiosk", "--config", str(path), "--id", "NOPE"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "no kiosk 'NOPE'" in bad.stderr

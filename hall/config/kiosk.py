@@ -83,6 +83,7 @@ class PrinterConfig(Strict):
 
 
 class ScannerConfig(Strict):
+    id: Ident = Field("scanner", description="Device id: `device/<id>/availability` (unique in the hall).")
     type: Literal["evdev", "none"] = Field("evdev", description="Keyboard-mode QR / ID reader via evdev.")
     device: str = Field(description="`/dev/input/by-id/…` path of the reader.")
     grab: bool = Field(True, description="Grab the device so the UI does not see its keystrokes too.")
