@@ -171,6 +171,19 @@ class Staff:
             self.at(now + 40, wid, "next")
 
 
+def _pad(text: str, width: int) -> str:
+    """Left-justify by terminal columns: a Han character takes two."""
+    import unicodedata
+    cols, out = 0, ""
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if cols + w > width - 1:
+            break
+        out += ch
+        cols += w
+    return out + " " * (width - cols)
+
+
 class Board:
     """The terminal board: retained zone boards and the hall summary, redrawn each second."""
 
@@ -212,11 +225,11 @@ class Board:
                  "-" * width]
         for z in self.cfg.zones:
             b = zones.get(z.id, {})
-            calls = "  ".join(f"{c['number']}→{c['window_number']}号" for c in b.get("recent", [])[:5])
+            calls = "  ".join(f"{c['number']}→{c['window_number']}号" for c in b.get("recent", [])[:6])
             waiting = " ".join(f"{g}:{n}" for g, n in b.get("waiting", {}).items())
-            lines.append(f"{z.name.zh:<8}{z.name.en[:26]:<27} waiting {b.get('waiting_total', 0):>3} "
-                         f"[{waiting}]")
-            lines.append(f"{'':8}  calls: {calls}")
+            lines.append(f"{_pad(z.name.zh, 14)}{_pad(z.name.en, 28)}waiting {b.get('waiting_total', 0):>3} "
+                         f"[{waiting}]   at windows {len(b.get('current', [])):>2}")
+            lines.append(f"{'':14}latest calls: {calls}")
         return "\n".join(lines)
 
 
