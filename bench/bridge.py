@@ -11,6 +11,7 @@ rate, so the wire time of those frames is computed and reported beside it.
 
   key_to_led_p50_ms / p99_ms         one key at a time, round robin over the windows
   key_to_led_burst_p99_ms            all 100 windows press `next` at once
+  bridge_cpu_percent                 the bridge process, polling 100 keypads every 100 ms
 
 poll period: the same 200 devices with the fake emulating wire time at 9600
 and at 115200 baud (bridge driver in-process, no broker); the largest gap
@@ -154,6 +155,7 @@ def key_to_led(trials: int, work: Path, log) -> dict:
             w = watches[wid]
             w.arm(leds[wid].lines[0].split(" ")[0] if "请到" in leds[wid].lines[0] else "\0")
 
+        cpu0, wall0 = _cpu_s(procs[1].pid), time.monotonic()
         seq: list[float] = []
         split: dict[str, list[float]] = {"bridge_in": [], "engine": [], "bridge_out": []}
         for k in range(trials):
@@ -172,6 +174,7 @@ def key_to_led(trials: int, work: Path, log) -> dict:
                 split["bridge_in"].append((tr - t0) * 1000)
                 split["engine"].append((ts - tr) * 1000)
                 split["bridge_out"].append((t1 - ts) * 1000)
+        bridge_cpu = 100 * (_cpu_s(procs[1].pid) - cpu0) / (time.monotonic() - wall0)
         time.sleep(0.5)
         burst: list[float] = []
         eids = {}
@@ -192,6 +195,7 @@ def key_to_led(trials: int, work: Path, log) -> dict:
             "key_to_led_burst_p50_ms": round(statistics.median(burst), 2),
             "key_to_led_burst_p99_ms": round(pct(burst, 99), 2),
             "key_to_led_trials": len(seq),
+            "bridge_cpu_percent": round(bridge_cpu, 1),
             **{f"split_{k}_p50_ms": round(statistics.median(v), 2) for k, v in split.items() if v},
             **{f"split_{k}_p99_ms": round(pct(v, 99), 2) for k, v in split.items() if v},
             "wire_event_plus_led_ms_115200": round(F.wire_ms(event_frame + led_frame, 115200), 2),
@@ -209,6 +213,12 @@ def key_to_led(trials: int, work: Path, log) -> dict:
                 p.kill()
         fake.stop()
         broker.stop()
+
+
+def _cpu_s(pid: int) -> float:
+    """user + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def poll_period(baud: int, seconds: float) -> dict:

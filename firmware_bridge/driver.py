@@ -22,6 +22,7 @@ ever sent (a bar that missed three updates gets the last one).
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import logging
 import threading
@@ -61,6 +62,7 @@ class Slot:
     last_event: int | None = None   # for duplicate suppression
     announced: bool | None = None   # last availability published
     sent_at: float = -1e9           # last view sent (for coalescing non-urgent ones)
+    gen: int = 0                    # schedule generation: older heap entries are stale
     stats: dict = field(default_factory=lambda: {"tx": 0, "retries": 0, "timeouts": 0, "events": 0})
 
     @property
@@ -90,6 +92,11 @@ class BusDriver:
         self._rr = 0
         self._dirty: dict[str, tuple[bool, int]] = {}  # device id → (urgent, order) of pending views
         self._dirty_seq = itertools.count()
+        # polls, keepalives and probes by due time (line thread only): O(log n) per pick
+        self._due: list[tuple[float, int, str, int]] = []
+        self._due_seq = itertools.count()
+        for s in self._order:
+            self.schedule(s, 0.0)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -191,7 +198,8 @@ class BusDriver:
                 for s in self._order:
                     # pending_ack and last_event stay: a key the device still holds
                     # must be acknowledged, not delivered twice
-                    s.confirmed, s.retry_at = None, 0.0
+                    s.confirmed = None
+                    self.schedule(s, 0.0)
                     s.backoff.reset()
                     self._redirty_locked(s)
         job = self._pick(now)
@@ -200,6 +208,12 @@ class BusDriver:
         slot, kind = job
         self._do(slot, kind, now)
         return 0.0
+
+    def schedule(self, slot: Slot, at: float) -> None:
+        """Poll / ping / probe ``slot`` at monotonic time ``at`` (line thread only)."""
+        slot.gen += 1
+        slot.retry_at = at
+        heapq.heappush(self._due, (at, next(self._due_seq), slot.id, slot.gen))
 
     def _redirty_locked(self, slot: Slot) -> None:
         """After ``confirmed`` was forgotten (reopen, reboot): its view is due again, urgently."""
@@ -229,22 +243,20 @@ class BusDriver:
                     best = (key, s)
             if best is not None:
                 return best[1], "update"
-            # 2. offline devices whose backoff has run out
-            for s in self._order:
-                if s.online is False and s.retry_at <= now:
-                    return s, "probe"
-            # 3. the next keypad/evaluator poll, or an LED keepalive, round robin
-            n = len(self._order)
-            soonest = 3600.0
-            for i in range(n):
-                s = self._order[(self._rr + i) % n]
-                if s.online is False:
-                    soonest = min(soonest, s.retry_at - now)
+            # 2. the poll, keepalive or probe due first (round robin when all are due)
+            due = self._due
+            while due:
+                at, _, dev_id, gen = due[0]
+                s = self.slots[dev_id]
+                if gen != s.gen:
+                    heapq.heappop(due)  # rescheduled since
                     continue
-                if s.retry_at <= now:
-                    self._rr = (self._rr + i + 1) % n
-                    return s, ("poll" if s.polled else "probe")
-                soonest = min(soonest, s.retry_at - now)
+                if at > now:
+                    break
+                heapq.heappop(due)
+                self.schedule(s, now + 1.0)  # safety net; _do reschedules it properly
+                return s, ("poll" if s.polled and s.online is not False else "probe")
+            soonest = due[0][0] - now if due else 3600.0
             if self._port_retry_at > now:
                 soonest = min(soonest, self._port_retry_at - now)
             return max(min(soonest, held), 0.001)
@@ -280,8 +292,8 @@ class BusDriver:
                 slot.confirmed = None  # it may have been power-cycled: show it the state again
             slot.online = True
             slot.backoff.reset()
-            slot.retry_at = now + (self.line.poll_interval_ms / 1000.0 if slot.polled
-                                   else self.line.keepalive_s)
+            self.schedule(slot, now + (self.line.poll_interval_ms / 1000.0 if slot.polled
+                                       else self.line.keepalive_s))
         events = self.handle_reply(slot, kind, reply)
         with self._lock:
             self._redirty_locked(slot)
@@ -329,7 +341,7 @@ class BusDriver:
         with self._lock:
             was = slot.online
             slot.online = False
-            slot.retry_at = now + slot.backoff.next()
+            self.schedule(slot, now + slot.backoff.next())
         if was is not False:
             log.warning("line %s: %s %s at address %d does not answer; retrying with backoff",
                         self.line.id, slot.cfg.kind, slot.id, slot.cfg.address)
@@ -358,6 +370,6 @@ class BusDriver:
             slots = list(self._order)
             for s in slots:
                 s.online = False
-                s.retry_at = 0.0
+                self.schedule(s, 0.0)
         for s in slots:
             self._announce(s, False, f"port lost: {reason}")

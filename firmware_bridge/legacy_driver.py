@@ -69,7 +69,7 @@ class Legacy68Driver(BusDriver):
             return []
         key = L.KEYS[msg.func]
         slot.pending_ack = msg.func
-        slot.retry_at = 0.0
+        self.schedule(slot, 0.0)
         if key == "rate":
             try:
                 level = L.legacy_level(msg.data[0] if msg.data else 0)

@@ -102,7 +102,7 @@ class OwbDriver(BusDriver):
                 self._warn_once(slot, "event", "%s: bad event %s (%s)", slot.id, msg.payload.hex(), e)
                 return []
             slot.pending_ack = eid
-            slot.retry_at = 0.0  # drain its queue: poll it again at once
+            self.schedule(slot, 0.0)  # drain its queue: poll it again at once
             if eid == slot.last_event:
                 return []
             slot.last_event = eid
