@@ -110,7 +110,7 @@ class ScreenConfig(Strict):
 class KioskDevice(Strict):
     id: Ident = Field(description="Kiosk id: `kiosk/<id>/…` topics.")
     name: Names | None = Field(None, description="Where it stands, e.g. 一楼大厅入口.")
-    printer: PrinterConfig = Field(default_factory=PrinterConfig)
+    printer: PrinterConfig = Field(default_factory=PrinterConfig, description="The ticket printer.")
     scanners: list[ScannerConfig] = Field(default=[], description="QR / ID-card readers.")
 
 
@@ -123,8 +123,10 @@ class KiosksConfig(Strict):
     phone: bool = Field(True, description="Offer the phone keypad for SMS reminders.")
     identity: bool = Field(True, description="Offer scanning an ID card / QR code before taking a number.")
     default_lang: Literal["zh-CN", "zh-TW", "en"] = Field("zh-CN", description="Language after a timeout.")
-    timeouts: KioskTimeouts = Field(default_factory=KioskTimeouts)
-    screen: ScreenConfig = Field(default_factory=ScreenConfig)
+    timeouts: KioskTimeouts = Field(default_factory=KioskTimeouts,
+                                    description="Screen timeouts and engine request retries.")
+    screen: ScreenConfig = Field(default_factory=ScreenConfig,
+                                 description="The touch panel: size, dpi, touch target, font.")
 
     @model_validator(mode="after")
     def _unique(self) -> "KiosksConfig":
