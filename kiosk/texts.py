@@ -82,6 +82,8 @@ _T: dict[str, tuple[str, str, str]] = {
     "ticket.qr_hint": ("扫码查询进度、过号重排", "掃碼查詢進度、過號重排", "Scan to track or re-queue"),
     "ticket.sms": ("轮到前将短信通知 {phone}", "輪到前將簡訊通知 {phone}", "SMS to {phone} before your turn"),
     "checkin.title": ("预约签到：请扫描预约二维码", "預約簽到：請掃描預約二維碼", "Check in: scan your booking QR code"),
+    "checkin.hint": ("请将手机上的预约二维码对准扫码窗口", "請將手機上的預約二維碼對準掃碼窗口",
+                     "Hold the booking QR code on your phone to the scanner window"),
     "checkin.type": ("或输入预约码", "或輸入預約碼", "or type the booking code"),
     "progress.title": ("请输入办件编号", "請輸入辦件編號", "Enter your case number"),
     "progress.case": ("办件编号：{case}", "辦件編號：{case}", "Case: {case}"),

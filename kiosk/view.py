@@ -113,8 +113,11 @@ def _keys(flow: KioskFlow, keys: tuple[str, ...], cols: int) -> Block:
     return Block("keypad", buttons=btns, cols=cols)
 
 
-def _alnum_keys(flow: KioskFlow) -> Block:
-    return _keys(flow, tuple("1234567890") + LETTERS + ("clear", "del"), 6 if flow.s.elderly else 8)
+def _alnum_keys(flow: KioskFlow) -> tuple[Block, Block]:
+    """Digits in their own row(s) above the letters: codes mix both, and a
+    single grid that wraps "9 0 A B" reads as one more thing to decode."""
+    return (_keys(flow, tuple("1234567890"), 5 if flow.s.elderly else 10),
+            _keys(flow, LETTERS + ("clear", "del"), 7))
 
 
 def build(flow: KioskFlow, now_epoch: float) -> ScreenView:
@@ -302,7 +305,7 @@ def _v_confirm(flow: KioskFlow, now: float) -> ScreenView:
 
 def _v_code(flow: KioskFlow, now: float) -> ScreenView:
     lang = flow.lang
-    blocks = [Block("field", flow.s.typed or "", style=""), Block("spacer", weight=1), _alnum_keys(flow)]
+    blocks = [Block("field", flow.s.typed or "", style=""), Block("spacer", weight=1), *_alnum_keys(flow)]
     return ScreenView("code", t("code.title", lang), tuple(blocks),
                       _std_nav(flow, Btn(t("nav.ok", lang), "submit", "primary")))
 
@@ -365,15 +368,16 @@ def _v_error(flow: KioskFlow, now: float) -> ScreenView:
 
 def _v_checkin(flow: KioskFlow, now: float) -> ScreenView:
     lang = flow.lang
-    blocks = [Block("text", t("checkin.type", lang), style="muted"),
-              Block("field", flow.s.typed), Block("spacer", weight=1), _alnum_keys(flow)]
+    blocks = [Block("banner", t("checkin.hint", lang), style="info"), Block("spacer", weight=1),
+              Block("text", t("checkin.type", lang), style="muted"),
+              Block("field", flow.s.typed), *_alnum_keys(flow)]
     return ScreenView("checkin", t("checkin.title", lang), tuple(blocks),
                       _std_nav(flow, Btn(t("nav.ok", lang), "submit", "primary")))
 
 
 def _v_progress(flow: KioskFlow, now: float) -> ScreenView:
     lang = flow.lang
-    blocks = [Block("field", flow.s.typed), Block("spacer", weight=1), _alnum_keys(flow)]
+    blocks = [Block("field", flow.s.typed), Block("spacer", weight=1), *_alnum_keys(flow)]
     return ScreenView("progress", t("progress.title", lang), tuple(blocks),
                       _std_nav(flow, Btn(t("nav.ok", lang), "submit", "primary")))
 

@@ -328,3 +328,28 @@ def test_cli_starts_and_draws_home(hall, broker, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "hall.cli", "kiosk", "--config", str(path), "--id", "NOPE"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "no kiosk 'NOPE'" in bad.stderr
+
+
+def test_example_hall_screens_fit_and_keep_touch_targets(kiosk):
+    """The realistic hall (8 zones, 4 bundles, 69 matters) in both type sizes."""
+    from hall.broker import free_port
+    from hall.config import load_config
+    cfg = load_config(Path(__file__).parent.parent / "config" / "hall.example.yaml")
+    h, _ = kiosk(cfg, "K01", settings=BusSettings(port=free_port()), printer=False)
+    for elderly in (False, True):
+        if elderly:
+            h.press("elderly")
+        tag = "-elderly" if elderly else ""
+        shot(h, f"00-example-home{tag}")
+        touch_targets_ok(h)
+        h.press("zone:Z3")
+        shot(h, f"00-example-zone{tag}")
+        touch_targets_ok(h)
+        h.press("target:M018")
+        h.press("answer:loan=yes")
+        shot(h, f"00-example-matter{tag}")
+        touch_targets_ok(h)
+        root = h.view.root
+        # nothing drawn below the bottom of the panel
+        assert all(w.y >= -1 for w in root.walk() if hasattr(w, "text") and w.text)
+        h.press("home")
