@@ -30,6 +30,8 @@ def configure_kivy(screen: ScreenConfig, *, fullscreen: bool = False, size: tupl
     Config.set("graphics", "resizable", "0")
     # touch only: no on-screen keyboard from Kivy, no right-click red dots
     Config.set("kivy", "keyboard_mode", "")
+    # a keyboard plugged in for service must not close the kiosk with Esc
+    Config.set("kivy", "exit_on_escape", "0")
     Config.set("input", "mouse", "mouse,disable_multitouch")
 
 

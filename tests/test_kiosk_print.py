@@ -179,3 +179,23 @@ def test_printer_recovers_when_paper_is_refilled(fake_printer):
     assert p.status().state == "paper_out"
     fp.paper = "ok"
     assert p.status().state == "ok"
+
+
+def test_fake_printer_answers_gs_r_and_keeps_other_bytes():
+    import os
+    import select
+    with FakePrinter("near_end") as fp:
+        fd = os.open(fp.path, os.O_RDWR | os.O_NOCTTY)
+        try:
+            os.write(fd, b"AB\x1dr\x01\x10\x04\x04CD\x1d!\x11")
+            got = b""
+            while len(got) < 2:
+                r, _, _ = select.select([fd], [], [], 2)
+                assert r, "no status reply"
+                got += os.read(fd, 16)
+            assert got == b"\x03\x1e"
+        finally:
+            os.close(fd)
+        import time
+        time.sleep(0.1)
+        assert fp.take() == b"ABCD\x1d!\x11"

@@ -93,8 +93,15 @@ def printed_bytes(fp, want: bytes, timeout: float = 5.0) -> bytes:
 
 def test_plain_matter_issue_print_and_every_step_on_screen(hall, running_engine, kiosk):
     running_engine(hall)
+    avail: list[str] = []
     h, fp = kiosk(hall)
-    assert h.until(lambda: h.svc.flow.printer_state == "ok")
+    from hall.bus import Bus
+    probe = Bus(hall.hall.id, f"probe-{hall.hall.id}", h.svc.bus.settings)
+    probe.subscribe(REGISTRY["kiosk.availability"], lambda p, b: avail.append(m.decode(b, m.Availability).state),
+                    ident="K1")
+    probe.start()
+    assert h.until(lambda: h.svc.flow.printer_state == "ok" and avail == ["online"])
+    probe.stop()
     shot(h, "01-home")
     touch_targets_ok(h)
     h.press("zone:Z1")
