@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
@@ -258,23 +257,3 @@ class EscposTicketPrinter:
             except Exception as e:
                 self._drop()
                 raise PrintError(f"write failed: {e}") from e
-
-
-class NoPrinter:
-    """``type: none``: every print fails, so the screen asks the citizen to note the number."""
-
-    def status(self) -> PrinterStatus:
-        return PrinterStatus("offline", {"reason": "no printer configured"})
-
-    def print(self, doc: TicketDoc) -> None:
-        raise PrintError("no printer configured")
-
-
-def wait_status(printer: TicketPrinter, want: str, timeout: float = 5.0) -> PrinterStatus:
-    """Poll until the status is ``want`` (for tests and the demo)."""
-    end = time.monotonic() + timeout
-    st = printer.status()
-    while st.state != want and time.monotonic() < end:
-        time.sleep(0.05)
-        st = printer.status()
-    return st

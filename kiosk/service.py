@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Any, Callable
+from typing import Callable
 
 from hall import messages as m
 from hall.bus import Bus, BusSettings, RequestError, Requester
@@ -32,7 +32,7 @@ from hall.topics import REGISTRY, Parsed
 
 from .fake_printer import FakePrinter
 from .flow import S, Effect, KioskFlow, Print, Send
-from .printer import (EscposTicketPrinter, NoPrinter, PrinterStatus, PrintError, TicketPrinter,
+from .printer import (EscposTicketPrinter, PrinterStatus, PrintError, TicketPrinter,
                       cols_for)
 from .scanner import InputSource
 from .ticket_layout import layout
@@ -75,6 +75,9 @@ class KioskService:
         self._inbox: queue.Queue[Callable[[], None]] = queue.Queue()
         self._post = post or self._inbox.put
         self._requests: queue.Queue[Send | None] = queue.Queue()
+        # fire-and-forget reports (`printed`) on their own worker, so one that
+        # waits out its retries never holds the next citizen's `issue` back
+        self._notes: queue.Queue[Send | None] = queue.Queue()
         self._prints: queue.Queue[Print | None] = queue.Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -88,9 +91,11 @@ class KioskService:
         self.bus.subscribe(REGISTRY["engine.availability"], self._on_engine)
         self.bus.subscribe(REGISTRY["config.current"], self._on_config, ident="hall")
         self.bus.on_connect(self._on_connect)
-        for name, target in (("kiosk-requests", self._request_worker), ("kiosk-printer", self._print_worker),
-                             ("kiosk-connect", self._connect_loop)):
-            th = threading.Thread(target=target, name=name, daemon=True)
+        for name, target, arg in (("kiosk-requests", self._request_worker, self._requests),
+                                  ("kiosk-notes", self._request_worker, self._notes),
+                                  ("kiosk-printer", self._print_worker, None),
+                                  ("kiosk-connect", self._connect_loop, None)):
+            th = threading.Thread(target=target, args=(arg,) if arg is not None else (), name=name, daemon=True)
             th.start()
             self._threads.append(th)
         for src in self.sources:
@@ -101,6 +106,7 @@ class KioskService:
     def stop(self) -> None:
         self._stop.set()
         self._requests.put(None)
+        self._notes.put(None)
         self._prints.put(None)
         for src in self.sources:
             src.stop()
@@ -156,15 +162,15 @@ class KioskService:
             self.on_effects(effects)
         for eff in effects:
             if isinstance(eff, Send):
-                self._requests.put(eff)
+                (self._requests if eff.token is not None else self._notes).put(eff)
             else:
                 self._prints.put(eff)
 
     # ------------------------------------------------------------ workers --
-    def _request_worker(self) -> None:
+    def _request_worker(self, jobs: "queue.Queue[Send | None]") -> None:
         t = self.cfg.kiosks.timeouts
         while True:
-            eff = self._requests.get()
+            eff = jobs.get()
             if eff is None:
                 return
             try:
@@ -296,14 +302,3 @@ class KioskService:
 
     def poll_printer_now(self) -> None:
         self._prints.put("poll")  # type: ignore[arg-type]
-
-
-def wait_until(pred: Callable[[], Any], svc: KioskService, timeout: float = 10.0) -> Any:
-    """Pump ``svc`` until ``pred()`` is truthy (tests and bench without a UI loop)."""
-    import time
-    end = time.monotonic() + timeout
-    while True:
-        svc.pump(0.01)
-        v = pred()
-        if v or time.monotonic() > end:
-            return v

@@ -6,8 +6,7 @@ screens without a window, and keeps Kivy out of everything but drawing.
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hall.clock import local_dt
@@ -433,7 +432,3 @@ def _v_lookup(flow: KioskFlow, now: float) -> ScreenView:
             Btn(t(f"rate.{lv}", lang), f"rate:{lv}") for lv in (5, 4, 3, 2, 1))))
     blocks.append(Block("spacer", weight=1))
     return ScreenView("lookup", t("lookup.title", lang, number=tk.get("number", "")), tuple(blocks), tuple(nav))
-
-
-def issued_time(flow: KioskFlow, ticket: dict[str, Any]) -> dt.datetime:
-    return local_dt(float(ticket.get("issued_at") or 0), flow.cfg.hall.timezone)
