@@ -174,6 +174,12 @@ class KioskService:
             if eff is None:
                 return
             try:
+                if not self.bus.connected:
+                    # Publishing now would park the request in paho's queue and
+                    # deliver it after a reconnect, issuing a ticket to someone
+                    # who has walked away; fail at once instead ("Retry" later
+                    # resends the same id).
+                    raise RequestError("timeout", "not connected to the broker")
                 data = self.requester.call(eff.op, eff.body, timeout=t.request_s,
                                            retries=t.retries, req_id=eff.req_id)
                 ok, code = True, None

@@ -274,6 +274,17 @@ def test_broker_down_at_boot_still_shows_home_with_banner(hall, kiosk):
     shot(h, "52-home-broker-down")
     texts_on_screen = " ".join(w.text for w in h.view.root.walk() if hasattr(w, "text"))
     assert "取号服务暂不可用" in texts_on_screen
+    h.press("lang:zh-TW")
+    h.press("zone:Z1")
+    h.press("target:M1")
+    h.press("next")
+    h.press("next")
+    h.press("take")
+    assert h.until(lambda: h.svc.flow.screen == S.ERROR)
+    assert h.svc.flow.s.error == "timeout"
+    texts_on_screen = " ".join(w.text for w in h.view.root.walk() if hasattr(w, "text"))
+    assert "取號服務暫時無法連線" in texts_on_screen
+    shot(h, "53-error-broker-down-tw")
 
 
 def test_ticket_qr_lookup_cancel_search_and_progress(hall, running_engine, kiosk, bus_client):
