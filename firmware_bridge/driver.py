@@ -92,9 +92,13 @@ class BusDriver:
         self._rr = 0
         self._dirty: dict[str, tuple[bool, int]] = {}  # device id → (urgent, order) of pending views
         self._dirty_seq = itertools.count()
-        # polls, keepalives and probes by due time (line thread only): O(log n) per pick
-        self._due: list[tuple[float, int, str, int]] = []
+        # by due time (line thread only), O(log n) per pick: keypad/evaluator polls, and
+        # the rest (LED keepalives, probes of silent devices); the two take turns, so
+        # 100 LED keepalives falling due together never stall the keypads
+        self._due_polls: list[tuple[float, int, str, int]] = []
+        self._due_other: list[tuple[float, int, str, int]] = []
         self._due_seq = itertools.count()
+        self._other_last = False
         for s in self._order:
             self.schedule(s, 0.0)
         self._lock = threading.Lock()
@@ -106,6 +110,10 @@ class BusDriver:
         self._port_error: str | None = None
         self._stray_addrs: set[int] = set()
         self.timeout_s = (line.reply_timeout_ms or 0) / 1000.0
+        # keepalives get at most a tenth of the line: 100 LED bars pinged every 5 s
+        # would take 37 % of a 9600-baud bus, so there they are pinged every ~19 s
+        n_quiet = sum(1 for s in self._order if not s.polled)
+        self.keepalive_s = max(line.keepalive_s, n_quiet * wire_ms(7 + 11, line.baud) / 1000 / 0.10)
         self.transactions = 0
 
     # ---------------------------------------------------------- interface --
@@ -213,7 +221,19 @@ class BusDriver:
         """Poll / ping / probe ``slot`` at monotonic time ``at`` (line thread only)."""
         slot.gen += 1
         slot.retry_at = at
-        heapq.heappush(self._due, (at, next(self._due_seq), slot.id, slot.gen))
+        heap = self._due_polls if slot.polled and slot.online is not False else self._due_other
+        heapq.heappush(heap, (at, next(self._due_seq), slot.id, slot.gen))
+
+    def _peek(self, heap: list, now: float) -> tuple[Slot | None, float]:
+        """The slot due first in ``heap`` if due now, else (None, seconds until one is)."""
+        while heap:
+            at, _, dev_id, gen = heap[0]
+            s = self.slots[dev_id]
+            if gen != s.gen:
+                heapq.heappop(heap)  # rescheduled since
+                continue
+            return (s, 0.0) if at <= now else (None, at - now)
+        return None, 3600.0
 
     def _redirty_locked(self, slot: Slot) -> None:
         """After ``confirmed`` was forgotten (reopen, reboot): its view is due again, urgently."""
@@ -243,20 +263,20 @@ class BusDriver:
                     best = (key, s)
             if best is not None:
                 return best[1], "update"
-            # 2. the poll, keepalive or probe due first (round robin when all are due)
-            due = self._due
-            while due:
-                at, _, dev_id, gen = due[0]
-                s = self.slots[dev_id]
-                if gen != s.gen:
-                    heapq.heappop(due)  # rescheduled since
-                    continue
-                if at > now:
-                    break
-                heapq.heappop(due)
+            # 2. the poll due first, or a keepalive / probe: turn about when both are due
+            poll, wait_p = self._peek(self._due_polls, now)
+            other, wait_o = self._peek(self._due_other, now)
+            if poll is not None and (other is None or self._other_last):
+                s, self._other_last = poll, False
+            elif other is not None:
+                s, self._other_last = other, True
+            else:
+                s = None
+            if s is not None:
+                heapq.heappop(self._due_polls if s is poll else self._due_other)
                 self.schedule(s, now + 1.0)  # safety net; _do reschedules it properly
                 return s, ("poll" if s.polled and s.online is not False else "probe")
-            soonest = due[0][0] - now if due else 3600.0
+            soonest = min(wait_p, wait_o)
             if self._port_retry_at > now:
                 soonest = min(soonest, self._port_retry_at - now)
             return max(min(soonest, held), 0.001)
@@ -293,7 +313,7 @@ class BusDriver:
             slot.online = True
             slot.backoff.reset()
             self.schedule(slot, now + (self.line.poll_interval_ms / 1000.0 if slot.polled
-                                       else self.line.keepalive_s))
+                                       else self.keepalive_s))
         events = self.handle_reply(slot, kind, reply)
         with self._lock:
             self._redirty_locked(slot)

@@ -10,6 +10,7 @@ byte of ACK/INFO, and gets its view again.
 from __future__ import annotations
 
 import logging
+import random
 
 from . import frames as F
 from .driver import BusDriver, KeyEvent, Slot
@@ -29,7 +30,12 @@ class OwbDriver(BusDriver):
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self._parser = F.FrameParser()
-        self._seq = 0
+        # sequence numbers count per device: only a retransmission repeats one, so a
+        # device can tell "the same request again" from "a new request that looks the
+        # same" (two POLLs). With one counter for the whole line, every 16th request to
+        # a device reused its last number and got the cached reply instead of a poll.
+        # A random start keeps a restarted bridge from matching the device's cache.
+        self._seqs = {s.id: random.randrange(16) for s in self._order}
         self._warned: set[tuple[str, str]] = set()
 
     def parse(self, data: bytes) -> list:
@@ -43,8 +49,8 @@ class OwbDriver(BusDriver):
         return self._parser.dropped
 
     def _frame(self, slot: Slot, cmd: int, payload: bytes = b"") -> bytes:
-        self._seq = (self._seq + 1) & 0x0F
-        return F.encode(slot.cfg.address, cmd, payload, seq=self._seq)
+        seq = self._seqs[slot.id] = (self._seqs[slot.id] + 1) & 0x0F
+        return F.encode(slot.cfg.address, cmd, payload, seq=seq)
 
     def update_request(self, slot: Slot, view) -> bytes | None:
         if isinstance(view, LedView):

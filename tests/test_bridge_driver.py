@@ -301,3 +301,17 @@ def test_waiting_counts_are_coalesced_but_a_call_is_never_held(rig):
     assert kp.display == ("open", 1, "A001")  # held: within a minute of the last update
     r.driver.set_view("kp", KeypadView("open", 11, "A002"), urgent=True)  # this window calls
     assert wait(lambda: kp.display == ("open", 11, "A002"))
+
+
+def test_each_device_sees_a_new_sequence_number_for_every_new_request(rig):
+    """With one counter for the whole line, 16 devices made every poll of a device reuse
+    its last sequence number, and the device answered from its retransmission cache."""
+    r = rig(poll_interval_ms=0)
+    pads = [r.add(FakeKeypad(a), f"kp{a}", "keypad", window=f"W{a}") for a in range(1, 17)]
+    r.start()
+    assert wait(lambda: all(len(p.frames) >= 6 for p in pads))
+    r.driver.stop()
+    for p in pads:
+        seqs = [f[2] & 0x0F for f in p.frames]
+        assert all(a != b for a, b in zip(seqs, seqs[1:])), seqs
+    pads[0].press("next")  # and nothing is lost to the cache

@@ -44,7 +44,8 @@ class Line(Strict):
         1000, ge=0, le=60000, description="Least time between two non-urgent updates of one device (a "
                                           "waiting count on a keypad); a new call or prompt is never held.")
     keepalive_s: float = Field(5, gt=0, le=300,
-                               description="Ping an output-only device (LED bar) this often to notice it gone.")
+                               description="Ping an output-only device (LED bar) this often to notice it gone; "
+                                           "stretched so keepalives take at most a tenth of the line.")
     backoff_max_s: float = Field(30, gt=0, le=600,
                                  description="Longest wait between retries of a silent device or a lost port.")
 
