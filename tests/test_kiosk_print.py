@@ -124,7 +124,9 @@ def fake_printer():
 
     def make(paper="ok", **cfg):
         fp = FakePrinter(paper).start()
-        pc = PrinterConfig(type="serial", device=fp.path, profile="TM-T20II", status_timeout_s=0.2, **cfg)
+        # generous for a reply (a loaded CI box), short for the silent fake
+        pc = PrinterConfig(type="serial", device=fp.path, profile="TM-T20II",
+                           status_timeout_s=0.3 if paper == "silent" else 2.0, **cfg)
         p = EscposTicketPrinter(pc)
         made.append((p, fp))
         return p, fp
