@@ -21,6 +21,9 @@ SIZES = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
 def configure_kivy(screen: Screen, windowed: bool = False) -> None:
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_HOME", os.path.join(tempfile.gettempdir(), "onewindow-kivy"))
+    # A call arriving from the network thread wakes the loop at once instead of
+    # waiting out the frame's sleep (Kivy's "interrupt" clock).
+    os.environ.setdefault("KIVY_CLOCK", "interrupt")
     from kivy.config import Config
     w, h = SIZES[screen.layout]
     if screen.rotation in (90, 270):  # the panel itself is the other way round
@@ -52,10 +55,20 @@ def make_app(feed: DisplayFeed, clock: HallClock | None = None):
             if feed.screen.fullscreen:
                 Window.show_cursor = False
             # lay out for the screen's shape; ``u`` scales with the real window
-            self.wall = WallScreen(feed.config, feed.screen, tuple(int(v) for v in Window.size))
+            from .screen import BG
+            Window.clearcolor = BG
+            self.wall = WallScreen(feed.config, feed.screen, tuple(int(v) for v in Window.size),
+                                   paint_background=False)
             self.wall.size_hint = (1, 1)
             feed.wake = Clock.create_trigger(self.refresh)
             feed.config_listeners.append(self.wall.apply_config)
+            if os.environ.get("SDL_VIDEODRIVER") == "offscreen":
+                # SDL's offscreen swap does not flush Mesa: unflushed frames pile up
+                # (memory grows every frame) and the next texture upload stalls on
+                # all of them.  A real display's swap flushes by itself.
+                from kivy.graphics.opengl import glFinish
+                Window.bind(on_flip=lambda *_: glFinish())
+            self._more = Clock.create_trigger(self.refresh)
             Clock.schedule_interval(self.refresh, 0.1)  # blink, clock, idle page rotation
             Clock.schedule_interval(self.wall.ticker.scroll, 1 / 30)
             feed.start(timeout=2.0)
@@ -65,7 +78,8 @@ def make_app(feed: DisplayFeed, clock: HallClock | None = None):
         def refresh(self, *_):
             now = self.clock.now()
             feed.drain(now)
-            self.wall.show(feed.board.view(now), now)
+            if self.wall.show(feed.board.view(now), now, hero_first=True):
+                self._more()  # the rest of the change on the next frame
 
         def on_stop(self):
             feed.stop()

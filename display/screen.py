@@ -12,11 +12,14 @@ calls creates no widgets (memory stays flat, see bench/display.py).
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from kivy.core.text import Label as CoreLabel
 from kivy.core.text import LabelBase
 from kivy.graphics import Color, Rectangle
+from kivy.lang import Builder
+from kivy.properties import ColorProperty, NumericProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
@@ -80,30 +83,104 @@ class Panel(BoxLayout):
             self._color.rgba = rgba
 
 
-def txt(text: str = "", size: float = 40, color=WHITE, halign: str = "left", markup: bool = False,
-        **kw) -> Label:
-    lb = Label(text=text, font_name=FONT_NAME, font_size=size, color=color, halign=halign,
-               valign="middle", markup=markup, shorten=not markup, shorten_from="right", **kw)
-    lb.bind(size=lambda w, s: setattr(w, "text_size", s))
-    return lb
+# Text is rendered white into a texture just as large as the text, and coloured
+# and aligned on the canvas.  Kivy bakes a Label's `color` into its texture and
+# makes the texture as large as `text_size`; on a Pi (and on llvmpipe here) a
+# re-render of a 1000×300 px texture costs tens of ms, so a blink that changed
+# `color`, or full-width textures on every row, made the screen lag behind
+# calls.  With `tint` a blink is a canvas change only.
+Builder.load_string("""
+<-Txt>:
+    canvas:
+        Color:
+            rgba: self.tint
+        Rectangle:
+            texture: self.texture
+            size: self.texture_size
+            pos: (int(self.x + self.pad) if self.halign == "left" else int(self.right - self.pad - self.texture_size[0]) if self.halign == "right" else int(self.center_x - self.texture_size[0] / 2.)), int(self.center_y - self.texture_size[1] / 2.)
+""")
 
 
-class FitLabel(Label):
-    """One line that shrinks its font to fit its width (a long number or hall
-    name must not wrap or be cut)."""
+class Txt(Label):
+    """One line of text.  ``fit``: "shrink" the font or "cut" the text (…) when
+    it is wider than the widget; markup lines are not fitted."""
 
-    def __init__(self, base_size: float, halign: str = "center", **kw):
-        super().__init__(font_name=FONT_NAME, font_size=base_size, halign=halign, valign="middle", **kw)
+    tint = ColorProperty([1, 1, 1, 1])
+    pad = NumericProperty(0)
+
+    def __init__(self, base_size: float, tint=WHITE, halign: str = "left", fit: str = "cut", **kw):
+        super().__init__(font_name=FONT_NAME, font_size=base_size, halign=halign, **kw)
         self.base_size = base_size
-        self.bind(text=self._fit, size=self._fit)
+        self.fit = fit
+        self.tint = tint
+        self._full = ""
+        if not self.markup:
+            self.bind(width=self._refit)
 
-    def _fit(self, *_):
-        self.text_size = self.size
-        if not self.text or self.width <= 1:
-            self.font_size = self.base_size
+    def set(self, text: str, size: float | None = None) -> None:
+        """Show ``text`` (at ``size`` if given), fitted to the width; a no-op when unchanged."""
+        if self.markup:
+            if text != self.text:
+                self.text = text
+                self._upload()
             return
-        w, _ = CoreLabel(font_name=FONT_NAME, font_size=self.base_size).get_extents(self.text)
-        self.font_size = self.base_size if w <= self.width else max(12, self.base_size * self.width / w * 0.97)
+        if text != self._full or (size is not None and size != self.base_size):
+            self._full = text
+            self.base_size = size or self.base_size
+            self._refit()
+
+    def _upload(self) -> None:
+        # Render and upload the texture now, between frames.  Left to Kivy, the
+        # upload happens while the frame is being drawn, and a software GL
+        # (llvmpipe; a Pi's GPU driver too, to a lesser degree) must finish the
+        # half-drawn frame first: a 1080p stall per changed label.
+        self.texture_update()
+        tex = self.texture
+        if tex is not None:
+            tex.bind()
+
+    def _refit(self, *_):
+        text, size = self._full, self.base_size
+        room = self.width - 2 * self.pad
+        if text and room > 1:
+            w = _extent(text, size)
+            if w > room:
+                if self.fit == "shrink":
+                    size = max(12.0, size * room / w * 0.97)
+                else:
+                    lo, hi = 0, len(text)
+                    while lo < hi:  # the longest prefix that fits with an ellipsis
+                        mid = (lo + hi + 1) // 2
+                        if _extent(text[:mid] + "…", size) <= room:
+                            lo = mid
+                        else:
+                            hi = mid - 1
+                    text = text[:lo] + "…"
+        if self.font_size != size:
+            self.font_size = size
+        if self.text != text:
+            self.text = text
+        self._upload()
+
+
+_measure: dict[float, CoreLabel] = {}
+
+
+def _extent(text: str, size: float) -> float:
+    lab = _measure.get(size)
+    if lab is None:
+        if len(_measure) > 64:
+            _measure.clear()
+        lab = _measure[size] = CoreLabel(font_name=FONT_NAME, font_size=size)
+    return lab.get_extents(text)[0]
+
+
+def txt(text: str = "", size: float = 40, color=WHITE, halign: str = "left", markup: bool = False,
+        fit: str = "cut", **kw) -> Txt:
+    lb = Txt(size, tint=color, halign=halign, markup=markup, fit=fit, **kw)
+    if text:
+        lb.set(text)
+    return lb
 
 
 class Ticker(StencilView):
@@ -141,7 +218,10 @@ class Ticker(StencilView):
 class WallScreen(BoxLayout):
     """The whole picture; ``show(view, now)`` is the only way it changes."""
 
-    def __init__(self, cfg: HallConfig, screen: Screen, size: tuple[int, int], **kw):
+    def __init__(self, cfg: HallConfig, screen: Screen, size: tuple[int, int], paint_background: bool = True,
+                 **kw):
+        """``paint_background=False`` when the window's clear colour is already BG
+        (the app): one full-screen fill less per frame, ~8 ms on a software GL."""
         super().__init__(orientation="vertical", size_hint=(None, None), size=size, **kw)
         self.cfg = cfg
         self.screen = screen
@@ -149,17 +229,18 @@ class WallScreen(BoxLayout):
         self.u = u = min(size) / 1080
         self._last: View | None = None
         self._page = "calls"
-        with self.canvas.before:
-            Color(*BG)
-            self._bg = Rectangle(pos=self.pos, size=self.size)
-        self.bind(pos=lambda *_: setattr(self._bg, "pos", self.pos),
-                  size=lambda *_: setattr(self._bg, "size", self.size))
+        if paint_background:
+            with self.canvas.before:
+                Color(*BG)
+                self._bg = Rectangle(pos=self.pos, size=self.size)
+            self.bind(pos=lambda *_: setattr(self._bg, "pos", self.pos),
+                      size=lambda *_: setattr(self._bg, "size", self.size))
 
         # header: hall and zone | time and date
         header = Panel(HEADER_BG, orientation="horizontal", size_hint_y=None,
                        height=(150 if self.portrait else 116) * u, padding=[36 * u, 8 * u])
         names = BoxLayout(orientation="vertical")
-        self.hall_label = FitLabel(52 * u, "left", color=WHITE)
+        self.hall_label = txt("", 52 * u, WHITE, fit="shrink")
         self.zone_label = txt("", 38 * u, SOFT)
         names.add_widget(self.hall_label)
         names.add_widget(self.zone_label)
@@ -199,7 +280,7 @@ class WallScreen(BoxLayout):
         self.hero_tag = txt("", 44 * u, AMBER, "center", size_hint_y=0.12)
         line = BoxLayout(orientation="horizontal", size_hint_y=0.42)
         self.hero_pre = txt("", 120 * u, AMBER, "right", size_hint_x=None, width=150 * u)
-        self.hero_number = FitLabel((240 if portrait else 260) * u, color=AMBER)
+        self.hero_number = txt("", (240 if portrait else 260) * u, AMBER, "center", fit="shrink")
         self.hero_post = txt("", 120 * u, AMBER, "left", size_hint_x=None, width=150 * u)
         for w in (self.hero_pre, self.hero_number, self.hero_post):
             line.add_widget(w)
@@ -295,10 +376,10 @@ class WallScreen(BoxLayout):
         family = "zh" if self.lang.startswith("zh") else self.lang
         self.lang2 = next((lang for lang in langs[1:]
                            if ("zh" if lang.startswith("zh") else lang) != family), None)
-        self.hall_label.text = cfg.hall.name.get(self.lang)
+        self.hall_label.set(cfg.hall.name.get(self.lang))
         zones = [z for z in cfg.zones if z.id in screen.zones]
-        self.zone_label.text = "、".join(z.name.get(self.lang) for z in zones) + (
-            f"   {' / '.join(z.name.get(self.lang2) for z in zones)}" if self.lang2 and zones else "")
+        self.zone_label.set("、".join(z.name.get(self.lang) for z in zones) + (
+            f"   {' / '.join(z.name.get(self.lang2) for z in zones)}" if self.lang2 and zones else ""))
         notice = screen.notice or cfg.screens.notice
         if notice is not None:
             line = notice.get(self.lang) + ("        " + notice.get(self.lang2) if self.lang2 else "")
@@ -306,16 +387,16 @@ class WallScreen(BoxLayout):
             line = texts.t("notice", self.lang) + ("        " + texts.t("notice", self.lang2)
                                                   if self.lang2 else "")
         self.ticker.set_text(line)
-        self.recent_title.text = self._title("recent")
-        self.waiting_title.text = self._title("waiting")
-        self.progress_title.text = self._title("progress_title")
+        self.recent_title.set(self._title("recent"))
+        self.waiting_title.set(self._title("waiting"))
+        self.progress_title.set(self._title("progress_title"))
         if self.portrait:  # the matter sits under the case number: one heading says both
             heads = [f"{texts.t('case', self.lang)} / {texts.t('matter', self.lang)}",
                      texts.t("name", self.lang), texts.t("status", self.lang)]
         else:
             heads = [texts.t(key, self.lang) for key in ("case", "name", "matter", "status")]
         for lb, text in zip(self.progress_head, heads):
-            lb.text = text
+            lb.set(text)
         self._last = None
 
     def _title(self, key: str) -> str:
@@ -325,61 +406,76 @@ class WallScreen(BoxLayout):
         return f"{main}  [size={int(34 * self.u)}]{texts.t(key, self.lang2)}[/size]"
 
     # ------------------------------------------------------------ render --
-    def show(self, view: View, now: float) -> None:
+    def show(self, view: View, now: float, hero_first: bool = False) -> bool:
+        """Render ``view``; True when something was left for the next frame.
+
+        ``hero_first``: when the newest call changed, draw only it this frame and
+        the rest (earlier calls shift down, counts) on the next one: the number
+        people wait for is on the screen one frame sooner."""
         local = local_dt(now, self.cfg.hall.timezone)
-        self.clock_label.text, self.date_label.text = texts.clock_text(local, self.lang)
+        clock, date = texts.clock_text(local, self.lang)
+        self.clock_label.set(clock)
+        self.date_label.set(date)
         self._flash(view, now)
         if view == self._last:
-            return
+            return False
+        last = self._last
+        if (hero_first and last is not None and view.page == "calls" and self._page == "calls"
+                and view.hero != last.hero):
+            self._hero(view.hero)
+            self._last = replace(last, hero=view.hero)
+            return True
         self._last = view
         self._set_page(view.page)
         self._hero(view.hero)
         for (row, num, win), call in zip(self.recent_rows, list(view.recent) + [None] * len(self.recent_rows)):
-            num.text = call.number if call else ""
-            win.text = texts.t("window", self.lang, w=call.window_number) if call else ""
+            num.set(call.number if call else "")
+            win.set(texts.t("window", self.lang, w=call.window_number) if call else "")
         self._waiting(view)
-        self.offline_label.text = ("●  " + texts.t(f"offline_{view.offline}", self.lang)) if view.offline else ""
+        self.offline_label.set(("●  " + texts.t(f"offline_{view.offline}", self.lang)) if view.offline else "")
         # the notice line gets the whole footer unless the offline mark needs room
         self.offline_label.width = (self._offline_w if view.offline else 0)
         if view.page == "progress":
             self._progress(view)
+        return False
 
     def _flash(self, view: View, now: float) -> None:
         on = view.flashing and int(now * 2) % 2 == 0  # 2 Hz blink
         self.hero_panel.set_bg(FLASH_BG if on else HERO_BG)
         colour = WHITE if on else AMBER
         for lb in (self.hero_pre, self.hero_number, self.hero_post):
-            if tuple(lb.color) != colour:
-                lb.color = colour
+            if tuple(lb.tint) != colour:
+                lb.tint = colour
         for lb, calm in ((self.hero_tag, AMBER), (self.hero_sub, SOFT)):  # keep contrast on red
             want = WHITE if on else calm
-            if tuple(lb.color) != want:
-                lb.color = want
+            if tuple(lb.tint) != want:
+                lb.tint = want
 
     def _hero(self, call: Call | None) -> None:
         lang = self.lang
         if call is None:
-            self.hero_tag.text = self.hero_pre.text = self.hero_post.text = ""
-            self.hero_number.text = texts.t("no_calls", lang)
-            self.hero_window.text = ""
-            self.hero_sub.text = texts.t("no_calls", self.lang2) if self.lang2 else ""
+            for lb in (self.hero_tag, self.hero_pre, self.hero_post):
+                lb.set("")
+            self.hero_number.set(texts.t("no_calls", lang))
+            self.hero_window.set("")
+            self.hero_sub.set(texts.t("no_calls", self.lang2) if self.lang2 else "")
             return
         amber = hexc(AMBER)
-        self.hero_number.text = call.number
+        self.hero_number.set(call.number)
         if lang == "en":
-            self.hero_pre.font_size = 80 * self.u
-            self.hero_pre.text, self.hero_post.text = "No.", ""
-            self.hero_window.text = f"Window [color={amber}]{call.window_number}[/color]"
+            self.hero_pre.set("No.", 80 * self.u)
+            self.hero_post.set("")
+            self.hero_window.set(f"Window [color={amber}]{call.window_number}[/color]")
         else:
             hao = texts.t("hao", lang)
-            self.hero_pre.font_size = 120 * self.u
-            self.hero_pre.text, self.hero_post.text = texts.t("please", lang), hao
-            self.hero_window.text = f"到 [color={amber}]{call.window_number}[/color] {hao}窗口"
+            self.hero_pre.set(texts.t("please", lang), 120 * self.u)
+            self.hero_post.set(hao)
+            self.hero_window.set(f"到 [color={amber}]{call.window_number}[/color] {hao}窗口")
         tag = texts.t("recall", lang) if call.recall else ""
         if tag and self.lang2:
             tag += f"  {texts.t('recall', self.lang2)}"
-        self.hero_tag.text = tag
-        self.hero_sub.text = texts.call_line(call.number, call.window_number, self.lang2) if self.lang2 else ""
+        self.hero_tag.set(tag)
+        self.hero_sub.set(texts.call_line(call.number, call.window_number, self.lang2) if self.lang2 else "")
 
     def _waiting(self, view: View) -> None:
         by = self.screen.waiting_by
@@ -396,12 +492,13 @@ class WallScreen(BoxLayout):
         for i, (name, count) in enumerate(self.waiting_cells):
             if i < len(items):
                 key, n = items[i]
-                name.text = texts.waiting_label(self.cfg, key, by, self.lang)
-                count.text = str(n)
+                name.set(texts.waiting_label(self.cfg, key, by, self.lang))
+                count.set(str(n))
             else:
-                name.text = count.text = ""
+                name.set("")
+                count.set("")
         total = f"{texts.t('total', self.lang)} {view.waiting_total}"
-        self.waiting_title.text = f"{self._title('waiting')}   [color={hexc(GREEN)}]{total}[/color]"
+        self.waiting_title.set(f"{self._title('waiting')}   [color={hexc(GREEN)}]{total}[/color]")
 
     def _set_page(self, page: str) -> None:
         if page == self._page:
@@ -411,32 +508,35 @@ class WallScreen(BoxLayout):
         self._page = page
 
     def _progress(self, view: View) -> None:
-        self.progress_pageno.text = texts.t("page", self.lang, i=str(view.progress_index + 1),
-                                            n=str(view.progress_pages))
+        self.progress_pageno.set(texts.t("page", self.lang, i=str(view.progress_index + 1),
+                                         n=str(view.progress_pages)))
         rows = list(view.progress) + [None] * len(self.progress_rows)
         for cells, case in zip(self.progress_rows, rows):
             if case is None:
                 for c in cells:
-                    c.text = ""
+                    c.set("")
                 continue
-            cells[0].text = case.case
-            cells[1].text = case.name
-            cells[2].text = texts.matter_label(self.cfg, case.matter, self.lang)
-            cells[3].text = texts.t(case.status, self.lang)
-            cells[3].color = STATUS_COLOURS.get(case.status, WHITE)
+            cells[0].set(case.case)
+            cells[1].set(case.name)
+            cells[2].set(texts.matter_label(self.cfg, case.matter, self.lang))
+            cells[3].set(texts.t(case.status, self.lang))
+            cells[3].tint = STATUS_COLOURS.get(case.status, WHITE)
 
     def texts_shown(self) -> dict[str, object]:
         """The visible text by role, for tests and the benchmark."""
+        def full(lb):
+            return lb.text if lb.markup else lb._full
+
         return {
             "page": self._page,
-            "hall": self.hall_label.text, "zone": self.zone_label.text,
-            "hero_number": " ".join(x for x in (self.hero_pre.text, self.hero_number.text,
-                                                self.hero_post.text) if x), "hero_window": self.hero_window.text,
-            "hero_sub": self.hero_sub.text, "hero_tag": self.hero_tag.text,
-            "recent": [(n.text, w.text) for _, n, w in self.recent_rows if n.text],
-            "waiting": [(n.text, c.text) for n, c in self.waiting_cells if n.text],
-            "offline": self.offline_label.text, "clock": self.clock_label.text,
+            "hall": full(self.hall_label), "zone": full(self.zone_label),
+            "hero_number": " ".join(x for x in (full(self.hero_pre), full(self.hero_number),
+                                                full(self.hero_post)) if x), "hero_window": full(self.hero_window),
+            "hero_sub": full(self.hero_sub), "hero_tag": full(self.hero_tag),
+            "recent": [(full(n), full(w)) for _, n, w in self.recent_rows if full(n)],
+            "waiting": [(full(n), full(c)) for n, c in self.waiting_cells if full(n)],
+            "offline": full(self.offline_label), "clock": full(self.clock_label),
             "notice": self.ticker.label.text,
-            "progress": [tuple(c.text for c in cells) for cells in self.progress_rows if cells[0].text],
+            "progress": [tuple(full(c) for c in cells) for cells in self.progress_rows if full(cells[0])],
             "flash_bg": tuple(self.hero_panel._color.rgba),
         }

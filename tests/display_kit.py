@@ -14,11 +14,12 @@ os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
 os.environ.setdefault("KIVY_NO_FILELOG", "1")
+os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")  # Kivy must not swallow stderr
 os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
 os.environ.setdefault("KIVY_WINDOW", "sdl2")
 
 ARTIFACTS = Path(__file__).parent / "artifacts" / "screens"
-DOC_SCREENS = Path(__file__).parent.parent / "docs" / "screens"
+DOC_SCREENS = Path(__file__).parent.parent / "docs" / "screens" / "display"
 
 _window = None
 
@@ -41,12 +42,14 @@ def window():
 
 def pump(frames: int = 3) -> None:
     from kivy.base import EventLoop
+    from kivy.graphics.opengl import glFinish
     for _ in range(frames):
         EventLoop.idle()
+        glFinish()  # SDL offscreen never flushes Mesa by itself (see display/app.py)
 
 
 def screenshot(widget, name: str, publish: bool = False) -> Path:
-    """Save ``widget`` as tests/artifacts/screens/NAME.png (and docs/screens/ when asked)."""
+    """Save ``widget`` as tests/artifacts/screens/NAME.png (and docs/screens/display/ when asked)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pump(3)
     path = ARTIFACTS / f"{name}.png"

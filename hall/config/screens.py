@@ -72,7 +72,8 @@ class ScreensConfig(Strict):
     progress_rows: int = Field(8, ge=3, le=20, description="Cases per progress page.")
     notice: Names | None = Field(None, description="Default scrolling notice line of every screen.")
     displays: list[Screen] = Field(default=[], description="The hall's wall displays.")
-    voice: VoiceConfig = Field(default_factory=VoiceConfig)
+    voice: VoiceConfig = Field(default_factory=VoiceConfig,
+                               description="The announcer: which zones speak, how loud, in which languages.")
 
     @model_validator(mode="after")
     def _unique(self) -> "ScreensConfig":
