@@ -371,3 +371,48 @@ def test_example_hall_screens_fit_and_keep_touch_targets(kiosk):
         # nothing drawn below the bottom of the panel
         assert all(w.y >= -1 for w in root.walk() if hasattr(w, "text") and w.text)
         h.press("home")
+
+
+def test_ticket_qr_re_queues_a_no_show_and_rates_a_finished_visit(hall, running_engine, kiosk, bus_client):
+    running_engine(hall)
+    staff_bus = bus_client(hall.hall.id, "staff")
+    w5 = Requester(staff_bus, "window", "W5")
+    w5.call("login", {"staff": "S01"})
+    h, _ = kiosk(hall)
+    tickets = []
+    for _ in range(2):
+        h.press("zone:Z2")
+        h.press("target:M4")
+        h.press("next")
+        h.press("next")
+        h.press("take")
+        assert h.until(lambda: h.svc.flow.screen == S.TICKET)
+        tickets.append(h.svc.flow.s.ticket["ticket"])
+        h.press("done")
+    # the first is called and not there: no-show, then re-queued from its QR
+    w5.call("next", {})
+    w5.call("noshow", {})
+    h.svc.scan(tickets[0])
+    assert h.until(lambda: h.svc.flow.screen == S.LOOKUP)
+    assert h.svc.flow.s.lookup["state"] == "noshow"
+    shot(h, "65-lookup-noshow")
+    h.press("requeue")
+    assert h.until(lambda: h.svc.flow.screen == S.TICKET)
+    assert h.svc.flow.s.ticket["state"] == "waiting" and h.svc.flow.s.ticket["ticket"] == tickets[0]
+    h.press("done")
+    # the second is served and finished; the citizen rates it later at the kiosk
+    w5.call("next", {})
+    w5.call("start", {})
+    w5.call("finish", {})
+    h.svc.scan(tickets[1])
+    assert h.until(lambda: h.svc.flow.screen == S.LOOKUP)
+    assert h.svc.flow.s.lookup["state"] == "done"
+    shot(h, "66-lookup-rate")
+    touch_targets_ok(h)
+    h.press("rate:5")
+    assert h.until(lambda: h.svc.flow.s.lookup_note == "lookup.thanks")
+    h.svc.scan(tickets[1])
+    assert h.until(lambda: h.svc.flow.screen == S.LOOKUP)
+    h.press("rate:4")
+    assert h.until(lambda: h.svc.flow.screen == S.ERROR)
+    assert h.svc.flow.s.error == "already_rated"
