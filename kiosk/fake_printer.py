@@ -5,7 +5,9 @@ It answers the real-time status queries the kiosk sends — ``DLE EOT 1``
 bytes an Epson TM-T20II sends, and keeps every other byte as "printed".
 ``paper`` switches it between ok / near_end / out / offline / silent (no
 reply at all, like a printer without a back channel or one powered off).
-Used by the tests and by ``printer.type: fake`` for demos.
+Used by the tests and by ``printer.type: fake`` for demos.  ``tcp=True``
+listens on 127.0.0.1 instead (``address`` → ``host:port``), as a LAN printer
+on port 9100 would, for the ``network`` transport.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import socket
 import threading
 import tty
 
@@ -26,7 +29,7 @@ REPLIES = {
 
 
 class FakePrinter:
-    def __init__(self, paper: str = "ok"):
+    def __init__(self, paper: str = "ok", tcp: bool = False):
         if paper not in REPLIES and paper != "silent":
             raise ValueError(f"unknown fake printer state {paper!r}")
         self.paper = paper
@@ -38,8 +41,18 @@ class FakePrinter:
         self._lock = threading.Lock()
         self._pending = bytearray()
         self.path = ""
+        self.tcp = tcp
+        self.address = ""
+        self._server: socket.socket | None = None
+        self._conn: socket.socket | None = None
 
     def start(self) -> "FakePrinter":
+        if self.tcp:
+            self._server = socket.create_server(("127.0.0.1", 0))
+            self.address = "127.0.0.1:%d" % self._server.getsockname()[1]
+            self._thread = threading.Thread(target=self._run_tcp, name="fake-printer-tcp", daemon=True)
+            self._thread.start()
+            return self
         self._master, self._slave = pty.openpty()
         tty.setraw(self._slave)
         tty.setraw(self._master)
@@ -53,10 +66,15 @@ class FakePrinter:
         if self._thread:
             self._thread.join(2)
         for fd in (self._master, self._slave):
+            if fd < 0:
+                continue
             try:
                 os.close(fd)
             except OSError:
                 pass
+        for sock in (self._conn, self._server):
+            if sock is not None:
+                sock.close()
 
     def __enter__(self) -> "FakePrinter":
         return self.start()
@@ -82,6 +100,27 @@ class FakePrinter:
                 return
             for b in data:
                 self._feed(b)
+
+    def _run_tcp(self) -> None:
+        assert self._server is not None
+        while not self._stop.is_set():
+            r, _, _ = select.select([self._server] + ([self._conn] if self._conn else []), [], [], 0.05)
+            for sock in r:
+                if sock is self._server:
+                    if self._conn is not None:
+                        self._conn.close()  # a reconnecting kiosk replaces the old connection
+                    self._conn, _ = self._server.accept()
+                    continue
+                try:
+                    data = sock.recv(4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    sock.close()
+                    self._conn = None
+                    continue
+                for b in data:
+                    self._feed(b)
 
     def _feed(self, b: int) -> None:
         buf = self._pending
@@ -112,4 +151,9 @@ class FakePrinter:
         self.queries.append(cmd)
         if self.paper == "silent":
             return
-        os.write(self._master, bytes([REPLIES[self.paper][which]]))
+        reply = bytes([REPLIES[self.paper][which]])
+        if self.tcp:
+            if self._conn is not None:
+                self._conn.sendall(reply)
+        else:
+            os.write(self._master, reply)

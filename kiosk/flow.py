@@ -96,6 +96,7 @@ class Session:
     lookup: dict[str, Any] | None = None
     lookup_note: str | None = None
     via_checkin: bool = False
+    bad_input: bool = False               # the last OK on a keypad was refused (shown in red)
 
 
 class KioskFlow:
@@ -262,6 +263,7 @@ class KioskFlow:
             self.s.typed = ""
         elif len(key) == 1 and key.isalnum() and len(self.s.typed) < 32:
             self.s.typed += key
+        self.s.bad_input = False
         self.s.page = 0
         self.changes += 1
         return None
@@ -336,9 +338,11 @@ class KioskFlow:
             if MOBILE_RE.match(typed):
                 self.s.phone = typed
                 self.s.typed = ""
+                self.s.bad_input = False
                 self._go(S.CONFIRM)
             else:
-                self.changes += 1  # the view shows the hint in red
+                self.s.bad_input = True
+                self.changes += 1
             return None
         if self.screen == S.CODE:
             if typed:

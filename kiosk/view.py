@@ -269,7 +269,7 @@ def _v_phone(flow: KioskFlow, now: float) -> ScreenView:
     lang = flow.lang
     typed = flow.s.typed
     shown = " ".join([typed[:3], typed[3:7], typed[7:]]).strip()
-    invalid = len(typed) >= 11 and not typed.isdigit() or (len(typed) > 11)
+    invalid = flow.s.bad_input or len(typed) > 11
     blocks = [Block("field", shown or "1__ ____ ____", style="" if typed else "muted"),
               Block("text", t("phone.invalid", lang), style="error" if invalid else "muted"),
               Block("spacer", weight=1),

@@ -141,6 +141,10 @@ def test_bad_phone_number_stays_on_keypad():
         f.press(f"key:{d}", 0)
     f.press("submit", 0)
     assert f.screen == S.PHONE and f.s.phone is None
+    hint = [b for b in view.build(f, 0).blocks if b.kind == "text"][0]
+    assert hint.style == "error" and "11" in hint.text
+    f.press("key:5", 0)
+    assert [b for b in view.build(f, 0).blocks if b.kind == "text"][0].style == "muted"
 
 
 def test_never_two_tickets_double_press_and_retry_reuse_the_id():

@@ -201,3 +201,28 @@ def test_fake_printer_answers_gs_r_and_keeps_other_bytes():
         import time
         time.sleep(0.1)
         assert fp.take() == b"ABCD\x1d!\x11"
+
+
+@pytest.mark.parametrize("paper,state", [("ok", "ok"), ("out", "paper_out"), ("silent", "unknown")])
+def test_network_printer_against_the_fake_on_tcp(paper, state):
+    with FakePrinter(paper, tcp=True) as fp:
+        p = EscposTicketPrinter(PrinterConfig(type="network", device=fp.address, profile="TM-T20II",
+                                              status_timeout_s=0.3 if paper == "silent" else 2.0))
+        try:
+            assert p.status().state == state
+            doc, _ = _doc("tm-t20ii_matter_zh")
+            if state == "ok":
+                p.print(doc)
+                import time
+                data = b""
+                for _ in range(200):
+                    data += fp.take()
+                    if b"\x1dV" in data:
+                        break
+                    time.sleep(0.01)
+                assert data.startswith(b"\x1b@\x1c&") and b"20261121-A001" in data
+            else:
+                with pytest.raises(PrintError):
+                    p.print(doc)
+        finally:
+            p.close()
