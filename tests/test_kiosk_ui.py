@@ -256,6 +256,8 @@ def test_engine_down_shows_a_clear_screen_and_retry_gives_one_ticket(hall, runni
     assert h.until(lambda: h.svc.flow.screen == S.TICKET, timeout=20)
     assert h.svc.flow.s.retry.req_id == first_id
     assert h.svc.flow.s.ticket["number"] == "A001"
+    h.until(lambda: h.svc.flow.s.print_state != "printing")
+    shot(h, "54-ticket-en")
     # the first, unanswered attempt did not make a ticket of its own: the next one is A002
     h.press("done")
     h.press("zone:Z1")
