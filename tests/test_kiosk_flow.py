@@ -361,3 +361,27 @@ def test_corrected_request_after_a_refusal_gets_a_new_id():
     f.press("back", 3)
     (b,) = f.press("take", 4)
     assert b.req_id != a.req_id and b.body["priority"] == "normal"
+
+
+def test_newer_hall_config_from_the_engine_is_applied_at_home_only():
+    from hall import messages as m
+    from hall.bus import BusSettings
+    from kiosk.service import KioskService
+    cfg = kiosk_config()
+    svc = KioskService(cfg, "K1", BusSettings(port=1))   # never started: no I/O
+    raw = cfg.to_json_dict()
+    raw["matters"][0]["name"]["zh"] = "公司设立登记（新）"
+    raw["kiosks"] = {}                                    # the engine's file has no kiosk section
+    payload = m.encode(m.ConfigCurrent(version=1, digest="x", config=raw))
+    svc.press("zone:Z1")
+    svc._on_config(None, payload)
+    svc.pump()
+    assert svc.flow.cfg.matter("M1").name.zh == "有限责任公司设立登记"   # mid-session: kept
+    svc.press("home")
+    svc._on_config(None, payload)
+    svc.pump()
+    assert svc.flow.cfg.matter("M1").name.zh == "公司设立登记（新）"
+    assert svc.flow.cfg.kiosks.guide("M1") is not None                 # own guides kept
+    svc._on_config(None, b"{not json")
+    svc.pump()
+    assert svc.flow.cfg.matter("M1").name.zh == "公司设立登记（新）"
