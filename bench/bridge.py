@@ -1,7 +1,7 @@
 """Device bridge benchmark: `python bench/bridge.py --json`.
 
 key_to_led: 100 windows on one RS-485 line (100 LED bars + 100 keypads at
-addresses 1..200, OWB/1 at 115200), fake devices on a pty in this process,
+addresses 1..200, OWB/1 at 115200), fake devices on a pty in a process of their own,
 the bridge (`onewindow bridge`) and the engine (`onewindow caller`) as their
 own processes, mosquitto between them.  The clock starts when the keypad's
 EVENT frame (a `next` key) is written on the pty and stops when the LED bar's
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import os
 import platform
 import statistics
@@ -87,30 +88,63 @@ def wait(pred, timeout: float) -> bool:
 
 
 class LedWatch:
-    """Timestamps the first LED_TEXT that shows a given number."""
+    """Timestamps the first LED_TEXT that shows a new called number."""
 
     def __init__(self, led: FakeLedBar):
         self.led = led
-        self.want: str | None = None
+        self.old = "\0"
         self.t: float | None = None
         led.listeners.append(self._seen)
 
-    def arm(self, number_not: str) -> None:
-        self.old, self.t = number_not, None
+    def arm(self) -> None:
+        line = self.led.lines[0] if self.led.lines else ""
+        self.old, self.t = (line.split(" ")[0] if "请到" in line else "\0"), None
 
     def _seen(self, dev, what, t) -> None:
         if self.t is None and dev.lines and "请到" in dev.lines[0] and not dev.lines[0].startswith(self.old):
             self.t = t
 
 
-def key_to_led(trials: int, work: Path, log) -> dict:
-    fake = FakeLine("onewindow", str(work / "tty-bench")).start()
+def devices_process(port: str, conn) -> None:
+    """The 200 fake devices in a process of their own, as real devices are: the
+    benchmark's MQTT client must not take the GIL from them.  Commands on ``conn``."""
+    fake = FakeLine("onewindow", port).start()
     leds, kps = {}, {}
     for i in range(1, WINDOWS + 1):
         leds[f"W{i:03d}"] = fake.add(FakeLedBar(2 * i - 1))
         kps[f"W{i:03d}"] = fake.add(FakeKeypad(2 * i))
+    watches = {wid: LedWatch(led) for wid, led in leds.items()}
+    conn.send("ready")
+    while True:
+        cmd, arg = conn.recv()
+        if cmd == "stop":
+            break
+        if cmd == "wait_all":  # every bar's first line contains arg
+            conn.send(wait(lambda: all(led.lines and arg in led.lines[0] for led in leds.values()), 60))
+        elif cmd == "login_all":
+            for i, kp in enumerate(kps.values()):
+                kp.press("login", str(5000 + i))
+            conn.send(True)
+        elif cmd == "next":  # arg: windows pressing `next` at once → [(t0, t1, number)]
+            for wid in arg:
+                watches[wid].arm()
+            eids = {wid: kps[wid].press("next") for wid in arg}
+            ok = wait(lambda: all(watches[w].t is not None and eids[w] in kps[w].written_events
+                                  for w in arg), 30)
+            conn.send([(kps[w].written_events[eids[w]], watches[w].t, leds[w].lines[0].split(" ")[0])
+                       for w in arg] if ok else None)
+    fake.stop()
+
+
+def key_to_led(trials: int, work: Path, log) -> dict:
+    port = str(work / "tty-bench")
+    ctx = mp.get_context("fork")
+    conn, child_conn = ctx.Pipe()
+    devices = ctx.Process(target=devices_process, args=(port, child_conn), daemon=True)
+    devices.start()
+    assert conn.recv() == "ready"
     cfg_path = work / "hall.yaml"
-    cfg_path.write_text(yaml.safe_dump(hall(fake.port, WINDOWS), allow_unicode=True), encoding="utf-8")
+    cfg_path.write_text(yaml.safe_dump(hall(port, WINDOWS), allow_unicode=True), encoding="utf-8")
     broker = start_local_broker(workdir=work)
     env = dict(os.environ, ONEWINDOW_MQTT_PORT=str(broker.port), PYTHONPATH=str(ROOT))
     py = sys.executable
@@ -120,70 +154,65 @@ def key_to_led(trials: int, work: Path, log) -> dict:
         subprocess.Popen([py, "-m", "hall.cli", "bridge", "--config", str(cfg_path), "--no-inputs",
                           "--id", "bench"], env=env, stdout=log, stderr=subprocess.STDOUT),
     ]
+
+    def ask(cmd, arg=None):
+        conn.send((cmd, arg))
+        return conn.recv()
+
     bus = None
     try:
         bus = Bus("benchbridge", "bench-client", broker.settings)
         kiosk = Requester(bus, "kiosk", "K1")
         kiosk.subscribe_all()
         # where the time goes: when this process sees the bridge's request and the
-        # engine's new window state (both over the same broker, so comparable)
-        seen_req: dict[str, float] = {}
-        seen_state: dict[tuple[str, str], float] = {}
+        # engine's new window state (through the same broker, so comparable;
+        # CLOCK_MONOTONIC is one clock for all processes)
+        seen_req: dict[str, list[float]] = {}
+        raw_states: list[tuple[str, float, bytes]] = []
         bus.subscribe(REGISTRY["window.request.next"],
-                      lambda p, d: seen_req.__setitem__(p.ident, time.monotonic()))
-
-        def on_state(p, d):
-            t = (json.loads(d).get("ticket") or {}).get("number")
-            if t:
-                seen_state.setdefault((p.ident, t), time.monotonic())
-        bus.subscribe(REGISTRY["window.state"], on_state)
+                      lambda p, d: seen_req.setdefault(p.ident, []).append(time.monotonic()))
+        bus.subscribe(REGISTRY["window.state"],
+                      lambda p, d: raw_states.append((p.ident, time.monotonic(), d)))
         bus.start(30)
-        if not wait(lambda: all(led.lines for led in leds.values()), 60):
+        if not ask("wait_all", "号窗口"):
             raise SystemExit("LED bars never got a text: is the bridge running? see the log")
-        for i, (wid, kp) in enumerate(kps.items()):
-            kp.press("login", str(5000 + i))
-        if not wait(lambda: all("欢迎您" in led.lines[0] for led in leds.values()), 60):
+        ask("login_all")
+        if not ask("wait_all", "欢迎您"):
             raise SystemExit("logins did not reach the LED bars")
         for _ in range(trials + 2 * WINDOWS + 10):
             kiosk.call("issue", {"matter": "M1"})
-        watches = {wid: LedWatch(led) for wid, led in leds.items()}
-        wids = list(kps)
-
-        def one(wid: str) -> None:
-            w = watches[wid]
-            w.arm(leds[wid].lines[0].split(" ")[0] if "请到" in leds[wid].lines[0] else "\0")
-
+        wids = [f"W{i:03d}" for i in range(1, WINDOWS + 1)]
         cpu0, wall0 = _cpu_s(procs[1].pid), time.monotonic()
         seq: list[float] = []
-        split: dict[str, list[float]] = {"bridge_in": [], "engine": [], "bridge_out": []}
+        rows = []
         for k in range(trials):
             wid = wids[k % WINDOWS]
-            one(wid)
-            seen_req.pop(wid, None)
-            eid = kps[wid].press("next")
-            if not wait(lambda: watches[wid].t is not None and eid in kps[wid].written_events, 10):
+            got = ask("next", [wid])
+            if got is None:
                 raise SystemExit(f"no LED update at {wid}")
-            t0, t1 = kps[wid].written_events[eid], watches[wid].t
+            t0, t1, number = got[0]
             seq.append((t1 - t0) * 1000)
-            number = leds[wid].lines[0].split(" ")[0]
+            rows.append((wid, number, t0, t1))
             time.sleep(0.01)
-            tr, ts = seen_req.get(wid), seen_state.get((wid, number))
+        bridge_cpu = 100 * (_cpu_s(procs[1].pid) - cpu0) / (time.monotonic() - wall0)
+        time.sleep(0.5)
+        got = ask("next", wids)
+        if got is None:
+            raise SystemExit("burst: not every LED was updated")
+        burst = [(t1 - t0) * 1000 for t0, t1, _ in got]
+        first_state: dict[tuple[str, str], float] = {}
+        for ident, t, d in list(raw_states):
+            num = (json.loads(d).get("ticket") or {}).get("number") if d else None
+            if num:
+                first_state.setdefault((ident, num), t)
+        split: dict[str, list[float]] = {"bridge_in": [], "engine": [], "bridge_out": []}
+        for wid, number, t0, t1 in rows:
+            tr = next((t for t in seen_req.get(wid, []) if t >= t0), None)
+            ts = first_state.get((wid, number))
             if tr and ts:
                 split["bridge_in"].append((tr - t0) * 1000)
                 split["engine"].append((ts - tr) * 1000)
                 split["bridge_out"].append((t1 - ts) * 1000)
-        bridge_cpu = 100 * (_cpu_s(procs[1].pid) - cpu0) / (time.monotonic() - wall0)
-        time.sleep(0.5)
-        burst: list[float] = []
-        eids = {}
-        for wid in wids:
-            one(wid)
-        for wid in wids:
-            eids[wid] = kps[wid].press("next")
-        if not wait(lambda: all(w.t is not None for w in watches.values()), 30):
-            raise SystemExit("burst: not every LED was updated")
-        for wid in wids:
-            burst.append((watches[wid].t - kps[wid].written_events[eids[wid]]) * 1000)
         led_frame = len(F.encode(1, F.LED_TEXT, F.led_payload(["A0123 请到100号窗口".encode("gb2312")])))
         event_frame = len(F.encode(2, F.EVENT, F.event_payload(1, "next"), reply=True))
         return {
@@ -209,7 +238,11 @@ def key_to_led(trials: int, work: Path, log) -> dict:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
-        fake.stop()
+        try:
+            conn.send(("stop", None))
+        except (BrokenPipeError, OSError):
+            pass
+        devices.join(5)
         broker.stop()
 
 
