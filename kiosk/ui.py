@@ -77,6 +77,7 @@ class KioskView:
         _paint(self.root, WHITE)
         self.current: ScreenView | None = None
         self.buttons: dict[str, object] = {}
+        self._overflows = False
 
     # ------------------------------------------------------------- drawing --
     def show(self, v: ScreenView) -> None:
@@ -85,6 +86,7 @@ class KioskView:
         self.current = v
         self.buttons = {}
         mt = Metrics(self.screen, v.elderly)
+        self._overflows = self._estimate(v, mt) > self.screen.height
         root = self.root
         root.clear_widgets()
         pad = mt.mm(6)
@@ -108,6 +110,41 @@ class KioskView:
             for btn in v.nav:
                 nav.add_widget(self._button(btn, mt, height=mt.btn_h))
             root.add_widget(nav)
+
+    def _estimate(self, v: ScreenView, mt: Metrics) -> float:
+        """Natural height of a screen with a one-column checklist (pixels, generous).
+
+        Kivy lays out lazily, so the choice between one and two checklist
+        columns is made from this estimate before drawing, never by a
+        second, flickering pass.
+        """
+        from .ticket_layout import width as text_cols
+        inner = self.screen.width - 2 * mt.mm(6)
+
+        def text_h(text: str, size: float) -> float:
+            per_line = max(1, int(inner / (size / 2)))      # a Han character is ~size wide
+            lines = sum(max(1, -(-text_cols(part) // per_line)) for part in text.split("\n"))
+            return lines * size * 1.3
+
+        h = mt.mm(16) * mt.k + mt.mm(8) + (mt.btn_h + mt.mm(8) if v.nav else 0)
+        if v.title:
+            h += text_h(v.title, mt.font(11))
+        gap = mt.mm(3)
+        for b in v.blocks:
+            h += gap
+            if b.kind in ("text", "title"):
+                h += text_h(b.text, mt.font(9) if b.style == "strong" else mt.body)
+            elif b.kind in ("big", "banner", "field"):
+                h += text_h(b.text, mt.font(12)) + mt.mm(8)
+            elif b.kind == "number":
+                h += mt.font(40) * 1.3
+            elif b.kind in ("buttons", "keypad"):
+                rows = -(-len(b.buttons) // max(1, b.cols))
+                bh = mt.btn_h if b.kind == "buttons" else max(mt.touch, mt.font(9) * 2.4)
+                h += rows * (bh * (1.6 if b.style == "huge" else 1) + gap)
+            elif b.kind == "checklist":
+                h += sum(text_h("□ " + it, mt.body) + mt.mm(1.5) for it in b.items)
+        return h
 
     def _block(self, parent, b: Block, mt: Metrics) -> None:
         from kivy.uix.gridlayout import GridLayout
@@ -138,8 +175,15 @@ class KioskView:
             _paint(lab, (0.96, 0.97, 1, 1), border=BLUE)
             parent.add_widget(lab)
         elif b.kind == "checklist":
+            # a long checklist (a bundle's merged one) goes to two columns
+            # rather than below the bottom of the screen: no scrolling to learn
+            cols = 2 if self._overflows else 1
+            grid = GridLayout(cols=cols, spacing=(mt.mm(4), mt.mm(1.5)), size_hint_y=None)
+            grid.bind(minimum_height=grid.setter("height"))
             for item in b.items:
-                parent.add_widget(self._label("□ " + item, mt.body, INK))
+                # NBSP: the box never wraps away from its item
+                grid.add_widget(self._label("□\u00a0" + item, mt.body, INK))
+            parent.add_widget(grid)
         elif b.kind in ("buttons", "keypad"):
             huge = b.style == "huge"
             h = mt.btn_h * (1.6 if huge else 1.0)

@@ -373,6 +373,16 @@ def test_example_hall_screens_fit_and_keep_touch_targets(kiosk):
         # nothing drawn below the bottom of the panel
         assert all(w.y >= -1 for w in root.walk() if hasattr(w, "text") and w.text)
         h.press("home")
+        # the longest merged checklist: 开办餐饮店一件事 with every condition met
+        h.press("target:B01")
+        for a in ("answer:shareholders=company", "answer:agent=agent", "answer:kind=catering"):
+            h.press(a)
+        shot(h, f"00-example-bundle{tag}")
+        texts = [w for w in root.walk() if hasattr(w, "text") and w.text]
+        assert sum("□" in w.text for w in texts) == 10
+        nav_top = max(w.top for w in root.walk() if getattr(w, "text", "") in ("返回", "Back"))
+        assert all(w.y >= nav_top - 1 for w in texts if "□" in w.text), "checklist runs under the nav bar"
+        h.press("home")
 
 
 def test_ticket_qr_re_queues_a_no_show_and_rates_a_finished_visit(hall, running_engine, kiosk, bus_client):
@@ -418,3 +428,21 @@ def test_ticket_qr_re_queues_a_no_show_and_rates_a_finished_visit(hall, running_
     h.press("rate:4")
     assert h.until(lambda: h.svc.flow.screen == S.ERROR)
     assert h.svc.flow.s.error == "already_rated"
+
+
+def test_a_long_checklist_goes_to_two_columns_instead_of_off_screen(kiosk):
+    from hall.broker import free_port
+    mats = [{"id": f"m{i}", "name": {"zh": f"证明材料{i}原件", "en": f"Document {i}"}} for i in range(26)]
+    cfg = kiosk_config(guides=[{"target": "M1", "materials": mats}])
+    h, _ = kiosk(cfg, "K3", settings=BusSettings(port=free_port()), printer=False)
+    h.press("elderly")
+    h.press("zone:Z1")
+    h.press("target:M1")
+    shot(h, "67-long-checklist-elderly")
+    root = h.view.root
+    boxes = [w for w in root.walk() if "□" in getattr(w, "text", "")]
+    assert len(boxes) == 26
+    nav_top = max(w.top for w in root.walk() if getattr(w, "text", "") == "返回")
+    assert all(w.y >= nav_top - 1 for w in boxes)
+    assert len({round(w.x) for w in boxes}) == 2          # two columns
+    touch_targets_ok(h)
