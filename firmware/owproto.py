@@ -71,37 +71,43 @@ def encode(addr, cmd, payload=b"", seq=0, reply=False):
 
 
 class Parser:
-    """feed(byte) -> (addr, ctrl, cmd, payload) when a frame completes, else None."""
+    """feed(byte) -> (addr, ctrl, cmd, payload) when a frame completes, else None.
+
+    Written for MicroPython's bytearray: no find(), no slice assignment, no del
+    of slices (not in every port's build); a new bytearray from a slice instead.
+    """
 
     def __init__(self):
         self.buf = bytearray()
 
-    def feed(self, b):
+    def _resync(self, start):
         buf = self.buf
-        if not buf and b != SOF:
+        for i in range(start, len(buf)):
+            if buf[i] == SOF:
+                self.buf = bytearray(buf[i:])
+                return
+        self.buf = bytearray()
+
+    def feed(self, b):
+        if not self.buf and b != SOF:
             return None
-        buf.append(b)
-        while buf:
-            if buf[0] != SOF:
-                i = buf.find(b"\x7e")
-                if i < 0:
-                    buf[:] = b""
-                    return None
-                buf[:] = buf[i:]
+        self.buf.append(b)
+        while self.buf:
+            buf = self.buf
             if len(buf) < 5:
                 return None
             n = buf[4]
             if n > MAX_PAYLOAD:
-                buf[:] = buf[1:]
+                self._resync(1)
                 continue
             if len(buf) < n + 7:
                 return None
             crc = crc16(buf[1:n + 5])
             if buf[n + 5] == crc >> 8 and buf[n + 6] == crc & 0xFF:
                 frame = (buf[1], buf[2], buf[3], bytes(buf[5:n + 5]))
-                buf[:] = buf[n + 7:]
+                self._resync(n + 7)
                 return frame
-            buf[:] = buf[1:]
+            self._resync(1)
         return None
 
 

@@ -203,3 +203,24 @@ def test_firmware_keypad_answers_polls_like_the_golden_frames():
     assert F.decode(bytes(dev.handle(show.addr, show.seq, show.cmd, show.payload))).cmd == F.ACK
     assert dev.display == ("open", 12, "A023")
     assert dev.handle(9, 1, F.PING, b"") is None  # not its address
+
+
+def test_parsers_survive_random_bytes():
+    """Noise only: never an exception, and whatever comes out passed its CRC/checksum."""
+    rng = random.Random(99)
+    noise = bytes(rng.randrange(256) for _ in range(20000)) + bytes([0x7E, 0x68]) * 50
+    p = F.FrameParser()
+    for i in range(0, len(noise), 7):
+        for fr in p.feed(noise[i:i + 7]):
+            assert F.check_packet(fr.encode()) == len(fr.encode())
+    lp = L.LegacyParser()
+    for i in range(0, len(noise), 5):
+        lp.feed(noise[i:i + 5])
+    # a false start may swallow up to 207 bytes (a max-length frame) before its CRC
+    # fails; the controller's retransmission then gets through
+    good = F.encode(3, F.POLL, b"\x00", seq=2)
+    stream = noise + good + bytes(210) + good
+    fw = _firmware_proto().Parser()
+    got = [fr for b in stream for fr in [fw.feed(b)] if fr is not None]
+    assert got and got[-1] == (3, 2, F.POLL, b"\x00")
+    assert F.FrameParser().feed(stream)[-1] == F.decode(good)
