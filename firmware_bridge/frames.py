@@ -162,7 +162,15 @@ class FrameParser:
         while self._buf:
             n = check_packet(self._buf)
             if n == 0:
-                break
+                # a 7E in noise with a big length byte would hold a real frame behind it
+                # until 200 more bytes came; on a half-duplex bus none come, so look for
+                # a complete, CRC-checked frame further on and drop the false start
+                k = self._complete_frame_after_start()
+                if k <= 0:
+                    break
+                self.dropped += k
+                del self._buf[:k]
+                continue
             if n < 0:
                 self.dropped += -n
                 del self._buf[:-n]
@@ -171,6 +179,15 @@ class FrameParser:
             self.frames += 1
             del self._buf[:n]
         return out
+
+    def _complete_frame_after_start(self) -> int:
+        buf = self._buf
+        k = buf.find(bytes((SOF,)), 1)
+        while k > 0:
+            if check_packet(buf[k:]) > 0:
+                return k
+            k = buf.find(bytes((SOF,)), k + 1)
+        return 0
 
     def reset(self) -> None:
         self._buf.clear()

@@ -224,3 +224,11 @@ def test_parsers_survive_random_bytes():
     got = [fr for b in stream for fr in [fw.feed(b)] if fr is not None]
     assert got and got[-1] == (3, 2, F.POLL, b"\x00")
     assert F.FrameParser().feed(stream)[-1] == F.decode(good)
+
+
+def test_a_false_start_does_not_hold_back_the_frame_behind_it():
+    good = F.encode(2, F.EVENT, F.event_payload(4, "next"), seq=5, reply=True)
+    p = F.FrameParser()
+    # noise that looks like the start of a 200-byte frame, then the real reply
+    assert p.feed(b"\x7e\x09\x81\x82\xc8\x13" + good) == [F.decode(good)]
+    assert p.feed(good) == [F.decode(good)]  # and the parser is clean afterwards
