@@ -12,6 +12,7 @@ import click
 
 from hall.bus import BusSettings
 from hall.config import ConfigError, load_config
+from hall.topics import TopicError, check_id
 
 log = logging.getLogger("firmware_bridge.cli")
 
@@ -48,8 +49,12 @@ def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str |
         _scan(cfg, set(lines) or known)
         return
     settings = BusSettings.from_env(host=mqtt_host, port=mqtt_port)
-    ident = bridge_id or "bridge-" + "".join(c if c.isalnum() or c in "-_." else "-"
+    ident = bridge_id or "bridge-" + "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-"
                                              for c in socket.gethostname())[:50]
+    try:
+        check_id(ident, "--id")
+    except TopicError as e:
+        raise click.ClickException(str(e)) from None
     try:
         if fake:
             from .demo_rig import start_demo_rig
