@@ -119,7 +119,7 @@ class Bridge:
                                                on_key=self._on_key, on_scan=self._on_scan,
                                                on_availability=self._on_input_availability,
                                                opener=input_factory, clock=self.clock))
-        self.windows = sorted({d.window for ds in [dc.serial] for d in ds if d.id in self._driver_of}
+        self.windows = sorted({d.window for d in dc.serial if d.id in self._driver_of}
                               | {d.window for d in dc.inputs if d.window and inputs})
         self._states: dict[str, messages.WindowState] = {}
         self._last_view: dict[str, object] = {}
@@ -138,7 +138,8 @@ class Bridge:
                   self.settings, availability=(REGISTRY["device.availability"], self.bridge_id))
         self.bus = bus
         for wid in self.windows:
-            r = Requester(bus, "window", wid, prefix=f"{self.bridge_id}-{wid}-{os.urandom(3).hex()}")
+            # request ids are at most 64 characters: window id (≤ 64) cut, plus randomness
+            r = Requester(bus, "window", wid, prefix=f"{wid[:40]}-{os.urandom(4).hex()}")
             r.subscribe_all()  # before connecting: no reply can slip past
             self._requesters[wid] = r
             self._workers[wid] = _WindowWorker(wid, self._send)
