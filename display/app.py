@@ -6,6 +6,7 @@ Kivy reads fullscreen, rotation and cursor settings when the window opens.
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 
@@ -73,6 +74,11 @@ def make_app(feed: DisplayFeed, clock: HallClock | None = None):
             Clock.schedule_interval(self.wall.ticker.scroll, 1 / 30)
             feed.start(timeout=2.0)
             self.refresh()
+            # The widget tree, fonts and config live as long as the process: keep
+            # them out of every future full collection (a pause in the middle of
+            # drawing a call otherwise walks all of Kivy's objects).
+            gc.collect()
+            gc.freeze()
             return self.wall
 
         def refresh(self, *_):

@@ -292,7 +292,7 @@ class WallScreen(BoxLayout):
         page.add_widget(hero)
 
         side = BoxLayout(orientation="vertical", spacing=10 * u, size_hint=(1, 1) if portrait else (0.42, 1))
-        self.recent_title = txt("", 46 * u, SOFT, markup=True, size_hint_y=None, height=76 * u)
+        self.recent_title = txt("", 46 * u, WHITE, markup=True, size_hint_y=None, height=76 * u)
         side.add_widget(self.recent_title)
         self.recent_rows: list[tuple[Panel, Label, Label]] = []
         rows = GridLayout(cols=1, spacing=6 * u, size_hint_y=None)
@@ -308,7 +308,7 @@ class WallScreen(BoxLayout):
             self.recent_rows.append((row, num, win))
         rows.height = len(self.recent_rows) * (row_h + 6 * u)
         side.add_widget(rows)
-        self.waiting_title = txt("", 46 * u, SOFT, markup=True, size_hint_y=None, height=76 * u)
+        self.waiting_title = txt("", 46 * u, WHITE, markup=True, size_hint_y=None, height=76 * u)
         side.add_widget(self.waiting_title)
         self.waiting_grid = GridLayout(cols=2, spacing=[16 * u, 8 * u], row_default_height=70 * u,
                                        row_force_default=True)
@@ -389,7 +389,7 @@ class WallScreen(BoxLayout):
         self.ticker.set_text(line)
         self.recent_title.set(self._title("recent"))
         self.waiting_title.set(self._title("waiting"))
-        self.progress_title.set(self._title("progress_title"))
+        self.progress_title.set(self._title("progress_title", WHITE))
         if self.portrait:  # the matter sits under the case number: one heading says both
             heads = [f"{texts.t('case', self.lang)} / {texts.t('matter', self.lang)}",
                      texts.t("name", self.lang), texts.t("status", self.lang)]
@@ -399,11 +399,13 @@ class WallScreen(BoxLayout):
             lb.set(text)
         self._last = None
 
-    def _title(self, key: str) -> str:
+    def _title(self, key: str, colour=SOFT) -> str:
+        # colours as markup on a white tint: a tint would multiply (dim) the
+        # green total that follows the waiting title
         main = texts.t(key, self.lang)
-        if not self.lang2:
-            return main
-        return f"{main}  [size={int(34 * self.u)}]{texts.t(key, self.lang2)}[/size]"
+        if self.lang2:
+            main += f"  [size={int(34 * self.u)}]{texts.t(key, self.lang2)}[/size]"
+        return f"[color={hexc(colour)}]{main}[/color]"
 
     # ------------------------------------------------------------ render --
     def show(self, view: View, now: float, hero_first: bool = False) -> bool:

@@ -5,9 +5,7 @@ announcer knows nothing else.  Chosen by config (``screens.voice.synth`` and
 ``.player``), never by "if testing".
 
 * :class:`Pyttsx3Synth` — pyttsx3 over libespeak-ng, in process (~10–20 ms a
-  sentence).  pyttsx3 2.x writes only the *last* file when ``save_to_file`` is
-  queued twice before ``runAndWait``, so every sentence gets a fresh engine and
-  its own ``runAndWait``, always from the one worker thread.
+  sentence); see the class for the pyttsx3 2.99 quirks it works around.
 * :class:`EspeakSynth` — the ``espeak-ng`` program, WAV on stdout: the
   fallback when pyttsx3 is missing or misbehaves.
 * :class:`FakeSynth` — silence as long as the text would take; for tests that
@@ -18,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import shutil
 import subprocess
@@ -27,6 +26,8 @@ from typing import Protocol
 
 from .audio import RATE, Pcm, from_wav
 from .speech import Utterance
+
+log = logging.getLogger("display.synth")
 
 
 class SynthError(RuntimeError):
@@ -43,28 +44,73 @@ class AudioSink(Protocol):
 
 
 class Pyttsx3Synth:
-    def __init__(self, rate: int = 150):
+    """pyttsx3's espeak driver: one engine, one sentence per ``runAndWait``.
+
+    What pyttsx3 2.99 does here, and why this class looks the way it does:
+
+    * ``save_to_file`` twice before one ``runAndWait`` writes only the last
+      file: each sentence gets its own ``save_to_file`` + ``runAndWait``.
+    * A fresh engine per sentence is worse: engines are cached in a weak
+      dictionary and reached through weak proxies, and libespeak keeps calling
+      the callback of a collected driver — ReferenceError, empty files (a third
+      of them), then a segfault.  So one engine lives as long as the process.
+    * The driver writes the WAV from libespeak's callback, which can come after
+      ``runAndWait`` returns: the file is read only after the engine's
+      ``finished-utterance`` notification.
+
+    A sentence that still comes out empty is tried once more, then handed to
+    the espeak-ng program (same voice, same text) rather than lost.
+    """
+
+    # libespeak is one per process: so are the engine, its lock and its signal
+    _lock = threading.Lock()
+    _engine = None
+    _done = threading.Event()
+
+    def __init__(self, rate: int = 150, fallback: "SpeechSynth | None" = None):
         self.rate = rate
-        self._lock = threading.Lock()
+        self.fallback = fallback if fallback is not None else EspeakSynth(rate)
+        self.fallbacks = 0
 
     def render(self, utt: Utterance) -> Pcm:
-        try:
-            import pyttsx3
-        except ImportError as e:  # pragma: no cover - depends on the host
-            raise SynthError("pyttsx3 is missing: pip install 'onewindow[voice]' "
-                             "(and apt install espeak-ng)") from e
+        last: Exception | None = None
+        for _attempt in range(2):
+            try:
+                with self._lock:
+                    return self._render(utt)
+            except SynthError as e:
+                last = e
+        self.fallbacks += 1
+        log.warning("pyttsx3 failed (%s); using the espeak-ng program for this sentence", last)
+        return self.fallback.render(utt)
+
+    def _open(self):
+        if self._engine is None:
+            try:
+                import pyttsx3
+            except ImportError as e:  # pragma: no cover - depends on the host
+                raise SynthError("pyttsx3 is missing: pip install 'onewindow[voice]' "
+                                 "(and apt install espeak-ng)") from e
+            engine = pyttsx3.init("espeak")
+            engine.connect("finished-utterance", lambda **_: Pyttsx3Synth._done.set())
+            Pyttsx3Synth._engine = engine
+        return self._engine
+
+    def _render(self, utt: Utterance) -> Pcm:
         fd, path = tempfile.mkstemp(suffix=".wav", prefix="ow-say-")
         os.close(fd)
+        os.unlink(path)
         try:
-            with self._lock, contextlib.redirect_stdout(io.StringIO()):  # it prints "Audio saved"
-                engine = pyttsx3.init("espeak")
-                try:
-                    engine.setProperty("voice", utt.voice)
-                    engine.setProperty("rate", self.rate)
-                    engine.save_to_file(utt.text, path)
-                    engine.runAndWait()
-                finally:
-                    del engine  # a fresh engine for the next sentence (see module doc)
+            engine = self._open()
+            self._done.clear()
+            with contextlib.redirect_stdout(io.StringIO()):  # the driver prints "Audio saved to …"
+                engine.setProperty("voice", utt.voice)
+                engine.setProperty("rate", self.rate)
+                engine.save_to_file(utt.text, path)
+                engine.runAndWait()
+                finished = self._done.wait(5.0)
+            if not finished or not os.path.exists(path):
+                raise SynthError(f"pyttsx3 wrote no audio for {utt.text!r}")
             with open(path, "rb") as f:
                 data = f.read()
             if len(data) <= 44:

@@ -222,3 +222,54 @@ def test_all_zones_screen_counts_waiting_by_zone(rig):
     assert shown["waiting"] == [("企业开办区", "15"), ("不动产登记区", "10"), ("社保医保区", "21")]
     assert shown["zone"] == ""
     r.shot("landscape-all-zones", publish=True)
+
+
+def test_published_config_relabels_the_screen_without_restart(rig):
+    from hall import messages as m
+    from hall.bus import BusSettings
+    from display.feed import DisplayFeed
+    r = rig(zones=["Z1"], layout="landscape", languages=["zh-CN", "en"])
+    feed = DisplayFeed(r.cfg, r.scr, BusSettings(port=1))  # never started: handlers are fed by hand
+    feed.config_listeners.append(r.wall.apply_config)
+    raw = r.cfg.to_json_dict()
+    raw["screens"]["displays"][0]["languages"] = ["en", "zh-CN"]
+    raw["screens"]["displays"][0]["zones"] = ["Z2"]  # a zone change needs a restart: kept
+    raw["screens"]["notice"] = {"zh": "今日下午三点起暂停受理公积金业务", "en": "No housing fund service after 3 pm today"}
+    new = parse_config(raw)
+    payload = m.encode(m.ConfigCurrent(version=1, digest=new.digest(), config=new.to_json_dict()))
+    feed._on_config(None, payload)
+    feed._on_config(None, b'{"version": 1, "digest": "x", "config": {"version": 1}}')  # refused: kept
+    feed.drain(T0)
+    shown = r.show(T0)
+    assert shown["hall"] == "Xihu District Administrative Service Center"
+    assert shown["notice"].startswith("No housing fund service after 3 pm today")
+    assert feed.screen.zones == ["Z1"] and feed.board.settings.zones == frozenset({"Z1"})
+
+
+def test_kiosk_settings_no_cursor_no_decorations_rotation():
+    from kivy.config import Config
+    from hall.config.screens import Screen
+    from display.app import configure_kivy
+    saved = {k: Config.get("graphics", k) for k in ("fullscreen", "borderless", "show_cursor", "rotation",
+                                                    "width", "height", "maxfps")}
+    try:
+        configure_kivy(Screen(id="D4", layout="portrait", rotation=90))
+        assert (Config.get("graphics", "fullscreen"), Config.get("graphics", "borderless"),
+                Config.get("graphics", "show_cursor"), Config.get("graphics", "rotation")) == ("auto", "1", "0", "90")
+        assert (Config.get("graphics", "width"), Config.get("graphics", "height")) == ("1920", "1080")
+        assert Config.get("kivy", "exit_on_escape") == "0"
+    finally:
+        for k, v in saved.items():
+            Config.set("graphics", k, v)
+
+
+def test_screens_naming_unknown_zones_are_refused():
+    from hall.config import ConfigError
+    from display.checks import check_screens
+    raw = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    raw["screens"] = {"displays": [{"id": "D1", "zones": ["Z1", "Z99"]}],
+                      "voice": {"zones": {"Z42": {"volume": 0.5}}}}
+    with pytest.raises(ConfigError) as e:
+        check_screens(parse_config(raw))
+    assert e.value.problems == [("screens.displays[0].zones", "unknown zone 'Z99'"),
+                                ("screens.voice.zones.Z42", "unknown zone")]
