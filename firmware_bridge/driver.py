@@ -388,8 +388,12 @@ class BusDriver:
         self._port_error = reason
         with self._lock:
             slots = list(self._order)
+            # nothing is polled while the port is closed; reopening schedules a probe of
+            # every device (clearing here keeps a day-long unplug from growing the heaps)
+            self._due_polls.clear()
+            self._due_other.clear()
             for s in slots:
                 s.online = False
-                self.schedule(s, 0.0)
+                s.gen += 1
         for s in slots:
             self._announce(s, False, f"port lost: {reason}")
