@@ -192,7 +192,8 @@ def test_appointment_check_in_by_scanning_the_booking_qr(hall, running_engine, k
     admin = bus_client(hall.hall.id, "admin")
     now = time.time()
     Requester(admin, "config", "admin").call("appointments", {"appointments": [
-        {"code": "BK20261121001", "matter": "M5", "start": now + 600, "end": now + 1800}]})
+        # booked for a minute ago: on time, and on today's date even just before midnight
+        {"code": "BK20261121001", "matter": "M5", "start": now - 60, "end": now + 1800}]})
     h, fp = kiosk(hall)
     h.press("checkin")
     shot(h, "30-checkin")
