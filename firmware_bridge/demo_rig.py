@@ -86,10 +86,15 @@ class DemoRig:
 
     # ---- what the simulated people do
     def press(self, window: str, key: str, arg: str = "") -> bool:
+        """A key on the window's keypad; False when it has no keypad or no such key
+        (FF-68 keypads have no `start`)."""
         kp = self.by_window.get(window, {}).get("keypad")
         if kp is None:
             return False
-        kp.press(key, arg)
+        try:
+            kp.press(key, arg)
+        except ValueError:
+            return False
         return True
 
     def rate(self, window: str, level: int) -> bool:

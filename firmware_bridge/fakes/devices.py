@@ -67,6 +67,8 @@ class _Owb(_Base):
         self.poll_times: collections.deque = collections.deque(maxlen=256)
 
     def press(self, key: str, arg: bytes | str = b"") -> int:
+        if key not in F.KEY_CODES:
+            raise ValueError(f"OWB/1 has no key {key!r}")
         if isinstance(arg, str):
             arg = arg.encode("ascii")
         self._eid = self._eid % 255 + 1
@@ -244,6 +246,8 @@ class FakeLegacyKeypad(_Legacy):
         self.display: tuple[int, str] | None = None
 
     def press(self, key: str, arg: bytes | str = b"") -> None:
+        if key not in L.KEY_FUNCS or key == "rate":
+            raise ValueError(f"FF-68 keypads have no key {key!r}")
         if isinstance(arg, str):
             arg = arg.encode("ascii")
         self.events.append((L.KEY_FUNCS[key], arg))
