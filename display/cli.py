@@ -53,7 +53,11 @@ def display_cmd(config_path: str, screen_id: str | None, windowed: bool, host: s
     configure_kivy(screen, windowed)
     from .feed import DisplayFeed
     feed = DisplayFeed(cfg, screen, BusSettings.from_env(host=host, port=port))
-    make_app(feed).run()
+    app = make_app(feed)
+    # systemd stops with SIGTERM: leave through on_stop, which says "stopped"
+    # (not the Last-Will "offline" a crash would leave).
+    signal.signal(signal.SIGTERM, lambda *_: app.stop())
+    app.run()
 
 
 @click.command(name="announcer")
