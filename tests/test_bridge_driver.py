@@ -315,3 +315,15 @@ def test_each_device_sees_a_new_sequence_number_for_every_new_request(rig):
         seqs = [f[2] & 0x0F for f in p.frames]
         assert all(a != b for a, b in zip(seqs, seqs[1:])), seqs
     pads[0].press("next")  # and nothing is lost to the cache
+
+
+def test_wrong_kind_of_device_at_an_address_is_reported_once(rig, caplog):
+    caplog.set_level(logging.WARNING, "firmware_bridge")
+    r = rig()
+    r.add(FakeKeypad(4), "led-W1", "ledbar")  # a keypad where the config expects the LED bar
+    r.start()
+    r.driver.set_view("led-W1", LedView(("A023 请到5号窗口",)))
+    assert wait(lambda: any("answers as a keypad, configured as ledbar" in m for m in caplog.messages))
+    time.sleep(1.0)  # more keepalives
+    assert sum("answers as a keypad" in m for m in caplog.messages) == 1
+    assert sum("refused a request" in m for m in caplog.messages) == 1  # the LED text, NAKed once
