@@ -121,6 +121,7 @@ class Bridge:
                                                opener=input_factory, clock=self.clock))
         self.windows = sorted({d.window for d in dc.serial if d.id in self._driver_of}
                               | {d.window for d in dc.inputs if d.window and inputs})
+        self._window_set = set(self.windows)
         self._states: dict[str, messages.WindowState] = {}
         self._last_view: dict[str, object] = {}
         self._avail: dict[str, tuple[str, dict]] = {}
@@ -175,8 +176,8 @@ class Bridge:
     # --------------------------------------------------------- bus → views --
     def _on_state(self, parsed: Parsed, payload: bytes) -> None:
         wid = parsed.ident
-        if wid not in self._by_window or not payload:
-            return
+        if wid not in self._window_set or not payload:
+            return  # (USB-keypad-only windows need the state too: pause toggles on it)
         try:
             state = messages.decode(payload, messages.WindowState)
         except Exception as e:
