@@ -315,7 +315,10 @@ class Bridge:
         bus = self.bus
         if bus is None or not bus.connected:
             return  # sent by _republish on (re)connect
-        shown = {k: v for k, v in detail.items() if k != "_kind"}
+        # `bridge` names the availability to trust: device states are retained, so if
+        # this bridge dies they stay as they were while device/<bridge>/availability
+        # turns offline through the Last-Will
+        shown = {**{k: v for k, v in detail.items() if k != "_kind"}, "bridge": self.bridge_id}
         bus.publish(REGISTRY["device.availability"], dev_id, messages.Availability(state=state))
         bus.publish(REGISTRY["device.status"], dev_id,
                     messages.DeviceStatus(device=dev_id, kind=detail["_kind"], ok=state == "online",
