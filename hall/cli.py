@@ -40,9 +40,11 @@ class LazyGroup(click.Group):
         try:
             mod = importlib.import_module(mod_name)
         except ModuleNotFoundError as e:
+            missing_mod = e.name  # `e` is unbound once the except block ends
+
             @click.command(name=name, help=entry[1])
             def missing():
-                raise click.ClickException(f"`onewindow {name}` is not available: missing module {e.name}")
+                raise click.ClickException(f"`onewindow {name}` is not available: missing module {missing_mod}")
             return missing
         return getattr(mod, attr)
 

@@ -76,7 +76,14 @@ def test_unknown_window_is_refused_by_the_bridge():
     raw = small_raw()
     raw["devices"] = _raw_devices(serial=[{"id": "a", "line": "L1", "kind": "ledbar", "address": 1,
                                            "window": "W99"}])
-    cfg = parse_config(raw)
+    with pytest.raises(ConfigError) as e:  # `onewindow config check` already says so
+        parse_config(raw)
+    assert ("devices.serial[0].window", "unknown window 'W99'") in e.value.problems
+    # a config assembled in code (not parsed) is still refused by the bridge itself
+    good = small_raw()
+    cfg = parse_config(good)
+    bad_devices = cfg.devices.model_validate(raw["devices"])
+    cfg = cfg.model_copy(update={"devices": bad_devices})
     assert cfg.devices.window_problems({w.id for w in cfg.windows}) == [
         ("devices.serial[0].window", "unknown window 'W99'")]
     with pytest.raises(BridgeError, match="W99"):

@@ -102,3 +102,20 @@ def test_service_hours():
     assert not sh.is_open(dt.datetime(2026, 11, 23, 12, 30, tzinfo=tz))  # lunch
     assert not sh.is_open(dt.datetime(2026, 11, 21, 9, 0, tzinfo=tz))   # Saturday
     assert not sh.is_open(dt.datetime(2027, 1, 1, 9, 0, tzinfo=tz))     # holiday
+
+
+def test_devices_must_name_existing_windows():
+    raw = yaml.safe_load((ROOT / "config" / "hall.example.yaml").read_text(encoding="utf-8"))
+    assert raw["devices"]["serial"], "the example hall declares serial devices"
+    raw["devices"]["serial"][0]["window"] = "W404"
+    with pytest.raises(ConfigError) as e:
+        parse_config(raw)
+    assert ("devices.serial[0].window", "unknown window 'W404'") in e.value.problems
+
+
+def test_missing_optional_module_is_named(monkeypatch):
+    from click.testing import CliRunner
+    from hall import cli
+    monkeypatch.setitem(cli.SUBCOMMANDS, "ghost", ("no_such_pkg.cli:cmd", "A command whose package is absent."))
+    out = CliRunner().invoke(cli.main, ["ghost"])
+    assert out.exit_code != 0 and "missing module no_such_pkg" in out.output

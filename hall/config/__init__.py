@@ -106,6 +106,7 @@ class HallConfig(Strict):
         for i, m in enumerate(self.matters):
             if m.id not in served:
                 errs.append(f"matters[{i}]: no window serves {m.id!r}")
+        errs.extend(f"{p}: {r}" for p, r in self.devices.window_problems({w.id for w in self.windows}))
         if errs:
             raise ValueError("; ".join(errs))
         return self
@@ -195,8 +196,11 @@ def parse_config(raw: Any, source: str = "config") -> HallConfig:
         problems = []
         for err in e.errors():
             msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "value_error" and "; " in msg and not err["loc"]:
-                problems.extend(tuple(p.split(": ", 1)) for p in msg.split("; "))  # type: ignore[misc]
+            if err["type"] == "value_error" and not err["loc"]:
+                # the cross-checks of HallConfig: "path: reason; path: reason"
+                for part in msg.split("; "):
+                    path, _, reason = part.partition(": ")
+                    problems.append((path, reason) if reason else ("(root)", part))
             else:
                 problems.append((_loc(err["loc"]), msg))
         raise ConfigError(problems, source) from None

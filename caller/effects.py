@@ -1,0 +1,51 @@
+"""What the engine core gives back: refusals, events to publish, changes to store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hall import messages as m
+
+from .model import Rating, Ticket, WindowRec
+
+
+class Refused(Exception):
+    """A request the engine will not carry out: ``code`` and a human message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Emit:
+    """An event to publish after commit: registry name, id, payload."""
+
+    spec: str
+    ident: str
+    payload: Any
+
+
+@dataclass
+class Outcome:
+    data: Any = None
+    error: tuple[str, str] | None = None
+    events: list[Emit] = field(default_factory=list)
+
+
+@dataclass
+class Changes:
+    """What a batch changed: the shell stores these, then publishes views."""
+
+    tickets: list[Ticket] = field(default_factory=list)
+    windows: list[WindowRec] = field(default_factory=list)
+    counters: list[tuple[str, str, int]] = field(default_factory=list)
+    ratings: list[Rating] = field(default_factory=list)
+    estimates: dict[str, float] = field(default_factory=dict)
+    appointments: list[tuple[m.Appointment, str | None]] = field(default_factory=list)
+    window_views: set[str] = field(default_factory=set)  # status/ticket changed: publish now
+    waiting_lines: set[str] = field(default_factory=set)  # counts changed: publish soon
+    zone_views: set[str] = field(default_factory=set)  # calls changed: publish now
+    alerts: list[m.UnattendedAlert] = field(default_factory=list)

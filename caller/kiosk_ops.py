@@ -1,0 +1,149 @@
+"""What kiosks ask of the engine: numbers, check-in, look-ups, re-queue, ratings;
+and the bookings they check in against.
+
+Each handler takes the engine core, the kiosk id, a validated request and the
+time; it raises :class:`~caller.effects.Refused` before changing anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Callable
+
+from hall import messages as m
+from hall.clock import local_day, local_dt
+
+from .effects import Refused
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = logging.getLogger("caller.kiosk")
+
+
+def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInfo:
+    if (req.matter is None) == (req.bundle is None):
+        raise Refused("bad_request", "give exactly one of `matter` or `bundle`")
+    if req.matter is not None and e.cfg.matter(req.matter) is None:
+        raise Refused("unknown_matter", f"no matter {req.matter!r} in this hall")
+    if req.bundle is not None and e.cfg.bundle(req.bundle) is None:
+        raise Refused("unknown_bundle", f"no bundle {req.bundle!r} in this hall")
+    klass = next((c for c in e.cfg.priority.classes if c.id == req.priority), None)
+    if klass is None:
+        raise Refused("unknown_priority", f"no priority class {req.priority!r}")
+    if klass.id == e.cfg.priority.appointment_class and klass.id != "normal":
+        raise Refused("bad_priority", "appointments take a number through check-in")
+    if klass.requires_code and req.priority_code not in klass.codes:
+        raise Refused("bad_priority_code", f"the code for {klass.id} is not valid")
+    if e.cfg.queue.issue_only_in_service_hours:
+        if not e.cfg.service_hours.is_open(local_dt(now, e.tz)):
+            raise Refused("hall_closed", "numbers are issued in service hours only")
+    t = e.new_ticket(ident, req.matter or req.bundle or "", klass.id, req.lang, now,
+                         phone=req.phone, form=req.form)
+    return e.info(t, now)
+
+
+def checkin(e: Engine, ident: str, req: m.CheckinRequest, now: float) -> m.TicketInfo:
+    entry = e.appointments.get(req.code)
+    if entry is None:
+        raise Refused("unknown_appointment", "no appointment with this code")
+    appt, used = entry
+    if used:
+        t = e.tickets.get(used)
+        if t is not None:
+            return e.info(t, now)  # scanned twice: the same ticket again
+        raise Refused("appointment_used", "this appointment was used on another day")
+    pol = e.cfg.priority
+    if now < appt.start - pol.appointment_early_minutes * 60:
+        raise Refused("too_early", "check-in opens "
+                      f"{pol.appointment_early_minutes} minutes before the booked time")
+    if local_day(appt.start, e.tz) != e.day:
+        raise Refused("wrong_day", "this appointment is for another day")
+    if e.cfg.matter(appt.matter) is None and e.cfg.bundle(appt.matter) is None:
+        raise Refused("unknown_matter", f"the booked matter {appt.matter!r} is not offered")
+    late = now > appt.start + pol.appointment_late_minutes * 60
+    klass = "normal" if late else pol.appointment_class
+    t = e.new_ticket(ident, appt.matter, klass, req.lang, now,
+                         phone=req.phone or appt.phone, appointment=appt.code)
+    e.appointments[appt.code] = (appt, t.id)
+    e.ch.appointments.append((appt, t.id))
+    return e.info(t, now)
+
+
+def ticket(e: Engine, ident: str, req: m.TicketRef, now: float) -> m.TicketInfo:
+    return e.info(e.find_ticket(req.ticket), now)
+
+
+def requeue(e: Engine, ident: str, req: m.TicketRef, now: float) -> m.TicketInfo:
+    t = e.find_ticket(req.ticket)
+    if t.state == "waiting":
+        return e.info(t, now)
+    if t.state != "noshow":
+        raise Refused("bad_state", f"ticket {t.number} is {t.state}, not a no-show")
+    if t.requeue_until is None or now > t.requeue_until:
+        raise Refused("requeue_expired", f"ticket {t.number} could re-queue only until "
+                      "its deadline; please take a new number")
+    # Back of the line with its own number: fair to those who waited meanwhile.
+    t.state = "waiting"
+    t.enqueued_at = now
+    t.window = None
+    t.requeue_until = None
+    t.qseq = e.next_qseq()
+    e.stats["noshow"] -= 1
+    e.enqueue(t)
+    e.touch(t)
+    return e.info(t, now)
+
+
+def cancel(e: Engine, ident: str, req: m.TicketRef, now: float) -> m.TicketInfo:
+    t = e.find_ticket(req.ticket)
+    if t.state != "waiting":
+        raise Refused("bad_state", f"ticket {t.number} is {t.state}; only a waiting ticket can be cancelled")
+    e.dequeue(t)
+    t.state = "cancelled"
+    e.touch(t)
+    return e.info(t, now)
+
+
+def printed(e: Engine, ident: str, req: m.PrintedRequest, now: float) -> dict:
+    t = e.find_ticket(req.ticket)
+    t.printed = req.ok
+    if not req.ok:
+        log.warning("kiosk %s could not print %s: %s", ident, t.number, req.error)
+    e.touch(t)
+    return {"ticket": t.id, "printed": req.ok}
+
+
+def progress(e: Engine, ident: str, req: m.ProgressRequest, now: float) -> m.CaseProgress:
+    case = e.progress.get(req.case)
+    if case is None:
+        raise Refused("unknown_case", f"no case {req.case!r} on the progress board")
+    return case
+
+
+def kiosk_rate(e: Engine, ident: str, req: m.KioskRateRequest, now: float) -> dict:
+    r = e.rate(e.find_ticket(req.ticket), req.level, "kiosk", now, req.reasons, req.comment)
+    return {"ticket": r.ticket, "level": r.level}
+
+
+def load_appointments(e: Engine, ident: str, req: m.AppointmentsRequest, now: float) -> dict:
+    for a in req.appointments:
+        if e.cfg.matter(a.matter) is None and e.cfg.bundle(a.matter) is None:
+            raise Refused("unknown_matter", f"appointment {a.code}: no matter {a.matter!r}")
+        if a.end <= a.start:
+            raise Refused("bad_request", f"appointment {a.code}: end is not after start")
+    n = 0
+    for a in req.appointments:
+        used = e.appointments.get(a.code, (None, None))[1]
+        e.appointments[a.code] = (a, used)
+        e.ch.appointments.append((a, used))
+        n += 1
+    return {"loaded": n}
+
+
+HANDLERS: dict[str, Callable[["Engine", str, Any, float], Any]] = {
+    "kiosk.issue": issue, "kiosk.checkin": checkin, "kiosk.ticket": ticket,
+    "kiosk.requeue": requeue, "kiosk.cancel": cancel, "kiosk.printed": printed,
+    "kiosk.rate": kiosk_rate, "kiosk.progress": progress,
+    "config.appointments": load_appointments,
+}

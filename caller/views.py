@@ -1,0 +1,52 @@
+"""The retained views the engine publishes: window states, zone boards, the hall summary."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hall import messages as m
+
+from .model import ACTIVE
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+def window_state(e: Engine, wid: str, now: float) -> m.WindowState:
+    w = e.windows[wid]
+    wc = e.cfg.window(wid)
+    brief = None
+    t = e.tickets.get(w.current or "")
+    if t is not None and t.state in ACTIVE:
+        brief = m.TicketBrief(ticket=t.id, number=t.number, matter=t.matter, bundle=t.bundle,
+                              state=t.state, called_at=t.called_at, recalls=t.recalls,
+                              priority=t.priority, form=t.form)
+    return m.WindowState(window=wid, number=wc.number, zone=wc.zone, status=w.status,
+                         staff=w.staff, ticket=brief,
+                         waiting=e.routing.waiting_for_window(wid), at=now)
+
+
+def zone_board(e: Engine, zone: str, now: float) -> m.ZoneBoard:
+    current = []
+    for wc in e.cfg.windows:
+        if wc.zone != zone:
+            continue
+        t = e.tickets.get(e.windows[wc.id].current or "")
+        if t is not None and t.state in ACTIVE:
+            current.append(m.CallEntry(ticket=t.id, number=t.number, window=wc.id,
+                                       window_number=wc.number, matter=t.matter or t.bundle,
+                                       at=t.called_at or now, recall=t.recalls))
+    waiting = {g: n for (z, g), n in e.waiting_zone_group.items() if z == zone and n > 0}
+    return m.ZoneBoard(zone=zone, current=current, recent=list(e.recent[zone]),
+                       waiting=dict(sorted(waiting.items())), waiting_total=sum(waiting.values()),
+                       at=now)
+
+
+def summary(e: Engine, now: float) -> m.HallSummary:
+    s = e.stats
+    return m.HallSummary(
+        day=e.day, issued=s["issued"], served=s["served"],
+        waiting=sum(e.routing.waiting_by_line.values()), noshow=s["noshow"],
+        avg_wait_s=round(s["wait_s"] / s["wait_n"], 1) if s["wait_n"] else 0.0,
+        avg_handle_s=round(s["handle_s"] / s["handle_n"], 1) if s["handle_n"] else 0.0,
+        open_windows=sum(1 for w in e.windows.values() if w.status == "open"), at=now)

@@ -1,0 +1,198 @@
+"""What window staff (keypads, soft callers) and evaluators ask of the engine.
+
+Each handler takes the engine core, the window id, a validated request and
+the time; it raises :class:`~caller.effects.Refused` before changing anything.
+The choice of the next ticket is caller/routing.py's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from hall import messages as m
+
+from .effects import Refused
+from .model import ACTIVE
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+def login(e: Engine, wid: str, req: m.LoginRequest, now: float) -> m.WindowState:
+    w, wc = e.window_of(wid)
+    if w.status != "closed":
+        if w.staff == req.staff:
+            return e.window_state(wid, now)
+        raise Refused("occupied", f"window {wc.number} is staffed by {w.staff}; log out first")
+    for other in e.windows.values():
+        if other.staff == req.staff and other.id != wid:
+            raise Refused("staff_elsewhere", f"staff {req.staff} is logged in at window "
+                          f"{e.cfg.window(other.id).number}")
+    w.status, w.staff, w.since = "open", req.staff, now
+    e.touch_window(w)
+    return e.window_state(wid, now)
+
+
+def logout(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
+    w, _ = e.window_of(wid)
+    if w.status == "closed":
+        return e.window_state(wid, now)
+    if w.current and e.tickets.get(w.current) and e.tickets[w.current].state in ACTIVE:
+        raise Refused("busy", "finish, transfer or mark the current ticket as no-show first")
+    w.status, w.staff, w.current, w.since = "closed", None, None, now
+    e.touch_window(w)
+    return e.window_state(wid, now)
+
+
+def next_ticket(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
+    w, wc = e.staffed(wid)
+    if w.status == "paused":
+        raise Refused("paused", f"window {wc.number} is paused; resume first")
+    pick = e.routing.pick(wid, now)
+    if pick is None:
+        # still finish the current one: staff pressed next to close the visit
+        if e.end_current(w, wc, now) is None:
+            raise Refused("queue_empty", "nobody is waiting for this window")
+        return e.window_state(wid, now)
+    e.end_current(w, wc, now)
+    line, klass, (place, qseq, tid) = pick
+    t = e.tickets[tid]
+    e.dequeue(t)
+    t.state = "called"
+    t.window, t.staff, t.recalls = wid, w.staff, 0
+    if t.first_called_at is None:
+        t.first_called_at = now
+        e.stats["wait_s"] += now - t.issued_at
+        e.stats["wait_n"] += 1
+    w.current = t.id
+    e.call(t, w, wc, now, recall=False)
+    e.touch(t)
+    e.touch_window(w)
+    return e.window_state(wid, now)
+
+
+def recall(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
+    w, wc = e.staffed(wid)
+    t = e.current_of(w)
+    if t.state != "called":
+        raise Refused("bad_state", f"ticket {t.number} is already being served")
+    if t.recalls >= e.cfg.queue.recall_limit:
+        raise Refused("recall_limit", f"ticket {t.number} was recalled {t.recalls} times; "
+                      "mark it as no-show")
+    t.recalls += 1
+    e.call(t, w, wc, now, recall=True)
+    e.touch(t)
+    e.touch_window(w)
+    return e.window_state(wid, now)
+
+
+def noshow(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
+    w, wc = e.staffed(wid)
+    t = e.current_of(w)
+    if t.state != "called":
+        raise Refused("bad_state", f"ticket {t.number} is being served; finish it instead")
+    t.state = "noshow"
+    t.noshow_at = now
+    t.requeue_until = now + e.cfg.queue.noshow_requeue_minutes * 60
+    e.stats["noshow"] += 1
+    w.current = None
+    e.touch(t)
+    e.touch_window(w)
+    e.ch.zone_views.add(wc.zone)
+    return e.window_state(wid, now)
+
+
+def start(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
+    w, wc = e.staffed(wid)
+    t = e.current_of(w)
+    if t.state == "called":
+        t.state = "serving"
+        t.served_at = now
+        e.touch(t)
+        e.touch_window(w)
+    return e.window_state(wid, now)
+
+
+def transfer(e: Engine, wid: str, req: m.TransferRequest, now: float) -> m.WindowState:
+    w, wc = e.staffed(wid)
+    if (req.matter is None) == (req.window is None):
+        raise Refused("bad_request", "give exactly one of `matter` or `window`")
+    t = e.current_of(w)
+    if req.matter is not None:
+        target = e.cfg.matter(req.matter) or e.cfg.bundle(req.matter)
+        if target is None:
+            raise Refused("unknown_matter", f"no matter {req.matter!r} in this hall")
+        t.service, t.target_window = target.id, None
+        t.matter = req.matter if e.cfg.matter(req.matter) else None
+        t.bundle = req.matter if e.cfg.bundle(req.matter) else None
+        t.zone = target.zone
+    else:
+        tw = e.cfg.window(req.window or "")
+        if tw is None:
+            raise Refused("unknown_window", f"no window {req.window!r} in this hall")
+        if tw.id == wid:
+            raise Refused("bad_request", "cannot transfer a ticket to its own window")
+        t.target_window, t.zone = tw.id, tw.zone
+    # Keeps its number and its original place in line (enqueued_at).
+    t.state = "waiting"
+    t.window = None
+    t.recalls = 0
+    t.transfers += 1
+    w.current = None
+    e.enqueue(t)
+    e.touch(t)
+    e.touch_window(w)
+    e.ch.zone_views.add(wc.zone)
+    return e.window_state(wid, now)
+
+
+def pause(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
+    w, wc = e.staffed(wid)
+    if w.status == "paused":
+        return e.window_state(wid, now)
+    if w.current and e.tickets.get(w.current) and e.tickets[w.current].state in ACTIVE:
+        raise Refused("busy", "finish, transfer or mark the current ticket as no-show first")
+    w.status, w.since = "paused", now
+    e.touch_window(w)
+    return e.window_state(wid, now)
+
+
+def resume(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
+    w, wc = e.staffed(wid)
+    if w.status == "paused":
+        w.status, w.since = "open", now
+        e.touch_window(w)
+    return e.window_state(wid, now)
+
+
+def finish(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
+    w, wc = e.staffed(wid)
+    e.current_of(w)
+    e.end_current(w, wc, now)
+    e.ch.zone_views.add(wc.zone)
+    return e.window_state(wid, now)
+
+
+def window_rate(e: Engine, wid: str, req: m.WindowRateRequest, now: float) -> dict:
+    w, _ = e.window_of(wid)
+    ref = req.ticket or w.last_finished
+    if ref is None:
+        raise Refused("no_ticket", "no finished visit at this window to rate")
+    t = e.find_ticket(ref)
+    if t.window != wid:
+        raise Refused("wrong_window", f"ticket {t.number} was not served at this window")
+    if req.level is None:
+        if not req.timeout:
+            raise Refused("bad_request", "give a `level`, or `timeout: true` when nobody rated")
+        r = e.rate(t, None, "timeout", now)
+    else:
+        r = e.rate(t, req.level, "evaluator", now)
+    return {"ticket": r.ticket, "level": r.level}
+
+
+HANDLERS: dict[str, Callable[["Engine", str, Any, float], Any]] = {
+    "window.login": login, "window.logout": logout, "window.next": next_ticket,
+    "window.recall": recall, "window.noshow": noshow, "window.start": start,
+    "window.transfer": transfer, "window.pause": pause, "window.resume": resume,
+    "window.finish": finish, "window.rate": window_rate,
+}
