@@ -78,6 +78,7 @@ class KioskView:
         self.current: ScreenView | None = None
         self.buttons: dict[str, object] = {}
         self._overflows = False
+        self.inner = float(screen.width)
 
     # ------------------------------------------------------------- drawing --
     def show(self, v: ScreenView) -> None:
@@ -86,6 +87,7 @@ class KioskView:
         self.current = v
         self.buttons = {}
         mt = Metrics(self.screen, v.elderly)
+        self.inner = self.screen.width - 2 * mt.mm(6)   # width inside the body's padding
         self._overflows = self._estimate(v, mt) > self.screen.height
         root = self.root
         root.clear_widgets()
@@ -107,8 +109,9 @@ class KioskView:
             nav = BoxLayout(size_hint_y=None, height=mt.btn_h + mt.mm(8), padding=(pad, mt.mm(4)),
                             spacing=mt.mm(4))
             _paint(nav, (0.95, 0.96, 0.97, 1))
+            n = len(v.nav)
             for btn in v.nav:
-                nav.add_widget(self._button(btn, mt, height=mt.btn_h))
+                nav.add_widget(self._button(btn, mt, height=mt.btn_h, width=(self.inner - (n - 1) * mt.mm(4)) / n))
             root.add_widget(nav)
 
     def _estimate(self, v: ScreenView, mt: Metrics) -> float:
@@ -182,7 +185,8 @@ class KioskView:
             grid.bind(minimum_height=grid.setter("height"))
             for item in b.items:
                 # NBSP: the box never wraps away from its item
-                grid.add_widget(self._label("□\u00a0" + item, mt.body, INK))
+                grid.add_widget(self._label("□\u00a0" + item, mt.body, INK,
+                                            width=(self.inner - (cols - 1) * mt.mm(4)) / cols))
             parent.add_widget(grid)
         elif b.kind in ("buttons", "keypad"):
             huge = b.style == "huge"
@@ -194,27 +198,35 @@ class KioskView:
             rows = (len(b.buttons) + b.cols - 1) // b.cols
             sp = mt.mm(3) if b.kind == "buttons" else mt.mm(2)
             grid = GridLayout(cols=b.cols, spacing=sp, size_hint_y=None, height=rows * h + (rows - 1) * sp)
+            bw = (self.inner - (b.cols - 1) * sp) / b.cols
             for x in b.buttons:
                 grid.add_widget(self._button(x, mt, height=h, font=mt.font(12) if huge else None,
-                                             keypad=b.kind == "keypad"))
+                                             keypad=b.kind == "keypad", width=bw))
             parent.add_widget(grid)
         if b.weight and b.kind != "spacer":
             parent.add_widget(Widget(size_hint_y=b.weight))
 
     def _label(self, text: str, size: float, color, *, bold: bool = False, halign: str = "left",
-               pad: float = 0):
+               pad: float = 0, width: float | None = None):
         from kivy.uix.label import Label
 
+        # Created at the width the layout will give it (``width``), a label
+        # renders its text once instead of twice (at Kivy's default 100 px,
+        # then again): text rendering is most of a frame on the kiosk.
+        w = width if width is not None else self.inner
         lab = Label(text=text, font_name=FONT, font_size=size, color=color, bold=bold, halign=halign,
-                    valign="middle", size_hint_y=None, padding=(pad, pad))
+                    valign="middle", size_hint_y=None, padding=(pad, pad), width=w,
+                    text_size=(w - 2 * pad, None))
 
         def fit(inst, _):
-            inst.text_size = (inst.width - 2 * pad, None)
+            if abs((inst.text_size[0] or 0) - (inst.width - 2 * pad)) > 1:
+                inst.text_size = (inst.width - 2 * pad, None)
         lab.bind(width=fit)
         lab.bind(texture_size=lambda inst, ts: setattr(inst, "height", ts[1] + 0))
         return lab
 
-    def _button(self, b: Btn, mt: Metrics, *, height: float, font: float | None = None, keypad: bool = False):
+    def _button(self, b: Btn, mt: Metrics, *, height: float, font: float | None = None, keypad: bool = False,
+                width: float = 100):
         from kivy.uix.button import Button
         from kivy.utils import escape_markup
 
@@ -225,10 +237,14 @@ class KioskView:
         if b.sub:
             text += f"\n[size={int(size * 0.72)}]{escape_markup(b.sub)}[/size]"
         btn = Button(text=text, markup=True, font_name=FONT, font_size=size, size_hint_y=None, height=height,
+                     width=width, text_size=(width - mt.mm(3), None),
                      halign="center", valign="middle", background_normal="", background_down="",
                      background_color=STYLE_BG.get(b.style, STYLE_BG["normal"]),
                      color=STYLE_FG.get(b.style, INK), bold=b.style in ("primary", "selected"))
-        btn.bind(size=lambda inst, sz: setattr(inst, "text_size", (sz[0] - mt.mm(3), None)))
+        def fit(inst, sz):
+            if abs((inst.text_size[0] or 0) - (sz[0] - mt.mm(3))) > 1:
+                inst.text_size = (sz[0] - mt.mm(3), None)
+        btn.bind(size=fit)
         btn.bind(on_release=lambda *_: self.on_action(b.action))
         # a dark outline keeps light buttons visible for low-vision users
         _outline(btn, (0.35, 0.4, 0.5, 1) if b.style in ("normal", "quiet") else None)
