@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -48,13 +49,16 @@ def cmd(config_path: str, kiosk_id: str, mqtt_host: str | None, mqtt_port: int |
     from .service import KioskService, make_printer
     printer, fake = make_printer(cfg, kiosk_id)
     settings = BusSettings.from_env(host=mqtt_host, port=mqtt_port)
+    if settings.username is None:
+        # the broker ACL knows a kiosk by its id as username (device/%u/#, kiosk/%u/…)
+        settings = dataclasses.replace(settings, username=kiosk_id)
     svc = KioskService(cfg, kiosk_id, settings, printer=printer)
     svc.start()
     for sc in dev.scanners:
         if sc.type != "evdev":
             continue
         try:
-            svc.add_source(EvdevSource(sc.device, sc.grab, sc.id, on_availability=svc.scanner_availability))
+            svc.add_source(EvdevSource(sc.device, sc.grab, on_availability=svc.scanner_availability))
         except RuntimeError as e:  # no evdev here: the kiosk still runs, touch only
             log.error("%s", e)
     try:

@@ -10,6 +10,7 @@ evdev (a desk test, CI) still runs with :class:`InjectedSource`.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Callable, Protocol
 
 log = logging.getLogger("kiosk.scanner")
@@ -49,11 +50,12 @@ class EvdevSource:
     so the kiosk can publish it as ``device/<id>/availability``.
     """
 
-    def __init__(self, device: str, grab: bool = True, ident: str = "scanner",
+    def __init__(self, device: str, grab: bool = True,
                  on_availability: Callable[[str, bool, str], None] | None = None, opener=None):
         self.device = device
         self.grab = grab
-        self.ident = ident
+        # the bridge's InputDevice wants an id; the path's last part is readable and stable
+        self.ident = re.sub(r"[^A-Za-z0-9_.\-]", "_", device.rsplit("/", 1)[-1])[:64] or "scanner"
         self.on_availability = on_availability
         self._opener = opener          # tests: a fake evdev handle
         self._reader = None
@@ -68,7 +70,7 @@ class EvdevSource:
 
         def avail(dev, online: bool, reason: str) -> None:
             if self.on_availability:
-                self.on_availability(self.ident, online, reason)
+                self.on_availability(self.device, online, reason)
         kw = {"opener": self._opener} if self._opener else {}
         self._reader = InputReader(cfg, {}, on_key=lambda ev: None,
                                    on_scan=lambda _id, _win, line: on_line(line),

@@ -69,7 +69,9 @@ class KioskService:
         self.printer = printer
         dev = cfg.kiosks.device(kiosk_id)
         self.printer_cfg = dev.printer if dev else None
-        self.printer_id = self.printer_cfg.id if self.printer_cfg else f"{kiosk_id}-printer"
+        # The broker ACL lets a kiosk publish device state only as itself (device/%u/#).
+        self.printer_id = (self.printer_cfg.id if self.printer_cfg else None) or kiosk_id
+        self._scanners: dict[str, bool] = {}
         self.flow = KioskFlow(cfg, kiosk_id, self.requester.new_id, has_printer=printer is not None)
         self.sources = sources or []
         self._inbox: queue.Queue[Callable[[], None]] = queue.Queue()
@@ -246,7 +248,8 @@ class KioskService:
         try:
             self.bus.publish(REGISTRY["device.status"], self.printer_id, m.DeviceStatus(
                 device=self.printer_id, kind="printer", ok=st.ok,
-                detail={"state": st.state, "kiosk": self.kiosk_id, **st.detail}, at=self.clock.now()))
+                detail={"state": st.state, "kiosk": self.kiosk_id, "scanners": dict(self._scanners), **st.detail},
+                at=self.clock.now()))
             avail = "offline" if st.state in ("offline", "unknown") else "online"
             self.bus.publish(REGISTRY["device.availability"], self.printer_id, m.Availability(state=avail))
         except Exception:
@@ -297,14 +300,11 @@ class KioskService:
         src.start(lambda line: self._post(lambda line=line: self.scan(line)))
         self.sources.append(src)
 
-    def scanner_availability(self, ident: str, online: bool, reason: str) -> None:
-        if not self.bus.connected:
-            return
-        try:
-            self.bus.publish(REGISTRY["device.availability"], ident,
-                             m.Availability(state="online" if online else "offline"))
-        except Exception:
-            log.exception("publishing scanner availability failed")
+    def scanner_availability(self, device: str, online: bool, reason: str) -> None:
+        """A reader plugged or unplugged: shown in the kiosk's device status detail."""
+        self._scanners[device] = online
+        if self._last_status is not None:
+            self._publish_status(self._last_status)
 
     def poll_printer_now(self) -> None:
         self._prints.put("poll")  # type: ignore[arg-type]

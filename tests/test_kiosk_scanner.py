@@ -54,7 +54,7 @@ def test_evdev_scanner_lines_drive_the_flow():
     def on_line(line):
         lines.append(line)
         got.set()
-    src = EvdevSource("/dev/input/by-id/usb-scanner-event-kbd", ident="K1-scanner",
+    src = EvdevSource("/dev/input/by-id/usb-scanner-event-kbd",
                       on_availability=lambda i, ok, why: avail.append((i, ok)),
                       opener=lambda path, grab: FakeHandle(key_events("20261121-A001")))
     src.start(on_line)
@@ -63,7 +63,7 @@ def test_evdev_scanner_lines_drive_the_flow():
     finally:
         src.stop()
     assert lines == ["20261121-A001"]
-    assert avail[0] == ("K1-scanner", True)
+    assert avail[0] == ("/dev/input/by-id/usb-scanner-event-kbd", True)
     f = make_flow()
     (eff,) = f.scan(lines[0], 0)
     assert eff.op == "ticket" and f.screen == S.BUSY

@@ -217,7 +217,7 @@ def test_paper_out_shows_number_asks_to_note_it_and_publishes_status(hall, runni
     seen: list[m.DeviceStatus] = []
     watcher = bus_client(hall.hall.id, "watch")
     watcher.subscribe(REGISTRY["device.status"], lambda p, b: seen.append(m.decode(b, m.DeviceStatus)),
-                      ident="K1-printer")
+                      ident="K1")
     h, fp = kiosk(hall, paper="out")
     assert h.until(lambda: h.svc.flow.printer_state == "paper_out")
     shot(h, "40-home-paper-out")

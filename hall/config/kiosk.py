@@ -65,7 +65,9 @@ class PrinterConfig(Strict):
     type: Literal["serial", "network", "fake", "none"] = Field(
         "fake", description="`serial` (USB-serial or RS-232 thermal printer), `network` (raw TCP 9100), "
                             "`fake` (the built-in fake printer on a pty, for demos), `none` (no printer).")
-    id: Ident = Field("printer", description="Device id under `device/<id>/status`; make it unique in the hall.")
+    id: Ident | None = Field(
+        None, description="Device id of `device/<id>/status` and `/availability`; defaults to the kiosk's id, "
+                          "which is what the broker ACL lets a kiosk publish (`device/%u/#`).")
     device: str | None = Field(None, description="Serial device (`/dev/serial/by-id/…`) or `host:port`.")
     baudrate: int = Field(115200, description="Serial speed.")
     profile: str = Field("TM-T20II", description="python-escpos capability profile (paper width, native QR).")
@@ -83,7 +85,6 @@ class PrinterConfig(Strict):
 
 
 class ScannerConfig(Strict):
-    id: Ident = Field("scanner", description="Device id: `device/<id>/availability` (unique in the hall).")
     type: Literal["evdev", "none"] = Field("evdev", description="Keyboard-mode QR / ID reader via evdev.")
     device: str = Field(description="`/dev/input/by-id/…` path of the reader.")
     grab: bool = Field(True, description="Grab the device so the UI does not see its keystrokes too.")

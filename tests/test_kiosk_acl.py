@@ -1,0 +1,78 @@
+"""A kiosk under the production broker ACL (username = kiosk id) can take numbers and publish its printer state."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from hall import messages as m
+from hall.acl import render_acl, write_passwords
+from hall.broker import find_mosquitto, start_local_broker
+from hall.bus import Bus, BusSettings
+from hall.config import parse_config
+from hall.topics import REGISTRY
+from kiosk.fake_printer import FakePrinter
+from kiosk.flow import S
+from kiosk.printer import EscposTicketPrinter
+from kiosk.service import KioskService
+
+from .conftest import small_raw, unique_hall_id
+from .test_kiosk_flow import kiosk_config
+
+pytestmark = [pytest.mark.broker,
+              pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto (Debian package)")]
+
+USERS = {"onewindow-caller": "pw-caller", "K1": "pw-k1"}
+
+
+def test_kiosk_works_as_its_own_user_under_the_acl(tmp_path):
+    from caller.service import CallerService
+    raw = small_raw()
+    raw["hall"]["id"] = unique_hall_id()
+    raw["kiosks"] = kiosk_config().kiosks.model_dump(mode="json")
+    cfg = parse_config(raw)
+    d = Path(tempfile.mkdtemp(prefix="onewindow-kiosk-acl-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    acl, pw = d / "acl", d / "passwd"
+    acl.write_text(render_acl(cfg.hall.id))
+    write_passwords(pw, USERS)
+    for f in (acl, pw):
+        os.chmod(f, 0o644)
+    b = start_local_broker(workdir=d, extra_conf=f"allow_anonymous false\npassword_file {pw}\nacl_file {acl}\n")
+
+    def settings(user):
+        return BusSettings(host="127.0.0.1", port=b.port, username=user, password=USERS[user])
+    eng = CallerService(cfg, tmp_path / "e.sqlite", settings("onewindow-caller"), client_id="acl-engine")
+    fp = FakePrinter("near_end").start()
+    pr = EscposTicketPrinter(cfg.kiosks.device("K1").printer.model_copy(update={"device": fp.path}))
+    svc = KioskService(cfg, "K1", settings("K1"), printer=pr)
+    seen: list[m.DeviceStatus] = []
+    watch = Bus(cfg.hall.id, "acl-watch", settings("onewindow-caller"))
+    try:
+        eng.start()
+        watch.subscribe(REGISTRY["device.status"], lambda p, data: seen.append(m.decode(data, m.DeviceStatus)),
+                        ident="K1")
+        watch.start()
+        svc.start(connect_timeout=5)
+        svc.press("target:M4")
+        svc.press("next")
+        svc.press("next")
+        svc.press("take")
+        end = time.monotonic() + 10
+        while svc.flow.screen != S.TICKET and time.monotonic() < end:
+            svc.pump(0.05)
+        assert svc.flow.screen == S.TICKET, svc.flow.s.error
+        while not seen and time.monotonic() < end:
+            time.sleep(0.05)
+        assert seen and seen[-1].device == "K1" and seen[-1].detail["state"] == "near_end"
+    finally:
+        svc.stop()
+        watch.stop()
+        eng.stop()
+        pr.close()
+        fp.stop()
+        b.stop()
