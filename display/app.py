@@ -71,7 +71,8 @@ def make_app(feed: DisplayFeed, clock: HallClock | None = None):
                 Window.bind(on_flip=lambda *_: glFinish())
             self._more = Clock.create_trigger(self.refresh)
             Clock.schedule_interval(self.refresh, 0.1)  # blink, clock, idle page rotation
-            Clock.schedule_interval(self.wall.ticker.scroll, 1 / 30)
+            # a marquee moves 30 times a second; paged notices only need a timer
+            Clock.schedule_interval(self.wall.ticker.scroll, 1 / 30 if feed.screen.notice_scroll else 0.5)
             feed.start(timeout=2.0)
             self.refresh()
             # The widget tree, fonts and config live as long as the process: keep

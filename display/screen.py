@@ -184,28 +184,62 @@ def txt(text: str = "", size: float = 40, color=WHITE, halign: str = "left", mar
 
 
 class Ticker(StencilView):
-    """The scrolling notice line (a label sliding left inside a clipped strip)."""
+    """The notice line: one page per language, each shown for ``PAGE_S``, or
+    (``notice_scroll``) a marquee sliding left inside a clipped strip.
 
-    def __init__(self, size_px: float, speed: float, **kw):
+    Paged is the default: still text is easier to read from across the hall,
+    and a marquee redraws the whole window 30 times a second, which on a
+    software renderer costs the CPU a new call needs (docs/display.md)."""
+
+    PAGE_S = 8.0
+
+    def __init__(self, size_px: float, speed: float, scroll: bool = False, **kw):
         super().__init__(**kw)
         self.speed = speed
-        self.label = Label(font_name=FONT_NAME, font_size=size_px, color=(0.88, 0.90, 0.94, 1),
-                           size_hint=(None, None), halign="left", valign="middle")
-        self.label.bind(texture_size=lambda w, ts: setattr(w, "size", ts))
+        self.scrolling = scroll
+        self.pages: list[str] = []
+        self._page = 0
+        self._t = 0.0
+        if scroll:
+            self.label = Label(font_name=FONT_NAME, font_size=size_px, color=(0.88, 0.90, 0.94, 1),
+                               size_hint=(None, None), halign="left", valign="middle")
+            self.label.bind(texture_size=lambda w, ts: setattr(w, "size", ts))
+        else:
+            self.label = Txt(size_px, tint=(0.88, 0.90, 0.94, 1), fit="shrink", size_hint=(None, None))
         self.add_widget(self.label)
         self._offset = 0.0
         self.bind(pos=self._place, size=self._place)
 
-    def set_text(self, text: str) -> None:
-        if self.label.text != text:
-            self.label.text = text
-            self._offset = 0.0
+    @property
+    def text(self) -> str:
+        return "        ".join(self.pages)
+
+    def set_pages(self, pages: list[str]) -> None:
+        pages = [p for p in pages if p]
+        if pages == self.pages:
+            return
+        self.pages, self._page, self._t, self._offset = pages, 0, 0.0, 0.0
+        if self.scrolling:
+            self.label.text = self.text
+        else:
+            self.label.set(pages[0] if pages else "")
+        self._place()
 
     def _place(self, *_):
-        self.label.x = self.x + self.width * 0.02 - self._offset
-        self.label.center_y = self.center_y
+        if self.scrolling:
+            self.label.x = self.x + self.width * 0.02 - self._offset
+            self.label.center_y = self.center_y
+        else:
+            self.label.pos, self.label.size = (self.x + self.width * 0.02, self.y), (self.width * 0.96, self.height)
 
     def scroll(self, dt_s: float) -> None:
+        if not self.scrolling:
+            self._t += dt_s
+            if len(self.pages) > 1 and self._t >= self.PAGE_S:
+                self._t = 0.0
+                self._page = (self._page + 1) % len(self.pages)
+                self.label.set(self.pages[self._page])
+            return
         if self.label.width <= self.width * 0.96:
             self._offset = 0.0  # fits: stand still
         else:
@@ -261,7 +295,7 @@ class WallScreen(BoxLayout):
 
         footer = Panel(FOOTER_BG, orientation="horizontal", size_hint_y=None,
                        height=(100 if self.portrait else 86) * u, padding=[20 * u, 0])
-        self.ticker = Ticker(42 * u, 150 * u)
+        self.ticker = Ticker(42 * u, 150 * u, scroll=screen.notice_scroll)
         self._offline_w = (440 if self.portrait else 560) * u
         self.offline_label = txt("", 32 * u, RED_SOFT, "right", size_hint_x=None, width=0)
         footer.add_widget(self.ticker)
@@ -381,12 +415,9 @@ class WallScreen(BoxLayout):
         self.zone_label.set("、".join(z.name.get(self.lang) for z in zones) + (
             f"   {' / '.join(z.name.get(self.lang2) for z in zones)}" if self.lang2 and zones else ""))
         notice = screen.notice or cfg.screens.notice
-        if notice is not None:
-            line = notice.get(self.lang) + ("        " + notice.get(self.lang2) if self.lang2 else "")
-        else:
-            line = texts.t("notice", self.lang) + ("        " + texts.t("notice", self.lang2)
-                                                  if self.lang2 else "")
-        self.ticker.set_text(line)
+        langs = [self.lang] + ([self.lang2] if self.lang2 else [])
+        self.ticker.set_pages([notice.get(lang) if notice is not None else texts.t("notice", lang)
+                               for lang in langs])
         self.recent_title.set(self._title("recent"))
         self.waiting_title.set(self._title("waiting"))
         self.progress_title.set(self._title("progress_title", WHITE))
@@ -538,7 +569,7 @@ class WallScreen(BoxLayout):
             "recent": [(full(n), full(w)) for _, n, w in self.recent_rows if full(n)],
             "waiting": [(full(n), full(c)) for n, c in self.waiting_cells if full(n)],
             "offline": full(self.offline_label), "clock": full(self.clock_label),
-            "notice": self.ticker.label.text,
+            "notice": self.ticker.text,
             "progress": [tuple(full(c) for c in cells) for cells in self.progress_rows if full(cells[0])],
             "flash_bg": tuple(self.hero_panel._color.rgba),
         }

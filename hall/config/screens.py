@@ -33,7 +33,10 @@ class Screen(Strict):
         "group", description="Waiting counts per number group (A, B…) or per zone.")
     recent: int = Field(6, ge=0, le=12, description="Earlier calls listed beside the newest one.")
     progress_page: bool = Field(True, description="Rotate the progress board (办事进度公示) in when idle.")
-    notice: Names | None = Field(None, description="Scrolling notice line; default `screens.notice`.")
+    notice: Names | None = Field(None, description="Notice line; default `screens.notice`.")
+    notice_scroll: bool = Field(
+        False, description="Scroll the notice as a marquee instead of showing one language at a "
+                           "time, 8 s each (a marquee redraws the screen 30 times a second).")
     fullscreen: bool = Field(True, description="Full screen without decorations or cursor (kiosk).")
 
 
@@ -70,7 +73,7 @@ class ScreensConfig(Strict):
     page_seconds: float = Field(15, ge=3, le=300,
                                 description="How long each page shows while rotating.")
     progress_rows: int = Field(8, ge=3, le=20, description="Cases per progress page.")
-    notice: Names | None = Field(None, description="Default scrolling notice line of every screen.")
+    notice: Names | None = Field(None, description="Default notice line (bottom of every screen).")
     displays: list[Screen] = Field(default=[], description="The hall's wall displays.")
     voice: VoiceConfig = Field(default_factory=VoiceConfig,
                                description="The announcer: which zones speak, how loud, in which languages.")

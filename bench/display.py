@@ -1,0 +1,296 @@
+"""Wall display and announcer benchmark: `python bench/display.py --json`.
+
+Measured through a real mosquitto, with the display app built headless
+(SDL offscreen) in this process and driven by Kivy's own event loop:
+
+- call_to_screen_p99_ms  the engine (`onewindow caller`, its own process) publishes a
+                         `called` event (its `at`) → the display's hero label shows the
+                         number after a drawn frame; configured as the app (30 fps,
+                         interrupt clock, paged notice line).
+- rss_growth_mb          display RSS after 10,000 more calls (event + retained board each,
+                         a recall every 10th, two zones, a progress board now and then),
+                         each call waited for on screen (frames as fast as they come);
+                         warmed up with 500 first.
+- call_to_audio_ms       median `called` event `at` → the announcer's WAV on disk
+                         (pyttsx3 + espeak-ng, chime, Mandarin; player none).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")  # leave sys.stderr alone: tracebacks stay visible
+os.environ.setdefault("KIVY_NO_FILELOG", "1")
+os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-bench-"))
+os.environ.setdefault("KIVY_CLOCK", "interrupt")  # as display/app.py: a message wakes the loop
+
+import yaml  # noqa: E402
+
+from hall import messages as m  # noqa: E402
+from hall.broker import start_local_broker  # noqa: E402
+from hall.bus import Bus, Requester  # noqa: E402
+from hall.config import parse_config  # noqa: E402
+from hall.topics import REGISTRY  # noqa: E402
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bench_hall(hall_id: str) -> dict:
+    raw = yaml.safe_load((ROOT / "config" / "hall.example.yaml").read_text(encoding="utf-8"))
+    raw["hall"]["id"] = hall_id
+    raw.setdefault("queue", {})["issue_only_in_service_hours"] = False
+    raw["screens"] = {
+        "flash_seconds": 2,
+        "displays": [{"id": "D1", "zones": ["Z1", "Z4"], "layout": "landscape", "languages": ["zh-CN", "en"]}],
+        "voice": {"synth": "pyttsx3", "player": "none", "max_age_seconds": 60,
+                  "zones": {"Z4": {"volume": 0.9, "languages": ["zh-CN"]}}},
+    }
+    return raw
+
+
+class Display:
+    """The real app object, built headless at 1920×1080 and pumped by hand."""
+
+    def __init__(self, cfg, settings):
+        from kivy.config import Config
+        Config.set("graphics", "width", "1920")
+        Config.set("graphics", "height", "1080")
+        Config.set("graphics", "maxfps", "30")  # as display/app.py
+        from kivy.base import EventLoop
+        EventLoop.ensure_window()
+        from display.app import make_app
+        from display.feed import DisplayFeed
+        self.loop = EventLoop
+        self.feed = DisplayFeed(cfg, cfg.screens.screen("D1"), settings, client_id=f"bench-disp-{cfg.hall.id}")
+        self.app = make_app(self.feed)
+        self.wall = self.app.build()
+        EventLoop.window.add_widget(self.wall)
+
+    def frame(self) -> None:
+        self.loop.idle()
+
+    def shown(self) -> str:
+        return self.wall.hero_number.text
+
+    def wait_for(self, number: str, timeout: float = 5.0) -> float:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.frame()
+            if self.shown() == number:
+                return time.time()
+        raise TimeoutError(f"{number} never shown")
+
+    def set_fps(self, fps: float) -> None:
+        from kivy.clock import Clock
+        Clock._max_fps = fps  # the bench's soak phase renders as fast as calls come
+
+
+def start_engine(cfg_path: Path, db: Path, port: int, log: Path) -> subprocess.Popen:
+    exe = ROOT / ".venv" / "bin" / "onewindow"
+    cmd = [str(exe) if exe.exists() else "onewindow", "caller", "--config", str(cfg_path), "--db", str(db),
+           "--port", str(port)]
+    out = open(log, "ab")
+    return subprocess.Popen(cmd, stdout=out, stderr=out)
+
+
+def note(msg: str) -> None:
+    print(f"bench/display: {msg}", file=sys.stderr, flush=True)
+
+
+def screen_latency(disp: Display, client: Bus, calls: int) -> list[float]:
+    """Closed loop: the next call is made only after the screen showed the last one
+    (then a pause), so every call is measured, none is coalesced with the next."""
+    kiosk = Requester(client, "kiosk", "KB")
+    windows = [Requester(client, "window", w) for w in ("W01", "W02", "W03", "W21")]
+    matters = {"W01": "M001", "W02": "M002", "W03": "M003", "W21": "M027"}
+    for w in windows:
+        w.call("login", {"staff": f"S{w.ident}"})
+    lat: list[float] = []
+    errors: list[BaseException] = []
+    pending: list[str] = []
+    shown_ev = threading.Event()
+    done = threading.Event()
+
+    def drive():
+        try:
+            for i in range(calls):
+                w = windows[i % len(windows)]
+                kiosk.call("issue", {"matter": matters[w.ident]})
+                shown_ev.clear()
+                st = w.call("next", {})
+                pending.append(st["ticket"]["number"])
+                if not shown_ev.wait(10):
+                    raise RuntimeError(f"{pending[-1]} never shown")
+                time.sleep(0.2)
+        except BaseException as e:  # reported by the main thread
+            errors.append(e)
+        finally:
+            done.set()
+
+    th = threading.Thread(target=drive, daemon=True)
+    th.start()
+    while not done.is_set():
+        disp.frame()
+        if pending and disp.shown() == pending[-1]:
+            now = time.time()
+            pending.pop()
+            hero = disp.feed.board.view(now).hero  # board or event, whichever came first
+            lat.append((now - hero.at) * 1000)
+            shown_ev.set()
+    th.join()
+    if errors:
+        raise errors[0]
+    return lat
+
+
+def soak(disp: Display, client: Bus, n: int, start: int) -> None:
+    """n synthetic calls through the broker, as the engine publishes them, each waited for."""
+    recent: dict[str, list[m.CallEntry]] = {"Z1": [], "Z4": []}
+    for i in range(start, start + n):
+        zone = "Z1" if i % 3 else "Z4"
+        prefix = "A" if zone == "Z1" else "D"
+        number = f"{prefix}{i % 10000:04d}"
+        recall = 1 if i % 10 == 0 else 0
+        now = time.time()
+        ev = m.CalledEvent(event=f"bench-{i}", ticket=f"20261123-{number}-{i}", number=number, window="W05",
+                           window_number="5", zone=zone, matter="M001", recall=recall, lang="zh-CN", at=now)
+        entry = m.CallEntry(ticket=ev.ticket, number=number, window="W05", window_number="5", matter="M001",
+                            at=now, recall=recall)
+        recent[zone] = ([entry] + recent[zone])[:8]
+        client.publish(REGISTRY["zone.called"], zone, ev)
+        client.publish(REGISTRY["zone.board"], zone, m.ZoneBoard(
+            zone=zone, current=[entry], recent=recent[zone], waiting={prefix: i % 40}, waiting_total=i % 40,
+            at=now))
+        if i % 500 == 0:
+            client.publish(REGISTRY["stats.progress"], "hall", m.ProgressBoard(cases=[
+                m.CaseProgress(case=f"XH{i:08d}{k}", name="张*明", matter="M001", status="processing",
+                               updated_at=now) for k in range(10)], at=now))
+        disp.wait_for(number)
+
+
+def audio_latency(cfg, settings, client: Bus, n: int, out: Path) -> tuple[list[float], str]:
+    from display.announcer_service import AnnouncerService
+    from display.synth import NullPlayer
+    svc = AnnouncerService(cfg, settings, out, player=NullPlayer(), client_id=f"bench-ann-{cfg.hall.id}",
+                           keep_files=20)
+    done: list = []
+    svc.announcer.listeners.append(done.append)
+    svc.start()
+    try:
+        for i in range(n + 3):  # the first three warm up libespeak
+            ev = m.CalledEvent(event=f"audio-{i}", ticket=f"t-{i}", number=f"D{i:03d}", window="W21",
+                               window_number="21", zone="Z4", matter=None, recall=0, lang="zh-CN",
+                               at=time.time())
+            client.publish(REGISTRY["zone.called"], "Z4", ev)
+            time.sleep(0.25)
+        end = time.monotonic() + 30
+        while len(done) < n + 3 and time.monotonic() < end:
+            time.sleep(0.05)
+    finally:
+        svc.stop()
+    spoken = [o for o in done if o.status == "spoken"][3:]
+    return [(o.ready_at - o.job.event.at) * 1000 for o in spoken], cfg.screens.voice.synth
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", action="store_true", help="Print one JSON object.")
+    ap.add_argument("--calls", type=int, default=300, help="Engine calls for the latency figure.")
+    ap.add_argument("--soak", type=int, default=10000, help="Calls for the RSS figure.")
+    ap.add_argument("--audio", type=int, default=40, help="Calls for the audio figure.")
+    args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: no stray brokers
+
+    work = Path(tempfile.mkdtemp(prefix="onewindow-bench-display-"))
+    broker = start_local_broker(workdir=work / "broker")
+    hall_id = f"bd{os.getpid()}"
+    raw = bench_hall(hall_id)
+    cfg = parse_config(raw)
+    cfg_path = work / "hall.yaml"
+    cfg_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    engine = start_engine(cfg_path, work / "engine.sqlite", broker.port, work / "engine.log")
+    client = Bus(hall_id, f"bench-client-{hall_id}", broker.settings)
+    result: dict = {}
+    try:
+        client.start()
+        disp = Display(cfg, broker.settings)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and disp.feed.board.view(time.time()).offline:
+            disp.frame()
+        note(f"screen latency over {args.calls} engine calls (offscreen, 30 fps as the app)")
+        lat = screen_latency(disp, client, args.calls)
+        lat.sort()
+        result["call_to_screen_p50_ms"] = round(statistics.median(lat), 1)
+        result["call_to_screen_p99_ms"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1)
+        result["call_to_screen_max_ms"] = round(lat[-1], 1)
+        result["screen_calls"] = len(lat)
+
+        if args.soak:
+            note(f"memory over {args.soak} calls")
+            disp.set_fps(0)
+            soak(disp, client, 500, 0)  # warm up: fonts, textures, caches
+            gc.collect()
+            before = rss_mb()
+            t0 = time.monotonic()
+            soak(disp, client, args.soak, 500)
+            gc.collect()
+            result["rss_start_mb"] = round(before, 1)
+            result["rss_growth_mb"] = round(rss_mb() - before, 2)
+            result["soak_calls"] = args.soak
+            result["soak_calls_per_s"] = round(args.soak / (time.monotonic() - t0), 1)
+
+        if args.audio:
+            note(f"audio latency over {args.audio} calls")
+            audio, synth = audio_latency(cfg, broker.settings, client, args.audio, work / "wav")
+            result["call_to_audio_ms"] = round(statistics.median(audio), 1)
+            result["call_to_audio_max_ms"] = round(max(audio), 1)
+            result["audio_calls"] = len(audio)
+            result["synth"] = synth
+        result["machine"] = (f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
+                             f"GL {gl_renderer()}")
+    finally:
+        client.stop()
+        engine.terminate()
+        engine.wait(10)
+        broker.stop()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:24s} {v}")
+
+
+def gl_renderer() -> str:
+    try:
+        from kivy.graphics.opengl import GL_RENDERER, glGetString
+        return glGetString(GL_RENDERER).decode()
+    except Exception:
+        return "?"
+
+
+if __name__ == "__main__":
+    main()
