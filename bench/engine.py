@@ -3,7 +3,11 @@
 Measures, with the engine as its own process (`onewindow caller`) on SQLite
 (WAL, synchronous=FULL) and the clients in other processes:
 
-- issue_per_s     durable issues per second, 16 concurrent kiosk clients, closed loop
+- issue_per_s     durable issues per second, 16 concurrent kiosk clients, closed loop,
+                  clients from bench/mqtt_load.py (a lean load generator: on this
+                  2-core machine the clients' CPU is taken from the engine; real
+                  kiosks bring their own); `issue_per_s_requester_clients` is the
+                  same with our `hall.bus.Requester` clients, side by side
 - issue_p99_ms    p99 request→reply with 500 issues/s offered (open loop)
 - call_p99_ms     p99 `next` request → a subscriber sees the new retained window
                   state, 200 windows calling at a combined 100 calls/s
@@ -34,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, BusSettings, Requester  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
+from mqtt_load import closed_loop_rate  # noqa: E402
 
 
 def big_hall(hall_id: str, windows: int, matters: int = 100, zones: int = 10) -> dict:
@@ -276,12 +281,13 @@ def main() -> None:
     s = broker.settings
     runs: dict[str, list[float]] = {"issue_per_s": [], "issue_p99_ms": [], "issue_p50_ms": [],
                                     "call_p99_ms": [], "call_p50_ms": [], "rss_mb": [],
-                                    "issue_per_s_no_group_commit": []}
+                                    "issue_per_s_no_group_commit": [], "issue_per_s_requester_clients": []}
     try:
         for r in range(a.repeat):
             eng = Engine(broker, big_hall(f"bt{r}", 200), work)
             eng.wait_online(s)
-            runs["issue_per_s"].append(issue_throughput(s, eng.hall_id, duration=a.duration))
+            runs["issue_per_s"].append(closed_loop_rate(s.host, s.port, eng.hall_id, duration=a.duration))
+            runs["issue_per_s_requester_clients"].append(issue_throughput(s, eng.hall_id, duration=a.duration))
             lat = open_loop_latency(s, eng.hall_id, 500, a.duration)
             runs["issue_p99_ms"].append(p99(lat))
             runs["issue_p50_ms"].append(statistics.median(lat))
@@ -292,7 +298,8 @@ def main() -> None:
             # side by side: the same load with one commit per request
             one = Engine(broker, big_hall(f"b1{r}", 200), work, max_batch=1)
             one.wait_online(s)
-            runs["issue_per_s_no_group_commit"].append(issue_throughput(s, one.hall_id, duration=a.duration))
+            runs["issue_per_s_no_group_commit"].append(
+                closed_loop_rate(s.host, s.port, one.hall_id, duration=a.duration))
             one.stop()
             big = Engine(broker, big_hall(f"br{r}", 1000), work)
             big.wait_online(s)

@@ -54,14 +54,20 @@ class Store:
         self.path = Path(path)
         self.extra_schema = extra_schema  # the extensions' tables
         self._db: sqlite3.Connection | None = None
+        # a second connection for look-ups from other threads: with WAL a reader
+        # never waits for the writer's fsync, and sees only what is committed
+        self._rdb: sqlite3.Connection | None = None
 
     def open(self) -> None:
         self._db = open_durable(self.path, SCHEMA + self.extra_schema)
+        self._rdb = sqlite3.connect(self.path, check_same_thread=False)
+        self._rdb.execute("PRAGMA query_only=1")
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        for c in (self._rdb, self._db):
+            if c is not None:
+                c.close()
+        self._db = self._rdb = None
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -82,17 +88,21 @@ class Store:
         return tickets, windows, counters, estimates, appts
 
     def reply(self, key: str) -> bytes | None:
-        row = self.db.execute("SELECT data FROM replies WHERE key = ?", (key,)).fetchone()
+        row = self._reader().execute("SELECT data FROM replies WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def ratings(self, day: str | None = None) -> list[Rating]:
         q = "SELECT data FROM ratings" + (" WHERE day = ?" if day else "") + " ORDER BY id"
         dec = msgspec.json.Decoder(Rating)
-        return [dec.decode(r[0]) for r in self.db.execute(q, (day,) if day else ())]
+        return [dec.decode(r[0]) for r in self._reader().execute(q, (day,) if day else ())]
 
     def ticket(self, tid: str) -> Ticket | None:
-        row = self.db.execute("SELECT data FROM tickets WHERE id = ?", (tid,)).fetchone()
+        row = self._reader().execute("SELECT data FROM tickets WHERE id = ?", (tid,)).fetchone()
         return _dec_ticket.decode(row[0]) if row else None
+
+    def _reader(self) -> sqlite3.Connection:
+        assert self._rdb is not None, "store not open"
+        return self._rdb
 
     # ------------------------------------------------------------ write --
     def commit(self, ch: Changes, replies: list[tuple[str, str, bytes]],

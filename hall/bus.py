@@ -110,7 +110,10 @@ class Bus:
                         clean_session=None if v5 else True)
         if s.username:
             c.username_pw_set(s.username, s.password)
-        c.max_inflight_messages_set(1000)
+        # 0 = no client-side inflight window. With a window, paho walks every
+        # outstanding message on each PUBACK (O(n) per ack: 125 µs of CPU per
+        # QoS 1 message measured under load, against ~25 µs without).
+        c.max_inflight_messages_set(0)
         c.max_queued_messages_set(0)
         c.reconnect_delay_set(min_delay=1, max_delay=30)
         if self._availability:
