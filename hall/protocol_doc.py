@@ -57,11 +57,11 @@ def _fields(t: type) -> list[str]:
 
 def render() -> str:
     out = [START, "", "### Topics", "",
-           f"Every topic is `{ROOT}/<hall_id>/<kind>/<id>/<attr>`. QoS 1 everywhere.", "",
-           "| topic (after `onewindow/<hall>/`) | retained | published by | payload | meaning |",
-           "| --- | --- | --- | --- | --- |"]
+           f"Every topic is `{ROOT}/<hall_id>/<kind>/<id>/<attr>`.", "",
+           "| topic (after `onewindow/<hall>/`) | retained | QoS | published by | payload | meaning |",
+           "| --- | --- | --- | --- | --- | --- |"]
     for spec in sorted(REGISTRY, key=lambda s: (s.kind, s.attr)):
-        out.append(f"| `{spec.kind}/<id>/{spec.attr}` | {'yes' if spec.retained else 'no'} | "
+        out.append(f"| `{spec.kind}/<id>/{spec.attr}` | {'yes' if spec.retained else 'no'} | {spec.qos} | "
                    f"{spec.publisher} | `{spec.payload}` | {spec.doc} |")
     out += ["", "### Payloads", "",
             "Requests (`…/request/<op>`) refuse unknown fields. Types are JSON; `float` times are "
