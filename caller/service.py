@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ MAX_BATCH = 500
 FLUSH_S = 0.5
 TICK_S = 1.0
 REPLY_CACHE = 5000
+BACKLOG_STEP = 16  # coalesced views sent per pass of the worker loop
 _REPUBLISH = object()
 
 ENGINE_ID = "caller"
@@ -104,6 +105,7 @@ class CallerService:
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._commits: queue.Queue[_Work | None] = queue.Queue(maxsize=2)  # the pipeline's depth
         self._out: list[tuple[Any, str, Any]] = []  # worker-side: to publish after the next commit
+        self._backlog: deque[tuple[str, str]] = deque()  # coalesced views still to send
         self._committer: threading.Thread | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -149,7 +151,8 @@ class CallerService:
     # ---------------------------------------------------------- worker --
     def _take_batch(self) -> list[Any]:
         try:
-            batch = [self._q.get(timeout=0.1)]
+            # don't sleep while views wait to go out: only poll the queue then
+            batch = [self._q.get(timeout=0.1) if not self._backlog else self._q.get_nowait()]
         except queue.Empty:
             return []
         while len(batch) < self.max_batch:
@@ -173,6 +176,7 @@ class CallerService:
                 if mono - last_flush >= FLUSH_S:
                     last_flush = mono
                     self._flush_waiting()
+                self._send_backlog()
                 if self._out:
                     self._submit(None)
             except Exception as e:
@@ -323,16 +327,32 @@ class CallerService:
             self._summary_dirty = True
 
     def _flush_waiting(self) -> None:
-        now = self.clock.now()
+        """Queue the views whose waiting counts changed; _send_backlog sends them
+        a few at a time, so a burst of 200 window states never holds up a call."""
         if self._pending_lines:
             lines, self._pending_lines = self._pending_lines, set()
-            for wid in self.engine.windows_of_lines(lines):
-                self._emit(REGISTRY["window.state"], wid, self.engine.window_state(wid, now))
-            for zone in self.engine.zones_of_lines(lines):
-                self._emit(REGISTRY["zone.board"], zone, self.engine.zone_board(zone, now))
+            known = set(self._backlog)
+            self._backlog.extend(("window.state", w) for w in sorted(self.engine.windows_of_lines(lines))
+                                 if ("window.state", w) not in known)
+            self._backlog.extend(("zone.board", z) for z in sorted(self.engine.zones_of_lines(lines))
+                                 if ("zone.board", z) not in known)
         if self._summary_dirty:
             self._summary_dirty = False
-            self._emit(REGISTRY["stats.summary"], "hall", self.engine.summary(now))
+            self._backlog.append(("stats.summary", "hall"))
+
+    def _send_backlog(self) -> None:
+        """Up to BACKLOG_STEP views per pass of the worker loop, rendered as they go
+        out (so each shows the state of its moment, not of the flush)."""
+        now = self.clock.now()
+        e = self.engine
+        render = {"window.state": e.window_state, "zone.board": e.zone_board,
+                  "stats.summary": lambda _i, t: e.summary(t)}
+        for _ in range(min(BACKLOG_STEP, len(self._backlog))):
+            name, ident = self._backlog.popleft()
+            if (name == "window.state" and ident not in e.windows) or \
+                    (name == "zone.board" and ident not in e.recent):
+                continue  # removed by a config push meanwhile
+            self._emit(REGISTRY[name], ident, render[name](ident, now))
 
     def _tick(self) -> None:
         now = self.clock.now()
