@@ -3,10 +3,10 @@
 Measured through a real mosquitto, with the display app built headless
 (SDL offscreen) in this process and driven by Kivy's own event loop:
 
-- call_to_screen_p99_ms  the engine (`onewindow caller`, its own process) publishes a
-                         `called` event (its `at`) → the display's hero label shows the
-                         number after a drawn frame; configured as the app (30 fps,
-                         interrupt clock, paged notice line).
+- call_to_screen_p99_ms  the engine (`onewindow caller`, its own process) makes a call
+                         (the event's `at`) → the display's hero label shows the number
+                         and the frame holding it has been drawn and flushed to GL;
+                         configured as the app (30 fps, interrupt clock, paged notice).
 - rss_growth_mb          display RSS after 10,000 more calls (event + retained board each,
                          a recall every 10th, two zones, a progress board now and then),
                          each call waited for on screen (frames as fast as they come);

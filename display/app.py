@@ -66,9 +66,10 @@ def make_app(feed: DisplayFeed, clock: HallClock | None = None):
             if os.environ.get("SDL_VIDEODRIVER") == "offscreen":
                 # SDL's offscreen swap does not flush Mesa: unflushed frames pile up
                 # (memory grows every frame) and the next texture upload stalls on
-                # all of them.  A real display's swap flushes by itself.
-                from kivy.graphics.opengl import glFinish
-                Window.bind(on_flip=lambda *_: glFinish())
+                # all of them.  A real display's swap flushes by itself.  (glFinish
+                # would also wait for the software rasteriser: ~40 ms a call here.)
+                from kivy.graphics.opengl import glFlush
+                Window.bind(on_flip=lambda *_: glFlush())
             self._more = Clock.create_trigger(self.refresh)
             Clock.schedule_interval(self.refresh, 0.1)  # blink, clock, idle page rotation
             # a marquee moves 30 times a second; paged notices only need a timer

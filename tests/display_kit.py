@@ -42,10 +42,10 @@ def window():
 
 def pump(frames: int = 3) -> None:
     from kivy.base import EventLoop
-    from kivy.graphics.opengl import glFinish
+    from kivy.graphics.opengl import glFlush
     for _ in range(frames):
         EventLoop.idle()
-        glFinish()  # SDL offscreen never flushes Mesa by itself (see display/app.py)
+        glFlush()  # SDL offscreen never flushes Mesa by itself (see display/app.py)
 
 
 def screenshot(widget, name: str, publish: bool = False) -> Path:
