@@ -10,7 +10,8 @@ Measures, with the engine as its own process (`onewindow caller`) on SQLite
                   same with our `hall.bus.Requester` clients, side by side
 - issue_p99_ms    p99 request→reply with 500 issues/s offered (open loop)
 - call_p99_ms     p99 `next` request → a subscriber sees the new retained window
-                  state, 200 windows calling at a combined 100 calls/s
+                  state, 200 windows calling at a combined 100 calls/s (requests
+                  and subscriber from the lean client of bench/mqtt_load.py)
 - rss_mb          engine RSS with 1,000 windows and 20,000 tickets in one day
 
 Each figure is the median of ``--repeat`` runs; every run's value is printed too.
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, BusSettings, Requester  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
+from mqtt_load import call_latency as lean_call_latency  # noqa: E402
 from mqtt_load import closed_loop_rate  # noqa: E402
 
 
@@ -291,7 +293,7 @@ def main() -> None:
             lat = open_loop_latency(s, eng.hall_id, 500, a.duration)
             runs["issue_p99_ms"].append(p99(lat))
             runs["issue_p50_ms"].append(statistics.median(lat))
-            clat = call_latency(s, eng.hall_id, 200, 100, a.duration, tickets=2000)
+            clat = lean_call_latency(s.host, s.port, eng.hall_id, 200, 100, a.duration, tickets=2000)
             runs["call_p99_ms"].append(p99(clat))
             runs["call_p50_ms"].append(statistics.median(clat))
             eng.stop()

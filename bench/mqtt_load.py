@@ -48,11 +48,16 @@ async def _read_packet(r: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 class LeanClient:
-    """One kiosk: closed loop of requests on its own request topic."""
+    """One kiosk: closed loop of requests on its own request topic.
 
-    def __init__(self, host: str, port: int, client_id: str, req_topic: str, resp_topic: str):
+    ``on_publish(topic, payload)``, if given, sees every other message it
+    receives (subscriptions added with ``subscribe``)."""
+
+    def __init__(self, host: str, port: int, client_id: str, req_topic: str, resp_topic: str,
+                 on_publish=None):
         self.host, self.port, self.client_id = host, port, client_id
         self.req_topic, self.resp_topic = req_topic, resp_topic
+        self.on_publish = on_publish
         self._pid = 0
         self._waiting: dict[str, asyncio.Future] = {}
 
@@ -69,6 +74,21 @@ class LeanClient:
         first, _ = await _read_packet(self.r)
         assert first == 0x90
         self._reader = asyncio.create_task(self._read_loop())
+
+    async def subscribe(self, topic: str, qos: int = 0) -> None:
+        self.w.write(_packet(0x82, struct.pack("!H", self._next_pid()) + _str(topic) + bytes((qos,))))
+        await asyncio.sleep(0.2)  # the SUBACK is read (and ignored) by the read loop
+
+    def send(self, topic: str, body: dict) -> None:
+        """Publish a QoS 1 request without waiting for its reply."""
+        payload = json.dumps(body).encode()
+        self.w.write(_packet(0x32, _str(topic) + struct.pack("!H", self._next_pid()) + payload))
+
+    async def call_on(self, req_topic: str, rid: str, body: dict) -> dict:
+        fut = asyncio.get_running_loop().create_future()
+        self._waiting[rid] = fut
+        self.send(req_topic, {"id": rid, **body})
+        return await asyncio.wait_for(fut, 10)
 
     def _next_pid(self) -> int:
         self._pid = self._pid % 65535 + 1
@@ -87,6 +107,10 @@ class LeanClient:
                         pid = body[pos:pos + 2]
                         pos += 2
                         self.w.write(b"\x40\x02" + pid)
+                    topic = body[2:2 + tlen].decode()
+                    if self.on_publish is not None and "/response/" not in topic:
+                        self.on_publish(topic, body[pos:])
+                        continue
                     msg = json.loads(body[pos:])
                     fut = self._waiting.pop(msg.get("id"), None)
                     if fut is not None and not fut.done():
@@ -133,3 +157,50 @@ def closed_loop_rate(host: str, port: int, hall: str, clients: int = 16, duratio
                      matters: int = 100) -> float:
     done = asyncio.run(_closed_loop(host, port, hall, clients, duration, matters))
     return done / duration
+
+
+async def _call_latency(host: str, port: int, hall: str, windows: int, rate: float, duration: float,
+                        tickets: int) -> list[float]:
+    root = f"onewindow/{hall}"
+    pending: dict[str, tuple[float, str | None]] = {}
+    last: dict[str, str | None] = {}
+    lat: list[float] = []
+
+    def on_state(topic: str, payload: bytes) -> None:
+        t = time.perf_counter()
+        wid = topic.split("/")[3]
+        st = json.loads(payload)
+        num = st["ticket"]["number"] if st.get("ticket") else None
+        p = pending.get(wid)
+        if p is not None and num is not None and num != p[1]:
+            lat.append((t - p[0]) * 1000)
+            del pending[wid]
+        last[wid] = num
+
+    c = LeanClient(host, port, f"lean-call-{hall}", f"{root}/kiosk/LC/request/issue",
+                   f"{root}/+/+/response/+", on_publish=on_state)
+    await c.connect()
+    for i in range(tickets):
+        await c.call(f"t{i}", {"matter": f"M{i % 100}"})
+    for w in range(windows):
+        await c.call_on(f"{root}/window/W{w}/request/login", f"l{w}", {"staff": f"S{w}"})
+    await c.subscribe(f"{root}/window/+/state")
+    await asyncio.sleep(1.0)
+    n = int(rate * duration)
+    start = time.perf_counter() + 0.2
+    for i in range(n):
+        wid = f"W{i % windows}"
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        pending[wid] = (time.perf_counter(), last.get(wid))
+        c.send(f"{root}/window/{wid}/request/next", {"id": f"n{i}"})
+    await asyncio.sleep(1.5)
+    await c.close()
+    return lat
+
+
+def call_latency(host: str, port: int, hall: str, windows: int = 200, rate: float = 100,
+                 duration: float = 5.0, tickets: int = 2000) -> list[float]:
+    """`next` at ``rate``/s over ``windows`` windows → the new retained state seen."""
+    return asyncio.run(_call_latency(host, port, hall, windows, rate, duration, tickets))
