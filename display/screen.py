@@ -175,6 +175,32 @@ def _extent(text: str, size: float) -> float:
     return lab.get_extents(text)[0]
 
 
+_BREAKS = "。！？；，、.!?;, "
+
+
+def _split(text: str, size: float, room: float) -> list[str]:
+    """``text`` in pieces no wider than ``room``, cut after punctuation when possible."""
+    pages: list[str] = []
+    rest = text.strip()
+    while rest:
+        if _extent(rest, size) <= room:
+            pages.append(rest)
+            break
+        lo, hi = 1, len(rest)
+        while lo < hi:  # the longest prefix that fits
+            mid = (lo + hi + 1) // 2
+            if _extent(rest[:mid], size) <= room:
+                lo = mid
+            else:
+                hi = mid - 1
+        cut = max((i + 1 for i in range(lo) if rest[i] in _BREAKS), default=lo)
+        if cut < lo // 2:  # no punctuation in the second half: cut where it fills
+            cut = lo
+        pages.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    return pages
+
+
 def txt(text: str = "", size: float = 40, color=WHITE, halign: str = "left", markup: bool = False,
         fit: str = "cut", **kw) -> Txt:
     lb = Txt(size, tint=color, halign=halign, markup=markup, fit=fit, **kw)
@@ -208,21 +234,33 @@ class Ticker(StencilView):
             self.label = Txt(size_px, tint=(0.88, 0.90, 0.94, 1), fit="shrink", size_hint=(None, None))
         self.add_widget(self.label)
         self._offset = 0.0
-        self.bind(pos=self._place, size=self._place)
+        self.texts: list[str] = []
+        self.bind(pos=self._place, size=self._place, width=self._paginate)
 
     @property
     def text(self) -> str:
-        return "        ".join(self.pages)
+        return "        ".join(self.texts)
 
-    def set_pages(self, pages: list[str]) -> None:
-        pages = [p for p in pages if p]
-        if pages == self.pages:
+    def set_pages(self, texts_: list[str]) -> None:
+        """One text per language; a text wider than the strip is split into
+        several pages (at punctuation when it can), never shrunk to unreadable."""
+        texts_ = [t for t in texts_ if t]
+        if texts_ == getattr(self, "texts", None):
             return
-        self.pages, self._page, self._t, self._offset = pages, 0, 0.0, 0.0
+        self.texts = texts_
+        self._paginate()
+
+    def _paginate(self, *_):
+        texts_ = getattr(self, "texts", [])
         if self.scrolling:
+            self.pages = texts_
             self.label.text = self.text
         else:
-            self.label.set(pages[0] if pages else "")
+            room = self.width * 0.96
+            size = self.label.base_size
+            self.pages = [p for t in texts_ for p in _split(t, size, room)] if room > 50 else list(texts_)
+            self.label.set(self.pages[0] if self.pages else "")
+        self._page, self._t, self._offset = 0, 0.0, 0.0
         self._place()
 
     def _place(self, *_):
