@@ -24,7 +24,6 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.stencilview import StencilView
-from kivy.uix.widget import Widget
 
 from hall.clock import local_dt
 from hall.config import HallConfig
