@@ -17,7 +17,7 @@ from collections import Counter, deque
 from typing import Any, Callable
 
 from hall import messages as m
-from hall.clock import local_day, local_dt
+from hall.clock import day_span, local_day, local_dt
 from hall.config import HallConfig
 
 from . import kiosk_ops, views, window_ops
@@ -35,6 +35,7 @@ class Engine:
         self.cfg = cfg
         self.tz = cfg.hall.timezone
         self.day = ""
+        self._day_span = (0.0, 0.0)  # [start, end) epoch of self.day
         self.tickets: dict[str, Ticket] = {}
         self.by_number: dict[str, str] = {}
         self.windows: dict[str, WindowRec] = {w.id: WindowRec(id=w.id) for w in cfg.windows}
@@ -134,7 +135,10 @@ class Engine:
     # ----------------------------------------------------------- the day --
     def roll_day(self, now: float) -> None:
         """At the hall's local midnight: close yesterday, numbering starts again."""
+        if self._day_span[0] <= now < self._day_span[1]:
+            return  # the common case, without a time-zone conversion per request
         day = local_day(now, self.tz)
+        self._day_span = day_span(day, self.tz)
         if day == self.day:
             return
         old = self.day
@@ -361,6 +365,7 @@ class Engine:
                 return f"ticket {t.number} is for {t.service}, which the new config drops"
         self.cfg = new
         self.tz = new.hall.timezone
+        self._day_span = (0.0, 0.0)  # the zone may have changed
         self.routing.configure(new)
         self.numbering.set_digits({g.prefix: g.digits for g in new.groups})
         self.estimator.set_expected(self._expected(new), new.queue.estimate_alpha)

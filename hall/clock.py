@@ -53,3 +53,12 @@ def local_day(epoch: float, tz: str) -> str:
 
 def local_dt(epoch: float, tz: str) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch, ZoneInfo(tz))
+
+
+def day_span(day: str, tz: str) -> tuple[float, float]:
+    """[start, end) epochs of a local day (23 or 25 hours long across a DST change)."""
+    zone = ZoneInfo(tz)
+    d = dt.date.fromisoformat(day)
+    start = dt.datetime.combine(d, dt.time(0), zone).timestamp()
+    end = dt.datetime.combine(d + dt.timedelta(days=1), dt.time(0), zone).timestamp()
+    return start, end

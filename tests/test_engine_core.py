@@ -319,3 +319,11 @@ def test_zone_board_and_unattended_alarm():
     h.e.drain()
     h.e.tick(T0 + 9)
     assert [(a.window, a.active) for a in h.e.drain().alerts] == [("W2", False)]
+
+
+def test_day_span_follows_the_local_calendar_across_dst():
+    from hall.clock import day_span
+    start, end = day_span("2026-03-08", "America/New_York")  # spring forward: 23 hours
+    assert end - start == 23 * 3600
+    start, end = day_span("2026-11-23", "Asia/Shanghai")
+    assert (end - start, start) == (24 * 3600, dt.datetime(2026, 11, 23, tzinfo=TZ).timestamp())
