@@ -11,16 +11,7 @@ from hall.config import ConfigError, HallConfig
 
 
 def screen_problems(cfg: HallConfig) -> list[tuple[str, str]]:
-    zones = {z.id for z in cfg.zones}
-    problems: list[tuple[str, str]] = []
-    for i, d in enumerate(cfg.screens.displays):
-        for z in d.zones:
-            if z not in zones:
-                problems.append((f"screens.displays[{i}].zones", f"unknown zone {z!r}"))
-    for z in cfg.screens.voice.zones:
-        if z not in zones:
-            problems.append((f"screens.voice.zones.{z}", "unknown zone"))
-    return problems
+    return cfg.screens.zone_problems({z.id for z in cfg.zones})
 
 
 def check_screens(cfg: HallConfig, source: str = "config") -> None:

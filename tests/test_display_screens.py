@@ -274,7 +274,14 @@ def test_screens_naming_unknown_zones_are_refused():
     raw = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
     raw["screens"] = {"displays": [{"id": "D1", "zones": ["Z1", "Z99"]}],
                       "voice": {"zones": {"Z42": {"volume": 0.5}}}}
-    with pytest.raises(ConfigError) as e:
-        check_screens(parse_config(raw))
+    with pytest.raises(ConfigError) as e:  # `onewindow config check` says so already
+        parse_config(raw)
     assert e.value.problems == [("screens.displays[0].zones", "unknown zone 'Z99'"),
                                 ("screens.voice.zones.Z42", "unknown zone")]
+    # a config assembled in code is still refused when the display starts
+    good = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    cfg = parse_config(good)
+    cfg = cfg.model_copy(update={"screens": cfg.screens.model_validate(raw["screens"])})
+    with pytest.raises(ConfigError) as e:
+        check_screens(cfg)
+    assert len(e.value.problems) == 2

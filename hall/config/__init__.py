@@ -107,6 +107,7 @@ class HallConfig(Strict):
             if m.id not in served:
                 errs.append(f"matters[{i}]: no window serves {m.id!r}")
         errs.extend(f"{p}: {r}" for p, r in self.devices.window_problems({w.id for w in self.windows}))
+        errs.extend(f"{p}: {r}" for p, r in self.screens.zone_problems(zones))
         if errs:
             raise ValueError("; ".join(errs))
         return self

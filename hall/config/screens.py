@@ -2,7 +2,7 @@
 
 Silent calling (无声叫号) is the default: a zone speaks only when it is listed
 under ``voice.zones`` with ``enabled: true``.  Zone ids are checked against the
-hall's zones by :func:`display.checks.screen_problems` when a display or the
+hall's zones by :meth:`ScreensConfig.zone_problems` (from the root config's cross-checks) and the
 announcer starts, because this module cannot see the rest of the config.
 """
 
@@ -88,3 +88,15 @@ class ScreensConfig(Strict):
 
     def screen(self, sid: str) -> Screen | None:
         return next((d for d in self.displays if d.id == sid), None)
+
+    def zone_problems(self, zone_ids: set[str]) -> list[tuple[str, str]]:
+        """Displays or voice settings naming a zone the hall does not have, as (path, reason)."""
+        problems: list[tuple[str, str]] = []
+        for i, d in enumerate(self.displays):
+            for z in d.zones:
+                if z not in zone_ids:
+                    problems.append((f"screens.displays[{i}].zones", f"unknown zone {z!r}"))
+        for z in self.voice.zones:
+            if z not in zone_ids:
+                problems.append((f"screens.voice.zones.{z}", "unknown zone"))
+        return problems
