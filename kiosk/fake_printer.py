@@ -12,12 +12,11 @@ on port 9100 would, for the ``network`` transport.
 
 from __future__ import annotations
 
-import os
-import pty
 import select
 import socket
 import threading
-import tty
+
+from hall.ptypeer import PtyPeer
 
 REPLIES = {
     # state: (DLE EOT 1, DLE EOT 4, GS r 1)
@@ -28,59 +27,42 @@ REPLIES = {
 }
 
 
-class FakePrinter:
+class FakePrinter(PtyPeer):
+    name = "fake-printer"
+
     def __init__(self, paper: str = "ok", tcp: bool = False):
+        super().__init__()
         if paper not in REPLIES and paper != "silent":
             raise ValueError(f"unknown fake printer state {paper!r}")
         self.paper = paper
         self.received = bytearray()
         self.queries: list[bytes] = []
-        self._master = self._slave = -1
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
         self._lock = threading.Lock()
         self._pending = bytearray()
-        self.path = ""
         self.tcp = tcp
         self.address = ""
         self._server: socket.socket | None = None
         self._conn: socket.socket | None = None
 
+    @property
+    def path(self) -> str:
+        """The pty the kiosk opens as its serial printer."""
+        return self.port
+
     def start(self) -> "FakePrinter":
-        if self.tcp:
-            self._server = socket.create_server(("127.0.0.1", 0))
-            self.address = "127.0.0.1:%d" % self._server.getsockname()[1]
-            self._thread = threading.Thread(target=self._run_tcp, name="fake-printer-tcp", daemon=True)
-            self._thread.start()
-            return self
-        self._master, self._slave = pty.openpty()
-        tty.setraw(self._slave)
-        tty.setraw(self._master)
-        self.path = os.ttyname(self._slave)
-        self._thread = threading.Thread(target=self._run, name="fake-printer", daemon=True)
+        if not self.tcp:
+            return super().start()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.address = "127.0.0.1:%d" % self._server.getsockname()[1]
+        self._thread = threading.Thread(target=self._run_tcp, name="fake-printer-tcp", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(2)
-        for fd in (self._master, self._slave):
-            if fd < 0:
-                continue
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        super().stop()
         for sock in (self._conn, self._server):
             if sock is not None:
                 sock.close()
-
-    def __enter__(self) -> "FakePrinter":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def take(self) -> bytes:
         """The bytes printed so far (status queries excluded), and forget them."""
@@ -89,17 +71,9 @@ class FakePrinter:
             self.received.clear()
         return out
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            r, _, _ = select.select([self._master], [], [], 0.05)
-            if not r:
-                continue
-            try:
-                data = os.read(self._master, 4096)
-            except OSError:
-                return
-            for b in data:
-                self._feed(b)
+    def on_data(self, data: bytes) -> None:
+        for b in data:
+            self._feed(b)
 
     def _run_tcp(self) -> None:
         assert self._server is not None
@@ -156,4 +130,4 @@ class FakePrinter:
             if self._conn is not None:
                 self._conn.sendall(reply)
         else:
-            os.write(self._master, reply)
+            self.reply(reply)

@@ -13,11 +13,10 @@ paths run in tests.  Quirks as switches (OctoPrint's virtual printer lesson):
 
 from __future__ import annotations
 
-import os
-import select
 import threading
-import tty
 from dataclasses import dataclass, field
+
+from hall.ptypeer import PtyPeer
 
 from .pdu import Decoded, decode_submit, join_parts
 
@@ -33,37 +32,19 @@ class ModemQuirks:
     urc: bool = False
 
 
-class FakeModem:
+class FakeModem(PtyPeer):
+    name = "fake-modem"
+
     def __init__(self, quirks: ModemQuirks | None = None):
+        super().__init__()
         self.quirks = quirks or ModemQuirks()
-        self.port = ""
         self.pdus: list[str] = []  # every PDU accepted (+CMGS answered)
         self.commands: list[str] = []
         self._mr = 0
-        self._master = self._slave = -1
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._pin_ok = False
-
-    def start(self) -> "FakeModem":
-        m, s = os.openpty()
-        tty.setraw(s)
-        self._master, self._slave = m, s
-        self.port = os.ttyname(s)
-        self._thread = threading.Thread(target=self._run, name="fake-modem", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(2)
-        for fd in (self._master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self._buf = b""
+        self._pdu_len: int | None = None  # set after AT+CMGS: the PDU comes next
 
     # --------------------------------------------------------------- decoded --
     def decoded(self) -> list[Decoded]:
@@ -87,48 +68,38 @@ class FakeModem:
 
     # ------------------------------------------------------------------ wire --
     def _send(self, text: str) -> None:
-        os.write(self._master, text.encode("ascii"))
+        self.reply(text.encode("ascii"))
 
     def _reply(self, *lines: str) -> None:
         if self.quirks.urc:
             self._send('\r\n+CMTI: "SM",3\r\n')
         self._send("".join(f"\r\n{x}\r\n" for x in lines))
 
-    def _run(self) -> None:
-        buf = b""
-        pdu_len: int | None = None
-        while not self._stop.is_set():
-            r, _, _ = select.select([self._master], [], [], 0.05)
-            if not r:
-                continue
-            try:
-                data = os.read(self._master, 4096)
-            except OSError:
-                return
-            buf += data
-            while True:
-                if pdu_len is not None:
-                    i = min([x for x in (buf.find(b"\x1a"), buf.find(b"\x1b")) if x >= 0], default=-1)
-                    if i < 0:
-                        break
-                    pdu, end, buf = buf[:i], buf[i:i + 1], buf[i + 1:]
-                    if end == b"\x1a":
-                        self._take_pdu(pdu.decode("ascii", errors="replace").strip())
-                    pdu_len = None
-                    continue
-                i = buf.find(b"\r")
+    def on_data(self, data: bytes) -> None:
+        self._buf += data
+        while True:
+            if self._pdu_len is not None:
+                i = min([x for x in (self._buf.find(b"\x1a"), self._buf.find(b"\x1b")) if x >= 0], default=-1)
                 if i < 0:
-                    break
-                line, buf = buf[:i].decode("ascii", errors="replace").strip(), buf[i + 1:]
-                if not line:
-                    continue
-                with self._lock:
-                    self.commands.append(line if not line.upper().startswith("AT+CPIN=") else "AT+CPIN=<pin>")
-                if self.quirks.silent:
-                    continue
-                if self.quirks.echo:
-                    self._send(line + "\r")
-                pdu_len = self._command(line)
+                    return
+                pdu, end, self._buf = self._buf[:i], self._buf[i:i + 1], self._buf[i + 1:]
+                if end == b"\x1a":  # Ctrl-Z sends; Esc cancels
+                    self._take_pdu(pdu.decode("ascii", errors="replace").strip())
+                self._pdu_len = None
+                continue
+            i = self._buf.find(b"\r")
+            if i < 0:
+                return
+            line, self._buf = self._buf[:i].decode("ascii", errors="replace").strip(), self._buf[i + 1:]
+            if not line:
+                continue
+            with self._lock:
+                self.commands.append(line if not line.upper().startswith("AT+CPIN=") else "AT+CPIN=<pin>")
+            if self.quirks.silent:
+                continue
+            if self.quirks.echo:
+                self._send(line + "\r")
+            self._pdu_len = self._command(line)
 
     def _command(self, line: str) -> int | None:
         up = line.upper()
