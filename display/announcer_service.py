@@ -15,10 +15,11 @@ import msgspec
 from hall import messages as m
 from hall.bus import Bus, BusSettings
 from hall.clock import Clock, SystemClock
-from hall.config import ConfigError, HallConfig, parse_config
+from hall.config import HallConfig
 from hall.topics import REGISTRY, Parsed
 
 from .announcer import Announcer
+from .feed import published_config
 from .synth import AudioSink, SpeechSynth, make_player, make_synth
 
 log = logging.getLogger("display.announcer")
@@ -56,15 +57,8 @@ class AnnouncerService:
         self.announcer.say(ev)
 
     def _on_config(self, p: Parsed, payload: bytes) -> None:
-        if not payload:
-            return
-        try:
-            cur = m.decode(payload, m.ConfigCurrent)
-            if cur.digest == self.config.digest():
-                return
-            cfg = parse_config(cur.config, "config/hall/current")
-        except (msgspec.ValidationError, msgspec.DecodeError, ConfigError) as e:
-            log.warning("kept the running voice settings; the published config was refused: %s", e)
+        cfg = published_config(payload, self.config, "voice settings")
+        if cfg is None:
             return
         self.config = cfg
         self.announcer.set_voice(cfg.screens.voice)

@@ -47,6 +47,22 @@ def waiting_order(cfg: HallConfig, screen: Screen) -> tuple[str, ...]:
     return tuple(g.prefix for g in cfg.groups)
 
 
+
+def published_config(payload: bytes, current: HallConfig, what: str) -> HallConfig | None:
+    """The hall config retained on ``config/hall/current`` when it differs from
+    ``current``; None when it is the same, empty or refused (then logged, and
+    the running one stays)."""
+    if not payload:
+        return None
+    try:
+        cur = m.decode(payload, m.ConfigCurrent)
+        if cur.digest == current.digest():
+            return None
+        return parse_config(cur.config, "config/hall/current")
+    except (msgspec.ValidationError, msgspec.DecodeError, ConfigError) as e:
+        log.warning("kept the running %s; the published config was refused: %s", what, e)
+        return None
+
 class DisplayFeed:
     def __init__(self, config: HallConfig, screen: Screen, settings: BusSettings,
                  clock: Clock | None = None, wake: Callable[[], None] | None = None,
@@ -124,17 +140,9 @@ class DisplayFeed:
         self._decode("progress", payload, m.ProgressBoard)
 
     def _on_config(self, p: Parsed, payload: bytes) -> None:
-        if not payload:
-            return
-        try:
-            cur = m.decode(payload, m.ConfigCurrent)
-            if cur.digest == self.config.digest():
-                return
-            cfg = parse_config(cur.config, "config/hall/current")
-        except (msgspec.ValidationError, msgspec.DecodeError, ConfigError) as e:
-            log.warning("kept the running config; the published one was refused: %s", e)
-            return
-        self._put("config", cfg)
+        cfg = published_config(payload, self.config, "config")
+        if cfg is not None:
+            self._put("config", cfg)
 
     def _decode(self, kind: str, payload: bytes, type_: type) -> None:
         try:

@@ -148,11 +148,19 @@ class BusDriver:
                 "address": s.cfg.address, "window": s.cfg.window, **s.stats}
 
     # ------------------------------------------------- protocol hooks -------
+    # A protocol driver sets ``self._parser``: a byte-fed frame parser with
+    # ``feed(bytes) -> frames``, ``reset()`` and a ``dropped`` byte count.
+    _parser: Any
+
     def parse(self, data: bytes) -> list:
-        raise NotImplementedError
+        return self._parser.feed(data)
 
     def reset_parser(self) -> None:
-        raise NotImplementedError
+        self._parser.reset()
+
+    @property
+    def dropped_bytes(self) -> int:
+        return self._parser.dropped
 
     def update_request(self, slot: Slot, view: Any) -> bytes | None:
         """Request that makes the device show ``view`` (None: nothing to send)."""

@@ -26,16 +26,6 @@ class Legacy68Driver(BusDriver):
         self._parser = L.LegacyParser()
         self._warned: set[tuple[str, str]] = set()
 
-    def parse(self, data: bytes) -> list:
-        return self._parser.feed(data)
-
-    def reset_parser(self) -> None:
-        self._parser.reset()
-
-    @property
-    def dropped_bytes(self) -> int:
-        return self._parser.dropped
-
     def update_request(self, slot: Slot, view) -> bytes | None:
         a = slot.cfg.address
         if isinstance(view, KeypadView):

@@ -38,16 +38,6 @@ class OwbDriver(BusDriver):
         self._seqs = {s.id: random.randrange(16) for s in self._order}
         self._warned: set[tuple[str, str]] = set()
 
-    def parse(self, data: bytes) -> list:
-        return self._parser.feed(data)
-
-    def reset_parser(self) -> None:
-        self._parser.reset()
-
-    @property
-    def dropped_bytes(self) -> int:
-        return self._parser.dropped
-
     def _frame(self, slot: Slot, cmd: int, payload: bytes = b"") -> bytes:
         seq = self._seqs[slot.id] = (self._seqs[slot.id] + 1) & 0x0F
         return F.encode(slot.cfg.address, cmd, payload, seq=seq)
