@@ -13,6 +13,24 @@ import threading
 import tty
 
 
+def open_raw_pty() -> tuple[int, int]:
+    """(master, slave) of a new pty in raw mode: no echo, no line discipline,
+    bytes as a UART delivers them, before the driver opens it."""
+    m, s = os.openpty()
+    tty.setraw(s)
+    tty.setraw(m)
+    return m, s
+
+
+def close_fds(*fds: int) -> None:
+    for fd in fds:
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 class PtyPeer:
     name = "fake-device"
 
@@ -23,11 +41,8 @@ class PtyPeer:
         self._thread: threading.Thread | None = None
 
     def start(self):
-        m, s = os.openpty()
-        tty.setraw(s)  # no echo, no line discipline: bytes as a UART delivers them
-        tty.setraw(m)
-        self._master, self._slave = m, s
-        self.port = os.ttyname(s)
+        self._master, self._slave = open_raw_pty()
+        self.port = os.ttyname(self._slave)
         self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
         self._thread.start()
         return self
@@ -36,12 +51,7 @@ class PtyPeer:
         self._stop.set()
         if self._thread:
             self._thread.join(2)
-        for fd in (self._master, self._slave):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        close_fds(self._master, self._slave)
         self._master = self._slave = -1
 
     def __enter__(self):

@@ -9,8 +9,9 @@ import select
 import tempfile
 import threading
 import time
-import tty
 from dataclasses import dataclass
+
+from hall.ptypeer import close_fds, open_raw_pty
 
 from .. import frames as F
 from .. import legacy68 as L
@@ -74,9 +75,7 @@ class FakeLine:
 
     def _plug(self) -> None:
         with self._lock:
-            m, s = os.openpty()
-            tty.setraw(s)  # no echo, no line discipline before the driver opens it
-            self._master, self._slave = m, s
+            m, s = self._master, self._slave = open_raw_pty()
             tmp = self.port + ".new"
             if os.path.lexists(tmp):
                 os.unlink(tmp)
@@ -88,12 +87,7 @@ class FakeLine:
     def _unplug(self) -> None:
         with self._lock:
             self.plugged = False
-            for fd in (self._master, self._slave):
-                if fd >= 0:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
+            close_fds(self._master, self._slave)
             self._master = self._slave = -1
             if os.path.lexists(self.port):
                 os.unlink(self.port)
