@@ -27,8 +27,31 @@ def write_passwords(path: Path, users: dict[str, str]) -> None:
     """Create ``path`` with hashed passwords for ``users`` (name → password)."""
     exe = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
     path.write_text("")
+    path.chmod(0o644)  # read by the `mosquitto` user
     for name, pw in users.items():
         subprocess.run([exe, "-b", str(path), name, pw], check=True, capture_output=True)
+
+
+def start_acl_broker(hall_id: str, users: dict[str, str]):
+    """A local mosquitto with passwords and this hall's ACL (for tests and trials).
+
+    mosquitto drops root for the ``mosquitto`` user before it reads these files,
+    so they go into a folder of their own that it can read (a pytest tmp_path is
+    0700). ``write_passwords(broker.workdir / "passwd", …)`` and
+    ``broker.restart()`` change the users later.
+    """
+    import os
+    import tempfile
+
+    from .broker import start_local_broker
+    d = Path(tempfile.mkdtemp(prefix="onewindow-acl-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    acl, pw = d / "acl", d / "passwd"
+    acl.write_text(render_acl(hall_id))
+    write_passwords(pw, users)
+    for f in (acl, pw):
+        os.chmod(f, 0o644)
+    return start_local_broker(workdir=d, extra_conf=f"allow_anonymous false\npassword_file {pw}\nacl_file {acl}\n")
 
 
 @click.command(name="acl")

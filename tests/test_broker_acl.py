@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
 import queue
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from hall.acl import render_acl, write_passwords
-from hall.broker import find_mosquitto, start_local_broker
+from hall.acl import start_acl_broker, write_passwords
+from hall.broker import find_mosquitto
 from hall.bus import Bus, BusSettings, RequestError, Requester
 from hall.topics import REGISTRY
-from tests.conftest import unique_hall_id
 
 pytestmark = [pytest.mark.broker,
               pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto (Debian package)")]
@@ -25,16 +21,7 @@ USERS = {"onewindow-caller": "pw-caller", "K01": "pw-k01", "W1": "pw-w1", "D01":
 
 @pytest.fixture
 def acl_broker(small_config):
-    # mosquitto drops root for the `mosquitto` user before reading these files:
-    # they must be readable by it (pytest's tmp_path is 0700)
-    d = Path(tempfile.mkdtemp(prefix="onewindow-acl-", dir="/tmp"))
-    os.chmod(d, 0o755)
-    acl, pw = d / "acl", d / "passwd"
-    acl.write_text(render_acl(small_config.hall.id))
-    write_passwords(pw, USERS)
-    for f in (acl, pw):
-        os.chmod(f, 0o644)
-    b = start_local_broker(workdir=d, extra_conf=f"allow_anonymous false\npassword_file {pw}\nacl_file {acl}\n")
+    b = start_acl_broker(small_config.hall.id, USERS)
     yield b
     b.stop()
 

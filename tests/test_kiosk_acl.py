@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 from hall import messages as m
-from hall.acl import render_acl, write_passwords
-from hall.broker import find_mosquitto, start_local_broker
+from hall.acl import start_acl_broker
+from hall.broker import find_mosquitto
 from hall.bus import Bus, BusSettings
 from hall.config import parse_config
 from hall.topics import REGISTRY
@@ -35,14 +32,7 @@ def test_kiosk_works_as_its_own_user_under_the_acl(tmp_path):
     raw["hall"]["id"] = unique_hall_id()
     raw["kiosks"] = kiosk_config().kiosks.model_dump(mode="json")
     cfg = parse_config(raw)
-    d = Path(tempfile.mkdtemp(prefix="onewindow-kiosk-acl-", dir="/tmp"))
-    os.chmod(d, 0o755)
-    acl, pw = d / "acl", d / "passwd"
-    acl.write_text(render_acl(cfg.hall.id))
-    write_passwords(pw, USERS)
-    for f in (acl, pw):
-        os.chmod(f, 0o644)
-    b = start_local_broker(workdir=d, extra_conf=f"allow_anonymous false\npassword_file {pw}\nacl_file {acl}\n")
+    b = start_acl_broker(cfg.hall.id, USERS)
 
     def settings(user):
         return BusSettings(host="127.0.0.1", port=b.port, username=user, password=USERS[user])
