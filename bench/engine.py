@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, BusSettings, Requester  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
-from mqtt_load import call_latency as lean_call_latency  # noqa: E402
+from mqtt_load import call_latency  # noqa: E402
 from mqtt_load import closed_loop_rate  # noqa: E402
 
 
@@ -188,55 +188,8 @@ def open_loop_latency(settings: BusSettings, hall_id: str, rate: float, duration
     return lat
 
 
-def call_latency(settings: BusSettings, hall_id: str, windows: int, rate: float, duration: float,
-                 tickets: int) -> list[float]:
-    """``next`` at ``rate``/s spread over ``windows`` windows; time to the retained state."""
-    bus = Bus(hall_id, f"bench-call-{time.monotonic_ns()}", settings)
-    bus.start()
-    kiosk = Requester(bus, "kiosk", "KC")
-    for i in range(tickets):
-        kiosk.call("issue", {"matter": f"M{i % 100}"}, timeout=10)
-    reqs = {f"W{w}": Requester(bus, "window", f"W{w}") for w in range(windows)}
-    for w, r in reqs.items():
-        r.call("login", {"staff": f"S{w}"}, timeout=10)
-    pending: dict[str, tuple[float, str | None]] = {}
-    last: dict[str, str | None] = {}
-    lat: list[float] = []
-    lock = threading.Lock()
-
-    def on_state(parsed, data: bytes) -> None:
-        t = time.perf_counter()
-        st = json.loads(data)
-        num = st["ticket"]["number"] if st.get("ticket") else None
-        with lock:
-            p = pending.get(parsed.ident)
-            if p is not None and num is not None and num != p[1]:
-                lat.append((t - p[0]) * 1000)
-                del pending[parsed.ident]
-            last[parsed.ident] = num
-
-    bus.subscribe(REGISTRY["window.state"], on_state)
-    time.sleep(1.0)
-    spec = REGISTRY["window.request.next"]
-    n = int(rate * duration)
-    t_start = time.perf_counter() + 0.2
-    for i in range(n):
-        wid = f"W{i % windows}"
-        due = t_start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        with lock:
-            pending[wid] = (time.perf_counter(), last.get(wid))
-        bus.publish(spec, wid, json.dumps({"id": f"c{time.monotonic_ns()}-{i}"}).encode())
-    time.sleep(1.5)
-    bus.stop()
-    return lat
-
-
 def fill(settings: BusSettings, hall_id: str, n: int, clients: int = 8) -> None:
-    q: mp.Queue = mp.Queue()
-    # closed loop until n tickets exist: reuse the throughput worker with a long duration
+    """Issue ``n`` tickets from ``clients`` kiosks (for the memory figure)."""
     per = n // clients
 
     def run(kid: str) -> None:
@@ -252,7 +205,6 @@ def fill(settings: BusSettings, hall_id: str, n: int, clients: int = 8) -> None:
         t.start()
     for t in threads:
         t.join()
-    del q
 
 
 def p99(xs: list[float]) -> float:
@@ -293,7 +245,7 @@ def main() -> None:
             lat = open_loop_latency(s, eng.hall_id, 500, a.duration)
             runs["issue_p99_ms"].append(p99(lat))
             runs["issue_p50_ms"].append(statistics.median(lat))
-            clat = lean_call_latency(s.host, s.port, eng.hall_id, 200, 100, a.duration, tickets=2000)
+            clat = call_latency(s.host, s.port, eng.hall_id, 200, 100, a.duration, tickets=2000)
             runs["call_p99_ms"].append(p99(clat))
             runs["call_p50_ms"].append(statistics.median(clat))
             eng.stop()

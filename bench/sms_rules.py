@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import msgspec  # noqa: E402
 
 from bench.engine import big_hall  # noqa: E402
 from caller.engine import Engine  # noqa: E402

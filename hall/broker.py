@@ -8,6 +8,7 @@ under systemd with ``config/mosquitto/`` instead of this module.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -126,10 +127,7 @@ def start_local_broker(prefer: str = "mosquitto", port: int | None = None,
     wd = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="onewindow-broker-"))
     wd.mkdir(parents=True, exist_ok=True)
     kind = "mosquitto" if prefer == "mosquitto" and find_mosquitto() else "amqtt"
-    if kind == "amqtt":
-        try:
-            import amqtt  # noqa: F401
-        except ImportError as e:
-            raise RuntimeError("no broker: install mosquitto (Debian: apt-get install mosquitto) "
-                               "or the Python package amqtt") from e
+    if kind == "amqtt" and importlib.util.find_spec("amqtt") is None:
+        raise RuntimeError("no broker: install mosquitto (Debian: apt-get install mosquitto) "
+                           "or the Python package amqtt")
     return _start(kind, port or free_port(), wd, extra_conf)
