@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS="mosquitto espeak-ng fonts-wqy-zenhei libgl1-mesa-dri libegl1 libmtdev1 xvfb sox"
+APT_PKGS="mosquitto espeak-ng fonts-wqy-zenhei fonts-noto-cjk libgl1-mesa-dri libegl1 libmtdev1 xvfb sox chromium chromium-driver openssl"
 missing=""
 for p in $APT_PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
