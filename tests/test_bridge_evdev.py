@@ -6,14 +6,14 @@ import queue
 import threading
 import time
 
-import pytest
+from tests.needs import import_needed  # noqa: I001
 
-evdev = pytest.importorskip("evdev")
+evdev = import_needed("evdev")
 from evdev import InputEvent, ecodes  # noqa: E402
 
 from firmware_bridge.inputs import InputReader  # noqa: E402
-from hall.evdev_reader import ScanDecoder  # noqa: E402
 from hall.config.devices import DEFAULT_KEYPAD_MAP, InputDevice  # noqa: E402
+from hall.evdev_reader import ScanDecoder  # noqa: E402
 
 
 def key(name: str, value: int = 1) -> InputEvent:

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from hall.acl import start_acl_broker, write_passwords
-from hall.broker import find_mosquitto
 from hall.bus import Bus, BusSettings, RequestError, Requester
 from hall.topics import REGISTRY
+from tests.needs import needs
 
 pytestmark = [pytest.mark.broker,
-              pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto (Debian package)")]
+              needs("mosquitto")]
 
 USERS = {"onewindow-caller": "pw-caller", "K01": "pw-k01", "W1": "pw-w1", "D01": "pw-d01"}
 

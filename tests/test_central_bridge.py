@@ -22,13 +22,14 @@ from pathlib import Path
 import pytest
 
 from hall.acl import write_passwords
-from hall.broker import find_mosquitto, free_port, start_local_broker
+from hall.broker import free_port, start_local_broker
 from hall.bus import Bus, BusSettings, Requester
 from hall.topics import REGISTRY
 from tests.conftest import small_raw, unique_hall_id
+from tests.needs import needs
 
 pytestmark = [pytest.mark.broker,
-              pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto (Debian package)")]
+              needs("mosquitto")]
 
 SHIPPED = Path(__file__).parent.parent / "config" / "mosquitto" / "bridge-central.conf"
 
