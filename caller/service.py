@@ -32,6 +32,7 @@ from typing import Any
 import msgspec
 
 from hall import messages as m
+from hall import sdnotify
 from hall.bus import Bus, BusSettings
 from hall.clock import Clock, SystemClock, local_day
 from hall.config import HallConfig
@@ -173,7 +174,9 @@ class CallerService:
 
     def _run(self) -> None:
         last_tick = last_flush = -1e9
+        sdnotify.watch("caller-worker")  # blocked behind a stuck commit too: no pings
         while not self._stop.is_set():
+            sdnotify.beat("caller-worker")
             batch = self._take_batch()
             try:
                 if batch:

@@ -29,6 +29,7 @@ import msgspec
 
 from firmware_bridge.link import Backoff
 from hall import messages as m
+from hall import sdnotify
 from hall.bus import Bus, BusSettings, RequestError, Requester
 from hall.clock import Clock, SystemClock
 from hall.topics import REGISTRY
@@ -92,7 +93,9 @@ class SmsService:
 
     # ---------------------------------------------------------------- worker --
     def _run(self) -> None:
+        sdnotify.watch("sms-worker")
         while not self._stop.is_set():
+            sdnotify.beat("sms-worker")
             try:
                 self._step()
             except Exception:  # the worker must outlive a bug in one step
