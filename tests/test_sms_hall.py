@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 
 from caller.sms_outbox import SmsOutbox
-from firmware_bridge.link import SerialLink
-from firmware_bridge.sms.fake_modem import FakeModem
-from firmware_bridge.sms.gsm import GsmModem
-from firmware_bridge.sms.service import SmsService
+from hall.seriallink import SerialLink
+from sms.fake_modem import FakeModem
+from sms.gsm import GsmModem
+from sms.service import SmsService
 from hall.bus import Requester
 from hall.config import parse_config
 from tests.conftest import small_raw, unique_hall_id
