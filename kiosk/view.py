@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from hall.clock import local_dt
+from hall.pii import mask
 
 from . import texts
 from .flow import S, KioskFlow
@@ -47,18 +48,6 @@ class ScreenView:
 
 def _names(obj: Any, lang: str) -> str:
     return obj.get(lang) if obj is not None else ""
-
-
-def mask_phone(phone: str | None) -> str:
-    if not phone:
-        return ""
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
-
-
-def mask_id(value: str) -> str:
-    if len(value) >= 10:
-        return value[:4] + "*" * (len(value) - 8) + value[-4:]
-    return "*" * len(value)
 
 
 def target_name(flow: KioskFlow, tid: str | None) -> str:
@@ -255,11 +244,11 @@ def _v_identity(flow: KioskFlow, now: float) -> ScreenView:
     lang = flow.lang
     blocks = [Block("text", t("identity.scan", lang), style="strong")]
     if flow.s.identity:
-        blocks.append(Block("banner", t("identity.read", lang, who=mask_id(flow.s.identity)), style="info"))
+        blocks.append(Block("banner", t("identity.read", lang, who=mask(flow.s.identity, "id_number")), style="info"))
     blocks.append(Block("spacer", weight=1))
     if flow.cfg.kiosks.phone:
         label = t("identity.phone", lang)
-        blocks.append(Block("buttons", buttons=(Btn(label, "phone", sub=mask_phone(flow.s.phone) or None),), cols=1))
+        blocks.append(Block("buttons", buttons=(Btn(label, "phone", sub=mask(flow.s.phone, "phone") or None),), cols=1))
     return ScreenView("identity", t("identity.title", lang), tuple(blocks),
                       _std_nav(flow, Btn(t("nav.next", lang), "next", "primary")))
 
@@ -283,7 +272,7 @@ def _v_confirm(flow: KioskFlow, now: float) -> ScreenView:
     cfg = flow.cfg
     blocks = [*_banners(flow), Block("big", target_name(flow, flow.s.target))]
     if flow.s.phone:
-        blocks.append(Block("text", t("confirm.phone", lang, phone=mask_phone(flow.s.phone)), style="muted"))
+        blocks.append(Block("text", t("confirm.phone", lang, phone=mask(flow.s.phone, "phone")), style="muted"))
     classes = {c.id: c for c in cfg.priority.classes}
     offered = [c for c in flow.offered_classes() if c in classes]
     if offered:
