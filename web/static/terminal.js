@@ -125,6 +125,7 @@
     if (!e.bus) { b.textContent = "与大厅总线的连接已断开：操作不会发送，恢复后自动刷新"; b.classList.remove("hidden"); }
     else if (e.engine !== "online") { b.textContent = `排队引擎离线（${e.engine}）：操作不会发送，恢复后自动刷新`; b.classList.remove("hidden"); }
     else b.classList.add("hidden");
+    document.querySelector("section.queue").classList.toggle("stale", !(e.bus && e.engine === "online"));
     renderButtons();
   }
 
