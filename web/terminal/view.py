@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from hall.config import HallConfig
+from hall.forms import render_filled
 from kiosk.guide import checklist, resolve
 
 LANG = "zh-CN"
@@ -37,22 +38,13 @@ def queue_lines(cfg: HallConfig, qv: dict | None, lang: str = LANG) -> list[dict
 
 
 def form_rows(cfg: HallConfig, target: str, values: dict[str, str] | None, lang: str = LANG) -> list[dict]:
-    """The filled form as ``{id, label, value}`` rows in the form's field order."""
+    """The filled form as ``{id, label, value}`` rows in the form's field order
+    (every field of the form; a blank one empty), then any value the form does not name."""
     if not values:
         return []
-    labels: dict[str, str] = {}
-    order: list[str] = []
-    try:  # the form definitions (hall/forms.py), when the hall config has them
-        from hall.forms import merged_form
-        form = merged_form(cfg, target)
-        if form is not None:
-            for slot in form.slots:
-                labels[slot.field.id] = slot.field.label.get(lang)
-                order.append(slot.field.id)
-    except ImportError:
-        pass
-    ids = [f for f in order if f in values] + [f for f in values if f not in labels]
-    return [{"id": f, "label": labels.get(f, f), "value": values[f]} for f in ids]
+    rows = [{"id": f, "label": label, "value": v} for f, label, v in render_filled(cfg, target, values, lang)]
+    named = {r["id"] for r in rows}
+    return rows + [{"id": f, "label": f, "value": v} for f, v in values.items() if f not in named]
 
 
 def visit_view(cfg: HallConfig, v: dict | None, lang: str = LANG) -> dict | None:
