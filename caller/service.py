@@ -274,7 +274,7 @@ class CallerService:
                 id=rid, status="error", error=m.ErrorBody(code=code, message=message)))))
 
         try:  # bounds first: nothing is decoded that is too large or nests too deep
-            req = m.decode(payload, m.REQUEST_TYPES[op])
+            req = m.decode(payload, m.REQUEST_TYPES[op], m.MAX_PAYLOAD)
         except m.Unreadable as e:
             return refuse("", e.code, e.message)
         except msgspec.ValidationError as e:

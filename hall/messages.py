@@ -322,8 +322,9 @@ RESPONSE_DATA: dict[str, type] = {
 _encoder = msgspec.json.Encoder()
 
 
-class Unreadable(ValueError):
-    """A payload refused before decoding: ``code`` is ``too_large`` or ``too_deep``."""
+class Unreadable(msgspec.DecodeError):
+    """A payload refused before decoding: ``code`` is ``too_large`` or ``too_deep``
+    (a DecodeError, so every reader that handles bad JSON handles it too)."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -357,10 +358,10 @@ def encode(msg: Any) -> bytes:
     return _encoder.encode(msg)
 
 
-def decode(data: bytes, type_: type, max_size: int = MAX_PAYLOAD) -> Any:
-    """Bound, decode and validate; raises :class:`Unreadable`,
-    ``msgspec.ValidationError`` or ``msgspec.DecodeError``."""
-    check_bounds(data, max_size)
+def decode(data: bytes, type_: type, max_size: int | None = None) -> Any:
+    """Bound (nesting always, size when given), decode and validate; raises
+    :class:`Unreadable`, ``msgspec.ValidationError`` or ``msgspec.DecodeError``."""
+    check_bounds(data, len(data) if max_size is None else max_size)
     return msgspec.json.decode(data, type=type_)
 
 
