@@ -26,7 +26,7 @@ from hall import messages as m
 from hall.clock import day_span, local_day, local_dt
 from hall.config import HallConfig
 
-from . import kiosk_ops, views, window_ops
+from . import kiosk_ops, settle, views, window_ops
 from .effects import Changes, Emit, Outcome, Refused
 from .estimate import Estimator
 from .model import ACTIVE, Rating, Ticket, WindowRec
@@ -166,6 +166,7 @@ class Engine:
             self._dirty_t[t.id] = t
 
     def _count_done(self, t: Ticket) -> None:
+        settle.count(self.stats, t)
         if t.first_called_at is not None:
             self.stats["wait_s"] += t.first_called_at - t.issued_at
             self.stats["wait_n"] += 1

@@ -40,6 +40,8 @@ def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInf
             raise Refused("hall_closed", "numbers are issued in service hours only")
     t = e.new_ticket(ident, req.matter or req.bundle or "", klass.id, req.lang, now,
                          phone=req.phone, form=req.form)
+    if req.answers:
+        t.answers = dict(req.answers)
     return e.info(t, now)
 
 

@@ -424,7 +424,7 @@ class CallerService:
                              m.UnattendedAlert(window=wid, active=True, since=since, at=now))
         self._emit(REGISTRY["stats.summary"], "hall", e.summary(now))
         self._emit(REGISTRY["config.current"], "hall", m.ConfigCurrent(
-            version=self.config.version, digest=self.config.digest(), config=self.config.to_json_dict()))
+            version=self.config.version, digest=self.config.digest(), config=self.config.public_dict()))
         for x in self.extensions:
             for ev in x.republish(self.engine, now):
                 self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)

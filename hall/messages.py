@@ -50,6 +50,8 @@ class IssueRequest(Inbound):
     priority_code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     lang: Literal["zh-CN", "zh-TW", "en"] = "zh-CN"
     form: dict[Annotated[str, msgspec.Meta(max_length=64)], ShortText] | None = None
+    # situation answers (question id → option id): the window sees what was asked
+    answers: dict[Ident, Ident] | None = None
 
 
 class CheckinRequest(Inbound):
@@ -83,6 +85,32 @@ class Plain(Inbound):
 
 class LoginRequest(Inbound):
     staff: Ident
+
+
+class PauseRequest(Inbound):
+    """``reason``: why the window pauses (午休, 会议…), shown on the clerk's page."""
+
+    reason: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+class VisitOutcome(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """How a visit was settled at the window (办结 / 受理 / 补正 / 不予受理).
+
+    ``correction`` (补正) names the material ids still missing; the citizen
+    gets a one-time notice (一次性告知) of exactly those, printed at the window
+    (``print``) or by SMS (``sms``). ``rejected`` (不予受理) needs a reason."""
+
+    kind: Literal["done", "accepted", "correction", "rejected"]
+    missing: list[Ident] = []
+    note: ShortText | None = None
+    reason: ShortText | None = None
+    notify: Literal["print", "sms", "none"] = "print"
+
+
+class FinishRequest(Inbound):
+    """``outcome`` is optional: a keypad's finish carries none."""
+
+    outcome: VisitOutcome | None = None
 
 
 class TransferRequest(Inbound):
@@ -133,9 +161,9 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "window.noshow": Plain,
     "window.start": Plain,
     "window.transfer": TransferRequest,
-    "window.pause": Plain,
+    "window.pause": PauseRequest,
     "window.resume": Plain,
-    "window.finish": Plain,
+    "window.finish": FinishRequest,
     "window.rate": WindowRateRequest,
     "config.set": ConfigSetRequest,
     "config.appointments": AppointmentsRequest,
@@ -204,6 +232,7 @@ class WindowState(Outbound):
     ticket: TicketBrief | None
     waiting: int
     at: float
+    pause_reason: str | None = None
 
 
 class CallEntry(Outbound):
@@ -235,6 +264,8 @@ class HallSummary(Outbound):
     avg_handle_s: float
     open_windows: int
     at: float
+    outcomes: dict[str, int] = {}  # settled visits by outcome kind today
+    repeat_trips: int = 0  # 补正 visits: the citizen must come again
 
 
 class UnattendedAlert(Outbound):
@@ -423,7 +454,7 @@ class SmsRequest(Outbound):
 
     sms: str
     ticket: str
-    reason: Literal["issued", "near", "called", "requeue"]
+    reason: Literal["issued", "near", "called", "requeue", "notice"]
     phone: str
     text: str
     lang: str
@@ -507,3 +538,59 @@ class ScanEvent(Outbound):
 
 
 PAYLOAD_TYPES["ScanEvent"] = ScanEvent
+
+
+# --- the window terminal: the clerk's views of the queue and the visit ---
+class QueueLine(Outbound):
+    """One line a window may serve: ``line`` is a matter or bundle id, or
+    ``@<window>`` for tickets transferred to the window itself."""
+
+    line: str
+    waiting: int
+    oldest_since: float | None  # place in line of the oldest waiting ticket
+
+
+class QueueView(Outbound):
+    window: str
+    lines: list[QueueLine]
+    at: float
+
+
+class VisitView(Outbound):
+    """The called citizen's visit, for the clerk serving it only (never retained).
+
+    ``form`` is the filled form in full; ``phone`` is masked (the SMS sender
+    alone has the full number); ``answers`` are the situation answers."""
+
+    ticket: str
+    number: str
+    matter: str | None
+    bundle: str | None
+    state: str
+    priority: str
+    issued_at: float
+    called_at: float | None
+    form: dict[str, str] | None
+    answers: dict[str, str] | None
+    phone: str | None
+    outcome: VisitOutcome | None = None
+
+
+class SettledEvent(Outbound):
+    """A visit settled with an outcome (the case system builds on ``accepted``)."""
+
+    ticket: str
+    number: str
+    window: str
+    staff: str | None
+    matter: str | None
+    bundle: str | None
+    outcome: VisitOutcome
+    at: float
+
+
+_TERMINAL_REQUESTS: dict[str, type[Inbound]] = {"window.queue": Plain, "window.visit": Plain}
+REQUEST_TYPES.update(_TERMINAL_REQUESTS)
+PAYLOAD_TYPES.update({"QueueView": QueueView, "VisitView": VisitView, "SettledEvent": SettledEvent,
+                      **_TERMINAL_REQUESTS})
+RESPONSE_DATA.update({"window.queue": QueueView, "window.visit": VisitView})
