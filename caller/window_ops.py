@@ -58,7 +58,7 @@ def next_ticket(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
         return e.window_state(wid, now)
     e.end_current(w, wc, now)
     line, klass, (place, qseq, tid) = pick
-    t = e.tickets[tid]
+    t = e.edit(e.tickets[tid])
     e.dequeue(t)
     t.state = "called"
     t.window, t.staff, t.recalls = wid, w.staff, 0

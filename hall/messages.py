@@ -11,11 +11,17 @@ error paths matter more than speed.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 import msgspec
 
 MAX_PAYLOAD = 16 * 1024  # bytes; larger requests are refused unread
+# Arrays and objects nested deeper than this are refused before any decode:
+# a decoder recurses once per level, and 2 KB of "[[[[…" would otherwise reach
+# Python's recursion limit (RecursionError) inside it. No payload of the
+# protocol nests deeper than 5 (a config push: config → windows → [i] → serves).
+MAX_DEPTH = 32
 
 ReqId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Ident = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
@@ -347,13 +353,64 @@ RESPONSE_DATA: dict[str, type] = {
 _encoder = msgspec.json.Encoder()
 
 
+class Unreadable(msgspec.DecodeError):
+    """A payload refused before decoding: ``code`` is ``too_large`` or ``too_deep``
+    (a DecodeError, so every reader that handles bad JSON handles it too)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# a JSON string (possibly cut short) or one bracket: brackets inside strings do not nest
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
+def check_bounds(data: bytes, max_size: int = MAX_PAYLOAD, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse ``data`` (raise :class:`Unreadable`) if it is too large or nests
+    too deep; looks at bytes only, never decodes."""
+    if len(data) > max_size:
+        raise Unreadable("too_large", f"payload of {len(data)} bytes; at most {max_size}")
+    if data.count(b"[") + data.count(b"{") <= max_depth:
+        return  # the common case: too few brackets to nest too deep at all
+    depth = 0
+    for tok in _TOKENS.finditer(data):
+        c = tok.group()[0]
+        if c == 0x5B or c == 0x7B:  # [ {
+            depth += 1
+            if depth > max_depth:
+                raise Unreadable("too_deep", f"arrays/objects nested deeper than {max_depth}")
+        elif c == 0x5D or c == 0x7D:  # ] }
+            depth -= 1
+
+
 def encode(msg: Any) -> bytes:
     return _encoder.encode(msg)
 
 
-def decode(data: bytes, type_: type) -> Any:
-    """Decode and validate; raises ``msgspec.ValidationError`` / ``DecodeError``."""
+def decode(data: bytes, type_: type, max_size: int | None = None) -> Any:
+    """Bound (nesting always, size when given), decode and validate; raises
+    :class:`Unreadable`, ``msgspec.ValidationError`` or ``msgspec.DecodeError``."""
+    check_bounds(data, len(data) if max_size is None else max_size)
     return msgspec.json.decode(data, type=type_)
+
+
+class _IdOnly(msgspec.Struct):
+    id: Any = None
+
+
+def best_effort_id(data: bytes) -> str:
+    """The request id of a payload that failed validation, if it has one.
+
+    Decoded into a one-field struct (other fields are skipped, not built), and
+    only from a payload that passed :func:`check_bounds`."""
+    try:
+        check_bounds(data)
+        rid = msgspec.json.decode(data, type=_IdOnly).id
+    except (Unreadable, msgspec.DecodeError, msgspec.ValidationError):
+        return ""
+    return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else ""
 
 
 # ------------------------------------- ratings follow-ups, satisfaction, SMS ---
