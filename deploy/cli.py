@@ -14,13 +14,19 @@ ROOT_OPT = click.option("--root", "root", default="/", show_default=True, type=c
                              "or an image).")
 
 
-def _hall_id(raw: bytes, path: str) -> str:
+def _hall_id(raw: bytes, path: str, role: str, device_id: str | None) -> str:
+    """The hall's id; a kiosk or display id must be one the config names."""
     from hall.config import ConfigError, parse_config
     import yaml
     try:
-        return parse_config(yaml.safe_load(raw), path).hall.id
+        cfg = parse_config(yaml.safe_load(raw), path)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
+    known = {"kiosk": [d.id for d in cfg.kiosks.devices], "display": [d.id for d in cfg.screens.displays]}
+    if device_id and role in known and device_id not in known[role]:
+        raise click.ClickException(f"--id {device_id}: no {role} of that id in {path} "
+                                   f"(there are: {', '.join(known[role]) or 'none'})")
+    return cfg.hall.id
 
 
 def _device_credentials(d: str | None, ident: str | None) -> dict[str, bytes]:
@@ -73,7 +79,7 @@ def install_cmd(role, config_path, device_id, server, lines, rs485, rotation, pr
         if not sep or not line or not serial:
             raise click.BadParameter(f"{item!r}: expected LINE=SERIAL", param_hint="--rs485")
         pairs.append((line, serial))
-    o = InstallOptions(role=role, hall_yaml=raw, hall_id=_hall_id(raw, config_path), device_id=device_id,
+    o = InstallOptions(role=role, hall_yaml=raw, hall_id=_hall_id(raw, config_path, role, device_id), device_id=device_id,
                        server=server, bridge_lines=tuple(lines), rotation=int(rotation), audio_card=audio_card,
                        printer_usb=printer_usb, rs485=tuple(pairs),
                        device_credentials=_device_credentials(cred_dir, device_id))

@@ -36,6 +36,14 @@ class InstallOptions:
     device_credentials: dict[str, bytes] = field(default_factory=dict)
 
 
+# The journal keeps the hall's logs (no personal data in them) for a season,
+# within a bounded size on an SD card.
+JOURNALD = """[Journal]
+Storage=persistent
+SystemMaxUse=1G
+MaxRetentionSec=90day
+"""
+
 SYSUSERS = """# onewindow's service user (systemd-sysusers(8)); the units add the device groups
 u onewindow - "onewindow hall services" /var/lib/onewindow /usr/sbin/nologin
 """
@@ -69,6 +77,7 @@ def common(o: InstallOptions) -> list[Entry]:
         # systemd reads credentials as root and hands each unit its own copy
         folder(L.CREDENTIALS, 0o700, why="systemd credentials (LoadCredential=)"),
         text(f"{L.ETC}/{o.role}.env", env_file(o), 0o640, "root", "onewindow", why="the unit's EnvironmentFile"),
+        text("/etc/systemd/journald.conf.d/onewindow.conf", JOURNALD, why="log retention"),
     ] + [text(f"{L.UNIT_PATH}/{u}", unit_text(u), why="systemd unit") for u in L.ROLES[o.role].units]
 
 

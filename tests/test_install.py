@@ -80,6 +80,7 @@ def test_server_staging_tree(tmp_path):
     assert m["/etc/mosquitto/onewindow.acl"]["group"] == "mosquitto"
     env = (root / "etc/onewindow/server.env").read_text()
     assert "BACKUP_KEEP=14" in env
+    assert "MaxRetentionSec=90day" in (root / "etc/systemd/journald.conf.d/onewindow.conf").read_text()
     if shutil.which("systemd-sysusers"):
         assert re.search(r"^onewindow:x:\d+:\d+:onewindow hall services:/var/lib/onewindow:/usr/sbin/nologin$",
                          (root / "etc/passwd").read_text(), flags=re.M)
@@ -145,6 +146,10 @@ def test_bridge_names_rs485_adapters_by_serial(tmp_path):
 def test_a_device_role_needs_its_id(tmp_path):
     r = CliRunner().invoke(install_cmd, ["display", "--config", str(HALL), "--root", str(tmp_path), "--no-release"])
     assert r.exit_code != 0 and "needs --id" in r.output
+    r = CliRunner().invoke(install_cmd, ["kiosk", "--config", str(HALL), "--id", "K99", "--root", str(tmp_path),
+                                         "--no-release"])
+    assert r.exit_code == 1 and "--id K99: no kiosk of that id" in r.output
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
