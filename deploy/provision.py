@@ -89,14 +89,25 @@ def ensure_server_tls(root: Path, o: Any, applier: Any) -> str:
     if not (tls / "ca.crt").exists():
         certs.make_ca(tls, o.hall_id)
         made.append("hall CA")
+    hosts = [o.server, "localhost", "127.0.0.1"]
     if not (tls / "server.crt").exists():
-        certs.make_cert(tls, "server", hosts=[o.server, "localhost", "127.0.0.1"], server=True)
+        certs.make_cert(tls, "server", hosts=hosts, server=True)
         made.append("broker certificate")
+    # the window terminal's HTTPS: its key is a systemd credential of onewindow-web
+    web_key = root / L.CREDENTIALS.lstrip("/") / "web-tls-key"
+    if not (tls / "web.crt").exists() or not web_key.exists():
+        files = certs.make_cert(tls, "web", hosts=hosts, server=True)
+        web_key.parent.mkdir(parents=True, exist_ok=True)
+        web_key.write_bytes(files.key.read_bytes())
+        files.key.unlink()  # one copy of a key, where systemd hands it out
+        made.append("web certificate")
     applier.adopt([
         Entry(TLS, 0o755, "root", "root"),
         Entry(f"{TLS}/ca.crt", 0o644, "root", "root", b""),
         Entry(f"{TLS}/ca.key", 0o600, "root", "root", b"", secret=True),  # stays on this server
         Entry(f"{TLS}/server.crt", 0o644, "root", "root", b""),
         Entry(f"{TLS}/server.key", 0o640, "root", "mosquitto", b"", secret=True),  # the broker reads it
+        Entry(f"{TLS}/web.crt", 0o644, "root", "root", b""),
+        Entry(f"{L.CREDENTIALS}/web-tls-key", 0o600, "root", "root", b"", secret=True),
     ])
     return f"done: new {', '.join(made)}" if made else "done: CA and certificate existed"

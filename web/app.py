@@ -73,33 +73,32 @@ class _Headers:
         await self.app(scope, receive, send_with_headers)
 
 
-async def _watchdog_beats() -> None:
-    """systemd's watchdog pinged from the event loop itself: a handler that
-    blocks the loop stops the pings and systemd restarts the web process."""
-    import asyncio
-    sdnotify.watch("web-loop")
-    while True:
-        sdnotify.beat("web-loop")
-        await asyncio.sleep(1.0)
-
-
 def create_app(ctx: WebContext) -> Starlette:
     import asyncio
 
     from .terminal import routes as terminal
+
+    async def watchdog() -> None:
+        # the pings come from the event loop itself: a loop blocked by a slow
+        # call stops them, and systemd restarts the process (hall/sdnotify.py)
+        sdnotify.watch("web-loop")
+        while True:
+            sdnotify.beat("web-loop")
+            await asyncio.sleep(1.0)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         ctx.desks.attach(asyncio.get_running_loop())
         if ctx.start_hub:
             await asyncio.to_thread(ctx.hub.start)
-        beats = asyncio.create_task(_watchdog_beats())
-        sdnotify.NOTIFIER.ready()
+        dog = asyncio.ensure_future(watchdog())
+        sdnotify.NOTIFIER.ready(f"window terminal of hall {ctx.cfg.hall.id}")
         try:
             yield
         finally:
             sdnotify.NOTIFIER.stopping()
-            beats.cancel()
+            dog.cancel()
+            sdnotify.unwatch("web-loop")
             if ctx.start_hub:
                 await asyncio.to_thread(ctx.hub.stop)
 
