@@ -100,6 +100,9 @@ class CallerService:
         self.clock = clock or SystemClock()
         self.extensions = default_extensions(config) if extensions is None else extensions
         self._ext_ops: dict[str, Extension] = {op: x for x in self.extensions for op in x.ops()}
+        # read-only ops whose replies carry personal data: answered again on a
+        # retry rather than kept in the idempotency records (stored in clear)
+        self._unrecorded: set[str] = {op for x in self.extensions for op in getattr(x, "unrecorded", ())}
         self.store = Store(db_path)
         self.engine = Engine(config)
         self.bus = Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
@@ -290,8 +293,9 @@ class CallerService:
         reply = m.encode(m.Response(
             id=req.id, status="error" if err else "ok", data=data,
             error=m.ErrorBody(code=err[0], message=err[1]) if err else None))
-        b.in_batch[key] = reply
-        b.to_store.append((key, self.engine.day, reply))
+        if op not in self._unrecorded:
+            b.in_batch[key] = reply
+            b.to_store.append((key, self.engine.day, reply))
         b.replies.append((resp_spec, parsed.ident, reply))
         b.events.extend(events)
 
