@@ -32,6 +32,7 @@ from typing import Any
 import msgspec
 
 from hall import messages as m
+from hall import sdnotify
 from hall.bus import Bus, BusSettings
 from hall.clock import Clock, SystemClock, local_day
 from hall.config import HallConfig
@@ -52,6 +53,25 @@ BACKLOG_STEP = 16  # coalesced views sent per pass of the worker loop
 _REPUBLISH = object()
 
 ENGINE_ID = "caller"
+
+
+class ClockError(RuntimeError):
+    """The wall clock is behind what the store already holds."""
+
+
+CLOCK_SLACK_S = 2.0  # an NTP step of a second or two is not a broken clock
+
+
+def check_clock(now: float, last_issued: float | None) -> None:
+    """Refuse to number tickets on a clock earlier than the last committed one:
+    a Pi without its RTC that booted without time sync would start "today"
+    on 1970 or last week and hand out numbers of a day that already had them."""
+    if last_issued is not None and now < last_issued - CLOCK_SLACK_S:
+        import datetime as dt
+        fmt = lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        raise ClockError(f"the clock says {fmt(now)}, earlier than the last committed ticket "
+                         f"({fmt(last_issued)}): refusing to number tickets; fix the time "
+                         "(chronyc tracking, timedatectl) and start again")
 
 
 def _best_effort_id(payload: bytes) -> str:
@@ -129,6 +149,7 @@ class CallerService:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.store.open()
         now = self.clock.now()
+        check_clock(now, self.store.last_issued_at())
         self.engine.restore(*self.store.load(local_day(now, self.config.hall.timezone)), now=now)
         for x in self.extensions:
             x.restore(self.store, self.engine, now)
@@ -176,7 +197,9 @@ class CallerService:
 
     def _run(self) -> None:
         last_tick = last_flush = -1e9
+        sdnotify.watch("caller-worker")  # blocked behind a stuck commit too: no pings
         while not self._stop.is_set():
+            sdnotify.beat("caller-worker")
             batch = self._take_batch()
             try:
                 if batch:

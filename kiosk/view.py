@@ -7,7 +7,7 @@ screens without a window, and keeps Kivy out of everything but drawing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from hall.clock import local_dt
 from hall.pii import mask
@@ -109,8 +109,7 @@ def _alnum_keys(flow: KioskFlow) -> tuple[Block, Block]:
 
 
 def build(flow: KioskFlow, now_epoch: float) -> ScreenView:
-    fn = globals()[f"_v_{flow.screen.value}"]
-    v: ScreenView = fn(flow, now_epoch)
+    v: ScreenView = SCREENS[flow.screen](flow, now_epoch)
     hall = flow.cfg.hall.name.get(flow.lang)
     return ScreenView(v.name, v.title, v.blocks, v.nav, flow.s.elderly, hall)
 
@@ -421,3 +420,12 @@ def _v_lookup(flow: KioskFlow, now: float) -> ScreenView:
             Btn(t(f"rate.{lv}", lang), f"rate:{lv}") for lv in (5, 4, 3, 2, 1))))
     blocks.append(Block("spacer", weight=1))
     return ScreenView("lookup", t("lookup.title", lang, number=tk.get("number", "")), tuple(blocks), tuple(nav))
+
+
+# One builder per screen of the flow (a test checks every screen has one).
+SCREENS: dict[S, Callable[[KioskFlow, float], ScreenView]] = {
+    S.HOME: _v_home, S.ZONE: _v_zone, S.BUNDLES: _v_bundles, S.SEARCH: _v_search, S.MATTER: _v_matter,
+    S.IDENTITY: _v_identity, S.PHONE: _v_phone, S.CONFIRM: _v_confirm, S.CODE: _v_code, S.BUSY: _v_busy,
+    S.TICKET: _v_ticket, S.ERROR: _v_error, S.CHECKIN: _v_checkin, S.PROGRESS: _v_progress,
+    S.PROGRESS_RESULT: _v_progress_result, S.LOOKUP: _v_lookup,
+}
