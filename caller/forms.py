@@ -58,7 +58,8 @@ def engine_cipher() -> DataCipher:
 
 class Forms:
     name = "forms"
-    unrecorded = frozenset({"kiosk.profile_get", "kiosk.profile_put", "window.form"})
+    # window.visit (the core's) carries the form this extension hands it
+    unrecorded = frozenset({"kiosk.profile_get", "kiosk.profile_put", "window.form", "window.visit"})
 
     def __init__(self, cfg: Any, cipher: DataCipher):
         self.cipher = cipher
@@ -71,6 +72,7 @@ class Forms:
     # ---------------------------------------------------------------- life --
     def restore(self, store: Store, engine: Engine, now: float) -> None:
         self.store = store
+        engine.form_of = lambda t: self._ticket_form(t)[1]
 
     def ops(self) -> dict[str, type]:
         return {"kiosk.profile_get": m.ProfileRef, "kiosk.profile_put": m.ProfilePutRequest,
@@ -146,18 +148,21 @@ class Forms:
         t = engine.tickets.get(w.current or "")
         if t is None or t.state not in ACTIVE:
             raise Refused("no_ticket", f"window {wid} is serving no ticket")
-        row = self._forms.get(t.id) or (self.store.ticket_form(t.id) if self.store else None)
-        values: dict[str, str] = {}
-        target = t.bundle or t.matter or t.service
-        if row is not None:
-            target = row.target
-            try:
-                values = self.cipher.decrypt_json(row.data)
-            except KeyError_:
-                log.warning("the form of %s does not decrypt with this data key", t.number)
+        target, values = self._ticket_form(t)
         filled, total = filled_count(merged_form(engine.cfg, target), values)
-        return m.FilledForm(ticket=t.id, number=t.number, target=target, values=values,
+        return m.FilledForm(ticket=t.id, number=t.number, target=target, values=values or {},
                             filled=filled, total=total)
+
+    def _ticket_form(self, t: Any) -> tuple[str, dict[str, str] | None]:
+        """(whose form it is, the values) of a ticket; None when it came without one."""
+        row = self._forms.get(t.id) or (self.store.ticket_form(t.id) if self.store else None)
+        if row is None:
+            return t.bundle or t.matter or t.service, None
+        try:
+            return row.target, self.cipher.decrypt_json(row.data)
+        except KeyError_:
+            log.warning("the form of %s does not decrypt with this data key", t.number)
+            return row.target, None
 
     # -------------------------------------------------------------- events --
     def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:

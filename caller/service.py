@@ -74,16 +74,6 @@ def check_clock(now: float, last_issued: float | None) -> None:
                          "(chronyc tracking, timedatectl) and start again")
 
 
-def _best_effort_id(payload: bytes) -> str:
-    """The request id of a payload that failed validation, if it has one."""
-    try:
-        raw = msgspec.json.decode(payload)
-    except (msgspec.DecodeError, ValueError):
-        return ""
-    rid = raw.get("id") if isinstance(raw, dict) else None
-    return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else ""
-
-
 @dataclass
 class _Work:
     """One unit for the committer: what to write, then what to publish."""
@@ -113,7 +103,7 @@ class CallerService:
     def __init__(self, config: HallConfig, db_path: str | Path, bus_settings: BusSettings,
                  clock: Clock | None = None, client_id: str | None = None,
                  config_path: str | Path | None = None, extensions: list[Extension] | None = None,
-                 max_batch: int = MAX_BATCH):
+                 max_batch: int = MAX_BATCH, bus: Bus | None = None):
         self.config = config
         self.config_path = Path(config_path) if config_path else None
         self.hall_id = config.hall.id
@@ -125,8 +115,9 @@ class CallerService:
         self._unrecorded: set[str] = {op for x in self.extensions for op in getattr(x, "unrecorded", ())}
         self.store = Store(db_path)
         self.engine = Engine(config)
-        self.bus = Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
-                       availability=(REGISTRY["engine.availability"], ENGINE_ID))
+        # injected in tests (an in-process bus); the real one connects only in start()
+        self.bus = bus or Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
+                              availability=(REGISTRY["engine.availability"], ENGINE_ID))
         # SimpleQueue: the C implementation; the network thread puts every request here
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._commits: queue.Queue[_Work | None] = queue.Queue(maxsize=2)  # the pipeline's depth
@@ -267,7 +258,7 @@ class CallerService:
             elif item[0].spec.name == "stats.progress":
                 self._take_progress(item[1])
             else:
-                self._answer(item[0], item[1], now, b)
+                self._answer_once(item[0], item[1], now, b)
         ch = self.engine.drain()
         b.events.extend(self._after(ch, now, b.records))
         for key, _day, data in b.to_store:
@@ -283,6 +274,19 @@ class CallerService:
             self._republish_all(now)
         self._submit(ch, b.to_store, b.records)
 
+    def _answer_once(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
+        """Every request gets exactly one reply, even when answering it fails
+        outside the command (the core has undone the command's changes)."""
+        n = len(b.replies)
+        try:
+            self._answer(parsed, payload, now, b)
+        except Exception as e:
+            log.exception("internal error answering %s from %s", parsed.spec.name, parsed.ident)
+            del b.replies[n:]
+            b.replies.append((REGISTRY.response_for(parsed.spec), parsed.ident, m.encode(m.Response(
+                id=m.best_effort_id(payload), status="error",
+                error=m.ErrorBody(code="internal", message=type(e).__name__)))))
+
     def _answer(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
         """Validate one request, answer it from the idempotency record or by
         dispatching it, and add its reply to the batch."""
@@ -295,12 +299,12 @@ class CallerService:
             b.replies.append((resp_spec, parsed.ident, m.encode(m.Response(
                 id=rid, status="error", error=m.ErrorBody(code=code, message=message)))))
 
-        if len(payload) > m.MAX_PAYLOAD:
-            return refuse("", "too_large", f"payload over {m.MAX_PAYLOAD} bytes")
-        try:
-            req = m.decode(payload, m.REQUEST_TYPES[op])
+        try:  # bounds first: nothing is decoded that is too large or nests too deep
+            req = m.decode(payload, m.REQUEST_TYPES[op], m.MAX_PAYLOAD)
+        except m.Unreadable as e:
+            return refuse("", e.code, e.message)
         except msgspec.ValidationError as e:
-            return refuse(_best_effort_id(payload), "bad_request", str(e))
+            return refuse(m.best_effort_id(payload), "bad_request", str(e))
         except msgspec.DecodeError as e:
             return refuse("", "bad_json", str(e))
         key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
@@ -424,7 +428,7 @@ class CallerService:
                              m.UnattendedAlert(window=wid, active=True, since=since, at=now))
         self._emit(REGISTRY["stats.summary"], "hall", e.summary(now))
         self._emit(REGISTRY["config.current"], "hall", m.ConfigCurrent(
-            version=self.config.version, digest=self.config.digest(), config=self.config.to_json_dict()))
+            version=self.config.version, digest=self.config.digest(), config=self.config.public_dict()))
         for x in self.extensions:
             for ev in x.republish(self.engine, now):
                 self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)

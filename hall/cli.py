@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "kiosk": ("kiosk.cli:cmd", "Run the touchscreen kiosk."),
     "sms": ("sms.cli:cmd", "Run the SMS sender."),
     "followup": ("caller.followup_cli:cmd", "List and close bad-review follow-ups."),
+    "web": ("web.cli:cmd", "Serve the window terminal (clerks' pages in a browser)."),
 }
 
 
