@@ -459,8 +459,9 @@ class CallerService:
         return {"digest": new.digest()}
 
     def _write_config(self, cfg: HallConfig) -> None:
-        """Keep a pushed config across restarts: the file is rewritten atomically
-        (the previous one kept as ``.bak``); comments in the old file are lost."""
+        """Keep a pushed config across restarts (the previous one kept as ``.bak``);
+        comments in the old file are lost.  Not atomic: between the two renames
+        there is no config file, and nothing is fsynced (docs/design.md)."""
         import os
 
         import yaml
