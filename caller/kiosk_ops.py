@@ -42,6 +42,7 @@ def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInf
             raise Refused("hall_closed", "numbers are issued in service hours only")
     target = req.matter or req.bundle or ""
     values = _checked_form(e, target, req.form, now)
+    e.check_daily_caps(ident, req.phone)
     t = e.new_ticket(ident, target, klass.id, req.lang, now, phone=req.phone)
     if values:
         e.ch.forms.append((t.id, t.day, target, values))
@@ -83,6 +84,7 @@ def checkin(e: Engine, ident: str, req: m.CheckinRequest, now: float) -> m.Ticke
         raise Refused("unknown_matter", f"the booked matter {appt.matter!r} is not offered")
     late = now > appt.start + pol.appointment_late_minutes * 60
     klass = "normal" if late else pol.appointment_class
+    e.check_daily_caps(ident, req.phone or appt.phone)
     t = e.new_ticket(ident, appt.matter, klass, req.lang, now,
                          phone=req.phone or appt.phone, appointment=appt.code)
     e.set_appointment(appt, t.id)
