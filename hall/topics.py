@@ -230,6 +230,18 @@ _SPECS.append(TopicSpec(
     "Every client's availability with the time it changed, as `onewindow metrics` saw it (id is always "
     "`hall`); read by `onewindow status`."))
 
+# --- forms filled once: the citizen's profile at the kiosk, the filled form at the window ---
+# Replies carry personal data: they go only to the asking kiosk or window (the
+# ACL's `%u` patterns), never retained.
+_SPECS.extend(_req(Kind.KIOSK, "profile_get", "Read the citizen's kept basic data by ID number (after consent).",
+                   "kiosk"))
+_SPECS.extend(_req(Kind.KIOSK, "profile_put", "Keep (or update) the citizen's basic data, with their consent.",
+                   "kiosk"))
+_SPECS.extend(_req(Kind.KIOSK, "profile_erase", "Erase the citizen's kept basic data (their choice at the kiosk).",
+                   "kiosk"))
+_SPECS.extend(_req(Kind.WINDOW, "form", "The filled form of the ticket this window is serving (clerk only).",
+                   "window terminal"))
+
 
 class Registry:
     """Lookup of topic specs by name and by concrete topic string."""
