@@ -235,3 +235,22 @@ def test_engine_offline_is_shown_and_no_action_is_lost(hall, clerks, running_eng
     ev.get("pending", lambda d: d is None)
     assert eng3.engine.tickets[t1["ticket"]].calls == 1
     assert c.post("/terminal/retry").json() == {"ok": True, "state": None}  # nothing left to retry
+
+
+def test_logout_closes_the_pages_and_forgets_the_form(hall, clerks):
+    eng, web, kiosk, _, bus = hall
+    kiosk.call("issue", {"matter": "M1", "form": FORM})
+    c = clerks(web)
+    c.login("W1", "S001", PIN)
+    ev = c.listen()
+    c.act("next")
+    assert ev.get("visit", lambda d: d is not None)["form"]
+    r = c.post("/terminal/logout")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "busy"  # a citizen is still called
+    c.act("finish", outcome={"kind": "done"})
+    r = c.post("/terminal/logout")
+    assert r.status_code == 200 and r.json()["next"] == "/terminal/login?window=W1"
+    assert ev.get("expired", timeout=5) is None
+    assert "W1" not in web.ctx.desks.desks  # nothing of the visit is kept
+    assert eng.engine.windows["W1"].status == "closed"  # the engine logged the window out too
+    assert c.get("/terminal/events").status_code == 401
