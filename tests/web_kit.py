@@ -43,10 +43,25 @@ GUIDE_M1 = {
     ]}
 
 
+FORM_FIELDS = [
+    {"id": "company_name", "label": {"zh": "企业名称", "en": "Company name"}, "type": "company"},
+    {"id": "legal_person", "label": {"zh": "法定代表人", "en": "Legal representative"}, "type": "name",
+     "profile": "name"},
+    {"id": "id_number", "label": {"zh": "公民身份号码", "en": "ID number"}, "type": "id_number",
+     "profile": "id_number"},
+    {"id": "phone", "label": {"zh": "联系电话", "en": "Phone"}, "type": "phone", "profile": "phone"},
+    {"id": "address", "label": {"zh": "住所", "en": "Address"}, "type": "address", "profile": "address"},
+]
+FORMS = {"fields": FORM_FIELDS, "forms": [
+    {"matter": mid, "fields": [f["id"] for f in FORM_FIELDS],
+     "optional": ["company_name", "id_number", "phone", "address"]} for mid in ("M1", "M2", "M3")]}
+
+
 def terminal_raw() -> dict:
     raw = small_raw()
     raw["hall"]["id"] = unique_hall_id()
     raw["kiosks"] = {"guides": [GUIDE_M1]}
+    raw["forms"] = FORMS
     raw["staff"] = [
         {"id": "S001", "name": "王芳", "pin_hash": pin_hash(PIN), "windows": ["W1", "W2"]},
         {"id": "S002", "name": "李明", "pin_hash": pin_hash(OTHER_PIN), "windows": ["W2"]},
