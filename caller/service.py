@@ -38,6 +38,7 @@ from hall.clock import Clock, SystemClock, local_day
 from hall.config import HallConfig
 from hall.topics import REGISTRY, Parsed
 
+from .door import TokenBuckets
 from .engine import Changes, Emit, Engine, Refused
 from .extension import Extension, ExtOut, default_extensions
 from .store import Store
@@ -117,6 +118,8 @@ class CallerService:
                               availability=(REGISTRY["engine.availability"], ENGINE_ID))
         # SimpleQueue: the C implementation; the network thread puts every request here
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._buckets = TokenBuckets()  # network thread only
+        self.shed: dict[str, int] = {}  # requests answered at the door without queueing, by code
         self._commits: queue.Queue[_Work | None] = queue.Queue(maxsize=2)  # the pipeline's depth
         self._out: list[tuple[Any, str, Any]] = []  # worker-side: to publish after the next commit
         self._backlog: deque[tuple[str, str]] = deque()  # coalesced views still to send
@@ -167,7 +170,25 @@ class CallerService:
         self.store.close()
 
     def _on_message(self, parsed: Parsed, payload: bytes) -> None:
+        """The door (network thread): a request past its client's bucket, or
+        arriving while the queue is full, is answered at once and never queued."""
+        spec = parsed.spec
+        if spec.is_request:
+            door = self.config.door
+            if not self._buckets.take(door, spec.kind, parsed.ident, self.clock.monotonic()):
+                return self._shed(parsed, payload, "rate_limited",
+                                  f"more than {door.bucket(spec.kind).rate:g} requests/s; slow down")
+            if self._q.qsize() >= door.max_queue:
+                return self._shed(parsed, payload, "busy", "the engine is busy; try again shortly")
         self._q.put((parsed, payload))
+
+    def _shed(self, parsed: Parsed, payload: bytes, code: str, message: str) -> None:
+        n = self.shed.get(code, 0)
+        self.shed[code] = n + 1
+        if n % 1000 == 0:  # a flood must not become a flood of log lines
+            log.warning("%s %s from %s (%d so far)", code, parsed.spec.name, parsed.ident, n + 1)
+        self.bus.publish(REGISTRY.response_for(parsed.spec), parsed.ident, m.encode(m.Response(
+            id=m.best_effort_id(payload), status="error", error=m.ErrorBody(code=code, message=message))))
 
     # ---------------------------------------------------------- worker --
     def _take_batch(self) -> list[Any]:
@@ -284,6 +305,13 @@ class CallerService:
                 id=m.best_effort_id(payload), status="error",
                 error=m.ErrorBody(code="internal", message=type(e).__name__)))))
 
+    def may_speak_as(self, kind: str, ident: str) -> tuple[str, str] | None:
+        """THE one place that decides whether the requester ``ident`` may make
+        requests as a ``kind`` (a display may not issue); returns (code,
+        message) to refuse.  Called once per request, before its payload is
+        decoded.  Allows everyone until the identity check fills it in."""
+        return None
+
     def _answer(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
         """Validate one request, answer it from the idempotency record or by
         dispatching it, and add its reply to the batch."""
@@ -296,6 +324,9 @@ class CallerService:
             b.replies.append((resp_spec, parsed.ident, m.encode(m.Response(
                 id=rid, status="error", error=m.ErrorBody(code=code, message=message)))))
 
+        refusal = self.may_speak_as(spec.kind, parsed.ident)
+        if refusal is not None:
+            return refuse(m.best_effort_id(payload), *refusal)
         try:  # bounds first: nothing is decoded that is too large or nests too deep
             req = m.decode(payload, m.REQUEST_TYPES[op], m.MAX_PAYLOAD)
         except m.Unreadable as e:

@@ -43,6 +43,19 @@ VALUES: list[Any] = [None, 0, -1, 1.5, 1e308, 2 ** 70, True, "", "M1", "B1", "W1
                      "A" * 600, ["attitude"], {"k" * 70: "v"}]
 
 
+def fuzz_config(hall_id: str | None = None) -> Any:
+    """The small test hall with a door wide open: the fuzz is about what gets
+    through, not about the rate limits (tests/test_engine_door.py has those)."""
+    from hall.config import parse_config
+    from tests.conftest import small_raw, unique_hall_id
+    raw = small_raw()
+    raw["hall"]["id"] = hall_id or unique_hall_id()
+    wide = {"rate": 1e9, "burst": 10 ** 9}
+    raw["door"] = {"kiosk": wide, "window": wide, "other": wide, "max_queue": 10 ** 6,
+                   "daily_tickets_per_kiosk": None, "daily_tickets_per_phone": None}
+    return parse_config(raw)
+
+
 def request_specs() -> list:
     return list(REGISTRY.requests())
 
