@@ -153,3 +153,39 @@ def test_engine_worker_pings_stop_while_a_commit_hangs(notify_socket, running_en
     advance_until_worker_beats()
     n.beat("probe")
     assert s.recv(4096) == b"WATCHDOG=1", "pings did not come back after the commit"
+
+
+@pytest.mark.broker
+def test_caller_command_says_ready_and_pings_under_systemd(notify_socket, broker, tmp_path):
+    """The real `onewindow caller` with the variables systemd sets for Type=notify, WatchdogSec=2."""
+    import subprocess
+
+    import yaml
+
+    from tests.conftest import small_raw, unique_hall_id
+    path, s = notify_socket
+    raw = small_raw()
+    raw["hall"]["id"] = unique_hall_id()
+    cfg = tmp_path / "hall.yaml"
+    cfg.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "ONEWINDOW_MQTT_PORT": str(broker.port), "NOTIFY_SOCKET": path,
+           "WATCHDOG_USEC": "2000000"}
+    env.pop("WATCHDOG_PID", None)
+    proc = subprocess.Popen([sys.executable, "-m", "hall.cli", "caller", "--config", str(cfg),
+                             "--db", str(tmp_path / "e.sqlite")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "log", "wb"))
+    try:
+        s.settimeout(30)
+        # pings may start before READY (systemd takes them from the start); READY comes
+        # once the store is loaded and the bus is up, and the pings go on after it
+        while not (msg := s.recv(4096).decode()).startswith("READY=1"):
+            assert msg == "WATCHDOG=1", msg
+        assert msg.startswith(f"READY=1\nSTATUS=engine of hall {raw['hall']['id']} ("), msg
+        assert s.recv(4096) == b"WATCHDOG=1"
+        proc.terminate()  # systemd's SIGTERM
+        while (msg := s.recv(4096).decode()) != "STOPPING=1":
+            assert msg == "WATCHDOG=1", msg
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert proc.returncode == 0
