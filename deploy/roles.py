@@ -101,6 +101,11 @@ def server(o: InstallOptions, secrets: dict[str, bytes]) -> list[Entry]:
     ]
     for name, value in secrets.items():
         out.append(secret(f"{L.CREDENTIALS}/{name}", value, why="systemd credential"))
+    from .provision import server_logins
+    for proc, user in server_logins(o).items():
+        out.append(text(f"{L.ETC}/{proc}.env", f"# onewindow-{proc}'s broker login (the hall config's id)\n"
+                        f"ONEWINDOW_MQTT_USER={user}\n", 0o640, "root", "onewindow",
+                        why=f"onewindow-{proc}.service"))
     return out
 
 
