@@ -167,6 +167,7 @@ def test_staged_units_verify_with_a_real_release(role, extra, tmp_path, onewindo
     rel.switch(build(rel, onewindow_wheel, role, no_deps=True, name="r1"))
     exe = root / "opt/onewindow/releases/r1/bin/onewindow"
     assert exe.exists() and exe.read_text().startswith("#!/opt/onewindow/releases/r1/bin/python")
+    assert (root / "opt/onewindow/releases/r1/docs/deploy.md").exists()  # the units' Documentation=
     verify_root(root, [], executables=False)
     units = [u for u in L.ROLES[role].units]
     r = subprocess.run(["systemd-analyze", "verify", f"--root={root}", *units], capture_output=True, text=True)
