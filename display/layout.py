@@ -73,7 +73,11 @@ class Metrics:
     fallback: float = 1.0
 
     def width(self, text: str, size: float) -> float:
-        return size * sum(self.advances.get(ord(c), self.fallback) for c in text)
+        # + up to a pixel per glyph: the renderer (SDL_ttf, FreeType hinting)
+        # rounds each advance to whole pixels
+        if not text:
+            return 0.0
+        return size * sum(self.advances.get(ord(c), self.fallback) for c in text) + len(text) + 2
 
 
 @lru_cache(maxsize=1)
@@ -124,6 +128,8 @@ class Demands:
     waiting_title: str
     waiting_labels: tuple[str, ...]
     offline: str
+    recent_title_short: str = ""   # first language only, for a dense screen
+    waiting_title_short: str = ""
     current: int = 3               # calls shown large at once (the newest and the ones before it)
     recent: int = 6
     count: str = "888"
@@ -144,8 +150,11 @@ class Layout:
     recent_compact: bool = False   # recent calls show "→ 12" instead of "12号窗口"
     current: int = 1               # calls shown large (the newest and the ones under it)
     hero_sub: bool = False         # the second language's line under the newest call
+    titles_short: bool = False     # list titles in the first language only
+    waiting_per_page: int = 0      # waiting counts shown at once (fewer than the zones: they take turns)
     waiting_cols: int = 0
     per_page: int = 0              # window-grid style: windows per page
+    header_lines: tuple[str, ...] = ()  # hall and zone names as laid out in the header
 
     @property
     def screen(self) -> Box:
@@ -177,36 +186,44 @@ def compute(size: tuple[int, int], d: Demands, phys: Physical = Physical(), styl
     gap = round(f * 0.15)
     pad = round(f * 0.4)
 
-    # header: hall, zone | date, clock — one line when it fits, else two
+    # header: hall and zone names left (wrapped onto more lines when they must
+    # be), date and clock right
     fc = round(f * 1.2)
     clock_w = m.width(d.clock, fc) + pad
     date_w = m.width(d.date, f) + pad
-    names = m.width(d.hall, f) + (m.width("  " + d.zone, f) if d.zone else 0)
-    two = names > W - 2 * pad - clock_w - date_w
-    hh = (row(fc) + row(f) if two else row(fc)) + 2 * gap
+    one = (d.hall + ("  " + d.zone if d.zone else ""))
+    if m.width(one, f) <= W - 2 * pad - clock_w - date_w:
+        lines = [one]
+    else:
+        lines = wrap(d.hall, W - 2 * pad - clock_w, f, m) + (wrap(d.zone, W - 2 * pad - date_w, f, m) if d.zone else [])
+        if len(lines) == 1:
+            lines.append("")  # the date goes under the clock
+    lay.header_lines = tuple(lines)
+    first_h = max(row(fc), row(f))
+    hh = first_h + (len(lines) - 1) * row(f) + 2 * gap
     header = Box(0, H - hh, W, hh)
     lay.panels["header"] = header
-    if not two:
-        y, line_h = header.y + gap, row(fc)
-        hall_w = m.width(d.hall, f) + 1
-        lay.slots["hall"] = Slot(Box(pad, y, hall_w, line_h), f, "left", d.hall)
-        lay.slots["zone"] = Slot(Box(pad + hall_w, y, W - 2 * pad - clock_w - date_w - hall_w, line_h), f, "left",
-                                 "  " + d.zone if d.zone else "")
-        lay.slots["date"] = Slot(Box(W - pad - clock_w - date_w, y, date_w, line_h), f, "right", d.date)
-    else:
-        top_y, low_y = header.y + gap + row(f), header.y + gap
-        if m.width(d.hall, f) > W - 2 * pad - clock_w or m.width(d.zone, f) > W - 2 * pad - date_w:
-            raise LayoutError(f"the hall name {d.hall!r} or zones {d.zone!r} do not fit the header at {f} px")
-        lay.slots["hall"] = Slot(Box(pad, top_y, W - 2 * pad - clock_w, row(fc)), f, "left", d.hall)
-        lay.slots["zone"] = Slot(Box(pad, low_y, W - 2 * pad - date_w, row(f)), f, "left", d.zone)
-        lay.slots["date"] = Slot(Box(W - pad - date_w, low_y, date_w, row(f)), f, "right", d.date)
-    lay.slots["clock"] = Slot(Box(W - pad - clock_w, H - gap - row(fc), clock_w, row(fc)), fc, "right", d.clock)
+    y = H - gap - first_h
+    for i, text in enumerate(lines):
+        h = first_h if i == 0 else row(f)
+        if i:
+            y -= h
+        right = clock_w if i == 0 else (date_w if i == len(lines) - 1 else 0)
+        if len(lines) == 1:
+            right = clock_w + date_w
+        lay.slots[f"header.{i}"] = Slot(Box(pad, y, W - 2 * pad - right, h), f, "left", text)
+    date_y = H - gap - first_h if len(lines) == 1 else header.y + gap
+    date_x = W - pad - clock_w - date_w if len(lines) == 1 else W - pad - date_w
+    lay.slots["date"] = Slot(Box(date_x, date_y, date_w, row(f) if len(lines) > 1 else first_h), f, "right",
+                             d.date)
+    lay.slots["clock"] = Slot(Box(W - pad - clock_w, H - gap - first_h, clock_w, first_h), fc, "right", d.clock)
 
     # footer: the notice (paged to fit, display/widgets.py) and the offline mark
     fh = row(f) + 2 * gap
     lay.panels["footer"] = Box(0, 0, W, fh)
     off_w = m.width(d.offline, f) + pad
-    lay.slots["notice"] = Slot(Box(pad, gap, W - 2 * pad - off_w, row(f)), f, "left")
+    # the notice has the whole line while online; the renderer narrows it when the mark shows
+    lay.slots["notice"] = Slot(Box(pad, gap, W - 2 * pad, row(f)), f, "left")
     lay.slots["offline"] = Slot(Box(W - pad - off_w, gap, off_w, row(f)), f, "right", d.offline)
 
     body = Box(pad, fh + pad, W - 2 * pad, H - hh - fh - 2 * pad)
@@ -215,6 +232,27 @@ def compute(size: tuple[int, int], d: Demands, phys: Physical = Physical(), styl
     else:
         _calls(lay, body, d, m, f, row, gap, pad, portrait=H > W)
     return lay
+
+
+def wrap(text: str, width: float, size: float, m: Metrics) -> list[str]:
+    """``text`` in lines no wider than ``width``: at spaces in Latin text, between
+    any two characters in Han text (never inside a word)."""
+    words = text.split(" ") if " " in text else list(text)
+    sep = " " if " " in text else ""
+    lines: list[str] = []
+    cur = ""
+    for w in words:
+        cand = f"{cur}{sep}{w}" if cur else w
+        if cur and m.width(cand, size) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = cand
+    if cur:
+        lines.append(cur)
+    if any(m.width(x, size) > width for x in lines):
+        raise LayoutError(f"{text!r} does not fit {width:.0f} px at {size:.0f} px even wrapped")
+    return lines
 
 
 def _grid(n: int, cell_w: float, width: float, gap: float) -> tuple[int, int]:
@@ -233,7 +271,7 @@ class _Hero:
 
     def sizes(self, f: float) -> tuple[float, float, float]:
         """(tag, pre/post and window line, subtitle) sizes."""
-        return max(f, self.fh * 0.3), max(f, self.fh * 0.45), f
+        return max(f, math.floor(self.fh * 0.3)), max(f, math.floor(self.fh * 0.45)), f
 
     def need(self, d: Demands, f: float, m: Metrics, row) -> tuple[float, float]:
         tag, side, sub = self.sizes(f)
@@ -254,7 +292,7 @@ def _fit_hero(box_w: float, box_h: float, d: Demands, f: float, m: Metrics, row)
     for one_line in (False, True):
         for fc_k in (1.25, 1.0):
             def make(fh: float) -> _Hero:
-                return _Hero(fh, one_line, max(f * fc_k, fh * 0.4) if fc_k > 1 else f)
+                return _Hero(fh, one_line, math.floor(max(f * fc_k, fh * 0.4)) if fc_k > 1 else f)
 
             def ok(fh: float) -> bool:
                 w, h = make(fh).need(d, f, m, row)
@@ -274,14 +312,27 @@ def _fit_hero(box_w: float, box_h: float, d: Demands, f: float, m: Metrics, row)
 def _calls(lay: Layout, body: Box, d: Demands, m: Metrics, f: float, row, gap: float, pad: float,
            portrait: bool) -> None:
     """Everything at full size if it fits; else, in this order, recent calls as
-    "→ 12", fewer calls under the newest, no second-language subtitle.  Never
-    smaller text."""
+    "→ 12", fewer calls under the newest, no second-language subtitle, and at
+    last the waiting counts in pages that take turns (long English zone names).
+    Never smaller text."""
     from dataclasses import replace
 
-    for current in range(d.current, 0, -1):
-        for sub in ((d.hero_sub, "") if d.hero_sub else ("",)):
-            if _calls_try(lay, body, replace(d, current=current, hero_sub=sub), m, f, row, gap, pad, portrait):
-                return
+    n = len(d.waiting_labels)
+    for pages in range(1, 4):
+        per_page = math.ceil(n / pages) if n else 0
+        if pages > 1 and per_page == math.ceil(n / (pages - 1)):
+            continue
+        # the widest labels make the cells: a page may hold any of them
+        labels = tuple(sorted(d.waiting_labels, key=lambda x: -m.width(x, f))[:per_page])
+        for current in range(d.current, 0, -1):
+            for sub in ((d.hero_sub, "") if d.hero_sub else ("",)):
+                dd = replace(d, current=current, hero_sub=sub, waiting_labels=labels)
+                if not sub and d.recent_title_short:  # one language throughout
+                    dd = replace(dd, recent_title=d.recent_title_short, waiting_title=d.waiting_title_short)
+                if _calls_try(lay, body, dd, m, f, row, gap, pad, portrait):
+                    lay.titles_short = dd.recent_title != d.recent_title
+                    lay.waiting_per_page = per_page
+                    return
     raise LayoutError(f"{d.recent} recent calls and {len(d.waiting_labels)} waiting counts do not fit "
                       f"{lay.width}×{lay.height} at {f} px (cap height {CAP_MM_PER_M:g} mm per metre "
                       f"of viewing distance)")
@@ -297,15 +348,18 @@ def _calls_try(lay: Layout, body: Box, d: Demands, m: Metrics, f: float, row, ga
     windows = {True: d.window_short, False: d.window}
 
     def sections(width: float, compact: bool) -> tuple[float, float, int, int] | None:
-        rc, rr = _grid(d.recent, inner + m.width(d.number, f) + f * 0.6 + m.width(windows[compact], f),
+        rin = inner / 2 if compact else inner  # a dense list: tighter cell padding too
+        rc, rr = _grid(d.recent, rin + m.width(d.number, f) + f * 0.4 + m.width(windows[compact], f),
                        width, gap)
         wc, wr = _grid(n_wait, wait_cell, width, gap)
         if (d.recent and not rc) or (n_wait and not wc):
             return None
+        if (d.recent and m.width(d.recent_title, f) > width) or (n_wait and m.width(d.waiting_title, f) > width):
+            return None
         return (rh + rr * rh) if d.recent else 0, (rh + wr * rh) if n_wait else 0, rc, wc
 
     best = None
-    shares = (0.62, 0.56, 0.5, 0.44, 0.38)
+    shares = (0.62, 0.56, 0.5, 0.44, 0.38, 0.32)
     plans = [("stack", 1.0)] if portrait else \
         [("side", r) for r in shares] + [("band", r) for r in shares] + [("stack", 1.0)]
     for compact in (False, True):
@@ -357,10 +411,11 @@ def _calls_try(lay: Layout, body: Box, d: Demands, m: Metrics, f: float, row, ga
     _hero_slots(lay, hero, d, hero_set, f, m, row, gap, pad)
     win_text = windows[compact]
     ww = m.width(win_text, f) + 1
+    rin = inner / 2 if compact else inner
     _list(lay, "recent", rec_box, d.recent, rc, rh, gap, f, d.recent_title,
-          lambda cell, i: {"number": Slot(Box(cell.x + inner / 2, cell.y, m.width(d.number, f) + 1, cell.h - gap),
+          lambda cell, i: {"number": Slot(Box(cell.x + rin / 2, cell.y, m.width(d.number, f) + 1, cell.h - gap),
                                           f, "left", d.number),
-                           "window": Slot(Box(cell.x + cell.w - inner / 2 - ww, cell.y, ww, cell.h - gap),
+                           "window": Slot(Box(cell.x + cell.w - rin / 2 - ww, cell.y, ww, cell.h - gap),
                                           f, "right", win_text)})
     cw = m.width(d.count, f) + 1
     _list(lay, "waiting", wait_box, n_wait, wc, rh, gap, f, d.waiting_title,
