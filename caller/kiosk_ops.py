@@ -38,8 +38,11 @@ def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInf
     if e.cfg.queue.issue_only_in_service_hours:
         if not e.cfg.service_hours.is_open(local_dt(now, e.tz)):
             raise Refused("hall_closed", "numbers are issued in service hours only")
+    e.check_daily_caps(ident, req.phone)
     t = e.new_ticket(ident, req.matter or req.bundle or "", klass.id, req.lang, now,
                          phone=req.phone, form=req.form)
+    if req.answers:
+        t.answers = dict(req.answers)
     return e.info(t, now)
 
 
@@ -63,10 +66,10 @@ def checkin(e: Engine, ident: str, req: m.CheckinRequest, now: float) -> m.Ticke
         raise Refused("unknown_matter", f"the booked matter {appt.matter!r} is not offered")
     late = now > appt.start + pol.appointment_late_minutes * 60
     klass = "normal" if late else pol.appointment_class
+    e.check_daily_caps(ident, req.phone or appt.phone)
     t = e.new_ticket(ident, appt.matter, klass, req.lang, now,
                          phone=req.phone or appt.phone, appointment=appt.code)
-    e.appointments[appt.code] = (appt, t.id)
-    e.ch.appointments.append((appt, t.id))
+    e.set_appointment(appt, t.id)
     return e.info(t, now)
 
 
@@ -135,8 +138,7 @@ def load_appointments(e: Engine, ident: str, req: m.AppointmentsRequest, now: fl
     n = 0
     for a in req.appointments:
         used = e.appointments.get(a.code, (None, None))[1]
-        e.appointments[a.code] = (a, used)
-        e.ch.appointments.append((a, used))
+        e.set_appointment(a, used)
         n += 1
     return {"loaded": n}
 
