@@ -66,6 +66,9 @@ class Engine:
         self._handlers: dict[str, Callable[[Engine, str, Any, float], Any]] = {
             **kiosk_ops.HANDLERS, **window_ops.HANDLERS}
         self.events: list[Emit] = []
+        # a ticket's filled form: kept sealed by the forms extension (caller/forms.py),
+        # which installs its reader here; the ticket record never holds it
+        self.form_of: Callable[[Ticket], dict[str, str] | None] = lambda t: t.form
 
     @staticmethod
     def _expected(cfg: HallConfig) -> dict[str, float]:

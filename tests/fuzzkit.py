@@ -34,6 +34,10 @@ VALID: dict[str, dict[str, Any]] = {
     "config.appointments": {"appointments": []},
     "device.sms_status": {"sms": "x", "state": "sent"},
     "alert.followup_close": {"followup": "FU-x", "note": "done"},
+    "window.pause": {"reason": "午休"}, "window.finish": {"outcome": {"kind": "done"}},
+    "kiosk.profile_get": {"id_number": "11010519491231002X"},
+    "kiosk.profile_put": {"id_number": "11010519491231002X", "values": {"phone": "13812345678"}},
+    "kiosk.profile_erase": {"id_number": "11010519491231002X"},
 }
 IDENTS = {"kiosk": ["K1", "K2", "K3"], "window": ["W1", "W2", "W5", "W6", "W8", "W99"],
           "config": ["hall", "admin"], "device": ["sms1", "D1"], "alert": ["admin"]}
