@@ -56,6 +56,9 @@ def dry_run(o: InstallOptions, root: Path) -> str:
 def install(o: InstallOptions, root: Path, run: Runner = _run) -> Report:
     root = Path(root)
     on_machine = str(root) == "/"
+    if on_machine and o.role == "server" and shutil.which("mosquitto") is None \
+            and not Path("/usr/sbin/mosquitto").exists():
+        raise ValueError("the hall server needs the broker first: apt-get install mosquitto")
     rep = Report()
     entries = entries_for(o, root)
     applier = Applier(root)
