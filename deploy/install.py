@@ -93,5 +93,8 @@ def _step(rep: Report, what: str, run: Runner, cmd: list[str], needs: str) -> No
     if shutil.which(needs) is None:
         rep.steps.append((what, f"skipped: {needs} not installed"))
         return
-    run(cmd)
+    try:
+        run(cmd)
+    except subprocess.CalledProcessError as e:  # said as one clear line; what was written stays
+        raise ValueError(f"{what} failed: {' '.join(cmd)}: {(e.stderr or '').strip()[-500:]}") from None
     rep.steps.append((what, "done: " + " ".join(cmd)))
