@@ -24,6 +24,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from hall.topics import REGISTRY, Parsed
 
 from .door import TokenBuckets
 from .engine import Changes, Emit, Engine, Refused
+from .engine_health import EngineHealth
 from .extension import Extension, ExtOut, default_extensions
 from .store import Store
 
@@ -84,6 +86,7 @@ class _Work:
     records: list[Any]  # the extensions' typed rows
     out: list[tuple[Any, str, Any]]
     prune_before: str | None = None  # a new day: yesterday's idempotency records can go
+    made: float = 0.0  # perf_counter when the worker handed it on (commit latency)
 
 
 @dataclass
@@ -134,6 +137,7 @@ class CallerService:
         self._summary_dirty = True
         self.failed: BaseException | None = None
         self.batches = 0  # for the benchmark: how well group commit groups
+        self.health = EngineHealth(self.clock.now())  # stats/hall/engine for `onewindow metrics`
         self.max_batch = max(1, max_batch)  # 1 = one commit per request (to measure what batching buys)
 
     # ------------------------------------------------------------ life --
@@ -244,7 +248,7 @@ class CallerService:
     def _submit(self, changes: Changes | None, to_store: list[tuple[str, str, bytes]] = (),
                 records: list[Any] = (), prune_before: str | None = None) -> None:
         """Hand a batch to the committer (blocks while two are already waiting)."""
-        work = _Work(changes, list(to_store), list(records), self._out, prune_before)
+        work = _Work(changes, list(to_store), list(records), self._out, prune_before, time.perf_counter())
         self._out = []
         while not self._stop.is_set():
             try:
@@ -262,6 +266,7 @@ class CallerService:
                 if work.changes is not None:
                     self.store.commit(work.changes, work.to_store, work.records)
                     self.batches += 1
+                    self.health.committed(work.made)
                 if work.prune_before:
                     self.store.prune_replies(work.prune_before)
             except Exception as e:
@@ -272,6 +277,7 @@ class CallerService:
 
     def _process(self, batch: list[Any]) -> None:
         now = self.clock.now()
+        self.health.requests += len(batch)
         b = _Batch()
         for item in batch:
             if item is _REPUBLISH:
@@ -427,6 +433,8 @@ class CallerService:
 
     def _tick(self) -> None:
         now = self.clock.now()
+        if self.health.due(self.clock.monotonic()):
+            self._emit(REGISTRY["stats.engine"], "hall", self.health.render(now, self._q.qsize()))
         day_before = self.engine.day
         self.engine.tick(now)
         ch = self.engine.drain()

@@ -644,3 +644,34 @@ REQUEST_TYPES.update(_FORM_REQUESTS)
 PAYLOAD_TYPES.update(_FORM_REQUESTS)
 RESPONSE_DATA.update({"kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData,
                       "kiosk.profile_erase": ProfileErased, "window.form": FilledForm})
+
+
+# --- running a hall: engine health and the availability digest (deploy/) ---
+class EngineStats(Outbound):
+    """Commit latency is measured from a batch leaving the worker to its commit's fsync."""
+
+    requests: int  # since the engine started
+    batches: int
+    batch_ms_p50: float  # over the last batches (up to 1,000)
+    batch_ms_p99: float
+    batch_ms_max: float
+    inbound: int  # requests waiting for the worker now
+    started_at: float
+    at: float
+
+
+class ClientAvailability(Outbound):
+    kind: str  # engine, kiosk, display, device
+    id: str
+    state: Literal["online", "offline", "stopped"]
+    since: float  # when the monitor saw it change (or first saw it)
+    seen_change: bool  # False: it was already so when the monitor started
+
+
+class AvailabilityDigest(Outbound):
+    clients: list[ClientAvailability]
+    monitor_since: float
+    at: float
+
+
+PAYLOAD_TYPES.update({"EngineStats": EngineStats, "AvailabilityDigest": AvailabilityDigest})
