@@ -60,7 +60,18 @@ def bench_hall(terminals: int) -> dict:
         "windows": [{"id": w, "number": str(i + 1), "zone": "Z1", "serves": {"M1": 1}} for i, w in enumerate(wins)],
         "staff": [{"id": f"S{i:03d}", "name": f"职员{i}", "pin_hash": pin, "windows": [w]}
                   for i, w in enumerate(wins, 1)],
+        "forms": {"fields": [_field(fid, ftype) for fid, ftype in FIELDS.items()],
+                  "forms": [{"matter": "M1", "fields": list(FIELDS)}]},
     }
+
+
+# M1's application form: the engine takes a form only for a matter that defines one
+FIELDS = {"company_name": "company", "legal_person": "name", "id_number": "id_number", "phone": "phone",
+          "address": "address", "capital": "number", "business_scope": "text", "email": "text"}
+
+
+def _field(fid: str, ftype: str) -> dict:
+    return {"id": fid, "label": {"zh": fid, "en": fid}, "type": ftype}
 
 
 def free_port() -> int:

@@ -19,14 +19,13 @@ from enum import StrEnum
 from typing import Any, Callable, Generic, TypeVar
 
 from hall.config import HallConfig
+from hall.idcodes import MOBILE_RE
 
 from . import guide as guides
 
 PAGE = 8
 PAGE_ELDERLY = 5
-MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 TICKET_RE = re.compile(r"^[0-9]{8}-[A-Z]{1,2}[0-9]{2,5}$")
-ID_CARD_RE = re.compile(r"^[0-9]{17}[0-9Xx]$")
 
 
 class S(StrEnum):
@@ -452,6 +451,9 @@ class KioskFlow:
         if op in ("issue", "checkin", "requeue"):
             self.s.ticket = dict(data)
             keep = forms_flow.after_issue(self) if op == "issue" else []
+            filled, total, _ = forms_flow.counts(self) if op == "issue" else (0, 0, 0)
+            if total:  # screen and printed ticket say how much of the form the window has
+                self.s.ticket.update(form_filled=filled, form_total=total)
             if op != "issue":
                 self.s.target = data.get("bundle") or data.get("matter")
                 res = self.resolved()

@@ -61,9 +61,6 @@ _T: dict[str, tuple[str, str, str]] = {
                       "共{total}項，已填{filled}項，其中{pre}項自動填寫",
                       "{filled} of {total} filled, {pre} of them from your kept details"),
     "review.ok": ("确认无误，去取号", "確認無誤，去取號", "Correct: take a number"),
-    "ticket.form": ("申请表已填{filled}/{total}项，窗口直接调阅，无需重复填写",
-                    "申請表已填{filled}/{total}項，窗口直接調閱，無需重複填寫",
-                    "Form: {filled} of {total} fields filled; the window already has it"),
 }
 
 # Reasons from hall/forms.py and hall/idcodes.py (English), as a citizen reads them.
@@ -248,10 +245,11 @@ def _v_form_review(flow: KioskFlow, now: float) -> ScreenView:
 
 def ticket_note(flow: KioskFlow) -> Block | None:
     """On the ticket screen: how much of the form the window already has."""
-    filled, total, _ = ff_.counts(flow)
-    if not total:
+    tk = flow.s.ticket or {}
+    if not tk.get("form_total"):
         return None
-    return Block("banner", ft("ticket.form", flow.lang, filled=filled, total=total), style="info")
+    return Block("banner", t("ticket.form", flow.lang, filled=tk["form_filled"], total=tk["form_total"]),
+                 style="info")
 
 
 SCREENS.update({S.FORM_ID: _v_form_id, S.FORM_CONSENT: _v_form_consent, S.FORM: _v_form,

@@ -19,7 +19,7 @@ from kiosk.scanner import EvdevSource
 from .test_forms_engine import ID_NO, data_key, forms_raw  # noqa: F401  (data_key is a fixture)
 from .test_kiosk_flow import kiosk_config
 from .test_kiosk_scanner import key_events
-from .test_kiosk_ui import ART, kiosk, kivy_ready, touch_targets_ok  # noqa: F401  (fixtures)
+from .test_kiosk_ui import ART, kiosk, kivy_ready, printed_bytes, touch_targets_ok  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.ui, pytest.mark.broker]
 
@@ -79,7 +79,7 @@ def read_card(h, reader: CardReader) -> None:
 
 def test_bundle_form_filled_once_then_reused_on_the_next_matter(hall, running_engine, kiosk, bus_client, data_key):
     running_engine(hall)
-    h, fp = kiosk(hall, printer=False)
+    h, fp = kiosk(hall)
     reader = CardReader()
     h.svc.add_source(EvdevSource(ScannerConfig(device="/dev/input/by-id/usb-idcard-reader-event-kbd"),
                                  opener=lambda path, grab: reader))
@@ -145,7 +145,11 @@ def test_bundle_form_filled_once_then_reused_on_the_next_matter(hall, running_en
     h.press("take")
     assert h.until(lambda: h.svc.flow.screen == S.TICKET)
     assert "申请表已填7/8项" in screen_text(h)
+    assert h.until(lambda: h.svc.flow.s.print_state == "ok")
     shot(h, "09-ticket")
+    paper = printed_bytes(fp, "申请表已填7/8项".encode("gb18030"))
+    assert "申请表已填7/8项".encode("gb18030") in paper
+    assert "张三丰".encode("gb18030") not in paper and ID_NO.encode() not in paper
     first = h.svc.flow.s.ticket
 
     # the clerk at W1 calls it and gets the form in full
