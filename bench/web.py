@@ -59,18 +59,7 @@ def bench_hall(terminals: int) -> dict:
                   "forms": [{"matter": "M1", "fields": [f for f, _, _ in FIELDS]}]},
         "staff": [{"id": f"S{i:03d}", "name": f"职员{i}", "pin_hash": pin, "windows": [w]}
                   for i, w in enumerate(wins, 1)],
-        "forms": {"fields": [_field(fid, ftype) for fid, ftype in FIELDS.items()],
-                  "forms": [{"matter": "M1", "fields": list(FIELDS)}]},
     }
-
-
-# M1's application form: the engine takes a form only for a matter that defines one
-FIELDS = {"company_name": "company", "legal_person": "name", "id_number": "id_number", "phone": "phone",
-          "address": "address", "capital": "number", "business_scope": "text", "email": "text"}
-
-
-def _field(fid: str, ftype: str) -> dict:
-    return {"id": fid, "label": {"zh": fid, "en": fid}, "type": ftype}
 
 
 def free_port() -> int:
