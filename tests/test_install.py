@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from deploy import layout as L
 from deploy.cli import install_cmd
 from deploy.units import verify_root
+from tests.needs import check, needs
 from tests.release_kit import onewindow_wheel  # noqa: F401 (fixture)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,7 +153,7 @@ def test_a_device_role_needs_its_id(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+@needs("systemd-analyze")
 @pytest.mark.parametrize("role,extra", [("server", []), ("kiosk", ["--id", "K01"]), ("display", ["--id", "D-Z1"]),
                                          ("announcer", ["--id", "announcer-1F"]), ("bridge", ["--id", "bridge-1F"])])
 def test_staged_units_verify_with_a_real_release(role, extra, tmp_path, onewindow_wheel):
@@ -175,8 +176,7 @@ def test_server_broker_logins_and_tls(tmp_path):
     in the password file, the hall CA and the broker certificate, made once."""
     creds = pytest.importorskip("hall.creds")
     pytest.importorskip("hall.certs")
-    if not shutil.which("mosquitto_passwd"):
-        pytest.skip("mosquitto_passwd not installed (Debian package mosquitto)")
+    check(["mosquitto_passwd"])
     root = tmp_path / "root"
     run_install("server", "--config", str(HALL), "--root", str(root), "--no-release")
     passwd = (root / "etc/mosquitto/onewindow.passwd").read_text()
