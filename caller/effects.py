@@ -49,3 +49,4 @@ class Changes:
     waiting_lines: set[str] = field(default_factory=set)  # counts changed: publish soon
     zone_views: set[str] = field(default_factory=set)  # calls changed: publish now
     alerts: list[m.UnattendedAlert] = field(default_factory=list)
+    estimate_stat: bool = False  # a ticket's wait was judged against its estimate

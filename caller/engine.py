@@ -20,9 +20,9 @@ from hall import messages as m
 from hall.clock import day_span, local_day, local_dt
 from hall.config import HallConfig
 
-from . import kiosk_ops, views, window_ops
+from . import forecast, kiosk_ops, views, window_ops
 from .effects import Changes, Emit, Outcome, Refused
-from .estimate import Estimator
+from .estimate import Arrivals, Estimator
 from .model import ACTIVE, Rating, Ticket, WindowRec
 from .numbering import Numbering
 from .routing import Routing, window_line
@@ -42,6 +42,10 @@ class Engine:
         self.routing = Routing(cfg)
         self.numbering = Numbering({g.prefix: g.digits for g in cfg.groups})
         self.estimator = Estimator(self._expected(cfg), cfg.queue.estimate_alpha)
+        self.arrivals = Arrivals()
+        self.hours = forecast.Hours(self)
+        self.estimate_errors: list[float] = []  # today's (actual − estimate) minutes, for the stat
+        self.estimate_inside = 0  # of them, how many fell inside the printed range
         self.recent: dict[str, deque[m.CallEntry]] = {
             z.id: deque(maxlen=cfg.queue.board_recent) for z in cfg.zones}
         self.waiting_zone_group: Counter[tuple[str, str]] = Counter()
@@ -124,6 +128,8 @@ class Engine:
         if t.first_called_at is not None:
             self.stats["wait_s"] += t.first_called_at - t.issued_at
             self.stats["wait_n"] += 1
+            self.judge_estimate(t, t.first_called_at)
+        self.arrivals.observe(self.line_of(t), t.priority, t.issued_at)
         if t.state == "done":
             self.stats["served"] += 1
             if t.finished_at and t.handle_start:
@@ -158,6 +164,9 @@ class Engine:
         for q in self.recent.values():
             q.clear()
         self.stats.clear()
+        self.arrivals.clear()
+        self.estimate_errors.clear()
+        self.estimate_inside = 0
         self._qseq = 0
         self.numbering.forget_before(day)
         for w in self.windows.values():
@@ -236,20 +245,37 @@ class Engine:
         return t
 
     def info(self, t: Ticket, now: float) -> m.TicketInfo:
-        ahead, est = 0, 0
+        ahead, est, lo, hi = 0, 0, 0, 0
         line = self.line_of(t)
         if t.state == "waiting":
-            ahead = self.routing.ahead(line, t.priority, t.enqueued_at)
-            servers = self.routing.servers.get(line, ())
-            open_n = sum(1 for wid in servers if self.windows[wid].status == "open")
-            est = self.estimator.estimate_min(t.service, ahead, open_n or len(servers))
+            ahead = forecast.ahead(self, t, now)
+            w = forecast.wait(self, t, now)
+            if w is not None:
+                est, lo, hi = w.minutes()
         wc = self.cfg.window(t.window) if t.window else None
         return m.TicketInfo(
             ticket=t.id, number=t.number, day=t.day, state=t.state, matter=t.matter,
             bundle=t.bundle, zone=t.zone, windows=self.routing.window_numbers.get(line, []),
-            ahead=ahead, estimate_min=est, priority=t.priority, issued_at=t.issued_at,
+            ahead=ahead, estimate_min=est, estimate_lo_min=lo, estimate_hi_min=hi,
+            priority=t.priority, issued_at=t.issued_at,
             window=t.window, window_number=wc.number if wc else None,
             requeue_until=t.requeue_until)
+
+    def promise(self, t: Ticket, now: float) -> m.TicketInfo:
+        """The ticket's info at issue, its estimate kept to be judged when it is called."""
+        info = self.info(t, now)
+        t.est_min, t.est_lo_min, t.est_hi_min = info.estimate_min, info.estimate_lo_min, info.estimate_hi_min
+        return info
+
+    def judge_estimate(self, t: Ticket, now: float) -> None:
+        """On the first call: how far the promise was from the wait (minutes)."""
+        if t.est_min is None:
+            return
+        actual = (now - t.issued_at) / 60.0
+        self.estimate_errors.append(actual - t.est_min)
+        if (t.est_lo_min or 0) <= actual <= (t.est_hi_min if t.est_hi_min is not None else t.est_min):
+            self.estimate_inside += 1
+        self.ch.estimate_stat = True
 
     def new_ticket(self, ident: str, service: str, klass: str, lang: str, now: float,
                     phone: str | None = None, form: dict | None = None,
@@ -268,6 +294,7 @@ class Engine:
         self.tickets[t.id] = t
         self.by_number[number] = t.id
         self.stats["issued"] += 1
+        self.arrivals.observe(self.line_of(t), klass, now)
         self.enqueue(t)
         self.touch(t)
         return t
@@ -312,6 +339,7 @@ class Engine:
             self.stats["handle_n"] += 1
             self.ch.estimates[t.service] = self.estimator.observe(t.service, now - start)
         self.stats["served"] += 1
+        self.estimator.observe_call(noshow=False)
         w.current = None
         w.last_finished = t.id
         self.touch(t)

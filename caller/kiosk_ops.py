@@ -40,7 +40,7 @@ def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInf
             raise Refused("hall_closed", "numbers are issued in service hours only")
     t = e.new_ticket(ident, req.matter or req.bundle or "", klass.id, req.lang, now,
                          phone=req.phone, form=req.form)
-    return e.info(t, now)
+    return e.promise(t, now)
 
 
 def checkin(e: Engine, ident: str, req: m.CheckinRequest, now: float) -> m.TicketInfo:
@@ -67,7 +67,7 @@ def checkin(e: Engine, ident: str, req: m.CheckinRequest, now: float) -> m.Ticke
                          phone=req.phone or appt.phone, appointment=appt.code)
     e.appointments[appt.code] = (appt, t.id)
     e.ch.appointments.append((appt, t.id))
-    return e.info(t, now)
+    return e.promise(t, now)
 
 
 def ticket(e: Engine, ident: str, req: m.TicketRef, now: float) -> m.TicketInfo:

@@ -7,7 +7,8 @@ The policy (docs/queue-policy.md says the same in prose):
                                + skill_step_minutes × (weight of the service at the window − 1)
 
 ``next`` calls the ticket with the highest score among those the window may
-serve; ties go to the earlier place in line.  A ticket transferred to one
+serve; ties go to the earlier place in line, then the earlier queue sequence
+(tickets issued in one batch share a place in time but never a sequence).  A ticket transferred to one
 window waits in that window's own line with weight 9.
 
 Ageing: boosts and skill bonuses are bounded, minutes waited are not, so a
@@ -102,8 +103,9 @@ class Routing:
                     best = (line, klass, lst[0])
         return best
 
-    def ahead(self, line: str, klass: str, place: float) -> int:
-        """Tickets of the same line that score above this one now (ignoring skills)."""
+    def ahead_same_line(self, line: str, klass: str, place: float) -> int:
+        """Tickets of the same line that score above this one now, ignoring skills and
+        ties (the formula before caller/forecast.py; kept for the benchmark's baseline)."""
         n = 0
         for other in self.boost:
             lst = self._lines.get((line, other))

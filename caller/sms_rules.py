@@ -35,6 +35,7 @@ import msgspec
 from hall.clock import local_dt
 from hall.config.notify import SmsConfig
 
+from . import forecast
 from .model import Ticket
 from .routing import window_line
 
@@ -173,26 +174,18 @@ class SmsRules:
         return ((sc.near_ahead is not None and ahead <= sc.near_ahead)
                 or (sc.near_minutes is not None and est <= sc.near_minutes))
 
-    def _position(self, engine: Any, line: str, t: Ticket, open_n: int | None = None) -> tuple[int, int]:
-        ahead = engine.routing.ahead(line, t.priority, t.enqueued_at)
-        if open_n is None:
-            open_n = self._open_servers(engine, line)
-        return ahead, engine.estimator.estimate_min(t.service, ahead, open_n)
-
-    @staticmethod
-    def _open_servers(engine: Any, line: str) -> int:
-        servers = engine.routing.servers.get(line, [])
-        return sum(1 for wid in servers if engine.windows[wid].status == "open") or len(servers)
+    def _position(self, engine: Any, t: Ticket, now: float, limit: int | None = None) -> tuple[int, int]:
+        """(ahead, estimate minutes) exactly as the ticket's own look-up tells them."""
+        ahead = forecast.ahead(engine, t, now, limit)
+        w = forecast.wait(engine, t, now)
+        return ahead, (w.minutes()[0] if w is not None else 10**6)
 
     def _judge_line(self, out: list[SmsRecord], cfg: Any, engine: Any, line: str, now: float) -> None:
         sc = cfg.notify.sms
         if sc.near_ahead is None and sc.near_minutes is None:
             return
-        open_n = None
         for klass in list(engine.routing.boost):
             lst = self._watch.get((line, klass))
-            if lst and open_n is None:
-                open_n = self._open_servers(engine, line)
             while lst:
                 tid = lst[0][2]
                 t = engine.tickets.get(tid)
@@ -200,7 +193,7 @@ class SmsRules:
                     lst.pop(0)
                     self._watch_pos.pop(tid, None)
                     continue
-                ahead, est = self._position(engine, line, t, open_n)
+                ahead, est = self._position(engine, t, now, sc.near_ahead)
                 if not self.near_numbers(sc, ahead, est):
                     # everyone behind it in this list is further away (in a window's own
                     # line `@W…` services, and so minutes per ticket, may differ: there a
@@ -235,7 +228,7 @@ class SmsRules:
             self._skip(out, t, reason, now, f"rate limit: {sc.per_phone_max} per {sc.per_phone_minutes} min")
             return
         if ahead is None and reason in ("issued", "near"):
-            ahead, est = self._position(engine, line_of(t), t)
+            ahead, est = self._position(engine, t, now)
         text = render(getattr(sc.templates, reason).get(t.lang), self._values(cfg, t, ahead, est))
         sent.append(now)
         self.used.setdefault(t.id, set()).add(reason)

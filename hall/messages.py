@@ -162,13 +162,15 @@ class TicketInfo(Outbound):
     bundle: str | None
     zone: str
     windows: list[str]
-    ahead: int
-    estimate_min: int
+    ahead: int  # tickets the policy calls before this one now (caller/forecast.py)
+    estimate_min: int  # minutes until the call, and the 80 % range printed as 约 lo–hi 分钟
     priority: str
     issued_at: float
     window: str | None = None
     window_number: str | None = None
     requeue_until: float | None = None
+    estimate_lo_min: int = 0
+    estimate_hi_min: int = 0
 
 
 # ----------------------------------------------------------------- state ---
@@ -229,6 +231,12 @@ class HallSummary(Outbound):
     avg_handle_s: float
     open_windows: int
     at: float
+    # how far today's printed estimates were from the waits (minutes; bias > 0: waited longer)
+    estimate_n: int = 0
+    estimate_median_abs_err_min: float = 0.0
+    estimate_p90_abs_err_min: float = 0.0
+    estimate_bias_min: float = 0.0
+    estimate_coverage: float = 0.0  # share of waits inside the printed range
 
 
 class UnattendedAlert(Outbound):

@@ -1,0 +1,270 @@
+"""Where a waiting ticket stands and when it will be called: pure, from the core's state.
+
+Two questions, answered by replaying the calling policy of caller/routing.py
+on the queue as it is (never on a copy of it: each waiting list is read
+through a pointer, because the policy only ever takes a list's head):
+
+``ahead``
+    How many tickets the policy calls before this one, at this moment: the
+    clock stopped, the ticket's open windows calling ``next`` in turn (config
+    order) until it is called; a call by any of them counts, whatever its
+    matter, ties broken exactly as ``Routing.pick`` breaks them (place in
+    line, then queue sequence, so a batch issued in one instant gets distinct
+    places).  A test compares it with an idle hall that really calls.
+
+``wait``
+    Seconds until it is called, by a forward simulation of the hall: every
+    window that shares work with the ticket's windows becomes free when its
+    current visit should end (learned handling times, paused windows after a
+    typical pause, nothing while the hall is closed for lunch), then takes what
+    the policy gives it at that time — ageing included.  Citizens expected to
+    arrive later and still be called first (priority classes, higher skill
+    weights at the ticket's windows) add their handling time.  The range
+    comes from the learned spread of handling times (docs/estimates.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hall.clock import local_dt
+
+from .model import ACTIVE, Ticket
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+LOGIN_GUESS_S = 120.0  # a closed window that should be staffed (`attended`) opens soon
+PAUSE_GUESS_S = 600.0  # a paused window is expected back after ten minutes in all
+Z_RANGE = 1.28  # ± this many standard deviations: an 80 % interval
+MAX_PICKS = 4000  # bound on one simulation; beyond it the wait is extrapolated
+
+
+@dataclass(frozen=True)
+class WaitForecast:
+    mid_s: float
+    lo_s: float
+    hi_s: float
+
+    def minutes(self) -> tuple[int, int, int]:
+        """(mid, lo, hi) in whole minutes as shown to citizens; lo ≤ mid ≤ hi."""
+        mid = max(0, round(self.mid_s / 60))
+        lo = max(0, math.floor(self.lo_s / 60))
+        hi = max(mid, math.ceil(self.hi_s / 60), lo + 1)
+        return mid, min(lo, mid), hi
+
+
+class _Lists:
+    """The non-empty waiting lists a set of windows draws from, read through pointers."""
+
+    def __init__(self, e: Engine, windows: list[str]):
+        r = e.routing
+        self.r = r
+        self.ptr: dict[tuple[str, str], int] = {}
+        self.cands: dict[str, list[tuple[str, str, float, list]]] = {}
+        for wid in windows:
+            out = []
+            for line, weight in r.skills.get(wid, {}).items():
+                if not r.waiting_by_line.get(line):
+                    continue
+                bonus = r.step * (weight - 1)
+                for klass, boost in r.boost.items():
+                    lst = r._lines.get((line, klass))
+                    if lst:
+                        self.ptr[(line, klass)] = 0
+                        out.append((line, klass, bonus + boost, lst))
+            self.cands[wid] = out
+
+    def pick(self, wid: str, now: float) -> tuple[str, str, str] | None:
+        """What ``Routing.pick`` would return for ``wid`` at ``now`` (line, class, ticket)."""
+        best = None
+        best_key = None
+        ptr = self.ptr
+        for line, klass, bonus, lst in self.cands[wid]:
+            i = ptr[(line, klass)]
+            if i >= len(lst):
+                continue
+            place, qseq, tid = lst[i]
+            key = ((now - place) / 60.0 + bonus, -place, -qseq)
+            if best_key is None or key > best_key:
+                best_key, best = key, (line, klass, tid)
+        if best is not None:
+            ptr[(best[0], best[1])] += 1
+        return best
+
+
+def _open_servers(e: Engine, line: str) -> list[str]:
+    servers = e.routing.servers.get(line, [])
+    return [w for w in servers if e.windows[w].status == "open"] or list(servers)
+
+
+def ahead(e: Engine, t: Ticket, now: float, limit: int | None = None) -> int:
+    """Tickets called before ``t`` by its windows, clock stopped (see module doc).
+
+    ``limit``: stop counting past it (the SMS rule only asks "≤ N?")."""
+    if t.state != "waiting":
+        return 0
+    servers = _open_servers(e, e.line_of(t))
+    lists = _Lists(e, servers)
+    active = list(servers)
+    n = 0
+    while active:
+        for wid in list(active):
+            got = lists.pick(wid, now)
+            if got is None:
+                active.remove(wid)
+                continue
+            if got[2] == t.id:
+                return n
+            n += 1
+            if limit is not None and n > limit:
+                return n
+    return n  # not reachable by any window: everyone waiting there is ahead
+
+
+def _related_windows(e: Engine, line: str) -> list[str]:
+    """The ticket's windows and every window that draws from one of their lines."""
+    r = e.routing
+    first = r.servers.get(line, [])
+    lines = {ln for w in first for ln in r.skills.get(w, {}) if r.waiting_by_line.get(ln)}
+    out = set(first)
+    for ln in lines:
+        out.update(r.servers.get(ln, []))
+    return [w.id for w in e.cfg.windows if w.id in out]  # config order: deterministic
+
+
+def _free_at(e: Engine, wid: str, now: float, nobody: bool) -> float | None:
+    """When a window is expected to call next; None if nobody staffs it.
+
+    ``nobody``: none of the ticket's windows is staffed (the morning before the
+    first login): then attended windows are expected soon.  Once one of them is
+    staffed, a closed window counts for nothing — an empty window in service
+    hours is a 空岗 alarm, not a promise."""
+    w = e.windows[wid]
+    if w.status == "closed":
+        wc = e.cfg.window(wid)
+        return now + LOGIN_GUESS_S if nobody and wc is not None and wc.attended else None
+    if w.status == "paused":
+        return max(now + 120.0, w.since + PAUSE_GUESS_S)
+    cur = e.tickets.get(w.current or "")
+    if cur is None or cur.state not in ACTIVE:
+        return now
+    start = cur.handle_start or now
+    mean = e.estimator.handle_s(cur.service)
+    return now + max(mean - (now - start), 0.3 * mean)
+
+
+def wait(e: Engine, t: Ticket, now: float) -> WaitForecast | None:
+    """Seconds until ``t`` is called (mid and an 80 % range); None if no window
+    that serves it is staffed."""
+    if t.state != "waiting":
+        return None
+    line = e.line_of(t)
+    windows = _related_windows(e, line)
+    heap = []
+    nobody = all(e.windows[w].status == "closed" for w in e.routing.servers.get(line, []))
+    for i, wid in enumerate(windows):
+        at = _free_at(e, wid, now, nobody)
+        if at is not None:
+            heap.append((e.hours.next_open(at), i, wid))
+    if not any(w in e.routing.servers.get(line, []) for _, _, w in heap):
+        return None
+    heapq.heapify(heap)
+    lists = _Lists(e, windows)
+    servers = set(e.routing.servers.get(line, []))
+    var = 0.0  # variance of the work done at the ticket's windows before it
+    calls = 0
+    est = e.estimator
+    while heap:
+        at, i, wid = heapq.heappop(heap)
+        got = lists.pick(wid, at)
+        if got is None:
+            continue  # nothing left for it: idle until someone new comes
+        if got[2] == t.id:
+            return _with_inflow(e, t, line, servers, at - now, var, calls, now)
+        calls += 1
+        svc = e.tickets[got[2]].service if got[2] in e.tickets else line
+        mean, sd = est.handle_s(svc), est.spread_s(svc)
+        if wid in servers:
+            var += sd * sd
+        if calls > MAX_PICKS:  # extrapolate at the rate reached so far
+            break
+        heapq.heappush(heap, (e.hours.next_open(at + mean * est.show_factor()), i, wid))
+    return None
+
+
+def _with_inflow(e: Engine, t: Ticket, line: str, servers: set[str], base_s: float,
+                 var: float, calls: int, now: float) -> WaitForecast:
+    """Add the expected citizens who arrive after ``t`` and are still called first."""
+    r = e.routing
+    extra_work = 0.0
+    n_srv = max(1, sum(1 for w in servers if e.windows[w].status != "closed"))
+    my_boost = r.boost.get(t.priority, 0.0)
+    horizon_min = base_s / 60.0
+    for wid in servers:
+        my_bonus = r.step * (r.skills[wid].get(line, 1) - 1) + my_boost
+        for ln, weight in r.skills[wid].items():
+            rate = e.arrivals.rate_per_min(ln, now)
+            if rate <= 0:
+                continue
+            for klass, share in e.arrivals.class_shares(ln):
+                lead = r.step * (weight - 1) + r.boost.get(klass, 0.0) - my_bonus
+                if lead <= 0:
+                    continue
+                # arrivals within `lead` minutes after t (but before it is called) jump ahead;
+                # spread over the windows that serve that line
+                n_srv_ln = max(1, len(r.servers.get(ln, ())))
+                extra_work += rate * share * min(lead, horizon_min) * e.estimator.handle_s(ln) / n_srv_ln
+    extra_s = extra_work / n_srv
+    mid = base_s + extra_s
+    sd = math.sqrt(var) / n_srv + 0.25 * extra_s + 30.0
+    return WaitForecast(mid_s=mid, lo_s=max(0.0, mid - Z_RANGE * sd), hi_s=mid + Z_RANGE * sd)
+
+
+def naive_minutes(e: Engine, t: Ticket) -> int:
+    """The formula used before the forecast (kept to measure against in bench/estimate.py):
+    same-line tickets ahead × learned minutes ÷ open windows."""
+    line = e.line_of(t)
+    servers = e.routing.servers.get(line, ())
+    open_n = sum(1 for wid in servers if e.windows[wid].status == "open") or len(servers)
+    n = e.routing.ahead_same_line(line, t.priority, t.enqueued_at)
+    return int(math.ceil((n + 0.5) * e.estimator.handle_min(t.service) / max(1, open_n)))
+
+
+class Hours:
+    """When the hall calls: a moment inside a closed gap of the day (lunch) moves to
+    the next opening; after the day's last period staff serve everyone who took a
+    number, so the evening is not a gap."""
+
+    def __init__(self, e: Engine):
+        self.e = e
+        self._day: tuple[float, float] | None = None
+        self._gaps: list[tuple[float, float]] = []
+
+    def _load(self, at: float) -> None:
+        sh = self.e.cfg.service_hours
+        local = local_dt(at, self.e.tz)
+        day0 = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        self._day = (day0.timestamp(), (day0 + dt.timedelta(days=1)).timestamp())
+        self._gaps = []
+        if not sh.is_open(day0.replace(hour=12)) and not any(
+                sh.is_open(day0.replace(hour=p.start.hour, minute=p.start.minute)) for p in sh.periods):
+            return  # a closed day: nothing to move
+        spans = [(day0.replace(hour=p.start.hour, minute=p.start.minute).timestamp(),
+                  day0.replace(hour=p.end.hour, minute=p.end.minute).timestamp()) for p in sh.periods]
+        spans.sort()
+        for (_s1, e1), (s2, _e2) in zip(spans, spans[1:]):
+            if s2 > e1:
+                self._gaps.append((e1, s2))
+
+    def next_open(self, at: float) -> float:
+        if self._day is None or not self._day[0] <= at < self._day[1]:
+            self._load(at)
+        for start, end in self._gaps:
+            if start <= at < end:
+                return end
+        return at
