@@ -63,10 +63,26 @@ class Estimator:
         self.calls += 1
         self.noshows += int(noshow)
 
+    def unobserve_call(self, noshow: bool) -> None:
+        self.calls -= 1
+        self.noshows -= int(noshow)
+
     def show_factor(self) -> float:
         """Share of a mean visit a call costs: a no-show takes about a fifth of one."""
         p = (self.noshows + 1) / (self.calls + 20)  # starts near 5 %
         return 1.0 - 0.8 * p
+
+    def learned(self, service: str) -> tuple[float | None, float | None]:
+        """What is known of a service now (mean and spread), to put back with forget()."""
+        return self._learned.get(service), self._var.get(service)
+
+    def forget(self, service: str, learned: tuple[float | None, float | None]) -> None:
+        """Put back what was learned before an observation that was undone."""
+        for store, value in zip((self._learned, self._var), learned):
+            if value is None:
+                store.pop(service, None)
+            else:
+                store[service] = value
 
     def snapshot(self) -> dict[str, float]:
         return dict(self._learned)
@@ -93,6 +109,11 @@ class Arrivals:
         self._level[line] = self._decayed(line, now) + 1.0
         self._at[line] = now
         self._classes[line][klass] += 1
+
+    def unobserve(self, line: str, klass: str) -> None:
+        """Take back the last observation (its command was undone)."""
+        self._level[line] = max(0.0, self._level.get(line, 0.0) - 1.0)
+        self._classes[line][klass] -= 1
 
     def _decayed(self, line: str, now: float) -> float:
         lvl = self._level.get(line, 0.0)

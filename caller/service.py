@@ -32,6 +32,7 @@ from typing import Any
 import msgspec
 
 from hall import messages as m
+from hall import sdnotify
 from hall.bus import Bus, BusSettings
 from hall.clock import Clock, SystemClock, local_day
 from hall.config import HallConfig
@@ -54,14 +55,23 @@ _REPUBLISH = object()
 ENGINE_ID = "caller"
 
 
-def _best_effort_id(payload: bytes) -> str:
-    """The request id of a payload that failed validation, if it has one."""
-    try:
-        raw = msgspec.json.decode(payload)
-    except (msgspec.DecodeError, ValueError):
-        return ""
-    rid = raw.get("id") if isinstance(raw, dict) else None
-    return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else ""
+class ClockError(RuntimeError):
+    """The wall clock is behind what the store already holds."""
+
+
+CLOCK_SLACK_S = 2.0  # an NTP step of a second or two is not a broken clock
+
+
+def check_clock(now: float, last_issued: float | None) -> None:
+    """Refuse to number tickets on a clock earlier than the last committed one:
+    a Pi without its RTC that booted without time sync would start "today"
+    on 1970 or last week and hand out numbers of a day that already had them."""
+    if last_issued is not None and now < last_issued - CLOCK_SLACK_S:
+        import datetime as dt
+        fmt = lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        raise ClockError(f"the clock says {fmt(now)}, earlier than the last committed ticket "
+                         f"({fmt(last_issued)}): refusing to number tickets; fix the time "
+                         "(chronyc tracking, timedatectl) and start again")
 
 
 @dataclass
@@ -70,7 +80,7 @@ class _Work:
 
     changes: Changes | None
     to_store: list[tuple[str, str, bytes]]
-    ext: list[tuple[Extension, list[Any]]]
+    records: list[Any]  # the extensions' typed rows
     out: list[tuple[Any, str, Any]]
     prune_before: str | None = None  # a new day: yesterday's idempotency records can go
 
@@ -83,7 +93,7 @@ class _Batch:
     to_store: list[tuple[str, str, bytes]] = field(default_factory=list)  # (key, day, data)
     events: list[Emit] = field(default_factory=list)
     in_batch: dict[str, bytes] = field(default_factory=dict)
-    ext_records: dict[str, tuple[Extension, list[Any]]] = field(default_factory=dict)
+    records: list[Any] = field(default_factory=list)  # the extensions' typed rows
     republish: bool = False
 
 
@@ -93,17 +103,18 @@ class CallerService:
     def __init__(self, config: HallConfig, db_path: str | Path, bus_settings: BusSettings,
                  clock: Clock | None = None, client_id: str | None = None,
                  config_path: str | Path | None = None, extensions: list[Extension] | None = None,
-                 max_batch: int = MAX_BATCH):
+                 max_batch: int = MAX_BATCH, bus: Bus | None = None):
         self.config = config
         self.config_path = Path(config_path) if config_path else None
         self.hall_id = config.hall.id
         self.clock = clock or SystemClock()
         self.extensions = default_extensions(config) if extensions is None else extensions
         self._ext_ops: dict[str, Extension] = {op: x for x in self.extensions for op in x.ops()}
-        self.store = Store(db_path, "".join(x.schema for x in self.extensions))
+        self.store = Store(db_path)
         self.engine = Engine(config)
-        self.bus = Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
-                       availability=(REGISTRY["engine.availability"], ENGINE_ID))
+        # injected in tests (an in-process bus); the real one connects only in start()
+        self.bus = bus or Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
+                              availability=(REGISTRY["engine.availability"], ENGINE_ID))
         # SimpleQueue: the C implementation; the network thread puts every request here
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._commits: queue.Queue[_Work | None] = queue.Queue(maxsize=2)  # the pipeline's depth
@@ -126,9 +137,10 @@ class CallerService:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.store.open()
         now = self.clock.now()
+        check_clock(now, self.store.last_issued_at())
         self.engine.restore(*self.store.load(local_day(now, self.config.hall.timezone)), now=now)
         for x in self.extensions:
-            x.restore(self.store.db, self.engine, now)
+            x.restore(self.store, self.engine, now)
         # what start-up built (config, indexes, today's tickets) lives as long as
         # the process: out of the cyclic collector's generations for good
         gc.freeze()
@@ -173,7 +185,9 @@ class CallerService:
 
     def _run(self) -> None:
         last_tick = last_flush = -1e9
+        sdnotify.watch("caller-worker")  # blocked behind a stuck commit too: no pings
         while not self._stop.is_set():
+            sdnotify.beat("caller-worker")
             batch = self._take_batch()
             try:
                 if batch:
@@ -204,9 +218,9 @@ class CallerService:
         self._out.append((spec, ident, payload))
 
     def _submit(self, changes: Changes | None, to_store: list[tuple[str, str, bytes]] = (),
-                ext: list[tuple[Extension, list[Any]]] = (), prune_before: str | None = None) -> None:
+                records: list[Any] = (), prune_before: str | None = None) -> None:
         """Hand a batch to the committer (blocks while two are already waiting)."""
-        work = _Work(changes, list(to_store), list(ext), self._out, prune_before)
+        work = _Work(changes, list(to_store), list(records), self._out, prune_before)
         self._out = []
         while not self._stop.is_set():
             try:
@@ -222,7 +236,7 @@ class CallerService:
                 return
             try:
                 if work.changes is not None:
-                    self.store.commit(work.changes, work.to_store, work.ext)
+                    self.store.commit(work.changes, work.to_store, work.records)
                     self.batches += 1
                 if work.prune_before:
                     self.store.prune_replies(work.prune_before)
@@ -241,9 +255,9 @@ class CallerService:
             elif item[0].spec.name == "stats.progress":
                 self._take_progress(item[1])
             else:
-                self._answer(item[0], item[1], now, b)
+                self._answer_once(item[0], item[1], now, b)
         ch = self.engine.drain()
-        b.events.extend(self._after(ch, now, b.ext_records))
+        b.events.extend(self._after(ch, now, b.records))
         for key, _day, data in b.to_store:
             self._cache[key] = data  # before the commit: a retry in a later batch is
             if len(self._cache) > REPLY_CACHE:  # answered after this batch's commit anyway
@@ -255,7 +269,20 @@ class CallerService:
             self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
         if b.republish:
             self._republish_all(now)
-        self._submit(ch, b.to_store, list(b.ext_records.values()))
+        self._submit(ch, b.to_store, b.records)
+
+    def _answer_once(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
+        """Every request gets exactly one reply, even when answering it fails
+        outside the command (the core has undone the command's changes)."""
+        n = len(b.replies)
+        try:
+            self._answer(parsed, payload, now, b)
+        except Exception as e:
+            log.exception("internal error answering %s from %s", parsed.spec.name, parsed.ident)
+            del b.replies[n:]
+            b.replies.append((REGISTRY.response_for(parsed.spec), parsed.ident, m.encode(m.Response(
+                id=m.best_effort_id(payload), status="error",
+                error=m.ErrorBody(code="internal", message=type(e).__name__)))))
 
     def _answer(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
         """Validate one request, answer it from the idempotency record or by
@@ -269,12 +296,12 @@ class CallerService:
             b.replies.append((resp_spec, parsed.ident, m.encode(m.Response(
                 id=rid, status="error", error=m.ErrorBody(code=code, message=message)))))
 
-        if len(payload) > m.MAX_PAYLOAD:
-            return refuse("", "too_large", f"payload over {m.MAX_PAYLOAD} bytes")
-        try:
-            req = m.decode(payload, m.REQUEST_TYPES[op])
+        try:  # bounds first: nothing is decoded that is too large or nests too deep
+            req = m.decode(payload, m.REQUEST_TYPES[op], m.MAX_PAYLOAD)
+        except m.Unreadable as e:
+            return refuse("", e.code, e.message)
         except msgspec.ValidationError as e:
-            return refuse(_best_effort_id(payload), "bad_request", str(e))
+            return refuse(m.best_effort_id(payload), "bad_request", str(e))
         except msgspec.DecodeError as e:
             return refuse("", "bad_json", str(e))
         key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
@@ -306,7 +333,7 @@ class CallerService:
                 data, xo = ext.handle(op, ident, req, self.engine, now)
             except Refused as r:
                 return None, (r.code, r.message), []
-            b.ext_records.setdefault(ext.name, (ext, []))[1].extend(xo.records)
+            b.records.extend(xo.records)
             return data, None, xo.events
         if op.startswith("window.") and self.config.window(ident) is None:
             return None, ("unknown_window", f"no window {ident!r} in this hall"), []
@@ -314,13 +341,13 @@ class CallerService:
         return out.data, out.error, out.events
 
     def _after(self, ch: Changes, now: float,
-               ext_records: dict[str, tuple[Extension, list[Any]]]) -> list[Emit]:
+               records: list[Any]) -> list[Emit]:
         """Let each extension react to the batch; its records join the transaction."""
         events: list[Emit] = []
         for x in self.extensions:
             xo: ExtOut = x.after_batch(ch, self.engine, now)
             events.extend(xo.events)
-            ext_records.setdefault(x.name, (x, []))[1].extend(xo.records)
+            records.extend(xo.records)
         return events
 
     def _publish_changes(self, ch: Changes, now: float) -> None:
@@ -368,22 +395,22 @@ class CallerService:
         day_before = self.engine.day
         self.engine.tick(now)
         ch = self.engine.drain()
-        ext_records: dict[str, tuple[Extension, list[Any]]] = {}
-        events = self._after(ch, now, ext_records)
+        records: list[Any] = []
+        events = self._after(ch, now, records)
         for x in self.extensions:
             xo = x.tick(self.engine, now)
             events.extend(xo.events)
-            ext_records.setdefault(x.name, (x, []))[1].extend(xo.records)
+            records.extend(xo.records)
         for ev in events:
             self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
         if day_before and self.engine.day != day_before:
             self._cache.clear()
             self._republish_all(now)
-            self._submit(ch, [], list(ext_records.values()), prune_before=day_before)
+            self._submit(ch, [], records, prune_before=day_before)
         else:
             self._publish_changes(ch, now)
-            if ch.tickets or ch.windows or ch.ratings or any(r for _, r in ext_records.values()):
-                self._submit(ch, [], list(ext_records.values()))
+            if ch.tickets or ch.windows or ch.ratings or records:
+                self._submit(ch, [], records)
 
     def _republish_all(self, now: float) -> None:
         """After a (re)connect: the broker may have lost its retained state."""
@@ -397,7 +424,7 @@ class CallerService:
                              m.UnattendedAlert(window=wid, active=True, since=since, at=now))
         self._emit(REGISTRY["stats.summary"], "hall", e.summary(now))
         self._emit(REGISTRY["config.current"], "hall", m.ConfigCurrent(
-            version=self.config.version, digest=self.config.digest(), config=self.config.to_json_dict()))
+            version=self.config.version, digest=self.config.digest(), config=self.config.public_dict()))
         for x in self.extensions:
             for ev in x.republish(self.engine, now):
                 self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)

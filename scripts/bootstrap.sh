@@ -30,6 +30,6 @@ fi
 stamp=.venv/.onewindow-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e ".[ui,voice,input,embedded,test]"
+  .venv/bin/pip install -q -e ".[ui,voice,input,embedded,web,test]"
   touch "$stamp"
 fi
