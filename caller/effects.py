@@ -44,6 +44,7 @@ class Changes:
     zone_views: set[str] = field(default_factory=set)  # calls changed: publish now
     alerts: list[m.UnattendedAlert] = field(default_factory=list)
     estimate_stat: bool = False  # a ticket's wait was judged against its estimate
+    balance: bool = False  # the balancer's loans or suggestions changed
 
     def absorb(self, cmd: "Changes") -> None:
         """Add one applied command's changes to the batch's (records excepted:
@@ -57,6 +58,7 @@ class Changes:
         self.zone_views |= cmd.zone_views
         self.alerts.extend(cmd.alerts)
         self.estimate_stat |= cmd.estimate_stat
+        self.balance |= cmd.balance
 
 
 @dataclass

@@ -28,6 +28,7 @@ from hall.config import HallConfig
 
 from . import forecast, kiosk_ops, settle, views, window_ops
 from .effects import Changes, Emit, Outcome, Refused
+from .balance import Balancer
 from .estimate import Arrivals, Estimator
 from .model import ACTIVE, Rating, Ticket, WindowRec
 from .numbering import Numbering
@@ -50,6 +51,8 @@ class Engine:
         self.estimator = Estimator(self._expected(cfg), cfg.queue.estimate_alpha)
         self.arrivals = Arrivals()
         self.hours = forecast.Hours(self)
+        self.inflow = forecast.Inflow(self)
+        self.balancer = Balancer(self)
         self.estimate_errors: list[float] = []  # today's (actual − estimate) minutes, for the stat
         self.estimate_inside = 0  # of them, how many fell inside the printed range
         self.recent: dict[str, deque[m.CallEntry]] = {
@@ -211,6 +214,9 @@ class Engine:
             q.clear()
         self.stats.clear()
         self.arrivals.clear()
+        self.inflow.clear()
+        self.balancer.clear()
+        self.balancer.moves_today = 0
         self.estimate_errors.clear()
         self.estimate_inside = 0
         self._qseq = 0
@@ -237,6 +243,8 @@ class Engine:
             elif not should and wc.id in self.unattended:
                 del self.unattended[wc.id]
                 self.ch.alerts.append(m.UnattendedAlert(window=wc.id, active=False, since=None, at=now))
+        if open_now and self.balancer.tick(now):
+            self.ch.balance = True
 
     # ========================================================== helpers ==
     def next_qseq(self) -> int:
@@ -316,8 +324,7 @@ class Engine:
         ahead, est, lo, hi = 0, 0, 0, 0
         line = self.line_of(t)
         if t.state == "waiting":
-            ahead = forecast.ahead(self, t, now)
-            w = forecast.wait(self, t, now)
+            ahead, w = forecast.position(self, t, now)
             if w is not None:
                 est, lo, hi = w.minutes()
         wc = self.cfg.window(t.window) if t.window else None
@@ -427,19 +434,24 @@ class Engine:
         ev = m.CalledEvent(event=f"{t.id}#{t.calls}", ticket=t.id, number=t.number, window=w.id,
                            window_number=wc.number, zone=wc.zone, matter=t.matter or t.bundle,
                            recall=t.recalls if recall else 0, lang=t.lang, at=now)
-        self.events.append(Emit("zone.called", wc.zone, ev))
         entry = m.CallEntry(ticket=t.id, number=t.number, window=w.id, window_number=wc.number,
                             matter=t.matter or t.bundle, at=now, recall=ev.recall)
-        recent = self.recent[wc.zone]
-        before = list(recent)
-        self._undo.append(lambda: (recent.clear(), recent.extend(before)))
         self.edit(t)
-        for i, old in enumerate(recent):
-            if old.ticket == t.id:
-                del recent[i]
-                break
-        recent.appendleft(entry)
-        self.ch.zone_views.add(wc.zone)
+        # a window lent to another zone's queue (caller/balance.py) calls to both zones'
+        # screens: the citizen waits where the ticket's matter is served
+        for zone in dict.fromkeys((wc.zone, t.zone)):
+            if zone not in self.recent:
+                continue
+            self.events.append(Emit("zone.called", zone, ev))
+            recent = self.recent[zone]
+            before = list(recent)
+            self._undo.append(lambda recent=recent, before=before: (recent.clear(), recent.extend(before)))
+            for i, old in enumerate(recent):
+                if old.ticket == t.id:
+                    del recent[i]
+                    break
+            recent.appendleft(entry)
+            self.ch.zone_views.add(zone)
 
 
     def reconfigure(self, new: HallConfig) -> str | None:
@@ -461,6 +473,8 @@ class Engine:
         self.cfg = new
         self.tz = new.hall.timezone
         self._day_span = (0.0, 0.0)  # the zone may have changed
+        self.balancer.clear()  # loans refer to the old skills
+        self.inflow.clear()
         self.routing.configure(new)
         self.numbering.set_digits({g.prefix: g.digits for g in new.groups})
         self.estimator.set_expected(self._expected(new), new.queue.estimate_alpha)

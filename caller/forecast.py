@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 LOGIN_GUESS_S = 120.0  # a closed window that should be staffed (`attended`) opens soon
 PAUSE_GUESS_S = 600.0  # a paused window is expected back after ten minutes in all
 Z_RANGE = 1.28  # ± this many standard deviations: an 80 % interval
+MODEL_ERR = 0.15  # the model's own error, as a share of the wait (calibrated: docs/estimates.md)
 MAX_PICKS = 4000  # bound on one simulation; beyond it the wait is extrapolated
 
 
@@ -79,6 +80,10 @@ class _Lists:
                         out.append((line, klass, bonus + boost, lst))
             self.cands[wid] = out
 
+    def reset(self) -> None:
+        for k in self.ptr:
+            self.ptr[k] = 0
+
     def pick(self, wid: str, now: float) -> tuple[str, str, str] | None:
         """What ``Routing.pick`` would return for ``wid`` at ``now`` (line, class, ticket)."""
         best = None
@@ -102,14 +107,18 @@ def _open_servers(e: Engine, line: str) -> list[str]:
     return [w for w in servers if e.windows[w].status == "open"] or list(servers)
 
 
-def ahead(e: Engine, t: Ticket, now: float, limit: int | None = None) -> int:
+def ahead(e: Engine, t: Ticket, now: float, limit: int | None = None,
+          lists: _Lists | None = None) -> int:
     """Tickets called before ``t`` by its windows, clock stopped (see module doc).
 
     ``limit``: stop counting past it (the SMS rule only asks "≤ N?")."""
     if t.state != "waiting":
         return 0
     servers = _open_servers(e, e.line_of(t))
-    lists = _Lists(e, servers)
+    if lists is None:
+        lists = _Lists(e, servers)
+    else:
+        lists.reset()
     active = list(servers)
     n = 0
     while active:
@@ -158,13 +167,26 @@ def _free_at(e: Engine, wid: str, now: float, nobody: bool) -> float | None:
     return now + max(mean - (now - start), 0.3 * mean)
 
 
-def wait(e: Engine, t: Ticket, now: float) -> WaitForecast | None:
+def position(e: Engine, t: Ticket, now: float) -> tuple[int, WaitForecast | None]:
+    """``ahead`` and ``wait`` of a ticket together, reading the queue once."""
+    if t.state != "waiting":
+        return 0, None
+    windows = _related_windows(e, e.line_of(t))
+    lists = _Lists(e, windows)
+    n = ahead(e, t, now, lists=lists)
+    lists.reset()
+    return n, wait(e, t, now, lists=lists, windows=windows)
+
+
+def wait(e: Engine, t: Ticket, now: float, lists: _Lists | None = None,
+         windows: list[str] | None = None) -> WaitForecast | None:
     """Seconds until ``t`` is called (mid and an 80 % range); None if no window
     that serves it is staffed."""
     if t.state != "waiting":
         return None
     line = e.line_of(t)
-    windows = _related_windows(e, line)
+    if windows is None:
+        windows = _related_windows(e, line)
     heap = []
     nobody = all(e.windows[w].status == "closed" for w in e.routing.servers.get(line, []))
     for i, wid in enumerate(windows):
@@ -174,7 +196,8 @@ def wait(e: Engine, t: Ticket, now: float) -> WaitForecast | None:
     if not any(w in e.routing.servers.get(line, []) for _, _, w in heap):
         return None
     heapq.heapify(heap)
-    lists = _Lists(e, windows)
+    if lists is None:
+        lists = _Lists(e, windows)
     servers = set(e.routing.servers.get(line, []))
     var = 0.0  # variance of the work done at the ticket's windows before it
     calls = 0
@@ -199,30 +222,71 @@ def wait(e: Engine, t: Ticket, now: float) -> WaitForecast | None:
 
 def _with_inflow(e: Engine, t: Ticket, line: str, servers: set[str], base_s: float,
                  var: float, calls: int, now: float) -> WaitForecast:
-    """Add the expected citizens who arrive after ``t`` and are still called first."""
-    r = e.routing
-    extra_work = 0.0
+    """Add the expected citizens who arrive after ``t`` and are still called first,
+    and move a call that may miss the lunch break past it."""
     n_srv = max(1, sum(1 for w in servers if e.windows[w].status != "closed"))
-    my_boost = r.boost.get(t.priority, 0.0)
     horizon_min = base_s / 60.0
-    for wid in servers:
-        my_bonus = r.step * (r.skills[wid].get(line, 1) - 1) + my_boost
-        for ln, weight in r.skills[wid].items():
-            rate = e.arrivals.rate_per_min(ln, now)
-            if rate <= 0:
-                continue
-            for klass, share in e.arrivals.class_shares(ln):
-                lead = r.step * (weight - 1) + r.boost.get(klass, 0.0) - my_bonus
-                if lead <= 0:
-                    continue
-                # arrivals within `lead` minutes after t (but before it is called) jump ahead;
-                # spread over the windows that serve that line
-                n_srv_ln = max(1, len(r.servers.get(ln, ())))
-                extra_work += rate * share * min(lead, horizon_min) * e.estimator.handle_s(ln) / n_srv_ln
-    extra_s = extra_work / n_srv
+    extra_s = sum(coef * min(lead, horizon_min) for lead, coef in e.inflow.terms(line, t.priority, now)) / n_srv
     mid = base_s + extra_s
-    sd = math.sqrt(var) / n_srv + 0.25 * extra_s + 30.0
-    return WaitForecast(mid_s=mid, lo_s=max(0.0, mid - Z_RANGE * sd), hi_s=mid + Z_RANGE * sd)
+    # the spread: visits before it (their handling times), the arrivals, and the model's
+    # own error (staff behaviour it cannot see), which grows with the wait
+    sd = math.sqrt(var) / n_srv + 0.25 * extra_s + MODEL_ERR * mid + 30.0
+    lo, hi = mid - Z_RANGE * sd, mid + Z_RANGE * sd
+    for g0, g1 in e.hours.gaps(now):
+        if now + mid < g0 < now + hi:  # the call may slip past the break's start
+            gap = g1 - g0
+            p_before = _phi((g0 - now - mid) / sd)
+            if p_before < 0.5:
+                mid += gap
+            hi += gap
+    return WaitForecast(mid_s=mid, lo_s=max(0.0, lo), hi_s=hi)
+
+
+def _phi(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+class Inflow:
+    """Work that citizens still to come will add before a ticket of a line and class:
+    a list of (lead minutes, seconds of work per minute) terms, cached a minute."""
+
+    TTL_S = 60.0
+
+    def __init__(self, e: Engine):
+        self.e = e
+        self._cache: dict[tuple[str, str], tuple[float, list[tuple[float, float]]]] = {}
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def terms(self, line: str, klass: str, now: float) -> list[tuple[float, float]]:
+        hit = self._cache.get((line, klass))
+        if hit is not None and now - hit[0] < self.TTL_S:
+            return hit[1]
+        out = self._compute(line, klass, now)
+        self._cache[(line, klass)] = (now, out)
+        return out
+
+    def _compute(self, line: str, klass: str, now: float) -> list[tuple[float, float]]:
+        e, r = self.e, self.e.routing
+        my_boost = r.boost.get(klass, 0.0)
+        out: list[tuple[float, float]] = []
+        for wid in r.servers.get(line, ()):
+            if e.windows[wid].status == "closed":
+                continue
+            my_bonus = r.step * (r.skills[wid].get(line, 1) - 1) + my_boost
+            for ln, weight in r.skills[wid].items():
+                rate = e.arrivals.rate_per_min(ln, now)
+                if rate <= 0:
+                    continue
+                work = rate * e.estimator.handle_s(ln) / max(1, len(r.servers.get(ln, ())))
+                for other, share in e.arrivals.class_shares(ln):
+                    # arrivals within `lead` minutes after the ticket (and before its call)
+                    # are called first at this window
+                    lead = r.step * (weight - 1) + r.boost.get(other, 0.0) - my_bonus
+                    if lead > 0:
+                        out.append((lead, work * share))
+        return out
 
 
 def naive_minutes(e: Engine, t: Ticket) -> int:
@@ -260,6 +324,12 @@ class Hours:
         for (_s1, e1), (s2, _e2) in zip(spans, spans[1:]):
             if s2 > e1:
                 self._gaps.append((e1, s2))
+
+    def gaps(self, at: float) -> list[tuple[float, float]]:
+        """The closed gaps (start, end) of the day of ``at`` (lunch breaks)."""
+        if self._day is None or not self._day[0] <= at < self._day[1]:
+            self._load(at)
+        return self._gaps
 
     def next_open(self, at: float) -> float:
         if self._day is None or not self._day[0] <= at < self._day[1]:

@@ -61,6 +61,21 @@ class Routing:
         numbers = {w.id: w.number for w in cfg.windows}
         self.window_numbers = {line: [numbers[wid] for wid in wids] for line, wids in self.servers.items()}
 
+    def lend(self, window_id: str, line: str, penalty_minutes: float) -> None:
+        """The balancer lends a window to a line (caller/balance.py): it joins the
+        window's skills until unlend(), ``penalty_minutes`` below a weight-1 matter,
+        so the window takes it only when its own citizens have been served (or
+        waited that much less); bounded, so the policy's ageing bound still holds,
+        larger by the penalty, for the lent line at this window."""
+        if line in self.skills.get(window_id, {}):
+            return
+        self.skills[window_id][line] = 1 - penalty_minutes / self.step if self.step else 1
+        self.servers.setdefault(line, []).append(window_id)
+
+    def unlend(self, window_id: str, line: str) -> None:
+        if self.skills.get(window_id, {}).pop(line, None) is not None:
+            self.servers[line].remove(window_id)
+
     # ------------------------------------------------------------- lines --
     def add(self, line: str, klass: str, place: float, qseq: int, tid: str) -> None:
         insort(self._lines.setdefault((line, klass), []), (place, qseq, tid))

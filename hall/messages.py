@@ -276,6 +276,27 @@ class HallSummary(Outbound):
     estimate_coverage: float = 0.0  # share of waits inside the printed range
 
 
+class BalanceMove(Outbound):
+    """A comprehensive window lent to another matter's queue."""
+
+    window: str
+    window_number: str
+    line: str  # the matter or bundle it now also calls
+    since: float
+    clearing_min: float  # minutes the queue would have taken to clear when lent
+
+
+class BalanceView(Outbound):
+    """忙闲不均: the balancer's active loans (auto) or suggestions (suggest)."""
+
+    mode: Literal["off", "suggest", "auto"]
+    active: list[BalanceMove]
+    suggested: list[BalanceMove]
+    imbalance: float  # longest ÷ mean clearing time of the queues (1.0 = even)
+    moves_today: int
+    at: float
+
+
 class UnattendedAlert(Outbound):
     window: str
     active: bool
@@ -341,6 +362,7 @@ PAYLOAD_TYPES: dict[str, type] = {
     "WindowState": WindowState,
     "ZoneBoard": ZoneBoard,
     "HallSummary": HallSummary,
+    "BalanceView": BalanceView,
     "UnattendedAlert": UnattendedAlert,
     "ConfigCurrent": ConfigCurrent,
     "DeviceStatus": DeviceStatus,

@@ -33,7 +33,7 @@ from caller.engine import Engine
 from hall import messages as m
 from hall.config import HallConfig
 
-from caller.simulate import Day  # moves to sim.simulate
+from .simulate import Day
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
@@ -43,7 +43,8 @@ class Scenario(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(description="Shown in benchmark results.")
-    arrivals_scale: float = Field(1.0, gt=0, le=5, description="Multiplier of the hourly arrival curve.")
+    arrivals_scale: float = Field(1.0, gt=0, le=5, description="Load: 1.0 is the hall's design load.")
+    demand_skew: float = Field(0.5, ge=0, le=2, description="How far demand per matter strays from the window plan.")
     staffed_share: float = Field(1.0, gt=0, le=1, description="Share of attended windows with staff today.")
     noshow: float = Field(0.05, ge=0, le=0.5, description="Share of called citizens who never come.")
     pauses_per_window: float = Field(1.0, ge=0, le=10, description="Pauses per staffed window per day.")
@@ -90,19 +91,25 @@ class DayResult:
 class HallDay:
     """One simulated day: ``run()`` returns what every ticket was told and waited."""
 
-    def __init__(self, cfg: HallConfig, scenario: Scenario, seed: int = 1, date: dt.date | None = None):
+    def __init__(self, cfg: HallConfig, scenario: Scenario, seed: int = 1, date: dt.date | None = None,
+                 balance: str | None = None):
+        mode = balance or scenario.balance
+        q = cfg.queue
+        cfg = cfg.model_copy(update={"queue": q.model_copy(update={
+            "balance": q.balance.model_copy(update={"mode": mode})})})
         self.cfg = cfg
         self.sc = scenario
         self.seed = seed
         self.tz = ZoneInfo(cfg.hall.timezone)
         self.date = date or dt.date(2026, 11, 23)  # a Monday
-        self.day = Day(cfg, seed=seed, scale=scenario.arrivals_scale)
+        self.day = Day(cfg, seed=seed, scale=scenario.arrivals_scale, skew=scenario.demand_skew)
         self.rng = random.Random(seed * 7919 + 17)  # staff behaviour: apart from arrivals
         self.e = Engine(cfg)
         self._heap: list[tuple[float, int, str, str]] = []
         self._seq = itertools.count()
         self._ids = itertools.count(1)
         self.idle: set[str] = set()
+        self.visit: dict[str, tuple[float, bool]] = {}  # ticket → (handling seconds, no-show)
         self.leaving: set[str] = set()  # lunch: finish the visit in hand, then log out
         self.evening = False  # after the last period: serve everyone who has a number
         self.staff: dict[str, str] = {}
@@ -127,10 +134,13 @@ class HallDay:
         opening = self._local(periods[0].start.hour, periods[0].start.minute)
         self.e.restore([], [], [], {}, [], now=opening - 600)
         closing = self._local(periods[-1].end.hour, periods[-1].end.minute)
+        fate = random.Random(self.seed * 104729 + 3)  # who will not come when called
         for a in self.day.arrivals(opening, closing):
+            a.noshow = fate.random() < self.sc.noshow  # type: ignore[attr-defined]
             self.at(a.at, "arrive", msgspec.json.encode(a.__dict__).decode())
         attended = [w.id for w in self.cfg.windows if w.attended]
-        staffed = attended[: max(1, round(len(attended) * self.sc.staffed_share))]
+        n_staffed = max(1, round(len(attended) * self.sc.staffed_share))
+        staffed = sorted(self.rng.sample(attended, n_staffed), key=attended.index)  # who is off: seeded
         for i, wid in enumerate(staffed):
             self.staff[wid] = f"S{i:03d}"
             for p in periods:
@@ -168,6 +178,7 @@ class HallDay:
             return
         info = out.data
         t = self.e.tickets[info.ticket]
+        self.visit[t.id] = (a["handle_s"], a["noshow"])
         c1 = time.perf_counter()
         self.e.info(t, now)  # the estimate's own cost, measured alone
         self.result.estimate_cpu_us.append((time.perf_counter() - c1) * 1e6)
@@ -212,7 +223,13 @@ class HallDay:
 
     def _on_tick(self, now: float, _arg: str) -> None:
         self.e.tick(now)
-        self.e.drain()
+        ch = self.e.drain()
+        if ch.balance:
+            self.result.balance_moves = self.e.balancer.moves_today
+            for wid in sorted(self.idle):  # a window lent to a queue starts calling from it
+                if self.e.routing.waiting_for_window(wid):
+                    self.idle.discard(wid)
+                    self._call(now, wid)
 
     def _on_free(self, now: float, wid: str) -> None:
         if wid in self.leaving:
@@ -239,10 +256,10 @@ class HallDay:
         rec = self.log.get(tid)
         if rec is not None and rec.called_at is None:
             rec.called_at = now
-        t = self.e.tickets[tid]
-        if self.rng.random() < self.sc.noshow:
+        handle_s, noshow = self.visit.get(tid, (600.0, False))
+        if noshow or self.e.tickets[tid].calls > 1:  # a no-show that re-queued: its fate is sealed
             self.at(now + 60 * (1 + self.e.cfg.queue.recall_limit), "noshow", wid)
             return
-        walk = self.rng.uniform(20, 90)
+        walk = 20 + (handle_s % 70)  # 20–90 s to walk up, fixed per visit
         self._req("window.start", wid, now + walk)
-        self.at(now + walk + self.day.handle_seconds(t.service), "free", wid)
+        self.at(now + walk + handle_s, "free", wid)
