@@ -92,15 +92,16 @@ class Balancer:
         return max((self.clearing_min(line) for line in wc.serves), default=0.0) if wc else 0.0
 
     def own_load(self, wid: str, now: float, without: int = 0, planned: set[str] = frozenset()) -> float:
-        """Share of the time of the windows left at home that arrivals to a window's own
+        """Share of the time of the windows at home that arrivals to a window's own
         lines need: minutes of work arriving per minute ÷ staffed windows serving those
-        lines that are not lent out (less ``without`` more)."""
+        lines that are not lent elsewhere (the window itself counts: a lent window
+        still serves its own citizens first), less ``without``."""
         e = self.e
         wc = e.cfg.window(wid)
         if wc is None:
             return 0.0
         work = sum(e.arrivals.rate_per_min(line, now) * e.estimator.handle_min(line) for line in wc.serves)
-        lent = {w for w, _ in self.loans} | planned
+        lent = ({w for w, _ in self.loans} | planned) - {wid}
         home = {w for line in wc.serves for w in e.routing.servers.get(line, ())
                 if e.windows[w].status == "open" and w not in lent}
         left = len(home) - without
@@ -165,7 +166,8 @@ class Balancer:
             if lent_to.get(wc.id, 0) >= bc.max_lines_per_window:
                 continue
             own = self.own_clearing_min(wc.id)
-            if own >= bc.idle_minutes or self.own_load(wc.id, now, 1, {x.window for x in out}) > bc.spare_load:
+            # a lent window still serves its own citizens first (the penalty): it counts at home
+            if own >= bc.idle_minutes or self.own_load(wc.id, now, 0, {x.window for x in out}) > bc.spare_load:
                 continue
             skills = e.routing.skills.get(wc.id, {})
             cands = [(clearing.get(line, 0.0), line) for line in self.authorised(wc.id) if line not in skills]

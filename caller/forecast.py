@@ -29,6 +29,7 @@ import datetime as dt
 import heapq
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 from hall.clock import local_dt
@@ -42,7 +43,9 @@ LOGIN_GUESS_S = 120.0  # a closed window that should be staffed (`attended`) ope
 PAUSE_GUESS_S = 600.0  # a paused window is expected back after ten minutes in all
 Z_RANGE = 1.28  # ± this many standard deviations: an 80 % interval
 MODEL_ERR = 0.15  # the model's own error, as a share of the wait (calibrated: docs/estimates.md)
-MAX_PICKS = 4000  # bound on one simulation; beyond it the wait is extrapolated
+MAX_PICKS = 4000  # bound on one replay
+_NORMAL = NormalDist()
+
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class WaitForecast:
     mid_s: float
     lo_s: float
     hi_s: float
+    base_s: float = 0.0  # the replay alone, before citizens still to come
 
     def minutes(self) -> tuple[int, int, int]:
         """(mid, lo, hi) in whole minutes as shown to citizens; lo ≤ mid ≤ hi."""
@@ -60,25 +64,29 @@ class WaitForecast:
 
 
 class _Lists:
-    """The non-empty waiting lists a set of windows draws from, read through pointers."""
+    """The non-empty waiting lists a set of windows draws from, read through pointers;
+    a window's candidates are gathered the first time it picks."""
 
     def __init__(self, e: Engine, windows: list[str]):
-        r = e.routing
-        self.r = r
+        self.r = e.routing
         self.ptr: dict[tuple[str, str], int] = {}
         self.cands: dict[str, list[tuple[str, str, float, list]]] = {}
-        for wid in windows:
-            out = []
-            for line, weight in r.skills.get(wid, {}).items():
-                if not r.waiting_by_line.get(line):
-                    continue
-                bonus = r.step * (weight - 1)
-                for klass, boost in r.boost.items():
-                    lst = r._lines.get((line, klass))
-                    if lst:
-                        self.ptr[(line, klass)] = 0
-                        out.append((line, klass, bonus + boost, lst))
-            self.cands[wid] = out
+
+    def _gather(self, wid: str) -> list[tuple[str, str, float, list]]:
+        r = self.r
+        out = []
+        waiting = r.waiting_by_line
+        for line, weight in r.skills.get(wid, {}).items():
+            if not waiting.get(line):
+                continue
+            bonus = r.step * (weight - 1)
+            for klass, boost in r.boost.items():
+                lst = r._lines.get((line, klass))
+                if lst:
+                    self.ptr.setdefault((line, klass), 0)
+                    out.append((line, klass, bonus + boost, lst))
+        self.cands[wid] = out
+        return out
 
     def reset(self) -> None:
         for k in self.ptr:
@@ -89,7 +97,10 @@ class _Lists:
         best = None
         best_key = None
         ptr = self.ptr
-        for line, klass, bonus, lst in self.cands[wid]:
+        cands = self.cands.get(wid)
+        if cands is None:
+            cands = self._gather(wid)
+        for line, klass, bonus, lst in cands:
             i = ptr[(line, klass)]
             if i >= len(lst):
                 continue
@@ -162,9 +173,21 @@ def _free_at(e: Engine, wid: str, now: float, nobody: bool) -> float | None:
     cur = e.tickets.get(w.current or "")
     if cur is None or cur.state not in ACTIVE:
         return now
-    start = cur.handle_start or now
-    mean = e.estimator.handle_s(cur.service)
-    return now + max(mean - (now - start), 0.3 * mean)
+    elapsed = now - (cur.handle_start or now)
+    est = e.estimator
+    return now + remaining_s(est.handle_s(cur.service), est.spread_s(cur.service), elapsed)
+
+
+def remaining_s(mean: float, sd: float, elapsed: float) -> float:
+    """Median rest of a visit that has lasted ``elapsed`` seconds, visit lengths
+    being log-normal with this mean and spread.  A visit past its mean is not
+    "about to end": long visits tend to run longer still."""
+    mean = max(mean, 1.0)
+    sigma = math.sqrt(math.log(1.0 + (sd / mean) ** 2)) or 1e-3
+    mu = math.log(mean) - sigma * sigma / 2.0
+    done = _phi((math.log(elapsed) - mu) / sigma) if elapsed > 0 else 0.0
+    u = min(done + (1.0 - done) / 2.0, 1.0 - 1e-9)
+    return max(0.0, math.exp(mu + sigma * _NORMAL.inv_cdf(u)) - elapsed)
 
 
 def position(e: Engine, t: Ticket, now: float) -> tuple[int, WaitForecast | None]:
@@ -187,41 +210,55 @@ def wait(e: Engine, t: Ticket, now: float, lists: _Lists | None = None,
     line = e.line_of(t)
     if windows is None:
         windows = _related_windows(e, line)
-    heap = []
+    start: list[tuple[float, int, str]] = []
     nobody = all(e.windows[w].status == "closed" for w in e.routing.servers.get(line, []))
     for i, wid in enumerate(windows):
         at = _free_at(e, wid, now, nobody)
         if at is not None:
-            heap.append((e.hours.next_open(at), i, wid))
-    if not any(w in e.routing.servers.get(line, []) for _, _, w in heap):
+            start.append((e.hours.next_open(at), i, wid))
+    servers = set(e.routing.servers.get(line, []))
+    if not any(w in servers for _, _, w in start):
         return None
-    heapq.heapify(heap)
     if lists is None:
         lists = _Lists(e, windows)
-    servers = set(e.routing.servers.get(line, []))
-    var = 0.0  # variance of the work done at the ticket's windows before it
+    got = _replay(e, t, lists, start, servers)
+    if got is None:
+        return None
+    at, var = got
+    return _with_inflow(e, t, line, servers, at - now, var, now)
+
+
+def _replay(e: Engine, t: Ticket, lists: _Lists, heap: list[tuple[float, int, str]],
+            servers: set[str]) -> tuple[float, float] | None:
+    """Play the policy forward until ``t`` is picked: (its call time, the variance of
+    the visits its windows handled first).  A visit lasts the learned mean, shortened
+    by the share of called citizens who do not come."""
+    heapq.heapify(heap)
+    var = 0.0
     calls = 0
     est = e.estimator
+    show = est.show_factor()
     while heap:
         at, i, wid = heapq.heappop(heap)
         got = lists.pick(wid, at)
         if got is None:
             continue  # nothing left for it: idle until someone new comes
         if got[2] == t.id:
-            return _with_inflow(e, t, line, servers, at - now, var, calls, now)
+            return at, var
         calls += 1
-        svc = e.tickets[got[2]].service if got[2] in e.tickets else line
-        mean, sd = est.handle_s(svc), est.spread_s(svc)
+        other = e.tickets.get(got[2])
+        svc = other.service if other is not None else got[0]
         if wid in servers:
+            sd = est.spread_s(svc)
             var += sd * sd
-        if calls > MAX_PICKS:  # extrapolate at the rate reached so far
-            break
-        heapq.heappush(heap, (e.hours.next_open(at + mean * est.show_factor()), i, wid))
+        if calls > MAX_PICKS:
+            return None
+        heapq.heappush(heap, (e.hours.next_open(at + est.handle_s(svc) * show), i, wid))
     return None
 
 
 def _with_inflow(e: Engine, t: Ticket, line: str, servers: set[str], base_s: float,
-                 var: float, calls: int, now: float) -> WaitForecast:
+                 var: float, now: float) -> WaitForecast:
     """Add the expected citizens who arrive after ``t`` and are still called first,
     and move a call that may miss the lunch break past it."""
     n_srv = max(1, sum(1 for w in servers if e.windows[w].status != "closed"))
@@ -239,7 +276,7 @@ def _with_inflow(e: Engine, t: Ticket, line: str, servers: set[str], base_s: flo
             if p_before < 0.5:
                 mid += gap
             hi += gap
-    return WaitForecast(mid_s=mid, lo_s=max(0.0, lo), hi_s=hi)
+    return WaitForecast(mid_s=mid, lo_s=max(0.0, lo), hi_s=hi, base_s=base_s)
 
 
 def _phi(z: float) -> float:
@@ -248,9 +285,9 @@ def _phi(z: float) -> float:
 
 class Inflow:
     """Work that citizens still to come will add before a ticket of a line and class:
-    a list of (lead minutes, seconds of work per minute) terms, cached a minute."""
+    a list of (lead minutes, seconds of work per minute) terms, cached five minutes."""
 
-    TTL_S = 60.0
+    TTL_S = 300.0  # arrival rates move over half an hour (caller/estimate.py)
 
     def __init__(self, e: Engine):
         self.e = e
@@ -270,17 +307,23 @@ class Inflow:
     def _compute(self, line: str, klass: str, now: float) -> list[tuple[float, float]]:
         e, r = self.e, self.e.routing
         my_boost = r.boost.get(klass, 0.0)
+        per_line: dict[str, tuple[float, list[tuple[str, float]]]] = {}
         out: list[tuple[float, float]] = []
         for wid in r.servers.get(line, ()):
             if e.windows[wid].status == "closed":
                 continue
-            my_bonus = r.step * (r.skills[wid].get(line, 1) - 1) + my_boost
-            for ln, weight in r.skills[wid].items():
-                rate = e.arrivals.rate_per_min(ln, now)
-                if rate <= 0:
+            skills = r.skills[wid]
+            my_bonus = r.step * (skills.get(line, 1) - 1) + my_boost
+            for ln, weight in skills.items():
+                hit = per_line.get(ln)
+                if hit is None:
+                    rate = e.arrivals.rate_per_min(ln, now)
+                    work = rate * e.estimator.handle_s(ln) / max(1, len(r.servers.get(ln, ()))) if rate > 0 else 0.0
+                    per_line[ln] = hit = (work, e.arrivals.class_shares(ln) if work else [])
+                work, shares = hit
+                if not work:
                     continue
-                work = rate * e.estimator.handle_s(ln) / max(1, len(r.servers.get(ln, ())))
-                for other, share in e.arrivals.class_shares(ln):
+                for other, share in shares:
                     # arrivals within `lead` minutes after the ticket (and before its call)
                     # are called first at this window
                     lead = r.step * (weight - 1) + r.boost.get(other, 0.0) - my_bonus

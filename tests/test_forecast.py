@@ -81,7 +81,8 @@ def test_ahead_catches_a_policy_change():
 
     def lifo_ties(self, wid, now):  # later queue sequence first on equal scores
         best, best_key = None, None
-        for line, klass, bonus, lst in self.cands[wid]:
+        cands = self.cands.get(wid)
+        for line, klass, bonus, lst in (cands if cands is not None else self._gather(wid)):
             i = self.ptr[(line, klass)]
             if i >= len(lst):
                 continue
