@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hall import messages as m
+from hall.clock import local_dt
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -105,7 +106,7 @@ class Balancer:
         home = {w for line in wc.serves for w in e.routing.servers.get(line, ())
                 if e.windows[w].status == "open" and w not in lent}
         left = len(home) - without
-        return work / left if left > 0 else float("inf")
+        return work / left if left > 0 else (0.0 if work == 0 else float("inf"))
 
     def imbalance(self) -> float:
         """max ÷ mean clearing time over lines with someone waiting (1.0 = even)."""
@@ -128,8 +129,11 @@ class Balancer:
             return False
         self._last = now
         before = (sorted(self.loans), [(s.window, s.line) for s in self.suggested])
-        self._release(now)
-        moves = self._plan(now)
+        closing = self._minutes_to_break(now) < bc.quiet_before_break_minutes
+        self._release(now, all_=closing)
+        # before a break every window serves its own: a visit lent then would keep
+        # its own citizens waiting through the break
+        moves = [] if closing else self._plan(now)
         if bc.mode == "auto":
             for loan in moves:
                 self.loans[(loan.window, loan.line)] = loan
@@ -140,7 +144,17 @@ class Balancer:
             self.suggested = moves
         return before != (sorted(self.loans), [(s.window, s.line) for s in self.suggested])
 
-    def _release(self, now: float) -> None:
+    def _minutes_to_break(self, now: float) -> float:
+        """Minutes until the current opening period ends (lunch, evening)."""
+        local = local_dt(now, self.e.tz)
+        t = local.hour * 60 + local.minute + local.second / 60
+        for p in self.e.cfg.service_hours.periods:
+            start, end = p.start.hour * 60 + p.start.minute, p.end.hour * 60 + p.end.minute
+            if start <= t < end:
+                return end - t
+        return 0.0
+
+    def _release(self, now: float, all_: bool = False) -> None:
         bc = self.cfg
         for key, loan in list(self.loans.items()):
             wid, line = key
@@ -148,7 +162,7 @@ class Balancer:
             gone = self.e.windows[wid].status == "closed"
             needed_home = (self.own_clearing_min(wid) >= 2 * bc.idle_minutes
                            or self.own_load(wid, now) > bc.spare_load + 0.1)
-            if gone or needed_home or (held and self.clearing_min(line) < bc.idle_minutes):
+            if all_ or gone or needed_home or (held and self.clearing_min(line) < bc.idle_minutes):
                 del self.loans[key]
                 self.e.routing.unlend(wid, line)
 
@@ -166,8 +180,9 @@ class Balancer:
             if lent_to.get(wc.id, 0) >= bc.max_lines_per_window:
                 continue
             own = self.own_clearing_min(wc.id)
-            # a lent window still serves its own citizens first (the penalty): it counts at home
-            if own >= bc.idle_minutes or self.own_load(wc.id, now, 0, {x.window for x in out}) > bc.spare_load:
+            # the windows left at home must carry the arrivals to its own matters: a lent
+            # window serves its own citizens first, but only once its lent visit is over
+            if own >= bc.idle_minutes or self.own_load(wc.id, now, 1, {x.window for x in out}) > bc.spare_load:
                 continue
             skills = e.routing.skills.get(wc.id, {})
             cands = [(clearing.get(line, 0.0), line) for line in self.authorised(wc.id) if line not in skills]

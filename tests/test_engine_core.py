@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
+from caller import forecast
 from caller.engine import Engine
 from hall import messages as m
 from hall.config import parse_config
@@ -269,9 +270,12 @@ def test_estimate_learns_from_served_tickets():
     h.issue(start + 121 * MIN, matter="M6")  # W8 takes this one at once…
     h.next("W8", start + 121 * MIN)
     later = h.issue(start + 122 * MIN, matter="M6")
-    # …and this one waits for the rest of W8's visit (learned minutes from its start, one
-    # minute in); W5/W6 are closed while W8 is staffed, so they promise nothing
-    assert (later.ahead, later.estimate_min) == (0, round(learned - 1))
+    # …and this one waits for the rest of W8's visit (one minute in: the median rest of a
+    # visit of the learned length and spread); W5/W6 are closed while W8 is staffed
+    est = h.e.estimator
+    rest = forecast.remaining_s(est.handle_s("M6"), est.spread_s("M6"), 60.0)
+    assert (later.ahead, later.estimate_min) == (0, round(rest / 60))
+    assert learned - 3 < rest / 60 < learned - 1  # the median is below the mean
     h.login("W5", "S5", start + 122 * MIN)
     h.ok("window.pause", "W5", start + 122 * MIN)
     h.login("W6", "S6", start + 122 * MIN)

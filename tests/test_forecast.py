@@ -181,3 +181,12 @@ def test_nobody_can_serve_it():
     assert t.estimate_min == 2  # before the first login: an attended window is expected soon
     h.ok("window.logout", "W5", T0)
     assert h.e.windows["W5"].status == "closed"
+
+
+def test_the_rest_of_a_visit_in_hand():
+    mean, sd = 600.0, 400.0  # a 10-minute matter, log-normal spread
+    fresh = forecast.remaining_s(mean, sd, 0.0)
+    assert 480 < fresh < 600  # the median of a skewed length is below its mean
+    assert forecast.remaining_s(mean, sd, 300.0) < fresh
+    # a visit far past its mean is not about to end: long visits run longer still
+    assert forecast.remaining_s(mean, sd, 1800.0) > 0.3 * mean

@@ -173,6 +173,9 @@ class BalanceRules(Strict):
     penalty_minutes: float = Field(
         60, ge=0, le=240, description="A lent line counts as waiting this much less at the borrowing window, "
                                       "so the window serves its own citizens first.")
+    quiet_before_break_minutes: float = Field(
+        45, ge=0, le=240, description="No loans this long before a break (lunch, evening): a visit lent "
+                                      "then would keep the window's own citizens waiting through the break.")
     max_lines_per_window: int = Field(2, ge=1, le=20, description="Lines one window may be lent to at once.")
 
     @model_validator(mode="after")
