@@ -45,6 +45,10 @@ class Changes:
     alerts: list[m.UnattendedAlert] = field(default_factory=list)
     estimate_stat: bool = False  # a ticket's wait was judged against its estimate
     balance: bool = False  # the balancer's loans or suggestions changed
+    # (ticket, day, target, values) of forms issued with a ticket: never kept on the
+    # ticket record itself (which is stored and shown in clear); the forms
+    # extension seals them into its own encrypted rows in the same transaction
+    forms: list[tuple[str, str, str, dict[str, str]]] = field(default_factory=list)
 
     def absorb(self, cmd: "Changes") -> None:
         """Add one applied command's changes to the batch's (records excepted:
@@ -59,6 +63,7 @@ class Changes:
         self.alerts.extend(cmd.alerts)
         self.estimate_stat |= cmd.estimate_stat
         self.balance |= cmd.balance
+        self.forms.extend(cmd.forms)
 
 
 @dataclass

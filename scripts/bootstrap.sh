@@ -19,7 +19,8 @@ if [ -n "$missing" ]; then
     # the Debian package starts a system mosquitto on :1883; our scripts start their own
     systemctl disable --now mosquitto >/dev/null 2>&1 || true
   else
-    echo "bootstrap: not root, cannot install:$missing (the embedded broker and skips stand in)" >&2
+    echo "bootstrap: not root, cannot install:$missing; tests that need them fail" \
+         "(ONEWINDOW_ALLOW_SKIPS=1 skips them instead)" >&2
   fi
 fi
 

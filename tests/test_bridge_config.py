@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest
@@ -18,8 +16,9 @@ from hall.bus import BusSettings
 from hall.config import ConfigError, load_config, parse_config
 from hall.config.devices import DevicesConfig, LedTexts, SerialDevice
 
+from .goldens import read_jsonl
+
 ROOT = Path(__file__).parent.parent
-GOLDEN = Path(__file__).parent / "golden" / "bridge"
 
 
 def state(status="open", number=None, tstate="called", recalls=0, waiting=3, ticket="20261121-A023"):
@@ -117,16 +116,20 @@ def led_cases() -> list[dict]:
 
 
 def test_led_frames_match_golden():
-    path = GOLDEN / "led_frames.jsonl"
-    cases = led_cases()
-    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
-        path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
-    golden = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    assert cases == golden
+    golden = read_jsonl("bridge/led_frames.jsonl")
+    assert led_cases() == golden
     by = {c["name"]: c for c in golden}
     assert by["call"]["lines"] == ["A023 请到5号窗口"]
     assert by["closed"]["lines"] == ["5号窗口 暂停服务"]
     assert by["call_2rows"]["lines"] == ["G105 请到5号窗口", "等候 12 人"]
+
+
+def test_led_out_of_service_text_replaces_a_stale_call():
+    p = LedPresenter(LED2, LedTexts(), "5")
+    assert p.render(state(number="A023", recalls=1), 100.0).lines[0] == "A023 请到5号窗口"
+    away = p.render(state(number="A023", recalls=1), 101.0, out_of_service=True)
+    assert (away.lines, away.flash_s) == (("5号窗口 系统维护",), 0)
+    assert p.render(state(number="A023", recalls=1), 102.0).lines == ("A023 请到5号窗口", "等候 3 人")
 
 
 def test_led_flashes_after_a_recall_only_for_a_while():

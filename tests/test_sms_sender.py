@@ -97,12 +97,27 @@ def test_sim_fault_keeps_messages_queued_until_the_sim_is_back(rig):
     assert st["detail"]["sim"] == "SIM not inserted" and "CME10" in st["detail"]["last_error"]
     eng.request("20261120-A002.called")
     wait_for(lambda: "queued" in eng.states("20261120-A002.called"), what="queued")
-    time.sleep(0.5)
-    assert fm.messages() == []
+    # barrier: the sender asked the modem for the SIM again since (and still found none)
+    probes = fm.commands.count("AT+CPIN?")
+    wait_for(lambda: fm.commands.count("AT+CPIN?") > probes, what="another SIM check")
+    assert fm.messages() == [] and not any(c.startswith("AT+CMGS") for c in fm.commands)
     fm.quirks.sim = "ready"  # someone pushed the SIM back in
     wait_for(lambda: "sent" in eng.states("20261120-A002.called"), timeout=15, what="sent after the fault")
     assert status.get(where=lambda i, s: s["ok"])[1]["detail"]["sim"] == "ready"
     assert PHONE not in json.dumps(st)
+
+
+def test_a_part_sent_without_its_cmgs_reply_is_unknown_and_never_sent_twice(rig):
+    fm, svc, eng, watch = rig(lost_replies=1)
+    eng.request("20261120-A005.called", text="请A005号到5号窗口")
+    wait_for(lambda: "unknown" in eng.states("20261120-A005.called"), what="unknown")
+    # barrier: a second message, sent after the first one's outcome was decided
+    eng.request("20261120-A006.called", text="请A006号到6号窗口")
+    wait_for(lambda: "sent" in eng.states("20261120-A006.called"), timeout=15, what="the next message sent")
+    assert fm.messages() == [(PHONE, "请A005号到5号窗口"), (PHONE, "请A006号到6号窗口")]
+    assert eng.states("20261120-A005.called") == ["queued", "unknown"]
+    [st] = [s for s in eng.statuses if s["sms"] == "20261120-A005.called" and s["state"] == "unknown"]
+    assert "may have been sent" in st["error"] and PHONE not in json.dumps(st)
 
 
 def test_late_and_rejected_messages_are_not_sent(rig):

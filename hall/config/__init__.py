@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from .base import Ident, Names, Strict
 from .devices import DevicesConfig
+from .door import DoorConfig
 from .forms import FormsConfig
 from .kiosk import KiosksConfig
 from .notify import NotifyConfig
@@ -71,6 +72,8 @@ class HallConfig(Strict):
                                                                         "forms, profile retention.")
     staff: list[StaffMember] = Field(default=[], description="The staff roster: who may log in at which "
                                                              "window's terminal, with argon2 PIN hashes.")
+    door: DoorConfig = Field(default_factory=DoorConfig, description="The engine's door: rate limits per "
+                                                                     "client, the queue bound, daily caps.")
 
     @model_validator(mode="after")
     def _cross(self) -> "HallConfig":
