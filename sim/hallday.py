@@ -45,6 +45,7 @@ class Scenario(BaseModel):
     name: str = Field(description="Shown in benchmark results.")
     arrivals_scale: float = Field(1.0, gt=0, le=5, description="Load: 1.0 is the hall's design load.")
     demand_skew: float = Field(0.5, ge=0, le=2, description="How far demand per matter strays from the window plan.")
+    zone_skew: float = Field(0.0, ge=0, le=2, description="How far a zone's demand strays (a department's busy day).")
     staffed_share: float = Field(1.0, gt=0, le=1, description="Share of attended windows with staff today.")
     noshow: float = Field(0.05, ge=0, le=0.5, description="Share of called citizens who never come.")
     pauses_per_window: float = Field(1.0, ge=0, le=10, description="Pauses per staffed window per day.")
@@ -102,7 +103,8 @@ class HallDay:
         self.seed = seed
         self.tz = ZoneInfo(cfg.hall.timezone)
         self.date = date or dt.date(2026, 11, 23)  # a Monday
-        self.day = Day(cfg, seed=seed, scale=scenario.arrivals_scale, skew=scenario.demand_skew)
+        self.day = Day(cfg, seed=seed, scale=scenario.arrivals_scale, skew=scenario.demand_skew,
+                       zone_skew=scenario.zone_skew)
         self.rng = random.Random(seed * 7919 + 17)  # staff behaviour: apart from arrivals
         self.e = Engine(cfg)
         self._heap: list[tuple[float, int, str, str]] = []

@@ -74,10 +74,12 @@ class Arrival:
 class Day:
     """Arrivals and service times for one simulated day."""
 
-    def __init__(self, cfg: HallConfig, seed: int = 1, scale: float = 1.0, skew: float = 0.5):
+    def __init__(self, cfg: HallConfig, seed: int = 1, scale: float = 1.0, skew: float = 0.5,
+                 zone_skew: float = 0.0):
         """``scale`` 1.0 offers the hall its design load (DESIGN_LOAD of what its
         windows can serve in a day); ``skew`` is how far today's demand per
-        matter strays from the hall's window plan (σ of a log-normal factor)."""
+        matter strays from the hall's window plan, ``zone_skew`` per zone — a
+        department's busy day (σ of log-normal factors)."""
         self.cfg = cfg
         self.rng = random.Random(seed)
         self.tz = ZoneInfo(cfg.hall.timezone)
@@ -93,7 +95,10 @@ class Day:
             total = sum(own.values()) or 1
             for k, v in own.items():
                 work[k] += v / total
-        visits = {k: work[k] * math.exp(self.rng.gauss(0.0, skew)) / minutes[k] for k in work}
+        zone_of = {mt.id: mt.zone for mt in cfg.matters} | {b.id: b.zone for b in cfg.bundles}
+        zone_f = {z.id: math.exp(self.rng.gauss(0.0, zone_skew)) for z in cfg.zones}
+        visits = {k: work[k] * zone_f[zone_of[k]] * math.exp(self.rng.gauss(0.0, skew)) / minutes[k]
+                  for k in work}
         ids = sorted(visits)
         self.matter_weights = [(k, visits[k]) for k in ids]
         mean_minutes = sum(visits[k] * minutes[k] for k in ids) / sum(visits.values())
