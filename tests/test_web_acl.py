@@ -59,6 +59,9 @@ def test_web_user_acts_at_windows_and_the_bridge_never_sees_a_form(tmp_path):
             got.append(seen.get(timeout=5))
         assert [op for op, _ in got] == ["next", "next"]  # never the visit with its form
         assert hub.states["W1"]["staff"] == "S001"  # the web user reads window states
+        # and, for the console, the hall's retained aggregates (the engine published them at start)
+        assert hub.retained["stats.summary"]["hall"]["day"] and hub.retained["stats.balance"]["hall"]["mode"]
+        assert hub.retained["stats.satisfaction.day"]["hall"]["scope"] == "hall"
         # the web user cannot take a number as a kiosk
         with pytest.raises(RequestError) as e:
             Requester(hub.bus, "kiosk", "K01").call("issue", {"matter": "M1"}, timeout=0.7, retries=0)

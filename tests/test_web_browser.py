@@ -47,14 +47,16 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
-def shot(drv, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def shot(drv, name: str, area: str = "terminal") -> Path:
+    """Save a screenshot under the area's artifacts (and docs/screens/<area>/ when publishing)."""
+    art, docs = ARTIFACTS.parent / area, DOC_SCREENS.parent / area
+    art.mkdir(parents=True, exist_ok=True)
     time.sleep(0.2)  # let the last paint land before the capture (not an assertion)
-    path = ARTIFACTS / f"{name}.png"
+    path = art / f"{name}.png"
     drv.save_screenshot(str(path))
     if os.environ.get("ONEWINDOW_PUBLISH_SCREENS"):
-        DOC_SCREENS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, DOC_SCREENS / path.name)
+        docs.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, docs / path.name)
     return path
 
 

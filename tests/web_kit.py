@@ -85,7 +85,7 @@ class WebServer:
     """`onewindow web` in this process: the real app, hub and uvicorn on a free port."""
 
     def __init__(self, cfg: HallConfig, bus_settings, clock=None, timeout_s: float = 2.0, retries: int = 1,
-                 **auth_kw):
+                 accounts=None, acks_path: str = ":memory:", **auth_kw):
         import uvicorn
 
         from web.app import WebContext, create_app
@@ -94,8 +94,11 @@ class WebServer:
         self.hub = Hub(cfg.hall.id, bus_settings, client_id=f"web-{cfg.hall.id}-{free_port()}",
                        timeout_s=timeout_s, retries=retries)
         self.auth = Auth(cfg.staff, **auth_kw)
+        from web.console.accounts import ConsoleAuth
+        from web.console.acks import AckStore
         kw = {"clock": clock} if clock else {}
-        self.ctx = WebContext(cfg=cfg, hub=self.hub, auth=self.auth, **kw)
+        self.ctx = WebContext(cfg=cfg, hub=self.hub, auth=self.auth, accounts=ConsoleAuth(accounts or [], **auth_kw),
+                              acks=AckStore(acks_path), **kw)
         self.app = create_app(self.ctx)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -120,16 +123,23 @@ class WebServer:
 class Events:
     """A page's event stream, read in a thread: ``get(name, where)`` waits for one."""
 
-    def __init__(self, client: httpx.Client, headers: dict):
+    def __init__(self, client: httpx.Client, headers: dict, path: str = "/terminal/events"):
         self.q: queue.Queue = queue.Queue()
         self.all: list[tuple[str, Any, float]] = []
         self._stop = False
         self._resp = None
-        self.thread = threading.Thread(target=self._run, args=(client, headers), daemon=True)
+        self.thread = threading.Thread(target=self._run, args=(client, headers, path), daemon=True)
         self.thread.start()
 
-    def _run(self, client: httpx.Client, headers: dict) -> None:
-        with client.stream("GET", "/terminal/events", headers=headers, timeout=None) as r:
+    def _run(self, client: httpx.Client, headers: dict, path: str) -> None:
+        try:
+            self._read(client, headers, path)
+        except (httpx.HTTPError, ValueError):
+            if not self._stop:  # closing the client under the stream ends it this way
+                raise
+
+    def _read(self, client: httpx.Client, headers: dict, path: str) -> None:
+        with client.stream("GET", path, headers=headers, timeout=None) as r:
             self._resp = r
             event = None
             for line in r.iter_lines():

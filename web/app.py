@@ -4,7 +4,7 @@
 hub, auth, clock). Nothing here connects to anything: the lifespan starts the
 hub (unless the caller already did) and attaches the desks to the loop.
 Areas mount under their own prefix: ``/terminal`` (the clerk's window
-terminal) now; the admin console adds ``/admin`` beside it.
+terminal) and ``/admin`` (the admin and supervisor console).
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from hall.config import HallConfig
 
 from .auth import Auth
 from .busclient import Hub
+from .console.accounts import ConsoleAuth
+from .console.acks import AckStore
+from .console.live import Console
 from .terminal.desk import Desks
 
 HERE = Path(__file__).resolve().parent
@@ -46,10 +49,15 @@ class WebContext:
     clock: Clock = field(default_factory=SystemClock)
     cookie_secure: bool = True
     start_hub: bool = True
+    # the admin console: its accounts (not the staff roster) and its acknowledgements
+    accounts: ConsoleAuth = field(default_factory=lambda: ConsoleAuth([]))
+    acks: AckStore = field(default_factory=lambda: AckStore(":memory:"))
     desks: Desks = field(init=False)
+    console: Console = field(init=False)
 
     def __post_init__(self) -> None:
         self.desks = Desks(self.cfg, self.hub)
+        self.console = Console(self.cfg, self.hub, self.acks)
 
 
 class _Headers:
@@ -63,7 +71,7 @@ class _Headers:
             return await self.app(scope, receive, send)
         extra = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
                  (b"referrer-policy", b"no-referrer")]
-        if scope["path"].startswith("/terminal"):
+        if scope["path"].startswith(("/terminal", "/admin")):
             extra.append((b"cache-control", b"no-store"))  # the form must not stay in a cache
 
         async def send_with_headers(message):
@@ -77,6 +85,7 @@ class _Headers:
 def create_app(ctx: WebContext) -> Starlette:
     import asyncio
 
+    from .console import routes as console
     from .terminal import routes as terminal
 
     async def watchdog() -> None:
@@ -90,6 +99,8 @@ def create_app(ctx: WebContext) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         ctx.desks.attach(asyncio.get_running_loop())
+        ctx.console.attach(asyncio.get_running_loop())
+        ctx.acks.open()
         if ctx.start_hub:
             await asyncio.to_thread(ctx.hub.start)
         dog = asyncio.ensure_future(watchdog())
@@ -105,6 +116,7 @@ def create_app(ctx: WebContext) -> Starlette:
             sdnotify.unwatch("web-loop")
             if ctx.start_hub:
                 await asyncio.to_thread(ctx.hub.stop)
+            ctx.acks.close()
 
     async def home(request):
         return RedirectResponse("/terminal/", status_code=303)
@@ -112,6 +124,7 @@ def create_app(ctx: WebContext) -> Starlette:
     app = Starlette(
         routes=[Route("/", home),
                 Mount("/terminal", routes=terminal.routes()),
+                Mount("/admin", routes=console.routes()),
                 Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static")],
         middleware=[Middleware(_Headers)], lifespan=lifespan)
     app.state.ctx = ctx

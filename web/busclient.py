@@ -28,6 +28,10 @@ from hall.topics import REGISTRY, Parsed
 
 log = logging.getLogger("web.bus")
 
+# what the admin console reads: aggregates and alerts the engine keeps retained
+CONSOLE_TOPICS = ("stats.summary", "stats.balance", "stats.satisfaction.window", "stats.satisfaction.day",
+                  "alert.unattended", "alert.followup")
+
 Listener = Callable[[str, str, Any], None]  # (what, window or zone id, decoded JSON)
 
 
@@ -41,6 +45,8 @@ class Hub:
         self.states: dict[str, dict] = {}  # window id → last retained state
         self.boards: dict[str, dict] = {}
         self.engine = "unknown"  # online | offline | stopped | unknown
+        # the console's retained figures and alerts: topic name → id → decoded JSON
+        self.retained: dict[str, dict[str, Any]] = {n: {} for n in CONSOLE_TOPICS}
         self._listeners: list[Listener] = []
         self._pending: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
         self._lock = threading.Lock()
@@ -59,6 +65,8 @@ class Hub:
         b.subscribe(REGISTRY["window.state"], self._on_state)
         b.subscribe(REGISTRY["zone.board"], self._on_board)
         b.subscribe(REGISTRY["engine.availability"], self._on_engine)
+        for name in CONSOLE_TOPICS:
+            b.subscribe(REGISTRY[name], lambda p, d, name=name: self._on_retained(name, p, d))
         for spec in REGISTRY.requests():
             if spec.kind == "window":
                 b.subscribe(REGISTRY.response_for(spec), self._on_response)
@@ -98,6 +106,14 @@ class Hub:
         if data is not None:
             self.boards[p.ident] = data
         self._emit("board", p.ident, data)
+
+    def _on_retained(self, name: str, p: Parsed, payload: bytes) -> None:
+        data = self._json(payload)
+        if data is None:  # a cleared retained topic: the alert or figure is gone
+            self.retained[name].pop(p.ident, None)
+        else:
+            self.retained[name][p.ident] = data
+        self._emit(name, p.ident, data)
 
     def _on_engine(self, p: Parsed, payload: bytes) -> None:
         data = self._json(payload) or {"state": "offline"}

@@ -1,4 +1,5 @@
-"""`onewindow web`: serve the web pages (`serve`), or hash a PIN for the roster (`pin-hash`)."""
+"""`onewindow web`: serve the web pages (`serve`), hash a PIN for the roster (`pin-hash`),
+keep the console's accounts (`account-add`, `account-remove`, `account-list`)."""
 
 from __future__ import annotations
 
@@ -35,9 +36,14 @@ def cmd() -> None:
               help="How long a locked staff id stays locked.")
 @click.option("--idle-minutes", type=click.IntRange(1, 600), default=30, show_default=True,
               help="A session unused this long ends (an open terminal page keeps it in use).")
+@click.option("--accounts", "accounts_path", default="/etc/onewindow/web-accounts.json", show_default=True,
+              help="The console's accounts (admin, supervisor, auditor): `onewindow web account-add` writes it.")
+@click.option("--acks-db", default="/var/lib/onewindow/web/acks.sqlite", show_default=True,
+              help="SQLite file of the console's alert acknowledgements (who, when).")
 def serve_cmd(config_path: str, bind: str, http_port: int, host: str | None, port: int | None,
-              tls_cert: str | None, tls_key: str | None, insecure_cookie: bool, lockout_failures: int, lockout_minutes: int, idle_minutes: int) -> None:
-    """Serve the clerks' window terminal of one hall."""
+              tls_cert: str | None, tls_key: str | None, insecure_cookie: bool, lockout_failures: int,
+              lockout_minutes: int, idle_minutes: int, accounts_path: str, acks_db: str) -> None:
+    """Serve the clerks' window terminal and the admin console of one hall."""
     import os
 
     import uvicorn
@@ -48,9 +54,12 @@ def serve_cmd(config_path: str, bind: str, http_port: int, host: str | None, por
     from .app import WebContext, create_app
     from .auth import Auth
     from .busclient import Hub
+    from .console.accounts import AccountError, ConsoleAuth, load_accounts
+    from .console.acks import AckStore
     try:
         cfg = load_config(config_path)
-    except ConfigError as e:
+        accounts = load_accounts(accounts_path)
+    except (ConfigError, AccountError) as e:
         raise click.ClickException(str(e)) from None
     if not cfg.staff:
         log.warning("the hall config has no `staff:` roster: nobody can log in")
@@ -58,7 +67,10 @@ def serve_cmd(config_path: str, bind: str, http_port: int, host: str | None, por
     hub = Hub(cfg.hall.id, settings, client_id=settings.username or None)
     auth = Auth(cfg.staff, max_failures=lockout_failures, lockout_s=lockout_minutes * 60,
                 idle_s=idle_minutes * 60)
-    app = create_app(WebContext(cfg=cfg, hub=hub, auth=auth, cookie_secure=not insecure_cookie))
+    console = ConsoleAuth(accounts, max_failures=lockout_failures, lockout_s=lockout_minutes * 60,
+                          idle_s=idle_minutes * 60)
+    app = create_app(WebContext(cfg=cfg, hub=hub, auth=auth, cookie_secure=not insecure_cookie,
+                                accounts=console, acks=AckStore(acks_db)))
     tls: dict = {}
     if tls_cert:
         key = tls_key or os.path.join(os.environ.get("CREDENTIALS_DIRECTORY", ""), "web-tls-key")
@@ -84,3 +96,53 @@ def pin_hash_cmd() -> None:
         click.echo(hash_pin(pin))
     except ValueError as e:
         raise click.ClickException(str(e)) from None
+
+
+def _read_secret(prompt: str) -> str:
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True) \
+        if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+
+
+@cmd.command(name="account-add")
+@click.argument("account_id")
+@click.option("--role", type=click.Choice(["admin", "supervisor", "auditor"]), required=True,
+              help="admin / supervisor: see and acknowledge; auditor: see only.")
+@click.option("--name", required=True, help="The person's name, shown on the console.")
+@click.option("--file", "path", default="/etc/onewindow/web-accounts.json", show_default=True,
+              help="The accounts file of `onewindow web serve --accounts`.")
+def account_add_cmd(account_id: str, role: str, name: str, path: str) -> None:
+    """Add a console account or set its password and role; the password is read on stdin."""
+    from hall.topics import ID_RE
+
+    from .console.accounts import Account, AccountError, hash_password, load_accounts, save_accounts
+    if not ID_RE.match(account_id):
+        raise click.ClickException(f"account id {account_id!r}: letters, digits, . _ - only")
+    try:
+        pw_hash = hash_password(_read_secret("Password"))
+        accounts = [a for a in load_accounts(path) if a.id != account_id]
+    except (ValueError, AccountError) as e:
+        raise click.ClickException(str(e)) from None
+    save_accounts(path, accounts + [Account(account_id, name, role, pw_hash)])
+    click.echo(f"{account_id} ({role}) saved in {path}; restart `onewindow web` to use it")
+
+
+@cmd.command(name="account-remove")
+@click.argument("account_id")
+@click.option("--file", "path", default="/etc/onewindow/web-accounts.json", show_default=True)
+def account_remove_cmd(account_id: str, path: str) -> None:
+    """Remove a console account."""
+    from .console.accounts import load_accounts, save_accounts
+    accounts = load_accounts(path)
+    if account_id not in {a.id for a in accounts}:
+        raise click.ClickException(f"no account {account_id!r} in {path}")
+    save_accounts(path, [a for a in accounts if a.id != account_id])
+    click.echo(f"{account_id} removed")
+
+
+@cmd.command(name="account-list")
+@click.option("--file", "path", default="/etc/onewindow/web-accounts.json", show_default=True)
+def account_list_cmd(path: str) -> None:
+    """List the console accounts (ids, names, roles; never the hashes)."""
+    from .console.accounts import load_accounts
+    for a in load_accounts(path):
+        click.echo(f"{a.id}\t{a.role}\t{a.name}")
