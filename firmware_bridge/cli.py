@@ -10,8 +10,8 @@ import threading
 
 import click
 
-from hall.bus import BusSettings
 from hall.config import ConfigError, load_config
+from hall.mqtt_options import MqttOptions, mqtt_options
 from hall.topics import TopicError, check_id
 
 log = logging.getLogger("firmware_bridge.cli")
@@ -31,10 +31,9 @@ log = logging.getLogger("firmware_bridge.cli")
 @click.option("--scan", is_flag=True,
               help="Probe every address of the lines, print who answers against the config, and exit "
                    "(the bridge must not be running on those ports).")
-@click.option("--mqtt-host", default=None, help="Broker host (else $ONEWINDOW_MQTT_HOST, 127.0.0.1).")
-@click.option("--mqtt-port", type=int, default=None, help="Broker port (else $ONEWINDOW_MQTT_PORT, 1883).")
+@mqtt_options
 def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str | None, fake: bool,
-        scan: bool, mqtt_host: str | None, mqtt_port: int | None) -> None:
+        scan: bool, mqtt: MqttOptions) -> None:
     """Bridge RS-485 LED bars, keypads, evaluators and USB keypads/scanners to the hall bus."""
     from .bridge import Bridge, BridgeError
     try:
@@ -48,13 +47,13 @@ def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str |
     if scan:
         _scan(cfg, set(lines) or known)
         return
-    settings = BusSettings.from_env(host=mqtt_host, port=mqtt_port)
     ident = bridge_id or "bridge-" + "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-"
                                              for c in socket.gethostname())[:50]
     try:
         check_id(ident, "--id")
     except TopicError as e:
         raise click.ClickException(str(e)) from None
+    settings = mqtt.settings(default_user=ident)
     try:
         if fake:
             from .demo_rig import start_demo_rig

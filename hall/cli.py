@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "demo": ("caller.demo:cmd", "Run a whole simulated hall on embedded defaults."),
     "config": ("hall.config_cli:cmd", "Check or show a hall config."),
     "acl": ("hall.acl:cmd", "Print the mosquitto ACL of a hall."),
+    "certs": ("hall.certs:cmd", "Make the hall CA and TLS certificates for the broker and devices."),
     "bridge": ("firmware_bridge.cli:cmd", "Run the device bridge (serial and evdev ⇄ MQTT)."),
     "display": ("display.cli:display_cmd", "Run a wall display."),
     "announcer": ("display.cli:announcer_cmd", "Run the voice announcer."),
