@@ -59,6 +59,7 @@ def hall(port: str, windows: int) -> dict:
         "zones": [{"id": "Z1", "name": {"zh": "综合区", "en": "Zone"}}],
         "matters": [{"id": "M1", "name": {"zh": "事项", "en": "Matter"}, "group": "A",
                      "department": {"zh": "部门", "en": "Dept"}, "zone": "Z1"}],
+        "kiosks": {"devices": [{"id": "K1", "printer": {"type": "none"}}]},
         "windows": [{"id": f"W{i:03d}", "number": str(i), "zone": "Z1", "serves": {"M1": 1}}
                     for i in range(1, windows + 1)],
         "devices": {

@@ -55,6 +55,8 @@ def big_hall(hall_id: str, windows: int, matters: int = 100, zones: int = 10) ->
                      "department": {"zh": "部门", "en": "Dept"}, "zone": f"Z{i % zones}", "minutes": 10}
                     for i in range(matters)],
         "windows": [],
+        # the engine serves only kiosks the config lists (caller/identity.py)
+        "kiosks": {"devices": [{"id": f"K{i}", "printer": {"type": "none"}} for i in range(64)]},
     }
     per_zone = matters // zones
     for w in range(windows):

@@ -65,8 +65,8 @@ def _line(f: dict) -> str:
 @click.group(name="followup")
 @click.option("--config", "config_path", type=click.Path(exists=True), help="Hall config (for the hall id).")
 @click.option("--hall", default=None, help="Hall id (instead of --config).")
-@click.option("--client", default="followup-cli", show_default=True,
-              help="This tool's id on the bus (the MQTT ACL may confine it to it).")
+@click.option("--client", default="admin", show_default=True,
+              help="This tool's id on the bus and its MQTT username: an admin of access.admins.")
 @mqtt_options
 @click.pass_context
 def cmd(ctx, config_path, hall, client, mqtt):

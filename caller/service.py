@@ -39,6 +39,7 @@ from hall.topics import REGISTRY, Parsed
 
 from .engine import Changes, Emit, Engine, Refused
 from .extension import Extension, ExtOut, default_extensions
+from .identity import refused_requester
 from .store import Store
 
 log = logging.getLogger("caller.service")
@@ -271,6 +272,8 @@ class CallerService:
 
         if len(payload) > m.MAX_PAYLOAD:
             return refuse("", "too_large", f"payload over {m.MAX_PAYLOAD} bytes")
+        if (why := refused_requester(self.config, parsed)) is not None:
+            return refuse(_best_effort_id(payload), "forbidden", why)
         try:
             req = m.decode(payload, m.REQUEST_TYPES[op])
         except msgspec.ValidationError as e:

@@ -25,7 +25,8 @@ log = logging.getLogger("firmware_bridge.cli")
 @click.option("--inputs/--no-inputs", default=True, show_default=True,
               help="Also read the evdev keypads and scanners of the config.")
 @click.option("--id", "bridge_id", default=None,
-              help="This bridge's id for device/<id>/availability; default bridge-<hostname>.")
+              help="This bridge's id (its MQTT username and device/<id>/availability); default "
+                   "bridge-<hostname>. An id of access.bridges selects its lines and inputs.")
 @click.option("--fake", is_flag=True,
               help="Run against fake devices on ptys (no hardware needed): for trying the config.")
 @click.option("--scan", is_flag=True,
@@ -54,6 +55,12 @@ def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str |
     except TopicError as e:
         raise click.ClickException(str(e)) from None
     settings = mqtt.settings(default_user=ident)
+    # a bridge named in access.bridges drives its own lines and inputs only: the
+    # broker lets it act for their windows and no others
+    own = next((b for b in cfg.access.bridges if b.id == ident), None)
+    if own is not None and not lines:
+        lines = tuple(own.lines)
+    use_inputs: bool | set[str] = (set(own.inputs) if own is not None else True) if inputs else False
     try:
         if fake:
             from .demo_rig import start_demo_rig
@@ -61,7 +68,7 @@ def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str |
             click.echo("bridge running on fake devices: " +
                        ", ".join(f"{k}={v.port}" for k, v in runner.lines.items()))
         else:
-            runner = Bridge(cfg, settings, bridge_id=ident, lines=set(lines) or None, inputs=inputs).start()
+            runner = Bridge(cfg, settings, bridge_id=ident, lines=set(lines) or None, inputs=use_inputs).start()
     except (BridgeError, TimeoutError) as e:
         raise click.ClickException(str(e)) from None
     stop = threading.Event()

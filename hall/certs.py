@@ -18,6 +18,7 @@ Keys are ECDSA P-256. Functions return the paths they wrote so the installer
 from __future__ import annotations
 
 import datetime as dt
+import grp
 import ipaddress
 import os
 import socket
@@ -42,13 +43,21 @@ class CertFiles:
     key: Path
 
 
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey, group: str | None = None) -> None:
+    """0600, or 0640 with ``group`` (the broker's key: mosquitto drops root
+    before it reads it)."""
     data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
+    if group and os.geteuid() == 0:
+        try:
+            os.chown(path, 0, grp.getgrnam(group).gr_gid)
+            os.chmod(path, 0o640)
+        except KeyError:
+            pass  # no such group here (a build host): stays root-only
 
 
 def _write_cert(path: Path, cert: x509.Certificate) -> None:
@@ -139,7 +148,7 @@ def make_cert(directory: str | Path, name: str, *, hosts: list[str] = (), server
         b = b.add_extension(x509.SubjectAlternativeName(alt), critical=False)
     cert = b.sign(ca_key, hashes.SHA256())
     files = CertFiles(o / f"{name}.crt", o / f"{name}.key")
-    _write_key(files.key, key)
+    _write_key(files.key, key, "mosquitto" if server else None)
     _write_cert(files.cert, cert)
     return files
 

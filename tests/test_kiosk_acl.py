@@ -23,7 +23,7 @@ from .test_kiosk_flow import kiosk_config
 pytestmark = [pytest.mark.broker,
               pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto (Debian package)")]
 
-USERS = {"onewindow-caller": "pw-caller", "K1": "pw-k1"}
+USERS = {"engine": "pw-engine", "K1": "pw-k1", "admin": "pw-admin"}
 
 
 def test_kiosk_works_as_its_own_user_under_the_acl(tmp_path):
@@ -32,16 +32,16 @@ def test_kiosk_works_as_its_own_user_under_the_acl(tmp_path):
     raw["hall"]["id"] = unique_hall_id()
     raw["kiosks"] = kiosk_config().kiosks.model_dump(mode="json")
     cfg = parse_config(raw)
-    b = start_acl_broker(cfg.hall.id, USERS)
+    b = start_acl_broker(cfg, USERS)
 
     def settings(user):
         return BusSettings(host="127.0.0.1", port=b.port, username=user, password=USERS[user])
-    eng = CallerService(cfg, tmp_path / "e.sqlite", settings("onewindow-caller"), client_id="acl-engine")
+    eng = CallerService(cfg, tmp_path / "e.sqlite", settings("engine"), client_id="acl-engine")
     fp = FakePrinter("near_end").start()
     pr = EscposTicketPrinter(cfg.kiosks.device("K1").printer.model_copy(update={"device": fp.path}))
     svc = KioskService(cfg, "K1", settings("K1"), printer=pr)
     seen: list[m.DeviceStatus] = []
-    watch = Bus(cfg.hall.id, "acl-watch", settings("onewindow-caller"))
+    watch = Bus(cfg.hall.id, "acl-watch", settings("admin"))  # admins read device status
     try:
         eng.start()
         watch.subscribe(REGISTRY["device.status"], lambda p, data: seen.append(m.decode(data, m.DeviceStatus)),

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from .access import AccessConfig, access_problems
 from .base import Ident, Names, Strict
 from .devices import DevicesConfig
 from .kiosk import KiosksConfig
@@ -65,6 +66,9 @@ class HallConfig(Strict):
     screens: ScreensConfig = Field(default_factory=ScreensConfig, description="Wall displays and the voice announcer.")
     kiosks: KiosksConfig = Field(default_factory=KiosksConfig, description="Kiosks: guidance, printers, timeouts.")
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Evaluation (好差评) and SMS reminders.")
+    access: AccessConfig = Field(default_factory=AccessConfig,
+                                 description="Who may be on the bus: the MQTT usernames of the engine, bridges, "
+                                             "terminals, announcers and admins (see docs/security.md).")
 
     @model_validator(mode="after")
     def _cross(self) -> "HallConfig":
@@ -108,6 +112,7 @@ class HallConfig(Strict):
                 errs.append(f"matters[{i}]: no window serves {m.id!r}")
         errs.extend(f"{p}: {r}" for p, r in self.devices.window_problems({w.id for w in self.windows}))
         errs.extend(f"{p}: {r}" for p, r in self.screens.zone_problems(zones))
+        errs.extend(f"{p}: {r}" for p, r in access_problems(self))
         if errs:
             raise ValueError("; ".join(errs))
         return self
