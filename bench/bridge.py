@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from firmware_bridge import frames as F  # noqa: E402
 from firmware_bridge.driver import BusDriver  # noqa: E402
 from firmware_bridge.fakes import FakeKeypad, FakeLedBar, FakeLine, Quirks  # noqa: E402
-from firmware_bridge.link import SerialLink  # noqa: E402
+from hall.seriallink import SerialLink  # noqa: E402
 from firmware_bridge.owb_driver import OwbDriver  # noqa: E402
 from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, Requester  # noqa: E402

@@ -81,10 +81,3 @@ class Rating(msgspec.Struct, kw_only=True, gc=False):
     comment: str | None = None
 
 
-def mask_phone(phone: str | None) -> str | None:
-    """138****5678: the only form a phone number takes outside the SMS sender."""
-    if not phone:
-        return None
-    if len(phone) <= 7:
-        return phone[:2] + "*" * (len(phone) - 2)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

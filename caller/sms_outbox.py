@@ -16,48 +16,36 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
-from typing import Any
-
-import msgspec
+from typing import TYPE_CHECKING, Any
 
 from hall import messages as m
+from hall.pii import mask
 
 from .engine import Changes, Emit, Engine, Refused
 from .extension import ExtOut
-from .model import mask_phone
 from .sms_rules import FINAL, SmsRecord, SmsRules
+
+if TYPE_CHECKING:
+    from .store import Store
 
 log = logging.getLogger("caller.sms")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sms (
-    id TEXT PRIMARY KEY, day TEXT NOT NULL, ticket TEXT NOT NULL, reason TEXT NOT NULL,
-    state TEXT NOT NULL, created_at REAL NOT NULL, data BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS sms_day ON sms(day);
-CREATE INDEX IF NOT EXISTS sms_state ON sms(state);
-"""
 
 QUEUED_RESEND_FACTOR = 6  # the sender journalled it: ask again only now and then
 
-_enc = msgspec.json.Encoder()
-_dec = msgspec.json.Decoder(SmsRecord)
 
 
 class SmsOutbox:
     name = "sms"
-    schema = SCHEMA
 
     def __init__(self, cfg: Any):
         self.rules = SmsRules()
         self.pending: dict[str, SmsRecord] = {}
 
     # ---------------------------------------------------------------- life --
-    def restore(self, db: sqlite3.Connection, engine: Engine, now: float) -> None:
-        today = [_dec.decode(r[0]) for r in db.execute("SELECT data FROM sms WHERE day = ?", (engine.day,))]
-        self.rules.restore(today, list(engine.tickets.values()), engine.day)
-        for (data,) in db.execute("SELECT data FROM sms WHERE state IN ('pending', 'queued')"):
-            rec = _dec.decode(data)
+    def restore(self, store: Store, engine: Engine, now: float) -> None:
+        self.rules.restore(store.sms_rows(engine.day), list(engine.tickets.values()), engine.day)
+        for rec in store.sms_unfinished():
             self.pending[rec.id] = rec
 
     def ops(self) -> dict[str, type]:
@@ -89,7 +77,7 @@ class SmsOutbox:
                 self.pending[rec.id] = rec
                 rec, ev = self._request(rec, now)
                 out.events.append(ev)
-                log.info("sms %s to %s queued", rec.id, mask_phone(rec.phone))
+                log.info("sms %s to %s queued", rec.id, mask(rec.phone, "phone"))
             out.records.append(rec)
         return out
 
@@ -116,7 +104,7 @@ class SmsOutbox:
         if rec.state in FINAL:
             del self.pending[rec.id]
         level = logging.WARNING if req.state in ("failed", "unknown") else logging.INFO
-        log.log(level, "sms %s to %s: %s%s", rec.id, mask_phone(rec.phone), req.state,
+        log.log(level, "sms %s to %s: %s%s", rec.id, mask(rec.phone, "phone"), req.state,
                 f" ({req.error})" if req.error else "")
         return {"sms": rec.id, "state": rec.state}, ExtOut(records=[rec])
 
@@ -131,7 +119,7 @@ class SmsOutbox:
                 rec.state, rec.detail, rec.updated_at = "expired", "not sent in time", now
                 del self.pending[rec.id]
                 out.records.append(rec)
-                log.warning("sms %s to %s expired unsent", rec.id, mask_phone(rec.phone))
+                log.warning("sms %s to %s expired unsent", rec.id, mask(rec.phone, "phone"))
                 continue
             every = sc.resend_s * (QUEUED_RESEND_FACTOR if rec.state == "queued" else 1)
             if now - rec.last_sent_at >= every:
@@ -147,14 +135,5 @@ class SmsOutbox:
             out.records.append(rec)
         return out
 
-    def write(self, db: sqlite3.Connection, records: list[Any]) -> None:
-        db.executemany(
-            "INSERT OR REPLACE INTO sms (id, day, ticket, reason, state, created_at, data) VALUES (?,?,?,?,?,?,?)",
-            [(r.id, r.day, r.ticket, r.reason, r.state, r.created_at, _enc.encode(r)) for r in records])
-
     def republish(self, engine: Engine, now: float) -> list[Emit]:
         return []  # requests are events; the tick resends what is pending
-
-    def rows(self, db: sqlite3.Connection, day: str | None = None) -> list[SmsRecord]:
-        q = "SELECT data FROM sms" + (" WHERE day = ?" if day else "") + " ORDER BY created_at, id"
-        return [_dec.decode(r[0]) for r in db.execute(q, (day,) if day else ())]

@@ -46,7 +46,8 @@ def make_app(feed: DisplayFeed, clock: HallClock | None = None):
     from kivy.clock import Clock
     from kivy.core.window import Window
 
-    from .screen import WallScreen, register_font
+    from .screen import WallScreen
+    from .theme import BG, register_font
 
     class DisplayApp(App):
         def build(self):
@@ -56,7 +57,6 @@ def make_app(feed: DisplayFeed, clock: HallClock | None = None):
             if feed.screen.fullscreen:
                 Window.show_cursor = False
             # lay out for the screen's shape; ``u`` scales with the real window
-            from .screen import BG
             Window.clearcolor = BG
             self.wall = WallScreen(feed.config, feed.screen, tuple(int(v) for v in Window.size),
                                    paint_background=False)

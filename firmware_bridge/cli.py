@@ -83,7 +83,7 @@ def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str |
 
 
 def _scan(cfg, lines: set[str]) -> None:
-    from .link import LinkError, SerialLink
+    from hall.seriallink import LinkError, SerialLink
     from .scan import report, scan_line
     for line in cfg.devices.lines:
         if line.id not in lines:

@@ -1,6 +1,6 @@
 """One RS-485 line: the loop that sends views, polls keys, and survives faults.
 
-A ``BusDriver`` owns one :class:`~firmware_bridge.link.ByteLink` and the
+A ``BusDriver`` owns one :class:`~hall.seriallink.ByteLink` and the
 devices configured on it; one subclass per protocol (:mod:`owb_driver`,
 :mod:`legacy_driver`) only says how to build requests and read replies.
 
@@ -31,9 +31,9 @@ from typing import Any, Callable
 
 from hall.clock import Clock, SystemClock
 from hall.config.devices import Line, SerialDevice
+from hall.seriallink import Backoff, ByteLink, LinkError
 
 from .frames import wire_ms
-from .link import Backoff, ByteLink, LinkError
 
 log = logging.getLogger("firmware_bridge.driver")
 

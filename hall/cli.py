@@ -16,7 +16,7 @@ import click
 # name -> "module:attribute" of a click command
 SUBCOMMANDS = {
     "caller": ("caller.cli:cmd", "Run the queue engine."),
-    "demo": ("caller.demo:cmd", "Run a whole simulated hall on embedded defaults."),
+    "demo": ("sim.demo:cmd", "Run a whole simulated hall on embedded defaults."),
     "config": ("hall.config_cli:cmd", "Check or show a hall config."),
     "acl": ("hall.acl:cmd", "Print the mosquitto ACL of a hall, generated from its config."),
     "certs": ("hall.certs:cmd", "Make the hall CA and TLS certificates for the broker and devices."),
@@ -25,7 +25,7 @@ SUBCOMMANDS = {
     "display": ("display.cli:display_cmd", "Run a wall display."),
     "announcer": ("display.cli:announcer_cmd", "Run the voice announcer."),
     "kiosk": ("kiosk.cli:cmd", "Run the touchscreen kiosk."),
-    "sms": ("firmware_bridge.sms_cli:cmd", "Run the SMS sender."),
+    "sms": ("sms.cli:cmd", "Run the SMS sender."),
     "followup": ("caller.followup_cli:cmd", "List and close bad-review follow-ups."),
 }
 

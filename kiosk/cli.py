@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import time
 
 import click
 
 from hall.mqtt_options import MqttOptions, mqtt_options
-
-log = logging.getLogger("kiosk")
 
 
 @click.command(name="kiosk")
@@ -54,10 +51,8 @@ def cmd(config_path: str, kiosk_id: str, mqtt: MqttOptions, fullscreen: bool,
     for sc in dev.scanners:
         if sc.type != "evdev":
             continue
-        try:
-            svc.add_source(EvdevSource(sc.device, sc.grab, on_availability=svc.scanner_availability))
-        except RuntimeError as e:  # no evdev here: the kiosk still runs, touch only
-            log.error("%s", e)
+        # no evdev here: the reader reports the scanner unavailable, the kiosk runs touch only
+        svc.add_source(EvdevSource(sc, on_availability=svc.scanner_availability))
     try:
         run_app(svc, ready_exit=ready_exit, t0=t0)
     finally:

@@ -15,7 +15,7 @@ from firmware_bridge.fakes import (FakeEvaluator, FakeKeypad, FakeLedBar, FakeLe
 from firmware_bridge.keypad import KeypadView
 from firmware_bridge.ledbar import LedView
 from firmware_bridge.legacy_driver import Legacy68Driver
-from firmware_bridge.link import Backoff, SerialLink
+from hall.seriallink import Backoff, SerialLink
 from firmware_bridge.owb_driver import OwbDriver
 from hall.config.devices import Line, SerialDevice
 

@@ -11,7 +11,8 @@ import pytest
 evdev = pytest.importorskip("evdev")
 from evdev import InputEvent, ecodes  # noqa: E402
 
-from firmware_bridge.evdev_input import InputReader, ScanDecoder  # noqa: E402
+from firmware_bridge.inputs import InputReader  # noqa: E402
+from hall.evdev_reader import ScanDecoder  # noqa: E402
 from hall.config.devices import DEFAULT_KEYPAD_MAP, InputDevice  # noqa: E402
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware_bridge.sms.pdu import (PduError, decode_submit, encode_submit, gsm7_septets, join_parts,
+from sms.pdu import (PduError, decode_submit, encode_submit, gsm7_septets, join_parts,
                                      pack_septets, part_count, split_septets, split_units)
 
 GOLDEN = Path(__file__).parent / "golden" / "sms" / "pdus.jsonl"

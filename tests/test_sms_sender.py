@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from firmware_bridge.link import SerialLink
-from firmware_bridge.sms.fake_modem import FakeModem, ModemQuirks
-from firmware_bridge.sms.gsm import GsmModem
-from firmware_bridge.sms.journal import Journal
-from firmware_bridge.sms.service import SmsService
+from hall.seriallink import SerialLink
+from sms.fake_modem import FakeModem, ModemQuirks
+from sms.gsm import GsmModem
+from sms.journal import Journal
+from sms.service import SmsService
 from hall import messages as m
 from hall.topics import REGISTRY
 from tests.conftest import unique_hall_id
@@ -133,7 +133,7 @@ def test_a_crash_mid_send_is_reported_unknown_and_not_resent(tmp_path):
 def test_http_gateway_sender_built_from_the_config(broker, bus_client, tmp_path, caplog):
     import logging
 
-    from firmware_bridge.sms.service import build_driver
+    from sms.service import build_driver
     from hall.config import parse_config
     from tests.conftest import small_raw
     from tests.test_sms_gateway import SECRET, Gateway

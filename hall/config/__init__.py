@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, model_validator
 from .access import AccessConfig, access_problems
 from .base import Ident, Names, Strict
 from .devices import DevicesConfig
+from .forms import FormsConfig
 from .kiosk import KiosksConfig
 from .notify import NotifyConfig
 from .queue import (Bundle, Group, HallInfo, Matter, PriorityPolicy, QueueRules,
@@ -66,6 +67,8 @@ class HallConfig(Strict):
     screens: ScreensConfig = Field(default_factory=ScreensConfig, description="Wall displays and the voice announcer.")
     kiosks: KiosksConfig = Field(default_factory=KiosksConfig, description="Kiosks: guidance, printers, timeouts.")
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Evaluation (好差评) and SMS reminders.")
+    forms: FormsConfig = Field(default_factory=FormsConfig, description="Application forms: fields, per-matter "
+                                                                        "forms, profile retention.")
     access: AccessConfig = Field(default_factory=AccessConfig,
                                  description="Who may be on the bus: the MQTT usernames of the engine, bridges, "
                                              "terminals, announcers and admins (see docs/security.md).")
@@ -112,6 +115,7 @@ class HallConfig(Strict):
                 errs.append(f"matters[{i}]: no window serves {m.id!r}")
         errs.extend(f"{p}: {r}" for p, r in self.devices.window_problems({w.id for w in self.windows}))
         errs.extend(f"{p}: {r}" for p, r in self.screens.zone_problems(zones))
+        errs.extend(f"{p}: {r}" for p, r in self.forms.matter_problems(matters))
         errs.extend(f"{p}: {r}" for p, r in access_problems(self))
         if errs:
             raise ValueError("; ".join(errs))

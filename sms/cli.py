@@ -10,7 +10,7 @@ from hall.config import ConfigError, load_config
 from hall.mqtt_options import MqttOptions, mqtt_options
 from hall.runner import serve
 
-log = logging.getLogger("firmware_bridge.sms")
+log = logging.getLogger("sms")
 
 
 @click.command(name="sms")
@@ -21,7 +21,7 @@ log = logging.getLogger("firmware_bridge.sms")
 @mqtt_options
 def cmd(config_path: str, journal_path: str, mqtt: MqttOptions) -> None:
     """Send the hall's SMS reminders through a GSM modem or an HTTP gateway."""
-    from firmware_bridge.sms.service import SmsService, build_driver
+    from sms.service import SmsService, build_driver
     try:
         cfg = load_config(config_path)
     except ConfigError as e:
