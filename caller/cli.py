@@ -23,12 +23,15 @@ log = logging.getLogger("caller")
 @mqtt_options
 def cmd(config_path: str, db_path: str, mqtt: MqttOptions, max_batch: int) -> None:
     """Run the queue engine of one hall."""
-    from .service import CallerService
+    from .service import CallerService, ClockError
     try:
         cfg = load_config(config_path)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     settings = mqtt.settings()
     svc = CallerService(cfg, db_path, settings, config_path=config_path, max_batch=max_batch)
-    serve(svc, f"engine of hall {cfg.hall.id} ({len(cfg.windows)} windows, {len(cfg.matters)} matters)",
-          failed=lambda: svc.failed is not None)
+    try:
+        serve(svc, f"engine of hall {cfg.hall.id} ({len(cfg.windows)} windows, {len(cfg.matters)} matters)",
+              failed=lambda: svc.failed is not None)
+    except ClockError as e:  # said once, clearly; systemd's StartLimit* stops the retries
+        raise click.ClickException(str(e)) from None

@@ -72,6 +72,13 @@ class Store:
             self._rdb = sqlite3.connect(self.path, check_same_thread=False)
             self._rdb.execute("PRAGMA query_only=1")
 
+    def last_issued_at(self) -> float | None:
+        """When the newest committed ticket was issued (its day through the index)."""
+        row = self.db.execute(
+            "SELECT max(json_extract(CAST(data AS TEXT), '$.issued_at')) FROM tickets "
+            "WHERE day = (SELECT max(day) FROM tickets)").fetchone()
+        return row[0] if row else None
+
     def close(self) -> None:
         for c in (self._rdb, self._db):
             if c is not None:

@@ -10,6 +10,7 @@ import gc
 import os
 import tempfile
 
+from hall import sdnotify
 from hall.clock import Clock as HallClock
 from hall.clock import SystemClock
 from hall.config.screens import Screen
@@ -81,9 +82,12 @@ def make_app(feed: DisplayFeed, clock: HallClock | None = None):
             # drawing a call otherwise walks all of Kivy's objects).
             gc.collect()
             gc.freeze()
+            sdnotify.NOTIFIER.ready()
+            sdnotify.watch("display-ui")
             return self.wall
 
         def refresh(self, *_):
+            sdnotify.beat("display-ui")  # the UI thread itself: a frozen screen gets restarted
             now = self.clock.now()
             feed.drain(now)
             if self.wall.show(feed.board.view(now), now, hero_first=True):

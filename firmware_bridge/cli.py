@@ -73,12 +73,15 @@ def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str |
         raise click.ClickException(str(e)) from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    from hall import sdnotify
+    sdnotify.NOTIFIER.ready()
     try:
         while not stop.wait(1.0):
-            pass
+            sdnotify.beat("bridge")  # the lines' own threads beat too (driver.py)
     except KeyboardInterrupt:
         pass
     finally:
+        sdnotify.NOTIFIER.stopping()
         runner.stop()
 
 

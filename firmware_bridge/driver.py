@@ -29,6 +29,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from hall import sdnotify
 from hall.clock import Clock, SystemClock
 from hall.config.devices import Line, SerialDevice
 from hall.seriallink import Backoff, ByteLink, LinkError
@@ -181,7 +182,10 @@ class BusDriver:
 
     # --------------------------------------------------------------- loop --
     def _run(self) -> None:
+        beat = f"line-{self.line.id}"
+        sdnotify.watch(beat)
         while not self._stop.is_set():
+            sdnotify.beat(beat)
             try:
                 delay = self.step()
             except LinkError as e:
@@ -191,8 +195,9 @@ class BusDriver:
                 log.exception("line %s: unexpected error", self.line.id)
                 delay = 0.5
             if delay > 0:
-                self._wake.wait(delay)
+                self._wake.wait(min(delay, 1.0))  # at least a beat a second for the watchdog
                 self._wake.clear()
+        sdnotify.unwatch(beat)
 
     def step(self) -> float:
         """Do at most one transaction; return seconds until something is due."""

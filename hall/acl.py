@@ -31,8 +31,8 @@ Grants = dict[str, str]  # identity kind -> scope
 
 PUBLIC: Grants = {k: "all" for k in KINDS}
 ENGINE: Grants = {"engine": "all"}
-ADMINS: Grants = {"admin": "all"}
-WATCHERS: Grants = {"engine": "all", "admin": "all"}
+ADMINS: Grants = {"admin": "all", "monitor": "all"}
+WATCHERS: Grants = {"engine": "all", "admin": "all", "monitor": "all"}
 DEVICE_PUBLISHERS: Grants = {"bridge": "devices", "kiosk": "devices", "sender": "devices"}
 
 # spec name -> (writers, readers), for everything that is not a request or reply
@@ -45,6 +45,7 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     "stats.progress": ({"admin": "all"}, PUBLIC),
     "window.state": (ENGINE, {"bridge": "windows", "terminal": "windows", "admin": "all"}),
     "window.evaluate": (ENGINE, {"bridge": "windows", "terminal": "windows"}),
+    "window.settled": (ENGINE, {"terminal": "windows", "admin": "all", "monitor": "all"}),
     "alert.unattended": (ENGINE, ADMINS),
     "alert.followup": (ENGINE, ADMINS),
     "stats.satisfaction.window": (ENGINE, ADMINS),
@@ -71,6 +72,13 @@ REQUESTERS: dict[str, Grants] = {
 }
 
 
+# ops whose requests and replies only some of the kind's requesters may use
+OP_REQUESTERS: dict[str, Grants] = {
+    # the reply carries the citizen's filled form: the window's terminal, not its keypad
+    "window.visit": {"terminal": "windows"},
+}
+
+
 class UncoveredTopic(ValueError):
     """A registry entry no ACL rule covers."""
 
@@ -78,7 +86,7 @@ class UncoveredTopic(ValueError):
 def rule(spec: TopicSpec) -> tuple[Grants, Grants]:
     """(writers, readers) of one registry entry."""
     if spec.op is not None:
-        requesters = REQUESTERS.get(spec.kind)
+        requesters = OP_REQUESTERS.get(f"{spec.kind}.{spec.op}") or REQUESTERS.get(spec.kind)
         if requesters is None:
             raise UncoveredTopic(f"{spec.name}: no rule for requests on {spec.kind}/<id>/… in hall/acl.py")
         return (requesters, ENGINE) if spec.is_request else (ENGINE, requesters)

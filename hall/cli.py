@@ -8,8 +8,6 @@ by name instead of breaking every command.
 from __future__ import annotations
 
 import importlib
-import logging
-import sys
 
 import click
 
@@ -27,6 +25,7 @@ SUBCOMMANDS = {
     "kiosk": ("kiosk.cli:cmd", "Run the touchscreen kiosk."),
     "sms": ("sms.cli:cmd", "Run the SMS sender."),
     "followup": ("caller.followup_cli:cmd", "List and close bad-review follow-ups."),
+    "web": ("web.cli:cmd", "Serve the window terminal (clerks' pages in a browser)."),
 }
 
 
@@ -60,8 +59,8 @@ class LazyGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def main(verbose: bool) -> None:
     """onewindow: kiosks, queue calling and window devices for a service hall."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from .journal_log import setup
+    setup(verbose)  # no second timestamp under systemd's journal
 
 
 if __name__ == "__main__":

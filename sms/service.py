@@ -28,6 +28,7 @@ from typing import Any
 import msgspec
 
 from hall import messages as m
+from hall import sdnotify
 from hall.bus import Bus, BusSettings, RequestError, Requester
 from hall.clock import Clock, SystemClock
 from hall.pii import mask
@@ -93,7 +94,9 @@ class SmsService:
 
     # ---------------------------------------------------------------- worker --
     def _run(self) -> None:
+        sdnotify.watch("sms-worker")
         while not self._stop.is_set():
+            sdnotify.beat("sms-worker")
             try:
                 self._step()
             except Exception:  # the worker must outlive a bug in one step

@@ -15,11 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from hall import creds
-from hall.broker import find_mosquitto, readable_by_broker, start_local_broker
+from hall.broker import readable_by_broker, start_local_broker
 from hall.cli import main
+from tests.needs import needs
 
-pytestmark = pytest.mark.skipif(not shutil.which("mosquitto_passwd") or not find_mosquitto(),
-                                reason="needs mosquitto and mosquitto_passwd (Debian package mosquitto)")
+pytestmark = needs("mosquitto")  # mosquitto_passwd comes with it
 
 
 @pytest.fixture

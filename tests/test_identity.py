@@ -58,7 +58,7 @@ def test_every_registry_topic_has_an_acl_rule():
         writers, readers = rule(spec)
         assert writers, spec.name
     text = render_acl(parse_config(small_raw()))
-    assert "user engine\n" in text and "user K1\n" in text and "user sms1\n" in text
+    assert "user onewindow-caller\n" in text and "user K1\n" in text and "user sms1\n" in text
 
 
 def test_a_topic_without_a_rule_is_refused_by_the_generator():

@@ -8,7 +8,6 @@ import pytest
 
 from hall import messages as m
 from hall.acl import start_acl_broker
-from hall.broker import find_mosquitto
 from hall.bus import Bus, BusSettings
 from hall.config import parse_config
 from hall.topics import REGISTRY
@@ -18,12 +17,26 @@ from kiosk.printer import EscposTicketPrinter
 from kiosk.service import KioskService
 
 from .conftest import small_raw, unique_hall_id
+from .needs import needs
 from .test_kiosk_flow import kiosk_config
 
 pytestmark = [pytest.mark.broker,
-              pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto (Debian package)")]
+              needs("mosquitto")]
 
-USERS = {"engine": "pw-engine", "K1": "pw-k1", "admin": "pw-admin"}
+USERS = {"onewindow-caller": "pw-engine", "K1": "pw-k1", "admin": "pw-admin"}
+
+
+def take_a_number(svc: KioskService) -> dict:
+    """Touch through M4 (social security card) to the ticket screen; the ticket shown."""
+    svc.press("target:M4")
+    svc.press("next")
+    svc.press("next")
+    svc.press("take")
+    end = time.monotonic() + 10
+    while svc.flow.screen != S.TICKET and time.monotonic() < end:
+        svc.pump(0.05)
+    assert svc.flow.screen == S.TICKET, svc.flow.s.error
+    return svc.flow.s.ticket
 
 
 def test_kiosk_works_as_its_own_user_under_the_acl(tmp_path):
@@ -36,7 +49,7 @@ def test_kiosk_works_as_its_own_user_under_the_acl(tmp_path):
 
     def settings(user):
         return BusSettings(host="127.0.0.1", port=b.port, username=user, password=USERS[user])
-    eng = CallerService(cfg, tmp_path / "e.sqlite", settings("engine"), client_id="acl-engine")
+    eng = CallerService(cfg, tmp_path / "e.sqlite", settings("onewindow-caller"), client_id="acl-engine")
     fp = FakePrinter("near_end").start()
     pr = EscposTicketPrinter(cfg.kiosks.device("K1").printer.model_copy(update={"device": fp.path}))
     svc = KioskService(cfg, "K1", settings("K1"), printer=pr)
@@ -48,14 +61,8 @@ def test_kiosk_works_as_its_own_user_under_the_acl(tmp_path):
                         ident="K1")
         watch.start()
         svc.start(connect_timeout=5)
-        svc.press("target:M4")
-        svc.press("next")
-        svc.press("next")
-        svc.press("take")
+        take_a_number(svc)
         end = time.monotonic() + 10
-        while svc.flow.screen != S.TICKET and time.monotonic() < end:
-            svc.pump(0.05)
-        assert svc.flow.screen == S.TICKET, svc.flow.s.error
         while not seen and time.monotonic() < end:
             time.sleep(0.05)
         assert seen and seen[-1].device == "K1" and seen[-1].detail["state"] == "near_end"

@@ -5,15 +5,14 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from hall.config.kiosk import ScannerConfig
 from kiosk.flow import S
 from kiosk.scanner import EvdevSource, InjectedSource
 
+from .needs import import_needed
 from .test_kiosk_flow import make_flow
 
-evdev = pytest.importorskip("evdev")
+evdev = import_needed("evdev")
 
 
 def key_events(text: str):

@@ -20,10 +20,11 @@ from hall.certs import make_ca, make_cert
 from hall.config.access import identities
 from hall.creds import write_passwords
 
+from tests.needs import needs
+
 from .test_broker_acl import acl_hall
 
-pytestmark = [pytest.mark.broker,
-              pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto (Debian package)")]
+pytestmark = [pytest.mark.broker, needs("mosquitto")]
 
 SHIPPED = Path(__file__).resolve().parent.parent / "config" / "mosquitto" / "onewindow.conf"
 

@@ -97,8 +97,10 @@ def test_sim_fault_keeps_messages_queued_until_the_sim_is_back(rig):
     assert st["detail"]["sim"] == "SIM not inserted" and "CME10" in st["detail"]["last_error"]
     eng.request("20261120-A002.called")
     wait_for(lambda: "queued" in eng.states("20261120-A002.called"), what="queued")
-    time.sleep(0.5)
-    assert fm.messages() == []
+    # barrier: the sender asked the modem for the SIM again since (and still found none)
+    probes = fm.commands.count("AT+CPIN?")
+    wait_for(lambda: fm.commands.count("AT+CPIN?") > probes, what="another SIM check")
+    assert fm.messages() == [] and not any(c.startswith("AT+CMGS") for c in fm.commands)
     fm.quirks.sim = "ready"  # someone pushed the SIM back in
     wait_for(lambda: "sent" in eng.states("20261120-A002.called"), timeout=15, what="sent after the fault")
     assert status.get(where=lambda i, s: s["ok"])[1]["detail"]["sim"] == "ready"

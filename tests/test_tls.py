@@ -9,22 +9,23 @@ import os
 import socket
 import ssl
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from hall.broker import TlsListener, find_mosquitto, readable_by_broker, start_local_broker
+from hall.broker import TlsListener, readable_by_broker, start_local_broker
 from hall.certs import make_ca, make_cert
 from hall.cli import main
 from hall.config import parse_config
 
+from tests.needs import needs
+
 from .conftest import unique_hall_id
+from .test_kiosk_acl import take_a_number
 from .test_kiosk_flow import kiosk_config
 
-pytestmark = [pytest.mark.broker,
-              pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto (Debian package)")]
+pytestmark = [pytest.mark.broker, needs("mosquitto")]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,6 @@ def tls_broker(pki):
 
 def test_kiosk_takes_a_number_from_the_engine_over_tls(tls_broker, pki, tmp_path):
     from caller.service import CallerService
-    from kiosk.flow import S
     from kiosk.service import KioskService
     raw = kiosk_config().model_dump(mode="json")
     raw["hall"]["id"] = unique_hall_id()
@@ -65,15 +65,7 @@ def test_kiosk_takes_a_number_from_the_engine_over_tls(tls_broker, pki, tmp_path
         eng.start()
         svc.start(connect_timeout=5)
         assert svc.bus.connected
-        svc.press("target:M4")
-        svc.press("next")
-        svc.press("next")
-        svc.press("take")
-        end = time.monotonic() + 10
-        while svc.flow.screen != S.TICKET and time.monotonic() < end:
-            svc.pump(0.05)
-        assert svc.flow.screen == S.TICKET, svc.flow.s.error
-        assert svc.flow.s.ticket["number"] == "G001"
+        assert take_a_number(svc)["number"] == "G001"
     finally:
         svc.stop()
         eng.stop()

@@ -25,6 +25,7 @@ from .notify import NotifyConfig
 from .queue import (Bundle, Group, HallInfo, Matter, PriorityPolicy, QueueRules,
                     ServiceHours, Window, Zone)
 from .screens import ScreensConfig
+from .staff import StaffMember, staff_problems
 
 CURRENT_VERSION = 1
 
@@ -69,6 +70,8 @@ class HallConfig(Strict):
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Evaluation (好差评) and SMS reminders.")
     forms: FormsConfig = Field(default_factory=FormsConfig, description="Application forms: fields, per-matter "
                                                                         "forms, profile retention.")
+    staff: list[StaffMember] = Field(default=[], description="The staff roster: who may log in at which "
+                                                             "window's terminal, with argon2 PIN hashes.")
     access: AccessConfig = Field(default_factory=AccessConfig,
                                  description="Who may be on the bus: the MQTT usernames of the engine, bridges, "
                                              "terminals, announcers and admins (see docs/security.md).")
@@ -116,6 +119,7 @@ class HallConfig(Strict):
         errs.extend(f"{p}: {r}" for p, r in self.devices.window_problems({w.id for w in self.windows}))
         errs.extend(f"{p}: {r}" for p, r in self.screens.zone_problems(zones))
         errs.extend(f"{p}: {r}" for p, r in self.forms.matter_problems(matters))
+        errs.extend(f"{p}: {r}" for p, r in staff_problems(self.staff, {w.id for w in self.windows}))
         errs.extend(f"{p}: {r}" for p, r in access_problems(self))
         if errs:
             raise ValueError("; ".join(errs))
@@ -153,8 +157,19 @@ class HallConfig(Strict):
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    def public_dict(self) -> dict[str, Any]:
+        """The config as published on the bus: without the staff roster (PIN hashes)."""
+        d = self.to_json_dict()
+        d.pop("staff", None)
+        return d
+
+    def staff_member(self, sid: str) -> StaffMember | None:
+        return next((s for s in self.staff if s.id == sid), None)
+
     def digest(self) -> str:
-        blob = json.dumps(self.to_json_dict(), sort_keys=True, ensure_ascii=False).encode()
+        # of what is published, so a process holding the file and one following
+        # the bus agree on it (the roster is not published)
+        blob = json.dumps(self.public_dict(), sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

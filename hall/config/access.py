@@ -5,7 +5,7 @@ sender (``notify.sms.sender_id``) are named in their own sections; this
 section names the rest: the engine, each device bridge with the serial lines
 and input devices it drives (hence its windows), each soft terminal (the
 ``onewindow web`` window terminal) with the windows it may act for, the voice
-announcers and the admins. :func:`identities` lists them all with their kind;
+announcers, the admins and read-only monitors. :func:`identities` lists them all with their kind;
 the broker ACL (``onewindow acl``), the credentials (``onewindow creds``) and
 the engine's requester check are all made from that one list.
 """
@@ -34,7 +34,7 @@ class TerminalAccess(Strict):
 
 
 class AccessConfig(Strict):
-    engine: Ident = Field("engine", description="The queue engine's MQTT username.")
+    engine: Ident = Field("onewindow-caller", description="The queue engine's MQTT username.")
     bridges: list[BridgeAccess] = Field(default=[], description="Device bridges, one per Pi with serial "
                                                                 "lines or USB keypads/scanners.")
     terminals: list[TerminalAccess] = Field(default=[], description="Soft window terminals (web window "
@@ -43,9 +43,11 @@ class AccessConfig(Strict):
     admins: list[Ident] = Field(default=["admin"], description="Admin and supervisor accounts (config "
                                                                "push, follow-ups, case board); they read no "
                                                                "personal-data topic.")
+    monitors: list[Ident] = Field(default=[], description="Read-only watchers of availability, alerts and "
+                                                          "statistics (`onewindow metrics`); no personal data.")
 
 
-KINDS = ("engine", "kiosk", "display", "announcer", "bridge", "terminal", "sender", "admin")
+KINDS = ("engine", "kiosk", "display", "announcer", "bridge", "terminal", "sender", "admin", "monitor")
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def identities(cfg) -> list[Identity]:
     sid = cfg.notify.sms.sender_id
     out.append(Identity(sid, "sender", devices=frozenset({sid})))
     out += [Identity(i, "admin") for i in a.admins]
+    out += [Identity(i, "monitor") for i in a.monitors]
     return out
 
 
