@@ -46,7 +46,7 @@ GUIDE_M1 = {
 def terminal_raw() -> dict:
     raw = small_raw()
     raw["hall"]["id"] = unique_hall_id()
-    raw["kiosks"] = {"guides": [GUIDE_M1]}
+    raw["kiosks"] = {"devices": raw["kiosks"]["devices"], "guides": [GUIDE_M1]}
     raw["staff"] = [
         {"id": "S001", "name": "王芳", "pin_hash": pin_hash(PIN), "windows": ["W1", "W2"]},
         {"id": "S002", "name": "李明", "pin_hash": pin_hash(OTHER_PIN), "windows": ["W2"]},
