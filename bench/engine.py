@@ -56,7 +56,9 @@ def big_hall(hall_id: str, windows: int, matters: int = 100, zones: int = 10) ->
                     for i in range(matters)],
         "windows": [],
         # the engine serves only kiosks the config lists (caller/identity.py)
-        "kiosks": {"devices": [{"id": f"K{i}", "printer": {"type": "none"}} for i in range(64)]},
+        # K…: Requester kiosks, F…: the memory fill, L…, LC: bench/mqtt_load.py's lean clients
+        "kiosks": {"devices": [{"id": f"{p}{i}", "printer": {"type": "none"}} for p in "KFL" for i in range(64)]
+                   + [{"id": "LC", "printer": {"type": "none"}}]},
     }
     per_zone = matters // zones
     for w in range(windows):

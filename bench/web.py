@@ -58,6 +58,7 @@ def bench_hall(terminals: int) -> dict:
         "windows": [{"id": w, "number": str(i + 1), "zone": "Z1", "serves": {"M1": 1}} for i, w in enumerate(wins)],
         "staff": [{"id": f"S{i:03d}", "name": f"职员{i}", "pin_hash": pin, "windows": [w]}
                   for i, w in enumerate(wins, 1)],
+        "kiosks": {"devices": [{"id": "K1", "printer": {"type": "none"}}]},  # the engine serves configured kiosks
     }
 
 
