@@ -24,6 +24,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,9 @@ from hall.clock import Clock, SystemClock, local_day
 from hall.config import HallConfig
 from hall.topics import REGISTRY, Parsed
 
+from .door import TokenBuckets
 from .engine import Changes, Emit, Engine, Refused
+from .engine_health import EngineHealth
 from .extension import Extension, ExtOut, default_extensions
 from .identity import refused_requester
 from .store import Store
@@ -84,6 +87,7 @@ class _Work:
     records: list[Any]  # the extensions' typed rows
     out: list[tuple[Any, str, Any]]
     prune_before: str | None = None  # a new day: yesterday's idempotency records can go
+    made: float = 0.0  # perf_counter when the worker handed it on (commit latency)
 
 
 @dataclass
@@ -111,6 +115,9 @@ class CallerService:
         self.clock = clock or SystemClock()
         self.extensions = default_extensions(config) if extensions is None else extensions
         self._ext_ops: dict[str, Extension] = {op: x for x in self.extensions for op in x.ops()}
+        # read-only ops whose replies carry personal data: answered again on a
+        # retry rather than kept in the idempotency records (stored in clear)
+        self._unrecorded: set[str] = {op for x in self.extensions for op in getattr(x, "unrecorded", ())}
         self.store = Store(db_path)
         self.engine = Engine(config)
         # injected in tests (an in-process bus); the real one connects only in start()
@@ -118,6 +125,8 @@ class CallerService:
                               availability=(REGISTRY["engine.availability"], ENGINE_ID))
         # SimpleQueue: the C implementation; the network thread puts every request here
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._buckets = TokenBuckets()  # network thread only
+        self.shed: dict[str, int] = {}  # requests answered at the door without queueing, by code
         self._commits: queue.Queue[_Work | None] = queue.Queue(maxsize=2)  # the pipeline's depth
         self._out: list[tuple[Any, str, Any]] = []  # worker-side: to publish after the next commit
         self._backlog: deque[tuple[str, str]] = deque()  # coalesced views still to send
@@ -129,6 +138,7 @@ class CallerService:
         self._summary_dirty = True
         self.failed: BaseException | None = None
         self.batches = 0  # for the benchmark: how well group commit groups
+        self.health = EngineHealth(self.clock.now())  # stats/hall/engine for `onewindow metrics`
         self.max_batch = max(1, max_batch)  # 1 = one commit per request (to measure what batching buys)
 
     # ------------------------------------------------------------ life --
@@ -168,7 +178,25 @@ class CallerService:
         self.store.close()
 
     def _on_message(self, parsed: Parsed, payload: bytes) -> None:
+        """The door (network thread): a request past its client's bucket, or
+        arriving while the queue is full, is answered at once and never queued."""
+        spec = parsed.spec
+        if spec.is_request:
+            door = self.config.door
+            if not self._buckets.take(door, spec.kind, parsed.ident, self.clock.monotonic()):
+                return self._shed(parsed, payload, "rate_limited",
+                                  f"more than {door.bucket(spec.kind).rate:g} requests/s; slow down")
+            if self._q.qsize() >= door.max_queue:
+                return self._shed(parsed, payload, "busy", "the engine is busy; try again shortly")
         self._q.put((parsed, payload))
+
+    def _shed(self, parsed: Parsed, payload: bytes, code: str, message: str) -> None:
+        n = self.shed.get(code, 0)
+        self.shed[code] = n + 1
+        if n % 1000 == 0:  # a flood must not become a flood of log lines
+            log.warning("%s %s from %s (%d so far)", code, parsed.spec.name, parsed.ident, n + 1)
+        self.bus.publish(REGISTRY.response_for(parsed.spec), parsed.ident, m.encode(m.Response(
+            id=m.best_effort_id(payload), status="error", error=m.ErrorBody(code=code, message=message))))
 
     # ---------------------------------------------------------- worker --
     def _take_batch(self) -> list[Any]:
@@ -221,7 +249,7 @@ class CallerService:
     def _submit(self, changes: Changes | None, to_store: list[tuple[str, str, bytes]] = (),
                 records: list[Any] = (), prune_before: str | None = None) -> None:
         """Hand a batch to the committer (blocks while two are already waiting)."""
-        work = _Work(changes, list(to_store), list(records), self._out, prune_before)
+        work = _Work(changes, list(to_store), list(records), self._out, prune_before, time.perf_counter())
         self._out = []
         while not self._stop.is_set():
             try:
@@ -239,6 +267,7 @@ class CallerService:
                 if work.changes is not None:
                     self.store.commit(work.changes, work.to_store, work.records)
                     self.batches += 1
+                    self.health.committed(work.made)
                 if work.prune_before:
                     self.store.prune_replies(work.prune_before)
             except Exception as e:
@@ -249,6 +278,7 @@ class CallerService:
 
     def _process(self, batch: list[Any]) -> None:
         now = self.clock.now()
+        self.health.requests += len(batch)
         b = _Batch()
         for item in batch:
             if item is _REPUBLISH:
@@ -285,6 +315,13 @@ class CallerService:
                 id=m.best_effort_id(payload), status="error",
                 error=m.ErrorBody(code="internal", message=type(e).__name__)))))
 
+    def may_speak_as(self, kind: str, ident: str) -> tuple[str, str] | None:
+        """THE one place that decides whether the requester ``ident`` may make
+        requests as a ``kind`` (a display may not issue); returns (code,
+        message) to refuse.  Called once per request, before its payload is
+        decoded.  Allows everyone until the identity check fills it in."""
+        return None
+
     def _answer(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
         """Validate one request, answer it from the idempotency record or by
         dispatching it, and add its reply to the batch."""
@@ -297,6 +334,9 @@ class CallerService:
             b.replies.append((resp_spec, parsed.ident, m.encode(m.Response(
                 id=rid, status="error", error=m.ErrorBody(code=code, message=message)))))
 
+        refusal = self.may_speak_as(spec.kind, parsed.ident)
+        if refusal is not None:
+            return refuse(m.best_effort_id(payload), *refusal)
         try:  # bounds first: nothing is decoded that is too large or nests too deep
             req = m.decode(payload, m.REQUEST_TYPES[op], m.MAX_PAYLOAD)
         except m.Unreadable as e:
@@ -320,8 +360,9 @@ class CallerService:
         reply = m.encode(m.Response(
             id=req.id, status="error" if err else "ok", data=data,
             error=m.ErrorBody(code=err[0], message=err[1]) if err else None))
-        b.in_batch[key] = reply
-        b.to_store.append((key, self.engine.day, reply))
+        if op not in self._unrecorded:
+            b.in_batch[key] = reply
+            b.to_store.append((key, self.engine.day, reply))
         b.replies.append((resp_spec, parsed.ident, reply))
         b.events.extend(events)
 
@@ -395,6 +436,8 @@ class CallerService:
 
     def _tick(self) -> None:
         now = self.clock.now()
+        if self.health.due(self.clock.monotonic()):
+            self._emit(REGISTRY["stats.engine"], "hall", self.health.render(now, self._q.qsize()))
         day_before = self.engine.day
         self.engine.tick(now)
         ch = self.engine.drain()

@@ -24,6 +24,7 @@ from hall import messages as m
 from hall.sqlite import open_durable
 
 from .effects import Changes
+from .form_records import FormsPurge, ProfileDrop, ProfileRow, TicketFormRow
 from .model import Rating, Ticket, WindowRec
 from .sms_rules import SmsRecord
 from .store_schema import V1 as SCHEMA  # noqa: F401  (the unversioned schema, for old-DB tests)
@@ -52,6 +53,16 @@ _RECORDS: dict[type, tuple[str, Any]] = {
                  "VALUES (?,?,?,?,?,?,?)", _followup_row),
     SmsRecord: ("INSERT OR REPLACE INTO sms (id, day, ticket, reason, state, created_at, data) "
                 "VALUES (?,?,?,?,?,?,?)", _sms_row),
+    ProfileRow: ("INSERT OR REPLACE INTO profiles (key, updated_at, expires_at, data) VALUES (?,?,?,?)",
+                 lambda r: (r.key, r.updated_at, r.expires_at, r.data)),
+    ProfileDrop: ("DELETE FROM profiles WHERE key = ?", lambda r: (r.key,)),
+    TicketFormRow: ("INSERT OR REPLACE INTO ticket_forms (ticket, day, target, data) VALUES (?,?,?,?)",
+                    lambda r: (r.ticket, r.day, r.target, r.data)),
+}
+# records that run more than one statement
+_PURGES: dict[type, tuple[tuple[str, Any], ...]] = {
+    FormsPurge: (("DELETE FROM profiles WHERE expires_at <= ?", lambda r: (r.profiles_before,)),
+                 ("DELETE FROM ticket_forms WHERE day < ?", lambda r: (r.forms_before_day,))),
 }
 
 
@@ -117,6 +128,16 @@ class Store:
         q = "SELECT data FROM sms" + (" WHERE day = ?" if day else "") + " ORDER BY created_at, id"
         return [_dec_sms.decode(r[0]) for r in self._reader().execute(q, (day,) if day else ())]
 
+    def profile(self, key: str) -> ProfileRow | None:
+        row = self._reader().execute("SELECT key, updated_at, expires_at, data FROM profiles WHERE key = ?",
+                                     (key,)).fetchone()
+        return ProfileRow(key=row[0], updated_at=row[1], expires_at=row[2], data=row[3]) if row else None
+
+    def ticket_form(self, ticket: str) -> TicketFormRow | None:
+        row = self._reader().execute("SELECT ticket, day, target, data FROM ticket_forms WHERE ticket = ?",
+                                     (ticket,)).fetchone()
+        return TicketFormRow(ticket=row[0], day=row[1], target=row[2], data=row[3]) if row else None
+
     def reply(self, key: str) -> bytes | None:
         row = self._reader().execute("SELECT data FROM replies WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -171,8 +192,8 @@ class Store:
             if replies:
                 db.executemany("INSERT OR IGNORE INTO replies (key, day, data) VALUES (?,?,?)", replies)
             for rec in records:
-                sql, row = _RECORDS[type(rec)]
-                db.execute(sql, row(rec))
+                for sql, row in _PURGES.get(type(rec)) or (_RECORDS[type(rec)],):
+                    db.execute(sql, row(rec))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

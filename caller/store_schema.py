@@ -64,8 +64,21 @@ def run_sql(db: sqlite3.Connection, script: str) -> None:
 
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
+# Forms filled once: the citizens' profiles and the forms issued with tickets.
+# Both hold only Fernet tokens (hall.crypto.DataCipher); a profile is found by
+# the keyed hash of its ID number, never by the number itself.
+V2_FORMS = """
+CREATE TABLE profiles (
+    key TEXT PRIMARY KEY, updated_at REAL NOT NULL, expires_at REAL NOT NULL, data BLOB NOT NULL);
+CREATE INDEX profiles_expires ON profiles(expires_at);
+CREATE TABLE ticket_forms (
+    ticket TEXT PRIMARY KEY, day TEXT NOT NULL, target TEXT NOT NULL, data BLOB NOT NULL);
+CREATE INDEX ticket_forms_day ON ticket_forms(day);
+"""
+
 MIGRATIONS: list[Migration] = [
     ("tables of the unversioned engine (idempotent on such a database)", lambda db: run_sql(db, V1)),
+    ("profiles and ticket forms (encrypted personal data)", lambda db: run_sql(db, V2_FORMS)),
 ]
 
 

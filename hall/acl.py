@@ -42,6 +42,9 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     "zone.board": (ENGINE, PUBLIC),
     "zone.called": (ENGINE, PUBLIC),
     "stats.summary": (ENGINE, PUBLIC),
+    "stats.engine": (ENGINE, ADMINS),
+    # `onewindow metrics` keeps who is online since when; `onewindow status` (an admin) reads it
+    "stats.availability": ({"monitor": "all"}, ADMINS),
     "stats.progress": ({"admin": "all"}, PUBLIC),
     "window.state": (ENGINE, {"bridge": "windows", "terminal": "windows", "admin": "all"}),
     "window.evaluate": (ENGINE, {"bridge": "windows", "terminal": "windows"}),
@@ -76,6 +79,7 @@ REQUESTERS: dict[str, Grants] = {
 OP_REQUESTERS: dict[str, Grants] = {
     # the reply carries the citizen's filled form: the window's terminal, not its keypad
     "window.visit": {"terminal": "windows"},
+    "window.form": {"terminal": "windows"},
 }
 
 

@@ -82,14 +82,14 @@ class Collector:
 ENGINE_WRITES = {"engine.availability", "window.state", "zone.board", "stats.summary", "alert.unattended",
                  "config.current", "zone.called", "window.evaluate", "alert.followup",
                  "stats.satisfaction.window", "stats.satisfaction.staff", "stats.satisfaction.matter",
-                 "stats.satisfaction.day", "device.sms", "window.settled"}
+                 "stats.satisfaction.day", "device.sms", "window.settled", "stats.engine"}
 DEVICE_STATE = {"device.availability", "device.status"}
 
 
 def expected_writers(spec: TopicSpec) -> set[str]:
     if spec.op is not None and not spec.is_request:
         return {"engine"}  # every reply
-    if spec.name == "window.request.visit":
+    if spec.name in ("window.request.visit", "window.request.form"):
         return {"terminal"}  # the reply carries a filled form: not for a keypad's bridge
     if spec.is_request:
         return {"kiosk": {"kiosk"}, "window": {"bridge", "terminal"}, "config": {"admin"},
@@ -99,7 +99,7 @@ def expected_writers(spec: TopicSpec) -> set[str]:
     if spec.name in DEVICE_STATE:
         return {"bridge", "kiosk", "sender"}
     return {"kiosk.availability": {"kiosk"}, "display.availability": {"display", "announcer"},
-            "stats.progress": {"admin"}, "device.scan": {"bridge"}}[spec.name]
+            "stats.progress": {"admin"}, "device.scan": {"bridge"}, "stats.availability": {"monitor"}}[spec.name]
 
 
 def best_id(spec: TopicSpec, ident) -> str:

@@ -13,7 +13,7 @@ SHARED = ["--mqtt-host", "--mqtt-port", "--mqtt-user", "--mqtt-password-file", "
 
 
 @pytest.mark.parametrize("command", [["caller"], ["bridge"], ["display"], ["announcer"], ["kiosk"], ["sms"],
-                                     ["followup"], ["web", "serve"]])
+                                     ["followup"], ["web", "serve"], ["metrics"], ["status"]])
 def test_every_process_takes_the_same_mqtt_options(command):
     r = CliRunner().invoke(main, command + ["--help"])
     assert r.exit_code == 0, r.output

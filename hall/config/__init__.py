@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, model_validator
 from .access import AccessConfig, access_problems
 from .base import Ident, Names, Strict
 from .devices import DevicesConfig
+from .door import DoorConfig
 from .forms import FormsConfig
 from .kiosk import KiosksConfig
 from .notify import NotifyConfig
@@ -72,6 +73,8 @@ class HallConfig(Strict):
                                                                         "forms, profile retention.")
     staff: list[StaffMember] = Field(default=[], description="The staff roster: who may log in at which "
                                                              "window's terminal, with argon2 PIN hashes.")
+    door: DoorConfig = Field(default_factory=DoorConfig, description="The engine's door: rate limits per "
+                                                                     "client, the queue bound, daily caps.")
     access: AccessConfig = Field(default_factory=AccessConfig,
                                  description="Who may be on the bus: the MQTT usernames of the engine, bridges, "
                                              "terminals, announcers and admins (see docs/security.md).")
