@@ -46,7 +46,7 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     # `onewindow metrics` keeps who is online since when; `onewindow status` (an admin) reads it
     "stats.availability": ({"monitor": "all"}, ADMINS),
     "stats.progress": ({"admin": "all"}, PUBLIC),
-    "window.state": (ENGINE, {"bridge": "windows", "terminal": "windows", "admin": "all"}),
+    "window.state": (ENGINE, {"bridge": "windows", "terminal": "windows", "display": "windows", "admin": "all"}),
     "window.evaluate": (ENGINE, {"bridge": "windows", "terminal": "windows"}),
     "window.settled": (ENGINE, {"terminal": "windows", "admin": "all", "monitor": "all"}),
     "alert.unattended": (ENGINE, ADMINS),

@@ -36,7 +36,7 @@ def acl_hall() -> HallConfig:
                    {"id": "led5", "line": "l2", "kind": "ledbar", "address": 1, "window": "W5"}],
         "inputs": [{"id": "scan3", "kind": "scanner", "path": "/dev/input/by-id/scan3", "window": "W3"}],
     }
-    raw["screens"] = {"displays": [{"id": "D01"}]}
+    raw["screens"] = {"displays": [{"id": "D01"}, {"id": "D02", "zones": ["Z2"], "style": "windows"}]}
     raw["access"] = {"engine": "engine",
                      "bridges": [{"id": "br1", "lines": ["l1"], "inputs": ["scan3"]},
                                  {"id": "br2", "lines": ["l2"]}],
@@ -315,3 +315,28 @@ def test_a_wrong_password_or_an_unknown_login_is_refused(hall):
     assert _connack(b.port, "K1", users["K1"]) == 0
     assert _connack(b.port, "K1", "nope") == 5  # not authorised
     assert _connack(b.port, "K99", "pw-K99") == 5
+
+
+def test_a_window_grid_display_reads_its_zones_window_states_and_an_ordinary_one_none(hall):
+    cfg, b, users = hall
+    hid = cfg.hall.id
+    got = {u: Collector() for u in ("D01", "D02")}
+    buses = []
+    try:
+        for user, col in got.items():
+            bus = login(b, users, user, hall_id=hid)
+            bus.subscribe(REGISTRY["window.state"], col)
+            bus.subscribe(REGISTRY["zone.called"], col, ident="Z1")
+            buses.append(started(bus))
+        eng = started(login(b, users, "engine", hall_id=hid))
+        buses.append(eng)
+        # every window's state, then a public marker after them
+        for w in cfg.windows:
+            eng.publish_raw(REGISTRY["window.state"].topic(hid, w.id), b"{}", retain=False, qos=1)
+        eng.publish_raw(REGISTRY["zone.called"].topic(hid, "Z1"), b"marker", retain=False, qos=1)
+        seen = {u: {i for n, i, _ in col.until(lambda m: m[2] == b"marker") if n == "window.state"}
+                for u, col in got.items()}
+        assert seen == {"D01": set(), "D02": {"W5", "W6", "W7", "W8"}}  # D02 shows zone Z2's windows
+    finally:
+        for bus in buses:
+            bus.stop()

@@ -54,7 +54,8 @@ KINDS = ("engine", "kiosk", "display", "announcer", "bridge", "terminal", "sende
 class Identity:
     """One MQTT username and what it stands for.
 
-    ``windows``: windows it may act for (bridge, terminal); ``devices``: ids
+    ``windows``: windows it may act for (bridge, terminal) or show (a
+    window-grid display); ``devices``: ids
     of ``device/<id>/…`` topics it publishes (its own availability, a kiosk's
     printer, a bridge's LED bars, keypads, evaluators and scanners);
     ``scanners``: scanner device ids whose reads it publishes (a bridge) or
@@ -84,7 +85,10 @@ def identities(cfg) -> list[Identity]:
     out = [Identity(a.engine, "engine")]
     for k in cfg.kiosks.devices:
         out.append(Identity(k.id, "kiosk", devices=frozenset({k.id, k.printer.id or k.id})))
-    out += [Identity(d.id, "display") for d in cfg.screens.displays]
+    for d in cfg.screens.displays:
+        # a window-grid display shows every window of its zones (all zones: every window)
+        grid = {w.id for w in cfg.windows if not d.zones or w.zone in d.zones} if d.style == "windows" else set()
+        out.append(Identity(d.id, "display", frozenset(grid)))
     out += [Identity(i, "announcer") for i in a.announcers]
     out += [_bridge(cfg, b) for b in a.bridges]
     for t in a.terminals:
