@@ -43,6 +43,7 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     "zone.called": (ENGINE, PUBLIC),
     "stats.summary": (ENGINE, PUBLIC),
     "stats.engine": (ENGINE, ADMINS),
+    "stats.balance": (ENGINE, ADMINS),
     # `onewindow metrics` keeps who is online since when; `onewindow status` (an admin) reads it
     "stats.availability": ({"monitor": "all"}, ADMINS),
     "stats.progress": ({"admin": "all"}, PUBLIC),

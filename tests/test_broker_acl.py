@@ -82,7 +82,8 @@ class Collector:
 ENGINE_WRITES = {"engine.availability", "window.state", "zone.board", "stats.summary", "alert.unattended",
                  "config.current", "zone.called", "window.evaluate", "alert.followup",
                  "stats.satisfaction.window", "stats.satisfaction.staff", "stats.satisfaction.matter",
-                 "stats.satisfaction.day", "device.sms", "window.settled", "stats.engine"}
+                 "stats.satisfaction.day", "device.sms", "window.settled", "stats.engine",
+                 "stats.balance"}
 DEVICE_STATE = {"device.availability", "device.status"}
 
 
