@@ -95,6 +95,8 @@ def install_cmd(role, config_path, device_id, server, lines, rs485, rotation, pr
     if release:
         from .upgrade import upgrade
         src = Path(source) if source else Path(__file__).resolve().parent.parent
+        if not source and not (src / "pyproject.toml").exists():
+            raise click.UsageError("--source WHEEL is needed (this onewindow is not a checkout), or --no-release")
         for line in upgrade(Path(root), src, role, wheelhouse=Path(wheelhouse) if wheelhouse else None):
             click.echo(f"release   {line}")
 
