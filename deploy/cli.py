@@ -83,6 +83,9 @@ def install_cmd(role, config_path, device_id, server, lines, rs485, rotation, pr
                        server=server, bridge_lines=tuple(lines), rotation=int(rotation), audio_card=audio_card,
                        printer_usb=printer_usb, rs485=tuple(pairs),
                        device_credentials=_device_credentials(cred_dir, device_id))
+    src = Path(source) if source else Path(__file__).resolve().parent.parent
+    if release and not dry_run and not source and not (src / "pyproject.toml").exists():
+        raise click.UsageError("--source WHEEL is needed (this onewindow is not a checkout), or --no-release")
     try:
         if dry_run:
             click.echo(plan_text(o, Path(root)), nl=False)
@@ -94,9 +97,6 @@ def install_cmd(role, config_path, device_id, server, lines, rs485, rotation, pr
         click.echo(line)
     if release:
         from .upgrade import upgrade
-        src = Path(source) if source else Path(__file__).resolve().parent.parent
-        if not source and not (src / "pyproject.toml").exists():
-            raise click.UsageError("--source WHEEL is needed (this onewindow is not a checkout), or --no-release")
         for line in upgrade(Path(root), src, role, wheelhouse=Path(wheelhouse) if wheelhouse else None):
             click.echo(f"release   {line}")
 
