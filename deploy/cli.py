@@ -86,19 +86,26 @@ def install_cmd(role, config_path, device_id, server, lines, rs485, rotation, pr
     src = Path(source) if source else Path(__file__).resolve().parent.parent
     if release and not dry_run and not source and not (src / "pyproject.toml").exists():
         raise click.UsageError("--source WHEEL is needed (this onewindow is not a checkout), or --no-release")
+    if dry_run:
+        click.echo(plan_text(o, Path(root)), nl=False)
+        if release:
+            click.echo(f"release /opt/onewindow/releases/<version>-<time>: a venv with onewindow from {src}"
+                       f"{' and the wheels of ' + wheelhouse if wheelhouse else ''}; current -> it")
+        return
+    if release:  # the software first: the units start at the end of the install
+        from .release import ReleaseError
+        from .upgrade import upgrade
+        try:
+            for line in upgrade(Path(root), src, role, wheelhouse=Path(wheelhouse) if wheelhouse else None):
+                click.echo(f"release   {line}")
+        except ReleaseError as e:
+            raise click.ClickException(str(e)) from None
     try:
-        if dry_run:
-            click.echo(plan_text(o, Path(root)), nl=False)
-            return
         rep = install(o, Path(root))
     except ValueError as e:
         raise click.ClickException(str(e)) from None
     for line in rep.lines():
         click.echo(line)
-    if release:
-        from .upgrade import upgrade
-        for line in upgrade(Path(root), src, role, wheelhouse=Path(wheelhouse) if wheelhouse else None):
-            click.echo(f"release   {line}")
 
 
 @click.command(name="upgrade")
