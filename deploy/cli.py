@@ -67,8 +67,9 @@ def _device_credentials(d: str | None, ident: str | None) -> dict[str, bytes]:
               help="A onewindow wheel or project folder (default: this checkout).")
 @click.option("--wheelhouse", default=None, type=click.Path(exists=True, file_okay=False),
               help="Folder of wheels for an offline install (pip --no-index --find-links).")
+@click.option("--no-deps", is_flag=True, help="The release without its dependencies (a staging tree).")
 def install_cmd(role, config_path, device_id, server, lines, rs485, rotation, printer_usb, audio_card, cred_dir,
-                root, dry_run, release, source, wheelhouse):
+                root, dry_run, release, source, wheelhouse, no_deps):
     """Set up this machine for ROLE: user, /etc/onewindow, units, udev, broker."""
     from .install import dry_run as plan_text, install
     from .roles import InstallOptions
@@ -96,7 +97,8 @@ def install_cmd(role, config_path, device_id, server, lines, rs485, rotation, pr
         from .release import ReleaseError
         from .upgrade import upgrade
         try:
-            for line in upgrade(Path(root), src, role, wheelhouse=Path(wheelhouse) if wheelhouse else None):
+            for line in upgrade(Path(root), src, role, wheelhouse=Path(wheelhouse) if wheelhouse else None,
+                                no_deps=no_deps):
                 click.echo(f"release   {line}")
         except ReleaseError as e:
             raise click.ClickException(str(e)) from None
