@@ -25,7 +25,6 @@ from . import guide as guides
 PAGE = 8
 PAGE_ELDERLY = 5
 MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
-TICKET_RE = re.compile(r"^[0-9]{8}-[A-Z]{1,2}[0-9]{2,5}$")
 ID_CARD_RE = re.compile(r"^[0-9]{17}[0-9Xx]$")
 
 
@@ -215,9 +214,13 @@ class KioskFlow:
         if self.screen == S.PROGRESS:
             self.s.typed = line[:64]
             return self._submit_pressed()
-        if TICKET_RE.match(line):
+        from .ticket_layout import parse_ticket_qr
+        scanned = parse_ticket_qr(self.cfg, line)
+        if scanned is not None:
+            # the kiosk is a hall device: it looks the ticket up by id (the link's
+            # secret is for the citizen's own phone, on the public page)
             self._home()
-            return [self._send("ticket", {"ticket": line})]
+            return [self._send("ticket", {"ticket": scanned[0]})]
         if self.screen in (S.HOME, S.CHECKIN):
             self._home()
             self.s.typed = line[:64]

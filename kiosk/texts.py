@@ -80,6 +80,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "ticket.priority": ("优先：{cls}", "優先：{cls}", "Priority: {cls}"),
     "ticket.time": ("取号时间 {time}", "取號時間 {time}", "Issued {time}"),
     "ticket.qr_hint": ("扫码查询进度、过号重排", "掃碼查詢進度、過號重排", "Scan to track or re-queue"),
+    "ticket.code": ("查询码 {code}", "查詢碼 {code}", "Code {code}"),
     "ticket.sms": ("轮到前将短信通知 {phone}", "輪到前將簡訊通知 {phone}", "SMS to {phone} before your turn"),
     "checkin.title": ("预约签到：请扫描预约二维码", "預約簽到：請掃描預約二維碼", "Check in: scan your booking QR code"),
     "checkin.hint": ("请将手机上的预约二维码对准扫码窗口", "請將手機上的預約二維碼對準掃碼窗口",

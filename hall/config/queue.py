@@ -20,6 +20,10 @@ class HallInfo(Strict):
     timezone: str = Field("Asia/Shanghai", description="IANA zone; numbering resets at its midnight.")
     languages: list[Literal["zh-CN", "zh-TW", "en"]] = Field(
         default=["zh-CN", "en"], min_length=1, description="Languages offered on kiosks and screens.")
+    public_url: str | None = Field(
+        None, pattern=r"^https?://[^\s?#]+[^/\s?#]$",
+        description="Public base URL of the hall's ticket page (no trailing slash): the ticket QR links to "
+                    "`<public_url>/t/<ticket>?s=<secret>` to check the position, cancel and rate.")
 
     @field_validator("timezone")
     @classmethod
