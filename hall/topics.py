@@ -134,6 +134,7 @@ KIOSK_OPS = {
     "printed": "Tell the engine whether the ticket was printed.",
     "rate": "Rate a finished visit later at a kiosk (ticket QR).",
     "progress": "Look up a case's progress by its case number.",
+    "staff": "呼叫工作人员: call floor staff to this kiosk (raises `alert/<kiosk>/staff`).",
 }
 WINDOW_OPS = {
     "login": "Staff logs in at the window.",
@@ -168,6 +169,9 @@ _SPECS.append(TopicSpec("kiosk.availability", Kind.KIOSK, "availability", "Avail
                         "Kiosk availability; Last-Will offline."))
 for _op, _doc in KIOSK_OPS.items():
     _SPECS += _req(Kind.KIOSK, _op, _doc, "kiosk")
+_SPECS.append(TopicSpec("alert.staff", Kind.ALERT, "staff", "StaffCall", True, "engine",
+                        "A kiosk calls floor staff (id = kiosk id); retained until the admin console clears "
+                        "it with an empty retained message. No personal data."))
 # forms filled once: the citizen's profile.  Replies carry personal data: they go
 # only to the asking kiosk (the ACL's `%u` patterns), never retained.
 _SPECS += _req(Kind.KIOSK, "profile_get", "Read the citizen's kept basic data by ID number (after consent).",

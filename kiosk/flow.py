@@ -45,6 +45,7 @@ class S(StrEnum):
     PROGRESS = "progress"
     PROGRESS_RESULT = "progress_result"
     LOOKUP = "lookup"
+    STAFF = "staff"
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class KioskFlow:
         self.printer_state: str = "unknown"      # ok | near_end | paper_out | offline | unknown
         self.changes = 0                         # bumped on every visible change (renderer hint)
         self._search = None
+        self.waiting: dict[str, dict[str, int]] = {}  # zone → group prefix → waiting (the zone boards)
 
     # ----------------------------------------------------------- helpers --
     @property
@@ -297,7 +299,7 @@ class KioskFlow:
             S.ZONE: S.HOME, S.BUNDLES: S.HOME, S.SEARCH: S.HOME, S.CHECKIN: S.HOME,
             S.PROGRESS: S.HOME, S.PROGRESS_RESULT: S.PROGRESS, S.IDENTITY: S.MATTER,
             S.PHONE: S.IDENTITY if self.cfg.kiosks.identity else S.MATTER,
-            S.CODE: S.CONFIRM, S.LOOKUP: S.HOME,
+            S.CODE: S.CONFIRM, S.LOOKUP: S.HOME, S.STAFF: S.HOME,
         }
         if self.screen == S.MATTER:
             target = S.ZONE if self.s.zone else S.HOME
@@ -413,6 +415,10 @@ class KioskFlow:
             return [self._send("rate", {"ticket": self.s.lookup["ticket"], "level": level})]
         return None
 
+    def _staff_pressed(self) -> list[Effect]:
+        # 呼叫工作人员: the engine raises alert/<kiosk>/staff for the floor staff
+        return [self._send("staff", {"reason": "elderly" if self.s.elderly else "help", "lang": self.s.lang})]
+
     def _done_pressed(self) -> None:
         self._home(keep_lang=False)
 
@@ -446,6 +452,9 @@ class KioskFlow:
             self.s.print_state = "printing"
             return [Print(self.token, self.s.ticket, self.s.target, dict(self.s.answers),
                           self.s.lang, self.s.phone)]
+        if op == "staff":
+            self._go(S.STAFF)
+            return []
         if op == "progress":
             self.s.progress = dict(data) if isinstance(data, dict) else {"raw": data}
             self._go(S.PROGRESS_RESULT)
@@ -475,6 +484,15 @@ class KioskFlow:
             self.s.print_state = "ok" if ok else "failed"
             self.changes += 1
         return [self._printed(ok, error, ticket)]
+
+    def on_board(self, zone: str, waiting: dict[str, int] | None) -> None:
+        """A zone's retained board (waiting per group); None when it was cleared."""
+        if waiting is None:
+            self.waiting.pop(zone, None)
+        else:
+            self.waiting[zone] = dict(waiting)
+        if self.screen in (S.HOME, S.ZONE, S.BUNDLES, S.SEARCH, S.MATTER):
+            self.changes += 1
 
     def set_engine_online(self, online: bool | None) -> None:
         if online != self.engine_online:
@@ -555,4 +573,5 @@ ACTIONS: dict[str, Handler[Any]] = {
     "cancel": _plain(KioskFlow._cancel_pressed),
     "rate": Handler(KioskFlow._rate_pressed, _level),
     "done": _plain(KioskFlow._done_pressed),
+    "staff": _plain(KioskFlow._staff_pressed),
 }
