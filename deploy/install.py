@@ -56,6 +56,9 @@ def dry_run(o: InstallOptions, root: Path) -> str:
 def install(o: InstallOptions, root: Path, run: Runner = _run) -> Report:
     root = Path(root)
     on_machine = str(root) == "/"
+    if on_machine and o.role == "server" and shutil.which("mosquitto") is None \
+            and not Path("/usr/sbin/mosquitto").exists():
+        raise ValueError("the hall server needs the broker first: apt-get install mosquitto")
     rep = Report()
     entries = entries_for(o, root)
     applier = Applier(root)
@@ -67,7 +70,7 @@ def install(o: InstallOptions, root: Path, run: Runner = _run) -> Report:
     rep.files += applier.apply([e for e in entries if e not in sysusers])
     if o.role == "server":
         from .provision import ensure_server_logins, ensure_server_tls
-        rep.steps.append(("broker logins", ensure_server_logins(root, applier)))
+        rep.steps.append(("broker logins", ensure_server_logins(root, o, applier)))
         rep.steps.append(("broker TLS", ensure_server_tls(root, o, applier)))
     units = list(L.ROLES[o.role].units)
     # a oneshot started by its timer is not enabled itself
@@ -90,5 +93,8 @@ def _step(rep: Report, what: str, run: Runner, cmd: list[str], needs: str) -> No
     if shutil.which(needs) is None:
         rep.steps.append((what, f"skipped: {needs} not installed"))
         return
-    run(cmd)
+    try:
+        run(cmd)
+    except subprocess.CalledProcessError as e:  # said as one clear line; what was written stays
+        raise ValueError(f"{what} failed: {' '.join(cmd)}: {(e.stderr or '').strip()[-500:]}") from None
     rep.steps.append((what, "done: " + " ".join(cmd)))

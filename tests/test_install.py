@@ -81,6 +81,9 @@ def test_server_staging_tree(tmp_path):
     assert m["/etc/mosquitto/onewindow.acl"]["group"] == "mosquitto"
     env = (root / "etc/onewindow/server.env").read_text()
     assert "BACKUP_KEEP=14" in env
+    # each server process logs in as the hall config names it (the ACL is made from the same config)
+    assert (root / "etc/onewindow/caller.env").read_text().endswith("\nONEWINDOW_MQTT_USER=onewindow-caller\n")
+    assert (root / "etc/onewindow/sms.env").read_text().endswith("\nONEWINDOW_MQTT_USER=sms1\n")
     assert "MaxRetentionSec=90day" in (root / "etc/systemd/journald.conf.d/onewindow.conf").read_text()
     if shutil.which("systemd-sysusers"):
         assert re.search(r"^onewindow:x:\d+:\d+:onewindow hall services:/var/lib/onewindow:/usr/sbin/nologin$",
@@ -165,6 +168,7 @@ def test_staged_units_verify_with_a_real_release(role, extra, tmp_path, onewindo
     rel.switch(build(rel, onewindow_wheel, role, no_deps=True, name="r1"))
     exe = root / "opt/onewindow/releases/r1/bin/onewindow"
     assert exe.exists() and exe.read_text().startswith("#!/opt/onewindow/releases/r1/bin/python")
+    assert (root / "opt/onewindow/releases/r1/docs/deploy.md").exists()  # the units' Documentation=
     verify_root(root, [], executables=False)
     units = [u for u in L.ROLES[role].units]
     r = subprocess.run(["systemd-analyze", "verify", f"--root={root}", *units], capture_output=True, text=True)
@@ -180,10 +184,15 @@ def test_server_broker_logins_and_tls(tmp_path):
     root = tmp_path / "root"
     run_install("server", "--config", str(HALL), "--root", str(root), "--no-release")
     passwd = (root / "etc/mosquitto/onewindow.passwd").read_text()
-    for user in L.ROLES["server"].mqtt_users:
+    from deploy.provision import server_logins
+    from deploy.roles import InstallOptions
+    logins = server_logins(InstallOptions(role="server", hall_yaml=HALL.read_bytes(), hall_id="xihu"))
+    for proc, user in logins.items():
         assert re.search(rf"^{user}:\$7\$", passwd, flags=re.M), user
         cred = creds.credential_path(user, root)
         assert mode(cred) == 0o600 and len(cred.read_text().strip()) >= 32
+        # the unit's fixed name reaches the login's own file
+        assert (root / f"etc/onewindow/credentials/{proc}-mqtt-password").read_text() == cred.read_text()
     m = manifest(root)
     assert m["/etc/mosquitto/onewindow.passwd"] == {"kind": "file", "mode": "0640", "owner": "root",
                                                     "group": "mosquitto"}
@@ -197,3 +206,18 @@ def test_server_broker_logins_and_tls(tmp_path):
     run_install("server", "--config", str(HALL), "--root", str(root), "--no-release")
     assert {p.name: p.read_bytes() for p in tls.iterdir()} == before
     assert (root / "etc/mosquitto/onewindow.passwd").read_text() == pw_before
+
+
+def test_a_failing_step_is_one_clear_error(tmp_path):
+    """A step that fails (here every command) stops the install with the command's own message."""
+    from deploy.install import install
+    from deploy.roles import InstallOptions
+
+    def refuse(cmd):
+        raise subprocess.CalledProcessError(1, cmd, stderr="Failed to enable unit: Unit file is masked.\n")
+
+    o = InstallOptions(role="display", hall_yaml=HALL.read_bytes(), hall_id="xihu", device_id="D-Z1")
+    if shutil.which("systemctl") is None or shutil.which("systemd-sysusers") is None:
+        pytest.skip("systemctl / systemd-sysusers not installed")
+    with pytest.raises(ValueError, match=r"^service user failed: systemd-sysusers .*Unit file is masked\.$"):
+        install(o, tmp_path / "root", run=refuse)
