@@ -89,3 +89,13 @@ def announcer_cmd(config_path: str, ident: str, out_dir: str | None, player: str
     stop.wait()
     sdnotify.NOTIFIER.stopping()
     svc.stop()
+
+
+@click.command(name="voice-clips")
+@click.option("--out", default="/var/lib/onewindow/voice-clips", show_default=True,
+              help="Folder for the prompts (`screens.voice.clips_dir`).")
+@click.option("--rate", type=int, default=150, show_default=True, help="Speaking rate, words per minute.")
+def voice_clips_cmd(out: str, rate: int) -> None:
+    """Make the default voice prompts with espeak-ng (run at install; replace them with recordings)."""
+    from .clips import cmd_main
+    cmd_main(out, rate)
