@@ -52,6 +52,7 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     "window.settled": (ENGINE, {"terminal": "windows", "admin": "all", "monitor": "all"}),
     "alert.unattended": (ENGINE, ADMINS),
     "alert.followup": (ENGINE, ADMINS),
+    "alert.staff": (ENGINE, ADMINS),  # a kiosk calling floor staff: the supervisors' console
     "stats.satisfaction.window": (ENGINE, ADMINS),
     "stats.satisfaction.staff": (ENGINE, ADMINS),
     "stats.satisfaction.matter": (ENGINE, ADMINS),

@@ -83,7 +83,7 @@ ENGINE_WRITES = {"engine.availability", "window.state", "zone.board", "stats.sum
                  "config.current", "zone.called", "window.evaluate", "alert.followup",
                  "stats.satisfaction.window", "stats.satisfaction.staff", "stats.satisfaction.matter",
                  "stats.satisfaction.day", "device.sms", "window.settled", "stats.engine",
-                 "stats.balance"}
+                 "stats.balance", "alert.staff"}
 DEVICE_STATE = {"device.availability", "device.status"}
 
 
