@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from hall.mqtt_options import MqttOptions, mqtt_options
+
 log = logging.getLogger("web")
 
 
@@ -21,8 +23,6 @@ def cmd() -> None:
 @click.option("--bind", default="127.0.0.1", show_default=True,
               help="Address to listen on (the hall LAN's address on the server; TLS in front of it).")
 @click.option("--http-port", type=int, default=8080, show_default=True, help="HTTP port.")
-@click.option("--host", default=None, help="MQTT host (env ONEWINDOW_MQTT_HOST, default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="MQTT port (env ONEWINDOW_MQTT_PORT, default 1883).")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Serve HTTPS with this certificate (PEM); the key is --tls-key or the systemd "
                    "credential `web-tls-key`.")
@@ -40,15 +40,15 @@ def cmd() -> None:
               help="The console's accounts (admin, supervisor, auditor): `onewindow web account-add` writes it.")
 @click.option("--acks-db", default="/var/lib/onewindow/web/acks.sqlite", show_default=True,
               help="SQLite file of the console's alert acknowledgements (who, when).")
-def serve_cmd(config_path: str, bind: str, http_port: int, host: str | None, port: int | None,
-              tls_cert: str | None, tls_key: str | None, insecure_cookie: bool, lockout_failures: int,
-              lockout_minutes: int, idle_minutes: int, accounts_path: str, acks_db: str) -> None:
+@mqtt_options
+def serve_cmd(config_path: str, bind: str, http_port: int, mqtt: MqttOptions, tls_cert: str | None,
+              tls_key: str | None, insecure_cookie: bool, lockout_failures: int, lockout_minutes: int,
+              idle_minutes: int, accounts_path: str, acks_db: str) -> None:
     """Serve the clerks' window terminal and the admin console of one hall."""
     import os
 
     import uvicorn
 
-    from hall.bus import BusSettings
     from hall.config import ConfigError, load_config
 
     from .app import WebContext, create_app
@@ -63,7 +63,7 @@ def serve_cmd(config_path: str, bind: str, http_port: int, host: str | None, por
         raise click.ClickException(str(e)) from None
     if not cfg.staff:
         log.warning("the hall config has no `staff:` roster: nobody can log in")
-    settings = BusSettings.from_env(host=host, port=port)
+    settings = mqtt.settings()
     hub = Hub(cfg.hall.id, settings, client_id=settings.username or None)
     auth = Auth(cfg.staff, max_failures=lockout_failures, lockout_s=lockout_minutes * 60,
                 idle_s=idle_minutes * 60)
