@@ -8,8 +8,8 @@ Grammar: ``onewindow/<hall_id>/<kind>/<id>/<attr…>``.
 * ids match :data:`ID_RE`, so they never contain ``+ # /``.
 * Requests go to ``<kind>/<id>/request/<op>`` and replies come back on
   ``<kind>/<id>/response/<op>``: a client's requests and replies live under its
-  own id, which lets a mosquitto ACL ``pattern`` confine it (see
-  ``config/mosquitto/acl.template``).
+  own id, which lets the generated mosquitto ACL confine it (see
+  ``hall/acl.py``).
 
 Every subscriber and every publisher goes through :data:`REGISTRY`; the
 engine subscribes to exactly the patterns of the specs it handles, so a

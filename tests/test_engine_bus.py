@@ -182,7 +182,7 @@ def test_pushed_config_is_validated_and_applied(running_engine, bus_client, tmp_
     path = tmp_path / "hall.yaml"
     eng.config_path = path
     c = bus_client(eng.hall_id, "admin")
-    adm = Requester(c, "config", "hall")
+    adm = Requester(c, "config", "admin")
     raw = small_raw()
     raw["hall"]["id"] = eng.hall_id
     bad = json.loads(json.dumps(raw))
