@@ -19,6 +19,7 @@ from .. import sse
 from ..app import context, templates
 from ..auth import LoginError, Session
 from ..terminal.desk import Page
+from ..terminal.routes import _foreign
 from .accounts import may
 
 log = logging.getLogger("web.console")
@@ -42,6 +43,8 @@ def mutating(path: str, permission: str):
     """A POST route that changes something: session, CSRF token, then the role's permission."""
     def wrap(fn: Handler) -> Route:
         async def endpoint(request: Request) -> Response:
+            if _foreign(request):
+                return _err("origin", "request from another site", 403)
             s = _session(request)
             if s is None:
                 return _err("no_session", "please log in", 401)
@@ -72,6 +75,8 @@ async def login_form(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     ctx = context(request)
+    if _foreign(request):
+        return _login_page(request, "请求来自其他网站", 403)
     form = await request.form()
     user, password = str(form.get("user", "")), str(form.get("password", ""))
     try:
