@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, BusSettings, Requester  # noqa: E402
+from hall.crypto import ENV_FILE, write_key  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
 from mqtt_load import call_latency  # noqa: E402
 from mqtt_load import closed_loop_rate  # noqa: E402
@@ -73,7 +74,10 @@ class Engine:
         self.cfg_path = work / f"{raw['hall']['id']}.yaml"
         self.cfg_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
         self.db = work / f"{raw['hall']['id']}.sqlite"
-        env = {**os.environ, "ONEWINDOW_MQTT_PORT": str(broker.port),
+        key = work / "data-key"
+        if not key.exists():
+            write_key(key)
+        env = {**os.environ, "ONEWINDOW_MQTT_PORT": str(broker.port), ENV_FILE: str(key),
                "ONEWINDOW_MQTT_PROTOCOL": broker.settings.protocol}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hall.cli", "caller", "--config", str(self.cfg_path), "--db", str(self.db),

@@ -286,6 +286,8 @@ def _start_rig(cfg: HallConfig, settings, workdir: Path):
 def cmd(config_path: str, minutes: float, speed: float, seed: int, plain: bool, devices: bool,
         keep: bool) -> None:
     """Run a whole simulated hall: broker, engine, devices, kiosks, staff and a live board."""
+    from hall.crypto import DataCipher, write_key
+
     from .service import CallerService
     try:
         cfg = load_config(config_path)
@@ -299,7 +301,9 @@ def cmd(config_path: str, minutes: float, speed: float, seed: int, plain: bool, 
     start = next_working_morning(cfg, dt.datetime.now(tz).date(), 8, 25)
     clock = SimClock(start, speed, time.monotonic)
     db = work / "engine.sqlite"
-    engine = CallerService(cfg, db, broker.settings, clock=clock)
+    # the demo's own data key, in its temp folder (a real hall's is a systemd credential)
+    cipher = DataCipher.from_env(write_key(work / "data-key"))
+    engine = CallerService(cfg, db, broker.settings, clock=clock, cipher=cipher)
     engine.start()
     rig = _start_rig(cfg, broker.settings, work) if devices else None
     if rig is not None:

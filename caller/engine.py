@@ -350,6 +350,14 @@ class Engine:
     def reconfigure(self, new: HallConfig) -> str | None:
         """Swap in a new config; returns why not (and changes nothing) if it would
         strand a ticket or a staffed window."""
+        problem = self.reconfigure_problem(new)
+        if problem:
+            return problem
+        self._apply_config(new)
+        return None
+
+    def reconfigure_problem(self, new: HallConfig) -> str | None:
+        """Why ``new`` cannot be swapped in now, or None; changes nothing."""
         if new.hall.id != self.cfg.hall.id:
             return f"hall id cannot change at runtime ({self.cfg.hall.id} → {new.hall.id})"
         new_windows = {w.id for w in new.windows}
@@ -363,6 +371,9 @@ class Engine:
             if t.service and new.matter(t.service) is None and new.bundle(t.service) is None \
                     and t.state in ("waiting", *ACTIVE):
                 return f"ticket {t.number} is for {t.service}, which the new config drops"
+        return None
+
+    def _apply_config(self, new: HallConfig) -> None:
         self.cfg = new
         self.tz = new.hall.timezone
         self._day_span = (0.0, 0.0)  # the zone may have changed
@@ -374,7 +385,6 @@ class Engine:
                        for z in new.zones}
         self.ch.window_views.update(self.windows)
         self.ch.zone_views.update(self.recent)
-        return None
 
     def set_progress(self, board: m.ProgressBoard) -> None:
         self.progress = {c.case: c for c in board.cases}

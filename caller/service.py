@@ -35,6 +35,7 @@ from hall import messages as m
 from hall.bus import Bus, BusSettings
 from hall.clock import Clock, SystemClock, local_day
 from hall.config import HallConfig
+from hall.crypto import DataCipher
 from hall.topics import REGISTRY, Parsed
 
 from .engine import Changes, Emit, Engine, Refused
@@ -93,8 +94,9 @@ class CallerService:
     def __init__(self, config: HallConfig, db_path: str | Path, bus_settings: BusSettings,
                  clock: Clock | None = None, client_id: str | None = None,
                  config_path: str | Path | None = None, extensions: list[Extension] | None = None,
-                 max_batch: int = MAX_BATCH):
+                 max_batch: int = MAX_BATCH, cipher: DataCipher | None = None):
         self.config = config
+        self.cipher = cipher  # None: loaded at start from the credential (no I/O here)
         self.config_path = Path(config_path) if config_path else None
         self.hall_id = config.hall.id
         self.clock = clock or SystemClock()
@@ -124,6 +126,8 @@ class CallerService:
         # Three threads hand every request on (network → worker → committer); with
         # CPython's default 5 ms GIL switch interval each hand-off can wait 5 ms.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        if self.cipher is None:
+            self.cipher = DataCipher.from_env()  # no key, no engine: personal data is never stored in clear
         self.store.open()
         now = self.clock.now()
         self.engine.restore(*self.store.load(local_day(now, self.config.hall.timezone)), now=now)
@@ -278,7 +282,8 @@ class CallerService:
         except msgspec.DecodeError as e:
             return refuse("", "bad_json", str(e))
         key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
-        cached = b.in_batch.get(key) or self._cache.get(key) or self.store.reply(key)
+        recorded = op not in m.UNRECORDED_OPS  # personal data is never kept for a retry
+        cached = (b.in_batch.get(key) or self._cache.get(key) or self.store.reply(key)) if recorded else None
         if cached is not None:  # a retry: the first answer again, nothing done twice
             b.replies.append((resp_spec, parsed.ident, cached))
             return
@@ -290,8 +295,9 @@ class CallerService:
         reply = m.encode(m.Response(
             id=req.id, status="error" if err else "ok", data=data,
             error=m.ErrorBody(code=err[0], message=err[1]) if err else None))
-        b.in_batch[key] = reply
-        b.to_store.append((key, self.engine.day, reply))
+        if recorded:
+            b.in_batch[key] = reply
+            b.to_store.append((key, self.engine.day, reply))
         b.replies.append((resp_spec, parsed.ident, reply))
         b.events.extend(events)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from hall import messages as m
+from hall.pii import mask
 
 from .effects import Refused
 from .model import ACTIVE
@@ -190,9 +191,17 @@ def window_rate(e: Engine, wid: str, req: m.WindowRateRequest, now: float) -> di
     return {"ticket": r.ticket, "level": r.level}
 
 
+def visit(e: Engine, wid: str, req: m.Plain, now: float) -> m.Visit:
+    """A read: the form of the ticket this window serves, for its clerk's screen."""
+    w, _ = e.staffed(wid)
+    t = e.current_of(w)
+    return m.Visit(ticket=t.id, number=t.number, matter=t.matter, bundle=t.bundle, state=t.state,
+                   form=dict(t.form) if t.form else None, phone=mask(t.phone, "phone") or None)
+
+
 HANDLERS: dict[str, Callable[["Engine", str, Any, float], Any]] = {
     "window.login": login, "window.logout": logout, "window.next": next_ticket,
     "window.recall": recall, "window.noshow": noshow, "window.start": start,
     "window.transfer": transfer, "window.pause": pause, "window.resume": resume,
-    "window.finish": finish, "window.rate": window_rate,
+    "window.finish": finish, "window.rate": window_rate, "window.visit": visit,
 }

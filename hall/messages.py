@@ -93,7 +93,14 @@ class WindowRateRequest(Inbound):
 
 
 class ConfigSetRequest(Inbound):
+    """Replace the hall config.  ``base`` is the ``revision`` of
+    ``config/hall/current`` the new config was made from: a push based on an
+    older revision is refused (``stale_config``), never silently applied over
+    someone else's change."""
+
     config: dict[str, Any]
+    base: Annotated[int, msgspec.Meta(ge=0)]
+    by: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # the person, for the audit record
 
 
 class ProgressRequest(Inbound):
@@ -186,7 +193,9 @@ class TicketBrief(Outbound):
     called_at: float | None
     recalls: int
     priority: str
-    form: dict[str, str] | None = None
+    # the form itself is personal data: never on this retained state; the
+    # window fetches it with window/<id>/request/visit
+    has_form: bool = False
 
 
 class WindowState(Outbound):
@@ -239,9 +248,12 @@ class UnattendedAlert(Outbound):
 
 
 class ConfigCurrent(Outbound):
+    """The config in force; green-channel codes are left out (``codes: []``)."""
+
     version: int
     digest: str
     config: dict[str, Any]
+    revision: int = 0  # the ``base`` of the next push
 
 
 class DeviceStatus(Outbound):
@@ -450,3 +462,90 @@ class ScanEvent(Outbound):
 
 
 PAYLOAD_TYPES["ScanEvent"] = ScanEvent
+
+
+# --- personal data: what only the clerk serving the citizen reads ---
+class Visit(Outbound):
+    """The current ticket of a window with its form data, unmasked: the reply to
+    ``window/<id>/request/visit``, readable only by that window's own clients
+    (ACL), never retained and never kept in the idempotency record."""
+
+    ticket: str
+    number: str
+    matter: str | None
+    bundle: str | None
+    state: str
+    form: dict[str, str] | None
+    phone: str | None  # masked: the clerk needs the form, not the SMS number
+
+
+REQUEST_TYPES["window.visit"] = Plain
+PAYLOAD_TYPES["window.visit"] = Plain
+RESPONSE_DATA["window.visit"] = Visit
+
+
+# --- config governance: revisions, audit, rollback ---
+MAX_CONFIG_PAYLOAD = 4 * 1024 * 1024  # a 900-matter hall is ~0.6 MB of JSON
+PAYLOAD_LIMITS = {"config.set": MAX_CONFIG_PAYLOAD}  # per request op; the rest: MAX_PAYLOAD
+
+
+class ConfigGetRequest(Inbound):
+    """Ask for the config in force, whole (green-channel codes and local settings included)."""
+
+
+class ConfigHistoryRequest(Inbound):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
+
+
+class ConfigRollbackRequest(Inbound):
+    """Put the config of an earlier ``revision`` back in force (as a new revision);
+    settings local to the hall server (the SMS gateway) stay as they are."""
+
+    revision: Annotated[int, msgspec.Meta(ge=0)]
+    base: Annotated[int, msgspec.Meta(ge=0)]
+    by: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class ConfigAudit(Outbound):
+    """One change of the hall config: who, when, and what changed (a unified diff
+    of the YAML, green-channel codes left out)."""
+
+    revision: int
+    at: float
+    who: str  # the requester's bus id (its MQTT username once ACLs confine ids)
+    by: str | None  # the person named in the request
+    action: Literal["start", "push", "rollback"]  # start: the file changed on the server
+    base: int | None
+    digest: str
+    diff: str
+    rollback_of: int | None = None
+
+
+class ConfigRevision(Outbound):
+    revision: int
+    digest: str
+    config: dict[str, Any]
+    yaml: str
+
+
+class ConfigHistory(Outbound):
+    revisions: list[ConfigAudit]
+
+
+class ConfigApplied(Outbound):
+    revision: int
+    digest: str
+
+
+_CONFIG_REQUESTS: dict[str, type[Inbound]] = {
+    "config.get": ConfigGetRequest, "config.history": ConfigHistoryRequest,
+    "config.rollback": ConfigRollbackRequest,
+}
+REQUEST_TYPES.update(_CONFIG_REQUESTS)
+PAYLOAD_TYPES.update({"ConfigAudit": ConfigAudit, **_CONFIG_REQUESTS})
+RESPONSE_DATA.update({"config.set": ConfigApplied, "config.rollback": ConfigApplied,
+                      "config.get": ConfigRevision, "config.history": ConfigHistory})
+
+# reads whose replies are never kept in the idempotency record (a retry reads
+# again): they carry personal data, or a whole config
+UNRECORDED_OPS = frozenset({"window.visit", "config.get", "config.history"})

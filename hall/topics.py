@@ -216,6 +216,18 @@ _SPECS.append(TopicSpec(
     "A line read by a keyboard-mode QR/barcode scanner or ID-card reader at a window (id = device id). "
     "May carry an ID-card number: restrict `device/+/scan` by ACL to the window's own clients."))
 
+# --- personal data: the form of the ticket a window serves, for that window alone ---
+_SPECS.extend(_req(Kind.WINDOW, "visit", "The current ticket's form data, unmasked, for the clerk serving it "
+                   "(never retained; ACL: the window's own clients only).", "window terminal (soft caller)"))
+
+# --- config governance: every change has a revision and an audit record ---
+_SPECS.extend(_req(Kind.CONFIG, "get", "The config in force, whole, with its revision (admin).", "admin"))
+_SPECS.extend(_req(Kind.CONFIG, "history", "Audit records of config changes, newest first (admin).", "admin"))
+_SPECS.extend(_req(Kind.CONFIG, "rollback", "Put an earlier revision back in force, as a new revision (admin).",
+                   "admin"))
+_SPECS.append(TopicSpec("config.audit", Kind.CONFIG, "audit", "ConfigAudit", True, "engine",
+                        "The latest config change: who, when, the diff (id is always `hall`; ACL: admins only)."))
+
 
 class Registry:
     """Lookup of topic specs by name and by concrete topic string."""

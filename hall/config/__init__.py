@@ -68,46 +68,7 @@ class HallConfig(Strict):
 
     @model_validator(mode="after")
     def _cross(self) -> "HallConfig":
-        errs: list[str] = []
-        for name, items in (("groups", self.groups), ("zones", self.zones), ("matters", self.matters),
-                            ("bundles", self.bundles), ("windows", self.windows)):
-            key = "prefix" if name == "groups" else "id"
-            for d in _dupes(items, key):
-                errs.append(f"{name}: duplicate {key} {d!r}")
-        for d in _dupes(self.windows, "number"):
-            errs.append(f"windows: duplicate number {d!r}")
-        prefixes = {g.prefix for g in self.groups}
-        zones = {z.id for z in self.zones}
-        matters = {m.id for m in self.matters}
-        bundles = {b.id for b in self.bundles}
-        if matters & bundles:
-            errs.append(f"bundles: ids also used by matters: {sorted(matters & bundles)}")
-        for i, m in enumerate(self.matters):
-            if m.group not in prefixes:
-                errs.append(f"matters[{i}].group: unknown group {m.group!r}")
-            if m.zone not in zones:
-                errs.append(f"matters[{i}].zone: unknown zone {m.zone!r}")
-        for i, b in enumerate(self.bundles):
-            if b.group not in prefixes:
-                errs.append(f"bundles[{i}].group: unknown group {b.group!r}")
-            if b.zone not in zones:
-                errs.append(f"bundles[{i}].zone: unknown zone {b.zone!r}")
-            for m in b.matters:
-                if m not in matters:
-                    errs.append(f"bundles[{i}].matters: unknown matter {m!r}")
-        served: set[str] = set()
-        for i, w in enumerate(self.windows):
-            if w.zone not in zones:
-                errs.append(f"windows[{i}].zone: unknown zone {w.zone!r}")
-            for s in w.serves:
-                if s not in matters and s not in bundles:
-                    errs.append(f"windows[{i}].serves.{s}: unknown matter or bundle")
-                served.add(s)
-        for i, m in enumerate(self.matters):
-            if m.id not in served:
-                errs.append(f"matters[{i}]: no window serves {m.id!r}")
-        errs.extend(f"{p}: {r}" for p, r in self.devices.window_problems({w.id for w in self.windows}))
-        errs.extend(f"{p}: {r}" for p, r in self.screens.zone_problems(zones))
+        errs = cross_problems(self)
         if errs:
             raise ValueError("; ".join(errs))
         return self
@@ -147,6 +108,106 @@ class HallConfig(Strict):
     def digest(self) -> str:
         blob = json.dumps(self.to_json_dict(), sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def cross_problems(c: Any) -> list[str]:
+    """The cross-checks of a hall config, as ``"path: reason"`` lines.
+
+    ``c`` is a :class:`HallConfig`, or — when the schema already refused some
+    fields — the raw mapping seen through :func:`_lenient`, so that one push
+    is told about every problem at once, not the cross-references only after
+    the typos are fixed."""
+    errs: list[str] = []
+    for name, items in (("groups", c.groups), ("zones", c.zones), ("matters", c.matters),
+                        ("bundles", c.bundles), ("windows", c.windows)):
+        key = "prefix" if name == "groups" else "id"
+        for d in _dupes(items, key):
+            errs.append(f"{name}: duplicate {key} {d!r}")
+    for d in _dupes(c.windows, "number"):
+        errs.append(f"windows: duplicate number {d!r}")
+    prefixes = {g.prefix for g in c.groups}
+    zones = {z.id for z in c.zones}
+    matters = {m.id for m in c.matters}
+    bundles = {b.id for b in c.bundles}
+    if matters & bundles:
+        errs.append(f"bundles: ids also used by matters: {sorted(matters & bundles)}")
+    for i, m in enumerate(c.matters):
+        if m.group not in prefixes:
+            errs.append(f"matters[{i}].group: unknown group {m.group!r}")
+        if m.zone not in zones:
+            errs.append(f"matters[{i}].zone: unknown zone {m.zone!r}")
+    for i, b in enumerate(c.bundles):
+        if b.group not in prefixes:
+            errs.append(f"bundles[{i}].group: unknown group {b.group!r}")
+        if b.zone not in zones:
+            errs.append(f"bundles[{i}].zone: unknown zone {b.zone!r}")
+        for m in b.matters or ():
+            if m not in matters:
+                errs.append(f"bundles[{i}].matters: unknown matter {m!r}")
+    served: set[str] = set()
+    for i, w in enumerate(c.windows):
+        if w.zone not in zones:
+            errs.append(f"windows[{i}].zone: unknown zone {w.zone!r}")
+        for s in w.serves or ():
+            if s not in matters and s not in bundles:
+                errs.append(f"windows[{i}].serves.{s}: unknown matter or bundle")
+            served.add(s)
+    for i, m in enumerate(c.matters):
+        if m.id not in served:
+            errs.append(f"matters[{i}]: no window serves {m.id!r}")
+    errs.extend(f"{p}: {r}" for p, r in c.devices.window_problems({w.id for w in c.windows}))
+    errs.extend(f"{p}: {r}" for p, r in c.screens.zone_problems(zones))
+    return errs
+
+
+class _Lenient(dict):
+    """A raw mapping read like a model: ``x.field`` (None when missing)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return _lenient(self.get(name))
+
+
+def _lenient(v: Any) -> Any:
+    if isinstance(v, dict):
+        return _Lenient(v)
+    if isinstance(v, list):
+        return [_lenient(x) for x in v]
+    return v
+
+
+class _RawSections:
+    """``devices`` and ``screens`` of a raw config, validated on their own so
+    their cross-checks still run when another part of the file is refused."""
+
+    def __init__(self, raw: dict[str, Any]):
+        self.raw = _lenient(raw)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("devices", "screens"):
+            model = DevicesConfig if name == "devices" else ScreensConfig
+            try:
+                return model.model_validate(self.raw.get(name) or {})
+            except ValidationError:
+                return _NoProblems()
+        items = getattr(self.raw, name)
+        return [x for x in items if isinstance(x, _Lenient)] if isinstance(items, list) else []
+
+
+class _NoProblems:
+    def window_problems(self, _ids: set[str]) -> list[tuple[str, str]]:
+        return []
+
+    def zone_problems(self, _ids: set[str]) -> list[tuple[str, str]]:
+        return []
+
+
+def raw_cross_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """Cross-check problems of a config the schema refused (best effort)."""
+    try:
+        lines = cross_problems(_RawSections(raw))
+    except Exception:  # too broken to cross-check: the schema problems say enough
+        return []
+    return [(p, r) if r else ("(root)", p) for p, _, r in (ln.partition(": ") for ln in lines)]
 
 
 # ------------------------------------------------------------- migrations ---
@@ -204,6 +265,8 @@ def parse_config(raw: Any, source: str = "config") -> HallConfig:
                     problems.append((path, reason) if reason else ("(root)", part))
             else:
                 problems.append((_loc(err["loc"]), msg))
+        # the schema stops before the cross-checks: run them on the raw file too
+        problems += [p for p in raw_cross_problems(raw) if p not in problems]
         raise ConfigError(problems, source) from None
 
 

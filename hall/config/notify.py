@@ -75,7 +75,8 @@ class GsmSenderConfig(Strict):
 
 class HttpSenderConfig(Strict):
     type: Literal["http"] = Field(description="An HTTP SMS gateway: POST JSON `{to, text, id}`.")
-    url: str = Field(pattern=r"^https?://", description="Gateway endpoint; put no secret in it.")
+    url: str = Field(pattern=r"^https://", description="Gateway endpoint, `https://` only (phone numbers "
+                                                       "leave the hall here); put no secret in it.")
     username: str | None = Field(None, description="Basic-auth user; none: the secret is a Bearer token.")
     secret_file: str | None = Field(None, description="File holding the password or token; default: "
                                                       "the systemd credential `sms-gateway`.")
