@@ -13,11 +13,13 @@ Extensions are pure in the same way the core is: they get ``now``, the core
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .engine import Changes, Emit, Engine
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 @dataclass
@@ -25,15 +27,14 @@ class ExtOut:
     """What an extension wants done for one batch or tick."""
 
     events: list[Emit] = field(default_factory=list)  # published after commit
-    records: list[Any] = field(default_factory=list)  # handed back to its write()
+    records: list[Any] = field(default_factory=list)  # typed rows the store writes in the batch's transaction
 
 
 class Extension(Protocol):
     name: str
-    schema: str  # CREATE TABLE IF NOT EXISTS … for its own tables
 
-    def restore(self, db: sqlite3.Connection, engine: Engine, now: float) -> None:
-        """Load its state at start (after the core's restore)."""
+    def restore(self, store: Store, engine: Engine, now: float) -> None:
+        """Load its state at start (after the core's restore) through the store's readers."""
 
     def ops(self) -> dict[str, type]:
         """Request ops it answers ("alert.close" → request struct type)."""
@@ -46,9 +47,6 @@ class Extension(Protocol):
 
     def tick(self, engine: Engine, now: float) -> ExtOut:
         """Periodic duties (about once a second)."""
-
-    def write(self, db: sqlite3.Connection, records: list[Any]) -> None:
-        """Write its records inside the batch's open transaction."""
 
     def republish(self, engine: Engine, now: float) -> list[Emit]:
         """Its retained state, for a (re)connect."""

@@ -15,8 +15,7 @@ Only a citizen's own rating opens one: a "not rated" row (level None) never does
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -28,17 +27,12 @@ from .engine import Changes, Emit, Engine, Refused
 from .extension import ExtOut
 from .model import Rating, mask_phone
 
+if TYPE_CHECKING:
+    from .store import Store
+
 BAD_LEVELS = (1, 2)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS followups (
-    id TEXT PRIMARY KEY, ticket TEXT NOT NULL, day TEXT NOT NULL, status TEXT NOT NULL,
-    due TEXT NOT NULL, closed_at REAL, data BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS followups_status ON followups(status);
-"""
 
-_dec = msgspec.json.Decoder(m.FollowUp)
-_enc = msgspec.json.Encoder()
 
 
 def is_working_day(day: dt.date, hours: ServiceHours) -> bool:
@@ -69,19 +63,16 @@ class Followups:
     """The extension; state: every open follow-up and those closed recently."""
 
     name = "followups"
-    schema = SCHEMA
 
     def __init__(self, cfg: Any):
         self.records: dict[str, m.FollowUp] = {}
         self._visible_closed: set[str] = set()  # closed, still on their retained topic
 
     # ---------------------------------------------------------------- life --
-    def restore(self, db: sqlite3.Connection, engine: Engine, now: float) -> None:
+    def restore(self, store: Store, engine: Engine, now: float) -> None:
         keep = now - engine.cfg.notify.followup.keep_closed_days * 86400
         visible = now - engine.cfg.notify.followup.closed_visible_hours * 3600
-        for (data,) in db.execute("SELECT data FROM followups WHERE status = 'open' OR closed_at >= ?",
-                                  (keep,)):
-            f = _dec.decode(data)
+        for f in store.followups(closed_since=keep):
             self.records[f.followup] = f
             if f.status == "closed" and (f.closed_at or 0) >= visible:
                 self._visible_closed.add(f.followup)
@@ -160,12 +151,6 @@ class Followups:
         for fid in [k for k, f in self.records.items() if f.status == "closed" and (f.closed_at or 0) < horizon]:
             del self.records[fid]
         return out
-
-    def write(self, db: sqlite3.Connection, records: list[Any]) -> None:
-        db.executemany(
-            "INSERT OR REPLACE INTO followups (id, ticket, day, status, due, closed_at, data) "
-            "VALUES (?,?,?,?,?,?,?)",
-            [(f.followup, f.ticket, f.day, f.status, f.due, f.closed_at, _enc.encode(f)) for f in records])
 
     def republish(self, engine: Engine, now: float) -> list[Emit]:
         return [Emit("alert.followup", f.followup, f) for f in self.records.values()

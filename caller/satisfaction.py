@@ -13,16 +13,18 @@ citizen may still rate at a kiosk later; that rating moves the visit from
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hall import messages as m
 
 from .engine import Changes, Emit, Engine
 from .extension import ExtOut
 from .model import Rating
+
+if TYPE_CHECKING:
+    from .store import Store
 
 SCOPES = {"window": "stats.satisfaction.window", "staff": "stats.satisfaction.staff",
           "matter": "stats.satisfaction.matter", "hall": "stats.satisfaction.day"}
@@ -47,7 +49,6 @@ class Tally:
 
 class Satisfaction:
     name = "satisfaction"
-    schema = ""
 
     def __init__(self, cfg: Any):
         self.day = ""
@@ -97,12 +98,10 @@ class Satisfaction:
         return [Emit(SCOPES[s], k, Tally().view(s, k, day, now)) for s, k in old]
 
     # ---------------------------------------------------------- extension --
-    def restore(self, db: sqlite3.Connection, engine: Engine, now: float) -> None:
-        import msgspec
+    def restore(self, store: Store, engine: Engine, now: float) -> None:
         self.day = engine.day
-        dec = msgspec.json.Decoder(Rating)
-        for (data,) in db.execute("SELECT data FROM ratings WHERE day = ? ORDER BY id", (engine.day,)):
-            self.add(dec.decode(data))
+        for r in store.ratings(engine.day):
+            self.add(r)
 
     def ops(self) -> dict[str, type]:
         return {}
@@ -128,9 +127,6 @@ class Satisfaction:
 
     def tick(self, engine: Engine, now: float) -> ExtOut:
         return ExtOut()
-
-    def write(self, db: sqlite3.Connection, records: list[Any]) -> None:
-        pass
 
     def republish(self, engine: Engine, now: float) -> list[Emit]:
         keys = dict.fromkeys(self.tallies)

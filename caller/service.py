@@ -71,7 +71,7 @@ class _Work:
 
     changes: Changes | None
     to_store: list[tuple[str, str, bytes]]
-    ext: list[tuple[Extension, list[Any]]]
+    records: list[Any]  # the extensions' typed rows
     out: list[tuple[Any, str, Any]]
     prune_before: str | None = None  # a new day: yesterday's idempotency records can go
 
@@ -84,7 +84,7 @@ class _Batch:
     to_store: list[tuple[str, str, bytes]] = field(default_factory=list)  # (key, day, data)
     events: list[Emit] = field(default_factory=list)
     in_batch: dict[str, bytes] = field(default_factory=dict)
-    ext_records: dict[str, tuple[Extension, list[Any]]] = field(default_factory=dict)
+    records: list[Any] = field(default_factory=list)  # the extensions' typed rows
     republish: bool = False
 
 
@@ -102,7 +102,7 @@ class CallerService:
         self.clock = clock or SystemClock()
         self.extensions = default_extensions(config) if extensions is None else extensions
         self._ext_ops: dict[str, Extension] = {op: x for x in self.extensions for op in x.ops()}
-        self.store = Store(db_path, "".join(x.schema for x in self.extensions))
+        self.store = Store(db_path)
         self.engine = Engine(config)
         self.bus = Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
                        availability=(REGISTRY["engine.availability"], ENGINE_ID))
@@ -132,7 +132,7 @@ class CallerService:
         now = self.clock.now()
         self.engine.restore(*self.store.load(local_day(now, self.config.hall.timezone)), now=now)
         for x in self.extensions:
-            x.restore(self.store.db, self.engine, now)
+            x.restore(self.store, self.engine, now)
         # what start-up built (config, indexes, today's tickets) lives as long as
         # the process: out of the cyclic collector's generations for good
         gc.freeze()
@@ -208,9 +208,9 @@ class CallerService:
         self._out.append((spec, ident, payload))
 
     def _submit(self, changes: Changes | None, to_store: list[tuple[str, str, bytes]] = (),
-                ext: list[tuple[Extension, list[Any]]] = (), prune_before: str | None = None) -> None:
+                records: list[Any] = (), prune_before: str | None = None) -> None:
         """Hand a batch to the committer (blocks while two are already waiting)."""
-        work = _Work(changes, list(to_store), list(ext), self._out, prune_before)
+        work = _Work(changes, list(to_store), list(records), self._out, prune_before)
         self._out = []
         while not self._stop.is_set():
             try:
@@ -226,7 +226,7 @@ class CallerService:
                 return
             try:
                 if work.changes is not None:
-                    self.store.commit(work.changes, work.to_store, work.ext)
+                    self.store.commit(work.changes, work.to_store, work.records)
                     self.batches += 1
                 if work.prune_before:
                     self.store.prune_replies(work.prune_before)
@@ -247,7 +247,7 @@ class CallerService:
             else:
                 self._answer(item[0], item[1], now, b)
         ch = self.engine.drain()
-        b.events.extend(self._after(ch, now, b.ext_records))
+        b.events.extend(self._after(ch, now, b.records))
         for key, _day, data in b.to_store:
             self._cache[key] = data  # before the commit: a retry in a later batch is
             if len(self._cache) > REPLY_CACHE:  # answered after this batch's commit anyway
@@ -259,7 +259,7 @@ class CallerService:
             self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
         if b.republish:
             self._republish_all(now)
-        self._submit(ch, b.to_store, list(b.ext_records.values()))
+        self._submit(ch, b.to_store, b.records)
 
     def _answer(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
         """Validate one request, answer it from the idempotency record or by
@@ -312,7 +312,7 @@ class CallerService:
                 data, xo = ext.handle(op, ident, req, self.engine, now)
             except Refused as r:
                 return None, (r.code, r.message), []
-            b.ext_records.setdefault(ext.name, (ext, []))[1].extend(xo.records)
+            b.records.extend(xo.records)
             return data, None, xo.events
         if op.startswith("window.") and self.config.window(ident) is None:
             return None, ("unknown_window", f"no window {ident!r} in this hall"), []
@@ -320,13 +320,13 @@ class CallerService:
         return out.data, out.error, out.events
 
     def _after(self, ch: Changes, now: float,
-               ext_records: dict[str, tuple[Extension, list[Any]]]) -> list[Emit]:
+               records: list[Any]) -> list[Emit]:
         """Let each extension react to the batch; its records join the transaction."""
         events: list[Emit] = []
         for x in self.extensions:
             xo: ExtOut = x.after_batch(ch, self.engine, now)
             events.extend(xo.events)
-            ext_records.setdefault(x.name, (x, []))[1].extend(xo.records)
+            records.extend(xo.records)
         return events
 
     def _publish_changes(self, ch: Changes, now: float) -> None:
@@ -374,22 +374,22 @@ class CallerService:
         day_before = self.engine.day
         self.engine.tick(now)
         ch = self.engine.drain()
-        ext_records: dict[str, tuple[Extension, list[Any]]] = {}
-        events = self._after(ch, now, ext_records)
+        records: list[Any] = []
+        events = self._after(ch, now, records)
         for x in self.extensions:
             xo = x.tick(self.engine, now)
             events.extend(xo.events)
-            ext_records.setdefault(x.name, (x, []))[1].extend(xo.records)
+            records.extend(xo.records)
         for ev in events:
             self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
         if day_before and self.engine.day != day_before:
             self._cache.clear()
             self._republish_all(now)
-            self._submit(ch, [], list(ext_records.values()), prune_before=day_before)
+            self._submit(ch, [], records, prune_before=day_before)
         else:
             self._publish_changes(ch, now)
-            if ch.tickets or ch.windows or ch.ratings or any(r for _, r in ext_records.values()):
-                self._submit(ch, [], list(ext_records.values()))
+            if ch.tickets or ch.windows or ch.ratings or records:
+                self._submit(ch, [], records)
 
     def _republish_all(self, now: float) -> None:
         """After a (re)connect: the broker may have lost its retained state."""

@@ -16,10 +16,7 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
-from typing import Any
-
-import msgspec
+from typing import TYPE_CHECKING, Any
 
 from hall import messages as m
 
@@ -28,36 +25,27 @@ from .extension import ExtOut
 from .model import mask_phone
 from .sms_rules import FINAL, SmsRecord, SmsRules
 
+if TYPE_CHECKING:
+    from .store import Store
+
 log = logging.getLogger("caller.sms")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sms (
-    id TEXT PRIMARY KEY, day TEXT NOT NULL, ticket TEXT NOT NULL, reason TEXT NOT NULL,
-    state TEXT NOT NULL, created_at REAL NOT NULL, data BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS sms_day ON sms(day);
-CREATE INDEX IF NOT EXISTS sms_state ON sms(state);
-"""
 
 QUEUED_RESEND_FACTOR = 6  # the sender journalled it: ask again only now and then
 
-_enc = msgspec.json.Encoder()
-_dec = msgspec.json.Decoder(SmsRecord)
 
 
 class SmsOutbox:
     name = "sms"
-    schema = SCHEMA
 
     def __init__(self, cfg: Any):
         self.rules = SmsRules()
         self.pending: dict[str, SmsRecord] = {}
 
     # ---------------------------------------------------------------- life --
-    def restore(self, db: sqlite3.Connection, engine: Engine, now: float) -> None:
-        today = [_dec.decode(r[0]) for r in db.execute("SELECT data FROM sms WHERE day = ?", (engine.day,))]
-        self.rules.restore(today, list(engine.tickets.values()), engine.day)
-        for (data,) in db.execute("SELECT data FROM sms WHERE state IN ('pending', 'queued')"):
-            rec = _dec.decode(data)
+    def restore(self, store: Store, engine: Engine, now: float) -> None:
+        self.rules.restore(store.sms_rows(engine.day), list(engine.tickets.values()), engine.day)
+        for rec in store.sms_unfinished():
             self.pending[rec.id] = rec
 
     def ops(self) -> dict[str, type]:
@@ -147,14 +135,5 @@ class SmsOutbox:
             out.records.append(rec)
         return out
 
-    def write(self, db: sqlite3.Connection, records: list[Any]) -> None:
-        db.executemany(
-            "INSERT OR REPLACE INTO sms (id, day, ticket, reason, state, created_at, data) VALUES (?,?,?,?,?,?,?)",
-            [(r.id, r.day, r.ticket, r.reason, r.state, r.created_at, _enc.encode(r)) for r in records])
-
     def republish(self, engine: Engine, now: float) -> list[Emit]:
         return []  # requests are events; the tick resends what is pending
-
-    def rows(self, db: sqlite3.Connection, day: str | None = None) -> list[SmsRecord]:
-        q = "SELECT data FROM sms" + (" WHERE day = ?" if day else "") + " ORDER BY created_at, id"
-        return [_dec.decode(r[0]) for r in db.execute(q, (day,) if day else ())]

@@ -5,6 +5,11 @@ batch to the core, writes every change and every reply here, commits, and only
 then publishes.  ``synchronous`` stays FULL — durability comes from batching,
 not from weakening fsync.  Records are msgspec JSON blobs with a few indexed
 columns for reports, so a new ticket field needs no migration.
+
+Every SQL statement of the engine lives here, the extensions' too: they hand
+typed records (a follow-up, an SMS row) to :meth:`Store.commit` and read
+through the methods below, so the store alone knows the tables, and the
+schema version (caller/store_schema.py) covers all of them.
 """
 
 from __future__ import annotations
@@ -18,50 +23,54 @@ import msgspec
 from hall import messages as m
 from hall.sqlite import open_durable
 
-from .engine import Changes
+from .effects import Changes
 from .model import Rating, Ticket, WindowRec
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tickets (
-    id TEXT PRIMARY KEY, day TEXT NOT NULL, number TEXT NOT NULL, state TEXT NOT NULL,
-    data BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS tickets_day ON tickets(day);
-CREATE UNIQUE INDEX IF NOT EXISTS tickets_day_number ON tickets(day, number);
-CREATE TABLE IF NOT EXISTS windows (id TEXT PRIMARY KEY, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS counters (
-    day TEXT NOT NULL, prefix TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (day, prefix));
-CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, day TEXT NOT NULL, data BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS replies_day ON replies(day);
-CREATE TABLE IF NOT EXISTS ratings (
-    id INTEGER PRIMARY KEY, ticket TEXT NOT NULL, day TEXT NOT NULL, level INTEGER,
-    source TEXT NOT NULL, window TEXT, staff TEXT, matter TEXT, at REAL NOT NULL, data BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS ratings_day ON ratings(day);
-CREATE TABLE IF NOT EXISTS estimates (service TEXT PRIMARY KEY, minutes REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS appointments (code TEXT PRIMARY KEY, ticket TEXT, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+from .sms_rules import SmsRecord
+from .store_schema import V1 as SCHEMA  # noqa: F401  (the unversioned schema, for old-DB tests)
+from .store_schema import migrate
 
 _enc = msgspec.json.Encoder()
 _dec_ticket = msgspec.json.Decoder(Ticket)
 _dec_window = msgspec.json.Decoder(WindowRec)
 _dec_appt = msgspec.json.Decoder(m.Appointment)
+_dec_rating = msgspec.json.Decoder(Rating)
+_dec_followup = msgspec.json.Decoder(m.FollowUp)
+_dec_sms = msgspec.json.Decoder(SmsRecord)
+
+
+def _followup_row(f: m.FollowUp) -> tuple:
+    return (f.followup, f.ticket, f.day, f.status, f.due, f.closed_at, _enc.encode(f))
+
+
+def _sms_row(r: SmsRecord) -> tuple:
+    return (r.id, r.day, r.ticket, r.reason, r.state, r.created_at, _enc.encode(r))
+
+
+# extension records by type: (upsert statement, row of one record)
+_RECORDS: dict[type, tuple[str, Any]] = {
+    m.FollowUp: ("INSERT OR REPLACE INTO followups (id, ticket, day, status, due, closed_at, data) "
+                 "VALUES (?,?,?,?,?,?,?)", _followup_row),
+    SmsRecord: ("INSERT OR REPLACE INTO sms (id, day, ticket, reason, state, created_at, data) "
+                "VALUES (?,?,?,?,?,?,?)", _sms_row),
+}
 
 
 class Store:
     """Owns the SQLite connection; used from the engine's worker thread only."""
 
-    def __init__(self, path: str | Path, extra_schema: str = ""):
+    def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.extra_schema = extra_schema  # the extensions' tables
         self._db: sqlite3.Connection | None = None
         # a second connection for look-ups from other threads: with WAL a reader
         # never waits for the writer's fsync, and sees only what is committed
         self._rdb: sqlite3.Connection | None = None
 
     def open(self) -> None:
-        self._db = open_durable(self.path, SCHEMA + self.extra_schema)
-        self._rdb = sqlite3.connect(self.path, check_same_thread=False)
-        self._rdb.execute("PRAGMA query_only=1")
+        self._db = open_durable(self.path)
+        migrate(self._db)
+        if str(self.path) != ":memory:":
+            self._rdb = sqlite3.connect(self.path, check_same_thread=False)
+            self._rdb.execute("PRAGMA query_only=1")
 
     def close(self) -> None:
         for c in (self._rdb, self._db):
@@ -87,30 +96,45 @@ class Store:
         appts = [(_dec_appt.decode(r[0]), r[1]) for r in db.execute("SELECT data, ticket FROM appointments")]
         return tickets, windows, counters, estimates, appts
 
+    def followups(self, closed_since: float) -> list[m.FollowUp]:
+        """Open follow-ups and those closed at or after ``closed_since``."""
+        return [_dec_followup.decode(r[0]) for r in self.db.execute(
+            "SELECT data FROM followups WHERE status = 'open' OR closed_at >= ?", (closed_since,))]
+
+    def sms_unfinished(self) -> list[SmsRecord]:
+        """SMS rows the sender has not reported final (pending or queued)."""
+        return [_dec_sms.decode(r[0]) for r in self.db.execute(
+            "SELECT data FROM sms WHERE state IN ('pending', 'queued')")]
+
+    def sms_rows(self, day: str | None = None) -> list[SmsRecord]:
+        q = "SELECT data FROM sms" + (" WHERE day = ?" if day else "") + " ORDER BY created_at, id"
+        return [_dec_sms.decode(r[0]) for r in self._reader().execute(q, (day,) if day else ())]
+
     def reply(self, key: str) -> bytes | None:
         row = self._reader().execute("SELECT data FROM replies WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def ratings(self, day: str | None = None) -> list[Rating]:
         q = "SELECT data FROM ratings" + (" WHERE day = ?" if day else "") + " ORDER BY id"
-        dec = msgspec.json.Decoder(Rating)
-        return [dec.decode(r[0]) for r in self._reader().execute(q, (day,) if day else ())]
+        return [_dec_rating.decode(r[0]) for r in self._reader().execute(q, (day,) if day else ())]
 
     def ticket(self, tid: str) -> Ticket | None:
         row = self._reader().execute("SELECT data FROM tickets WHERE id = ?", (tid,)).fetchone()
         return _dec_ticket.decode(row[0]) if row else None
 
     def _reader(self) -> sqlite3.Connection:
-        assert self._rdb is not None, "store not open"
-        return self._rdb
+        # an in-memory store (tests of the pure core) has one connection only
+        c = self._rdb or self._db
+        assert c is not None, "store not open"
+        return c
 
     # ------------------------------------------------------------ write --
     def commit(self, ch: Changes, replies: list[tuple[str, str, bytes]],
-               extra: list[tuple[Any, list[Any]]] = ()) -> None:
+               records: list[Any] = ()) -> None:
         """Write one batch in one transaction; returns after the commit's fsync.
 
-        ``extra`` is ``(extension, records)`` pairs written by the extension
-        inside the same transaction."""
+        ``records`` are the extensions' typed records (follow-ups, SMS rows),
+        written inside the same transaction."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -139,9 +163,9 @@ class Store:
                                [(a.code, tid, _enc.encode(a)) for a, tid in ch.appointments])
             if replies:
                 db.executemany("INSERT OR IGNORE INTO replies (key, day, data) VALUES (?,?,?)", replies)
-            for ext, records in extra:
-                if records:
-                    ext.write(db, records)
+            for rec in records:
+                sql, row = _RECORDS[type(rec)]
+                db.execute(sql, row(rec))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

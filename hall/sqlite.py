@@ -6,8 +6,9 @@ import sqlite3
 from pathlib import Path
 
 
-def open_durable(path: str | Path, schema: str) -> sqlite3.Connection:
-    """Open (creating folders and tables) in autocommit mode; callers BEGIN/COMMIT.
+def open_durable(path: str | Path, schema: str = "") -> sqlite3.Connection:
+    """Open (creating folders and, given a ``schema``, tables) in autocommit mode;
+    callers BEGIN/COMMIT.
 
     synchronous=FULL: a COMMIT returns after the WAL is on disk, which is what
     lets a process acknowledge only what survives ``kill -9`` and power loss.
@@ -18,5 +19,6 @@ def open_durable(path: str | Path, schema: str) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA busy_timeout=5000")
-    db.executescript(schema)
+    if schema:
+        db.executescript(schema)
     return db

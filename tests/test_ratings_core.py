@@ -13,7 +13,7 @@ import pytest
 from caller.engine import Engine, Refused
 from caller.followups import Followups, add_working_days
 from caller.satisfaction import Satisfaction
-from caller.store import SCHEMA, Store
+from caller.store import Store
 from hall import messages as m
 from hall.clock import local_day
 from hall.config import parse_config
@@ -36,28 +36,25 @@ class Harness:
         self.cfg = cfg
         self.e = Engine(cfg)
         self.exts = exts
-        self.store = Store(db_path, "".join(x.schema for x in exts))
-        self.store.path = db_path
-        db = sqlite3.connect(db_path, isolation_level=None)
-        db.executescript(SCHEMA + self.store.extra_schema)
-        self.store._db = db
+        self.store = Store(db_path)
+        self.store.open()
         self.e.restore(*self.store.load(local_day(now, cfg.hall.timezone)), now=now)
         for x in exts:
-            x.restore(db, self.e, now)
+            x.restore(self.store, self.e, now)
         self.now = now
         self.events: list = []
         self._ids = itertools.count(1)
         self._ops = {op: x for x in exts for op in x.ops()}
 
     def _commit(self, ch, ext_out) -> None:
-        recs = {}
+        recs = []
         for x in self.exts:
             xo = x.after_batch(ch, self.e, self.now)
             self.events.extend(xo.events)
-            recs.setdefault(x.name, (x, []))[1].extend(xo.records)
-        for name, (x, r) in ext_out.items():
-            recs.setdefault(name, (x, []))[1].extend(r)
-        self.store.commit(ch, [], list(recs.values()))
+            recs.extend(xo.records)
+        for _x, r in ext_out.items():
+            recs.extend(r)
+        self.store.commit(ch, [], recs)
 
     def do(self, op: str, ident: str, now: float | None = None, **body):
         if now is not None:
@@ -72,7 +69,7 @@ class Harness:
                 self._commit(self.e.drain(), {})
                 raise
             self.events.extend(xo.events)
-            ext_out[x.name] = (x, xo.records)
+            ext_out[x.name] = xo.records
             self._commit(self.e.drain(), ext_out)
             return data
         out = self.e.handle(op, ident, req, self.now)
@@ -90,7 +87,7 @@ class Harness:
         for x in self.exts:
             xo = x.tick(self.e, now)
             self.events.extend(xo.events)
-            recs[x.name] = (x, xo.records)
+            recs[x.name] = xo.records
         self._commit(ch, recs)
 
     def take(self, spec: str) -> list:

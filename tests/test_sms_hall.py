@@ -109,7 +109,7 @@ def test_reminder_once_restart_rating_followup_and_stats(running_engine, bus_cli
         ob = next(x for x in eng.extensions if isinstance(x, SmsOutbox))
         wait_for(lambda: not ob.pending, what="the sent status back at the engine")
         assert fm.messages() == [(PHONE, near)]
-        rows = {r.reason: r for r in ob.rows(eng.store.db)}
+        rows = {r.reason: r for r in eng.store.sms_rows()}
         assert (rows["near"].state, rows["near"].refs, rows["near"].parts) == ("sent", ["1"], 1)
 
         # the sender stops; the call happens meanwhile; nothing is lost

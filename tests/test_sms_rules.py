@@ -50,7 +50,7 @@ def test_near_reminder_once_then_called_once(tmp_path):
     h.do("window.recall", "W5")
     h.do("window.recall", "W5")
     assert sent(h) == []
-    rows = h.exts[0].rows(h.store.db)
+    rows = h.store.sms_rows()
     assert sorted((r.id, r.state, r.phone) for r in rows) == [
         (f"{t.ticket}.called", "pending", PHONE), (f"{t.ticket}.near", "pending", PHONE)]
 
@@ -74,7 +74,7 @@ def test_ticket_near_at_issue_is_not_reminded_unless_configured():
     h.do("window.login", "W7", staff="S7")
     h.do("window.next", "W7", h.now + 60)
     assert [r for _, r, _ in sent(h)] == ["called"]
-    assert [(r.reason, r.state, r.detail) for r in h.exts[0].rows(h.store.db)][0] == (
+    assert [(r.reason, r.state, r.detail) for r in h.store.sms_rows()][0] == (
         "near", "skipped", "near already when issued")
     h2 = make(near_at_issue=True, on_issue=True)
     h2.do("kiosk.issue", "K1", phone=PHONE, matter="M5")
@@ -99,7 +99,7 @@ def test_no_message_outside_service_hours_and_near_resumes_after_lunch():
     h.do("window.next", "W5")
     h.do("window.next", "W5")
     assert sent(h) == []
-    assert {(r.reason, r.state, r.detail) for r in h.exts[0].rows(h.store.db)} >= {
+    assert {(r.reason, r.state, r.detail) for r in h.store.sms_rows()} >= {
         ("called", "skipped", "outside service hours")}
     assert t.ticket
 
@@ -109,7 +109,7 @@ def test_per_number_rate_limit_and_noshow_deadline():
     for _ in range(3):
         h.do("kiosk.issue", "K1", phone=PHONE, matter="M1")
     assert len(sent(h)) == 2
-    skipped = [r for r in h.exts[0].rows(h.store.db) if r.state == "skipped"]
+    skipped = [r for r in h.store.sms_rows() if r.state == "skipped"]
     assert [(r.reason, r.detail) for r in skipped] == [("issued", "rate limit: 2 per 60 min")]
     h.do("window.login", "W1", staff="S1")
     h.now = at(FRI, "10:30")  # an hour later the limit allows again
@@ -139,12 +139,12 @@ def test_status_resend_sync_expiry_and_wrong_sender():
     assert e.value.code == "unknown_sender"
     h.tick(at(FRI, "09:00") + 301)
     assert sent(h) == [] and ob.pending == {}
-    states = {r.id: (r.state, r.refs) for r in ob.rows(h.store.db)}
+    states = {r.id: (r.state, r.refs) for r in h.store.sms_rows()}
     assert states == {f"{t1.ticket}.issued": ("sent", ["17"]),
                       f"{t2.ticket}.issued": ("expired", [])}
     # a re-report of a final message changes nothing
     assert h.do("device.sms_status", "sms1", sms=f"{t1.ticket}.issued", state="unknown")["state"] == "unknown"
-    assert ob.rows(h.store.db)[0].state == "sent"
+    assert h.store.sms_rows()[0].state == "sent"
 
 
 def test_restart_keeps_pending_and_never_sends_a_reason_twice(tmp_path):
@@ -173,10 +173,10 @@ def test_midnight_closes_yesterday_without_messages():
     h = make(on_issue=True)
     h.do("kiosk.issue", "K1", phone=PHONE, matter="M1")
     assert [r for _, r, _ in sent(h)] == ["issued"]
-    before = [(r.id, r.state) for r in h.exts[0].rows(h.store.db)]
+    before = [(r.id, r.state) for r in h.store.sms_rows()]
     h.tick(at("2026-11-21", "00:00") + 1)
     h.tick(at("2026-11-23", "09:00"))  # Monday: the hall is open again
     assert sent(h) == [] and h.exts[0].rules.watching() == 0
-    after = [(r.id, r.state) for r in h.exts[0].rows(h.store.db)]
+    after = [(r.id, r.state) for r in h.store.sms_rows()]
     assert [i for i, _ in after] == [i for i, _ in before]
     assert dict(after)[before[0][0]] == "expired"  # unsent and too late; not overwritten as skipped

@@ -1,0 +1,92 @@
+"""The engine database's schema version and its migrations.
+
+``PRAGMA user_version`` is the schema version.  :data:`MIGRATIONS` is the one
+ordered list of steps; step *n* takes a database from version *n-1* to *n*,
+inside one transaction together with the new ``user_version``, so a migration
+that fails half-way leaves the file exactly at the version it had.
+
+Version 1 is the schema every engine before the versioned store created
+(``user_version`` 0, tables made with ``CREATE TABLE IF NOT EXISTS``): its
+step is idempotent, so an old database and an empty file both arrive at v1
+the same way.  A later step is appended here, never edited once released;
+an engine meeting a newer version than it knows refuses to start rather than
+write rows it does not understand.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+# The tables as the engine and its extensions created them before versioning
+# (the extensions' follow-ups and SMS outbox tables are the store's too now).
+V1 = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id TEXT PRIMARY KEY, day TEXT NOT NULL, number TEXT NOT NULL, state TEXT NOT NULL,
+    data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS tickets_day ON tickets(day);
+CREATE UNIQUE INDEX IF NOT EXISTS tickets_day_number ON tickets(day, number);
+CREATE TABLE IF NOT EXISTS windows (id TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (
+    day TEXT NOT NULL, prefix TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (day, prefix));
+CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, day TEXT NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS replies_day ON replies(day);
+CREATE TABLE IF NOT EXISTS ratings (
+    id INTEGER PRIMARY KEY, ticket TEXT NOT NULL, day TEXT NOT NULL, level INTEGER,
+    source TEXT NOT NULL, window TEXT, staff TEXT, matter TEXT, at REAL NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS ratings_day ON ratings(day);
+CREATE TABLE IF NOT EXISTS estimates (service TEXT PRIMARY KEY, minutes REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS appointments (code TEXT PRIMARY KEY, ticket TEXT, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS followups (
+    id TEXT PRIMARY KEY, ticket TEXT NOT NULL, day TEXT NOT NULL, status TEXT NOT NULL,
+    due TEXT NOT NULL, closed_at REAL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS followups_status ON followups(status);
+CREATE TABLE IF NOT EXISTS sms (
+    id TEXT PRIMARY KEY, day TEXT NOT NULL, ticket TEXT NOT NULL, reason TEXT NOT NULL,
+    state TEXT NOT NULL, created_at REAL NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS sms_day ON sms(day);
+CREATE INDEX IF NOT EXISTS sms_state ON sms(state);
+"""
+
+
+class SchemaError(RuntimeError):
+    """The database cannot be brought to this engine's schema version."""
+
+
+def run_sql(db: sqlite3.Connection, script: str) -> None:
+    """Statements one by one: ``executescript`` would COMMIT the migration's
+    transaction before its first statement."""
+    for stmt in script.split(";"):
+        if stmt.strip():
+            db.execute(stmt)
+
+
+Migration = tuple[str, Callable[[sqlite3.Connection], None]]
+
+MIGRATIONS: list[Migration] = [
+    ("tables of the unversioned engine (idempotent on such a database)", lambda db: run_sql(db, V1)),
+]
+
+
+def version(db: sqlite3.Connection) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -> int:
+    """Bring ``db`` (autocommit mode) to the newest version; returns it."""
+    steps = MIGRATIONS if migrations is None else migrations
+    have = version(db)
+    if have > len(steps):
+        raise SchemaError(f"database schema v{have} is newer than this engine's v{len(steps)}; "
+                          "run the newer engine or restore a backup")
+    for n, (what, step) in enumerate(steps[have:], start=have + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            step(db)
+            db.execute(f"PRAGMA user_version = {n:d}")
+            db.execute("COMMIT")
+        except BaseException as e:
+            db.execute("ROLLBACK")
+            raise SchemaError(f"migration to v{n} ({what}) failed: {e}") from e
+    return len(steps)
