@@ -19,6 +19,7 @@ Calls and window actions are published at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import logging
 import queue
@@ -33,11 +34,13 @@ import msgspec
 
 from hall import messages as m
 from hall.bus import Bus, BusSettings
-from hall.clock import Clock, SystemClock, local_day
+from hall.clock import Clock, SystemClock, day_span, local_day
 from hall.config import HallConfig
 from hall.crypto import DataCipher
 from hall.topics import REGISTRY, Parsed
 
+from . import config_admin
+from .config_admin import ConfigAdmin
 from .engine import Changes, Emit, Engine, Refused
 from .extension import Extension, ExtOut, default_extensions
 from .store import Store
@@ -74,6 +77,7 @@ class _Work:
     records: list[Any]  # the extensions' typed rows
     out: list[tuple[Any, str, Any]]
     prune_before: str | None = None  # a new day: yesterday's idempotency records can go
+    purge: tuple[str, float] | None = None  # …and personal data past its retention
 
 
 @dataclass
@@ -103,6 +107,7 @@ class CallerService:
         self.extensions = default_extensions(config) if extensions is None else extensions
         self._ext_ops: dict[str, Extension] = {op: x for x in self.extensions for op in x.ops()}
         self.store = Store(db_path)
+        self.config_admin = ConfigAdmin(config, self.config_path)
         self.engine = Engine(config)
         self.bus = Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
                        availability=(REGISTRY["engine.availability"], ENGINE_ID))
@@ -128,17 +133,22 @@ class CallerService:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         if self.cipher is None:
             self.cipher = DataCipher.from_env()  # no key, no engine: personal data is never stored in clear
+        self.store.cipher = self.cipher
         self.store.open()
         now = self.clock.now()
         self.engine.restore(*self.store.load(local_day(now, self.config.hall.timezone)), now=now)
         for x in self.extensions:
             x.restore(self.store, self.engine, now)
+        revisions = self.config_admin.restore(self.store.config_revisions(), now)
+        if revisions:  # the file changed on the server since the last revision
+            self.store.commit(Changes(), [], revisions)
+        self.store.purge_personal(*self._purge_horizon(now))
         # what start-up built (config, indexes, today's tickets) lives as long as
         # the process: out of the cyclic collector's generations for good
         gc.freeze()
         for spec in REGISTRY.requests():
             op = f"{spec.kind}.{spec.op}"
-            if self.engine.handles(op) or op in self._ext_ops or op == "config.set":
+            if self.engine.handles(op) or op in self._ext_ops or op in config_admin.OPS:
                 self.bus.subscribe(spec, self._on_message)
         self.bus.subscribe(REGISTRY["stats.progress"], self._on_message, ident="hall")
         self.bus.on_connect(lambda: self._q.put(_REPUBLISH))
@@ -208,9 +218,10 @@ class CallerService:
         self._out.append((spec, ident, payload))
 
     def _submit(self, changes: Changes | None, to_store: list[tuple[str, str, bytes]] = (),
-                records: list[Any] = (), prune_before: str | None = None) -> None:
+                records: list[Any] = (), prune_before: str | None = None,
+                purge: tuple[str, float] | None = None) -> None:
         """Hand a batch to the committer (blocks while two are already waiting)."""
-        work = _Work(changes, list(to_store), list(records), self._out, prune_before)
+        work = _Work(changes, list(to_store), list(records), self._out, prune_before, purge)
         self._out = []
         while not self._stop.is_set():
             try:
@@ -230,6 +241,8 @@ class CallerService:
                     self.batches += 1
                 if work.prune_before:
                     self.store.prune_replies(work.prune_before)
+                if work.purge:
+                    self.store.purge_personal(*work.purge)
             except Exception as e:
                 self._fail(e)
                 return
@@ -273,8 +286,9 @@ class CallerService:
             b.replies.append((resp_spec, parsed.ident, m.encode(m.Response(
                 id=rid, status="error", error=m.ErrorBody(code=code, message=message)))))
 
-        if len(payload) > m.MAX_PAYLOAD:
-            return refuse("", "too_large", f"payload over {m.MAX_PAYLOAD} bytes")
+        limit = m.PAYLOAD_LIMITS.get(op, m.MAX_PAYLOAD)  # a whole hall config is bigger
+        if len(payload) > limit:
+            return refuse("", "too_large", f"payload over {limit} bytes")
         try:
             req = m.decode(payload, m.REQUEST_TYPES[op])
         except msgspec.ValidationError as e:
@@ -303,9 +317,8 @@ class CallerService:
 
     def _dispatch(self, op: str, ident: str, req: Any, now: float,
                   b: "_Batch") -> tuple[Any, tuple[str, str] | None, list[Emit]]:
-        if op == "config.set":
-            out = self._config_set(req)
-            return (None, out, []) if isinstance(out, tuple) else (out, None, [])
+        if op in config_admin.OPS:
+            return self._config_op(op, ident, req, now, b)
         if op in self._ext_ops:
             ext = self._ext_ops[op]
             try:
@@ -385,7 +398,7 @@ class CallerService:
         if day_before and self.engine.day != day_before:
             self._cache.clear()
             self._republish_all(now)
-            self._submit(ch, [], records, prune_before=day_before)
+            self._submit(ch, [], records, prune_before=day_before, purge=self._purge_horizon(now))
         else:
             self._publish_changes(ch, now)
             if ch.tickets or ch.windows or ch.ratings or records:
@@ -402,8 +415,8 @@ class CallerService:
             self._emit(REGISTRY["alert.unattended"], wid,
                              m.UnattendedAlert(window=wid, active=True, since=since, at=now))
         self._emit(REGISTRY["stats.summary"], "hall", e.summary(now))
-        self._emit(REGISTRY["config.current"], "hall", m.ConfigCurrent(
-            version=self.config.version, digest=self.config.digest(), config=self.config.to_json_dict()))
+        for ev in self.config_admin.republish():
+            self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
         for x in self.extensions:
             for ev in x.republish(self.engine, now):
                 self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
@@ -417,33 +430,23 @@ class CallerService:
         except (msgspec.ValidationError, msgspec.DecodeError) as e:
             log.warning("ignored progress board: %s", e)
 
-    def _config_set(self, req: m.ConfigSetRequest) -> Any:
-        """Replace the config at runtime; refused configs leave the running one."""
-        from hall.config import ConfigError, parse_config
+    def _config_op(self, op: str, ident: str, req: Any, now: float,
+                   b: "_Batch") -> tuple[Any, tuple[str, str] | None, list[Emit]]:
+        """config/<id>/request/…: caller/config_admin.py decides; a new config
+        is on disk and in the engine before this returns."""
         try:
-            new = parse_config(req.config, "pushed config")
-        except ConfigError as e:
-            return ("bad_config", "; ".join(f"{p}: {r}" for p, r in e.problems))
-        problem = self.engine.reconfigure(new)
-        if problem:
-            return ("config_conflict", problem)
-        self.config = new
-        if self.config_path is not None:
-            self._write_config(new)
-        self._republish_all(self.clock.now())
-        return {"digest": new.digest()}
+            out = self.config_admin.handle(op, ident, req, self.engine, now)
+        except Refused as r:
+            return None, (r.code, r.message), []
+        if out.applied is not None:
+            self.config = out.applied
+            b.republish = True
+        b.records.extend(out.records)
+        return out.data, None, out.events
 
-    def _write_config(self, cfg: HallConfig) -> None:
-        """Keep a pushed config across restarts: the file is rewritten atomically
-        (the previous one kept as ``.bak``); comments in the old file are lost."""
-        import os
-
-        import yaml
-        path = self.config_path
-        assert path is not None
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text("# written by the engine after a config/hall/request/set\n" + yaml.safe_dump(
-            cfg.to_json_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
-        if path.exists():
-            os.replace(path, path.with_suffix(path.suffix + ".bak"))
-        os.replace(tmp, path)
+    def _purge_horizon(self, now: float) -> tuple[str, float]:
+        """Personal data of days before this one (and appointments before its
+        start) is deleted: the privacy retention after the day's close."""
+        tz = self.config.hall.timezone
+        day = dt.date.fromisoformat(local_day(now, tz)) - dt.timedelta(days=self.config.privacy.retention_days)
+        return day.isoformat(), day_span(day.isoformat(), tz)[0]

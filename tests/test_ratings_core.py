@@ -14,6 +14,7 @@ from caller.engine import Engine, Refused
 from caller.followups import Followups, add_working_days
 from caller.satisfaction import Satisfaction
 from caller.store import Store
+from hall.crypto import DataCipher, new_key
 from hall import messages as m
 from hall.clock import local_day
 from hall.config import parse_config
@@ -36,7 +37,7 @@ class Harness:
         self.cfg = cfg
         self.e = Engine(cfg)
         self.exts = exts
-        self.store = Store(db_path)
+        self.store = Store(db_path, DataCipher(new_key()))
         self.store.open()
         self.e.restore(*self.store.load(local_day(now, cfg.hall.timezone)), now=now)
         for x in exts:

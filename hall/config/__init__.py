@@ -20,6 +20,7 @@ from .base import Ident, Names, Strict
 from .devices import DevicesConfig
 from .kiosk import KiosksConfig
 from .notify import NotifyConfig
+from .privacy import PrivacyConfig
 from .queue import (Bundle, Group, HallInfo, Matter, PriorityPolicy, QueueRules,
                     ServiceHours, Window, Zone)
 from .screens import ScreensConfig
@@ -65,6 +66,8 @@ class HallConfig(Strict):
     screens: ScreensConfig = Field(default_factory=ScreensConfig, description="Wall displays and the voice announcer.")
     kiosks: KiosksConfig = Field(default_factory=KiosksConfig, description="Kiosks: guidance, printers, timeouts.")
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Evaluation (好差评) and SMS reminders.")
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig,
+                                   description="How long personal data (phones, forms) is kept.")
 
     @model_validator(mode="after")
     def _cross(self) -> "HallConfig":
