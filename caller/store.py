@@ -14,7 +14,9 @@ schema version (caller/store_schema.py) covers all of them.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,8 @@ from .model import Rating, Ticket, WindowRec
 from .sms_rules import SmsRecord
 from .store_schema import V1 as SCHEMA  # noqa: F401  (the unversioned schema, for old-DB tests)
 from .store_schema import migrate
+
+log = logging.getLogger("caller.store")
 
 _enc = msgspec.json.Encoder()
 _dec_ticket = msgspec.json.Decoder(Ticket)
@@ -269,6 +273,11 @@ class Store:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        if n:
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if n:  # the WAL still holds the pages as they were: fold it in and empty it
+            for _ in range(50):
+                if db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0:
+                    break
+                time.sleep(0.02)  # a reader on an older snapshot: it finishes in a moment
+            else:
+                log.warning("purged personal data may stay in %s-wal until the next checkpoint", self.path)
         return n
