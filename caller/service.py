@@ -442,7 +442,7 @@ class CallerService:
             self.config = out.applied
             b.republish = True
         b.records.extend(out.records)
-        return out.data, None, out.events
+        return out.data, None, []
 
     def _purge_horizon(self, now: float) -> tuple[str, float]:
         """Personal data of days before this one (and appointments before its

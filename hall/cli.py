@@ -17,7 +17,7 @@ import click
 SUBCOMMANDS = {
     "caller": ("caller.cli:cmd", "Run the queue engine."),
     "demo": ("caller.demo:cmd", "Run a whole simulated hall on embedded defaults."),
-    "config": ("hall.config_cli:cmd", "Check or show a hall config."),
+    "config": ("hall.config_cli:cmd", "Check a hall config; get, push, diff, history, rollback."),
     "acl": ("hall.acl:cmd", "Print the mosquitto ACL of a hall."),
     "bridge": ("firmware_bridge.cli:cmd", "Run the device bridge (serial and evdev ⇄ MQTT)."),
     "display": ("display.cli:display_cmd", "Run a wall display."),
