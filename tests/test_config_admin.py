@@ -165,7 +165,16 @@ def test_sms_gateway_settings_cannot_be_pushed_and_must_be_https(hall):
     raw["notify"]["sms"]["sender"]["url"] = "http://sms.example.gov.cn/send"
     with pytest.raises(ConfigError) as ce:
         parse_config(raw)
-    assert ("notify.sms.sender.http.url", "String should match pattern '^https://'") in ce.value.problems
+    assert [r for p, r in ce.value.problems if p == "notify.sms.sender.http.url"] == [
+        "the SMS gateway must be https:// (phone numbers cross the network to it); "
+        "plain http:// only to 127.0.0.1, localhost or [::1]"]
+    for ok in ("https://sms.example.gov.cn/api/send", "http://127.0.0.1:8080/relay"):
+        raw["notify"]["sms"]["sender"]["url"] = ok
+        assert parse_config(raw).notify.sms.sender.url == ok
+    for bad in ("http://127.0.0.1.evil.example/x", "ftp://sms.example.gov.cn", "http://10.0.0.5/send"):
+        raw["notify"]["sms"]["sender"]["url"] = bad
+        with pytest.raises(ConfigError):
+            parse_config(raw)
 
 
 def big_hall(hall_id: str, matters: int = 900, windows: int = 120) -> dict:

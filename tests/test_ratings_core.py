@@ -29,6 +29,9 @@ def at(day: str, hhmm: str) -> float:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(h, mi), TZ).timestamp()
 
 
+KEY = DataCipher(new_key())  # one hall's data key: a restarted harness reads what it wrote
+
+
 class Harness:
     """Drives the core and extensions the way caller/service.py does, without I/O:
     each call is one batch; records go to a real SQLite store in memory."""
@@ -37,7 +40,7 @@ class Harness:
         self.cfg = cfg
         self.e = Engine(cfg)
         self.exts = exts
-        self.store = Store(db_path, DataCipher(new_key()))
+        self.store = Store(db_path, KEY)
         self.store.open()
         self.e.restore(*self.store.load(local_day(now, cfg.hall.timezone)), now=now)
         for x in exts:
