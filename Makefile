@@ -1,5 +1,5 @@
 # The README's two commands. Each installs what it needs first.
-.PHONY: demo test bootstrap bench
+.PHONY: demo test bootstrap bench goldens
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -13,3 +13,7 @@ test: bootstrap
 
 bench: bootstrap
 	.venv/bin/python bench/engine.py --json
+
+# Rewrite tests/golden/ from the code (after an intended change; review `git diff tests/golden`).
+goldens: bootstrap
+	.venv/bin/python -m tests.goldens

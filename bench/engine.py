@@ -233,7 +233,12 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--quick", action="store_true",
+                    help="Seconds, not minutes: proves the benchmark runs (CI); its figures mean nothing.")
     a = ap.parse_args()
+    windows, tickets = (20, 500) if a.quick else (1000, 20000)
+    if a.quick:
+        a.repeat, a.duration = 1, 0.5
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-"))
     broker = start_local_broker(workdir=work)
     s = broker.settings
@@ -259,9 +264,9 @@ def main() -> None:
             runs["issue_per_s_no_group_commit"].append(
                 closed_loop_rate(s.host, s.port, one.hall_id, duration=a.duration))
             one.stop()
-            big = Engine(broker, big_hall(f"br{r}", 1000), work)
+            big = Engine(broker, big_hall(f"br{r}", windows), work)
             big.wait_online(s)
-            fill(s, big.hall_id, 20000)
+            fill(s, big.hall_id, tickets)
             time.sleep(1.0)
             runs["rss_mb"].append(big.rss_mb())
             big.stop()

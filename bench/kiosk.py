@@ -142,7 +142,11 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--n", type=int, default=200, help="tickets to time")
     ap.add_argument("--cold-runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true",
+                    help="Seconds, not minutes: proves the benchmark runs (CI); its figures mean nothing.")
     args = ap.parse_args()
+    if args.quick:
+        args.n, args.cold_runs = 10, 1
     import logging
     logging.basicConfig(level=logging.WARNING)
     from hall.broker import start_local_broker

@@ -31,7 +31,7 @@ def cmd(config_path: str, db_path: str, host: str | None, port: int | None, prot
     """Run the queue engine of one hall."""
     from hall.crypto import DataCipher, KeyError_
 
-    from .service import CallerService
+    from .service import CallerService, ClockError
     try:
         cfg = load_config(config_path)
     except ConfigError as e:
@@ -43,5 +43,8 @@ def cmd(config_path: str, db_path: str, host: str | None, port: int | None, prot
     settings = BusSettings.from_env(host=host, port=port, protocol=protocol)
     svc = CallerService(cfg, db_path, settings, config_path=config_path, max_batch=max_batch,
                         cipher=cipher)
-    serve(svc, f"engine of hall {cfg.hall.id} ({len(cfg.windows)} windows, {len(cfg.matters)} matters)",
-          failed=lambda: svc.failed is not None)
+    try:
+        serve(svc, f"engine of hall {cfg.hall.id} ({len(cfg.windows)} windows, {len(cfg.matters)} matters)",
+              failed=lambda: svc.failed is not None)
+    except ClockError as e:  # said once, clearly; systemd's StartLimit* stops the retries
+        raise click.ClickException(str(e)) from None

@@ -55,14 +55,15 @@ class StoredRevision(msgspec.Struct, kw_only=True):
 
     audit: m.ConfigAudit
     yaml: str  # the whole config, as written to the file (for a rollback)
-    full_digest: str = ""  # HallConfig.digest(): is the file the engine starts with this revision?
+    full_digest: str = ""  # of the whole config: is the file the engine starts with this revision?
 
 
 # ------------------------------------------------------------ pure pieces --
 
 def published_config(cfg: HallConfig) -> dict[str, Any]:
-    """The config as everybody may read it: green-channel codes left out."""
-    d = cfg.to_json_dict()
+    """The config as everybody may read it: no staff roster (PIN hashes), no
+    green-channel codes."""
+    d = cfg.public_dict()
     for c in d.get("priority", {}).get("classes", []):
         if c.get("codes"):
             c["codes"] = []
@@ -72,6 +73,12 @@ def published_config(cfg: HallConfig) -> dict[str, Any]:
 def published_digest(cfg: HallConfig) -> str:
     """A digest of the published config: it must not let anyone test guesses of a code."""
     blob = json.dumps(published_config(cfg), sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def full_digest(cfg: HallConfig) -> str:
+    """Of everything, the unpublished parts too: did the file change?"""
+    blob = json.dumps(cfg.to_json_dict(), sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
@@ -192,7 +199,7 @@ class ConfigAdmin:
             self.revisions[r.audit.revision] = r
         last = self.revisions[max(self.revisions)] if self.revisions else None
         digest = published_digest(self.config)  # cheap first test; full_digest decides
-        if last is not None and last.audit.digest == digest and last.full_digest == self.config.digest():
+        if last is not None and last.audit.digest == digest and last.full_digest == full_digest(self.config):
             self.revision, self.latest = last.audit.revision, last.audit
             return []
         prev = _parse_stored(last) if last is not None else None
@@ -209,7 +216,7 @@ class ConfigAdmin:
                               diff=unified_diff(old, new, self.revision if old is not None else None, rev),
                               rollback_of=rollback_of)
         stored = StoredRevision(audit=audit, yaml=text if text is not None else to_yaml(new.to_json_dict()),
-                                full_digest=new.digest())
+                                full_digest=full_digest(new))
         self.revisions[rev] = stored
         self.revision, self.latest, self.config = rev, audit, new
         return stored

@@ -29,15 +29,9 @@ class Emit:
 
 
 @dataclass
-class Outcome:
-    data: Any = None
-    error: tuple[str, str] | None = None
-    events: list[Emit] = field(default_factory=list)
-
-
-@dataclass
 class Changes:
-    """What a batch changed: the shell stores these, then publishes views."""
+    """What a command (or a batch of them) changed: the shell stores these,
+    then publishes views."""
 
     tickets: list[Ticket] = field(default_factory=list)
     windows: list[WindowRec] = field(default_factory=list)
@@ -49,3 +43,25 @@ class Changes:
     waiting_lines: set[str] = field(default_factory=set)  # counts changed: publish soon
     zone_views: set[str] = field(default_factory=set)  # calls changed: publish now
     alerts: list[m.UnattendedAlert] = field(default_factory=list)
+
+    def absorb(self, cmd: "Changes") -> None:
+        """Add one applied command's changes to the batch's (records excepted:
+        the engine keeps those by id, so a ticket touched twice is written once)."""
+        self.counters.extend(cmd.counters)
+        self.ratings.extend(cmd.ratings)
+        self.estimates.update(cmd.estimates)
+        self.appointments.extend(cmd.appointments)
+        self.window_views |= cmd.window_views
+        self.waiting_lines |= cmd.waiting_lines
+        self.zone_views |= cmd.zone_views
+        self.alerts.extend(cmd.alerts)
+
+
+@dataclass
+class Outcome:
+    """A command's reply data or refusal, its events, and its change set."""
+
+    data: Any = None
+    error: tuple[str, str] | None = None
+    events: list[Emit] = field(default_factory=list)
+    changes: Changes | None = None

@@ -1,26 +1,32 @@
 """The queue engine's pure core: a state machine of tickets and windows.
 
 ``Engine.handle(op, ident, request, now)`` takes a validated request (a
-:mod:`hall.messages` struct) and the time, changes memory, and returns an
-:class:`Outcome` (reply data or a refusal, plus events to publish).  It never
-touches MQTT, SQLite or a clock: the shell (caller/service.py) persists what
-``drain()`` reports before it sends any reply or event.
+:mod:`hall.messages` struct) and the time, applies it to memory as one change
+set, and returns an :class:`Outcome` (reply data or a refusal, the events to
+publish, and the command's :class:`Changes`).  It never touches MQTT, SQLite
+or a clock: the shell (caller/service.py) persists what ``drain()`` reports
+before it sends any reply or event.
 
-A refusal (:class:`Refused`) is raised before anything is changed, so a
-refused request leaves the state exactly as it was.
+A command applies whole or not at all: while a handler runs, the core's
+mutators keep an undo log (a copy of each ticket or window record the command
+touches, and one undo step per change of an index: queues, numbering, the
+board's recent calls…).  A refusal or any exception replays the log
+backwards, so nothing half-applied reaches the batch, the store or the bus,
+whether the handler checked everything first or not (docs/design.md).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter, deque
+from copy import copy
 from typing import Any, Callable
 
 from hall import messages as m
 from hall.clock import day_span, local_day, local_dt
 from hall.config import HallConfig
 
-from . import kiosk_ops, views, window_ops
+from . import kiosk_ops, settle, views, window_ops
 from .effects import Changes, Emit, Outcome, Refused
 from .estimate import Estimator
 from .model import ACTIVE, Rating, Ticket, WindowRec
@@ -53,6 +59,8 @@ class Engine:
         self.ch = Changes()
         self._dirty_t: dict[str, Ticket] = {}
         self._dirty_w: set[str] = set()
+        self._undo: list[Callable[[], None]] = []  # of the command being applied
+        self._saved: dict[int, tuple[Any, Any]] = {}  # id(record) -> (record, its copy before)
         self._handlers: dict[str, Callable[[Engine, str, Any, float], Any]] = {
             **kiosk_ops.HANDLERS, **window_ops.HANDLERS}
         self.events: list[Emit] = []
@@ -69,13 +77,50 @@ class Engine:
         return op in self._handlers
 
     def handle(self, op: str, ident: str, req: Any, now: float) -> Outcome:
+        """Apply one command; a refusal returns an error and any other exception
+        propagates, both with every change of the command undone."""
         self.roll_day(now)
-        self.events = []
+        outer = (self.ch, self._dirty_t, self._dirty_w)
+        self.ch, self._dirty_t, self._dirty_w = Changes(), {}, set()
+        self.events, self._undo, self._saved = [], [], {}
+        stats, qseq = self.stats.copy(), self._qseq
         try:
             data = self._handlers[op](self, ident, req, now)
-        except Refused as r:
-            return Outcome(error=(r.code, r.message))
-        return Outcome(data=data, events=self.events)
+        except BaseException as exc:
+            self._rollback(stats, qseq)
+            self.ch, self._dirty_t, self._dirty_w = outer
+            if isinstance(exc, Refused):
+                return Outcome(error=(exc.code, exc.message))
+            raise
+        cmd = self.ch
+        cmd.tickets.extend(self._dirty_t.values())
+        cmd.windows.extend(self.windows[w] for w in self._dirty_w)
+        self.ch, self._dirty_t, self._dirty_w = outer
+        self._dirty_t.update((t.id, t) for t in cmd.tickets)
+        self._dirty_w.update(w.id for w in cmd.windows)
+        self.ch.absorb(cmd)
+        self._undo, self._saved = [], {}
+        return Outcome(data=data, events=self.events, changes=cmd)
+
+    def _rollback(self, stats: Counter, qseq: int) -> None:
+        for step in reversed(self._undo):
+            step()
+        for rec, before in self._saved.values():
+            for f in rec.__struct_fields__:
+                setattr(rec, f, getattr(before, f))
+        self.stats, self._qseq = stats, qseq
+        self.events, self._undo, self._saved = [], [], {}
+
+    def edit(self, rec: Any) -> Any:
+        """Note a ticket or window record the command is about to change (its
+        first copy is what a rollback restores); returns the record."""
+        if id(rec) not in self._saved:
+            self._saved[id(rec)] = (rec, copy(rec))
+        return rec
+
+    def on_undo(self, step: Callable[[], None]) -> None:
+        """Register how to take back a change just made to an index."""
+        self._undo.append(step)
 
     def drain(self) -> Changes:
         ch = self.ch
@@ -121,6 +166,7 @@ class Engine:
             self._dirty_t[t.id] = t
 
     def _count_done(self, t: Ticket) -> None:
+        settle.count(self.stats, t)
         if t.first_called_at is not None:
             self.stats["wait_s"] += t.first_called_at - t.issued_at
             self.stats["wait_n"] += 1
@@ -201,27 +247,49 @@ class Engine:
 
     def enqueue(self, t: Ticket) -> None:
         line = self.line_of(t)
-        self.routing.add(line, t.priority, t.enqueued_at, t.qseq, t.id)
-        self.waiting_zone_group[(t.zone, t.group)] += 1
+        key = (line, t.priority, t.enqueued_at, t.qseq, t.id)
+        zg = (t.zone, t.group)
+        self.routing.add(*key)
+        self.waiting_zone_group[zg] += 1
         self.ch.waiting_lines.add(line)
+        self._undo.append(lambda: self._unqueue(key, zg, -1))
 
     def dequeue(self, t: Ticket) -> None:
         line = self.line_of(t)
-        if self.routing.remove(line, t.priority, t.enqueued_at, t.qseq, t.id):
-            self.waiting_zone_group[(t.zone, t.group)] -= 1
+        key = (line, t.priority, t.enqueued_at, t.qseq, t.id)
+        zg = (t.zone, t.group)
+        if self.routing.remove(*key):
+            self.waiting_zone_group[zg] -= 1
             self.ch.waiting_lines.add(line)
+            self._undo.append(lambda: self._unqueue(key, zg, +1))
+
+    def _unqueue(self, key: tuple, zg: tuple[str, str], delta: int) -> None:
+        """Undo of enqueue (delta -1) or dequeue (+1)."""
+        if delta < 0:
+            self.routing.remove(*key)
+        else:
+            self.routing.add(*key)
+        self.waiting_zone_group[zg] += delta
+
+    def set_appointment(self, appt: m.Appointment, ticket: str | None) -> None:
+        code = appt.code
+        before = self.appointments.get(code)
+        self.appointments[code] = (appt, ticket)
+        self.ch.appointments.append((appt, ticket))
+        self._undo.append(lambda: self.appointments.pop(code) if before is None
+                          else self.appointments.__setitem__(code, before))
 
     def find_ticket(self, ref: str) -> Ticket:
         t = self.tickets.get(ref) or self.tickets.get(self.by_number.get(ref, ""))
         if t is None:
             raise Refused("unknown_ticket", f"no ticket {ref!r} today")
-        return t
+        return self.edit(t)
 
     def window_of(self, wid: str) -> tuple[WindowRec, Any]:
         wc = self.cfg.window(wid)
         if wc is None:
             raise Refused("unknown_window", f"no window {wid!r} in this hall")
-        return self.windows[wid], wc
+        return self.edit(self.windows[wid]), wc
 
     def staffed(self, wid: str) -> tuple[WindowRec, Any]:
         w, wc = self.window_of(wid)
@@ -233,7 +301,7 @@ class Engine:
         t = self.tickets.get(w.current or "")
         if t is None or t.state not in ACTIVE:
             raise Refused("no_current_ticket", "the window has no ticket called")
-        return t
+        return self.edit(t)
 
     def info(self, t: Ticket, now: float) -> m.TicketInfo:
         ahead, est = 0, 0
@@ -258,7 +326,9 @@ class Engine:
         bundle = self.cfg.bundle(service)
         prefix = (matter or bundle).group  # type: ignore[union-attr]
         zone = (matter or bundle).zone  # type: ignore[union-attr]
-        seq, number = self.numbering.next(self.day, prefix)
+        day = self.day
+        seq, number = self.numbering.next(day, prefix)
+        self._undo.append(lambda: self.numbering.rewind(day, prefix, seq - 1))
         self.ch.counters.append((self.day, prefix, seq))
         t = Ticket(id=f"{self.day.replace('-', '')}-{number}", day=self.day, number=number,
                    group=prefix, seq=seq, service=service, matter=matter.id if matter else None,
@@ -267,17 +337,11 @@ class Engine:
                    form=form, appointment=appointment, qseq=self.next_qseq())
         self.tickets[t.id] = t
         self.by_number[number] = t.id
+        self._undo.append(lambda: (self.tickets.pop(t.id, None), self.by_number.pop(number, None)))
         self.stats["issued"] += 1
         self.enqueue(t)
         self.touch(t)
         return t
-
-
-
-
-
-
-
 
     # ---------------------------------------------------------- ratings --
     def rate(self, t: Ticket, level: int | None, source: str, now: float,
@@ -295,22 +359,22 @@ class Engine:
         self.ch.ratings.append(r)
         return r
 
-
-
-
-
     def end_current(self, w: WindowRec, wc: Any, now: float) -> Ticket | None:
         """Finish the window's current ticket if it has one (next implies finish)."""
         t = self.tickets.get(w.current or "")
         if t is None or t.state not in ACTIVE:
             return None
+        self.edit(t)
+        self.edit(w)
         t.state = "done"
         t.finished_at = now
         start = t.handle_start
         if start is not None:
             self.stats["handle_s"] += now - start
             self.stats["handle_n"] += 1
+            learned = self.estimator.learned(t.service)
             self.ch.estimates[t.service] = self.estimator.observe(t.service, now - start)
+            self._undo.append(lambda: self.estimator.forget(t.service, learned))
         self.stats["served"] += 1
         w.current = None
         w.last_finished = t.id
@@ -331,20 +395,15 @@ class Engine:
         entry = m.CallEntry(ticket=t.id, number=t.number, window=w.id, window_number=wc.number,
                             matter=t.matter or t.bundle, at=now, recall=ev.recall)
         recent = self.recent[wc.zone]
+        before = list(recent)
+        self._undo.append(lambda: (recent.clear(), recent.extend(before)))
+        self.edit(t)
         for i, old in enumerate(recent):
             if old.ticket == t.id:
                 del recent[i]
                 break
         recent.appendleft(entry)
         self.ch.zone_views.add(wc.zone)
-
-
-
-
-
-
-
-
 
 
     def reconfigure(self, new: HallConfig) -> str | None:
@@ -388,9 +447,6 @@ class Engine:
 
     def set_progress(self, board: m.ProgressBoard) -> None:
         self.progress = {c.case: c for c in board.cases}
-
-
-
 
     def window_state(self, wid: str, now: float) -> m.WindowState:
         return views.window_state(self, wid, now)

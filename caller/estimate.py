@@ -42,6 +42,16 @@ class Estimator:
         """
         return int(math.ceil((ahead + 0.5) * self.handle_min(service) / max(1, windows)))
 
+    def learned(self, service: str) -> float | None:
+        return self._learned.get(service)
+
+    def forget(self, service: str, learned: float | None) -> None:
+        """Put back what was learned before an observation that was undone."""
+        if learned is None:
+            self._learned.pop(service, None)
+        else:
+            self._learned[service] = learned
+
     def snapshot(self) -> dict[str, float]:
         return dict(self._learned)
 

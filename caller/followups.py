@@ -22,10 +22,11 @@ import msgspec
 from hall import messages as m
 from hall.clock import local_day, local_dt
 from hall.config.queue import WEEKDAYS, ServiceHours
+from hall.pii import mask
 
 from .engine import Changes, Emit, Engine, Refused
 from .extension import ExtOut
-from .model import Rating, mask_phone
+from .model import Rating
 
 if TYPE_CHECKING:
     from .store import Store
@@ -96,7 +97,7 @@ class Followups:
             followup=fid, ticket=r.ticket, number=t.number if t else r.ticket.split("-", 1)[-1],
             day=r.day, level=r.level, reasons=list(r.reasons), comment=r.comment, window=r.window,
             window_number=wc.number if wc else None, staff=r.staff, matter=r.matter,
-            phone=mask_phone(t.phone) if t else None, opened_at=now,
+            phone=mask(t.phone, "phone") or None if t else None, opened_at=now,
             callback_due=add_working_days(rated_day, fc.callback_working_days, cfg.service_hours).isoformat(),
             due=add_working_days(rated_day, fc.deadline_working_days, cfg.service_hours).isoformat(),
             status="open", at=now)

@@ -40,6 +40,8 @@ def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInf
             raise Refused("hall_closed", "numbers are issued in service hours only")
     t = e.new_ticket(ident, req.matter or req.bundle or "", klass.id, req.lang, now,
                          phone=req.phone, form=req.form)
+    if req.answers:
+        t.answers = dict(req.answers)
     return e.info(t, now)
 
 
@@ -65,8 +67,7 @@ def checkin(e: Engine, ident: str, req: m.CheckinRequest, now: float) -> m.Ticke
     klass = "normal" if late else pol.appointment_class
     t = e.new_ticket(ident, appt.matter, klass, req.lang, now,
                          phone=req.phone or appt.phone, appointment=appt.code)
-    e.appointments[appt.code] = (appt, t.id)
-    e.ch.appointments.append((appt, t.id))
+    e.set_appointment(appt, t.id)
     return e.info(t, now)
 
 
@@ -135,8 +136,7 @@ def load_appointments(e: Engine, ident: str, req: m.AppointmentsRequest, now: fl
     n = 0
     for a in req.appointments:
         used = e.appointments.get(a.code, (None, None))[1]
-        e.appointments[a.code] = (a, used)
-        e.ch.appointments.append((a, used))
+        e.set_appointment(a, used)
         n += 1
     return {"loaded": n}
 

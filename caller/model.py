@@ -13,6 +13,8 @@ from typing import Literal
 
 import msgspec
 
+from hall.messages import VisitOutcome
+
 TicketState = Literal["waiting", "called", "serving", "done", "noshow", "cancelled"]
 ACTIVE = ("called", "serving")  # a window's current ticket is in one of these
 
@@ -38,6 +40,8 @@ class Ticket(msgspec.Struct, kw_only=True, gc=False):
     phone: str | None = None
     appointment: str | None = None
     form: dict[str, str] | None = None
+    answers: dict[str, str] | None = None  # situation question id → option id
+    outcome: VisitOutcome | None = None  # how the visit was settled, if the clerk said
     target_window: str | None = None  # set by a transfer to a window
     window: str | None = None
     staff: str | None = None
@@ -65,6 +69,7 @@ class WindowRec(msgspec.Struct, kw_only=True, gc=False):
     staff: str | None = None
     current: str | None = None  # ticket id
     last_finished: str | None = None  # for the evaluator's rating
+    pause_reason: str | None = None
     since: float = 0.0
 
 
@@ -81,10 +86,3 @@ class Rating(msgspec.Struct, kw_only=True, gc=False):
     comment: str | None = None
 
 
-def mask_phone(phone: str | None) -> str | None:
-    """138****5678: the only form a phone number takes outside the SMS sender."""
-    if not phone:
-        return None
-    if len(phone) <= 7:
-        return phone[:2] + "*" * (len(phone) - 2)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -31,6 +31,11 @@ class Numbering:
         self._seq[(day, prefix)] = seq
         return seq, f"{prefix}{seq:0{self._digits.get(prefix, 3)}d}"
 
+    def rewind(self, day: str, prefix: str, seq: int) -> None:
+        """Take back numbers handed out by a command that was undone (never
+        sent, never stored: issuing them again repeats nothing)."""
+        self._seq[(day, prefix)] = seq
+
     def forget_before(self, day: str) -> None:
         for key in [k for k in self._seq if k[0] < day]:
             del self._seq[key]

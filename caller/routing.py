@@ -117,5 +117,10 @@ class Routing:
                 n += bisect_left(lst, (limit,))
         return n
 
+    def oldest(self, line: str) -> float | None:
+        """The place in line (enqueue time) of the line's oldest waiting ticket."""
+        heads = [lst[0][0] for k in self.boost if (lst := self._lines.get((line, k)))]
+        return min(heads) if heads else None
+
     def waiting_for_window(self, window_id: str) -> int:
         return sum(self.waiting_by_line.get(line, 0) for line in self.skills.get(window_id, {}))

@@ -33,6 +33,7 @@ from typing import Any
 import msgspec
 
 from hall import messages as m
+from hall import sdnotify
 from hall.bus import Bus, BusSettings
 from hall.clock import Clock, SystemClock, day_span, local_day
 from hall.config import HallConfig
@@ -58,14 +59,23 @@ _REPUBLISH = object()
 ENGINE_ID = "caller"
 
 
-def _best_effort_id(payload: bytes) -> str:
-    """The request id of a payload that failed validation, if it has one."""
-    try:
-        raw = msgspec.json.decode(payload)
-    except (msgspec.DecodeError, ValueError):
-        return ""
-    rid = raw.get("id") if isinstance(raw, dict) else None
-    return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else ""
+class ClockError(RuntimeError):
+    """The wall clock is behind what the store already holds."""
+
+
+CLOCK_SLACK_S = 2.0  # an NTP step of a second or two is not a broken clock
+
+
+def check_clock(now: float, last_issued: float | None) -> None:
+    """Refuse to number tickets on a clock earlier than the last committed one:
+    a Pi without its RTC that booted without time sync would start "today"
+    on 1970 or last week and hand out numbers of a day that already had them."""
+    if last_issued is not None and now < last_issued - CLOCK_SLACK_S:
+        import datetime as dt
+        fmt = lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        raise ClockError(f"the clock says {fmt(now)}, earlier than the last committed ticket "
+                         f"({fmt(last_issued)}): refusing to number tickets; fix the time "
+                         "(chronyc tracking, timedatectl) and start again")
 
 
 @dataclass
@@ -98,7 +108,8 @@ class CallerService:
     def __init__(self, config: HallConfig, db_path: str | Path, bus_settings: BusSettings,
                  clock: Clock | None = None, client_id: str | None = None,
                  config_path: str | Path | None = None, extensions: list[Extension] | None = None,
-                 max_batch: int = MAX_BATCH, cipher: DataCipher | None = None):
+                 max_batch: int = MAX_BATCH, bus: Bus | None = None,
+                 cipher: DataCipher | None = None):
         self.config = config
         self.cipher = cipher  # None: loaded at start from the credential (no I/O here)
         self.config_path = Path(config_path) if config_path else None
@@ -109,8 +120,9 @@ class CallerService:
         self.store = Store(db_path)
         self.config_admin = ConfigAdmin(config, self.config_path)
         self.engine = Engine(config)
-        self.bus = Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
-                       availability=(REGISTRY["engine.availability"], ENGINE_ID))
+        # injected in tests (an in-process bus); the real one connects only in start()
+        self.bus = bus or Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
+                              availability=(REGISTRY["engine.availability"], ENGINE_ID))
         # SimpleQueue: the C implementation; the network thread puts every request here
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._commits: queue.Queue[_Work | None] = queue.Queue(maxsize=2)  # the pipeline's depth
@@ -136,6 +148,7 @@ class CallerService:
         self.store.cipher = self.cipher
         self.store.open()
         now = self.clock.now()
+        check_clock(now, self.store.last_issued_at())
         self.engine.restore(*self.store.load(local_day(now, self.config.hall.timezone)), now=now)
         for x in self.extensions:
             x.restore(self.store, self.engine, now)
@@ -187,7 +200,9 @@ class CallerService:
 
     def _run(self) -> None:
         last_tick = last_flush = -1e9
+        sdnotify.watch("caller-worker")  # blocked behind a stuck commit too: no pings
         while not self._stop.is_set():
+            sdnotify.beat("caller-worker")
             batch = self._take_batch()
             try:
                 if batch:
@@ -258,7 +273,7 @@ class CallerService:
             elif item[0].spec.name == "stats.progress":
                 self._take_progress(item[1])
             else:
-                self._answer(item[0], item[1], now, b)
+                self._answer_once(item[0], item[1], now, b)
         ch = self.engine.drain()
         b.events.extend(self._after(ch, now, b.records))
         for key, _day, data in b.to_store:
@@ -274,6 +289,19 @@ class CallerService:
             self._republish_all(now)
         self._submit(ch, b.to_store, b.records)
 
+    def _answer_once(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
+        """Every request gets exactly one reply, even when answering it fails
+        outside the command (the core has undone the command's changes)."""
+        n = len(b.replies)
+        try:
+            self._answer(parsed, payload, now, b)
+        except Exception as e:
+            log.exception("internal error answering %s from %s", parsed.spec.name, parsed.ident)
+            del b.replies[n:]
+            b.replies.append((REGISTRY.response_for(parsed.spec), parsed.ident, m.encode(m.Response(
+                id=m.best_effort_id(payload), status="error",
+                error=m.ErrorBody(code="internal", message=type(e).__name__)))))
+
     def _answer(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
         """Validate one request, answer it from the idempotency record or by
         dispatching it, and add its reply to the batch."""
@@ -287,12 +315,12 @@ class CallerService:
                 id=rid, status="error", error=m.ErrorBody(code=code, message=message)))))
 
         limit = m.PAYLOAD_LIMITS.get(op, m.MAX_PAYLOAD)  # a whole hall config is bigger
-        if len(payload) > limit:
-            return refuse("", "too_large", f"payload over {limit} bytes")
-        try:
-            req = m.decode(payload, m.REQUEST_TYPES[op])
+        try:  # bounds first: nothing is decoded that is too large or nests too deep
+            req = m.decode(payload, m.REQUEST_TYPES[op], limit)
+        except m.Unreadable as e:
+            return refuse("", e.code, e.message)
         except msgspec.ValidationError as e:
-            return refuse(_best_effort_id(payload), "bad_request", str(e))
+            return refuse(m.best_effort_id(payload, limit), "bad_request", str(e))
         except msgspec.DecodeError as e:
             return refuse("", "bad_json", str(e))
         key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"

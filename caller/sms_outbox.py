@@ -19,10 +19,10 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from hall import messages as m
+from hall.pii import mask
 
 from .engine import Changes, Emit, Engine, Refused
 from .extension import ExtOut
-from .model import mask_phone
 from .sms_rules import FINAL, SmsRecord, SmsRules
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class SmsOutbox:
                 self.pending[rec.id] = rec
                 rec, ev = self._request(rec, now)
                 out.events.append(ev)
-                log.info("sms %s to %s queued", rec.id, mask_phone(rec.phone))
+                log.info("sms %s to %s queued", rec.id, mask(rec.phone, "phone"))
             out.records.append(rec)
         return out
 
@@ -104,7 +104,7 @@ class SmsOutbox:
         if rec.state in FINAL:
             del self.pending[rec.id]
         level = logging.WARNING if req.state in ("failed", "unknown") else logging.INFO
-        log.log(level, "sms %s to %s: %s%s", rec.id, mask_phone(rec.phone), req.state,
+        log.log(level, "sms %s to %s: %s%s", rec.id, mask(rec.phone, "phone"), req.state,
                 f" ({req.error})" if req.error else "")
         return {"sms": rec.id, "state": rec.state}, ExtOut(records=[rec])
 
@@ -119,7 +119,7 @@ class SmsOutbox:
                 rec.state, rec.detail, rec.updated_at = "expired", "not sent in time", now
                 del self.pending[rec.id]
                 out.records.append(rec)
-                log.warning("sms %s to %s expired unsent", rec.id, mask_phone(rec.phone))
+                log.warning("sms %s to %s expired unsent", rec.id, mask(rec.phone, "phone"))
                 continue
             every = sc.resend_s * (QUEUED_RESEND_FACTOR if rec.state == "queued" else 1)
             if now - rec.last_sent_at >= every:

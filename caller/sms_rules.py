@@ -9,7 +9,10 @@ second one):
   ``≤ near_minutes``; a ticket already near when issued is not reminded
   unless ``near_at_issue`` (its printed ticket says so already);
 * ``called``  — on the first call (recalls are the same reason);
-* ``requeue`` — on no-show, with the re-queue deadline.
+* ``requeue`` — on no-show, with the re-queue deadline;
+* ``notice``  — the one-time notice (一次性告知) of a 补正 visit that the clerk
+  chose to send by SMS: the missing materials. The clerk asked for it, so it
+  is sent even just after closing time.
 
 No message outside service hours: an event reason that happens then is
 recorded as skipped; ``near`` is simply not judged then and gets its chance
@@ -36,9 +39,10 @@ from hall.clock import local_dt
 from hall.config.notify import SmsConfig
 
 from .model import Ticket
+from .settle import notice_lines
 from .routing import window_line
 
-Reason = Literal["issued", "near", "called", "requeue"]
+Reason = Literal["issued", "near", "called", "requeue", "notice"]
 RecState = Literal["pending", "queued", "sent", "failed", "expired", "unknown", "skipped"]
 FINAL = ("sent", "failed", "expired", "unknown", "skipped")
 
@@ -158,6 +162,9 @@ class SmsRules:
                 self._make(out, cfg, engine, t, "called", now, open_now)
             if t.state == "noshow" and t.requeue_until and sc.on_noshow:
                 self._make(out, cfg, engine, t, "requeue", now, open_now)
+            o = t.outcome
+            if t.state == "done" and o is not None and o.kind == "correction" and o.notify == "sms":
+                self._make(out, cfg, engine, t, "notice", now, True)
             self._rewatch(t)
             if t.state == "waiting":
                 judge.add(line_of(t))
@@ -252,7 +259,8 @@ class SmsRules:
         deadline = ""
         if t.requeue_until:
             deadline = f"{local_dt(t.requeue_until, cfg.hall.timezone):%H:%M}"
-        return {"hall": cfg.hall.name.get(lang), "number": t.number,
+        missing = ("; " if lang == "en" else "、").join(notice_lines(cfg, t, lang)) if t.outcome else ""
+        return {"hall": cfg.hall.name.get(lang), "number": t.number, "missing": missing,
                 "matter": what.name.get(lang) if what else t.service,
                 "zone": zone.name.get(lang) if zone else t.zone, "window": win.number if win else "",
                 "ahead": ahead if ahead is not None else "", "minutes": est if est is not None else "",

@@ -57,9 +57,9 @@ def _seal(cipher: Any, personal: dict[str, Any]) -> bytes | None:
 
 
 def _ticket_row(t: Ticket, cipher: Any) -> tuple:
-    if t.phone or t.form:  # personal data goes to the encrypted column only
-        pii = _seal(cipher, {"phone": t.phone, "form": t.form})
-        data = _enc.encode(msgspec.structs.replace(t, phone=None, form=None))
+    if t.phone or t.form or t.answers:  # personal data goes to the encrypted column only
+        pii = _seal(cipher, {"phone": t.phone, "form": t.form, "answers": t.answers})
+        data = _enc.encode(msgspec.structs.replace(t, phone=None, form=None, answers=None))
     else:
         pii, data = None, _enc.encode(t)
     return (t.id, t.day, t.number, t.state, data, pii)
@@ -69,7 +69,7 @@ def _ticket(data: bytes, pii: bytes | None, cipher: DataCipher | None) -> Ticket
     t = _dec_ticket.decode(data)
     if pii is not None and cipher is not None:
         p = cipher.decrypt_json(pii)
-        t.phone, t.form = p.get("phone"), p.get("form")
+        t.phone, t.form, t.answers = p.get("phone"), p.get("form"), p.get("answers")
     return t
 
 
@@ -128,6 +128,13 @@ class Store:
         if str(self.path) != ":memory:":
             self._rdb = sqlite3.connect(self.path, check_same_thread=False)
             self._rdb.execute("PRAGMA query_only=1")
+
+    def last_issued_at(self) -> float | None:
+        """When the newest committed ticket was issued (its day through the index)."""
+        row = self.db.execute(
+            "SELECT max(json_extract(CAST(data AS TEXT), '$.issued_at')) FROM tickets "
+            "WHERE day = (SELECT max(day) FROM tickets)").fetchone()
+        return row[0] if row else None
 
     def close(self) -> None:
         for c in (self._rdb, self._db):

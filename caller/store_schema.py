@@ -87,7 +87,7 @@ def _encrypt_personal_data(db: sqlite3.Connection, cipher: Any) -> None:
     run_sql(db, "ALTER TABLE tickets ADD COLUMN pii BLOB; ALTER TABLE sms ADD COLUMN pii BLOB; "
                 "ALTER TABLE appointments ADD COLUMN pii BLOB; ALTER TABLE appointments ADD COLUMN start REAL")
     todo = []
-    for table, key, fields in (("tickets", "id", ("phone", "form")), ("sms", "id", ("phone",)),
+    for table, key, fields in (("tickets", "id", ("phone", "form", "answers")), ("sms", "id", ("phone",)),
                                ("appointments", "code", ("phone",))):
         for k, data in db.execute(f"SELECT {key}, data FROM {table}").fetchall():
             rec = json.loads(data)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from hall import messages as m
 
+from . import settle
 from .model import ACTIVE
 
 if TYPE_CHECKING:
@@ -23,7 +24,8 @@ def window_state(e: Engine, wid: str, now: float) -> m.WindowState:
                               priority=t.priority, has_form=bool(t.form))
     return m.WindowState(window=wid, number=wc.number, zone=wc.zone, status=w.status,
                          staff=w.staff, ticket=brief,
-                         waiting=e.routing.waiting_for_window(wid), at=now)
+                         waiting=e.routing.waiting_for_window(wid), at=now,
+                         pause_reason=w.pause_reason if w.status == "paused" else None)
 
 
 def zone_board(e: Engine, zone: str, now: float) -> m.ZoneBoard:
@@ -49,4 +51,5 @@ def summary(e: Engine, now: float) -> m.HallSummary:
         waiting=sum(e.routing.waiting_by_line.values()), noshow=s["noshow"],
         avg_wait_s=round(s["wait_s"] / s["wait_n"], 1) if s["wait_n"] else 0.0,
         avg_handle_s=round(s["handle_s"] / s["handle_n"], 1) if s["handle_n"] else 0.0,
-        open_windows=sum(1 for w in e.windows.values() if w.status == "open"), at=now)
+        open_windows=sum(1 for w in e.windows.values() if w.status == "open"), at=now,
+        **settle.summary_fields(s))

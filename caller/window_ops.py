@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from hall import messages as m
 from hall.pii import mask
 
+from . import settle
 from .effects import Refused
 from .model import ACTIVE
 
@@ -40,7 +41,7 @@ def logout(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
         return e.window_state(wid, now)
     if w.current and e.tickets.get(w.current) and e.tickets[w.current].state in ACTIVE:
         raise Refused("busy", "finish, transfer or mark the current ticket as no-show first")
-    w.status, w.staff, w.current, w.since = "closed", None, None, now
+    w.status, w.staff, w.current, w.since, w.pause_reason = "closed", None, None, now, None
     e.touch_window(w)
     return e.window_state(wid, now)
 
@@ -57,7 +58,7 @@ def next_ticket(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
         return e.window_state(wid, now)
     e.end_current(w, wc, now)
     line, klass, (place, qseq, tid) = pick
-    t = e.tickets[tid]
+    t = e.edit(e.tickets[tid])
     e.dequeue(t)
     t.state = "called"
     t.window, t.staff, t.recalls = wid, w.staff, 0
@@ -147,13 +148,16 @@ def transfer(e: Engine, wid: str, req: m.TransferRequest, now: float) -> m.Windo
     return e.window_state(wid, now)
 
 
-def pause(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
+def pause(e: Engine, wid: str, req: m.PauseRequest, now: float) -> m.WindowState:
     w, wc = e.staffed(wid)
     if w.status == "paused":
+        if req.reason and req.reason != w.pause_reason:
+            w.pause_reason = req.reason
+            e.touch_window(w)
         return e.window_state(wid, now)
     if w.current and e.tickets.get(w.current) and e.tickets[w.current].state in ACTIVE:
         raise Refused("busy", "finish, transfer or mark the current ticket as no-show first")
-    w.status, w.since = "paused", now
+    w.status, w.since, w.pause_reason = "paused", now, req.reason
     e.touch_window(w)
     return e.window_state(wid, now)
 
@@ -161,17 +165,50 @@ def pause(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
 def resume(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
     w, wc = e.staffed(wid)
     if w.status == "paused":
-        w.status, w.since = "open", now
+        w.status, w.since, w.pause_reason = "open", now, None
         e.touch_window(w)
     return e.window_state(wid, now)
 
 
-def finish(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
+def finish(e: Engine, wid: str, req: m.FinishRequest, now: float) -> m.WindowState:
     w, wc = e.staffed(wid)
-    e.current_of(w)
+    o = req.outcome
+    t = e.tickets.get(w.current or "")
+    if (t is None or t.state not in ACTIVE) and o is not None:
+        # a keypad finished the visit (finish or next); the terminal says how it ended
+        last = e.tickets.get(w.last_finished or "")
+        if last is not None and last.state == "done" and last.outcome is None and last.window == wid:
+            settle.check(e, last, o)
+            settle.apply(e, w, last, o, now)
+            return e.window_state(wid, now)
+    t = e.current_of(w)
+    if o is not None:
+        settle.check(e, t, o)  # before anything changes
     e.end_current(w, wc, now)
+    if o is not None:
+        settle.apply(e, w, t, o, now)
     e.ch.zone_views.add(wc.zone)
     return e.window_state(wid, now)
+
+
+def queue_view(e: Engine, wid: str, req: m.Plain, now: float) -> m.QueueView:
+    """What the window may serve: per line, how many wait and since when (read only)."""
+    e.window_of(wid)
+    lines = [m.QueueLine(line=line, waiting=n, oldest_since=e.routing.oldest(line))
+             for line in e.routing.skills.get(wid, {})
+             if (n := e.routing.waiting_by_line.get(line, 0))]
+    return m.QueueView(window=wid, lines=lines, at=now)
+
+
+def visit(e: Engine, wid: str, req: m.Plain, now: float) -> m.VisitView:
+    """The current visit with its form, for this window's own users (the reply
+    topic is the window's; the form is never on a retained topic)."""
+    w, _ = e.staffed(wid)
+    t = e.current_of(w)
+    return m.VisitView(ticket=t.id, number=t.number, matter=t.matter, bundle=t.bundle, state=t.state,
+                       priority=t.priority, issued_at=t.issued_at, called_at=t.called_at,
+                       form=t.form, answers=t.answers,
+                       phone=mask(t.phone, "phone") if t.phone else None, outcome=t.outcome)
 
 
 def window_rate(e: Engine, wid: str, req: m.WindowRateRequest, now: float) -> dict:
@@ -191,17 +228,10 @@ def window_rate(e: Engine, wid: str, req: m.WindowRateRequest, now: float) -> di
     return {"ticket": r.ticket, "level": r.level}
 
 
-def visit(e: Engine, wid: str, req: m.Plain, now: float) -> m.Visit:
-    """A read: the form of the ticket this window serves, for its clerk's screen."""
-    w, _ = e.staffed(wid)
-    t = e.current_of(w)
-    return m.Visit(ticket=t.id, number=t.number, matter=t.matter, bundle=t.bundle, state=t.state,
-                   form=dict(t.form) if t.form else None, phone=mask(t.phone, "phone") or None)
-
-
 HANDLERS: dict[str, Callable[["Engine", str, Any, float], Any]] = {
     "window.login": login, "window.logout": logout, "window.next": next_ticket,
     "window.recall": recall, "window.noshow": noshow, "window.start": start,
     "window.transfer": transfer, "window.pause": pause, "window.resume": resume,
-    "window.finish": finish, "window.rate": window_rate, "window.visit": visit,
+    "window.finish": finish, "window.rate": window_rate,
+    "window.queue": queue_view, "window.visit": visit,
 }

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from hall import sdnotify
 from hall.clock import Clock, SystemClock
 from hall.config.screens import VoiceConfig
 from hall.messages import CalledEvent
@@ -155,10 +156,16 @@ class Announcer:
 
     # ------------------------------------------------------------- worker --
     def _run(self) -> None:
+        sdnotify.watch("announcer")
         while True:
-            job = self._q.get()
+            sdnotify.beat("announcer")
+            try:
+                job = self._q.get(timeout=1.0)  # wake to beat: an idle announcer is not a hung one
+            except queue.Empty:
+                continue
             try:
                 if job is None:
+                    sdnotify.unwatch("announcer")
                     return
                 self._one(job)
             except Exception:

@@ -10,6 +10,7 @@ import gc
 import os
 import tempfile
 
+from hall import sdnotify
 from hall.clock import Clock as HallClock
 from hall.clock import SystemClock
 from hall.config.screens import Screen
@@ -46,7 +47,8 @@ def make_app(feed: DisplayFeed, clock: HallClock | None = None):
     from kivy.clock import Clock
     from kivy.core.window import Window
 
-    from .screen import WallScreen, register_font
+    from .screen import WallScreen
+    from .theme import BG, register_font
 
     class DisplayApp(App):
         def build(self):
@@ -56,7 +58,6 @@ def make_app(feed: DisplayFeed, clock: HallClock | None = None):
             if feed.screen.fullscreen:
                 Window.show_cursor = False
             # lay out for the screen's shape; ``u`` scales with the real window
-            from .screen import BG
             Window.clearcolor = BG
             self.wall = WallScreen(feed.config, feed.screen, tuple(int(v) for v in Window.size),
                                    paint_background=False)
@@ -81,9 +82,12 @@ def make_app(feed: DisplayFeed, clock: HallClock | None = None):
             # drawing a call otherwise walks all of Kivy's objects).
             gc.collect()
             gc.freeze()
+            sdnotify.NOTIFIER.ready()
+            sdnotify.watch("display-ui")
             return self.wall
 
         def refresh(self, *_):
+            sdnotify.beat("display-ui")  # the UI thread itself: a frozen screen gets restarted
             now = self.clock.now()
             feed.drain(now)
             if self.wall.show(feed.board.view(now), now, hero_first=True):

@@ -85,7 +85,10 @@ def announcer_cmd(config_path: str, ident: str, out_dir: str | None, player: str
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     svc.start()
+    from hall import sdnotify
+    sdnotify.NOTIFIER.ready()
     click.echo(f"announcer {ident}: speaking zones "
                f"{sorted(z for z, v in cfg.screens.voice.zones.items() if v.enabled) or 'none'}; WAVs in {out}")
     stop.wait()
+    sdnotify.NOTIFIER.stopping()
     svc.stop()

@@ -8,15 +8,16 @@ Pure protocol and presentation (no I/O):
   evaluator.py     one rating per visit, by the citizen's own key
 
 Drivers and shells:
-  link.py          ByteLink over pyserial, Backoff
   driver.py        one RS-485 line: send views, poll keys, faults and backoff
   owb_driver.py    OWB/1 behind the driver interface
   legacy_driver.py FF-68 behind the same interface
-  evdev_input.py   USB keypads and scanners (python-evdev, imported lazily)
+  inputs.py        USB keypads and scanners at a window (on hall/evdev_reader.py)
   bridge.py        the MQTT shell (hall.bus): states → views, keys → requests
   scan.py          `onewindow bridge --scan`: who answers at which address
   cli.py           `onewindow bridge`
 
 Fakes: fakes/ (pty devices with quirks), demo_rig.py (fakes + a running bridge).
-Protocol and wiring: docs/hardware.md.  The SMS sender (sms*/gsm*) lives here too.
+Shared with other processes, in hall/: seriallink.py (ByteLink over pyserial,
+Backoff; also the SMS sender's modem link), evdev_reader.py (decode, grab,
+reopen; also the kiosk's scanners).  Protocol and wiring: docs/hardware.md.
 """

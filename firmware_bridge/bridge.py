@@ -11,7 +11,7 @@
 * keeps ``device/<id>/availability`` and ``device/<id>/status`` retained,
   and republishes them on every reconnect to the broker.
 
-The line loops (driver.py) and evdev readers (evdev_input.py) run in their
+The line loops (driver.py) and evdev readers (inputs.py) run in their
 own threads; the MQTT network thread only records state and wakes them.
 """
 
@@ -29,6 +29,7 @@ from hall import messages
 from hall.bus import Bus, BusSettings, RequestError, Requester
 from hall.clock import Clock, SystemClock
 from hall.config.devices import window_problems
+from hall.seriallink import SerialLink
 from hall.topics import REGISTRY, Parsed
 
 from .driver import BusDriver, KeyEvent
@@ -36,7 +37,6 @@ from .evaluator import EvaluatorSession
 from .keypad import KeyRefused, keypad_view, request_for_key
 from .ledbar import LedPresenter
 from .legacy_driver import Legacy68Driver
-from .link import SerialLink
 from .owb_driver import OwbDriver
 
 log = logging.getLogger("firmware_bridge.bridge")
@@ -113,7 +113,7 @@ class Bridge:
                     self._sessions[d.window] = EvaluatorSession(dc.evaluation_grace_s)
         self.inputs = []
         if inputs:
-            from .evdev_input import InputReader
+            from .inputs import InputReader
             for d in dc.inputs:
                 self.inputs.append(InputReader(d, dc.keymap(d) if d.kind == "keypad" else {},
                                                on_key=self._on_key, on_scan=self._on_scan,

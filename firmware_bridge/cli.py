@@ -67,17 +67,20 @@ def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str |
         raise click.ClickException(str(e)) from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    from hall import sdnotify
+    sdnotify.NOTIFIER.ready()
     try:
         while not stop.wait(1.0):
-            pass
+            sdnotify.beat("bridge")  # the lines' own threads beat too (driver.py)
     except KeyboardInterrupt:
         pass
     finally:
+        sdnotify.NOTIFIER.stopping()
         runner.stop()
 
 
 def _scan(cfg, lines: set[str]) -> None:
-    from .link import LinkError, SerialLink
+    from hall.seriallink import LinkError, SerialLink
     from .scan import report, scan_line
     for line in cfg.devices.lines:
         if line.id not in lines:

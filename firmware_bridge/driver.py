@@ -1,6 +1,6 @@
 """One RS-485 line: the loop that sends views, polls keys, and survives faults.
 
-A ``BusDriver`` owns one :class:`~firmware_bridge.link.ByteLink` and the
+A ``BusDriver`` owns one :class:`~hall.seriallink.ByteLink` and the
 devices configured on it; one subclass per protocol (:mod:`owb_driver`,
 :mod:`legacy_driver`) only says how to build requests and read replies.
 
@@ -29,11 +29,12 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from hall import sdnotify
 from hall.clock import Clock, SystemClock
 from hall.config.devices import Line, SerialDevice
+from hall.seriallink import Backoff, ByteLink, LinkError
 
 from .frames import wire_ms
-from .link import Backoff, ByteLink, LinkError
 
 log = logging.getLogger("firmware_bridge.driver")
 
@@ -181,7 +182,10 @@ class BusDriver:
 
     # --------------------------------------------------------------- loop --
     def _run(self) -> None:
+        beat = f"line-{self.line.id}"
+        sdnotify.watch(beat)
         while not self._stop.is_set():
+            sdnotify.beat(beat)
             try:
                 delay = self.step()
             except LinkError as e:
@@ -191,8 +195,9 @@ class BusDriver:
                 log.exception("line %s: unexpected error", self.line.id)
                 delay = 0.5
             if delay > 0:
-                self._wake.wait(delay)
+                self._wake.wait(min(delay, 1.0))  # at least a beat a second for the watchdog
                 self._wake.clear()
+        sdnotify.unwatch(beat)
 
     def step(self) -> float:
         """Do at most one transaction; return seconds until something is due."""

@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass
 
 from hall.config.devices import Line
+from hall.seriallink import ByteLink
 
 from . import frames as F
 from . import legacy68 as L
-from .link import ByteLink
 
 
 @dataclass(frozen=True)

@@ -217,17 +217,25 @@ class Bus:
         self._connected.clear()
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage):
+        self.deliver(msg.topic, msg.payload)
+
+    def deliver(self, topic: str, payload: bytes) -> None:
+        """Hand one received message to the subscriptions it matches.
+
+        A topic outside the grammar (an unknown kind or attribute, an id with
+        characters ids may not have) is dropped here with a log line: no
+        handler ever sees it, and no reply could name it."""
         try:
-            parsed = REGISTRY.parse(msg.topic)
+            parsed = REGISTRY.parse(topic)
         except TopicError as e:
-            log.warning("dropped message on %s: %s", msg.topic, e)
+            log.warning("dropped message on %r: %s", topic[:200], e)
             return
         for sub in self._by_spec.get(parsed.spec.name, ()):  # replaced, never mutated: no lock
             if sub.matches(parsed):
                 try:
-                    sub.handler(parsed, msg.payload)
+                    sub.handler(parsed, payload)
                 except Exception:
-                    log.exception("handler for %s failed", msg.topic)
+                    log.exception("handler for %s failed", topic)
 
 
 def _nodelay(client, userdata, sock) -> None:

@@ -8,23 +8,22 @@ by name instead of breaking every command.
 from __future__ import annotations
 
 import importlib
-import logging
-import sys
 
 import click
 
 # name -> "module:attribute" of a click command
 SUBCOMMANDS = {
     "caller": ("caller.cli:cmd", "Run the queue engine."),
-    "demo": ("caller.demo:cmd", "Run a whole simulated hall on embedded defaults."),
+    "demo": ("sim.demo:cmd", "Run a whole simulated hall on embedded defaults."),
     "config": ("hall.config_cli:cmd", "Check a hall config; get, push, diff, history, rollback."),
     "acl": ("hall.acl:cmd", "Print the mosquitto ACL of a hall."),
     "bridge": ("firmware_bridge.cli:cmd", "Run the device bridge (serial and evdev ⇄ MQTT)."),
     "display": ("display.cli:display_cmd", "Run a wall display."),
     "announcer": ("display.cli:announcer_cmd", "Run the voice announcer."),
     "kiosk": ("kiosk.cli:cmd", "Run the touchscreen kiosk."),
-    "sms": ("firmware_bridge.sms_cli:cmd", "Run the SMS sender."),
+    "sms": ("sms.cli:cmd", "Run the SMS sender."),
     "followup": ("caller.followup_cli:cmd", "List and close bad-review follow-ups."),
+    "web": ("web.cli:cmd", "Serve the window terminal (clerks' pages in a browser)."),
 }
 
 
@@ -58,8 +57,8 @@ class LazyGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def main(verbose: bool) -> None:
     """onewindow: kiosks, queue calling and window devices for a service hall."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from .journal_log import setup
+    setup(verbose)  # no second timestamp under systemd's journal
 
 
 if __name__ == "__main__":

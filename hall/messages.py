@@ -11,11 +11,17 @@ error paths matter more than speed.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 import msgspec
 
 MAX_PAYLOAD = 16 * 1024  # bytes; larger requests are refused unread
+# Arrays and objects nested deeper than this are refused before any decode:
+# a decoder recurses once per level, and 2 KB of "[[[[…" would otherwise reach
+# Python's recursion limit (RecursionError) inside it. No payload of the
+# protocol nests deeper than 5 (a config push: config → windows → [i] → serves).
+MAX_DEPTH = 32
 
 ReqId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Ident = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
@@ -44,6 +50,8 @@ class IssueRequest(Inbound):
     priority_code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     lang: Literal["zh-CN", "zh-TW", "en"] = "zh-CN"
     form: dict[Annotated[str, msgspec.Meta(max_length=64)], ShortText] | None = None
+    # situation answers (question id → option id): the window sees what was asked
+    answers: dict[Ident, Ident] | None = None
 
 
 class CheckinRequest(Inbound):
@@ -77,6 +85,32 @@ class Plain(Inbound):
 
 class LoginRequest(Inbound):
     staff: Ident
+
+
+class PauseRequest(Inbound):
+    """``reason``: why the window pauses (午休, 会议…), shown on the clerk's page."""
+
+    reason: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+class VisitOutcome(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """How a visit was settled at the window (办结 / 受理 / 补正 / 不予受理).
+
+    ``correction`` (补正) names the material ids still missing; the citizen
+    gets a one-time notice (一次性告知) of exactly those, printed at the window
+    (``print``) or by SMS (``sms``). ``rejected`` (不予受理) needs a reason."""
+
+    kind: Literal["done", "accepted", "correction", "rejected"]
+    missing: list[Ident] = []
+    note: ShortText | None = None
+    reason: ShortText | None = None
+    notify: Literal["print", "sms", "none"] = "print"
+
+
+class FinishRequest(Inbound):
+    """``outcome`` is optional: a keypad's finish carries none."""
+
+    outcome: VisitOutcome | None = None
 
 
 class TransferRequest(Inbound):
@@ -134,9 +168,9 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "window.noshow": Plain,
     "window.start": Plain,
     "window.transfer": TransferRequest,
-    "window.pause": Plain,
+    "window.pause": PauseRequest,
     "window.resume": Plain,
-    "window.finish": Plain,
+    "window.finish": FinishRequest,
     "window.rate": WindowRateRequest,
     "config.set": ConfigSetRequest,
     "config.appointments": AppointmentsRequest,
@@ -207,6 +241,7 @@ class WindowState(Outbound):
     ticket: TicketBrief | None
     waiting: int
     at: float
+    pause_reason: str | None = None
 
 
 class CallEntry(Outbound):
@@ -238,6 +273,8 @@ class HallSummary(Outbound):
     avg_handle_s: float
     open_windows: int
     at: float
+    outcomes: dict[str, int] = {}  # settled visits by outcome kind today
+    repeat_trips: int = 0  # 补正 visits: the citizen must come again
 
 
 class UnattendedAlert(Outbound):
@@ -328,13 +365,64 @@ RESPONSE_DATA: dict[str, type] = {
 _encoder = msgspec.json.Encoder()
 
 
+class Unreadable(msgspec.DecodeError):
+    """A payload refused before decoding: ``code`` is ``too_large`` or ``too_deep``
+    (a DecodeError, so every reader that handles bad JSON handles it too)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# a JSON string (possibly cut short) or one bracket: brackets inside strings do not nest
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
+def check_bounds(data: bytes, max_size: int = MAX_PAYLOAD, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse ``data`` (raise :class:`Unreadable`) if it is too large or nests
+    too deep; looks at bytes only, never decodes."""
+    if len(data) > max_size:
+        raise Unreadable("too_large", f"payload of {len(data)} bytes; at most {max_size}")
+    if data.count(b"[") + data.count(b"{") <= max_depth:
+        return  # the common case: too few brackets to nest too deep at all
+    depth = 0
+    for tok in _TOKENS.finditer(data):
+        c = tok.group()[0]
+        if c == 0x5B or c == 0x7B:  # [ {
+            depth += 1
+            if depth > max_depth:
+                raise Unreadable("too_deep", f"arrays/objects nested deeper than {max_depth}")
+        elif c == 0x5D or c == 0x7D:  # ] }
+            depth -= 1
+
+
 def encode(msg: Any) -> bytes:
     return _encoder.encode(msg)
 
 
-def decode(data: bytes, type_: type) -> Any:
-    """Decode and validate; raises ``msgspec.ValidationError`` / ``DecodeError``."""
+def decode(data: bytes, type_: type, max_size: int | None = None) -> Any:
+    """Bound (nesting always, size when given), decode and validate; raises
+    :class:`Unreadable`, ``msgspec.ValidationError`` or ``msgspec.DecodeError``."""
+    check_bounds(data, len(data) if max_size is None else max_size)
     return msgspec.json.decode(data, type=type_)
+
+
+class _IdOnly(msgspec.Struct):
+    id: Any = None
+
+
+def best_effort_id(data: bytes, max_size: int = MAX_PAYLOAD) -> str:
+    """The request id of a payload that failed validation, if it has one.
+
+    Decoded into a one-field struct (other fields are skipped, not built), and
+    only from a payload that passed :func:`check_bounds`."""
+    try:
+        check_bounds(data, max_size)
+        rid = msgspec.json.decode(data, type=_IdOnly).id
+    except (Unreadable, msgspec.DecodeError, msgspec.ValidationError):
+        return ""
+    return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else ""
 
 
 # ------------------------------------- ratings follow-ups, satisfaction, SMS ---
@@ -378,7 +466,7 @@ class SmsRequest(Outbound):
 
     sms: str
     ticket: str
-    reason: Literal["issued", "near", "called", "requeue"]
+    reason: Literal["issued", "near", "called", "requeue", "notice"]
     phone: str
     text: str
     lang: str
@@ -464,24 +552,60 @@ class ScanEvent(Outbound):
 PAYLOAD_TYPES["ScanEvent"] = ScanEvent
 
 
-# --- personal data: what only the clerk serving the citizen reads ---
-class Visit(Outbound):
-    """The current ticket of a window with its form data, unmasked: the reply to
-    ``window/<id>/request/visit``, readable only by that window's own clients
-    (ACL), never retained and never kept in the idempotency record."""
+# --- the window terminal: the clerk's views of the queue and the visit ---
+class QueueLine(Outbound):
+    """One line a window may serve: ``line`` is a matter or bundle id, or
+    ``@<window>`` for tickets transferred to the window itself."""
+
+    line: str
+    waiting: int
+    oldest_since: float | None  # place in line of the oldest waiting ticket
+
+
+class QueueView(Outbound):
+    window: str
+    lines: list[QueueLine]
+    at: float
+
+
+class VisitView(Outbound):
+    """The called citizen's visit, for the clerk serving it only (never retained).
+
+    ``form`` is the filled form in full; ``phone`` is masked (the SMS sender
+    alone has the full number); ``answers`` are the situation answers."""
 
     ticket: str
     number: str
     matter: str | None
     bundle: str | None
     state: str
+    priority: str
+    issued_at: float
+    called_at: float | None
     form: dict[str, str] | None
-    phone: str | None  # masked: the clerk needs the form, not the SMS number
+    answers: dict[str, str] | None
+    phone: str | None
+    outcome: VisitOutcome | None = None
 
 
-REQUEST_TYPES["window.visit"] = Plain
-PAYLOAD_TYPES["window.visit"] = Plain
-RESPONSE_DATA["window.visit"] = Visit
+class SettledEvent(Outbound):
+    """A visit settled with an outcome (the case system builds on ``accepted``)."""
+
+    ticket: str
+    number: str
+    window: str
+    staff: str | None
+    matter: str | None
+    bundle: str | None
+    outcome: VisitOutcome
+    at: float
+
+
+_TERMINAL_REQUESTS: dict[str, type[Inbound]] = {"window.queue": Plain, "window.visit": Plain}
+REQUEST_TYPES.update(_TERMINAL_REQUESTS)
+PAYLOAD_TYPES.update({"QueueView": QueueView, "VisitView": VisitView, "SettledEvent": SettledEvent,
+                      **_TERMINAL_REQUESTS})
+RESPONSE_DATA.update({"window.queue": QueueView, "window.visit": VisitView})
 
 
 # --- config governance: revisions, audit, rollback ---

@@ -10,6 +10,8 @@ from typing import Callable, Protocol
 
 import click
 
+from . import sdnotify
+
 log = logging.getLogger("hall.runner")
 
 
@@ -35,10 +37,13 @@ def serve(svc: Service, what: str, *, start_timeout: float = 30.0,
     except TimeoutError as e:
         raise click.ClickException(str(e)) from None
     log.info("%s running", what)
+    sdnotify.NOTIFIER.ready(what)
     while not done.wait(1.0):
         if failed():
             log.critical("%s failed; exiting for a restart", what)
+            sdnotify.NOTIFIER.stopping()
             svc.stop()
             sys.exit(fail_code)
+    sdnotify.NOTIFIER.stopping()
     svc.stop()
     log.info("%s stopped", what)

@@ -144,6 +144,8 @@ _SPECS: list[TopicSpec] = [
               "A ticket called (or recalled) to a window of this zone."),
     TopicSpec("window.evaluate", Kind.WINDOW, "evaluate", "EvaluatePrompt", False, "engine",
               "Ask the window's evaluator for a rating of the visit just finished."),
+    TopicSpec("window.settled", Kind.WINDOW, "settled", "SettledEvent", False, "engine",
+              "A visit settled with an outcome (办结/受理/补正/不予受理); no personal data."),
     # --- availability and status of other clients (retained) ---
     TopicSpec("kiosk.availability", Kind.KIOSK, "availability", "Availability", True, "kiosk",
               "Kiosk availability; Last-Will offline."),
@@ -173,10 +175,13 @@ WINDOW_OPS = {
     "noshow": "Mark the current ticket as not present.",
     "start": "The citizen has arrived: the current ticket is being served.",
     "transfer": "Send the current ticket to another matter or window, keeping its place.",
-    "pause": "Pause the window (no calls).",
+    "pause": "Pause the window (no calls), with an optional reason.",
     "resume": "Resume a paused window.",
-    "finish": "Finish the current ticket; prompts the evaluator.",
+    "finish": "Finish the current ticket; prompts the evaluator. With an `outcome` (办结/受理/补正/不予受理) "
+              "it settles the visit (or the one just finished, if it has no outcome yet).",
     "rate": "The citizen's rating from the window's evaluator.",
+    "queue": "The lines this window may serve: waiting count and oldest place per matter.",
+    "visit": "The current ticket's visit with its filled form, for the window's own users only.",
 }
 
 for _op, _doc in KIOSK_OPS.items():
@@ -215,10 +220,6 @@ _SPECS.append(TopicSpec(
     "device.scan", Kind.DEVICE, "scan", "ScanEvent", False, "bridge",
     "A line read by a keyboard-mode QR/barcode scanner or ID-card reader at a window (id = device id). "
     "May carry an ID-card number: restrict `device/+/scan` by ACL to the window's own clients."))
-
-# --- personal data: the form of the ticket a window serves, for that window alone ---
-_SPECS.extend(_req(Kind.WINDOW, "visit", "The current ticket's form data, unmasked, for the clerk serving it "
-                   "(never retained; ACL: the window's own clients only).", "window terminal (soft caller)"))
 
 # --- config governance: every change has a revision and an audit record ---
 _SPECS.extend(_req(Kind.CONFIG, "get", "The config in force, whole, with its revision (admin).", "admin"))

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from hall import sdnotify
 from hall.config.kiosk import ScreenConfig
 
 from . import view as views
@@ -166,9 +167,12 @@ def run_app(svc: KioskService, *, ready_exit: bool = False, t0: float | None = N
             tune_gc()
             if ready_exit:
                 Clock.schedule_once(self._ready, 0)
+            sdnotify.NOTIFIER.ready()
+            sdnotify.watch("kiosk-ui")
             return self.renderer.view.root
 
         def _tick(self, dt):
+            sdnotify.beat("kiosk-ui")  # the UI thread itself: a frozen screen gets restarted
             svc.tick()
             self.renderer.refresh()
             self.renderer.collect_if_due()

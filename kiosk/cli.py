@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 
 import click
-
-log = logging.getLogger("kiosk")
-
 
 @click.command(name="kiosk")
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
@@ -57,10 +53,8 @@ def cmd(config_path: str, kiosk_id: str, mqtt_host: str | None, mqtt_port: int |
     for sc in dev.scanners:
         if sc.type != "evdev":
             continue
-        try:
-            svc.add_source(EvdevSource(sc.device, sc.grab, on_availability=svc.scanner_availability))
-        except RuntimeError as e:  # no evdev here: the kiosk still runs, touch only
-            log.error("%s", e)
+        # no evdev here: the reader reports the scanner unavailable, the kiosk runs touch only
+        svc.add_source(EvdevSource(sc, on_availability=svc.scanner_availability))
     try:
         run_app(svc, ready_exit=ready_exit, t0=t0)
     finally:

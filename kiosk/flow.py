@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Callable
+from typing import Any, Callable, Generic, TypeVar
 
 from hall.config import HallConfig
 
@@ -184,14 +184,20 @@ class KioskFlow:
         return []
 
     def press(self, action: str, now: float) -> list[Effect]:
+        """``action`` is a button's ``name`` or ``name:arg`` (kiosk/view.py builds them);
+        the handler comes from :data:`ACTIONS`, its argument parsed to its type first."""
         if self.screen == S.BUSY:
             return []  # a second press while a request is out must not send a second one
         self.last_touch = now
-        name, _, arg = action.partition(":")
-        handler = getattr(self, f"_a_{name}", None)
+        name, _, raw = action.partition(":")
+        handler = ACTIONS.get(name)
         if handler is None:
             raise ValueError(f"unknown kiosk action {action!r}")
-        return handler(arg) or []
+        try:
+            arg = handler.parse(raw)
+        except ValueError as e:
+            raise ValueError(f"kiosk action {action!r}: bad argument ({e})") from None
+        return handler.run(self, arg) or []
 
     def scan(self, line: str, now: float) -> list[Effect]:
         """A line from a QR / ID reader; what it means depends on the screen."""
@@ -205,10 +211,10 @@ class KioskFlow:
             return []
         if self.screen == S.CODE:
             self.s.typed = line[:32]
-            return self._a_submit("")
+            return self._submit_pressed()
         if self.screen == S.PROGRESS:
             self.s.typed = line[:64]
-            return self._a_submit("")
+            return self._submit_pressed()
         if TICKET_RE.match(line):
             self._home()
             return [self._send("ticket", {"ticket": line})]
@@ -219,44 +225,44 @@ class KioskFlow:
         return []
 
     # ----------------------------------------------------------- actions --
-    def _a_home(self, _: str) -> None:
+    def _home_pressed(self) -> None:
         self._home()
 
-    def _a_lang(self, lang: str) -> None:
+    def _lang_pressed(self, lang: str) -> None:
         if lang in self.cfg.hall.languages:
             self.s.lang = lang
             self.changes += 1
 
-    def _a_elderly(self, _: str) -> None:
+    def _elderly_pressed(self) -> None:
         self.s.elderly = not self.s.elderly
         self.s.page = 0
         self.changes += 1
 
-    def _a_zone(self, zid: str) -> None:
+    def _zone_pressed(self, zid: str) -> None:
         if self.cfg.zone(zid):
             self.s.zone = zid
             self._go(S.ZONE)
 
-    def _a_bundles(self, _: str) -> None:
+    def _bundles_pressed(self) -> None:
         self._go(S.BUNDLES)
 
-    def _a_search(self, _: str) -> None:
+    def _search_pressed(self) -> None:
         self.s.typed = ""
         self._go(S.SEARCH)
 
-    def _a_checkin(self, _: str) -> None:
+    def _checkin_pressed(self) -> None:
         self.s.typed = ""
         self._go(S.CHECKIN)
 
-    def _a_progress(self, _: str) -> None:
+    def _progress_pressed(self) -> None:
         self.s.typed = ""
         self._go(S.PROGRESS)
 
-    def _a_page(self, delta: str) -> None:
-        self.s.page = max(0, self.s.page + int(delta))
+    def _page_pressed(self, delta: int) -> None:
+        self.s.page = max(0, self.s.page + delta)
         self.changes += 1
 
-    def _a_key(self, key: str) -> list[Effect] | None:
+    def _key_pressed(self, key: str) -> list[Effect] | None:
         if key == "del":
             self.s.typed = self.s.typed[:-1]
         elif key == "clear":
@@ -268,7 +274,7 @@ class KioskFlow:
         self.changes += 1
         return None
 
-    def _a_target(self, tid: str) -> None:
+    def _target_pressed(self, tid: str) -> None:
         if not (self.cfg.matter(tid) or self.cfg.bundle(tid)):
             return
         self.s.target = tid
@@ -276,14 +282,14 @@ class KioskFlow:
         self.s.answers = guides.default_answers(res) if res else {}
         self._go(S.MATTER)
 
-    def _a_answer(self, arg: str) -> None:
-        q, _, opt = arg.partition("=")
+    def _answer_pressed(self, answer: tuple[str, str]) -> None:
+        q, opt = answer
         res = self.resolved()
         if res and any(qq.id == q and any(o.id == opt for o in qq.options) for qq in res.questions):
             self.s.answers[q] = opt
             self.changes += 1
 
-    def _a_back(self, _: str) -> None:
+    def _back_pressed(self) -> None:
         back = {
             S.ZONE: S.HOME, S.BUNDLES: S.HOME, S.SEARCH: S.HOME, S.CHECKIN: S.HOME,
             S.PROGRESS: S.HOME, S.PROGRESS_RESULT: S.PROGRESS, S.IDENTITY: S.MATTER,
@@ -303,23 +309,23 @@ class KioskFlow:
         else:
             self._go(back.get(self.screen, S.HOME))
 
-    def _a_next(self, _: str) -> None:
+    def _next_pressed(self) -> None:
         k = self.cfg.kiosks
         if self.screen == S.MATTER:
             self._go(S.IDENTITY if k.identity else S.PHONE if k.phone else S.CONFIRM)
         elif self.screen == S.IDENTITY:
             self._go(S.CONFIRM)
 
-    def _a_phone(self, _: str) -> None:
+    def _phone_pressed(self) -> None:
         self.s.typed = self.s.phone or ""
         self._go(S.PHONE)
 
-    def _a_skip(self, _: str) -> None:
+    def _skip_pressed(self) -> None:
         if self.screen == S.PHONE:
             self.s.phone = None
         self._go(S.CONFIRM)
 
-    def _a_prio(self, cls: str) -> None:
+    def _prio_pressed(self, cls: str) -> None:
         known = {c.id: c for c in self.cfg.priority.classes}
         if cls not in known:
             return
@@ -332,7 +338,7 @@ class KioskFlow:
         self.s.priority_code = None
         self.changes += 1
 
-    def _a_submit(self, _: str) -> list[Effect] | None:
+    def _submit_pressed(self) -> list[Effect] | None:
         typed = self.s.typed.strip()
         if self.screen == S.PHONE:
             if MOBILE_RE.match(typed):
@@ -365,7 +371,7 @@ class KioskFlow:
         body: dict[str, Any] = {"code": code, "lang": self.s.lang}
         return [self._send("checkin", body, self.s.issue_id)]
 
-    def _a_take(self, _: str) -> list[Effect] | None:
+    def _take_pressed(self) -> list[Effect] | None:
         if self.screen != S.CONFIRM or not self.s.target:
             return None
         # A fresh id per press: the busy screen swallows double presses, and the
@@ -383,29 +389,29 @@ class KioskFlow:
             body["form"] = {field_name: self.s.identity}
         return [self._send("issue", body, self.s.issue_id)]
 
-    def _a_retry(self, _: str) -> list[Effect] | None:
+    def _retry_pressed(self) -> list[Effect] | None:
         prev = self.s.retry
         if self.screen != S.ERROR or prev is None:
             return None
         return [self._send(prev.op, prev.body, prev.req_id)]  # same id: never a second ticket
 
-    def _a_requeue(self, _: str) -> list[Effect] | None:
+    def _requeue_pressed(self) -> list[Effect] | None:
         if self.s.lookup:
             self.s.issue_id = self.new_id()
             return [self._send("requeue", {"ticket": self.s.lookup["ticket"]}, self.s.issue_id)]
         return None
 
-    def _a_cancel(self, _: str) -> list[Effect] | None:
+    def _cancel_pressed(self) -> list[Effect] | None:
         if self.s.lookup:
             return [self._send("cancel", {"ticket": self.s.lookup["ticket"]})]
         return None
 
-    def _a_rate(self, level: str) -> list[Effect] | None:
-        if self.s.lookup and level in "12345" and len(level) == 1:
-            return [self._send("rate", {"ticket": self.s.lookup["ticket"], "level": int(level)})]
+    def _rate_pressed(self, level: int) -> list[Effect] | None:
+        if self.s.lookup:
+            return [self._send("rate", {"ticket": self.s.lookup["ticket"], "level": level})]
         return None
 
-    def _a_done(self, _: str) -> None:
+    def _done_pressed(self) -> None:
         self._home(keep_lang=False)
 
     # ----------------------------------------------------------- replies --
@@ -477,3 +483,74 @@ class KioskFlow:
         if state != self.printer_state:
             self.printer_state = state
             self.changes += 1
+
+
+# ------------------------------------------------------------- dispatch --
+A = TypeVar("A")
+
+
+@dataclass(frozen=True)
+class Handler(Generic[A]):
+    """One row of the action table: ``parse`` turns the text after ``:`` into the
+    handler's argument (ValueError when it cannot), ``run`` does the action."""
+
+    run: Callable[[KioskFlow, A], list[Effect] | None]
+    parse: Callable[[str], A]
+
+
+def _no_arg(raw: str) -> None:
+    if raw:
+        raise ValueError("takes no argument")
+    return None
+
+
+def _plain(method: Callable[[KioskFlow], list[Effect] | None]) -> Handler[None]:
+    return Handler(lambda flow, _: method(flow), _no_arg)
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _answer(raw: str) -> tuple[str, str]:
+    question, eq, option = raw.partition("=")
+    if not eq:
+        raise ValueError("expected question=option")
+    return question, option
+
+
+def _level(raw: str) -> int:
+    # GB/T 39734 five levels; anything else is a bug in the screen that sent it
+    if raw not in ("1", "2", "3", "4", "5"):
+        raise ValueError("level 1..5")
+    return int(raw)
+
+
+# Every action a screen may send.  A new screen adds its rows here (with a
+# parser for its argument), so an action name is checked once, at the press.
+ACTIONS: dict[str, Handler[Any]] = {
+    "home": _plain(KioskFlow._home_pressed),
+    "lang": Handler(KioskFlow._lang_pressed, _text),
+    "elderly": _plain(KioskFlow._elderly_pressed),
+    "zone": Handler(KioskFlow._zone_pressed, _text),
+    "bundles": _plain(KioskFlow._bundles_pressed),
+    "search": _plain(KioskFlow._search_pressed),
+    "checkin": _plain(KioskFlow._checkin_pressed),
+    "progress": _plain(KioskFlow._progress_pressed),
+    "page": Handler(KioskFlow._page_pressed, int),
+    "key": Handler(KioskFlow._key_pressed, _text),
+    "target": Handler(KioskFlow._target_pressed, _text),
+    "answer": Handler(KioskFlow._answer_pressed, _answer),
+    "back": _plain(KioskFlow._back_pressed),
+    "next": _plain(KioskFlow._next_pressed),
+    "phone": _plain(KioskFlow._phone_pressed),
+    "skip": _plain(KioskFlow._skip_pressed),
+    "prio": Handler(KioskFlow._prio_pressed, _text),
+    "submit": _plain(KioskFlow._submit_pressed),
+    "take": _plain(KioskFlow._take_pressed),
+    "retry": _plain(KioskFlow._retry_pressed),
+    "requeue": _plain(KioskFlow._requeue_pressed),
+    "cancel": _plain(KioskFlow._cancel_pressed),
+    "rate": Handler(KioskFlow._rate_pressed, _level),
+    "done": _plain(KioskFlow._done_pressed),
+}

@@ -2,9 +2,10 @@
 
 A reader in keyboard mode types its content and presses Enter; the kiosk only
 cares that "a line arrived".  The evdev decoding (key events → characters,
-with Shift, grab()) belongs to the bridge (``firmware_bridge/evdev_input.py``);
-:class:`EvdevSource` adapts it and is imported lazily, so a kiosk without
-evdev (a desk test, CI) still runs with :class:`InjectedSource`.
+with Shift, grab(), reopen on replug) is shared with the bridge in
+``hall/evdev_reader.py``; ``evdev`` itself is imported only when a device is
+opened, so a kiosk without evdev (a desk test, CI) still runs with
+:class:`InjectedSource`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from __future__ import annotations
 import logging
 import re
 from typing import Callable, Protocol
+
+from hall.config.kiosk import ScannerConfig
+from hall.evdev_reader import EvdevReader, ScanDecoder
 
 log = logging.getLogger("kiosk.scanner")
 
@@ -43,38 +47,37 @@ class InjectedSource:
 
 
 class EvdevSource:
-    """A keyboard-mode reader under ``/dev/input/by-id/`` through the bridge's
-    :class:`firmware_bridge.evdev_input.InputReader` (grab, decode, reopen on replug).
+    """A keyboard-mode reader under ``/dev/input/by-id/`` (the kiosk's ``scanners[]``
+    entry) through :class:`hall.evdev_reader.EvdevReader`.
 
     ``on_availability`` (optional) hears when the reader is plugged or unplugged,
     so the kiosk can publish it as ``device/<id>/availability``.
     """
 
-    def __init__(self, device: str, grab: bool = True,
+    def __init__(self, cfg: ScannerConfig,
                  on_availability: Callable[[str, bool, str], None] | None = None, opener=None):
-        self.device = device
-        self.grab = grab
-        # the bridge's InputDevice wants an id; the path's last part is readable and stable
-        self.ident = re.sub(r"[^A-Za-z0-9_.\-]", "_", device.rsplit("/", 1)[-1])[:64] or "scanner"
+        self.cfg = cfg
+        self.device = cfg.device
         self.on_availability = on_availability
         self._opener = opener          # tests: a fake evdev handle
-        self._reader = None
+        self._reader: EvdevReader | None = None
+        self._decoder = ScanDecoder()
 
     def start(self, on_line: OnLine) -> None:
-        try:
-            from firmware_bridge.evdev_input import InputReader
-            from hall.config.devices import InputDevice
-        except ImportError as e:
-            raise RuntimeError(f"scanner {self.device}: the bridge's evdev input is missing ({e})") from e
-        cfg = InputDevice(id=self.ident, kind="scanner", path=self.device, grab=self.grab)
+        def on_event(ev) -> None:
+            line = self._decoder.feed_event(ev)
+            if line:
+                on_line(line)
 
-        def avail(dev, online: bool, reason: str) -> None:
+        def avail(online: bool, reason: str) -> None:
+            if online:  # a fresh open: half a line typed before the unplug is dropped
+                self._decoder = ScanDecoder()
             if self.on_availability:
                 self.on_availability(self.device, online, reason)
-        kw = {"opener": self._opener} if self._opener else {}
-        self._reader = InputReader(cfg, {}, on_key=lambda ev: None,
-                                   on_scan=lambda _id, _win, line: on_line(line),
-                                   on_availability=avail, **kw)
+        # the path's last part names the reader's thread and log lines: readable and stable
+        name = re.sub(r"[^A-Za-z0-9_.\-]", "_", self.device.rsplit("/", 1)[-1])[:64] or "scanner"
+        self._reader = EvdevReader(name, self.device, grab=self.cfg.grab, on_event=on_event,
+                                   on_availability=avail, opener=self._opener)
         self._reader.start()
 
     def stop(self) -> None:

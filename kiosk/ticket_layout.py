@@ -13,10 +13,10 @@ from typing import Any
 
 from hall.clock import local_dt
 from hall.config import HallConfig
+from hall.pii import mask
 
 from . import guide as guides
 from .texts import t
-from .view import mask_phone
 
 
 @dataclass(frozen=True)
@@ -133,5 +133,5 @@ def layout(cfg: HallConfig, ticket: dict[str, Any], *, target: str | None, answe
         for part in wrap(t("print.note", lang, m=mins), cols):
             items.append(Line(part, "center"))
     if phone:
-        items.append(Line(t("ticket.sms", lang, phone=mask_phone(phone)), "center"))
+        items.append(Line(t("ticket.sms", lang, phone=mask(phone, "phone")), "center"))
     return TicketDoc(ticket.get("ticket", ""), tuple(items))

@@ -7,9 +7,10 @@ screens without a window, and keeps Kivy out of everything but drawing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from hall.clock import local_dt
+from hall.pii import mask
 
 from . import texts
 from .flow import S, KioskFlow
@@ -47,18 +48,6 @@ class ScreenView:
 
 def _names(obj: Any, lang: str) -> str:
     return obj.get(lang) if obj is not None else ""
-
-
-def mask_phone(phone: str | None) -> str:
-    if not phone:
-        return ""
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
-
-
-def mask_id(value: str) -> str:
-    if len(value) >= 10:
-        return value[:4] + "*" * (len(value) - 8) + value[-4:]
-    return "*" * len(value)
 
 
 def target_name(flow: KioskFlow, tid: str | None) -> str:
@@ -120,8 +109,7 @@ def _alnum_keys(flow: KioskFlow) -> tuple[Block, Block]:
 
 
 def build(flow: KioskFlow, now_epoch: float) -> ScreenView:
-    fn = globals()[f"_v_{flow.screen.value}"]
-    v: ScreenView = fn(flow, now_epoch)
+    v: ScreenView = SCREENS[flow.screen](flow, now_epoch)
     hall = flow.cfg.hall.name.get(flow.lang)
     return ScreenView(v.name, v.title, v.blocks, v.nav, flow.s.elderly, hall)
 
@@ -256,11 +244,11 @@ def _v_identity(flow: KioskFlow, now: float) -> ScreenView:
     lang = flow.lang
     blocks = [Block("text", t("identity.scan", lang), style="strong")]
     if flow.s.identity:
-        blocks.append(Block("banner", t("identity.read", lang, who=mask_id(flow.s.identity)), style="info"))
+        blocks.append(Block("banner", t("identity.read", lang, who=mask(flow.s.identity, "id_number")), style="info"))
     blocks.append(Block("spacer", weight=1))
     if flow.cfg.kiosks.phone:
         label = t("identity.phone", lang)
-        blocks.append(Block("buttons", buttons=(Btn(label, "phone", sub=mask_phone(flow.s.phone) or None),), cols=1))
+        blocks.append(Block("buttons", buttons=(Btn(label, "phone", sub=mask(flow.s.phone, "phone") or None),), cols=1))
     return ScreenView("identity", t("identity.title", lang), tuple(blocks),
                       _std_nav(flow, Btn(t("nav.next", lang), "next", "primary")))
 
@@ -284,7 +272,7 @@ def _v_confirm(flow: KioskFlow, now: float) -> ScreenView:
     cfg = flow.cfg
     blocks = [*_banners(flow), Block("big", target_name(flow, flow.s.target))]
     if flow.s.phone:
-        blocks.append(Block("text", t("confirm.phone", lang, phone=mask_phone(flow.s.phone)), style="muted"))
+        blocks.append(Block("text", t("confirm.phone", lang, phone=mask(flow.s.phone, "phone")), style="muted"))
     classes = {c.id: c for c in cfg.priority.classes}
     offered = [c for c in flow.offered_classes() if c in classes]
     if offered:
@@ -432,3 +420,12 @@ def _v_lookup(flow: KioskFlow, now: float) -> ScreenView:
             Btn(t(f"rate.{lv}", lang), f"rate:{lv}") for lv in (5, 4, 3, 2, 1))))
     blocks.append(Block("spacer", weight=1))
     return ScreenView("lookup", t("lookup.title", lang, number=tk.get("number", "")), tuple(blocks), tuple(nav))
+
+
+# One builder per screen of the flow (a test checks every screen has one).
+SCREENS: dict[S, Callable[[KioskFlow, float], ScreenView]] = {
+    S.HOME: _v_home, S.ZONE: _v_zone, S.BUNDLES: _v_bundles, S.SEARCH: _v_search, S.MATTER: _v_matter,
+    S.IDENTITY: _v_identity, S.PHONE: _v_phone, S.CONFIRM: _v_confirm, S.CODE: _v_code, S.BUSY: _v_busy,
+    S.TICKET: _v_ticket, S.ERROR: _v_error, S.CHECKIN: _v_checkin, S.PROGRESS: _v_progress,
+    S.PROGRESS_RESULT: _v_progress_result, S.LOOKUP: _v_lookup,
+}

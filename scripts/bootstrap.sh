@@ -19,7 +19,8 @@ if [ -n "$missing" ]; then
     # the Debian package starts a system mosquitto on :1883; our scripts start their own
     systemctl disable --now mosquitto >/dev/null 2>&1 || true
   else
-    echo "bootstrap: not root, cannot install:$missing (the embedded broker and skips stand in)" >&2
+    echo "bootstrap: not root, cannot install:$missing; tests that need them fail" \
+         "(ONEWINDOW_ALLOW_SKIPS=1 skips them instead)" >&2
   fi
 fi
 
@@ -30,6 +31,6 @@ fi
 stamp=.venv/.onewindow-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e ".[ui,voice,input,embedded,test]"
+  .venv/bin/pip install -q -e ".[ui,voice,input,embedded,web,test]"
   touch "$stamp"
 fi

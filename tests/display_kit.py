@@ -34,7 +34,7 @@ def window():
         Config.set("graphics", "maxfps", "0")
         from kivy.base import EventLoop
         EventLoop.ensure_window()
-        from display.screen import register_font
+        from display.theme import register_font
         register_font()
         _window = EventLoop.window
     return _window

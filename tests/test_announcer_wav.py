@@ -5,7 +5,6 @@ No sound card here: the player is ``none`` and the files are the output.
 
 from __future__ import annotations
 
-import shutil
 import wave
 
 import pytest
@@ -18,9 +17,10 @@ from display.announcer import Announcer
 from display.audio import chime, wav_seconds
 from display.speech import utterance
 from display.synth import EspeakSynth, FakeSynth, NullPlayer, Pyttsx3Synth
+from tests.needs import needs
 
 T0 = 1_790_000_000.0
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+needs_espeak = needs("espeak-ng")
 
 
 def ev(number, window_number, at, zone="Z4", recall=0):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest
@@ -18,8 +16,9 @@ from hall.bus import BusSettings
 from hall.config import ConfigError, load_config, parse_config
 from hall.config.devices import DevicesConfig, LedTexts, SerialDevice
 
+from .goldens import read_jsonl
+
 ROOT = Path(__file__).parent.parent
-GOLDEN = Path(__file__).parent / "golden" / "bridge"
 
 
 def state(status="open", number=None, tstate="called", recalls=0, waiting=3, ticket="20261121-A023"):
@@ -117,12 +116,8 @@ def led_cases() -> list[dict]:
 
 
 def test_led_frames_match_golden():
-    path = GOLDEN / "led_frames.jsonl"
-    cases = led_cases()
-    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
-        path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
-    golden = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    assert cases == golden
+    golden = read_jsonl("bridge/led_frames.jsonl")
+    assert led_cases() == golden
     by = {c["name"]: c for c in golden}
     assert by["call"]["lines"] == ["A023 请到5号窗口"]
     assert by["closed"]["lines"] == ["5号窗口 暂停服务"]

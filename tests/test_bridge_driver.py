@@ -15,9 +15,15 @@ from firmware_bridge.fakes import (FakeEvaluator, FakeKeypad, FakeLedBar, FakeLe
 from firmware_bridge.keypad import KeypadView
 from firmware_bridge.ledbar import LedView
 from firmware_bridge.legacy_driver import Legacy68Driver
-from firmware_bridge.link import Backoff, SerialLink
+from hall.seriallink import Backoff, SerialLink
 from firmware_bridge.owb_driver import OwbDriver
 from hall.config.devices import Line, SerialDevice
+
+
+def more_tx(r, dev_id: str, n: int, timeout=10.0) -> bool:
+    """Wait until the driver sent ``n`` more requests to ``dev_id`` (a marker: the line kept working)."""
+    tx0 = r.driver.slots[dev_id].stats["tx"]
+    return wait(lambda: r.driver.slots[dev_id].stats["tx"] >= tx0 + n, timeout)
 
 
 def wait(pred, timeout=10.0):
@@ -85,8 +91,10 @@ def test_keys_arrive_once_and_in_order_despite_lost_bytes_and_noise(rig):
         kp.press(k, "1234" if k == "login" else b"")
     r.driver.set_view("led", LedView(("A023 请到5号窗口",)))
     assert wait(lambda: len(r.events) >= len(keys), 30)
-    time.sleep(0.3)
-    assert [e.key for e in r.events] == keys
+    # barrier: one more key after all of them; a key delivered twice would come before it
+    kp.press("finish")
+    assert wait(lambda: r.events and r.events[-1].key == "finish" and len(r.events) > len(keys))
+    assert [e.key for e in r.events] == keys + ["finish"]
     assert r.events[0].arg == "1234" and r.events[0].window == "W1"
     assert wait(lambda: led.lines == ["A023 请到5号窗口"])
     assert r.driver.dropped_bytes > 0  # the noise was really there
@@ -116,7 +124,7 @@ def test_silent_device_goes_offline_once_and_the_bus_keeps_working(rig, caplog):
     kp.press("next")
     assert wait(lambda: [e.key for e in r.events] == ["next"])
     assert wait(lambda: led.lines == ["hello"])
-    time.sleep(2.0)  # several backoff probes of the ghost
+    assert more_tx(r, "ghost", 3)  # several backoff probes of the ghost
     assert r.avail.count(("ghost", False)) == 1
     silent_logs = [m for m in caplog.messages if "ghost" in m and "does not answer" in m]
     assert len(silent_logs) == 1
@@ -159,10 +167,17 @@ def test_unplugged_adapter_marks_all_offline_then_restores_state(rig, caplog):
     r.start()
     r.driver.set_view("led", LedView(("A023 请到5号窗口",)))
     assert wait(lambda: led.lines == ["A023 请到5号窗口"] and ("kp", True) in r.avail)
+    opens: list[float] = []
+    real_open = r.driver.link.open
+
+    def counted_open():
+        opens.append(time.monotonic())
+        return real_open()
+    r.driver.link.open = counted_open
     r.fake.unplug()
     assert wait(lambda: ("led", False) in r.avail and ("kp", False) in r.avail)
     r.driver.set_view("led", LedView(("A024 请到5号窗口",)))  # the engine moved on meanwhile
-    time.sleep(1.5)
+    assert wait(lambda: len(opens) >= 2)  # reopen tried (and failed) more than once
     led.power_cycle()
     r.fake.replug()
     assert wait(lambda: led.lines == ["A024 请到5号窗口"], 15)
@@ -297,7 +312,7 @@ def test_waiting_counts_are_coalesced_but_a_call_is_never_held(rig):
     assert wait(lambda: kp.display == ("open", 1, "A001"))
     for n in range(2, 12):  # other windows call: the waiting count changes ten times
         r.driver.set_view("kp", KeypadView("open", n, "A001"))
-    time.sleep(0.5)
+    assert more_tx(r, "kp", 20)  # twenty polls since: twenty chances to send it
     assert kp.display == ("open", 1, "A001")  # held: within a minute of the last update
     r.driver.set_view("kp", KeypadView("open", 11, "A002"), urgent=True)  # this window calls
     assert wait(lambda: kp.display == ("open", 11, "A002"))
@@ -324,6 +339,6 @@ def test_wrong_kind_of_device_at_an_address_is_reported_once(rig, caplog):
     r.start()
     r.driver.set_view("led-W1", LedView(("A023 请到5号窗口",)))
     assert wait(lambda: any("answers as a keypad, configured as ledbar" in m for m in caplog.messages))
-    time.sleep(1.0)  # more keepalives
+    assert more_tx(r, "led-W1", 3)  # more keepalives
     assert sum("answers as a keypad" in m for m in caplog.messages) == 1
     assert sum("refused a request" in m for m in caplog.messages) == 1  # the LED text, NAKed once

@@ -15,6 +15,7 @@ from firmware_bridge.fakes import Quirks
 from hall.bus import Requester
 from hall.config.devices import DevicesConfig, Line, SerialDevice
 from hall.topics import REGISTRY
+from tests.needs import needs
 
 pytestmark = pytest.mark.broker
 
@@ -202,8 +203,9 @@ class _Handle:
         pass
 
 
+@needs("evdev")
 def test_usb_keypad_and_scanner_through_the_bus(broker, running_engine, bus_client, small_config):
-    evdev = pytest.importorskip("evdev")
+    import evdev
     from evdev import InputEvent, ecodes
 
     from firmware_bridge.bridge import Bridge

@@ -6,13 +6,14 @@ import queue
 import threading
 import time
 
-import pytest
+from tests.needs import import_needed  # noqa: I001
 
-evdev = pytest.importorskip("evdev")
+evdev = import_needed("evdev")
 from evdev import InputEvent, ecodes  # noqa: E402
 
-from firmware_bridge.evdev_input import InputReader, ScanDecoder  # noqa: E402
+from firmware_bridge.inputs import InputReader  # noqa: E402
 from hall.config.devices import DEFAULT_KEYPAD_MAP, InputDevice  # noqa: E402
+from hall.evdev_reader import ScanDecoder  # noqa: E402
 
 
 def key(name: str, value: int = 1) -> InputEvent:
@@ -105,10 +106,12 @@ def test_scanner_reopened_after_hotplug_and_grabbed():
     present.set()
     handles: list[FakeHandle] = []
     grabs: list[bool] = []
+    refused: list[int] = []
 
     def opener(path, grab):
         assert path == "/dev/input/by-id/usb-scanner-event-kbd"
         if not present.is_set():
+            refused.append(1)
             raise OSError(2, "No such file or directory")
         h = FakeHandle()
         handles.append(h)
@@ -128,7 +131,7 @@ def test_scanner_reopened_after_hotplug_and_grabbed():
         present.clear()
         handles[0].gone = True
         _wait(lambda: avail == [True, False])
-        time.sleep(0.5)
+        _wait(lambda: len(refused) >= 2)  # it kept trying while the device was away
         present.set()
         _wait(lambda: len(handles) == 2 and avail == [True, False, True])
         for ev in tap("KEY_3", "KEY_ENTER"):

@@ -4,8 +4,6 @@ the MicroPython firmware's codec against the same golden frames."""
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
 import random
 from pathlib import Path
 
@@ -14,7 +12,8 @@ import pytest
 from firmware_bridge import frames as F
 from firmware_bridge import legacy68 as L
 
-GOLDEN = Path(__file__).parent / "golden" / "bridge"
+from .goldens import read_jsonl
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -62,11 +61,8 @@ def legacy_cases() -> list[dict]:
     return [dict(name=n, addr=a, func=f, data=d.hex(), frame=L.encode(a, f, d).hex()) for n, a, f, d in c]
 
 
-def _golden(name: str, cases: list[dict]) -> list[dict]:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
-        path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases))
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def _golden(name: str) -> list[dict]:
+    return read_jsonl(f"bridge/{name}")
 
 
 def test_crc16_ccitt_false_check_value():
@@ -74,11 +70,11 @@ def test_crc16_ccitt_false_check_value():
 
 
 def test_owb_frames_match_golden():
-    assert owb_cases() == _golden("owb_frames.jsonl", owb_cases())
+    assert owb_cases() == _golden("owb_frames.jsonl")
 
 
 def test_legacy_frames_match_golden():
-    assert legacy_cases() == _golden("legacy68_frames.jsonl", legacy_cases())
+    assert legacy_cases() == _golden("legacy68_frames.jsonl")
 
 
 def test_known_bytes_of_a_call_frame():
@@ -90,7 +86,7 @@ def test_known_bytes_of_a_call_frame():
 
 @pytest.mark.parametrize("chunk", [1, 3, 1000])
 def test_owb_parser_any_chunking(chunk):
-    cases = _golden("owb_frames.jsonl", owb_cases())
+    cases = _golden("owb_frames.jsonl")
     stream = b"".join(bytes.fromhex(c["frame"]) for c in cases)
     p = F.FrameParser()
     got = []
@@ -103,7 +99,7 @@ def test_owb_parser_any_chunking(chunk):
 
 def test_owb_parser_resyncs_after_garbage():
     rng = random.Random(7)
-    cases = _golden("owb_frames.jsonl", owb_cases())
+    cases = _golden("owb_frames.jsonl")
     stream = bytearray()
     for c in cases:
         noise = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 20)))
@@ -143,7 +139,7 @@ def test_payload_round_trips():
 
 @pytest.mark.parametrize("chunk", [1, 1000])
 def test_legacy_parser_chunking_and_garbage(chunk):
-    cases = _golden("legacy68_frames.jsonl", legacy_cases())
+    cases = _golden("legacy68_frames.jsonl")
     rng = random.Random(3)
     stream = bytearray()
     for c in cases:
@@ -174,7 +170,7 @@ def _firmware_proto():
 
 def test_firmware_codec_matches_golden_frames():
     fw = _firmware_proto()
-    cases = _golden("owb_frames.jsonl", owb_cases())
+    cases = _golden("owb_frames.jsonl")
     assert fw.crc16(b"123456789") == 0x29B1
     parser = fw.Parser()
     for c in cases:
@@ -191,7 +187,7 @@ def test_firmware_keypad_answers_polls_like_the_golden_frames():
     """The firmware's device logic, driven by golden controller frames."""
     fw = _firmware_proto()
     dev = fw.Device(address=2, kind=fw.KIND_KEYPAD)
-    cases = {c["name"]: c for c in _golden("owb_frames.jsonl", owb_cases())}
+    cases = {c["name"]: c for c in _golden("owb_frames.jsonl")}
     dev.queue_key(0x01)  # next
     poll = F.decode(bytes.fromhex(cases["poll_noack"]["frame"]))
     reply = F.decode(bytes(dev.handle(poll.addr, poll.seq, poll.cmd, poll.payload)))

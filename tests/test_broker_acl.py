@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from hall.acl import start_acl_broker, write_passwords
-from hall.broker import find_mosquitto
 from hall.bus import Bus, BusSettings, RequestError, Requester
 from hall.topics import REGISTRY
+from tests.needs import needs
 
 pytestmark = [pytest.mark.broker,
-              pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto (Debian package)")]
+              needs("mosquitto")]
 
 USERS = {"onewindow-caller": "pw-caller", "K01": "pw-k01", "W1": "pw-w1", "D01": "pw-d01"}
 
@@ -58,12 +58,16 @@ def test_clients_are_confined_to_their_topics(acl_broker, small_config, tmp_path
         assert w.call("login", {"staff": "S1"})["staff"] == "S1"  # not "X": the forged login was dropped
         seen: queue.Queue = queue.Queue()
         win_bus.subscribe(REGISTRY["window.state"], lambda p, d: seen.put((p.ident, d)), ident="+")
-        time.sleep(0.8)
+        # barrier: a new state of W1, published after the subscription (so after every
+        # retained state the broker would have sent for it)
+        assert w.call("pause", {})["status"] == "paused"
         idents = set()
-        while not seen.empty():
-            ident, data = seen.get()
+        while True:
+            ident, data = seen.get(timeout=5)
             idents.add(ident)
             assert b"forged" not in data
+            if ident == "W1" and b'"paused"' in data:
+                break
         assert idents == {"W1"}  # it may read only its own window
 
         # a wrong password is refused
@@ -91,11 +95,22 @@ def test_bridge_never_sees_sms_requests(acl_broker, small_config):
     bridge.start()
     sender = Bus(hid, "sms", settings(acl_broker, "onewindow-sms"))
     sender.start()
-    time.sleep(0.3)
+    status = REGISTRY["device.status"].topic(hid, "gsm1")
+    for i in range(50):  # until the bridge's subscriptions are in place: a status gets through
+        sender.publish_raw(status, b'{"probe":%d}' % i, retain=False)
+        try:
+            got.get(timeout=0.2)
+            break
+        except queue.Empty:
+            pass
+    else:
+        pytest.fail("the bridge never received a device status")
+    # the SMS request, then a status the bridge may read: the status is the marker
     sender.publish_raw(REGISTRY["device.sms"].topic(hid, "gsm1"), b'{"phone":"13812345678"}', retain=False)
-    sender.publish_raw(REGISTRY["device.status"].topic(hid, "gsm1"), b'{"ok":true}', retain=False)
-    assert got.get(timeout=5) == b'{"ok":true}'  # the bridge reads device status…
-    time.sleep(0.5)
-    assert got.empty()  # …but never an SMS request
+    sender.publish_raw(status, b'{"ok":true}', retain=False)
+    before = []
+    while (data := got.get(timeout=5)) != b'{"ok":true}':  # the bridge reads device status…
+        before.append(data)
+    assert all(b"probe" in d for d in before), before  # …but never the SMS request sent before it
     bridge.stop()
     sender.stop()

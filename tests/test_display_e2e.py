@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from tests import display_kit as kit  # noqa: I001  (sets up headless Kivy first)
 
-import shutil
 import time
 
 import pytest
@@ -24,6 +23,7 @@ from display.announcer_service import AnnouncerService
 from display.app import make_app
 from display.feed import DisplayFeed
 from display.synth import EspeakSynth, NullPlayer
+from tests.needs import needs
 
 pytestmark = [pytest.mark.broker, pytest.mark.ui]
 
@@ -76,7 +76,7 @@ def display_app(broker):
         app.on_stop()
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+@needs("espeak-ng")
 def test_calls_reach_the_screen_and_the_announcer_in_order(running_engine, small_config, bus_client,
                                                            display_app, broker, tmp_path):
     cfg = with_screens(small_config)

@@ -152,7 +152,7 @@ def test_offline_mark_broker_and_engine(rig, layout):
     assert "A022" in shown["hero_number"]  # what it knew stays, marked
     r.shot(f"{layout}-offline", publish=layout == "landscape")
     # the notice shares the footer with the mark: split into pages that fit, not shrunk
-    from display.screen import _extent
+    from display.widgets import extent as _extent
     tk = r.wall.ticker
     assert "".join(tk.pages).replace(" ", "") == tk.text.replace(" ", "")
     assert all(_extent(p, tk.label.base_size) <= tk.width * 0.96 for p in tk.pages)

@@ -8,7 +8,6 @@ import pytest
 
 from hall import messages as m
 from hall.acl import start_acl_broker
-from hall.broker import find_mosquitto
 from hall.bus import Bus, BusSettings
 from hall.config import parse_config
 from hall.topics import REGISTRY
@@ -18,10 +17,11 @@ from kiosk.printer import EscposTicketPrinter
 from kiosk.service import KioskService
 
 from .conftest import small_raw, unique_hall_id
+from .needs import needs
 from .test_kiosk_flow import kiosk_config
 
 pytestmark = [pytest.mark.broker,
-              pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto (Debian package)")]
+              needs("mosquitto")]
 
 USERS = {"onewindow-caller": "pw-caller", "K1": "pw-k1"}
 

@@ -320,8 +320,8 @@ def test_every_screen_builds_in_every_language(lang):
     f.press(f"lang:{lang}", 0)
     f.set_engine_online(False)
     f.set_printer_state("paper_out")
-    for screen in S:
-        f.screen = screen
+    for screen, elderly in itertools.product(S, (False, True)):
+        f.screen, f.s.elderly = screen, elderly
         f.s.target = "B1"
         f.s.zone = "Z1"
         f.s.ticket = TICKET
@@ -385,3 +385,32 @@ def test_newer_hall_config_from_the_engine_is_applied_at_home_only():
     svc._on_config(None, b"{not json")
     svc.pump()
     assert svc.flow.cfg.matter("M1").name.zh == "公司设立登记（新）"
+
+
+def _actions(v) -> list[str]:
+    return [b.action for b in v.nav] + [b.action for blk in v.blocks for b in blk.buttons]
+
+
+def test_every_button_on_every_screen_dispatches_through_the_action_table():
+    from kiosk.flow import ACTIONS
+    f = make_flow()
+    seen: set[str] = set()
+    lookup = dict(TICKET, state="done")
+    for screen, elderly in itertools.product(S, (False, True)):
+        f.screen, f.s.elderly = screen, elderly
+        f.s.target, f.s.zone = "M1", "Z1"
+        f.s.ticket, f.s.lookup, f.s.error = dict(TICKET), lookup, "timeout"
+        f.s.progress = {"case": "C1", "status": "received", "matter": "M1"}
+        for action in _actions(view.build(f, 0)):
+            name, _, raw = action.partition(":")
+            assert name in ACTIONS, action
+            ACTIONS[name].parse(raw)          # raises ValueError on an argument of the wrong type
+            seen.add(name)
+    assert {"home", "zone", "target", "answer", "take", "rate"} <= seen
+
+
+@pytest.mark.parametrize("action", ["nonsense", "rate:9", "page:x", "answer:noequals", "home:extra"])
+def test_an_unknown_action_or_a_badly_typed_argument_is_refused_by_name(action):
+    f = make_flow()
+    with pytest.raises(ValueError, match="kiosk action"):
+        f.press(action, 0)

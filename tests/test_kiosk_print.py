@@ -1,14 +1,14 @@
 """Ticket printing: golden ESC/POS bytes per printer profile, GB18030, status via a fake printer on a pty.
 
-Regenerate the golden files after an intended change with
-``KIOSK_GOLDEN_UPDATE=1 scripts/run_tests.sh tests/test_kiosk_print.py`` and
+Regenerate the golden files after an intended change with ``make goldens`` and
 look at the diff (``tests/golden/kiosk/*.txt`` holds a readable dump).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import select
+import time
 
 import pytest
 
@@ -17,10 +17,8 @@ from kiosk.fake_printer import FakePrinter
 from kiosk.printer import (EscposTicketPrinter, PrintError, parse_status, profile_info, render_bytes)
 from kiosk.ticket_layout import Line, Qr, layout, width, wrap
 
+from .goldens import read_bytes, read_text
 from .test_kiosk_flow import TICKET, kiosk_config
-
-GOLDEN = Path(__file__).parent / "golden" / "kiosk"
-UPDATE = os.environ.get("KIOSK_GOLDEN_UPDATE") == "1"
 
 CASES = {
     # name: (profile, qr, ticket overrides, target, answers, lang, phone)
@@ -59,17 +57,17 @@ def _dump(doc) -> str:
     return "\n".join(out) + "\n"
 
 
+def render_case(name) -> tuple[bytes, str]:
+    """The ticket's ESC/POS bytes and its readable dump (what tests/golden/kiosk/ holds)."""
+    doc, pc = _doc(name)
+    return render_bytes(doc, pc), _dump(doc)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden_ticket_bytes(name):
-    doc, pc = _doc(name)
-    data = render_bytes(doc, pc)
-    path = GOLDEN / f"{name}.bin"
-    if UPDATE:
-        path.write_bytes(data)
-        (GOLDEN / f"{name}.txt").write_text(_dump(doc), encoding="utf-8")
-    assert path.exists(), f"no golden file {path}; run with KIOSK_GOLDEN_UPDATE=1"
-    assert data == path.read_bytes()
-    assert _dump(doc) == (GOLDEN / f"{name}.txt").read_text(encoding="utf-8")
+    data, dump = render_case(name)
+    assert data == read_bytes(f"kiosk/{name}.bin")
+    assert dump == read_text(f"kiosk/{name}.txt")
 
 
 def test_ticket_starts_with_init_and_chinese_mode_and_encodes_gb18030():
@@ -136,6 +134,16 @@ def fake_printer():
         fp.stop()
 
 
+def _take_until(fp: FakePrinter, want: bytes, timeout: float = 5.0) -> bytes:
+    """What the fake received, once it holds ``want`` (or the timeout passed)."""
+    data = b""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and want not in data:
+        data += fp.take()
+        time.sleep(0.01)
+    return data
+
+
 @pytest.mark.parametrize("paper,state,prints", [
     ("ok", "ok", True), ("near_end", "near_end", True), ("out", "paper_out", False),
     ("offline", "offline", False), ("silent", "unknown", False),
@@ -144,28 +152,29 @@ def test_fake_printer_status_and_print(fake_printer, paper, state, prints):
     p, fp = fake_printer(paper)
     assert p.status().state == state
     doc, _ = _doc("tm-t20ii_matter_zh")
+    ticket = render_bytes(doc, p.cfg)
     if prints:
         p.print(doc)
-        printed = b""
-        for _ in range(100):
-            printed += fp.take()
-            if printed.endswith(b"\x1dVA\x00") or len(printed) >= 600:
-                break
-            import time
-            time.sleep(0.01)
-        assert printed.startswith(b"\x1b@\x1c&") and b"20261121-A001" in printed
+        assert _take_until(fp, ticket) == ticket
         assert fp.queries[:2] == [b"\x10\x04\x01", b"\x10\x04\x04"]
     else:
         with pytest.raises(PrintError) as e:
             p.print(doc)
         assert state in e.value.reason
-        assert fp.take() == b""  # nothing sent to a printer that cannot print
+        # barrier: refill, print once more, wait for that ticket; then exactly one ticket
+        # came through, so the refused print sent nothing
+        fp.paper = "ok"
+        p.print(doc)
+        assert _take_until(fp, ticket) == ticket
 
 
 def test_silent_printer_prints_when_configured_to(fake_printer):
     p, fp = fake_printer("silent", print_when_unknown=True)
     doc, _ = _doc("tm-t20ii_matter_zh")
-    p.print(doc)
+    assert p.status().state == "unknown"
+    p.print(doc)  # raises PrintError unless print_when_unknown is honoured
+    ticket = render_bytes(doc, p.cfg)
+    assert _take_until(fp, ticket) == ticket
 
 
 def test_missing_device_is_offline_not_a_crash():
@@ -184,8 +193,6 @@ def test_printer_recovers_when_paper_is_refilled(fake_printer):
 
 
 def test_fake_printer_answers_gs_r_and_keeps_other_bytes():
-    import os
-    import select
     with FakePrinter("near_end") as fp:
         fd = os.open(fp.path, os.O_RDWR | os.O_NOCTTY)
         try:
@@ -198,9 +205,7 @@ def test_fake_printer_answers_gs_r_and_keeps_other_bytes():
             assert got == b"\x03\x1e"
         finally:
             os.close(fd)
-        import time
-        time.sleep(0.1)
-        assert fp.take() == b"ABCD\x1d!\x11"
+        assert _take_until(fp, b"ABCD\x1d!\x11") == b"ABCD\x1d!\x11"
 
 
 @pytest.mark.parametrize("paper,state", [("ok", "ok"), ("out", "paper_out"), ("silent", "unknown")])
@@ -213,14 +218,8 @@ def test_network_printer_against_the_fake_on_tcp(paper, state):
             doc, _ = _doc("tm-t20ii_matter_zh")
             if state == "ok":
                 p.print(doc)
-                import time
-                data = b""
-                for _ in range(200):
-                    data += fp.take()
-                    if b"\x1dV" in data:
-                        break
-                    time.sleep(0.01)
-                assert data.startswith(b"\x1b@\x1c&") and b"20261121-A001" in data
+                ticket = render_bytes(doc, p.cfg)
+                assert _take_until(fp, ticket) == ticket
             else:
                 with pytest.raises(PrintError):
                     p.print(doc)

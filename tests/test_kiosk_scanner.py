@@ -1,18 +1,18 @@
-"""Scanned lines reach the kiosk flow through the bridge's evdev decoder (no /dev/uinput needed)."""
+"""Scanned lines reach the kiosk flow through the shared evdev reader (no /dev/uinput needed)."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-import pytest
-
+from hall.config.kiosk import ScannerConfig
 from kiosk.flow import S
 from kiosk.scanner import EvdevSource, InjectedSource
 
+from .needs import import_needed
 from .test_kiosk_flow import make_flow
 
-evdev = pytest.importorskip("evdev")
+evdev = import_needed("evdev")
 
 
 def key_events(text: str):
@@ -54,7 +54,7 @@ def test_evdev_scanner_lines_drive_the_flow():
     def on_line(line):
         lines.append(line)
         got.set()
-    src = EvdevSource("/dev/input/by-id/usb-scanner-event-kbd",
+    src = EvdevSource(ScannerConfig(device="/dev/input/by-id/usb-scanner-event-kbd"),
                       on_availability=lambda i, ok, why: avail.append((i, ok)),
                       opener=lambda path, grab: FakeHandle(key_events("20261121-A001")))
     src.start(on_line)

@@ -11,6 +11,7 @@ import pytest
 from hall.broker import start_local_broker
 from hall.bus import Bus, Requester
 from hall.topics import REGISTRY
+from tests.needs import needs
 
 pytestmark = pytest.mark.broker
 
@@ -44,8 +45,8 @@ def test_mosquitto_in_311_mode(broker, small_config, tmp_path):
     run_flow(dataclasses.replace(broker.settings, protocol="3.1.1"), small_config, tmp_path)
 
 
+@needs("amqtt")
 def test_embedded_amqtt_broker(small_config, tmp_path):
-    pytest.importorskip("amqtt")
     b = start_local_broker(prefer="amqtt", workdir=tmp_path / "amqtt")
     try:
         assert b.kind == "amqtt" and b.settings.protocol == "3.1.1"

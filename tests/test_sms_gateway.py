@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from firmware_bridge.sms import SmsError
-from firmware_bridge.sms.http_gateway import HttpGateway, read_secret, safe_url
+from sms import SmsError
+from sms.http_gateway import HttpGateway, read_secret, safe_url
 
 SECRET = "s3cr3t-T0KEN-value"
 PHONE = "13812345678"

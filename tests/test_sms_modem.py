@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from firmware_bridge.link import SerialLink
-from firmware_bridge.sms import SmsError
-from firmware_bridge.sms.fake_modem import FakeModem, ModemQuirks
-from firmware_bridge.sms.gsm import GsmModem
+from hall.seriallink import SerialLink
+from sms import SmsError
+from sms.fake_modem import FakeModem, ModemQuirks
+from sms.gsm import GsmModem
 
 PHONE = "13812345678"
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import pytest
 
-from firmware_bridge.sms.pdu import (PduError, decode_submit, encode_submit, gsm7_septets, join_parts,
-                                     pack_septets, part_count, split_septets, split_units)
+from sms.pdu import (PduError, decode_submit, encode_submit, gsm7_septets, join_parts, pack_septets, part_count,
+                     split_septets, split_units)
 
-GOLDEN = Path(__file__).parent / "golden" / "sms" / "pdus.jsonl"
+from .goldens import read_jsonl
 
 CASES = [
     ("called_zh", "13812345678", "【测试行政服务中心】请G006号到5号窗口办理。", 0, None),
@@ -28,7 +24,7 @@ CASES = [
 ]
 
 
-def _render() -> list[dict]:
+def render_cases() -> list[dict]:
     out = []
     for name, phone, text, ref, smsc in CASES:
         parts = encode_submit(phone, text, ref, smsc)
@@ -38,11 +34,7 @@ def _render() -> list[dict]:
 
 
 def test_pdus_match_golden_file():
-    got = _render()
-    if os.environ.get("UPDATE_GOLDEN") or not GOLDEN.exists():
-        GOLDEN.write_text("".join(json.dumps(g, ensure_ascii=False) + "\n" for g in got), encoding="utf-8")
-    want = [json.loads(x) for x in GOLDEN.read_text(encoding="utf-8").splitlines()]
-    assert got == want
+    assert render_cases() == read_jsonl("sms/pdus.jsonl")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

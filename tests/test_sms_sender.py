@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from firmware_bridge.link import SerialLink
-from firmware_bridge.sms.fake_modem import FakeModem, ModemQuirks
-from firmware_bridge.sms.gsm import GsmModem
-from firmware_bridge.sms.journal import Journal
-from firmware_bridge.sms.service import SmsService
+from hall.seriallink import SerialLink
+from sms.fake_modem import FakeModem, ModemQuirks
+from sms.gsm import GsmModem
+from sms.journal import Journal
+from sms.service import SmsService
 from hall import messages as m
 from hall.topics import REGISTRY
 from tests.conftest import unique_hall_id
@@ -97,8 +97,10 @@ def test_sim_fault_keeps_messages_queued_until_the_sim_is_back(rig):
     assert st["detail"]["sim"] == "SIM not inserted" and "CME10" in st["detail"]["last_error"]
     eng.request("20261120-A002.called")
     wait_for(lambda: "queued" in eng.states("20261120-A002.called"), what="queued")
-    time.sleep(0.5)
-    assert fm.messages() == []
+    # barrier: the sender asked the modem for the SIM again since (and still found none)
+    probes = fm.commands.count("AT+CPIN?")
+    wait_for(lambda: fm.commands.count("AT+CPIN?") > probes, what="another SIM check")
+    assert fm.messages() == [] and not any(c.startswith("AT+CMGS") for c in fm.commands)
     fm.quirks.sim = "ready"  # someone pushed the SIM back in
     wait_for(lambda: "sent" in eng.states("20261120-A002.called"), timeout=15, what="sent after the fault")
     assert status.get(where=lambda i, s: s["ok"])[1]["detail"]["sim"] == "ready"
@@ -133,7 +135,7 @@ def test_a_crash_mid_send_is_reported_unknown_and_not_resent(tmp_path):
 def test_http_gateway_sender_built_from_the_config(broker, bus_client, tmp_path, caplog):
     import logging
 
-    from firmware_bridge.sms.service import build_driver
+    from sms.service import build_driver
     from hall.config import parse_config
     from tests.conftest import small_raw
     from tests.test_sms_gateway import SECRET, Gateway

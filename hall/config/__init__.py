@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from .base import Ident, Names, Strict
 from .devices import DevicesConfig
+from .forms import FormsConfig
 from .kiosk import KiosksConfig
 from .notify import NotifyConfig
 from .privacy import PrivacyConfig
 from .queue import (Bundle, Group, HallInfo, Matter, PriorityPolicy, QueueRules,
                     ServiceHours, Window, Zone)
 from .screens import ScreensConfig
+from .staff import StaffMember, staff_problems
 
 CURRENT_VERSION = 1
 
@@ -66,6 +68,10 @@ class HallConfig(Strict):
     screens: ScreensConfig = Field(default_factory=ScreensConfig, description="Wall displays and the voice announcer.")
     kiosks: KiosksConfig = Field(default_factory=KiosksConfig, description="Kiosks: guidance, printers, timeouts.")
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Evaluation (好差评) and SMS reminders.")
+    forms: FormsConfig = Field(default_factory=FormsConfig, description="Application forms: fields, per-matter "
+                                                                        "forms, profile retention.")
+    staff: list[StaffMember] = Field(default=[], description="The staff roster: who may log in at which "
+                                                             "window's terminal, with argon2 PIN hashes.")
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig,
                                    description="How long personal data (phones, forms) is kept.")
 
@@ -108,8 +114,19 @@ class HallConfig(Strict):
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    def public_dict(self) -> dict[str, Any]:
+        """The config as published on the bus: without the staff roster (PIN hashes)."""
+        d = self.to_json_dict()
+        d.pop("staff", None)
+        return d
+
+    def staff_member(self, sid: str) -> StaffMember | None:
+        return next((s for s in self.staff if s.id == sid), None)
+
     def digest(self) -> str:
-        blob = json.dumps(self.to_json_dict(), sort_keys=True, ensure_ascii=False).encode()
+        # of what is published, so a process holding the file and one following
+        # the bus agree on it (the roster is not published)
+        blob = json.dumps(self.public_dict(), sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
@@ -160,6 +177,8 @@ def cross_problems(c: Any) -> list[str]:
             errs.append(f"matters[{i}]: no window serves {m.id!r}")
     errs.extend(f"{p}: {r}" for p, r in c.devices.window_problems({w.id for w in c.windows}))
     errs.extend(f"{p}: {r}" for p, r in c.screens.zone_problems(zones))
+    errs.extend(f"{p}: {r}" for p, r in c.forms.matter_problems(matters))
+    errs.extend(f"{p}: {r}" for p, r in staff_problems(c.staff, {w.id for w in c.windows}))
     return errs
 
 
@@ -186,22 +205,25 @@ class _RawSections:
         self.raw = _lenient(raw)
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("devices", "screens"):
-            model = DevicesConfig if name == "devices" else ScreensConfig
+        if name in _SECTIONS:
             try:
-                return model.model_validate(self.raw.get(name) or {})
+                return _SECTIONS[name].validate_python(self.raw.get(name) or _SECTION_EMPTY.get(name, {}))
             except ValidationError:
-                return _NoProblems()
+                return _NoProblems() if name != "staff" else []
         items = getattr(self.raw, name)
         return [x for x in items if isinstance(x, _Lenient)] if isinstance(items, list) else []
 
 
-class _NoProblems:
-    def window_problems(self, _ids: set[str]) -> list[tuple[str, str]]:
-        return []
+_SECTIONS = {"devices": TypeAdapter(DevicesConfig), "screens": TypeAdapter(ScreensConfig),
+             "forms": TypeAdapter(FormsConfig), "staff": TypeAdapter(list[StaffMember])}
+_SECTION_EMPTY: dict[str, Any] = {"staff": []}
 
-    def zone_problems(self, _ids: set[str]) -> list[tuple[str, str]]:
-        return []
+
+class _NoProblems:
+    """A section the schema refused: its own cross-checks find nothing more."""
+
+    def __getattr__(self, _name: str) -> Any:
+        return lambda *_a: []
 
 
 def raw_cross_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:

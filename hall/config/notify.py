@@ -41,7 +41,8 @@ class FollowupConfig(Strict):
 class SmsTemplates(Strict):
     """Texts per reason, Chinese and English (``tw`` optional).  Placeholders:
     ``{hall}`` hall name, ``{number}`` ticket, ``{matter}``, ``{ahead}``,
-    ``{minutes}`` estimate, ``{window}`` window number, ``{zone}``, ``{deadline}`` HH:MM."""
+    ``{minutes}`` estimate, ``{window}`` window number, ``{zone}``, ``{deadline}`` HH:MM,
+    ``{missing}`` the materials still to bring (the 补正 notice)."""
 
     issued: Names = Field(
         default=Names(zh="【{hall}】您已取号{number}（{matter}），前面还有{ahead}人，请留意叫号。",
@@ -60,6 +61,10 @@ class SmsTemplates(Strict):
         default=Names(zh="【{hall}】您的号码{number}已过号，请于{deadline}前到取号机重新排队。",
                       en="[{hall}] {number} was called but missed; re-queue at a kiosk before {deadline}."),
         description="Sent when a ticket is marked no-show and may re-queue.")
+    notice: Names = Field(
+        default=Names(zh="【{hall}】一次性告知：您办理的{matter}还需补齐以下材料：{missing}。备齐后请再来办理。",
+                      en="[{hall}] For {matter} please bring: {missing}. Then come again."),
+        description="补正 one-time notice (一次性告知) sent when the clerk chooses SMS.")
 
 
 class GsmSenderConfig(Strict):

@@ -1,12 +1,16 @@
-"""USB numeric keypads and keyboard-mode scanners through evdev.
+"""Keyboard-mode USB devices through evdev: decode, grab, reopen after a replug.
 
-Pure parts: :class:`ScanDecoder` (key events → the text line a QR/barcode
-scanner or ID-card reader typed, with shift, caps lock, keypad digits, Enter)
-and :class:`~firmware_bridge.keypad.DigitEntry` (keypad keys → window ops).
-Shell: :class:`InputReader` opens ``/dev/input/by-id/…``, grabs the device so
-the kiosk's Kivy window does not also get the keys, and reopens it with
-backoff after it is unplugged.  ``evdev`` is imported only when a real device
-is opened; tests feed ``evdev.InputEvent`` objects and need no /dev/uinput.
+Shared by the device bridge (USB numeric keypads and scanners at a window,
+``firmware_bridge/inputs.py``) and the kiosk (QR / ID-card readers,
+``kiosk/scanner.py``); each brings its own config and decides what a key means.
+
+Pure part: :class:`ScanDecoder` (key events → the text line a QR/barcode
+scanner or ID-card reader typed, with Shift, Caps Lock, keypad digits, Enter).
+Shell: :class:`EvdevReader` opens ``/dev/input/by-id/…``, grabs the device so
+the kiosk's Kivy window does not also get the keys, hands every event to its
+owner and reopens the device with backoff after it is unplugged.  ``evdev`` is
+imported only when a real device is opened; tests feed ``evdev.InputEvent``
+objects and need no /dev/uinput.
 """
 
 from __future__ import annotations
@@ -18,13 +22,9 @@ import threading
 from typing import Callable
 
 from hall.clock import Clock, SystemClock
-from hall.config.devices import InputDevice
+from hall.seriallink import Backoff
 
-from .driver import KeyEvent
-from .keypad import DigitEntry
-from .link import Backoff
-
-log = logging.getLogger("firmware_bridge.evdev")
+log = logging.getLogger("hall.evdev")
 
 EV_KEY = 1
 DOWN, UP, REPEAT = 1, 0, 2
@@ -134,29 +134,33 @@ class _EvdevHandle:
             pass
 
 
-class InputReader:
-    """One input device: open, grab, read, decode; reopen after hotplug."""
+class EvdevReader:
+    """One input device: open, grab, read; reopen after hotplug.
 
-    def __init__(self, cfg: InputDevice, keymap: dict[str, str], *,
-                 on_key: Callable[[KeyEvent], None],
-                 on_scan: Callable[[str, str | None, str], None],
-                 on_availability: Callable[[InputDevice, bool, str], None],
+    ``on_event(ev)`` gets every ``evdev.InputEvent`` on the reader's thread;
+    ``on_availability(online, reason)`` hears each change between plugged and
+    unplugged (and is called before the first event of a fresh open, so the
+    owner can drop half a line typed before the device went away).
+    """
+
+    def __init__(self, name: str, path: str, *, grab: bool,
+                 on_event: Callable[[object], None],
+                 on_availability: Callable[[bool, str], None],
                  opener=None, clock: Clock | None = None, backoff_max_s: float = 10.0):
-        self.cfg = cfg
-        self.on_key = on_key
-        self.on_scan = on_scan
+        self.name = name
+        self.path = path
+        self.grab = grab
+        self.on_event = on_event
         self.on_availability = on_availability
         self.opener = opener or (lambda path, grab: _EvdevHandle(path, grab))
         self.clock = clock or SystemClock()
         self.backoff = Backoff(0.5, backoff_max_s)
-        self.scan = ScanDecoder()
-        self.digits = DigitEntry(keymap)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._online: bool | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"input-{self.cfg.id}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"input-{self.name}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -164,49 +168,30 @@ class InputReader:
         if self._thread:
             self._thread.join(3)
 
-    def handle(self, ev) -> None:
-        """One evdev.InputEvent (pure apart from the callbacks)."""
-        if ev.type != EV_KEY:
-            return
-        name = key_name(ev.code)
-        if self.cfg.kind == "scanner":
-            line = self.scan.feed(name, ev.value)
-            if line:
-                self.on_scan(self.cfg.id, self.cfg.window, line)
-            return
-        if ev.value != DOWN:
-            return
-        hit = self.digits.feed(name)
-        if hit is not None and self.cfg.window:
-            op, arg = hit
-            self.on_key(KeyEvent(self.cfg.id, self.cfg.window, op, arg=arg))
-
     def _set(self, online: bool, reason: str) -> None:
         if self._online is online:
             return
         if online:
-            log.info("input %s open at %s", self.cfg.id, self.cfg.path)
+            log.info("input %s open at %s", self.name, self.path)
         else:
-            log.warning("input %s (%s) unavailable: %s; retrying with backoff",
-                        self.cfg.id, self.cfg.path, reason)
+            log.warning("input %s (%s) unavailable: %s; retrying with backoff", self.name, self.path, reason)
         self._online = online
-        self.on_availability(self.cfg, online, reason)
+        self.on_availability(online, reason)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                handle = self.opener(self.cfg.path, self.cfg.grab)
+                handle = self.opener(self.path, self.grab)
             except (OSError, RuntimeError) as e:
                 self._set(False, str(e))
                 self._stop.wait(self.backoff.next())
                 continue
             self.backoff.reset()
-            self.scan = ScanDecoder()
             self._set(True, "open")
             try:
                 while not self._stop.is_set():
                     for ev in handle.events(0.25):
-                        self.handle(ev)
+                        self.on_event(ev)
             except OSError as e:  # ENODEV: unplugged
                 self._set(False, str(e))
             finally:

@@ -1,9 +1,9 @@
 """GSM/4G modem driver: AT commands over a serial port, PDU mode (AT+CMGF=0).
 
 PDUs (UCS2 for Chinese, GSM 7-bit where every character fits, concatenated
-beyond one part) come from firmware_bridge/sms/pdu.py.
+beyond one part) come from sms/pdu.py.
 
-Tested against the fake modem on a pty (firmware_bridge/sms/fake_modem.py),
+Tested against the fake modem on a pty (sms/fake_modem.py),
 which follows the 3GPP TS 27.005/27.007 replies of common USB modems (Quectel
 EC20/EC25, SIMCom SIM7600, Huawei E3372 in serial mode):
 
@@ -26,12 +26,13 @@ import logging
 import time
 from typing import Callable
 
-from firmware_bridge.link import ByteLink, LinkError
+from hall.pii import mask
+from hall.seriallink import ByteLink, LinkError
 
-from . import SendResult, SmsError, mask
+from . import SendResult, SmsError
 from .pdu import PduError, encode_submit
 
-log = logging.getLogger("firmware_bridge.sms.gsm")
+log = logging.getLogger("sms.gsm")
 
 CTRL_Z = b"\x1a"
 ESC = b"\x1b"
@@ -209,7 +210,7 @@ class GsmModem:
             refs.append(self._send_part(part.hex, part.tpdu_len))
             if progress is not None:
                 progress(part.seq, list(refs))
-        log.info("sms %s to %s: %d part(s) from %d, refs %s", sms_id, mask(phone), len(parts),
+        log.info("sms %s to %s: %d part(s) from %d, refs %s", sms_id, mask(phone, "phone"), len(parts),
                  start_part + 1, refs)
         return SendResult(parts=len(parts), refs=refs)
 

@@ -1,6 +1,6 @@
 """The SMS sender: one interface, a GSM/4G modem driver and an HTTP gateway driver.
 
-``onewindow sms`` (firmware_bridge/sms_cli.py) runs :class:`~.service.SmsService`,
+``onewindow sms`` (sms/cli.py) runs :class:`~.service.SmsService`,
 the only process that ever sees a full phone number: the engine's requests on
 ``device/<sender id>/sms`` carry it, everything else (logs, status, the
 engine's records on the bus) shows it masked.
@@ -53,11 +53,3 @@ class SmsSender(Protocol):
     def status(self) -> dict:
         """Detail for ``device/<id>/status`` (signal, SIM state…); never a phone number."""
 
-
-def mask(phone: str | None) -> str:
-    """Same form as caller.model.mask_phone (kept here: the sender imports no engine code)."""
-    if not phone:
-        return ""
-    if len(phone) <= 7:
-        return phone[:2] + "*" * (len(phone) - 2)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -31,7 +31,7 @@ from hall.topics import REGISTRY
 
 from .simulate import Day, SimClock, next_working_morning
 
-log = logging.getLogger("caller.demo")
+log = logging.getLogger("sim.demo")
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "hall.example.yaml"
 
 
@@ -286,9 +286,8 @@ def _start_rig(cfg: HallConfig, settings, workdir: Path):
 def cmd(config_path: str, minutes: float, speed: float, seed: int, plain: bool, devices: bool,
         keep: bool) -> None:
     """Run a whole simulated hall: broker, engine, devices, kiosks, staff and a live board."""
+    from caller.service import CallerService
     from hall.crypto import DataCipher, write_key
-
-    from .service import CallerService
     try:
         cfg = load_config(config_path)
     except ConfigError as e:

@@ -25,10 +25,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from . import SendResult, SmsError, mask
+from hall.pii import mask
+
+from . import SendResult, SmsError
 from .pdu import part_count
 
-log = logging.getLogger("firmware_bridge.sms.http")
+log = logging.getLogger("sms.http")
 
 
 def read_secret(path: str | None, credential: str) -> str | None:
@@ -120,7 +122,7 @@ class HttpGateway:
                 ref = str(doc.get("message_id") or doc.get("id") or "")
         except ValueError:
             pass
-        log.info("sms %s to %s accepted by %s (%s)", sms_id, mask(phone), self.where, ref or "no id")
+        log.info("sms %s to %s accepted by %s (%s)", sms_id, mask(phone, "phone"), self.where, ref or "no id")
         return SendResult(parts=part_count(text), refs=[ref] if ref else [])
 
 
@@ -143,5 +145,5 @@ class FakeSender:
 
     def send(self, sms_id, phone, text, concat_ref=0, start_part=0, progress=None) -> SendResult:
         self.sent.append((sms_id, phone, text))
-        log.info("fake sms %s to %s: %s", sms_id, mask(phone), text)
+        log.info("fake sms %s to %s: %s", sms_id, mask(phone, "phone"), text)
         return SendResult(parts=1, refs=[str(len(self.sent))])

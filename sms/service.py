@@ -27,16 +27,18 @@ from typing import Any
 
 import msgspec
 
-from firmware_bridge.link import Backoff
 from hall import messages as m
+from hall import sdnotify
 from hall.bus import Bus, BusSettings, RequestError, Requester
 from hall.clock import Clock, SystemClock
+from hall.pii import mask
+from hall.seriallink import Backoff
 from hall.topics import REGISTRY
 
-from . import SmsError, SmsSender, mask
+from . import SmsError, SmsSender
 from .journal import Journal
 
-log = logging.getLogger("firmware_bridge.sms")
+log = logging.getLogger("sms")
 
 _SYNC = object()
 RETRY_S = 30.0  # a message whose try hit a transient fault waits this long
@@ -92,7 +94,9 @@ class SmsService:
 
     # ---------------------------------------------------------------- worker --
     def _run(self) -> None:
+        sdnotify.watch("sms-worker")
         while not self._stop.is_set():
+            sdnotify.beat("sms-worker")
             try:
                 self._step()
             except Exception:  # the worker must outlive a bug in one step
@@ -142,7 +146,7 @@ class SmsService:
             log.warning("ignored a malformed sms request: %s", e)
             return
         if self.journal.accept(req.sms, req.phone, req.text, req.at, req.expires_at, self.clock.now()):
-            log.info("sms %s to %s queued (%d chars)", req.sms, mask(req.phone), len(req.text))
+            log.info("sms %s to %s queued (%d chars)", req.sms, mask(req.phone, "phone"), len(req.text))
 
     def _ensure_open(self) -> bool:
         if getattr(self.driver, "ready", True) and self._ok:
@@ -172,7 +176,7 @@ class SmsService:
         j = self.journal
         if now >= msg.expires_at:
             j.set_state(msg.id, "expired", now, error="too late to send")
-            log.info("sms %s to %s expired before it could be sent", msg.id, mask(msg.phone))
+            log.info("sms %s to %s expired before it could be sent", msg.id, mask(msg.phone, "phone"))
             return
         j.set_state(msg.id, "sending", now, tried=True)
         prev = list(msg.refs)
@@ -182,7 +186,7 @@ class SmsService:
         except SmsError as e:
             if e.permanent or msg.tries + 1 >= MAX_TRIES:
                 j.set_state(msg.id, "failed", self.clock.now(), error=f"{e.code}: {e.message}")
-                log.warning("sms %s to %s failed: %s", msg.id, mask(msg.phone), e)
+                log.warning("sms %s to %s failed: %s", msg.id, mask(msg.phone, "phone"), e)
             else:
                 j.set_state(msg.id, "queued", self.clock.now(), error=f"{e.code}: {e.message}",
                             retry_at=self.clock.now() + (0 if e.device else RETRY_S))
@@ -234,7 +238,7 @@ class SmsService:
 
 def build_driver(cfg: Any) -> SmsSender:
     """The driver named by ``notify.sms.sender`` in the hall config."""
-    from firmware_bridge.link import SerialLink
+    from hall.seriallink import SerialLink
 
     from .gsm import GsmModem
     from .http_gateway import FakeSender, HttpGateway, read_secret

@@ -1,6 +1,6 @@
 """A fake GSM modem on a pty: answers AT commands and records the PDUs it is given.
 
-The real driver (firmware_bridge/sms/gsm.py) opens ``fake.port`` with pyserial
+The real driver (sms/gsm.py) opens ``fake.port`` with pyserial
 exactly as it opens ``/dev/ttyUSB2``, so its line handling, prompt and error
 paths run in tests.  Quirks as switches (OctoPrint's virtual printer lesson):
 

@@ -10,7 +10,7 @@ from hall.bus import BusSettings
 from hall.config import ConfigError, load_config
 from hall.runner import serve
 
-log = logging.getLogger("firmware_bridge.sms")
+log = logging.getLogger("sms")
 
 
 @click.command(name="sms")
@@ -23,7 +23,7 @@ log = logging.getLogger("firmware_bridge.sms")
 @click.option("--protocol", type=click.Choice(["5", "3.1.1"]), default=None, help="MQTT protocol.")
 def cmd(config_path: str, journal_path: str, host: str | None, port: int | None, protocol: str | None) -> None:
     """Send the hall's SMS reminders through a GSM modem or an HTTP gateway."""
-    from firmware_bridge.sms.service import SmsService, build_driver
+    from sms.service import SmsService, build_driver
     try:
         cfg = load_config(config_path)
     except ConfigError as e:

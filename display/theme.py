@@ -1,0 +1,44 @@
+"""Colours and the CJK font of the wall screens (no widgets here).
+
+The palette is light text on dark blue: a TV in a bright hall is read best
+with bright glyphs on a dark field, and the amber of the newest number is the
+one colour that means "you".
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+FONT_NAME = "onewindow-cjk"
+FONT_PATHS = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",)
+
+# colours (r, g, b, a)
+BG = (0.04, 0.12, 0.24, 1)
+HEADER_BG = (0.05, 0.18, 0.36, 1)
+HERO_BG = (0.06, 0.20, 0.40, 1)
+FLASH_BG = (0.80, 0.10, 0.10, 1)
+ROW_BG = ((0.06, 0.17, 0.32, 1), (0.08, 0.21, 0.38, 1))
+FOOTER_BG = (0.02, 0.08, 0.17, 1)
+WHITE = (1, 1, 1, 1)
+AMBER = (1.0, 0.84, 0.31, 1)
+SOFT = (0.62, 0.77, 1.0, 1)
+GREEN = (0.49, 0.99, 0.60, 1)
+RED_SOFT = (1.0, 0.54, 0.50, 1)
+GREY = (0.70, 0.74, 0.80, 1)
+STATUS_COLOURS = {"received": SOFT, "processing": AMBER, "done": GREY, "ready": GREEN}
+
+
+def register_font() -> str:
+    from kivy.core.text import LabelBase
+
+    for path in [os.environ.get("ONEWINDOW_CJK_FONT", ""), *FONT_PATHS]:
+        if path and Path(path).exists():
+            LabelBase.register(name=FONT_NAME, fn_regular=path)
+            return path
+    raise RuntimeError("no CJK font: apt install fonts-wqy-zenhei (or set ONEWINDOW_CJK_FONT)")
+
+
+def hexc(c) -> str:
+    return "".join(f"{int(v * 255):02x}" for v in c[:3])
+

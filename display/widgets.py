@@ -1,0 +1,242 @@
+"""The widget kit of the wall screens: one-line text that fits itself
+(:class:`Txt`), solid panels, text splitting and the notice ticker.
+
+Nothing here knows about calls or the hall: :mod:`display.screen` lays these
+out.  Widgets are built once and only their text and colours change, so a day
+of calls creates no widgets (memory stays flat, see bench/display.py).
+"""
+
+from __future__ import annotations
+
+from kivy.core.text import Label as CoreLabel
+from kivy.graphics import Color, Rectangle
+from kivy.lang import Builder
+from kivy.properties import ColorProperty, NumericProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.label import Label
+from kivy.uix.stencilview import StencilView
+
+from .theme import BG, FONT_NAME, WHITE
+
+
+class Panel(BoxLayout):
+    """A BoxLayout with a solid background whose colour can change (flash)."""
+
+    def __init__(self, bg=BG, **kw):
+        super().__init__(**kw)
+        with self.canvas.before:
+            self._color = Color(*bg)
+            self._rect = Rectangle(pos=self.pos, size=self.size)
+        self.bind(pos=self._sync, size=self._sync)
+
+    def _sync(self, *_):
+        self._rect.pos = self.pos
+        self._rect.size = self.size
+
+    def set_bg(self, rgba) -> None:
+        if tuple(self._color.rgba) != tuple(rgba):
+            self._color.rgba = rgba
+
+
+# Text is rendered white into a texture just as large as the text, and coloured
+# and aligned on the canvas.  Kivy bakes a Label's `color` into its texture and
+# makes the texture as large as `text_size`; on a Pi (and on llvmpipe here) a
+# re-render of a 1000×300 px texture costs tens of ms, so a blink that changed
+# `color`, or full-width textures on every row, made the screen lag behind
+# calls.  With `tint` a blink is a canvas change only.
+Builder.load_string("""
+<-Txt>:
+    canvas:
+        Color:
+            rgba: self.tint
+        Rectangle:
+            texture: self.texture
+            size: self.texture_size
+            pos: (int(self.x + self.pad) if self.halign == "left" else int(self.right - self.pad - self.texture_size[0]) if self.halign == "right" else int(self.center_x - self.texture_size[0] / 2.)), int(self.center_y - self.texture_size[1] / 2.)
+""")
+
+
+class Txt(Label):
+    """One line of text.  ``fit``: "shrink" the font or "cut" the text (…) when
+    it is wider than the widget; markup lines are not fitted."""
+
+    tint = ColorProperty([1, 1, 1, 1])
+    pad = NumericProperty(0)
+
+    def __init__(self, base_size: float, tint=WHITE, halign: str = "left", fit: str = "cut", **kw):
+        super().__init__(font_name=FONT_NAME, font_size=base_size, halign=halign, **kw)
+        self.base_size = base_size
+        self.fit = fit
+        self.tint = tint
+        self._full = ""
+        if not self.markup:
+            self.bind(width=self._refit)
+
+    def set(self, text: str, size: float | None = None) -> None:
+        """Show ``text`` (at ``size`` if given), fitted to the width; a no-op when unchanged."""
+        if self.markup:
+            if text != self.text:
+                self.text = text
+                self._upload()
+            return
+        if text != self._full or (size is not None and size != self.base_size):
+            self._full = text
+            self.base_size = size or self.base_size
+            self._refit()
+
+    def _upload(self) -> None:
+        # Render and upload the texture now, between frames.  Left to Kivy, the
+        # upload happens while the frame is being drawn, and a software GL
+        # (llvmpipe; a Pi's GPU driver too, to a lesser degree) must finish the
+        # half-drawn frame first: a 1080p stall per changed label.
+        self.texture_update()
+        tex = self.texture
+        if tex is not None:
+            tex.bind()
+
+    def _refit(self, *_):
+        text, size = self._full, self.base_size
+        room = self.width - 2 * self.pad
+        if text and room > 1:
+            w = extent(text, size)
+            if w > room:
+                if self.fit == "shrink":
+                    size = max(12.0, size * room / w * 0.97)
+                else:
+                    lo, hi = 0, len(text)
+                    while lo < hi:  # the longest prefix that fits with an ellipsis
+                        mid = (lo + hi + 1) // 2
+                        if extent(text[:mid] + "…", size) <= room:
+                            lo = mid
+                        else:
+                            hi = mid - 1
+                    text = text[:lo] + "…"
+        if self.font_size != size:
+            self.font_size = size
+        if self.text != text:
+            self.text = text
+        self._upload()
+
+
+_measure: dict[float, CoreLabel] = {}
+
+
+def extent(text: str, size: float) -> float:
+    lab = _measure.get(size)
+    if lab is None:
+        if len(_measure) > 64:
+            _measure.clear()
+        lab = _measure[size] = CoreLabel(font_name=FONT_NAME, font_size=size)
+    return lab.get_extents(text)[0]
+
+
+_BREAKS = "。！？；，、.!?;, "
+
+
+def split_text(text: str, size: float, room: float) -> list[str]:
+    """``text`` in pieces no wider than ``room``, cut after punctuation when possible."""
+    pages: list[str] = []
+    rest = text.strip()
+    while rest:
+        if extent(rest, size) <= room:
+            pages.append(rest)
+            break
+        lo, hi = 1, len(rest)
+        while lo < hi:  # the longest prefix that fits
+            mid = (lo + hi + 1) // 2
+            if extent(rest[:mid], size) <= room:
+                lo = mid
+            else:
+                hi = mid - 1
+        cut = max((i + 1 for i in range(lo) if rest[i] in _BREAKS), default=lo)
+        if cut < lo // 2:  # no punctuation in the second half: cut where it fills
+            cut = lo
+        pages.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    return pages
+
+
+def txt(text: str = "", size: float = 40, color=WHITE, halign: str = "left", markup: bool = False,
+        fit: str = "cut", **kw) -> Txt:
+    lb = Txt(size, tint=color, halign=halign, markup=markup, fit=fit, **kw)
+    if text:
+        lb.set(text)
+    return lb
+
+
+class Ticker(StencilView):
+    """The notice line: one page per language, each shown for ``PAGE_S``, or
+    (``notice_scroll``) a marquee sliding left inside a clipped strip.
+
+    Paged is the default: still text is easier to read from across the hall,
+    and a marquee redraws the whole window 30 times a second, which on a
+    software renderer costs the CPU a new call needs (docs/display.md)."""
+
+    PAGE_S = 8.0
+
+    def __init__(self, size_px: float, speed: float, scroll: bool = False, **kw):
+        super().__init__(**kw)
+        self.speed = speed
+        self.scrolling = scroll
+        self.pages: list[str] = []
+        self._page = 0
+        self._t = 0.0
+        if scroll:
+            self.label = Label(font_name=FONT_NAME, font_size=size_px, color=(0.88, 0.90, 0.94, 1),
+                               size_hint=(None, None), halign="left", valign="middle")
+            self.label.bind(texture_size=lambda w, ts: setattr(w, "size", ts))
+        else:
+            self.label = Txt(size_px, tint=(0.88, 0.90, 0.94, 1), fit="shrink", size_hint=(None, None))
+        self.add_widget(self.label)
+        self._offset = 0.0
+        self.texts: list[str] = []
+        self.bind(pos=self._place, size=self._place, width=self._paginate)
+
+    @property
+    def text(self) -> str:
+        return "        ".join(self.texts)
+
+    def set_pages(self, texts_: list[str]) -> None:
+        """One text per language; a text wider than the strip is split into
+        several pages (at punctuation when it can), never shrunk to unreadable."""
+        texts_ = [t for t in texts_ if t]
+        if texts_ == getattr(self, "texts", None):
+            return
+        self.texts = texts_
+        self._paginate()
+
+    def _paginate(self, *_):
+        texts_ = getattr(self, "texts", [])
+        if self.scrolling:
+            self.pages = texts_
+            self.label.text = self.text
+        else:
+            room = self.width * 0.96
+            size = self.label.base_size
+            self.pages = [p for t in texts_ for p in split_text(t, size, room)] if room > 50 else list(texts_)
+            self.label.set(self.pages[0] if self.pages else "")
+        self._page, self._t, self._offset = 0, 0.0, 0.0
+        self._place()
+
+    def _place(self, *_):
+        if self.scrolling:
+            self.label.x = self.x + self.width * 0.02 - self._offset
+            self.label.center_y = self.center_y
+        else:
+            self.label.pos, self.label.size = (self.x + self.width * 0.02, self.y), (self.width * 0.96, self.height)
+
+    def scroll(self, dt_s: float) -> None:
+        if not self.scrolling:
+            self._t += dt_s
+            if len(self.pages) > 1 and self._t >= self.PAGE_S:
+                self._t = 0.0
+                self._page = (self._page + 1) % len(self.pages)
+                self.label.set(self.pages[self._page])
+            return
+        if self.label.width <= self.width * 0.96:
+            self._offset = 0.0  # fits: stand still
+        else:
+            self._offset += self.speed * dt_s
+            if self._offset > self.label.width + self.width * 0.1:
+                self._offset = -self.width * 0.9
+        self._place()

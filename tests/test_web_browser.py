@@ -1,0 +1,194 @@
+"""The window terminal in a real headless Chromium (Debian's chromium + chromium-driver,
+driven by selenium): login, next, transfer, 补正 with its printed notice, finish, and an
+engine going offline. Screenshots go to tests/artifacts/screens/terminal/ (and to
+docs/screens/terminal/ with ONEWINDOW_PUBLISH_SCREENS=1)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from hall.bus import Requester
+from tests.test_engine_bus import Collector
+from tests.web_kit import PIN, WebServer, terminal_config
+
+pytestmark = pytest.mark.broker
+
+ARTIFACTS = Path(__file__).parent / "artifacts" / "screens" / "terminal"
+DOC_SCREENS = Path(__file__).parent.parent / "docs" / "screens" / "terminal"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1440,1000"]
+
+FORM = {"company_name": "杭州西湖味道餐饮有限公司", "legal_person": "张三",
+        "id_number": "11010519491231002X", "phone": "13812345678", "address": "杭州市西湖区文三路 90 号"}
+
+
+@pytest.fixture
+def browser():
+    if not (shutil.which("chromium") and os.path.exists(CHROMEDRIVER)):
+        pytest.skip("needs Debian chromium and chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    profile = tempfile.mkdtemp(prefix="onewindow-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    for f in FLAGS + [f"--user-data-dir={profile}"]:
+        opts.add_argument(f)
+    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    drv.set_page_load_timeout(20)
+    yield drv
+    drv.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def shot(drv, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.2)  # let the last paint land before the capture (not an assertion)
+    path = ARTIFACTS / f"{name}.png"
+    drv.save_screenshot(str(path))
+    if os.environ.get("ONEWINDOW_PUBLISH_SCREENS"):
+        DOC_SCREENS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, DOC_SCREENS / path.name)
+    return path
+
+
+def wait(drv, cond, timeout=10.0, what="condition"):
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(drv, timeout).until(lambda d: cond(d), message=what)
+
+
+def data(drv, expr: str):
+    """What the page shows, as data (window.terminalData)."""
+    return drv.execute_script(f"return window.terminalData && window.terminalData.{expr};")
+
+
+def test_clerk_clicks_through_login_next_transfer_correction_and_finish(
+        running_engine, broker, bus_client, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    cfg = terminal_config()
+    eng = running_engine(config=cfg)
+    web = WebServer(cfg, broker.settings).start()
+    try:
+        bus = bus_client(cfg.hall.id, "probe")
+        settled = Collector(bus, "window.settled", "W1")
+        called = Collector(bus, "zone.called", "Z1")
+        kiosk = Requester(bus, "kiosk", "K1")
+        t1 = kiosk.call("issue", {"matter": "M1", "phone": "13812345678", "form": FORM,
+                                  "answers": {"agent": "agent"}})
+        t2 = kiosk.call("issue", {"bundle": "B1", "form": {"legal_person": "李四"}})
+        kiosk.call("issue", {"matter": "M2"})
+        d = browser
+        by = d.find_element
+
+        # --- login: a wrong PIN first
+        d.get(f"{web.url}/terminal/login?window=W1")
+        by(By.ID, "staff").send_keys("S001")
+        by(By.ID, "pin").send_keys("999999")
+        by(By.ID, "login-btn").click()
+        wait(d, lambda d: d.find_elements(By.ID, "login-error"), what="login error")
+        assert "工号或密码错误" in by(By.ID, "login-error").text
+        shot(d, "01-login-wrong-pin")
+        by(By.ID, "staff").clear()
+        by(By.ID, "staff").send_keys("S001")
+        by(By.ID, "pin").send_keys(PIN)
+        by(By.ID, "login-btn").click()
+        wait(d, lambda d: data(d, "queue.length") == 3, what="queue shown")
+        assert by(By.ID, "status").text == "服务中"
+        assert "暂无" not in by(By.ID, "queue").text and "开办餐饮店一件事" in by(By.ID, "queue").text
+        shot(d, "02-logged-in-queue")
+
+        # --- next, by the keyboard shortcut
+        by(By.TAG_NAME, "body").send_keys("n")
+        wait(d, lambda d: data(d, "visit") and data(d, "visit.number") == t1["number"], what="visit")
+        assert by(By.ID, "number").text == t1["number"]
+        form_text = by(By.ID, "form").text
+        assert "11010519491231002X" in form_text and "张三" in form_text  # in full, here only
+        assert "138****5678" in by(By.ID, "phone").text
+        assert "委托代理人" in by(By.ID, "answers").text
+        shot(d, "03-called-with-form")
+        main = d.current_window_handle
+        d.execute_script("window.open('/terminal/print/form', '_blank')")
+        d.switch_to.window([h for h in d.window_handles if h != main][0])
+        wait(d, lambda d: "申请表" in d.title, what="print form")
+        assert "杭州市西湖区文三路 90 号" in by(By.CSS_SELECTOR, "table.fields").text
+        d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        shot(d, "07-application-form-a4")
+        d.close()
+        d.switch_to.window(main)
+
+        # --- transfer to a matter of another zone, found by its pinyin initials
+        by(By.CSS_SELECTOR, '[data-dialog="transfer"]').click()
+        by(By.ID, "transfer-q").send_keys("shbz")
+        wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#transfer-results li.sel"), what="search result")
+        assert by(By.CSS_SELECTOR, "#transfer-results li.sel").text == "社会保障卡申领"
+        shot(d, "04-transfer-by-initials")
+        by(By.ID, "transfer-go").click()
+        wait(d, lambda d: data(d, "visit") is None and data(d, "state.ticket") is None, what="transferred")
+        t = eng.engine.tickets[t1["ticket"]]
+        assert (t.service, t.state, t.number) == ("M4", "waiting", t1["number"])
+
+        # --- next: the bundle; tick what was handed in; 补正 for the rest
+        by(By.CSS_SELECTOR, '[data-op="next"]').click()
+        wait(d, lambda d: data(d, "visit") and data(d, "visit.number") == t2["number"], what="bundle visit")
+        assert "有限责任公司设立登记、食品经营许可" in by(By.ID, "matter").text
+        by(By.CSS_SELECTOR, '#materials input[value="id_card"]').click()
+        by(By.CSS_SELECTOR, '#materials input[value="articles"]').click()
+        by(By.CSS_SELECTOR, '[data-dialog="finish"]').click()
+        by(By.CSS_SELECTOR, 'input[name="outcome"][value="correction"]').click()
+        missing = [e.get_attribute("value") for e in d.find_elements(By.CSS_SELECTOR, "#missing input:checked")]
+        assert missing == ["lease"]  # the needed material not ticked (proxy is not needed: self)
+        assert not by(By.ID, "notify-sms").is_enabled()  # no phone left: the notice is printed
+        by(By.ID, "missing-note").send_keys("住所证明需产权人签字")
+        shot(d, "05-finish-correction")
+        by(By.ID, "finish-go").click()
+        _, s = settled.get()
+        assert (s["ticket"], s["outcome"]["kind"], s["outcome"]["missing"]) == (t2["ticket"], "correction", ["lease"])
+        wait(d, lambda d: len(d.window_handles) == 2, what="notice print view opened")
+        d.switch_to.window([h for h in d.window_handles if h != main][0])
+        wait(d, lambda d: "一次性告知书" in d.page_source, what="notice page")
+        assert "住所使用证明" in by(By.CSS_SELECTOR, "ol.missing").text
+        d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        shot(d, "06-notice-print")
+        d.close()
+        d.switch_to.window(main)
+
+        # --- next (M2), finish 办结 by the keyboard
+        by(By.TAG_NAME, "body").send_keys("n")
+        wait(d, lambda d: data(d, "state.ticket") and data(d, "state.ticket.name") == "食品经营许可", what="M2")
+        by(By.TAG_NAME, "body").send_keys("f")
+        wait(d, lambda d: by(By.ID, "dlg-finish").get_attribute("open") is not None, what="finish dialog")
+        by(By.ID, "finish-go").click()
+        assert settled.get()[1]["outcome"]["kind"] == "done"
+        wait(d, lambda d: data(d, "state.ticket") is None, what="finished")
+
+        # --- a double click on next: one call
+        t4 = kiosk.call("issue", {"matter": "M1"})
+        t5 = kiosk.call("issue", {"matter": "M1"})
+        wait(d, lambda d: not by(By.CSS_SELECTOR, '[data-op="next"]').get_property("disabled"), what="next enabled")
+        d.execute_script("const b = document.querySelector('[data-op=\"next\"]'); b.click(); b.click();")
+        wait(d, lambda d: data(d, "state.ticket") and data(d, "state.ticket.number") == t4["number"], what="t4")
+        by(By.CSS_SELECTOR, '[data-op="recall"]').click()
+        numbers = []
+        while True:  # up to the recall: the marker that every call before it has arrived
+            _, ev = called.get()
+            numbers.append((ev["number"], ev["recall"]))
+            if ev["recall"]:
+                break
+        assert numbers[-2:] == [(t4["number"], 0), (t4["number"], 1)]
+        assert t5["number"] not in [n for n, _ in numbers]
+
+        # --- the engine goes away: a clear state, buttons off
+        wait(d, lambda d: data(d, "queue.length") == 1 and data(d, "queue")[0]["waiting"] == 1, what="queue 1")
+        eng.stop()
+        wait(d, lambda d: "排队引擎离线" in by(By.ID, "engine-banner").text, what="offline banner")
+        assert by(By.CSS_SELECTOR, '[data-op="recall"]').get_property("disabled")
+        shot(d, "08-engine-offline")
+    finally:
+        web.stop()

@@ -1,0 +1,104 @@
+"""The app factory of `onewindow web`: one Starlette app, one router per area.
+
+``create_app(ctx)`` builds the app around a :class:`WebContext` (config, bus
+hub, auth, clock). Nothing here connects to anything: the lifespan starts the
+hub (unless the caller already did) and attaches the desks to the loop.
+Areas mount under their own prefix: ``/terminal`` (the clerk's window
+terminal) now; the admin console adds ``/admin`` beside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import RedirectResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from hall.clock import Clock, SystemClock
+from hall.config import HallConfig
+
+from .auth import Auth
+from .busclient import Hub
+from .terminal.desk import Desks
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+# the pages are served to the hall LAN only and load nothing from elsewhere
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+
+
+@dataclass
+class WebContext:
+    cfg: HallConfig
+    hub: Hub
+    auth: Auth
+    clock: Clock = field(default_factory=SystemClock)
+    cookie_secure: bool = True
+    start_hub: bool = True
+    desks: Desks = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.desks = Desks(self.cfg, self.hub)
+
+
+class _Headers:
+    """Security headers on every response (plain ASGI: event streams pass untouched)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        extra = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+                 (b"referrer-policy", b"no-referrer")]
+        if scope["path"].startswith("/terminal"):
+            extra.append((b"cache-control", b"no-store"))  # the form must not stay in a cache
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [h for h in extra if h[0] not in have]
+            await send(message)
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(ctx: WebContext) -> Starlette:
+    import asyncio
+
+    from .terminal import routes as terminal
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        ctx.desks.attach(asyncio.get_running_loop())
+        if ctx.start_hub:
+            await asyncio.to_thread(ctx.hub.start)
+        try:
+            yield
+        finally:
+            if ctx.start_hub:
+                await asyncio.to_thread(ctx.hub.stop)
+
+    async def home(request):
+        return RedirectResponse("/terminal/", status_code=303)
+
+    app = Starlette(
+        routes=[Route("/", home),
+                Mount("/terminal", routes=terminal.routes()),
+                Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static")],
+        middleware=[Middleware(_Headers)], lifespan=lifespan)
+    app.state.ctx = ctx
+    return app
+
+
+def context(request: Any) -> WebContext:
+    return request.app.state.ctx

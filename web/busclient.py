@@ -1,0 +1,156 @@
+"""The web process's one connection to the hall bus.
+
+It is a bus client like any other (its own MQTT identity, ``onewindow-web``):
+it keeps the retained window states, zone boards and the engine's
+availability it is sent, acts on the engine only through the window request
+topics, and hands every change to listeners (the live pages).
+
+paho calls back in its network thread; requests are awaited in the asyncio
+loop. A request is refused at once when the bus or the engine is offline
+(nothing is queued to be delivered minutes later), and retried with the *same*
+id when no reply comes, so the engine never does it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import threading
+from typing import Any, Callable
+
+import msgspec
+
+from hall import messages as m
+from hall.bus import Bus, BusSettings, RequestError
+from hall.topics import REGISTRY, Parsed
+
+log = logging.getLogger("web.bus")
+
+Listener = Callable[[str, str, Any], None]  # (what, window or zone id, decoded JSON)
+
+
+class Hub:
+    def __init__(self, hall_id: str, settings: BusSettings, client_id: str | None = None,
+                 timeout_s: float = 3.0, retries: int = 1):
+        self.hall_id = hall_id
+        self.bus = Bus(hall_id, client_id or f"onewindow-web-{hall_id}", settings)
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.states: dict[str, dict] = {}  # window id → last retained state
+        self.boards: dict[str, dict] = {}
+        self.engine = "unknown"  # online | offline | stopped | unknown
+        self._listeners: list[Listener] = []
+        self._pending: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
+        self._lock = threading.Lock()
+        self._seq = itertools.count(1)
+        self._prefix = f"web-{os.getpid()}-{os.urandom(3).hex()}"
+
+    def listen(self, fn: Listener) -> None:
+        self._listeners.append(fn)
+
+    def new_id(self) -> str:
+        return f"{self._prefix}-{next(self._seq)}"
+
+    # ------------------------------------------------------------ life --
+    def start(self, timeout: float = 10.0) -> None:
+        b = self.bus
+        b.subscribe(REGISTRY["window.state"], self._on_state)
+        b.subscribe(REGISTRY["zone.board"], self._on_board)
+        b.subscribe(REGISTRY["engine.availability"], self._on_engine)
+        for spec in REGISTRY.requests():
+            if spec.kind == "window":
+                b.subscribe(REGISTRY.response_for(spec), self._on_response)
+        b.on_connect(lambda: self._emit("bus", "", {"connected": True}))
+        b.start(timeout)
+
+    def stop(self) -> None:
+        self.bus.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self.bus.connected
+
+    # -------------------------------------------------------- incoming --
+    def _emit(self, what: str, ident: str, data: Any) -> None:
+        for fn in list(self._listeners):
+            try:
+                fn(what, ident, data)
+            except Exception:
+                log.exception("listener failed on %s %s", what, ident)
+
+    @staticmethod
+    def _json(payload: bytes) -> Any:
+        return msgspec.json.decode(payload) if payload else None
+
+    def _on_state(self, p: Parsed, payload: bytes) -> None:
+        data = self._json(payload)
+        if data is None:
+            self.states.pop(p.ident, None)
+        else:
+            data.get("ticket") and data["ticket"].pop("form", None)  # never kept from a retained topic
+            self.states[p.ident] = data
+        self._emit("state", p.ident, data)
+
+    def _on_board(self, p: Parsed, payload: bytes) -> None:
+        data = self._json(payload)
+        if data is not None:
+            self.boards[p.ident] = data
+        self._emit("board", p.ident, data)
+
+    def _on_engine(self, p: Parsed, payload: bytes) -> None:
+        data = self._json(payload) or {"state": "offline"}
+        self.engine = data.get("state", "offline")
+        self._emit("engine", p.ident, self.engine)
+
+    def _on_response(self, p: Parsed, payload: bytes) -> None:
+        try:
+            resp = m.decode(payload, m.Response)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            log.warning("undecodable reply on window %s", p.ident)
+            return
+        with self._lock:
+            entry = self._pending.get(resp.id)
+        if entry is not None:
+            loop, fut = entry
+            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(resp))
+
+    # -------------------------------------------------------- requests --
+    def check_online(self) -> None:
+        if not self.bus.connected:
+            raise RequestError("offline", "the terminal server has lost the hall bus; nothing was sent")
+        if self.engine != "online":
+            raise RequestError("engine_offline", f"the queue engine is {self.engine}; nothing was sent")
+
+    async def request(self, window: str, op: str, body: dict[str, Any], rid: str | None = None) -> Any:
+        """Send ``window/<id>/request/<op>`` and return the reply's data.
+
+        Raises :class:`RequestError`: ``offline``/``engine_offline`` when nothing
+        was sent, ``timeout`` when it was sent and no reply came (the caller
+        may retry with the same ``rid``), or the engine's own error code."""
+        self.check_online()
+        spec = REGISTRY[f"window.request.{op}"]
+        rid = rid or self.new_id()
+        loop = asyncio.get_running_loop()
+        data = m.encode({"id": rid, **body})
+        try:
+            for _ in range(self.retries + 1):
+                fut = loop.create_future()
+                with self._lock:
+                    self._pending[rid] = (loop, fut)
+                self.check_online()
+                self.bus.publish(spec, window, data)
+                try:
+                    resp: m.Response = await asyncio.wait_for(fut, self.timeout_s)
+                except asyncio.TimeoutError:
+                    continue
+                if resp.status == "ok":
+                    return resp.data
+                err = resp.error
+                raise RequestError(err.code if err else "error", err.message if err else "")
+            raise RequestError("timeout", f"no reply from the engine to {op} within "
+                                          f"{self.timeout_s:g}s × {self.retries + 1}")
+        finally:
+            with self._lock:
+                self._pending.pop(rid, None)
