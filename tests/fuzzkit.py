@@ -29,6 +29,8 @@ VALID: dict[str, dict[str, Any]] = {
     "kiosk.rate": {"ticket": "A001", "level": 5}, "kiosk.progress": {"case": "C1"},
     "window.login": {"staff": "S1"}, "window.transfer": {"matter": "M4"},
     "window.rate": {"level": 4}, "config.set": {"config": {}},
+    "window.pause": {"reason": "午休"},
+    "window.finish": {"outcome": {"kind": "correction", "missing": ["id_card"], "notify": "print"}},
     "config.appointments": {"appointments": []},
     "device.sms_status": {"sms": "x", "state": "sent"},
     "alert.followup_close": {"followup": "FU-x", "note": "done"},

@@ -63,6 +63,21 @@ def wait(drv, cond, timeout=10.0, what="condition"):
     return WebDriverWait(drv, timeout).until(lambda d: cond(d), message=what)
 
 
+def print_view(drv, main: str, name: str, title: str, css: str) -> str:
+    """Switch to the print view the page opened, shoot it as printed, close it;
+    returns the text of ``css`` there."""
+    from selenium.webdriver.common.by import By
+    wait(drv, lambda d: len(d.window_handles) == 2, what=f"{name} opened")
+    drv.switch_to.window([h for h in drv.window_handles if h != main][0])
+    wait(drv, lambda d: title in d.title, what=f"{name} loaded")
+    text = drv.find_element(By.CSS_SELECTOR, css).text
+    drv.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    shot(drv, name)
+    drv.close()
+    drv.switch_to.window(main)
+    return text
+
+
 def data(drv, expr: str):
     """What the page shows, as data (window.terminalData)."""
     return drv.execute_script(f"return window.terminalData && window.terminalData.{expr};")
@@ -115,13 +130,8 @@ def test_clerk_clicks_through_login_next_transfer_correction_and_finish(
         shot(d, "03-called-with-form")
         main = d.current_window_handle
         d.execute_script("window.open('/terminal/print/form', '_blank')")
-        d.switch_to.window([h for h in d.window_handles if h != main][0])
-        wait(d, lambda d: "申请表" in d.title, what="print form")
-        assert "杭州市西湖区文三路 90 号" in by(By.CSS_SELECTOR, "table.fields").text
-        d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
-        shot(d, "07-application-form-a4")
-        d.close()
-        d.switch_to.window(main)
+        text = print_view(d, main, "07-application-form-a4", "申请表", "table.fields")
+        assert "杭州市西湖区文三路 90 号" in text
 
         # --- transfer to a matter of another zone, found by its pinyin initials
         by(By.CSS_SELECTOR, '[data-dialog="transfer"]').click()
@@ -151,13 +161,7 @@ def test_clerk_clicks_through_login_next_transfer_correction_and_finish(
         _, s = settled.get()
         assert (s["ticket"], s["outcome"]["kind"], s["outcome"]["missing"]) == (t2["ticket"], "correction", ["lease"])
         wait(d, lambda d: len(d.window_handles) == 2, what="notice print view opened")
-        d.switch_to.window([h for h in d.window_handles if h != main][0])
-        wait(d, lambda d: "一次性告知书" in d.page_source, what="notice page")
-        assert "住所使用证明" in by(By.CSS_SELECTOR, "ol.missing").text
-        d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
-        shot(d, "06-notice-print")
-        d.close()
-        d.switch_to.window(main)
+        assert "住所使用证明" in print_view(d, main, "06-notice-print", "一次性告知", "ol.missing")
 
         # --- next (M2), finish 办结 by the keyboard
         by(By.TAG_NAME, "body").send_keys("n")

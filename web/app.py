@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from hall import sdnotify
 from hall.clock import Clock, SystemClock
 from hall.config import HallConfig
 
@@ -77,14 +78,27 @@ def create_app(ctx: WebContext) -> Starlette:
 
     from .terminal import routes as terminal
 
+    async def watchdog() -> None:
+        # the pings come from the event loop itself: a loop blocked by a slow
+        # call stops them, and systemd restarts the process (hall/sdnotify.py)
+        sdnotify.watch("web-loop")
+        while True:
+            sdnotify.beat("web-loop")
+            await asyncio.sleep(1.0)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         ctx.desks.attach(asyncio.get_running_loop())
         if ctx.start_hub:
             await asyncio.to_thread(ctx.hub.start)
+        dog = asyncio.ensure_future(watchdog())
+        sdnotify.NOTIFIER.ready(f"window terminal of hall {ctx.cfg.hall.id}")
         try:
             yield
         finally:
+            sdnotify.NOTIFIER.stopping()
+            dog.cancel()
+            sdnotify.unwatch("web-loop")
             if ctx.start_hub:
                 await asyncio.to_thread(ctx.hub.stop)
 

@@ -22,6 +22,11 @@ def cmd() -> None:
 @click.option("--http-port", type=int, default=8080, show_default=True, help="HTTP port.")
 @click.option("--host", default=None, help="MQTT host (env ONEWINDOW_MQTT_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="MQTT port (env ONEWINDOW_MQTT_PORT, default 1883).")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Serve HTTPS with this certificate (PEM); the key is --tls-key or the systemd "
+                   "credential `web-tls-key`.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The certificate's private key (PEM).")
 @click.option("--insecure-cookie", is_flag=True,
               help="Send the session cookie over plain HTTP too (only behind a TLS proxy on the same host).")
 @click.option("--lockout-failures", type=click.IntRange(2, 20), default=5, show_default=True,
@@ -31,8 +36,10 @@ def cmd() -> None:
 @click.option("--idle-minutes", type=click.IntRange(1, 600), default=30, show_default=True,
               help="A session unused this long ends (an open terminal page keeps it in use).")
 def serve_cmd(config_path: str, bind: str, http_port: int, host: str | None, port: int | None,
-              insecure_cookie: bool, lockout_failures: int, lockout_minutes: int, idle_minutes: int) -> None:
+              tls_cert: str | None, tls_key: str | None, insecure_cookie: bool, lockout_failures: int, lockout_minutes: int, idle_minutes: int) -> None:
     """Serve the clerks' window terminal of one hall."""
+    import os
+
     import uvicorn
 
     from hall.bus import BusSettings
@@ -52,9 +59,19 @@ def serve_cmd(config_path: str, bind: str, http_port: int, host: str | None, por
     auth = Auth(cfg.staff, max_failures=lockout_failures, lockout_s=lockout_minutes * 60,
                 idle_s=idle_minutes * 60)
     app = create_app(WebContext(cfg=cfg, hub=hub, auth=auth, cookie_secure=not insecure_cookie))
-    log.info("window terminal of hall %s on http://%s:%d/terminal/", cfg.hall.id, bind, http_port)
+    tls: dict = {}
+    if tls_cert:
+        key = tls_key or os.path.join(os.environ.get("CREDENTIALS_DIRECTORY", ""), "web-tls-key")
+        if not os.path.exists(key):
+            raise click.ClickException("--tls-cert needs --tls-key or the systemd credential web-tls-key")
+        tls = {"ssl_certfile": tls_cert, "ssl_keyfile": key}
+    elif bind not in ("127.0.0.1", "::1", "localhost") and not insecure_cookie:
+        log.warning("serving plain HTTP on %s: browsers send the (Secure) session cookie over HTTPS "
+                    "or to localhost only; give --tls-cert", bind)
+    scheme = "https" if tls else "http"
+    log.info("window terminal of hall %s on %s://%s:%d/terminal/", cfg.hall.id, scheme, bind, http_port)
     uvicorn.run(app, host=bind, port=http_port, log_level="info", access_log=False,
-                proxy_headers=False, server_header=False)
+                proxy_headers=False, server_header=False, **tls)
 
 
 @cmd.command(name="pin-hash")

@@ -1,0 +1,222 @@
+"""Window terminal benchmark: `python bench/web.py --json` (`--quick` for a short run).
+
+Through a real mosquitto, the engine (`onewindow caller`) and `onewindow web serve`
+each in its own process, with 50 clerks logged in at 50 windows, each with its
+page's live event stream open (SSE):
+
+- next_to_form_p99_ms  a clerk's `next` (the POST leaving the browser) → the called
+                       citizen's filled form arriving in that page's data (the `visit`
+                       event on its stream); p50 too. Calls go round the 50 windows,
+                       one at a time, while every page also receives its window's
+                       state and queue updates.
+- web_rss_mb           the web process's resident memory after the run (VmRSS), and
+                       its peak (VmHWM) as web_rss_peak_mb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import yaml  # noqa: E402
+
+from hall.broker import start_local_broker  # noqa: E402
+from hall.bus import Bus, Requester  # noqa: E402
+from web.auth import hash_pin  # noqa: E402
+
+PIN = "246810"
+FORM = {"company_name": "杭州西湖味道餐饮有限公司", "legal_person": "张三", "id_number": "11010519491231002X",
+        "phone": "13812345678", "address": "杭州市西湖区文三路 90 号", "capital": "500",
+        "business_scope": "餐饮服务；食品销售", "email": "zhang@example.com"}
+
+
+def bench_hall(terminals: int) -> dict:
+    pin = hash_pin(PIN)
+    wins = [f"W{i:02d}" for i in range(1, terminals + 1)]
+    return {
+        "version": 1,
+        "hall": {"id": f"bench{os.getpid()}", "name": {"zh": "基准测试中心", "en": "Bench hall"}},
+        "queue": {"issue_only_in_service_hours": False},
+        "groups": [{"prefix": "A", "name": {"zh": "综合", "en": "General"}, "digits": 4}],
+        "zones": [{"id": "Z1", "name": {"zh": "综合区", "en": "Zone"}}],
+        "matters": [{"id": "M1", "name": {"zh": "有限责任公司设立登记", "en": "Company"}, "group": "A",
+                     "department": {"zh": "市场监督管理局", "en": "Market"}, "zone": "Z1"}],
+        "windows": [{"id": w, "number": str(i + 1), "zone": "Z1", "serves": {"M1": 1}} for i, w in enumerate(wins)],
+        "staff": [{"id": f"S{i:03d}", "name": f"职员{i}", "pin_hash": pin, "windows": [w]}
+                  for i, w in enumerate(wins, 1)],
+    }
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_mem(pid: int) -> tuple[float, float]:
+    rss = hwm = 0.0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1]) / 1024
+    return rss, hwm
+
+
+class Terminal:
+    def __init__(self, base: str, window: str, staff: str):
+        self.window, self.staff = window, staff
+        self.http = httpx.AsyncClient(base_url=base, timeout=30)
+        self.cookie = self.csrf = ""
+        self.visits: asyncio.Queue = asyncio.Queue()
+        self.task: asyncio.Task | None = None
+
+    async def login(self) -> None:
+        r = await self.http.post("/terminal/login", data={"window": self.window, "staff": self.staff, "pin": PIN})
+        m = re.search(r"ow_session=([^;]+)", r.headers.get("set-cookie", ""))
+        if r.status_code != 303 or not m:
+            raise RuntimeError(f"login {self.staff}@{self.window}: HTTP {r.status_code}")
+        self.cookie = m.group(1)
+        page = await self.http.get("/terminal/", headers=self.h)
+        self.csrf = re.search(r'name="csrf" content="([^"]+)"', page.text).group(1)
+
+    @property
+    def h(self) -> dict:
+        return {"Cookie": f"ow_session={self.cookie}"}
+
+    async def listen(self, ready: asyncio.Event) -> None:
+        async with self.http.stream("GET", "/terminal/events", headers=self.h, timeout=None) as r:
+            event = None
+            async for line in r.aiter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                    if event == "pending":
+                        ready.set()  # the last event of the snapshot
+                elif line.startswith("data: ") and event == "visit":
+                    data = json.loads(line[6:])
+                    if data is not None:
+                        self.visits.put_nowait((time.perf_counter(), data))
+
+    async def next(self, n: int) -> float:
+        """`next`, then wait for the form in this page's data; returns ms."""
+        while not self.visits.empty():
+            self.visits.get_nowait()
+        t0 = time.perf_counter()
+        r = await self.http.post("/terminal/act/next", json={"rid": f"bench{n:06d}"},
+                                 headers={**self.h, "X-CSRF-Token": self.csrf})
+        if r.status_code != 200:
+            raise RuntimeError(f"next at {self.window}: {r.status_code} {r.text}")
+        number = r.json()["state"]["ticket"]["number"]
+        while True:
+            t1, v = await asyncio.wait_for(self.visits.get(), 10)
+            if v["number"] == number and v["form"]:
+                return (t1 - t0) * 1000
+
+
+async def run(base: str, terminals: int, calls: int) -> dict:
+    ts = [Terminal(base, f"W{i:02d}", f"S{i:03d}") for i in range(1, terminals + 1)]
+    for t in ts:  # one by one: argon2 is meant to be slow
+        await t.login()
+    readies = []
+    for t in ts:
+        ev = asyncio.Event()
+        readies.append(ev)
+        t.task = asyncio.ensure_future(t.listen(ev))
+    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 30)
+    lat = []
+    for n in range(calls):
+        lat.append(await ts[n % terminals].next(n))
+    for t in ts:
+        t.task.cancel()
+        await t.http.aclose()
+    lat.sort()
+    return {"next_to_form_p50_ms": round(statistics.median(lat), 1),
+            "next_to_form_p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1),
+            "next_to_form_max_ms": round(lat[-1], 1), "calls": calls}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", action="store_true", help="Print one JSON object.")
+    ap.add_argument("--quick", action="store_true", help="A short run (100 calls) to prove it works.")
+    ap.add_argument("--terminals", type=int, default=50, help="Clerks logged in, each with its page open.")
+    ap.add_argument("--calls", type=int, default=1000, help="`next` calls measured.")
+    args = ap.parse_args()
+    calls = 100 if args.quick else args.calls
+    work = Path(tempfile.mkdtemp(prefix="onewindow-bench-web-"))
+    raw = bench_hall(args.terminals)
+    (work / "hall.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    broker = start_local_broker(workdir=work / "broker")
+    env = {**os.environ, "ONEWINDOW_MQTT_HOST": "127.0.0.1", "ONEWINDOW_MQTT_PORT": str(broker.settings.port)}
+    exe = [sys.executable, "-m", "hall.cli"]
+    procs = []
+    try:
+        procs.append(subprocess.Popen(exe + ["caller", "--config", str(work / "hall.yaml"),
+                                             "--db", str(work / "caller.sqlite")], env=env, cwd=ROOT,
+                                      stderr=subprocess.DEVNULL))
+        port = free_port()
+        web = subprocess.Popen(exe + ["web", "serve", "--config", str(work / "hall.yaml"), "--http-port", str(port)],
+                               env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+        procs.append(web)
+        bus = Bus(raw["hall"]["id"], "bench-kiosk", broker.settings)
+        bus.start()
+        kiosk = Requester(bus, "kiosk", "K1")
+        end = time.monotonic() + 20
+        while True:  # the engine is up when it answers
+            try:
+                kiosk.call("issue", {"matter": "M1", "form": FORM}, timeout=1, retries=0)
+                break
+            except Exception:
+                if time.monotonic() > end:
+                    raise
+        for _ in range(calls):
+            kiosk.call("issue", {"matter": "M1", "form": FORM})
+        base = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                httpx.get(base + "/terminal/login", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.1)
+        result = asyncio.run(run(base, args.terminals, calls))
+        rss, hwm = proc_mem(web.pid)
+        result.update({"web_rss_mb": round(rss, 1), "web_rss_peak_mb": round(hwm, 1), "terminals": args.terminals,
+                       "machine": platform.machine(), "cpus": os.cpu_count(),
+                       "load": os.getloadavg()[0], "date": time.strftime("%Y-%m-%d")})
+        bus.stop()
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        broker.stop()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:24} {v}")
+
+
+if __name__ == "__main__":
+    main()
