@@ -45,6 +45,7 @@ from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, Requester  # noqa: E402
 from hall.config.devices import Line, SerialDevice  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
+from hall.crypto import use_fresh_key  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 WINDOWS = 100
@@ -306,6 +307,7 @@ def main() -> None:
     if a.quick:
         a.trials, a.poll_seconds = 10, 1.0
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-bridge-"))
+    use_fresh_key(work)  # the engine subprocess encrypts personal data with it
     out: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine":
                  f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                  "windows": WINDOWS}

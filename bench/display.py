@@ -49,6 +49,7 @@ from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, Requester  # noqa: E402
 from hall.config import parse_config  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
+from hall.crypto import use_fresh_key  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -230,6 +231,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: no stray brokers
 
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-display-"))
+    use_fresh_key(work)  # the engine encrypts personal data with it
     broker = start_local_broker(workdir=work / "broker")
     hall_id = f"bd{os.getpid()}"
     raw = bench_hall(hall_id)

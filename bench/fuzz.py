@@ -24,6 +24,7 @@ import yaml  # noqa: E402
 
 from caller.service import CallerService  # noqa: E402
 from hall.config import parse_config  # noqa: E402
+from hall.crypto import use_fresh_key  # noqa: E402
 from tests.fuzzkit import LoopbackBus, run_fuzz  # noqa: E402
 
 HALL = Path(__file__).resolve().parent.parent / "tests" / "halls" / "small.yaml"
@@ -42,6 +43,7 @@ def main() -> int:
     raw["hall"]["id"] = "fuzz"
     cfg = parse_config(raw)
     with tempfile.TemporaryDirectory() as tmp:
+        use_fresh_key(tmp)  # the engine encrypts personal data with it
         bus = LoopbackBus(cfg.hall.id)
         svc = CallerService(cfg, Path(tmp) / "fuzz.sqlite", None, bus=bus)
         svc.start()

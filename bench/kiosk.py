@@ -52,7 +52,7 @@ def touch_to_number(n: int, broker) -> dict:
     from kivy.base import EventLoop
 
     from caller.service import CallerService
-    from hall.crypto import DataCipher, write_key
+    from hall.crypto import use_fresh_key
     from kiosk.app import Harness, configure_kivy
     from kiosk.flow import S
     from kiosk.service import KioskService, make_printer
@@ -60,8 +60,8 @@ def touch_to_number(n: int, broker) -> dict:
     _, cfg = bench_config("benchkiosk")
     configure_kivy(cfg.kiosks.screen)
     db = Path(tempfile.mkdtemp(prefix="kiosk-bench-")) / "engine.sqlite"
-    eng = CallerService(cfg, db, broker.settings, client_id="bench-engine",
-                        cipher=DataCipher.from_env(write_key(db.parent / "data-key")))
+    use_fresh_key(db.parent)  # the engine encrypts personal data with it
+    eng = CallerService(cfg, db, broker.settings, client_id="bench-engine")
     eng.start()
     printer, fake = make_printer(cfg, "DEMO")
     svc = KioskService(cfg, "DEMO", broker.settings, printer=printer)

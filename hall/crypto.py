@@ -46,6 +46,14 @@ def write_key(path: str | Path) -> Path:
     return path
 
 
+def use_fresh_key(folder: str | Path) -> Path:
+    """For a demo or a benchmark: a new data key in ``folder``, exported as
+    ``$ONEWINDOW_DATA_KEY_FILE`` (so the engines it starts find it) unless one is set."""
+    if not os.environ.get(ENV_FILE):
+        os.environ[ENV_FILE] = str(write_key(Path(folder) / "data-key"))
+    return Path(os.environ[ENV_FILE])
+
+
 def load_key(path: str | Path | None = None) -> bytes:
     """The data key: ``path``, else ``$ONEWINDOW_DATA_KEY_FILE``, else the systemd credential."""
     candidates = [path, os.environ.get(ENV_FILE)]
