@@ -56,6 +56,8 @@ def hall(port: str, windows: int) -> dict:
         "version": 1,
         "hall": {"id": "benchbridge", "name": {"zh": "基准大厅", "en": "Bench hall"}},
         "queue": {"issue_only_in_service_hours": False},
+        # one bench kiosk fills the queue at once: the door's per-kiosk limits are not under test
+        "door": {"kiosk": {"rate": 100000, "burst": 100000}, "daily_tickets_per_kiosk": None},
         "groups": [{"prefix": "A", "name": {"zh": "综合", "en": "General"}, "digits": 4}],
         "zones": [{"id": "Z1", "name": {"zh": "综合区", "en": "Zone"}}],
         "matters": [{"id": "M1", "name": {"zh": "事项", "en": "Matter"}, "group": "A",

@@ -20,15 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import yaml  # noqa: E402
-
 from caller.service import CallerService  # noqa: E402
-from hall.config import parse_config  # noqa: E402
 from hall.crypto import use_fresh_key  # noqa: E402
-from tests.fuzzkit import LoopbackBus, run_fuzz  # noqa: E402
-
-HALL = Path(__file__).resolve().parent.parent / "tests" / "halls" / "small.yaml"
-
+from tests.fuzzkit import LoopbackBus, fuzz_config, run_fuzz  # noqa: E402
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -39,9 +33,7 @@ def main() -> int:
     a = ap.parse_args()
     n = 5_000 if a.quick else a.n
     logging.basicConfig(level=logging.CRITICAL)  # a refusal per payload would flood the terminal
-    raw = yaml.safe_load(HALL.read_text(encoding="utf-8"))
-    raw["hall"]["id"] = "fuzz"
-    cfg = parse_config(raw)
+    cfg = fuzz_config("fuzz")
     with tempfile.TemporaryDirectory() as tmp:
         use_fresh_key(tmp)  # the engine encrypts personal data with it
         bus = LoopbackBus(cfg.hall.id)

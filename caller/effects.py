@@ -43,6 +43,10 @@ class Changes:
     waiting_lines: set[str] = field(default_factory=set)  # counts changed: publish soon
     zone_views: set[str] = field(default_factory=set)  # calls changed: publish now
     alerts: list[m.UnattendedAlert] = field(default_factory=list)
+    # (ticket, day, target, values) of forms issued with a ticket: never kept on the
+    # ticket record itself (which is stored and shown in clear); the forms
+    # extension seals them into its own encrypted rows in the same transaction
+    forms: list[tuple[str, str, str, dict[str, str]]] = field(default_factory=list)
 
     def absorb(self, cmd: "Changes") -> None:
         """Add one applied command's changes to the batch's (records excepted:
@@ -55,6 +59,7 @@ class Changes:
         self.waiting_lines |= cmd.waiting_lines
         self.zone_views |= cmd.zone_views
         self.alerts.extend(cmd.alerts)
+        self.forms.extend(cmd.forms)
 
 
 @dataclass

@@ -55,6 +55,8 @@ class Engine:
         self.progress: dict[str, m.CaseProgress] = {}
         self.unattended: dict[str, float] = {}  # window -> since
         self.stats = Counter()  # issued, served, noshow, wait_s, wait_n, handle_s, handle_n
+        self.by_kiosk: Counter[str] = Counter()  # today's tickets per kiosk and per phone (daily caps)
+        self.by_phone: Counter[str] = Counter()
         self._qseq = 0
         self.ch = Changes()
         self._dirty_t: dict[str, Ticket] = {}
@@ -64,6 +66,9 @@ class Engine:
         self._handlers: dict[str, Callable[[Engine, str, Any, float], Any]] = {
             **kiosk_ops.HANDLERS, **window_ops.HANDLERS}
         self.events: list[Emit] = []
+        # a ticket's filled form: kept sealed by the forms extension (caller/forms.py),
+        # which installs its reader here; the ticket record never holds it
+        self.form_of: Callable[[Ticket], dict[str, str] | None] = lambda t: t.form
 
     @staticmethod
     def _expected(cfg: HallConfig) -> dict[str, float]:
@@ -153,6 +158,7 @@ class Engine:
             self.tickets[t.id] = t
             self.by_number[t.number] = t.id
             self.stats["issued"] += 1
+            self._count_issuer(t, +1)
             if t.state == "waiting":
                 self.enqueue(t)
             self._count_done(t)
@@ -204,6 +210,8 @@ class Engine:
         for q in self.recent.values():
             q.clear()
         self.stats.clear()
+        self.by_kiosk.clear()
+        self.by_phone.clear()
         self._qseq = 0
         self.numbering.forget_before(day)
         for w in self.windows.values():
@@ -271,6 +279,23 @@ class Engine:
             self.routing.add(*key)
         self.waiting_zone_group[zg] += delta
 
+    def _count_issuer(self, t: Ticket, n: int) -> None:
+        if t.kiosk:
+            self.by_kiosk[t.kiosk] += n
+        if t.phone:
+            self.by_phone[t.phone] += n
+
+    def check_daily_caps(self, kiosk: str, phone: str | None) -> None:
+        """Refuse a new ticket past the day's cap for this kiosk or this phone."""
+        door = self.cfg.door
+        if door.daily_tickets_per_kiosk is not None and self.by_kiosk[kiosk] >= door.daily_tickets_per_kiosk:
+            raise Refused("daily_cap", f"kiosk {kiosk} has issued its {door.daily_tickets_per_kiosk} "
+                          "tickets for today")
+        if phone and door.daily_tickets_per_phone is not None \
+                and self.by_phone[phone] >= door.daily_tickets_per_phone:
+            raise Refused("daily_cap", f"this phone number has taken {door.daily_tickets_per_phone} "
+                          "tickets today")
+
     def set_appointment(self, appt: m.Appointment, ticket: str | None) -> None:
         code = appt.code
         before = self.appointments.get(code)
@@ -337,7 +362,9 @@ class Engine:
                    form=form, appointment=appointment, qseq=self.next_qseq())
         self.tickets[t.id] = t
         self.by_number[number] = t.id
-        self._undo.append(lambda: (self.tickets.pop(t.id, None), self.by_number.pop(number, None)))
+        self._undo.append(lambda: (self.tickets.pop(t.id, None), self.by_number.pop(number, None),
+                                   self._count_issuer(t, -1)))
+        self._count_issuer(t, +1)
         self.stats["issued"] += 1
         self.enqueue(t)
         self.touch(t)

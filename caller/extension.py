@@ -32,6 +32,8 @@ class ExtOut:
 
 class Extension(Protocol):
     name: str
+    # optional ``unrecorded``: its read-only ops whose replies carry personal data;
+    # they are not kept as idempotency records (a retry is simply answered again)
 
     def restore(self, store: Store, engine: Engine, now: float) -> None:
         """Load its state at start (after the core's restore) through the store's readers."""
@@ -55,6 +57,7 @@ class Extension(Protocol):
 def default_extensions(cfg: Any) -> list[Extension]:
     """The extensions a production engine runs, built from the hall config."""
     from .followups import Followups
+    from .forms import Forms, engine_cipher
     from .satisfaction import Satisfaction
     from .sms_outbox import SmsOutbox
-    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg)]
+    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), Forms(cfg, engine_cipher())]

@@ -8,10 +8,12 @@ time; it raises :class:`~caller.effects.Refused` before changing anything.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import TYPE_CHECKING, Any, Callable
 
 from hall import messages as m
 from hall.clock import local_day, local_dt
+from hall.forms import check_form, merged_form
 
 from .effects import Refused
 
@@ -38,11 +40,28 @@ def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInf
     if e.cfg.queue.issue_only_in_service_hours:
         if not e.cfg.service_hours.is_open(local_dt(now, e.tz)):
             raise Refused("hall_closed", "numbers are issued in service hours only")
-    t = e.new_ticket(ident, req.matter or req.bundle or "", klass.id, req.lang, now,
-                         phone=req.phone, form=req.form)
+    target = req.matter or req.bundle or ""
+    values = _checked_form(e, target, req.form, now)
+    e.check_daily_caps(ident, req.phone)
+    t = e.new_ticket(ident, target, klass.id, req.lang, now, phone=req.phone)
+    if values:
+        e.ch.forms.append((t.id, t.day, target, values))
     if req.answers:
         t.answers = dict(req.answers)
     return e.info(t, now)
+
+
+def _checked_form(e: Engine, target: str, values: dict[str, str] | None, now: float) -> dict[str, str]:
+    """The form's non-empty values, or a refusal naming the first bad field
+    (never its value: the reason goes to the log too)."""
+    if not values:
+        return {}
+    problems = check_form(merged_form(e.cfg, target), values, date.fromisoformat(local_day(now, e.tz)))
+    if problems:
+        fid, why = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise Refused("bad_form", f"field {fid}: {why}{more}")
+    return {k: v.strip() for k, v in values.items() if v.strip()}
 
 
 def checkin(e: Engine, ident: str, req: m.CheckinRequest, now: float) -> m.TicketInfo:
@@ -65,6 +84,7 @@ def checkin(e: Engine, ident: str, req: m.CheckinRequest, now: float) -> m.Ticke
         raise Refused("unknown_matter", f"the booked matter {appt.matter!r} is not offered")
     late = now > appt.start + pol.appointment_late_minutes * 60
     klass = "normal" if late else pol.appointment_class
+    e.check_daily_caps(ident, req.phone or appt.phone)
     t = e.new_ticket(ident, appt.matter, klass, req.lang, now,
                          phone=req.phone or appt.phone, appointment=appt.code)
     e.set_appointment(appt, t.id)

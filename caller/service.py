@@ -25,6 +25,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,9 @@ from hall.topics import REGISTRY, Parsed
 
 from . import config_admin
 from .config_admin import ConfigAdmin
+from .door import TokenBuckets
 from .engine import Changes, Emit, Engine, Refused
+from .engine_health import EngineHealth
 from .extension import Extension, ExtOut, default_extensions
 from .store import Store
 
@@ -88,6 +91,7 @@ class _Work:
     out: list[tuple[Any, str, Any]]
     prune_before: str | None = None  # a new day: yesterday's idempotency records can go
     purge: tuple[str, float] | None = None  # …and personal data past its retention
+    made: float = 0.0  # perf_counter when the worker handed it on (commit latency)
 
 
 @dataclass
@@ -117,6 +121,9 @@ class CallerService:
         self.clock = clock or SystemClock()
         self.extensions = default_extensions(config) if extensions is None else extensions
         self._ext_ops: dict[str, Extension] = {op: x for x in self.extensions for op in x.ops()}
+        # read-only ops whose replies carry personal data: answered again on a
+        # retry rather than kept in the idempotency records (stored in clear)
+        self._unrecorded: set[str] = {op for x in self.extensions for op in getattr(x, "unrecorded", ())}
         self.store = Store(db_path)
         self.config_admin = ConfigAdmin(config, self.config_path)
         self.engine = Engine(config)
@@ -125,6 +132,8 @@ class CallerService:
                               availability=(REGISTRY["engine.availability"], ENGINE_ID))
         # SimpleQueue: the C implementation; the network thread puts every request here
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._buckets = TokenBuckets()  # network thread only
+        self.shed: dict[str, int] = {}  # requests answered at the door without queueing, by code
         self._commits: queue.Queue[_Work | None] = queue.Queue(maxsize=2)  # the pipeline's depth
         self._out: list[tuple[Any, str, Any]] = []  # worker-side: to publish after the next commit
         self._backlog: deque[tuple[str, str]] = deque()  # coalesced views still to send
@@ -136,6 +145,7 @@ class CallerService:
         self._summary_dirty = True
         self.failed: BaseException | None = None
         self.batches = 0  # for the benchmark: how well group commit groups
+        self.health = EngineHealth(self.clock.now())  # stats/hall/engine for `onewindow metrics`
         self.max_batch = max(1, max_batch)  # 1 = one commit per request (to measure what batching buys)
 
     # ------------------------------------------------------------ life --
@@ -182,7 +192,25 @@ class CallerService:
         self.store.close()
 
     def _on_message(self, parsed: Parsed, payload: bytes) -> None:
+        """The door (network thread): a request past its client's bucket, or
+        arriving while the queue is full, is answered at once and never queued."""
+        spec = parsed.spec
+        if spec.is_request:
+            door = self.config.door
+            if not self._buckets.take(door, spec.kind, parsed.ident, self.clock.monotonic()):
+                return self._shed(parsed, payload, "rate_limited",
+                                  f"more than {door.bucket(spec.kind).rate:g} requests/s; slow down")
+            if self._q.qsize() >= door.max_queue:
+                return self._shed(parsed, payload, "busy", "the engine is busy; try again shortly")
         self._q.put((parsed, payload))
+
+    def _shed(self, parsed: Parsed, payload: bytes, code: str, message: str) -> None:
+        n = self.shed.get(code, 0)
+        self.shed[code] = n + 1
+        if n % 1000 == 0:  # a flood must not become a flood of log lines
+            log.warning("%s %s from %s (%d so far)", code, parsed.spec.name, parsed.ident, n + 1)
+        self.bus.publish(REGISTRY.response_for(parsed.spec), parsed.ident, m.encode(m.Response(
+            id=m.best_effort_id(payload), status="error", error=m.ErrorBody(code=code, message=message))))
 
     # ---------------------------------------------------------- worker --
     def _take_batch(self) -> list[Any]:
@@ -236,7 +264,8 @@ class CallerService:
                 records: list[Any] = (), prune_before: str | None = None,
                 purge: tuple[str, float] | None = None) -> None:
         """Hand a batch to the committer (blocks while two are already waiting)."""
-        work = _Work(changes, list(to_store), list(records), self._out, prune_before, purge)
+        work = _Work(changes, list(to_store), list(records), self._out, prune_before,
+                     made=time.perf_counter(), purge=purge)
         self._out = []
         while not self._stop.is_set():
             try:
@@ -254,6 +283,7 @@ class CallerService:
                 if work.changes is not None:
                     self.store.commit(work.changes, work.to_store, work.records)
                     self.batches += 1
+                    self.health.committed(work.made)
                 if work.prune_before:
                     self.store.prune_replies(work.prune_before)
                 if work.purge:
@@ -266,6 +296,7 @@ class CallerService:
 
     def _process(self, batch: list[Any]) -> None:
         now = self.clock.now()
+        self.health.requests += len(batch)
         b = _Batch()
         for item in batch:
             if item is _REPUBLISH:
@@ -302,6 +333,13 @@ class CallerService:
                 id=m.best_effort_id(payload), status="error",
                 error=m.ErrorBody(code="internal", message=type(e).__name__)))))
 
+    def may_speak_as(self, kind: str, ident: str) -> tuple[str, str] | None:
+        """THE one place that decides whether the requester ``ident`` may make
+        requests as a ``kind`` (a display may not issue); returns (code,
+        message) to refuse.  Called once per request, before its payload is
+        decoded.  Allows everyone until the identity check fills it in."""
+        return None
+
     def _answer(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
         """Validate one request, answer it from the idempotency record or by
         dispatching it, and add its reply to the batch."""
@@ -314,6 +352,9 @@ class CallerService:
             b.replies.append((resp_spec, parsed.ident, m.encode(m.Response(
                 id=rid, status="error", error=m.ErrorBody(code=code, message=message)))))
 
+        refusal = self.may_speak_as(spec.kind, parsed.ident)
+        if refusal is not None:
+            return refuse(m.best_effort_id(payload), *refusal)
         limit = m.PAYLOAD_LIMITS.get(op, m.MAX_PAYLOAD)  # a whole hall config is bigger
         try:  # bounds first: nothing is decoded that is too large or nests too deep
             req = m.decode(payload, m.REQUEST_TYPES[op], limit)
@@ -324,7 +365,8 @@ class CallerService:
         except msgspec.DecodeError as e:
             return refuse("", "bad_json", str(e))
         key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
-        recorded = op not in m.UNRECORDED_OPS  # personal data is never kept for a retry
+        # reads carrying personal data or a whole config are never kept for a retry
+        recorded = op not in m.UNRECORDED_OPS and op not in self._unrecorded
         cached = (b.in_batch.get(key) or self._cache.get(key) or self.store.reply(key)) if recorded else None
         if cached is not None:  # a retry: the first answer again, nothing done twice
             b.replies.append((resp_spec, parsed.ident, cached))
@@ -412,6 +454,8 @@ class CallerService:
 
     def _tick(self) -> None:
         now = self.clock.now()
+        if self.health.due(self.clock.monotonic()):
+            self._emit(REGISTRY["stats.engine"], "hall", self.health.render(now, self._q.qsize()))
         day_before = self.engine.day
         self.engine.tick(now)
         ch = self.engine.drain()

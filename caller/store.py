@@ -29,6 +29,7 @@ from hall.sqlite import open_durable
 
 from .config_admin import StoredRevision
 from .effects import Changes
+from .form_records import FormsPurge, ProfileDrop, ProfileRow, TicketFormRow
 from .model import Rating, Ticket, WindowRec
 from .sms_rules import SmsRecord
 from .store_schema import V1 as SCHEMA  # noqa: F401  (the unversioned schema, for old-DB tests)
@@ -73,7 +74,7 @@ def _ticket(data: bytes, pii: bytes | None, cipher: DataCipher | None) -> Ticket
     return t
 
 
-def _followup_row(f: m.FollowUp, _cipher: DataCipher | None) -> tuple:
+def _followup_row(f: m.FollowUp) -> tuple:
     return (f.followup, f.ticket, f.day, f.status, f.due, f.closed_at, _enc.encode(f))
 
 
@@ -90,7 +91,7 @@ def _sms(data: bytes, pii: bytes | None, cipher: DataCipher | None) -> SmsRecord
     return r
 
 
-def _revision_row(r: StoredRevision, _cipher: DataCipher | None) -> tuple:
+def _revision_row(r: StoredRevision) -> tuple:
     return (r.audit.revision, r.audit.at, r.audit.who, r.audit.action, zlib.compress(_enc.encode(r)))
 
 
@@ -98,10 +99,23 @@ def _revision_row(r: StoredRevision, _cipher: DataCipher | None) -> tuple:
 _RECORDS: dict[type, tuple[str, Any]] = {
     m.FollowUp: ("INSERT OR REPLACE INTO followups (id, ticket, day, status, due, closed_at, data) "
                  "VALUES (?,?,?,?,?,?,?)", _followup_row),
-    SmsRecord: ("INSERT OR REPLACE INTO sms (id, day, ticket, reason, state, created_at, data, pii) "
-                "VALUES (?,?,?,?,?,?,?,?)", _sms_row),
     StoredRevision: ("INSERT OR REPLACE INTO config_revisions (revision, at, who, action, data) "
                      "VALUES (?,?,?,?,?)", _revision_row),
+    ProfileRow: ("INSERT OR REPLACE INTO profiles (key, updated_at, expires_at, data) VALUES (?,?,?,?)",
+                 lambda r: (r.key, r.updated_at, r.expires_at, r.data)),
+    ProfileDrop: ("DELETE FROM profiles WHERE key = ?", lambda r: (r.key,)),
+    TicketFormRow: ("INSERT OR REPLACE INTO ticket_forms (ticket, day, target, data) VALUES (?,?,?,?)",
+                    lambda r: (r.ticket, r.day, r.target, r.data)),
+}
+# records with personal data, written with the data key: (statement, row of (record, cipher))
+_KEYED: dict[type, tuple[str, Any]] = {
+    SmsRecord: ("INSERT OR REPLACE INTO sms (id, day, ticket, reason, state, created_at, data, pii) "
+                "VALUES (?,?,?,?,?,?,?,?)", _sms_row),
+}
+# records that run more than one statement
+_PURGES: dict[type, tuple[tuple[str, Any], ...]] = {
+    FormsPurge: (("DELETE FROM profiles WHERE expires_at <= ?", lambda r: (r.profiles_before,)),
+                 ("DELETE FROM ticket_forms WHERE day < ?", lambda r: (r.forms_before_day,))),
 }
 
 
@@ -191,6 +205,16 @@ class Store:
         return [_dec_revision.decode(zlib.decompress(r[0])) for r in self.db.execute(
             "SELECT data FROM config_revisions ORDER BY revision")]
 
+    def profile(self, key: str) -> ProfileRow | None:
+        row = self._reader().execute("SELECT key, updated_at, expires_at, data FROM profiles WHERE key = ?",
+                                     (key,)).fetchone()
+        return ProfileRow(key=row[0], updated_at=row[1], expires_at=row[2], data=row[3]) if row else None
+
+    def ticket_form(self, ticket: str) -> TicketFormRow | None:
+        row = self._reader().execute("SELECT ticket, day, target, data FROM ticket_forms WHERE ticket = ?",
+                                     (ticket,)).fetchone()
+        return TicketFormRow(ticket=row[0], day=row[1], target=row[2], data=row[3]) if row else None
+
     def reply(self, key: str) -> bytes | None:
         row = self._reader().execute("SELECT data FROM replies WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -249,8 +273,12 @@ class Store:
             if replies:
                 db.executemany("INSERT OR IGNORE INTO replies (key, day, data) VALUES (?,?,?)", replies)
             for rec in records:
-                sql, row = _RECORDS[type(rec)]
-                db.execute(sql, row(rec, self._key_for(getattr(rec, "day", None))))
+                keyed = _KEYED.get(type(rec))
+                if keyed is not None:  # personal data: sealed with the data key, unless purged
+                    db.execute(keyed[0], keyed[1](rec, self._key_for(rec.day)))
+                    continue
+                for sql, row in _PURGES.get(type(rec)) or (_RECORDS[type(rec)],):
+                    db.execute(sql, row(rec))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -49,8 +49,8 @@ CREATE INDEX IF NOT EXISTS sms_day ON sms(day);
 CREATE INDEX IF NOT EXISTS sms_state ON sms(state);
 """
 
-# v2: each config revision with its audit record (caller/config_admin.py)
-V2_TABLES = """
+# v3: each config revision with its audit record (caller/config_admin.py)
+V3_TABLES = """
 CREATE TABLE IF NOT EXISTS config_revisions (
     revision INTEGER PRIMARY KEY, at REAL NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
     data BLOB NOT NULL);
@@ -109,10 +109,23 @@ def _encrypt_personal_data(db: sqlite3.Connection, cipher: Any) -> None:
             db.execute("UPDATE appointments SET start = ? WHERE code = ?", (start, k))
 
 
+# Forms filled once: the citizens' profiles and the forms issued with tickets.
+# Both hold only Fernet tokens (hall.crypto.DataCipher); a profile is found by
+# the keyed hash of its ID number, never by the number itself.
+V2_FORMS = """
+CREATE TABLE profiles (
+    key TEXT PRIMARY KEY, updated_at REAL NOT NULL, expires_at REAL NOT NULL, data BLOB NOT NULL);
+CREATE INDEX profiles_expires ON profiles(expires_at);
+CREATE TABLE ticket_forms (
+    ticket TEXT PRIMARY KEY, day TEXT NOT NULL, target TEXT NOT NULL, data BLOB NOT NULL);
+CREATE INDEX ticket_forms_day ON ticket_forms(day);
+"""
+
 MIGRATIONS: list[Migration] = [
     ("tables of the unversioned engine (idempotent on such a database)", lambda db: run_sql(db, V1)),
-    ("personal data encrypted at rest, config revisions", Keyed(lambda db, cipher: (
-        _encrypt_personal_data(db, cipher), run_sql(db, V2_TABLES)))),
+    ("profiles and ticket forms (encrypted personal data)", lambda db: run_sql(db, V2_FORMS)),
+    ("personal data encrypted at rest (phones, forms, answers), config revisions", Keyed(lambda db, cipher: (
+        _encrypt_personal_data(db, cipher), run_sql(db, V3_TABLES)))),
 ]
 
 

@@ -207,7 +207,7 @@ def visit(e: Engine, wid: str, req: m.Plain, now: float) -> m.VisitView:
     t = e.current_of(w)
     return m.VisitView(ticket=t.id, number=t.number, matter=t.matter, bundle=t.bundle, state=t.state,
                        priority=t.priority, issued_at=t.issued_at, called_at=t.called_at,
-                       form=t.form, answers=t.answers,
+                       form=e.form_of(t), answers=t.answers,
                        phone=mask(t.phone, "phone") if t.phone else None, outcome=t.outcome)
 
 

@@ -125,6 +125,13 @@ class Applier:
                 changed = True
         return changed
 
+    def adopt(self, entries: list[Entry]) -> None:
+        """Files another tool wrote (hall.creds, hall.certs): set their mode and
+        owner as ``entries`` say, and record them."""
+        for e in entries:
+            self._meta(self.target(e.path), e)
+        self._record(entries)
+
     def _record(self, entries: list[Entry]) -> None:
         """The manifest: every path with its mode and owner, merged over earlier runs."""
         path = self.target(MANIFEST)

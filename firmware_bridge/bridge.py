@@ -132,6 +132,9 @@ class Bridge:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self.sent: collections.deque = collections.deque(maxlen=1000)  # (window, op, body), latest
+        # since when the engine is unreachable (monotonic; None: online); unknown at start
+        self._engine_lost_at: float | None = self.clock.monotonic()
+        self.out_of_service = False  # the LED bars show texts.out_of_service
 
     # ------------------------------------------------------------ lifecycle --
     def start(self, timeout: float = 10.0) -> "Bridge":
@@ -146,9 +149,10 @@ class Bridge:
             self._workers[wid] = _WindowWorker(wid, self._send)
         bus.subscribe(REGISTRY["window.state"], self._on_state)
         bus.subscribe(REGISTRY["window.evaluate"], self._on_evaluate)
+        bus.subscribe(REGISTRY["engine.availability"], self._on_engine)
         bus.on_connect(self._republish)
         bus.start(timeout)
-        self._started_at = self.clock.monotonic()
+        self._started_at = self._engine_lost_at = self.clock.monotonic()
         for drv in self.drivers.values():
             drv.start()
         for inp in self.inputs:
@@ -194,7 +198,7 @@ class Bridge:
             if drv is None:
                 continue
             if d.kind == "ledbar":
-                view = self._leds[d.id].render(state, now)
+                view = self._leds[d.id].render(state, now, self.out_of_service)
                 urgent = self._changed(d.id, view, lambda v: (v.lines[0], v.flash_s > 0))
             elif d.kind == "keypad":
                 view = keypad_view(state)
@@ -202,6 +206,40 @@ class Bridge:
             else:
                 continue
             drv.set_view(d.id, view, urgent=urgent)
+
+    def _on_engine(self, parsed: Parsed, payload: bytes) -> None:
+        try:
+            online = bool(payload) and messages.decode(payload, messages.Availability).state == "online"
+        except Exception as e:
+            log.warning("bad engine availability: %s", e)
+            online = False
+        with self._lock:
+            if online:
+                self._engine_lost_at = None
+            elif self._engine_lost_at is None:
+                self._engine_lost_at = self.clock.monotonic()
+        if online:
+            self._check_service(self.clock.monotonic())
+
+    def _check_service(self, now: float) -> None:
+        """Switch the LED bars to or from the out-of-service text (ticker and engine news)."""
+        after = self.config.devices.led.out_of_service_after_s
+        with self._lock:
+            if self.bus is not None and not self.bus.connected and self._engine_lost_at is None:
+                self._engine_lost_at = now  # the broker is gone: so is the engine, for us
+            lost = self._engine_lost_at
+        away = after > 0 and lost is not None and now - lost >= after
+        if away == self.out_of_service:
+            return
+        self.out_of_service = away
+        if away:
+            log.warning("engine unreachable for %.0f s: LED bars show the out-of-service text", now - lost)
+        else:
+            log.info("engine back: LED bars show the windows' state again")
+        for wid in self._by_window:
+            with self._lock:
+                state = self._states.get(wid)
+            self._show(wid, state)
 
     def _changed(self, dev_id: str, view, key) -> bool:
         """A new call or status is urgent; a new waiting count (which changes at every
@@ -355,6 +393,7 @@ class Bridge:
                     log.info("window %s: evaluator silent past its timeout; not rated", wid)
                     self._queue_rate(wid, body)
                     self._set_eval_view(wid, view)
+            self._check_service(now)
             if not shown_default and now - self._started_at >= STATE_WAIT_S:
                 shown_default = True
                 for wid in self._by_window:

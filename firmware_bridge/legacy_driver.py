@@ -47,8 +47,8 @@ class Legacy68Driver(BusDriver):
         if msg.addr != slot.cfg.address:
             return False
         func = request[6]  # FF 68 L L 68 addr func
-        if func == L.POLL:
-            return msg.func == L.NOTHING or msg.func in L.KEYS
+        if func == L.POLL:  # a key, known or not (a request code would be our own echo)
+            return not msg.func & L.ACK_BIT and msg.func not in (L.POLL, L.SHOW, L.EVAL_CANCEL)
         return msg.func == (func | L.ACK_BIT)
 
     def handle_reply(self, slot: Slot, kind: str, msg: L.LegacyFrame) -> list[KeyEvent]:
@@ -57,9 +57,14 @@ class Legacy68Driver(BusDriver):
         slot.pending_ack = 0
         if msg.func == L.NOTHING:
             return []
-        key = L.KEYS[msg.func]
-        slot.pending_ack = msg.func
-        self.schedule(slot, 0.0)
+        slot.pending_ack = msg.func  # acknowledged even when unknown: the unit re-reports
+        self.schedule(slot, 0.0)      # a key until acked, so it would block every later key
+        key = L.KEYS.get(msg.func)
+        if key is None:
+            if (slot.id, "func") not in self._warned:
+                self._warned.add((slot.id, "func"))
+                log.warning("%s: unknown key function 0x%02X; acknowledged and dropped", slot.id, msg.func)
+            return []
         if key == "rate":
             try:
                 level = L.legacy_level(msg.data[0] if msg.data else 0)

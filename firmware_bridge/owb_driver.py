@@ -95,7 +95,14 @@ class OwbDriver(BusDriver):
             try:
                 eid, key, arg = F.parse_event(msg.payload)
             except F.FrameError as e:
-                self._warn_once(slot, "event", "%s: bad event %s (%s)", slot.id, msg.payload.hex(), e)
+                self._warn_once(slot, "event", "%s: bad event %s (%s); acknowledged and dropped",
+                                slot.id, msg.payload.hex(), e)
+                if msg.payload and msg.payload[0]:
+                    # a key we cannot read is still acknowledged: the device holds its
+                    # events in order until acked, so one unknown code (newer firmware,
+                    # a stuck key) would otherwise block every later key of that keypad
+                    slot.pending_ack = msg.payload[0]
+                    self.schedule(slot, 0.0)
                 return []
             slot.pending_ack = eid
             self.schedule(slot, 0.0)  # drain its queue: poll it again at once

@@ -24,6 +24,13 @@ SUBCOMMANDS = {
     "sms": ("sms.cli:cmd", "Run the SMS sender."),
     "followup": ("caller.followup_cli:cmd", "List and close bad-review follow-ups."),
     "web": ("web.cli:cmd", "Serve the window terminal (clerks' pages in a browser)."),
+    # running a real hall (deploy/, docs/deploy.md)
+    "install": ("deploy.cli:install_cmd", "Set up this machine for a role (server, kiosk, display, …)."),
+    "upgrade": ("deploy.cli:upgrade_cmd", "Install a new release beside the running one, or roll back."),
+    "backup": ("deploy.cli:backup_cmd", "Copy the engine's database while it runs."),
+    "restore": ("deploy.cli:restore_cmd", "Check a backup and put it in place of the engine's database."),
+    "status": ("deploy.status:cmd", "Every process and device of the hall: what is offline, since when."),
+    "metrics": ("deploy.metrics:cmd", "Serve Prometheus /metrics from the hall bus."),
 }
 
 

@@ -92,6 +92,9 @@ class ScanDecoder:
             return None
         if name in _ENTERS:
             line, self._buf = "".join(self._buf), []
+            # each line starts plain: a lost Shift key-up or a Caps Lock left on by
+            # one code must not change the case of the next
+            self._shift, self._caps = 0, False
             return line
         shifted = self._shift > 0
         ch = _SHIFTED.get(name) if shifted else _PLAIN.get(name)

@@ -227,9 +227,8 @@ class TicketBrief(Outbound):
     called_at: float | None
     recalls: int
     priority: str
-    # the form itself is personal data: never on this retained state; the
-    # window fetches it with window/<id>/request/visit
-    has_form: bool = False
+    # no form here: it is personal data, and this state is retained; the
+    # window's own terminal fetches it with window/<id>/request/visit
 
 
 class WindowState(Outbound):
@@ -606,6 +605,87 @@ REQUEST_TYPES.update(_TERMINAL_REQUESTS)
 PAYLOAD_TYPES.update({"QueueView": QueueView, "VisitView": VisitView, "SettledEvent": SettledEvent,
                       **_TERMINAL_REQUESTS})
 RESPONSE_DATA.update({"window.queue": QueueView, "window.visit": VisitView})
+
+
+# --- forms filled once (hall/forms.py, caller/forms.py) ---
+IdNumber = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{17}[0-9Xx]$")]
+
+
+class ProfileRef(Inbound):
+    """A profile is found by the ID number read from the citizen's card."""
+
+    id_number: IdNumber
+
+
+class ProfilePutRequest(Inbound):
+    """``values`` by profile key (``name``, ``phone``, ``address``…); the citizen consented."""
+
+    id_number: IdNumber
+    values: dict[Annotated[str, msgspec.Meta(max_length=32)], ShortText]
+
+
+class ProfileData(Outbound):
+    found: bool
+    values: dict[str, str]
+    expires_at: float | None = None
+
+
+class ProfileErased(Outbound):
+    erased: bool
+
+
+class FilledForm(Outbound):
+    """The current ticket's form for the clerk: render it with ``hall.forms.render_filled``."""
+
+    ticket: str
+    number: str
+    target: str
+    values: dict[str, str]
+    filled: int
+    total: int
+
+
+_FORM_REQUESTS: dict[str, type[Inbound]] = {
+    "kiosk.profile_get": ProfileRef,
+    "kiosk.profile_put": ProfilePutRequest,
+    "kiosk.profile_erase": ProfileRef,
+    "window.form": Plain,
+}
+REQUEST_TYPES.update(_FORM_REQUESTS)
+PAYLOAD_TYPES.update(_FORM_REQUESTS)
+RESPONSE_DATA.update({"kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData,
+                      "kiosk.profile_erase": ProfileErased, "window.form": FilledForm})
+
+
+# --- running a hall: engine health and the availability digest (deploy/) ---
+class EngineStats(Outbound):
+    """Commit latency is measured from a batch leaving the worker to its commit's fsync."""
+
+    requests: int  # since the engine started
+    batches: int
+    batch_ms_p50: float  # over the last batches (up to 1,000)
+    batch_ms_p99: float
+    batch_ms_max: float
+    inbound: int  # requests waiting for the worker now
+    started_at: float
+    at: float
+
+
+class ClientAvailability(Outbound):
+    kind: str  # engine, kiosk, display, device
+    id: str
+    state: Literal["online", "offline", "stopped"]
+    since: float  # when the monitor saw it change (or first saw it)
+    seen_change: bool  # False: it was already so when the monitor started
+
+
+class AvailabilityDigest(Outbound):
+    clients: list[ClientAvailability]
+    monitor_since: float
+    at: float
+
+
+PAYLOAD_TYPES.update({"EngineStats": EngineStats, "AvailabilityDigest": AvailabilityDigest})
 
 
 # --- config governance: revisions, audit, rollback ---

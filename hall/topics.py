@@ -220,6 +220,27 @@ _SPECS.append(TopicSpec(
     "device.scan", Kind.DEVICE, "scan", "ScanEvent", False, "bridge",
     "A line read by a keyboard-mode QR/barcode scanner or ID-card reader at a window (id = device id). "
     "May carry an ID-card number: restrict `device/+/scan` by ACL to the window's own clients."))
+# --- running a hall: the engine's own health and who is online since when ---
+_SPECS.append(TopicSpec(
+    "stats.engine", Kind.STATS, "engine", "EngineStats", True, "engine",
+    "The engine's own health every few seconds: requests, batches, commit latency, inbound queue "
+    "(id is always `hall`); read by `onewindow metrics`."))
+_SPECS.append(TopicSpec(
+    "stats.availability", Kind.STATS, "availability", "AvailabilityDigest", True, "metrics",
+    "Every client's availability with the time it changed, as `onewindow metrics` saw it (id is always "
+    "`hall`); read by `onewindow status`."))
+
+# --- forms filled once: the citizen's profile at the kiosk, the filled form at the window ---
+# Replies carry personal data: they go only to the asking kiosk or window (the
+# ACL's `%u` patterns), never retained.
+_SPECS.extend(_req(Kind.KIOSK, "profile_get", "Read the citizen's kept basic data by ID number (after consent).",
+                   "kiosk"))
+_SPECS.extend(_req(Kind.KIOSK, "profile_put", "Keep (or update) the citizen's basic data, with their consent.",
+                   "kiosk"))
+_SPECS.extend(_req(Kind.KIOSK, "profile_erase", "Erase the citizen's kept basic data (their choice at the kiosk).",
+                   "kiosk"))
+_SPECS.extend(_req(Kind.WINDOW, "form", "The filled form of the ticket this window is serving (clerk only).",
+                   "window terminal"))
 
 # --- config governance: every change has a revision and an audit record ---
 _SPECS.extend(_req(Kind.CONFIG, "get", "The config in force, whole, with its revision (admin).", "admin"))

@@ -384,9 +384,8 @@ class KioskFlow:
             body["priority_code"] = self.s.priority_code
         if self.s.phone:
             body["phone"] = self.s.phone
-        if self.s.identity:
-            field_name = "id_number" if ID_CARD_RE.match(self.s.identity) else "scanned"
-            body["form"] = {field_name: self.s.identity}
+        # a scanned ID alone is not sent: the engine takes a form only for a
+        # matter that has one (kiosk/forms_flow.py fills it)
         return [self._send("issue", body, self.s.issue_id)]
 
     def _retry_pressed(self) -> list[Effect] | None:

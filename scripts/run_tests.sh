@@ -26,8 +26,11 @@ done
 for b in bench/*.py; do
   grep -q '^if __name__ == "__main__":' "$b" || continue   # a helper module, not a benchmark
   start=$(date +%s)
-  if ! out=$(timeout 300 .venv/bin/python "$b" --quick --json 2>&1 >/dev/null); then
-    echo "run_tests: $b --quick failed:" >&2
+  # one second try: on a loaded shared machine a quick run can time out once;
+  # a benchmark that has rotted fails both
+  if ! out=$(timeout 300 .venv/bin/python "$b" --quick --json 2>&1 >/dev/null) &&
+     ! out=$(timeout 300 .venv/bin/python "$b" --quick --json 2>&1 >/dev/null); then
+    echo "run_tests: $b --quick failed twice:" >&2
     echo "$out" | tail -20 >&2
     exit 1
   fi

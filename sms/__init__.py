@@ -16,16 +16,21 @@ class SmsError(Exception):
     """Sending failed.
 
     ``permanent``: this message will never go (bad number, rejected by the
-    network) — report ``failed``.  Otherwise it stays queued and is tried
-    again; ``device``: the modem, SIM or gateway is at fault (status not ok,
-    reopen before the next try)."""
+    network) — report ``failed``.  ``unknown``: the message was handed over
+    whole and no answer came (a timeout after the PDU or the HTTP request went
+    out), so it may have been sent — report ``unknown`` and never try again: a
+    citizen must not get the same SMS twice.  Otherwise it stays queued and is
+    tried again; ``device``: the modem, SIM or gateway is at fault (status not
+    ok, reopen before the next try)."""
 
-    def __init__(self, code: str, message: str, *, permanent: bool = False, device: bool = False):
+    def __init__(self, code: str, message: str, *, permanent: bool = False, device: bool = False,
+                 unknown: bool = False):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.permanent = permanent
         self.device = device
+        self.unknown = unknown
 
 
 @dataclass

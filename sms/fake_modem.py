@@ -30,6 +30,9 @@ class ModemQuirks:
     fail_next: list[int] = field(default_factory=list)
     silent: bool = False
     urc: bool = False
+    # the next n PDUs go out to the network but their +CMGS reply is lost (a modem
+    # that hangs after sending, a USB hiccup): the sender cannot know they were sent
+    lost_replies: int = 0
 
 
 class FakeModem(PtyPeer):
@@ -148,4 +151,7 @@ class FakeModem(PtyPeer):
             self.pdus.append(pdu)
             self._mr = (self._mr + 1) % 256
             mr = self._mr
+        if q.lost_replies:
+            q.lost_replies -= 1
+            return
         self._reply(f"+CMGS: {mr}", "OK")

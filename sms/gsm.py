@@ -226,18 +226,26 @@ class GsmModem:
                 continue
             self._final(line)  # raises on an error; anything else (a URC) is skipped
         self._write(pdu_hex.encode("ascii") + CTRL_Z)
+        # From here the modem has the whole part: only a clear error (+CMS ERROR) says it
+        # was not sent. Silence, a dead port or an OK without reference may hide a sent
+        # SMS, so the outcome is unknown and the message is never tried again.
         deadline = self._mono() + self.send_timeout_s
         ref = None
         while True:
             try:
                 line = self._read_line(deadline)
-            except ModemProtocolError:
-                self._write(ESC)  # leave the PDU prompt if the modem is still in it
-                raise
+            except SmsError as e:  # timeout (ModemProtocolError) or the port went away
+                try:
+                    self._write(ESC)  # leave the PDU prompt if the modem is still in it
+                except SmsError:
+                    pass
+                raise SmsError("CMGS", f"no +CMGS after the PDU ({e.message}); it may have been sent",
+                               device=True, unknown=True) from None
             if line.startswith("+CMGS:"):
                 ref = line.split(":", 1)[1].strip()
                 continue
             if self._final(line):
                 if ref is None:
-                    raise ModemProtocolError("OK without +CMGS reference")
+                    raise SmsError("CMGS", "OK without +CMGS reference; it may have been sent",
+                                   device=True, unknown=True)
                 return ref

@@ -8,21 +8,24 @@ or the device status: errors name the gateway by scheme, host and port only
 
 Replies: 2xx with JSON ``{"message_id": …}`` (or ``id``) → sent; 400–499
 except 408/429 → this message failed for good; 401/403 → the credentials are
-wrong (a device fault: every message would fail); 408, 429, 5xx, timeouts and
-connection errors → try again later.  The request carries ``Idempotency-Key:
-<sms id>`` so a gateway that honours it never sends a retried message twice.
+wrong (a device fault: every message would fail); 408, 429, 5xx and a
+connection that fails before the request went out → try again later.  A
+timeout or a lost connection *after* the whole request went out → ``unknown``,
+never retried: the gateway may have sent it, and not every gateway honours the
+``Idempotency-Key: <sms id>`` the request carries.  A redirect (3xx) is not
+followed — the request would carry the phone number and the secret to an
+address nobody configured — and counts as a device fault (fix the URL).
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import logging
 import os
-import socket
-import urllib.error
+import ssl
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 from hall.pii import mask
@@ -88,30 +91,54 @@ class HttpGateway:
             return "Basic " + base64.b64encode(raw).decode()
         return f"Bearer {self._secret}"
 
+    def _connection(self) -> tuple[http.client.HTTPConnection, str]:
+        """The connection (not yet open) and the request target (path and query)."""
+        p = urllib.parse.urlsplit(self.url)
+        target = (p.path or "/") + (f"?{p.query}" if p.query else "")
+        if p.scheme == "https":
+            return http.client.HTTPSConnection(p.hostname, p.port, timeout=self.timeout_s,
+                                               context=ssl.create_default_context()), target
+        if p.scheme == "http":
+            return http.client.HTTPConnection(p.hostname, p.port, timeout=self.timeout_s), target
+        raise SmsError("config", f"{self.where}: not an http(s) URL", device=True)
+
+    def _post(self, sms_id: str, body: bytes) -> tuple[int, bytes]:
+        """One POST, no redirect followed; the phase of a network error decides retry or unknown."""
+        conn, target = self._connection()
+        try:
+            try:
+                conn.connect()
+                conn.request("POST", target, body=body, headers={
+                    "Content-Type": "application/json; charset=utf-8", "Authorization": self._auth(),
+                    "Idempotency-Key": sms_id})
+            except (OSError, http.client.HTTPException) as e:
+                # refused, unreachable, TLS failure, or cut off before the body was all
+                # out: the gateway cannot have acted on it
+                raise SmsError("net", f"{self.where} unreachable: {type(e).__name__}", device=True) from None
+            try:
+                resp = conn.getresponse()
+                return resp.status, resp.read(65536)
+            except (OSError, http.client.HTTPException) as e:
+                raise SmsError("no_reply", f"{self.where} sent no reply ({type(e).__name__}) after the "
+                                           "request; the SMS may have been sent", unknown=True) from None
+        finally:
+            conn.close()
+
     def send(self, sms_id: str, phone: str, text: str, concat_ref: int = 0, start_part: int = 0,
              progress=None) -> SendResult:
         body = json.dumps({"id": sms_id, "to": phone, "text": text}, ensure_ascii=False).encode()
-        req = urllib.request.Request(self.url, data=body, method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "Authorization": self._auth(),
-            "Idempotency-Key": sms_id})
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                status = resp.status
-                data = resp.read(65536)
-        except urllib.error.HTTPError as e:
-            status = e.code
-            self.detail["last_http"] = status
-            e.close()
-            if status in (401, 403):
-                raise SmsError(f"http{status}", f"{self.where} refused the credentials", device=True) from None
-            if status in (408, 429) or status >= 500:
-                raise SmsError(f"http{status}", f"{self.where} is busy or failing") from None
-            raise SmsError(f"http{status}", f"{self.where} rejected the message", permanent=True) from None
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as e:
-            reason = getattr(e, "reason", e)
-            self.detail["last_http"] = None
-            raise SmsError("net", f"{self.where} unreachable: {type(reason).__name__}", device=True) from None
+        self.detail["last_http"] = None
+        status, data = self._post(sms_id, body)
         self.detail["last_http"] = status
+        if 300 <= status < 400:
+            raise SmsError(f"http{status}", f"{self.where} answers with a redirect, which is not followed "
+                                            "(check notify.sms.sender.url)", device=True)
+        if status in (401, 403):
+            raise SmsError(f"http{status}", f"{self.where} refused the credentials", device=True)
+        if status in (408, 429) or status >= 500:
+            raise SmsError(f"http{status}", f"{self.where} is busy or failing")
+        if status >= 400 or status < 200:
+            raise SmsError(f"http{status}", f"{self.where} rejected the message", permanent=True)
         ref = ""
         try:
             doc = json.loads(data or b"{}")

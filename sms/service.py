@@ -184,7 +184,13 @@ class SmsService:
             res = self.driver.send(msg.id, msg.phone, msg.text, msg.concat_ref, msg.done_parts,
                                    progress=lambda done, refs: j.progress(msg.id, done, prev + refs))
         except SmsError as e:
-            if e.permanent or msg.tries + 1 >= MAX_TRIES:
+            if e.unknown:  # it may have gone out: never a second try
+                j.set_state(msg.id, "unknown", self.clock.now(), error=f"{e.code}: {e.message}")
+                log.warning("sms %s to %s: outcome unknown, not retried: %s", msg.id,
+                            mask(msg.phone, "phone"), e)
+                if e.device:
+                    self._fault(e)
+            elif e.permanent or msg.tries + 1 >= MAX_TRIES:
                 j.set_state(msg.id, "failed", self.clock.now(), error=f"{e.code}: {e.message}")
                 log.warning("sms %s to %s failed: %s", msg.id, mask(msg.phone, "phone"), e)
             else:

@@ -35,6 +35,10 @@ VALID: dict[str, dict[str, Any]] = {
     "config.appointments": {"appointments": []},
     "device.sms_status": {"sms": "x", "state": "sent"},
     "alert.followup_close": {"followup": "FU-x", "note": "done"},
+    "window.pause": {"reason": "午休"}, "window.finish": {"outcome": {"kind": "done"}},
+    "kiosk.profile_get": {"id_number": "11010519491231002X"},
+    "kiosk.profile_put": {"id_number": "11010519491231002X", "values": {"phone": "13812345678"}},
+    "kiosk.profile_erase": {"id_number": "11010519491231002X"},
 }
 IDENTS = {"kiosk": ["K1", "K2", "K3"], "window": ["W1", "W2", "W5", "W6", "W8", "W99"],
           "config": ["hall", "admin"], "device": ["sms1", "D1"], "alert": ["admin"]}
@@ -42,6 +46,19 @@ ODD_IDS = ["K 1", "中文", "K\x00", "x" * 65, "", "..", "K\u202e1", "K%2F", "';
 VALUES: list[Any] = [None, 0, -1, 1.5, 1e308, 2 ** 70, True, "", "M1", "B1", "W1", "A001", "x" * 70,
                      [], {}, {"a": 1}, [[[]]], "13812345678", "zh-CN", 5, 99, "\u0000", "\ud800",
                      "A" * 600, ["attitude"], {"k" * 70: "v"}]
+
+
+def fuzz_config(hall_id: str | None = None) -> Any:
+    """The small test hall with a door wide open: the fuzz is about what gets
+    through, not about the rate limits (tests/test_engine_door.py has those)."""
+    from hall.config import parse_config
+    from tests.conftest import small_raw, unique_hall_id
+    raw = small_raw()
+    raw["hall"]["id"] = hall_id or unique_hall_id()
+    wide = {"rate": 1e9, "burst": 10 ** 9}
+    raw["door"] = {"kiosk": wide, "window": wide, "other": wide, "max_queue": 10 ** 6,
+                   "daily_tickets_per_kiosk": None, "daily_tickets_per_phone": None}
+    return parse_config(raw)
 
 
 def request_specs() -> list:

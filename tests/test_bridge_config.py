@@ -124,6 +124,14 @@ def test_led_frames_match_golden():
     assert by["call_2rows"]["lines"] == ["G105 请到5号窗口", "等候 12 人"]
 
 
+def test_led_out_of_service_text_replaces_a_stale_call():
+    p = LedPresenter(LED2, LedTexts(), "5")
+    assert p.render(state(number="A023", recalls=1), 100.0).lines[0] == "A023 请到5号窗口"
+    away = p.render(state(number="A023", recalls=1), 101.0, out_of_service=True)
+    assert (away.lines, away.flash_s) == (("5号窗口 系统维护",), 0)
+    assert p.render(state(number="A023", recalls=1), 102.0).lines == ("A023 请到5号窗口", "等候 3 人")
+
+
 def test_led_flashes_after_a_recall_only_for_a_while():
     p = LedPresenter(LED, LedTexts(flash_s=8), "5")
     assert p.render(state(number="A023"), 100.0).flash_s == 0

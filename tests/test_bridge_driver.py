@@ -232,6 +232,24 @@ def test_legacy_line_keys_display_and_evaluator(rig):
     assert r.events[-1].level == 5
 
 
+@pytest.mark.parametrize("protocol,fake,unknown", [("onewindow", FakeKeypad, 0x7E), ("legacy68", FakeLegacyKeypad, 0x15)])
+def test_a_key_code_the_bridge_cannot_read_is_acknowledged_and_the_keypad_goes_on(rig, caplog, protocol,
+                                                                                   fake, unknown):
+    """A keypad holds its keys in order until each is acknowledged: an unknown code
+    left unacknowledged would block every key after it, for good."""
+    caplog.set_level(logging.WARNING, "firmware_bridge")
+    r = rig(protocol)
+    kp = r.add(fake(2), "kp", "keypad")
+    r.start()
+    kp.press("next")
+    kp.press(unknown, b"")
+    kp.press("recall")
+    assert wait(lambda: len(r.events) >= 2)
+    assert [e.key for e in r.events] == ["next", "recall"]
+    assert wait(lambda: not kp.events)  # the keypad holds nothing: all three were acknowledged
+    assert sum(f"0x{unknown:02X}" in m or f"{unknown:02x}" in m for m in caplog.messages) == 1
+
+
 def test_backoff_doubles_up_to_the_cap():
     b = Backoff(0.5, 4)
     assert [b.next() for _ in range(6)] == [0.5, 1, 2, 4, 4, 4]

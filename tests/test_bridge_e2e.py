@@ -160,6 +160,35 @@ def test_availability_retained_and_replug_restores_the_call(broker, running_engi
         rig.stop()
 
 
+def test_led_bars_say_out_of_service_while_the_engine_is_away(broker, running_engine, bus_client,
+                                                              small_config, tmp_path):
+    """A bar still showing "A001 请到1号窗口" while the engine is down misleads the hall:
+    after `out_of_service_after_s` it says so, and shows the state again when the engine is back."""
+    from hall.config import parse_config
+    raw = small_config.to_json_dict()
+    raw["devices"]["led"] = {"out_of_service_after_s": 1}
+    cfg = parse_config(raw)
+    db = tmp_path / "engine.sqlite"
+    eng = running_engine(cfg, db=db)
+    rig = start_demo_rig(cfg, broker.settings, tmp_path / "rig")
+    try:
+        kiosk = Requester(bus_client(eng.hall_id, "t"), "kiosk", "K1")
+        w = cfg.windows[0]
+        rig.press(w.id, "login", "2001")
+        ticket = issue(kiosk, next(iter(w.serves)))
+        rig.press(w.id, "next")
+        assert wait(lambda: f"{ticket['number']} 请到" in rig.led_text(w.id))
+        assert not rig.bridge.out_of_service
+        eng.stop()  # its availability turns "stopped"
+        assert wait(lambda: all(rig.led_text(x.id) == f"{x.number}号窗口 系统维护"
+                                for x in cfg.windows if rig.led(x.id)))
+        running_engine(cfg, db=db)  # back, from the same store
+        assert wait(lambda: f"{ticket['number']} 请到" in rig.led_text(w.id))
+        assert not rig.bridge.out_of_service
+    finally:
+        rig.stop()
+
+
 def test_legacy_keypads_on_their_own_line(broker, running_engine, bus_client, small_config, tmp_path):
     """A hall that keeps its FF-68 callers and evaluators, with our LED bars on a second line."""
     lines = [Line(id="old", port="/dev/null-old", baud=9600, protocol="legacy68"),

@@ -52,7 +52,17 @@ def test_id_card_reader_line_ends_with_keypad_enter_and_keeps_x():
 def test_caps_lock_and_repeats_and_two_lines():
     evs = tap("KEY_CAPSLOCK", "KEY_A") + shifted("KEY_B") + [key("KEY_C", 2)] + tap("KEY_ENTER") + \
         tap("KEY_CAPSLOCK", "KEY_D", "KEY_ENTER")
-    assert decode(evs) == ["Ab", "d"]
+    assert decode(evs) == ["Ab", "D"]  # the second line starts with Caps Lock off again
+
+
+def test_shift_and_caps_lock_end_with_the_line():
+    """A scanner whose Shift key-up was lost, or that left Caps Lock on, must not
+    change the case of the next code it reads: each line starts plain."""
+    stuck_shift = [key("KEY_LEFTSHIFT", 1)] + tap("KEY_A", "KEY_1", "KEY_ENTER")
+    caps_on = tap("KEY_CAPSLOCK", "KEY_B", "KEY_ENTER")
+    plain = tap("KEY_C", "KEY_2", "KEY_ENTER")
+    assert decode(stuck_shift + plain) == ["A!", "c2"]
+    assert decode(caps_on + plain) == ["B", "c2"]
 
 
 def _keypad(keymap=None):

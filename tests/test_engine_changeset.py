@@ -25,6 +25,7 @@ def fingerprint(e: Engine) -> dict:
         "stats": dict(e.stats), "qseq": e._qseq, "numbers": dict(e.numbering._seq),
         "recent": {z: [_enc.encode(c) for c in q] for z, q in e.recent.items()},
         "appointments": dict(e.appointments), "learned": e.estimator.snapshot(),
+        "by_kiosk": +e.by_kiosk, "by_phone": +e.by_phone,
     }
 
 

@@ -8,16 +8,17 @@ import pytest
 from caller import kiosk_ops
 from caller.service import CallerService
 from hall.topics import REGISTRY
-from tests.fuzzkit import VALID, LoopbackBus, run_fuzz
+from tests.fuzzkit import VALID, LoopbackBus, fuzz_config, run_fuzz
 
 
 @pytest.fixture
-def fuzzed_engine(tmp_path, small_config):
+def fuzzed_engine(tmp_path):
     started = []
 
     def start() -> tuple[CallerService, LoopbackBus]:
-        bus = LoopbackBus(small_config.hall.id)
-        svc = CallerService(small_config, tmp_path / f"fuzz{len(started)}.sqlite", None, bus=bus)
+        cfg = fuzz_config()
+        bus = LoopbackBus(cfg.hall.id)
+        svc = CallerService(cfg, tmp_path / f"fuzz{len(started)}.sqlite", None, bus=bus)
         svc.start()
         started.append(svc)
         return svc, bus
@@ -33,8 +34,8 @@ def test_every_request_topic_is_fuzzed():
     for spec in REGISTRY.requests():
         op = f"{spec.kind}.{spec.op}"
         t = m.REQUEST_TYPES[op]
-        required = [f for f, d in zip(t.__struct_fields__, (None,) * (len(t.__struct_fields__)
-                    - len(t.__struct_defaults__)) + t.__struct_defaults__) if d is None and f != "id"]
+        n_required = len(t.__struct_fields__) - len(t.__struct_defaults__)
+        required = [f for f in t.__struct_fields__[:n_required] if f != "id"]
         assert not required or op in VALID, f"tests/fuzzkit.py VALID needs a body for {op}"
 
 

@@ -128,8 +128,7 @@ def test_issue_body_carries_priority_phone_and_identity():
     f.press("prio:elderly", 0)
     (eff,) = f.press("take", 0)
     assert eff.op == "issue"
-    assert eff.body == {"matter": "M1", "priority": "elderly", "lang": "zh-CN", "phone": "13800138000",
-                        "form": {"id_number": "330106199001011234"}}
+    assert eff.body == {"matter": "M1", "priority": "elderly", "lang": "zh-CN", "phone": "13800138000"}
 
 
 def test_bad_phone_number_stays_on_keypad():

@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -21,12 +22,26 @@ class Gateway:
     def __init__(self):
         self.requests: list[tuple[dict, dict]] = []
         self.replies: list[tuple[int, dict]] = []
+        self.redirect_to: str | None = None
+        self.delay_s = 0.0
         gw = self
 
         class H(BaseHTTPRequestHandler):
+            def do_GET(self):  # what a client following a redirect with GET would send
+                gw.requests.append((dict(self.headers), {}))
+                self.send_response(200)
+                self.end_headers()
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 gw.requests.append((dict(self.headers), body))
+                if gw.redirect_to:
+                    self.send_response(307)
+                    self.send_header("Location", gw.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                time.sleep(gw.delay_s)
                 code, doc = gw.replies.pop(0) if gw.replies else (200, {"message_id": f"m{len(gw.requests)}"})
                 data = json.dumps(doc).encode()
                 self.send_response(code)
@@ -90,6 +105,39 @@ def test_basic_auth_and_error_classes(gateway, tmp_path, caplog):
     auth = gateway.requests[0][0]["Authorization"]
     assert base64.b64decode(auth.split()[1]).decode() == f"hall1:{SECRET}"
     assert SECRET not in caplog.text
+
+
+def test_a_redirect_is_not_followed(gateway):
+    """The request carries a phone number and the secret: only to the configured address."""
+    elsewhere = Gateway()
+    try:
+        gateway.redirect_to = elsewhere.url
+        drv = HttpGateway(gateway.url, secret=SECRET, timeout_s=3)
+        drv.open()
+        with pytest.raises(SmsError) as e:
+            drv.send("x", PHONE, "hi")
+        assert (e.value.code, e.value.device, e.value.unknown) == ("http307", True, False)
+        assert len(gateway.requests) == 1 and elsewhere.requests == []  # send() returns after its one request
+    finally:
+        elsewhere.stop()
+
+
+def test_no_reply_after_the_request_went_out_is_unknown_not_a_retry(gateway):
+    """The gateway may have sent the SMS before its reply was lost: trying again could send it twice."""
+    gateway.delay_s = 2.0
+    drv = HttpGateway(gateway.url, secret=SECRET, timeout_s=0.5)
+    drv.open()
+    with pytest.raises(SmsError) as e:
+        drv.send("20261120-A007.called", PHONE, "hi")
+    assert e.value.unknown and not e.value.permanent
+    assert gateway.requests[0][1]["id"] == "20261120-A007.called"
+    assert PHONE not in str(e.value) and "should-not" not in str(e.value)
+    # refused before anything went out: nothing can have been sent, so it is tried again
+    drv = HttpGateway("http://127.0.0.1:9/x", secret=SECRET, timeout_s=1)
+    drv.open()
+    with pytest.raises(SmsError) as e:
+        drv.send("x", PHONE, "hi")
+    assert not e.value.unknown and e.value.device
 
 
 def test_unreachable_gateway_and_missing_secret(tmp_path, monkeypatch):

@@ -107,6 +107,19 @@ def test_sim_fault_keeps_messages_queued_until_the_sim_is_back(rig):
     assert PHONE not in json.dumps(st)
 
 
+def test_a_part_sent_without_its_cmgs_reply_is_unknown_and_never_sent_twice(rig):
+    fm, svc, eng, watch = rig(lost_replies=1)
+    eng.request("20261120-A005.called", text="请A005号到5号窗口")
+    wait_for(lambda: "unknown" in eng.states("20261120-A005.called"), what="unknown")
+    # barrier: a second message, sent after the first one's outcome was decided
+    eng.request("20261120-A006.called", text="请A006号到6号窗口")
+    wait_for(lambda: "sent" in eng.states("20261120-A006.called"), timeout=15, what="the next message sent")
+    assert fm.messages() == [(PHONE, "请A005号到5号窗口"), (PHONE, "请A006号到6号窗口")]
+    assert eng.states("20261120-A005.called") == ["queued", "unknown"]
+    [st] = [s for s in eng.statuses if s["sms"] == "20261120-A005.called" and s["state"] == "unknown"]
+    assert "may have been sent" in st["error"] and PHONE not in json.dumps(st)
+
+
 def test_late_and_rejected_messages_are_not_sent(rig):
     fm, svc, eng, watch = rig(fail_next=[21])
     eng.request("20261120-A003.called")

@@ -43,10 +43,27 @@ GUIDE_M1 = {
     ]}
 
 
+def _field(fid: str, zh: str, en: str, type_: str, profile: str | None = None) -> dict:
+    return {"id": fid, "label": {"zh": zh, "en": en}, "type": type_, **({"profile": profile} if profile else {})}
+
+
+# M1's application form (bundle B1 merges it); every field optional so a test may send a few
+FORMS = {
+    "fields": [_field("company_name", "企业名称", "Company name", "company"),
+               _field("legal_person", "法定代表人", "Legal representative", "name", "name"),
+               _field("id_number", "公民身份号码", "ID number", "id_number", "id_number"),
+               _field("phone", "联系电话", "Mobile phone", "phone", "phone"),
+               _field("address", "住所", "Address", "address", "address")],
+    "forms": [{"matter": "M1", "fields": ["company_name", "legal_person", "id_number", "phone", "address"],
+               "optional": ["company_name", "legal_person", "id_number", "phone", "address"]}],
+}
+
+
 def terminal_raw() -> dict:
     raw = small_raw()
     raw["hall"]["id"] = unique_hall_id()
     raw["kiosks"] = {"guides": [GUIDE_M1]}
+    raw["forms"] = FORMS
     raw["staff"] = [
         {"id": "S001", "name": "王芳", "pin_hash": pin_hash(PIN), "windows": ["W1", "W2"]},
         {"id": "S002", "name": "李明", "pin_hash": pin_hash(OTHER_PIN), "windows": ["W2"]},

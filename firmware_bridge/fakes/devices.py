@@ -66,8 +66,9 @@ class _Owb(_Base):
         self.written_events: dict[int, float] = {}
         self.poll_times: collections.deque = collections.deque(maxlen=256)
 
-    def press(self, key: str, arg: bytes | str = b"") -> int:
-        if key not in F.KEY_CODES:
+    def press(self, key: str | int, arg: bytes | str = b"") -> int:
+        """Queue a key by name, or by raw code (``int``) as newer firmware might send."""
+        if not isinstance(key, int) and key not in F.KEY_CODES:
             raise ValueError(f"OWB/1 has no key {key!r}")
         if isinstance(arg, str):
             arg = arg.encode("ascii")
@@ -101,6 +102,8 @@ class _Owb(_Base):
             self.tick()
             if self.events:
                 eid, key, arg = self.events[0]
+                if isinstance(key, int):  # a raw key code (one this bridge may not know)
+                    return F.EVENT, bytes((eid, key)) + arg
                 return F.EVENT, F.event_payload(eid, key, arg)
             return F.ACK, self._flags()
         try:
@@ -245,12 +248,13 @@ class FakeLegacyKeypad(_Legacy):
         super().power_cycle()
         self.display: tuple[int, str] | None = None
 
-    def press(self, key: str, arg: bytes | str = b"") -> None:
-        if key not in L.KEY_FUNCS or key == "rate":
+    def press(self, key: str | int, arg: bytes | str = b"") -> None:
+        """Queue a key by name, or by raw function code (``int``)."""
+        if not isinstance(key, int) and (key not in L.KEY_FUNCS or key == "rate"):
             raise ValueError(f"FF-68 keypads have no key {key!r}")
         if isinstance(arg, str):
             arg = arg.encode("ascii")
-        self.events.append((L.KEY_FUNCS[key], arg))
+        self.events.append((key if isinstance(key, int) else L.KEY_FUNCS[key], arg))
 
     def command(self, fr) -> bool:
         if fr.func != L.SHOW or not fr.data:

@@ -18,6 +18,7 @@ from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from .base import Ident, Names, Strict
 from .devices import DevicesConfig
+from .door import DoorConfig
 from .forms import FormsConfig
 from .kiosk import KiosksConfig
 from .notify import NotifyConfig
@@ -72,6 +73,8 @@ class HallConfig(Strict):
                                                                         "forms, profile retention.")
     staff: list[StaffMember] = Field(default=[], description="The staff roster: who may log in at which "
                                                              "window's terminal, with argon2 PIN hashes.")
+    door: DoorConfig = Field(default_factory=DoorConfig, description="The engine's door: rate limits per "
+                                                                     "client, the queue bound, daily caps.")
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig,
                                    description="How long personal data (phones, forms) is kept.")
 

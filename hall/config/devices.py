@@ -112,6 +112,12 @@ class LedTexts(Strict):
     closed: str = Field("{window}号窗口 暂停服务", description="Nobody logged in.")
     second_line: str = Field("等候 {waiting} 人", description="Second line of two-line bars.")
     flash_s: int = Field(8, ge=0, le=60, description="Seconds the bar flashes after a recall.")
+    out_of_service: str = Field("{window}号窗口 系统维护", description=(
+        "Shown instead of the window's state once the queue engine has been unreachable for "
+        "`out_of_service_after_s`: the last call on the bar would be stale and misleading."))
+    out_of_service_after_s: int = Field(30, ge=0, le=3600, description=(
+        "Seconds the engine may be unreachable (its availability not `online`, or the broker "
+        "lost) before the bars show `out_of_service`; 0 never shows it."))
 
 
 class DevicesConfig(Strict):

@@ -170,7 +170,7 @@
     try {
       const out = await post(`/terminal/act/${op}`, Object.assign({ rid: rid() }, body || {}));
       if (!out.ok) toast(`${OPNAME[op] || op}未完成：${out.error.message} (${out.error.code})`, true);
-      else if (out.state) { page.state = out.state; renderState(); }
+      else if (out.state) { page.state = out.state; renderState(); if (page.visit) renderVisit(); }  // as the SSE state handler: the bundle name is the visit's
       return out;
     } catch (e) {
       toast(`${OPNAME[op] || op}未完成：网络错误，操作可能未送达`, true);

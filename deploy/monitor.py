@@ -1,0 +1,88 @@
+"""What the hall bus says about the hall's health, kept as plain state.
+
+The pure core of `onewindow metrics` (and what `onewindow status` reads):
+fed with (topic spec, id, payload, time), it keeps today's counts, queue
+depths, the engine's own health, every client's availability with the time
+it changed, and device status.  No I/O, no Prometheus, no MQTT here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import msgspec
+
+from hall import messages as m
+
+AVAILABILITY = ("engine.availability", "kiosk.availability", "display.availability", "device.availability")
+WATCHED = AVAILABILITY + ("stats.summary", "stats.engine", "zone.board", "zone.called", "device.status")
+
+_dec = {name: msgspec.json.Decoder(t) for name, t in (
+    ("stats.summary", m.HallSummary), ("stats.engine", m.EngineStats), ("zone.board", m.ZoneBoard),
+    ("zone.called", m.CalledEvent), ("device.status", m.DeviceStatus), ("availability", m.Availability))}
+
+
+@dataclass
+class Seen:
+    state: str
+    since: float
+    seen_change: bool
+
+
+@dataclass
+class HallHealth:
+    started_at: float
+    summary: m.HallSummary | None = None
+    engine: m.EngineStats | None = None
+    waiting: dict[str, int] = field(default_factory=dict)  # zone -> waiting_total
+    calls: Counter = field(default_factory=Counter)  # zone -> calls seen since start
+    recalls: Counter = field(default_factory=Counter)
+    clients: dict[tuple[str, str], Seen] = field(default_factory=dict)  # (kind, id) -> state
+    devices: dict[str, m.DeviceStatus] = field(default_factory=dict)
+    ignored: int = 0  # payloads that did not decode (logged by the shell)
+    changed: bool = False  # the availability digest needs publishing
+
+    def feed(self, name: str, ident: str, payload: bytes, now: float) -> bool:
+        """One message; False when its payload could not be read."""
+        try:
+            if name in AVAILABILITY:
+                self._availability(name.split(".")[0], ident, payload, now)
+            elif name == "stats.summary":
+                self.summary = _dec[name].decode(payload) if payload else None
+            elif name == "stats.engine":
+                self.engine = _dec[name].decode(payload) if payload else None
+            elif name == "zone.board":
+                if payload:
+                    self.waiting[ident] = _dec[name].decode(payload).waiting_total
+                else:
+                    self.waiting.pop(ident, None)
+            elif name == "zone.called":
+                ev = _dec[name].decode(payload)
+                (self.recalls if ev.recall else self.calls)[ident] += 1
+            elif name == "device.status" and payload:
+                self.devices[ident] = _dec[name].decode(payload)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            self.ignored += 1
+            return False
+        return True
+
+    def _availability(self, kind: str, ident: str, payload: bytes, now: float) -> None:
+        key = (kind, ident)
+        if not payload:  # retained state cleared: the client was removed
+            if self.clients.pop(key, None) is not None:
+                self.changed = True
+            return
+        state = _dec["availability"].decode(payload).state
+        old = self.clients.get(key)
+        if old is not None and old.state == state:
+            return
+        # the first message about a client may be the retained one from before we started
+        self.clients[key] = Seen(state, now, seen_change=old is not None or now - self.started_at > 5.0)
+        self.changed = True
+
+    def digest(self, now: float) -> m.AvailabilityDigest:
+        self.changed = False
+        return m.AvailabilityDigest(clients=[
+            m.ClientAvailability(kind=k, id=i, state=s.state, since=s.since, seen_change=s.seen_change)
+            for (k, i), s in sorted(self.clients.items())], monitor_since=self.started_at, at=now)

@@ -1,0 +1,113 @@
+"""The identity steps the installer needs, behind one small interface.
+
+`onewindow creds` (hall.creds) and `onewindow certs` (hall.certs) own the
+broker password file, the per-device credential files and the hall CA; the
+ACL comes from the hall config (hall.acl).  The installer calls them; this
+module only adapts their calls to the installer's ``--root``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import layout as L
+from .plan import Entry
+
+
+def acl_text(o: Any) -> str:
+    from hall import acl
+    try:
+        from hall.config import parse_config
+        import yaml
+        cfg = parse_config(yaml.safe_load(o.hall_yaml))
+        if hasattr(acl, "render_hall_acl"):
+            return acl.render_hall_acl(cfg)
+    except ImportError:
+        pass
+    return acl.render_acl(o.hall_id)
+
+
+def server_usernames() -> tuple[str, ...]:
+    return L.ROLES["server"].mqtt_users
+
+
+def _creds():
+    try:
+        from hall import creds
+    except ImportError:  # before `onewindow creds` exists
+        return None
+    return creds
+
+
+def server_secrets(root: Path) -> dict[str, bytes]:
+    """New values for the server's credential files that do not exist yet
+    (the applier keeps existing ones). The broker passwords are made by
+    `onewindow creds` (ensure_server_logins), the rest here."""
+    out: dict[str, bytes] = {}
+    cred = root / L.CREDENTIALS.lstrip("/")
+    if not (cred / "data-key").exists():
+        from hall.crypto import new_key
+        out["data-key"] = new_key()
+    for optional in ("sms-gateway", "sms-sim-pin"):  # empty: the sender that needs one has it filled in
+        if not (cred / optional).exists():
+            out[optional] = b""
+    return out
+
+
+TLS = f"{L.ETC}/tls"
+
+
+def ensure_server_logins(root: Path, applier: Any) -> str:
+    """One broker login per server process: `onewindow creds add` for each one
+    without a credential (hashed into the password file, 0640 root:mosquitto)."""
+    creds = _creds()
+    if creds is None:
+        return "skipped: hall.creds (`onewindow creds`) not available"
+    made = []
+    for user in server_usernames():
+        if creds.credential_path(user, root).exists():
+            continue
+        pw = creds.passwd_path(root)
+        known = pw.exists() and any(ln.partition(":")[0] == user for ln in pw.read_text().splitlines())
+        (creds.rotate if known else creds.add)(user, root)
+        made.append(user)
+    applier.adopt([Entry(f"/{creds.PASSWD}", 0o640, "root", "mosquitto", b"")] +
+                  [Entry(f"{L.CREDENTIALS}/{u}-mqtt-password", 0o600, "root", "root", b"", secret=True)
+                   for u in server_usernames()])
+    return f"done: new {', '.join(made)}" if made else "done: every login existed"
+
+
+def ensure_server_tls(root: Path, o: Any, applier: Any) -> str:
+    """The hall CA and the broker's certificate (`onewindow certs`), made once."""
+    try:
+        from hall import certs
+    except ImportError:
+        return "skipped: hall.certs (`onewindow certs`) not available"
+    tls = root / TLS.lstrip("/")
+    made = []
+    if not (tls / "ca.crt").exists():
+        certs.make_ca(tls, o.hall_id)
+        made.append("hall CA")
+    hosts = [o.server, "localhost", "127.0.0.1"]
+    if not (tls / "server.crt").exists():
+        certs.make_cert(tls, "server", hosts=hosts, server=True)
+        made.append("broker certificate")
+    # the window terminal's HTTPS: its key is a systemd credential of onewindow-web
+    web_key = root / L.CREDENTIALS.lstrip("/") / "web-tls-key"
+    if not (tls / "web.crt").exists() or not web_key.exists():
+        files = certs.make_cert(tls, "web", hosts=hosts, server=True)
+        web_key.parent.mkdir(parents=True, exist_ok=True)
+        web_key.write_bytes(files.key.read_bytes())
+        files.key.unlink()  # one copy of a key, where systemd hands it out
+        made.append("web certificate")
+    applier.adopt([
+        Entry(TLS, 0o755, "root", "root"),
+        Entry(f"{TLS}/ca.crt", 0o644, "root", "root", b""),
+        Entry(f"{TLS}/ca.key", 0o600, "root", "root", b"", secret=True),  # stays on this server
+        Entry(f"{TLS}/server.crt", 0o644, "root", "root", b""),
+        Entry(f"{TLS}/server.key", 0o640, "root", "mosquitto", b"", secret=True),  # the broker reads it
+        Entry(f"{TLS}/web.crt", 0o644, "root", "root", b""),
+        Entry(f"{L.CREDENTIALS}/web-tls-key", 0o600, "root", "root", b"", secret=True),
+    ])
+    return f"done: new {', '.join(made)}" if made else "done: CA and certificate existed"
