@@ -420,6 +420,8 @@ class CallerService:
             self._emit(REGISTRY["zone.board"], zone, e.zone_board(zone, now))
         for alert in ch.alerts:
             self._emit(REGISTRY["alert.unattended"], alert.window, alert)
+        if ch.balance:
+            self._emit(REGISTRY["stats.balance"], "hall", e.balancer.view(now))
         self._pending_lines |= ch.waiting_lines
         if ch.tickets or ch.window_views:
             self._summary_dirty = True
@@ -486,6 +488,7 @@ class CallerService:
         for wid, since in e.unattended.items():
             self._emit(REGISTRY["alert.unattended"], wid,
                              m.UnattendedAlert(window=wid, active=True, since=since, at=now))
+        self._emit(REGISTRY["stats.balance"], "hall", e.balancer.view(now))
         self._emit(REGISTRY["stats.summary"], "hall", e.summary(now))
         for ev in self.config_admin.republish():
             self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
