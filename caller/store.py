@@ -129,6 +129,7 @@ class Store:
         # was purged: a late rewrite of such a row (a stale ticket closed at
         # start) must not bring it back
         self._purged_day, self._purged_ts = "", 0.0
+        self.purges = 0  # purges that deleted something
         self._db: sqlite3.Connection | None = None
         # a second connection for look-ups from other threads: with WAL a reader
         # never waits for the writer's fsync, and sees only what is committed
@@ -315,4 +316,5 @@ class Store:
                 time.sleep(0.02)  # a reader on an older snapshot: it finishes in a moment
             else:
                 log.warning("purged personal data may stay in %s-wal until the next checkpoint", self.path)
+            self.purges += 1  # done, WAL and all (tests wait for it)
         return n
