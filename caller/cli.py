@@ -6,8 +6,8 @@ import logging
 
 import click
 
-from hall.bus import BusSettings
 from hall.config import ConfigError, load_config
+from hall.mqtt_options import MqttOptions, mqtt_options
 from hall.runner import serve
 
 log = logging.getLogger("caller")
@@ -18,16 +18,13 @@ log = logging.getLogger("caller")
               help="Hall config YAML.")
 @click.option("--db", "db_path", default="/var/lib/onewindow/caller.sqlite", show_default=True,
               help="SQLite file of the engine.")
-@click.option("--host", default=None, help="MQTT host (env ONEWINDOW_MQTT_HOST, default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="MQTT port (env ONEWINDOW_MQTT_PORT, default 1883).")
-@click.option("--protocol", type=click.Choice(["5", "3.1.1"]), default=None, help="MQTT protocol.")
 @click.option("--max-batch", type=click.IntRange(1, 5000), default=500, show_default=True,
               help="Most requests committed in one transaction (group commit).")
 @click.option("--data-key", "data_key", type=click.Path(dir_okay=False), default=None,
               help="File holding the key that encrypts personal data at rest (default: "
                    "$ONEWINDOW_DATA_KEY_FILE, else the systemd credential `data-key`).")
-def cmd(config_path: str, db_path: str, host: str | None, port: int | None, protocol: str | None,
-        max_batch: int, data_key: str | None) -> None:
+@mqtt_options
+def cmd(config_path: str, db_path: str, mqtt: MqttOptions, max_batch: int, data_key: str | None) -> None:
     """Run the queue engine of one hall."""
     from hall.crypto import DataCipher, KeyError_
 
@@ -40,7 +37,7 @@ def cmd(config_path: str, db_path: str, host: str | None, port: int | None, prot
         cipher = DataCipher.from_env(data_key)
     except KeyError_ as e:
         raise click.ClickException(str(e)) from None
-    settings = BusSettings.from_env(host=host, port=port, protocol=protocol)
+    settings = mqtt.settings()
     svc = CallerService(cfg, db_path, settings, config_path=config_path, max_batch=max_batch,
                         cipher=cipher)
     try:

@@ -47,6 +47,7 @@ from .door import TokenBuckets
 from .engine import Changes, Emit, Engine, Refused
 from .engine_health import EngineHealth
 from .extension import Extension, ExtOut, default_extensions
+from .identity import refused_requester
 from .store import Store
 
 log = logging.getLogger("caller.service")
@@ -364,6 +365,8 @@ class CallerService:
             return refuse(m.best_effort_id(payload, limit), "bad_request", str(e))
         except msgspec.DecodeError as e:
             return refuse("", "bad_json", str(e))
+        if (why := refused_requester(self.config, parsed)) is not None:
+            return refuse(req.id, "forbidden", why)
         key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
         # reads carrying personal data or a whole config are never kept for a retry
         recorded = op not in m.UNRECORDED_OPS and op not in self._unrecorded

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
+from .access import AccessConfig, access_problems
 from .base import Ident, Names, Strict
 from .devices import DevicesConfig
 from .door import DoorConfig
@@ -75,6 +76,9 @@ class HallConfig(Strict):
                                                              "window's terminal, with argon2 PIN hashes.")
     door: DoorConfig = Field(default_factory=DoorConfig, description="The engine's door: rate limits per "
                                                                      "client, the queue bound, daily caps.")
+    access: AccessConfig = Field(default_factory=AccessConfig,
+                                 description="Who may be on the bus: the MQTT usernames of the engine, bridges, "
+                                             "terminals, announcers and admins (see docs/security.md).")
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig,
                                    description="How long personal data (phones, forms) is kept.")
 
@@ -185,6 +189,8 @@ def cross_problems(c: Any) -> list[str]:
     errs.extend(f"{p}: {r}" for p, r in c.screens.zone_problems(zones))
     errs.extend(f"{p}: {r}" for p, r in c.forms.matter_problems(matters))
     errs.extend(f"{p}: {r}" for p, r in staff_problems(c.staff, {w.id for w in c.windows}))
+    if isinstance(c, HallConfig):  # identities need the whole model; a refused file is told the rest
+        errs.extend(f"{p}: {r}" for p, r in access_problems(c))
     return errs
 
 
