@@ -37,7 +37,7 @@ def hall(running_engine, bus_client, tmp_path):
     path.parent.mkdir()
     eng = running_engine(config_path=path)
     path.write_text(yaml.safe_dump(raw_for(eng.hall_id), allow_unicode=True), encoding="utf-8")
-    adm = Requester(bus_client(eng.hall_id, "admin"), "config", "alice-pc")
+    adm = Requester(bus_client(eng.hall_id, "admin"), "config", "admin")  # the hall's configured admin
     return eng, adm, path
 
 
@@ -72,7 +72,7 @@ def test_every_change_is_audited_published_to_admins_and_can_be_rolled_back(hall
     adm.call("set", {"config": raw, "base": 0, "by": "Wang Li"})
     rec = audits.get(timeout=5)
     assert {k: rec[k] for k in ("revision", "who", "by", "action", "base", "rollback_of")} == {
-        "revision": 1, "who": "alice-pc", "by": "Wang Li", "action": "push", "base": 0, "rollback_of": None}
+        "revision": 1, "who": "admin", "by": "Wang Li", "action": "push", "base": 0, "rollback_of": None}
     assert '-   "number": "1",\n+   "number": "101",' in rec["diff"] and rec["diff"].startswith("--- revision 0")
     assert "LS2026" not in rec["diff"]
     back = adm.call("rollback", {"revision": 0, "base": 1, "by": "Wang Li"})
@@ -140,13 +140,13 @@ def test_write_atomic_replaces_whole_and_keeps_the_mode(tmp_path):
 def test_bad_config_names_every_problem_at_once(hall):
     eng, adm, _ = hall
     raw = raw_for(eng.hall_id)
-    raw["zones"][0]["colour"] = "red"  # schema: unknown field
+    raw["zones"][0]["flavour"] = "red"  # schema: unknown field
     raw["queue"]["recall_limit"] = 99  # schema: out of range
     raw["matters"][0]["group"] = "Q"  # cross-check: no such group
     with pytest.raises(RequestError) as e:
         adm.call("set", {"config": raw, "base": 0})
     assert e.value.code == "bad_config"
-    for problem in ("zones[0].colour: Extra inputs are not permitted",
+    for problem in ("zones[0].flavour: Extra inputs are not permitted",
                     "queue.recall_limit: Input should be less than or equal to 10",
                     "matters[0].group: unknown group 'Q'"):
         assert problem in e.value.message
@@ -218,20 +218,20 @@ def test_the_cli_gets_diffs_pushes_and_rolls_back(hall, broker, tmp_path, monkey
     monkeypatch.setenv("ONEWINDOW_HALL", eng.hall_id)
     run = CliRunner().invoke
     mine = tmp_path / "mine.yaml"
-    r = run(config_cmd, ["get", "--client", "cli-admin", "--out", str(mine)])
+    r = run(config_cmd, ["get", "--client", "admin", "--out", str(mine)])
     assert r.exit_code == 0, r.output
     assert mine.read_text().startswith("# onewindow config revision: 0 ")
     text = mine.read_text().replace("recall_limit: 2", "recall_limit: 3")
     mine.write_text(text)
     r = run(config_cmd, ["diff", str(mine)])
     assert r.exit_code == 0 and "-  recall_limit: 2\n+  recall_limit: 3" in r.output, r.output
-    r = run(config_cmd, ["push", str(mine), "--client", "cli-admin", "--by", "Li Lei"])
+    r = run(config_cmd, ["push", str(mine), "--client", "admin", "--by", "Li Lei"])
     assert r.exit_code == 0 and "revision 1 in force" in r.output, r.output
     assert eng.config.queue.recall_limit == 3
     r = run(config_cmd, ["push", str(mine)])  # the same file again: made from revision 0
     assert r.exit_code != 0 and "stale_config" in r.output
     r = run(config_cmd, ["history", "--diff"])
-    assert r.exit_code == 0 and "revision 1" in r.output and "push by cli-admin (Li Lei)" in r.output, r.output
+    assert r.exit_code == 0 and "revision 1" in r.output and "push by admin (Li Lei)" in r.output, r.output
     r = run(config_cmd, ["rollback", "0"])
     assert r.exit_code == 0 and "revision 2 in force" in r.output, r.output
     assert eng.config.queue.recall_limit == 2
