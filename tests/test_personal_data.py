@@ -151,7 +151,7 @@ def test_a_visit_leaves_no_personal_data_in_broker_persistence_logs_or_database(
         t, seen = visit_flow(broker.settings, cfg.hall.id)
         # the personal data did cross the broker, to whom it belongs…
         assert seen["visit"]["form"] == FORM
-        _, sms = sender.wait_for(lambda _t, p: PHONE.encode() in p)
+        _, sms = sender.wait_for(lambda _t, p: PHONE.encode() in p, timeout=30)
         assert json.loads(sms)["ticket"] == t["ticket"]
         # …and the ticket it belongs to is in the retained state the broker keeps
         assert seen["state"]["ticket"]["number"] == t["number"]
