@@ -144,7 +144,9 @@ def test_a_visit_leaves_no_personal_data_in_broker_persistence_logs_or_database(
         f"persistence true\npersistence_location {wd}/\nautosave_interval 1\n"
         "log_type all\n"))
     cfg = sms_config()
-    eng = CallerService(cfg, tmp_path / "engine.sqlite", broker.settings, client_id="persist-engine")
+    # SMS go out in service hours only: a Friday morning of the hall's
+    clock = ManualClock(day_span("2026-11-20", cfg.hall.timezone)[0] + 10 * 3600)
+    eng = CallerService(cfg, tmp_path / "engine.sqlite", broker.settings, client_id="persist-engine", clock=clock)
     sender = Inbox(broker.port, REGISTRY["device.sms"].pattern(cfg.hall.id))
     eng.start()
     try:
