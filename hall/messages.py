@@ -380,7 +380,8 @@ class SmsStatusRequest(Inbound):
     ``queued``: accepted and journalled; ``sent``: the modem or gateway took it
     (``refs``: the modem's ``+CMGS`` references, one per part); ``failed``:
     refused for good (``error``); ``expired``: too late to be worth sending;
-    ``unknown``: the sender stopped while sending it (it is not sent again)."""
+    ``unknown``: it may have gone out — the sender stopped while sending it, or the
+    modem or gateway gave no answer after taking it whole (it is never sent again)."""
 
     sms: Ident
     state: SmsState
