@@ -140,10 +140,8 @@ def step(cfg: HallConfig, c: Case, stage: str, handler: str, opinion: str, day: 
         deadline = add_working_days(dt.date.fromisoformat(c.deadline), lost, cfg.service_hours)
         new = msgspec.structs.replace(new, resume=None, paused_day=None, deadline=deadline.isoformat())
     if stage in DECIDED and c.stage not in DECIDED:
-        new = msgspec.structs.replace(new, result=judge(cfg, new, day), warning="")
-    if stage == "withdrawn":
-        new = msgspec.structs.replace(new, warning="")
-    return new
+        new = msgspec.structs.replace(new, result=judge(cfg, new, day))
+    return new  # its warning is the desk's to raise or clear (warning_for)
 
 
 def extend(cfg: HallConfig, c: Case, days: int, handler: str, reason: str, now: float) -> Case:
