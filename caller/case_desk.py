@@ -62,7 +62,7 @@ class CaseDesk:
         self.failures: dict[str, deque[float]] = {}  # kiosk → times of wrong look-ups
         self.store: Store | None = None
         self._board_dirty = False
-        self._next_watch = 0.0
+        self._watched: dt.date | None = None
 
     # ---------------------------------------------------------------- life --
     def restore(self, store: Store, engine: Engine, now: float) -> None:
@@ -87,8 +87,8 @@ class CaseDesk:
 
     # --------------------------------------------------------------- cases --
     def _next_number(self, day: dt.date) -> str:
-        year, _, seq = self.last_number.partition("-")
-        n = int(seq) + 1 if year == str(day.year) else 1
+        year, seq = self.last_number[:4], self.last_number[4:]
+        n = int(seq) + 1 if year == str(day.year) and seq else 1
         return C.case_number(day.year, n)
 
     def _case(self, number: str) -> C.Case:
@@ -209,9 +209,9 @@ class CaseDesk:
 
     def tick(self, engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
-        if now >= self._next_watch:
-            self._next_watch = now + 60.0
-            day = dt.date.fromisoformat(local_day(now, engine.tz))
+        day = dt.date.fromisoformat(local_day(now, engine.tz))
+        if day != self._watched:  # warnings change with the day (and with a step, judged then)
+            self._watched = day
             for c in list(self.open.values()):
                 self._judge(engine, c, day, now, out)
         if self._board_dirty:

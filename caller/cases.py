@@ -5,7 +5,7 @@ the engine extension (caller/case_desk.py) owns the requests, the store and
 the topics.
 
 A case is opened when a visit is settled as 受理 (accepted) at a window.  It
-gets a case number unique for ever in the hall (``<year>-<6-digit sequence>``)
+gets a case number unique for ever in the hall (``<year><6-digit sequence>``)
 and a promised deadline: the matter's ``promise_days`` working days after the
 day it was accepted (caller/workdays.py: national holidays, 调休, the hall's
 closures).
@@ -102,7 +102,8 @@ def allowed(c: Case) -> tuple[str, ...]:
 
 
 def case_number(year: int, seq: int) -> str:
-    return f"{year}-{seq:06d}"
+    """Digits only (year + sequence): typed on a kiosk's number pad, read over the phone."""
+    return f"{year}{seq:06d}"
 
 
 def open_case(cfg: HallConfig, number: str, matter: str, source: str, ticket: str | None,

@@ -14,6 +14,7 @@ does not know yet, the hall's weekdays (``service_hours.days``) decide.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -25,10 +26,18 @@ def is_working_day(day: dt.date, hours: ServiceHours) -> bool:
         return False
     if day in hours.extra_open_dates:
         return True
+    national = _national(day)
+    return WEEKDAYS[day.weekday()] in hours.days if national is None else national
+
+
+@lru_cache(maxsize=4096)
+def _national(day: dt.date) -> bool | None:
+    """The national calendar's word on a day (None: a year it has no data for yet);
+    cached, as supervision asks about the same few weeks for every open case."""
     try:
         return chinese_calendar.is_workday(day)
-    except NotImplementedError:  # a year the package has no data for yet
-        return WEEKDAYS[day.weekday()] in hours.days
+    except NotImplementedError:
+        return None
 
 
 def add_working_days(start: dt.date, n: int, hours: ServiceHours) -> dt.date:

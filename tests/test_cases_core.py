@@ -35,16 +35,16 @@ def test_working_days_follow_the_national_calendar_and_the_hall():
 
 def test_a_deadline_crosses_the_holiday_and_lands_on_the_make_up_day():
     c = cfg()
-    case = C.open_case(c, "2026-000001", "M1", "W1", "20260925-A001", "S1", d(2026, 9, 25), 0.0)
+    case = C.open_case(c, "2026000001", "M1", "W1", "20260925-A001", "S1", d(2026, 9, 25), 0.0)
     assert (case.deadline, case.stage, case.department) == ("2026-10-09", "accepted", "市场监督管理局")
     assert C.days_left(c, case, d(2026, 9, 30)) == 2  # 8 and 9 October
-    case6 = C.open_case(c, "2026-000002", "M1", "W1", None, "S1", d(2026, 9, 30), 0.0)
+    case6 = C.open_case(c, "2026000002", "M1", "W1", None, "S1", d(2026, 9, 30), 0.0)
     assert case6.deadline == "2026-10-13"  # 8, 9, 10 (调休 Saturday), 12, 13 October
 
 
 def test_whole_timeline_and_results():
     c = cfg()
-    case = C.open_case(c, "2026-000001", "M1", "W1", None, "S1", d(2026, 11, 16), 0.0)
+    case = C.open_case(c, "2026000001", "M1", "W1", None, "S1", d(2026, 11, 16), 0.0)
     assert case.deadline == "2026-11-23"
     for stage in ("review", "decided", "issuing", "ready"):
         case = C.step(c, case, stage, "S2", f"{stage} ok", d(2026, 11, 20), 1.0)
@@ -58,7 +58,7 @@ def test_whole_timeline_and_results():
                                           ("accepted", "collected"), ("review", "accepted")])
 def test_illegal_moves_are_refused_and_change_nothing(start, stage):
     c = cfg()
-    case = C.open_case(c, "2026-000001", "M1", "W1", None, "S1", d(2026, 11, 16), 0.0)
+    case = C.open_case(c, "2026000001", "M1", "W1", None, "S1", d(2026, 11, 16), 0.0)
     if start == "review":
         case = C.step(c, case, "review", "S2", "", d(2026, 11, 16), 1.0)
     before = case
@@ -70,7 +70,7 @@ def test_illegal_moves_are_refused_and_change_nothing(start, stage):
 
 def test_correction_stops_the_clock_and_resumes_where_it_left():
     c = cfg()
-    case = C.open_case(c, "2026-000001", "M1", "W1", None, "S1", d(2026, 11, 16), 0.0)  # due 23 Nov
+    case = C.open_case(c, "2026000001", "M1", "W1", None, "S1", d(2026, 11, 16), 0.0)  # due 23 Nov
     case = C.step(c, case, "review", "S2", "", d(2026, 11, 17), 1.0)
     with pytest.raises(C.CaseError):
         C.step(c, case, "correction", "S2", "", d(2026, 11, 18), 2.0)  # needs what is missing
@@ -84,7 +84,7 @@ def test_correction_stops_the_clock_and_resumes_where_it_left():
 
 def test_warnings_yellow_then_red_and_extension():
     c = cfg()
-    case = C.open_case(c, "2026-000001", "M1", "W1", None, "S1", d(2026, 11, 16), 0.0)  # due Mon 23 Nov
+    case = C.open_case(c, "2026000001", "M1", "W1", None, "S1", d(2026, 11, 16), 0.0)  # due Mon 23 Nov
     assert C.warning_for(c, case, d(2026, 11, 18), 2) == ""
     assert C.warning_for(c, case, d(2026, 11, 19), 2) == "yellow"  # Thu: Fri and Mon left
     assert C.warning_for(c, case, d(2026, 11, 23), 2) == "yellow"  # the day itself

@@ -51,11 +51,11 @@ def test_a_case_opens_on_acceptance_with_its_deadline_and_a_masked_board(tmp_pat
     desk = h.exts[1]
     (case,) = desk.open.values()
     # 3 working days after 29 Sep: 30 Sep, then 8 and 9 Oct (1–7 October are 国庆)
-    assert (case.case, case.stage, case.deadline, case.name_masked) == ("2026-000001", "accepted", "2026-10-09", "张*丰")
+    assert (case.case, case.stage, case.deadline, case.name_masked) == ("2026000001", "accepted", "2026-10-09", "张*丰")
     ident, board = h.take("stats.progress")[-1]
     row = board.cases[0]
     assert (ident, row.case, row.name, row.stage, row.deadline, row.days_left, row.overdue) == (
-        "hall", "2026-000001", "张*丰", "accepted", "2026-10-09", 3, False)
+        "hall", "2026000001", "张*丰", "accepted", "2026-10-09", 3, False)
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("cases.sqlite*"))
     for secret in (PERSON["name"], ID_NO, PERSON["phone"]):
         assert secret.encode() not in raw  # the applicant only as a DataCipher token
@@ -65,14 +65,14 @@ def test_the_whole_timeline_from_the_terminal_and_an_illegal_move(tmp_path):
     h = harness(tmp_path, at("2026-11-16", "10:00"), new_key())
     accept(h)
     for stage in ("review", "decided", "issuing", "ready"):
-        view = h.do("window.case_step", "W1", case="2026-000001", stage=stage, opinion=f"{stage} 同意")
+        view = h.do("window.case_step", "W1", case="2026000001", stage=stage, opinion=f"{stage} 同意")
     assert (view.stage, view.result, [s.stage for s in view.steps]) == (
         "ready", "early", ["accepted", "review", "decided", "issuing", "ready"])
     assert view.steps[-1].handler == "S1"
     with pytest.raises(Refused) as ei:
-        h.do("window.case_step", "W1", case="2026-000001", stage="review", opinion="x")
+        h.do("window.case_step", "W1", case="2026000001", stage="review", opinion="x")
     assert ei.value.code == "bad_transition"
-    assert h.exts[1].store.case("2026-000001").stage == "ready"  # nothing changed
+    assert h.exts[1].store.case("2026000001").stage == "ready"  # nothing changed
     _, depts = h.take("stats.case_depts")[-1]
     assert depts.departments["市场监督管理局"]["early"] == 1
 
@@ -80,19 +80,19 @@ def test_the_whole_timeline_from_the_terminal_and_an_illegal_move(tmp_path):
 def test_kiosk_look_up_needs_the_code_and_gives_no_oracle(tmp_path):
     h = harness(tmp_path, at("2026-11-16", "10:00"), new_key())
     accept(h)
-    view = h.do("kiosk.case", "K2", case="2026-000001", code=ID_NO[-4:])
+    view = h.do("kiosk.case", "K2", case="2026000001", code=ID_NO[-4:])
     assert (view.name, view.stage, len(view.steps)) == ("张*丰", "accepted", 1)
-    assert h.do("kiosk.case", "K2", case="2026-000001", code=PERSON["phone"][-4:]).case == "2026-000001"
+    assert h.do("kiosk.case", "K2", case="2026000001", code=PERSON["phone"][-4:]).case == "2026000001"
     errors = []
-    for case, code in (("2026-000001", "1234"), ("2026-999999", ID_NO[-4:]), ("2026-000001", "0000")):
+    for case, code in (("2026000001", "1234"), ("2026999999", ID_NO[-4:]), ("2026000001", "0000")):
         with pytest.raises(Refused) as ei:
             h.do("kiosk.case", "K2", case=case, code=code)
         errors.append((ei.value.code, ei.value.message))
     assert errors == [("unknown_case", "no case with this number and code")] * 3  # alike: no oracle
     with pytest.raises(Refused) as ei:  # the right code, but this kiosk has guessed enough
-        h.do("kiosk.case", "K2", case="2026-000001", code=ID_NO[-4:])
+        h.do("kiosk.case", "K2", case="2026000001", code=ID_NO[-4:])
     assert ei.value.code == "rate_limited"
-    assert h.do("kiosk.case", "K3", case="2026-000001", code=ID_NO[-4:]).case == "2026-000001"
+    assert h.do("kiosk.case", "K3", case="2026000001", code=ID_NO[-4:]).case == "2026000001"
 
 
 def test_warnings_on_the_right_day_acknowledged_and_cleared(tmp_path):
@@ -103,15 +103,15 @@ def test_warnings_on_the_right_day_acknowledged_and_cleared(tmp_path):
     assert h.take("alert.case") == []
     h.tick(at("2026-11-18", "09:00"))  # one working day left: yellow
     ((ident, alert),) = h.take("alert.case")
-    assert (ident, alert.level, alert.days_left, alert.acked) == ("2026-000001", "yellow", 1, False)
-    assert h.do("alert.case_ack", "admin1", case="2026-000001").acked is True
+    assert (ident, alert.level, alert.days_left, alert.acked) == ("2026000001", "yellow", 1, False)
+    assert h.do("alert.case_ack", "admin1", case="2026000001").acked is True
     h.take("alert.case")
     h.tick(at("2026-11-20", "09:00"))  # past the deadline: red, a new acknowledgement is due
     ((_, alert),) = h.take("alert.case")
     assert (alert.level, alert.acked) == ("red", False)
-    h.do("window.case_step", "W1", now=at("2026-11-20", "10:00"), case="2026-000001", stage="review", opinion="")
-    h.do("window.case_step", "W1", case="2026-000001", stage="denied", opinion="不符合条件")
-    assert h.take("alert.case")[-1] == ("2026-000001", b"")  # decided: the warning is cleared
+    h.do("window.case_step", "W1", now=at("2026-11-20", "10:00"), case="2026000001", stage="review", opinion="")
+    h.do("window.case_step", "W1", case="2026000001", stage="denied", opinion="不符合条件")
+    assert h.take("alert.case")[-1] == ("2026000001", b"")  # decided: the warning is cleared
 
 
 def test_restart_keeps_open_cases_and_numbering(tmp_path):
@@ -121,8 +121,8 @@ def test_restart_keeps_open_cases_and_numbering(tmp_path):
     accept(h)
     h.store.close()
     h2 = harness(tmp_path, at("2026-11-17", "09:00"), key)
-    assert sorted(h2.exts[1].open) == ["2026-000001", "2026-000002"]
+    assert sorted(h2.exts[1].open) == ["2026000001", "2026000002"]
     accept(h2, matter="M3", form=None)  # a matter without a form: a case all the same
-    assert sorted(h2.exts[1].open)[-1] == "2026-000003"
-    assert h2.do("kiosk.case", "K1", case="2026-000002", code=ID_NO[-4:]).matter == "有限责任公司设立登记"
-    assert h2.exts[1].open["2026-000003"].name_masked == ""
+    assert sorted(h2.exts[1].open)[-1] == "2026000003"
+    assert h2.do("kiosk.case", "K1", case="2026000002", code=ID_NO[-4:]).matter == "有限责任公司设立登记"
+    assert h2.exts[1].open["2026000003"].name_masked == ""
