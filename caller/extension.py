@@ -61,6 +61,7 @@ def default_extensions(cfg: Any) -> list[Extension]:
     from .forms import Forms, engine_cipher
     from .satisfaction import Satisfaction
     from .sms_outbox import SmsOutbox
+    from .staff_calls import StaffCalls
     cipher = engine_cipher()
     forms = Forms(cfg, cipher)
-    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), forms, CaseDesk(cfg, cipher, forms)]
+    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), forms, CaseDesk(cfg, cipher, forms), StaffCalls(cfg)]

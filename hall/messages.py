@@ -79,6 +79,12 @@ class TicketRef(Inbound):
 
     ticket: Ident
 
+class StaffCallRequest(Inbound):
+    """呼叫工作人员: a citizen at a kiosk asks for floor staff."""
+
+    reason: Literal["help", "elderly", "disability", "language"] = "help"
+    lang: Literal["zh-CN", "zh-TW", "en"] = "zh-CN"
+
 class PrintedRequest(Inbound):
     ticket: Ident
     ok: bool
@@ -89,6 +95,14 @@ class KioskRateRequest(Inbound):
     level: Level
     reasons: list[Literal["attitude", "efficiency", "explanation", "other"]] = []
     comment: ShortText | None = None
+
+class StaffCall(Outbound):
+    """A kiosk's call for floor staff, retained on ``alert/<kiosk>/staff`` until cleared."""
+
+    kiosk: str
+    reason: str
+    lang: str
+    at: float
 
 class TicketInfo(Outbound):
     """What a kiosk shows and prints about a ticket."""
@@ -608,6 +622,7 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "kiosk.rate": KioskRateRequest,
     "kiosk.progress": ProgressRequest,
     "kiosk.case": CaseQuery,
+    "kiosk.staff": StaffCallRequest,
     "kiosk.profile_get": ProfileRef,
     "kiosk.profile_put": ProfilePutRequest,
     "kiosk.profile_erase": ProfileRef,
@@ -657,6 +672,8 @@ PAYLOAD_TYPES: dict[str, type] = {
     "CaseDeptStats": CaseDeptStats,
     # ratings
     "FollowUp": FollowUp,
+    # kiosks
+    "StaffCall": StaffCall,
     "Satisfaction": Satisfaction,
     # SMS
     "SmsRequest": SmsRequest,
@@ -680,6 +697,7 @@ RESPONSE_DATA: dict[str, type] = {
     "kiosk.requeue": TicketInfo, "kiosk.cancel": TicketInfo, "kiosk.progress": CaseProgress,
     "kiosk.case": CaseView, "window.case_step": CaseView, "window.case_extend": CaseView,
     "alert.case_ack": CaseAlert,
+    "kiosk.staff": StaffCall,
     "kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData, "kiosk.profile_erase": ProfileErased,
     **{f"window.{op}": WindowState for op in (
         "login", "logout", "next", "recall", "noshow", "start", "transfer", "pause", "resume", "finish")},

@@ -13,7 +13,6 @@ While a request is out the busy screen ignores presses and never times out
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Callable, Generic, TypeVar
@@ -25,7 +24,6 @@ from . import guide as guides
 
 PAGE = 8
 PAGE_ELDERLY = 5
-TICKET_RE = re.compile(r"^[0-9]{8}-[A-Z]{1,2}[0-9]{2,5}$")
 
 
 class S(StrEnum):
@@ -45,6 +43,7 @@ class S(StrEnum):
     PROGRESS = "progress"
     PROGRESS_RESULT = "progress_result"
     LOOKUP = "lookup"
+    STAFF = "staff"
     # the application form (kiosk/forms_flow.py)
     FORM_ID = "form_id"
     FORM_CONSENT = "form_consent"
@@ -123,6 +122,7 @@ class KioskFlow:
         self.printer_state: str = "unknown"      # ok | near_end | paper_out | offline | unknown
         self.changes = 0                         # bumped on every visible change (renderer hint)
         self._search = None
+        self.waiting: dict[str, dict[str, int]] = {}  # zone → group prefix → waiting (the zone boards)
 
     # ----------------------------------------------------------- helpers --
     @property
@@ -223,9 +223,13 @@ class KioskFlow:
         if self.screen == S.PROGRESS:
             self.s.typed = line[:64]
             return self._submit_pressed()
-        if TICKET_RE.match(line):
+        from .ticket_layout import parse_ticket_qr
+        scanned = parse_ticket_qr(self.cfg, line)
+        if scanned is not None:
+            # the kiosk is a hall device: it looks the ticket up by id (the link's
+            # secret is for the citizen's own phone, on the public page)
             self._home()
-            return [self._send("ticket", {"ticket": line})]
+            return [self._send("ticket", {"ticket": scanned[0]})]
         if self.screen in (S.HOME, S.CHECKIN):
             self._home()
             self.s.typed = line[:64]
@@ -302,7 +306,7 @@ class KioskFlow:
             S.ZONE: S.HOME, S.BUNDLES: S.HOME, S.SEARCH: S.HOME, S.CHECKIN: S.HOME,
             S.PROGRESS: S.HOME, S.PROGRESS_RESULT: S.PROGRESS, S.IDENTITY: S.MATTER,
             S.PHONE: S.IDENTITY if self.cfg.kiosks.identity else S.MATTER,
-            S.CODE: S.CONFIRM, S.LOOKUP: S.HOME,
+            S.CODE: S.CONFIRM, S.LOOKUP: S.HOME, S.STAFF: S.HOME,
         }
         if self.screen == S.MATTER:
             target = S.ZONE if self.s.zone else S.HOME
@@ -427,6 +431,10 @@ class KioskFlow:
             return [self._send("rate", {"ticket": self.s.lookup["ticket"], "level": level})]
         return None
 
+    def _staff_pressed(self) -> list[Effect]:
+        # 呼叫工作人员: the engine raises alert/<kiosk>/staff for the floor staff
+        return [self._send("staff", {"reason": "elderly" if self.s.elderly else "help", "lang": self.s.lang})]
+
     def _done_pressed(self) -> None:
         self._home(keep_lang=False)
 
@@ -467,6 +475,9 @@ class KioskFlow:
             self.s.print_state = "printing"
             return [*keep, Print(self.token, self.s.ticket, self.s.target, dict(self.s.answers),
                                  self.s.lang, self.s.phone)]
+        if op == "staff":
+            self._go(S.STAFF)
+            return []
         if op == "progress":
             self.s.progress = dict(data) if isinstance(data, dict) else {"raw": data}
             self._go(S.PROGRESS_RESULT)
@@ -496,6 +507,15 @@ class KioskFlow:
             self.s.print_state = "ok" if ok else "failed"
             self.changes += 1
         return [self._printed(ok, error, ticket)]
+
+    def on_board(self, zone: str, waiting: dict[str, int] | None) -> None:
+        """A zone's retained board (waiting per group); None when it was cleared."""
+        if waiting is None:
+            self.waiting.pop(zone, None)
+        else:
+            self.waiting[zone] = dict(waiting)
+        if self.screen in (S.HOME, S.ZONE, S.BUNDLES, S.SEARCH, S.MATTER):
+            self.changes += 1
 
     def set_engine_online(self, online: bool | None) -> None:
         if online != self.engine_online:
@@ -576,6 +596,7 @@ ACTIONS: dict[str, Handler[Any]] = {
     "cancel": _plain(KioskFlow._cancel_pressed),
     "rate": Handler(KioskFlow._rate_pressed, _level),
     "done": _plain(KioskFlow._done_pressed),
+    "staff": _plain(KioskFlow._staff_pressed),
 }
 
 # the application form's actions: kiosk/forms_flow.py adds its rows to ACTIONS

@@ -7,6 +7,7 @@ checklist wraps at the paper edge instead of being cut by the printer.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +83,34 @@ def wrap(text: str, cols: int, indent: int = 0) -> list[str]:
     return out or [""]
 
 
+def ticket_link(cfg: HallConfig, ticket: dict[str, Any]) -> str:
+    """What the ticket's QR holds: a link to the hall's ticket page carrying the
+    ticket's secret (which lets its holder see the position, cancel and rate),
+    or the bare ticket id when the hall has no public page (a kiosk reads both)."""
+    tid = ticket.get("ticket", "")
+    base = cfg.hall.public_url
+    if not base:
+        return tid
+    secret = ticket.get("secret")  # optional until every engine sends it
+    return f"{base}/t/{tid}" + (f"?s={secret}" if secret else "")
+
+
+def parse_ticket_qr(cfg: HallConfig, line: str) -> tuple[str, str | None] | None:
+    """(ticket id, secret) from a scanned ticket QR — a link of this hall's
+    public page or a bare id; None for anything else."""
+    from urllib.parse import parse_qs, urlsplit
+    base = cfg.hall.public_url
+    if base and line.startswith(base + "/t/"):
+        parts = urlsplit(line)
+        tid = parts.path.rsplit("/", 1)[-1]
+        secret = parse_qs(parts.query).get("s", [None])[0]
+        return (tid, secret) if TICKET_ID.match(tid) else None
+    return (line, None) if TICKET_ID.match(line) else None
+
+
+TICKET_ID = re.compile(r"^[0-9]{8}-[A-Z]{1,2}[0-9]{2,5}$")
+
+
 def layout(cfg: HallConfig, ticket: dict[str, Any], *, target: str | None, answers: dict[str, str],
            lang: str, phone: str | None, cols: int, number_scale: int) -> TicketDoc:
     items: list[Item] = []
@@ -130,8 +159,14 @@ def layout(cfg: HallConfig, ticket: dict[str, Any], *, target: str | None, answe
                 for part in wrap("□ " + text, cols, indent=3 if lang != "en" else 2):
                     items.append(Line(part))
     items.append(Rule())
-    items.append(Qr(ticket.get("ticket", "")))
+    link = ticket_link(cfg, ticket)
+    items.append(Qr(link))
     items.append(Line(t("ticket.qr_hint", lang), "center"))
+    if link != ticket.get("ticket", ""):  # the same, readable, for a citizen without a phone
+        for part in wrap(link, cols):
+            items.append(Line(part, "center"))
+        if ticket.get("secret"):
+            items.append(Line(t("ticket.code", lang, code=ticket["secret"]), "center", True))
     mins = cfg.queue.noshow_requeue_minutes
     if mins:
         for part in wrap(t("print.note", lang, m=mins), cols):

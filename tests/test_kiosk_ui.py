@@ -69,8 +69,17 @@ def kiosk(broker, kivy_ready):
             fp.stop()
 
 
+DOCS = Path(__file__).parent.parent / "docs" / "screens" / "kiosk"
+
+
 def shot(h, name: str) -> None:
-    h.screenshot(ART / f"{name}.png")
+    """Save a screenshot; ``ONEWINDOW_PUBLISH_SCREENS=1`` refreshes docs/screens/kiosk/ too."""
+    import os
+    import shutil
+    path = h.screenshot(ART / f"{name}.png")
+    if os.environ.get("ONEWINDOW_PUBLISH_SCREENS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, DOCS / f"{name}.png")
 
 
 def touch_targets_ok(h) -> None:
@@ -358,6 +367,9 @@ def test_example_hall_screens_fit_and_keep_touch_targets(kiosk):
     from hall.config import load_config
     cfg = load_config(Path(__file__).parent.parent / "config" / "hall.example.yaml")
     h, _ = kiosk(cfg, "K01", settings=BusSettings(port=free_port()), printer=False)
+    # the waiting counts the engine's retained zone boards carry
+    for i, z in enumerate(cfg.zones):
+        h.svc.flow.on_board(z.id, {g.prefix: (7 * i + 3) % 23 for g in cfg.groups})
     for elderly in (False, True):
         if elderly:
             h.press("elderly")
@@ -385,6 +397,9 @@ def test_example_hall_screens_fit_and_keep_touch_targets(kiosk):
         nav_top = max(w.top for w in root.walk() if getattr(w, "text", "") in ("返回", "Back"))
         assert all(w.y >= nav_top - 1 for w in texts if "□" in w.text), "checklist runs under the nav bar"
         h.press("home")
+    h.press("elderly")
+    h.step()
+    assert h.svc.flow.screen.value == "home" and "staff" in h.view.buttons
 
 
 def test_ticket_qr_re_queues_a_no_show_and_rates_a_finished_visit(hall, running_engine, kiosk, bus_client):
