@@ -302,7 +302,7 @@ def test_broker_down_at_boot_still_shows_home_with_banner(hall, kiosk):
 def test_ticket_qr_lookup_cancel_search_and_progress(hall, running_engine, kiosk, bus_client):
     running_engine(hall)
     clerk = Requester(bus_client(hall.hall.id, "clerk"), "window", "W1")
-    Requester(bus_client(hall.hall.id, "k9"), "kiosk", "K9").call("issue", {"matter": "M1"})
+    Requester(bus_client(hall.hall.id, "k9"), "kiosk", "K1").call("issue", {"matter": "M1"})
     clerk.call("login", {"staff": "S01"})
     clerk.call("next", {})
     clerk.call("finish", {"outcome": {"kind": "accepted"}})  # a case: <year>000001 on the public board
