@@ -8,9 +8,9 @@ Measured through a real mosquitto, with the display app built headless
                          call, or under it while an earlier call has its flash) and the
                          frame holding it has been drawn and flushed to GL; configured
                          as the app (30 fps, interrupt clock, paged notice).
-- burst_calls_all_flashed  10 calls within 1 s (events and boards as the engine sends them):
-                         the share of them seen flashing as the big call on the drawn
-                         screen, in call order (1.0: none skipped).
+- burst_calls_all_flashed  10 calls within 1 s (events and boards as the engine sends them),
+                         first, on a quiet screen: the share of them seen flashing as the
+                         big call on the drawn screen, in call order (1.0: none skipped).
 - rss_growth_mb          display RSS after 10,000 more calls (event + retained board each,
                          a recall every 10th, two zones, a progress board now and then),
                          each call waited for on screen (frames as fast as they come);
@@ -207,11 +207,22 @@ def soak(disp: Display, client: Bus, n: int, start: int) -> None:
 
 
 def burst(disp: Display, client: Bus, n: int = 10, within: float = 1.0) -> float:
-    """n calls within ``within`` seconds; the share seen flashing on screen, in order."""
-    from display.theme import FLASH_BG
+    """n calls within ``within`` seconds; the share of them seen on the drawn screen as
+    the big, flashing call, in call order (0 when the order is wrong).  The blink's
+    colour phase is not sampled: frames on a loaded machine come at about its period."""
     numbers = [f"B{900 + i:03d}" for i in range(n)]
+    seen: list[str] = []
+
+    def look() -> None:
+        disp.frame()
+        v = disp.feed.board.view(time.time())
+        shown = disp.wall.hero_number.text
+        if v.flashing and v.hero is not None and v.hero.number == shown and shown in numbers \
+                and (not seen or seen[-1] != shown):
+            seen.append(shown)
+
     recent: list[m.CallEntry] = []
-    for i, number in enumerate(numbers):
+    for number in numbers:
         now = time.time()
         ev = m.CalledEvent(event=f"burst-{number}", ticket=f"20261123-{number}", number=number, window="W05",
                            window_number="5", zone="Z1", matter="M001", recall=0, lang="zh-CN", at=now)
@@ -222,18 +233,16 @@ def burst(disp: Display, client: Bus, n: int = 10, within: float = 1.0) -> float
         client.publish(REGISTRY["zone.board"], "Z1", m.ZoneBoard(zone="Z1", current=[entry], recent=recent,
                                                                  waiting={"A": 3}, waiting_total=3, at=now))
         time.sleep(within / n)
-        disp.frame()
+        look()
     s = disp.feed.config.screens
-    end = time.monotonic() + n * s.flash_min_seconds + s.flash_seconds + 5
-    seen: list[str] = []
+    end = time.monotonic() + n * s.flash_min_seconds + s.flash_seconds + 10
     while time.monotonic() < end and len(seen) < n:
-        disp.frame()
-        if tuple(disp.wall.hero_panel._color.rgba) == tuple(FLASH_BG):  # drawn in its flash colour
-            number = disp.wall.hero_number.text
-            if number in numbers and (not seen or seen[-1] != number):
-                seen.append(number)
-    in_order = [x for x in seen if x in numbers]
-    return round(sum(1 for a, b in zip(in_order, numbers) if a == b) / n, 3)
+        look()
+    if os.environ.get("BENCH_DEBUG"):
+        note(f"burst seen {seen}")
+    if seen != sorted(seen, key=numbers.index):
+        return 0.0
+    return round(len(set(seen)) / n, 3)
 
 
 def audio_latency(cfg, settings, client: Bus, n: int, out: Path) -> tuple[list[float], str]:
@@ -298,6 +307,10 @@ def main() -> None:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and disp.feed.board.view(time.time()).offline:
             disp.frame()
+        # first, on a quiet screen: the latency phase below calls faster than one per
+        # flash_min_seconds, and the flashes it queues would still be running
+        note("burst: 10 calls within 1 s, each must flash")
+        result["burst_calls_all_flashed"] = burst(disp, client)
         note(f"screen latency over {args.calls} engine calls (offscreen, 30 fps as the app)")
         lat = screen_latency(disp, client, args.calls)
         lat.sort()
@@ -305,9 +318,6 @@ def main() -> None:
         result["call_to_screen_p99_ms"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1)
         result["call_to_screen_max_ms"] = round(lat[-1], 1)
         result["screen_calls"] = len(lat)
-
-        note("burst: 10 calls within 1 s, each must flash")
-        result["burst_calls_all_flashed"] = burst(disp, client)
 
         if args.soak:
             note(f"memory over {args.soak} calls")

@@ -23,6 +23,7 @@ import msgspec
 from hall import messages as m
 from hall.sqlite import open_durable
 
+from .cases import OPEN, Case
 from .effects import Changes
 from .form_records import FormsPurge, ProfileDrop, ProfileRow, TicketFormRow
 from .model import Rating, Ticket, WindowRec
@@ -47,8 +48,17 @@ def _sms_row(r: SmsRecord) -> tuple:
     return (r.id, r.day, r.ticket, r.reason, r.state, r.created_at, _enc.encode(r))
 
 
+_dec_case = msgspec.json.Decoder(Case)
+
+
+def _case_row(c: Case) -> tuple:
+    return (c.case, c.ticket, c.stage, int(c.stage in OPEN), c.deadline, c.updated_at, _enc.encode(c))
+
+
 # extension records by type: (upsert statement, row of one record)
 _RECORDS: dict[type, tuple[str, Any]] = {
+    Case: ("INSERT OR REPLACE INTO cases (id, ticket, stage, open, deadline, updated_at, data) "
+           "VALUES (?,?,?,?,?,?,?)", _case_row),
     m.FollowUp: ("INSERT OR REPLACE INTO followups (id, ticket, day, status, due, closed_at, data) "
                  "VALUES (?,?,?,?,?,?,?)", _followup_row),
     SmsRecord: ("INSERT OR REPLACE INTO sms (id, day, ticket, reason, state, created_at, data) "
@@ -118,6 +128,30 @@ class Store:
         """Open follow-ups and those closed at or after ``closed_since``."""
         return [_dec_followup.decode(r[0]) for r in self.db.execute(
             "SELECT data FROM followups WHERE status = 'open' OR closed_at >= ?", (closed_since,))]
+
+    def cases_to_restore(self, recent: int) -> tuple[list[Case], list[Case], str]:
+        """(open cases, the ``recent`` latest updated, the highest case number)."""
+        db = self.db
+        open_ = [_dec_case.decode(r[0]) for r in db.execute("SELECT data FROM cases WHERE open = 1")]
+        latest = [_dec_case.decode(r[0]) for r in db.execute(
+            "SELECT data FROM cases ORDER BY updated_at DESC LIMIT ?", (recent,))]
+        row = db.execute("SELECT id FROM cases ORDER BY id DESC LIMIT 1").fetchone()
+        return open_, latest, row[0] if row else ""
+
+    def case(self, number: str) -> Case | None:
+        row = self._reader().execute("SELECT data FROM cases WHERE id = ?", (number,)).fetchone()
+        return _dec_case.decode(row[0]) if row else None
+
+    def case_for_ticket(self, ticket: str) -> str | None:
+        row = self._reader().execute("SELECT id FROM cases WHERE ticket = ?", (ticket,)).fetchone()
+        return row[0] if row else None
+
+    def case_counts(self) -> list[tuple[str, int]]:
+        """(department, result) counts of decided cases, for the per-department stats."""
+        return list(self.db.execute(
+            "SELECT json_extract(CAST(data AS TEXT), '$.department') || '|' || "
+            "json_extract(CAST(data AS TEXT), '$.result'), count(*) FROM cases "
+            "WHERE json_extract(CAST(data AS TEXT), '$.result') IS NOT NULL GROUP BY 1"))
 
     def sms_unfinished(self) -> list[SmsRecord]:
         """SMS rows the sender has not reported final (pending or queued)."""
