@@ -59,7 +59,6 @@ class Engine:
             z.id: deque(maxlen=cfg.queue.board_recent) for z in cfg.zones}
         self.waiting_zone_group: Counter[tuple[str, str]] = Counter()
         self.appointments: dict[str, tuple[m.Appointment, str | None]] = {}
-        self.progress: dict[str, m.CaseProgress] = {}
         self.unattended: dict[str, float] = {}  # window -> since
         self.stats = Counter()  # issued, served, noshow, wait_s, wait_n, handle_s, handle_n
         self.by_kiosk: Counter[str] = Counter()  # today's tickets per kiosk and per phone (daily caps)
@@ -521,9 +520,6 @@ class Engine:
                        for z in new.zones}
         self.ch.window_views.update(self.windows)
         self.ch.zone_views.update(self.recent)
-
-    def set_progress(self, board: m.ProgressBoard) -> None:
-        self.progress = {c.case: c for c in board.cases}
 
     def window_state(self, wid: str, now: float) -> m.WindowState:
         return views.window_state(self, wid, now)

@@ -174,7 +174,6 @@ class CallerService:
             op = f"{spec.kind}.{spec.op}"
             if self.engine.handles(op) or op in self._ext_ops or op in config_admin.OPS:
                 self.bus.subscribe(spec, self._on_message)
-        self.bus.subscribe(REGISTRY["stats.progress"], self._on_message, ident="hall")
         self.bus.on_connect(lambda: self._q.put(_REPUBLISH))
         self._thread = threading.Thread(target=self._run, name="caller-worker", daemon=True)
         self._committer = threading.Thread(target=self._commit_loop, name="caller-commit", daemon=True)
@@ -302,8 +301,6 @@ class CallerService:
         for item in batch:
             if item is _REPUBLISH:
                 b.republish = True
-            elif item[0].spec.name == "stats.progress":
-                self._take_progress(item[1])
             else:
                 self._answer_once(item[0], item[1], now, b)
         ch = self.engine.drain()
@@ -498,15 +495,6 @@ class CallerService:
         for x in self.extensions:
             for ev in x.republish(self.engine, now):
                 self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
-
-    def _take_progress(self, payload: bytes) -> None:
-        if not payload:
-            self.engine.set_progress(m.ProgressBoard(cases=[], at=0.0))
-            return
-        try:
-            self.engine.set_progress(m.decode(payload, m.ProgressBoard))
-        except (msgspec.ValidationError, msgspec.DecodeError) as e:
-            log.warning("ignored progress board: %s", e)
 
     def _config_op(self, op: str, ident: str, req: Any, now: float,
                    b: "_Batch") -> tuple[Any, tuple[str, str] | None, list[Emit]]:

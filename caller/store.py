@@ -28,6 +28,7 @@ from hall.crypto import DataCipher, KeyError_
 from hall.sqlite import open_durable
 
 from .config_admin import StoredRevision
+from .cases import OPEN, Case
 from .effects import Changes
 from .form_records import FormsPurge, ProfileDrop, ProfileRow, TicketFormRow
 from .model import Rating, Ticket, WindowRec
@@ -95,8 +96,17 @@ def _revision_row(r: StoredRevision) -> tuple:
     return (r.audit.revision, r.audit.at, r.audit.who, r.audit.action, zlib.compress(_enc.encode(r)))
 
 
+_dec_case = msgspec.json.Decoder(Case)
+
+
+def _case_row(c: Case) -> tuple:
+    return (c.case, c.ticket, c.stage, int(c.stage in OPEN), c.deadline, c.updated_at, _enc.encode(c))
+
+
 # extension records by type: (upsert statement, row of one record)
 _RECORDS: dict[type, tuple[str, Any]] = {
+    Case: ("INSERT OR REPLACE INTO cases (id, ticket, stage, open, deadline, updated_at, data) "
+           "VALUES (?,?,?,?,?,?,?)", _case_row),
     m.FollowUp: ("INSERT OR REPLACE INTO followups (id, ticket, day, status, due, closed_at, data) "
                  "VALUES (?,?,?,?,?,?,?)", _followup_row),
     StoredRevision: ("INSERT OR REPLACE INTO config_revisions (revision, at, who, action, data) "
@@ -191,6 +201,29 @@ class Store:
         if pii is not None and self.cipher is not None:
             a.phone = self.cipher.decrypt_json(pii).get("phone")
         return a
+    def cases_to_restore(self, recent: int) -> tuple[list[Case], list[Case], str]:
+        """(open cases, the ``recent`` latest updated, the highest case number)."""
+        db = self.db
+        open_ = [_dec_case.decode(r[0]) for r in db.execute("SELECT data FROM cases WHERE open = 1")]
+        latest = [_dec_case.decode(r[0]) for r in db.execute(
+            "SELECT data FROM cases ORDER BY updated_at DESC LIMIT ?", (recent,))]
+        row = db.execute("SELECT id FROM cases ORDER BY id DESC LIMIT 1").fetchone()
+        return open_, latest, row[0] if row else ""
+
+    def case(self, number: str) -> Case | None:
+        row = self._reader().execute("SELECT data FROM cases WHERE id = ?", (number,)).fetchone()
+        return _dec_case.decode(row[0]) if row else None
+
+    def case_for_ticket(self, ticket: str) -> str | None:
+        row = self._reader().execute("SELECT id FROM cases WHERE ticket = ?", (ticket,)).fetchone()
+        return row[0] if row else None
+
+    def case_counts(self) -> list[tuple[str, int]]:
+        """(department, result) counts of decided cases, for the per-department stats."""
+        return list(self.db.execute(
+            "SELECT json_extract(CAST(data AS TEXT), '$.department') || '|' || "
+            "json_extract(CAST(data AS TEXT), '$.result'), count(*) FROM cases "
+            "WHERE json_extract(CAST(data AS TEXT), '$.result') IS NOT NULL GROUP BY 1"))
 
     def sms_unfinished(self) -> list[SmsRecord]:
         """SMS rows the sender has not reported final (pending or queued); a row

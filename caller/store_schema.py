@@ -49,8 +49,8 @@ CREATE INDEX IF NOT EXISTS sms_day ON sms(day);
 CREATE INDEX IF NOT EXISTS sms_state ON sms(state);
 """
 
-# v3: each config revision with its audit record (caller/config_admin.py)
-V3_TABLES = """
+# v4: each config revision with its audit record (caller/config_admin.py)
+V4_TABLES = """
 CREATE TABLE IF NOT EXISTS config_revisions (
     revision INTEGER PRIMARY KEY, at REAL NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
     data BLOB NOT NULL);
@@ -121,11 +121,22 @@ CREATE TABLE ticket_forms (
 CREATE INDEX ticket_forms_day ON ticket_forms(day);
 """
 
+# Cases: one row per case, the applicant inside only as a DataCipher token.
+V3_CASES = """
+CREATE TABLE cases (
+    id TEXT PRIMARY KEY, ticket TEXT, stage TEXT NOT NULL, open INTEGER NOT NULL,
+    deadline TEXT NOT NULL, updated_at REAL NOT NULL, data BLOB NOT NULL);
+CREATE INDEX cases_open ON cases(open);
+CREATE INDEX cases_updated ON cases(updated_at);
+CREATE UNIQUE INDEX cases_ticket ON cases(ticket) WHERE ticket IS NOT NULL;
+"""
+
 MIGRATIONS: list[Migration] = [
     ("tables of the unversioned engine (idempotent on such a database)", lambda db: run_sql(db, V1)),
     ("profiles and ticket forms (encrypted personal data)", lambda db: run_sql(db, V2_FORMS)),
+    ("cases (办件) with their timelines", lambda db: run_sql(db, V3_CASES)),
     ("personal data encrypted at rest (phones, forms, answers), config revisions", Keyed(lambda db, cipher: (
-        _encrypt_personal_data(db, cipher), run_sql(db, V3_TABLES)))),
+        _encrypt_personal_data(db, cipher), run_sql(db, V4_TABLES)))),
 ]
 
 

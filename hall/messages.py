@@ -319,6 +319,81 @@ class CaseProgress(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     matter: str | None = None
     status: Literal["received", "processing", "done", "ready"]
     updated_at: float
+    department: str | None = None
+    stage: str | None = None  # accepted, review, decided, issuing, ready, collected, correction, denied, withdrawn
+    deadline: str | None = None  # ISO date
+    days_left: int | None = None  # working days; negative once overdue
+    overdue: bool = False
+
+
+class CaseStepView(Outbound):
+    stage: str
+    at: float
+    handler: str
+    opinion: str
+
+
+class CaseView(Outbound):
+    """A case's whole timeline, for the citizen who proved it is theirs (name masked)."""
+
+    case: str
+    name: str
+    matter: str
+    department: str
+    stage: str
+    deadline: str
+    days_left: int
+    overdue: bool
+    result: str | None
+    steps: list[CaseStepView]
+
+
+class CaseQuery(Inbound):
+    """Look a case up at a kiosk: its number and the last four characters of the
+    applicant's ID number or phone (the second factor)."""
+
+    case: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    code: Annotated[str, msgspec.Meta(pattern=r"^[0-9Xx]{4}$")]
+
+
+class CaseStepRequest(Inbound):
+    """A move of a case's timeline (from a window terminal or the outside case system)."""
+
+    case: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    stage: Literal["accepted", "review", "decided", "issuing", "ready", "collected",
+                   "correction", "denied", "withdrawn"]
+    opinion: ShortText = ""
+    handler: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # default: the window's staff
+
+
+class CaseExtendRequest(Inbound):
+    case: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    days: Annotated[int, msgspec.Meta(ge=1, le=60)]
+    reason: ShortText
+
+
+class CaseAckRequest(Inbound):
+    case: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class CaseAlert(Outbound):
+    """电子监察: a case near (yellow) or past (red) its deadline; retained while it lasts."""
+
+    case: str
+    level: Literal["yellow", "red"]
+    matter: str
+    department: str
+    deadline: str
+    days_left: int
+    acked: bool
+    at: float
+
+
+class CaseDeptStats(Outbound):
+    """Per department: open cases and how decided ones stood against their deadlines."""
+
+    departments: dict[str, dict[str, int]]  # name → open, early, on_time, overdue, warned
+    at: float
 
 class ProgressBoard(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cases: list[CaseProgress]
@@ -610,6 +685,7 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "kiosk.printed": PrintedRequest,
     "kiosk.rate": KioskRateRequest,
     "kiosk.progress": ProgressRequest,
+    "kiosk.case": CaseQuery,
     "kiosk.staff": StaffCallRequest,
     "kiosk.profile_get": ProfileRef,
     "kiosk.profile_put": ProfilePutRequest,
@@ -629,9 +705,12 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "window.queue": Plain,
     "window.visit": Plain,
     "window.form": Plain,
+    "window.case_step": CaseStepRequest,
+    "window.case_extend": CaseExtendRequest,
     # ratings
     "alert.followups": FollowupListRequest,
     "alert.followup_close": FollowupCloseRequest,
+    "alert.case_ack": CaseAckRequest,
     # SMS
     "device.sms_status": SmsStatusRequest,
     "device.sms_sync": SmsSyncRequest,
@@ -656,6 +735,8 @@ PAYLOAD_TYPES: dict[str, type] = {
     "ZoneBoard": ZoneBoard,
     "CalledEvent": CalledEvent,
     "ProgressBoard": ProgressBoard,
+    "CaseAlert": CaseAlert,
+    "CaseDeptStats": CaseDeptStats,
     # ratings
     "FollowUp": FollowUp,
     # kiosks
@@ -682,6 +763,8 @@ PAYLOAD_TYPES: dict[str, type] = {
 RESPONSE_DATA: dict[str, type] = {
     "kiosk.issue": TicketInfo, "kiosk.checkin": TicketInfo, "kiosk.ticket": TicketInfo,
     "kiosk.requeue": TicketInfo, "kiosk.cancel": TicketInfo, "kiosk.progress": CaseProgress,
+    "kiosk.case": CaseView, "window.case_step": CaseView, "window.case_extend": CaseView,
+    "alert.case_ack": CaseAlert,
     "kiosk.staff": StaffCall,
     "kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData, "kiosk.profile_erase": ProfileErased,
     **{f"window.{op}": WindowState for op in (

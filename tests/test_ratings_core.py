@@ -126,8 +126,11 @@ def test_working_days_skip_weekends_holidays_and_count_swapped_days():
     d = dt.date
     assert add_working_days(d(2026, 11, 20), 1, hours) == d(2026, 11, 23)  # Fri → Mon
     assert add_working_days(d(2026, 11, 20), 0, hours) == d(2026, 11, 20)
-    assert add_working_days(d(2026, 9, 30), 1, hours) == d(2026, 10, 5)  # holidays, weekend
+    # the national calendar: 国庆 1–7 October 2026 (the hall's own closures say 1–2 only)
+    assert add_working_days(d(2026, 9, 30), 1, hours) == d(2026, 10, 8)
     assert add_working_days(d(2026, 10, 9), 1, hours) == d(2026, 10, 10)  # 调休 Saturday
+    hall_closed = ServiceHours(closed_dates=[d(2026, 11, 23)])  # a closure of the hall's own
+    assert add_working_days(d(2026, 11, 20), 1, hall_closed) == d(2026, 11, 24)
     assert add_working_days(d(2026, 11, 21), 5, hours) == d(2026, 11, 27)  # rated on a Saturday
 
 

@@ -105,7 +105,7 @@ def test_an_empty_file_gets_every_table(tmp_path):
     names = {r[0] for r in s.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     s.close()
     assert names == {"tickets", "windows", "counters", "replies", "ratings", "estimates",
-                     "appointments", "meta", "followups", "sms", "profiles", "ticket_forms",
+                     "appointments", "meta", "followups", "sms", "profiles", "ticket_forms", "cases",
                      "config_revisions"}
 
 

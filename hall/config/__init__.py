@@ -18,6 +18,7 @@ from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from .access import AccessConfig, access_problems
 from .base import Ident, Names, Strict
+from .cases import CasesConfig
 from .devices import DevicesConfig
 from .door import DoorConfig
 from .forms import FormsConfig
@@ -70,6 +71,8 @@ class HallConfig(Strict):
     screens: ScreensConfig = Field(default_factory=ScreensConfig, description="Wall displays and the voice announcer.")
     kiosks: KiosksConfig = Field(default_factory=KiosksConfig, description="Kiosks: guidance, printers, timeouts.")
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Evaluation (好差评) and SMS reminders.")
+    cases: CasesConfig = Field(default_factory=CasesConfig,
+                               description="Cases (办件): supervision warnings, the public board, look-ups.")
     forms: FormsConfig = Field(default_factory=FormsConfig, description="Application forms: fields, per-matter "
                                                                         "forms, profile retention.")
     staff: list[StaffMember] = Field(default=[], description="The staff roster: who may log in at which "
