@@ -17,6 +17,11 @@ Measured through a real mosquitto, with the display app built headless
                          warmed up with 500 first.
 - call_to_audio_ms       median `called` event `at` → the announcer's WAV on disk
                          (pyttsx3 + espeak-ng, chime, Mandarin; player none).
+
+--contended: a busy-loop hog on core 0 and this process (the display, and the
+benchmark's own MQTT client with it) pinned to core 0 beside it.  --cpu-scale F:
+adds est_<pi>_* = the screen latencies × F (0: F for a Pi 4 and a Pi 5 measured
+here; method in bench/contend.py).
 """
 
 from __future__ import annotations
@@ -53,6 +58,9 @@ from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, Requester  # noqa: E402
 from hall.config import parse_config  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
+from hall.crypto import use_fresh_key  # noqa: E402
+
+from contend import pi_scale, pin, scaled, start_hog, stop_hog  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -270,12 +278,18 @@ def main() -> None:
     ap.add_argument("--audio", type=int, default=40, help="Calls for the audio figure.")
     ap.add_argument("--quick", action="store_true",
                     help="Seconds, not minutes: proves the benchmark runs (CI); its figures mean nothing.")
+    ap.add_argument("--contended", action="store_true",
+                    help="A CPU hog on core 0 and this process (the display) pinned to core 0 beside it.")
+    ap.add_argument("--cpu-scale", type=float, default=None, metavar="F",
+                    help="Add Pi estimates: CPU-bound figures × F (0: F for Pi 4 and Pi 5 from sysbench; "
+                         "see bench/contend.py).")
     args = ap.parse_args()
     if args.quick:
         args.calls, args.soak, args.audio = 5, 20, 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: no stray brokers
 
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-display-"))
+    use_fresh_key(work)  # the engine encrypts personal data with it
     broker = start_local_broker(workdir=work / "broker")
     hall_id = f"bd{os.getpid()}"
     raw = bench_hall(hall_id)
@@ -284,10 +298,14 @@ def main() -> None:
     cfg_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     engine = start_engine(cfg_path, work / "engine.sqlite", broker.port, work / "engine.log")
     client = Bus(hall_id, f"bench-client-{hall_id}", broker.settings)
-    result: dict = {}
+    result: dict = {"contended": args.contended, "load_avg_1m": os.getloadavg()[0]}
+    hog = None
     try:
         client.start()
         disp = Display(cfg, broker.settings)
+        if args.contended:  # after the display's threads exist: every thread of this process
+            hog = start_hog()
+            pin(0)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and disp.feed.board.view(time.time()).offline:
             disp.frame()
@@ -329,7 +347,12 @@ def main() -> None:
             result["synth"] = synth
         result["machine"] = (f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
                              f"GL {gl_renderer()}")
+        if args.cpu_scale is not None:
+            scale = pi_scale(args.cpu_scale)
+            result.update(scale)
+            result.update(scaled(result, scale, ("call_to_screen_p50_ms", "call_to_screen_p99_ms")))
     finally:
+        stop_hog(hog)
         client.stop()
         engine.terminate()
         engine.wait(10)

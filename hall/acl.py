@@ -41,6 +41,7 @@ DEVICE_PUBLISHERS: Grants = {"bridge": "devices", "kiosk": "devices", "sender": 
 RULES: dict[str, tuple[Grants, Grants]] = {
     "engine.availability": (ENGINE, PUBLIC),
     "config.current": (ENGINE, PUBLIC),
+    "config.audit": (ENGINE, ADMINS),  # who changed the config, and how
     "zone.board": (ENGINE, PUBLIC),
     "zone.called": (ENGINE, PUBLIC),
     "stats.summary": (ENGINE, PUBLIC),

@@ -83,7 +83,7 @@ ENGINE_WRITES = {"engine.availability", "window.state", "zone.board", "stats.sum
                  "config.current", "zone.called", "window.evaluate", "alert.followup",
                  "stats.satisfaction.window", "stats.satisfaction.staff", "stats.satisfaction.matter",
                  "stats.satisfaction.day", "device.sms", "window.settled", "stats.engine",
-                 "stats.balance", "alert.staff"}
+                 "stats.balance", "alert.staff", "config.audit"}
 DEVICE_STATE = {"device.availability", "device.status"}
 
 
@@ -115,7 +115,7 @@ def best_id(spec: TopicSpec, ident) -> str:
         return min(ident.devices, default="sms1")
     if kind in ("zone",):
         return "Z1"
-    if kind in ("stats",) or spec.name == "config.current":
+    if kind in ("stats",) or spec.name in ("config.current", "config.audit"):
         return "hall"
     return ident.id
 
