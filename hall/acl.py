@@ -55,7 +55,10 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     "window.settled": (ENGINE, {"terminal": "windows", "admin": "all", "monitor": "all"}),
     "alert.unattended": (ENGINE, CONSOLE),
     "alert.followup": (ENGINE, CONSOLE),
-    "alert.staff": (ENGINE, ADMINS),  # a kiosk calling floor staff: the supervisors' console
+    "alert.staff": (ENGINE, ADMINS),
+    # 电子监察: case deadlines and department counts, for the supervisors (no personal data)
+    "alert.case": (ENGINE, ADMINS),
+    "stats.case_depts": (ENGINE, ADMINS),  # a kiosk calling floor staff: the supervisors' console
     "stats.satisfaction.window": (ENGINE, CONSOLE),
     "stats.satisfaction.staff": (ENGINE, ADMINS),
     "stats.satisfaction.matter": (ENGINE, ADMINS),
