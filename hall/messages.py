@@ -66,6 +66,18 @@ class TicketRef(Inbound):
     ticket: Ident
 
 
+Secret = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{8,64}$")]
+
+
+class TicketAction(Inbound):
+    """A citizen acting on their own ticket (cancel, re-queue): ``secret`` is the
+    ticket's own, printed in its QR (``<ticket>.<secret>``); the id alone is
+    predictable and proves nothing."""
+
+    ticket: Ident
+    secret: Secret
+
+
 class PrintedRequest(Inbound):
     ticket: Ident
     ok: bool
@@ -74,6 +86,7 @@ class PrintedRequest(Inbound):
 
 class KioskRateRequest(Inbound):
     ticket: Ident
+    secret: Secret  # the ticket's, from its QR (see TicketAction)
     level: Level
     reasons: list[Literal["attitude", "efficiency", "explanation", "other"]] = []
     comment: ShortText | None = None
@@ -150,8 +163,8 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "kiosk.issue": IssueRequest,
     "kiosk.checkin": CheckinRequest,
     "kiosk.ticket": TicketRef,
-    "kiosk.requeue": TicketRef,
-    "kiosk.cancel": TicketRef,
+    "kiosk.requeue": TicketAction,
+    "kiosk.cancel": TicketAction,
     "kiosk.printed": PrintedRequest,
     "kiosk.rate": KioskRateRequest,
     "window.login": LoginRequest,
@@ -203,6 +216,7 @@ class TicketInfo(Outbound):
     window: str | None = None
     window_number: str | None = None
     requeue_until: float | None = None
+    secret: str | None = None  # only in the issue / check-in reply, to the kiosk that prints it
 
 
 # ----------------------------------------------------------------- state ---

@@ -26,6 +26,9 @@ PAGE = 8
 PAGE_ELDERLY = 5
 MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 TICKET_RE = re.compile(r"^[0-9]{8}-[A-Z]{1,2}[0-9]{2,5}$")
+# a ticket's QR: its id and its secret (the engine's proof that the citizen holds the ticket)
+TICKET_QR_RE = re.compile(r"^(?P<ticket>[0-9]{8}-[A-Z]{1,2}[0-9]{2,5})(?:\.(?P<secret>[0-9a-f]{8,64}))?$")
+
 ID_CARD_RE = re.compile(r"^[0-9]{17}[0-9Xx]$")
 
 
@@ -94,6 +97,7 @@ class Session:
     print_state: str = "none"            # none | printing | ok | failed | no_printer
     progress: dict[str, Any] | None = None
     lookup: dict[str, Any] | None = None
+    lookup_secret: str | None = None      # from the scanned QR; needed to cancel, re-queue, rate
     lookup_note: str | None = None
     via_checkin: bool = False
     bad_input: bool = False               # the last OK on a keypad was refused (shown in red)
@@ -215,9 +219,11 @@ class KioskFlow:
         if self.screen == S.PROGRESS:
             self.s.typed = line[:64]
             return self._submit_pressed()
-        if TICKET_RE.match(line):
+        qr = TICKET_QR_RE.match(line)
+        if qr:
             self._home()
-            return [self._send("ticket", {"ticket": line})]
+            self.s.lookup_secret = qr["secret"]
+            return [self._send("ticket", {"ticket": qr["ticket"]})]
         if self.screen in (S.HOME, S.CHECKIN):
             self._home()
             self.s.typed = line[:64]
@@ -394,21 +400,31 @@ class KioskFlow:
             return None
         return [self._send(prev.op, prev.body, prev.req_id)]  # same id: never a second ticket
 
+    def _own_ticket(self) -> dict[str, Any] | None:
+        """The looked-up ticket and its secret, for acting on it; without the
+        secret (a number typed, not scanned) the citizen is asked to scan."""
+        if not self.s.lookup:
+            return None
+        if not self.s.lookup_secret:
+            self.s.error, self.s.error_back = "bad_secret", S.HOME
+            self._go(S.ERROR)
+            return None
+        return {"ticket": self.s.lookup["ticket"], "secret": self.s.lookup_secret}
+
     def _requeue_pressed(self) -> list[Effect] | None:
-        if self.s.lookup:
+        own = self._own_ticket()
+        if own:
             self.s.issue_id = self.new_id()
-            return [self._send("requeue", {"ticket": self.s.lookup["ticket"]}, self.s.issue_id)]
+            return [self._send("requeue", own, self.s.issue_id)]
         return None
 
     def _cancel_pressed(self) -> list[Effect] | None:
-        if self.s.lookup:
-            return [self._send("cancel", {"ticket": self.s.lookup["ticket"]})]
-        return None
+        own = self._own_ticket()
+        return [self._send("cancel", own)] if own else None
 
     def _rate_pressed(self, level: int) -> list[Effect] | None:
-        if self.s.lookup:
-            return [self._send("rate", {"ticket": self.s.lookup["ticket"], "level": level})]
-        return None
+        own = self._own_ticket()
+        return [self._send("rate", {**own, "level": level})] if own else None
 
     def _done_pressed(self) -> None:
         self._home(keep_lang=False)

@@ -19,6 +19,12 @@ from . import guide as guides
 from .texts import t
 
 
+def ticket_qr(ticket: dict[str, Any]) -> str:
+    """What a ticket's QR says: ``<ticket>.<secret>`` (just the id if the engine gave no secret)."""
+    tid, secret = ticket.get("ticket", ""), ticket.get("secret")
+    return f"{tid}.{secret}" if secret else tid
+
+
 @dataclass(frozen=True)
 class Line:
     text: str
@@ -126,7 +132,7 @@ def layout(cfg: HallConfig, ticket: dict[str, Any], *, target: str | None, answe
                 for part in wrap("□ " + text, cols, indent=3 if lang != "en" else 2):
                     items.append(Line(part))
     items.append(Rule())
-    items.append(Qr(ticket.get("ticket", "")))
+    items.append(Qr(ticket_qr(ticket)))
     items.append(Line(t("ticket.qr_hint", lang), "center"))
     mins = cfg.queue.noshow_requeue_minutes
     if mins:
