@@ -42,6 +42,9 @@ PIN = "246810"
 FORM = {"company_name": "杭州西湖味道餐饮有限公司", "legal_person": "张三", "id_number": "11010519491231002X",
         "phone": "13812345678", "address": "杭州市西湖区文三路 90 号", "capital": "500",
         "business_scope": "餐饮服务；食品销售", "email": "zhang@example.com"}
+FIELDS = [("company_name", "企业名称", "company"), ("legal_person", "法定代表人", "name"),
+          ("id_number", "公民身份号码", "id_number"), ("phone", "联系电话", "phone"), ("address", "住所", "address"),
+          ("capital", "注册资本（万元）", "number"), ("business_scope", "经营范围", "text"), ("email", "电子邮箱", "text")]
 
 
 def bench_hall(terminals: int) -> dict:
@@ -58,6 +61,8 @@ def bench_hall(terminals: int) -> dict:
         "matters": [{"id": "M1", "name": {"zh": "有限责任公司设立登记", "en": "Company"}, "group": "A",
                      "department": {"zh": "市场监督管理局", "en": "Market"}, "zone": "Z1"}],
         "windows": [{"id": w, "number": str(i + 1), "zone": "Z1", "serves": {"M1": 1}} for i, w in enumerate(wins)],
+        "forms": {"fields": [{"id": f, "label": {"zh": zh, "en": f}, "type": t} for f, zh, t in FIELDS],
+                  "forms": [{"matter": "M1", "fields": [f for f, _, _ in FIELDS]}]},
         "staff": [{"id": f"S{i:03d}", "name": f"职员{i}", "pin_hash": pin, "windows": [w]}
                   for i, w in enumerate(wins, 1)],
     }

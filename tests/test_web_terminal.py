@@ -114,7 +114,10 @@ def test_next_brings_the_form_live_and_a_double_click_calls_once(hall, clerks):
     assert [r.json()["error"]["code"] for r in out if r.status_code == 409] == ["busy"]
     v = ev.get("visit", lambda d: d is not None)
     assert (v["number"], v["name"], v["phone"]) == (t1["number"], "有限责任公司设立登记", "138****5678")
-    assert {r["id"]: r["value"] for r in v["form"] if r["value"]} == FORM  # unmasked, in full, for this clerk only
+    # unmasked, in full, labelled in the form's order (a field left blank shows empty): for this clerk only
+    assert [(r["label"], r["value"]) for r in v["form"]] == [
+        ("企业名称", "杭州西湖味道餐饮有限公司"), ("法定代表人", "张三"), ("公民身份号码", "11010519491231002X"),
+        ("联系电话", "13812345678"), ("住所", "")]
     assert v["answers"] == [{"question": "是否委托他人办理？", "answer": "委托代理人"}]
     assert [(m_["id"], m_["needed"]) for m_ in v["materials"]] == [
         ("id_card", True), ("articles", True), ("lease", True), ("proxy", True)]
@@ -153,7 +156,7 @@ def test_transfer_then_correction_with_the_one_time_notice(hall, clerks):
     ev.get("visit", lambda d: d is None)
     assert c.act("next").status_code == 200  # M1 weighs 3 at W1: the second M1 ticket comes before M3
     v = ev.get("visit", lambda d: d is not None and d["number"] == t2["number"])
-    assert [x["value"] for x in v["form"] if x["value"]] == ["李四"]
+    assert [x["value"] for x in v["form"]] == ["", "李四", "", "", ""]
     bad = c.act("finish", outcome={"kind": "correction", "missing": ["articles"], "notify": "sms"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "no_phone"  # no phone left at the kiosk
     assert eng.engine.tickets[t2["ticket"]].state == "called"  # refused: nothing changed
@@ -235,3 +238,22 @@ def test_engine_offline_is_shown_and_no_action_is_lost(hall, clerks, running_eng
     ev.get("pending", lambda d: d is None)
     assert eng3.engine.tickets[t1["ticket"]].calls == 1
     assert c.post("/terminal/retry").json() == {"ok": True, "state": None}  # nothing left to retry
+
+
+def test_logout_closes_the_pages_and_forgets_the_form(hall, clerks):
+    eng, web, kiosk, _, bus = hall
+    kiosk.call("issue", {"matter": "M1", "form": FORM})
+    c = clerks(web)
+    c.login("W1", "S001", PIN)
+    ev = c.listen()
+    c.act("next")
+    assert ev.get("visit", lambda d: d is not None)["form"]
+    r = c.post("/terminal/logout")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "busy"  # a citizen is still called
+    c.act("finish", outcome={"kind": "done"})
+    r = c.post("/terminal/logout")
+    assert r.status_code == 200 and r.json()["next"] == "/terminal/login?window=W1"
+    assert ev.get("expired", timeout=5) is None
+    assert "W1" not in web.ctx.desks.desks  # nothing of the visit is kept
+    assert eng.engine.windows["W1"].status == "closed"  # the engine logged the window out too
+    assert c.get("/terminal/events").status_code == 401

@@ -43,20 +43,18 @@ GUIDE_M1 = {
     ]}
 
 
-def _field(fid: str, zh: str, en: str, type_: str, profile: str | None = None) -> dict:
-    return {"id": fid, "label": {"zh": zh, "en": en}, "type": type_, **({"profile": profile} if profile else {})}
-
-
-# M1's application form (bundle B1 merges it); every field optional so a test may send a few
-FORMS = {
-    "fields": [_field("company_name", "企业名称", "Company name", "company"),
-               _field("legal_person", "法定代表人", "Legal representative", "name", "name"),
-               _field("id_number", "公民身份号码", "ID number", "id_number", "id_number"),
-               _field("phone", "联系电话", "Mobile phone", "phone", "phone"),
-               _field("address", "住所", "Address", "address", "address")],
-    "forms": [{"matter": "M1", "fields": ["company_name", "legal_person", "id_number", "phone", "address"],
-               "optional": ["company_name", "legal_person", "id_number", "phone", "address"]}],
-}
+FORM_FIELDS = [
+    {"id": "company_name", "label": {"zh": "企业名称", "en": "Company name"}, "type": "company"},
+    {"id": "legal_person", "label": {"zh": "法定代表人", "en": "Legal representative"}, "type": "name",
+     "profile": "name"},
+    {"id": "id_number", "label": {"zh": "公民身份号码", "en": "ID number"}, "type": "id_number",
+     "profile": "id_number"},
+    {"id": "phone", "label": {"zh": "联系电话", "en": "Phone"}, "type": "phone", "profile": "phone"},
+    {"id": "address", "label": {"zh": "住所", "en": "Address"}, "type": "address", "profile": "address"},
+]
+FORMS = {"fields": FORM_FIELDS, "forms": [
+    {"matter": mid, "fields": [f["id"] for f in FORM_FIELDS],
+     "optional": [f["id"] for f in FORM_FIELDS]} for mid in ("M1", "M2", "M3")]}  # a test may send a few
 
 
 def terminal_raw() -> dict:

@@ -10,6 +10,7 @@ terminal) now; the admin console adds ``/admin`` beside it.
 from __future__ import annotations
 
 import contextlib
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,9 @@ def create_app(ctx: WebContext) -> Starlette:
         if ctx.start_hub:
             await asyncio.to_thread(ctx.hub.start)
         dog = asyncio.ensure_future(watchdog())
+        # what start-up built (config, templates, search index) lives as long as the
+        # process: out of the cyclic collector's generations, as in the engine
+        gc.freeze()
         sdnotify.NOTIFIER.ready(f"window terminal of hall {ctx.cfg.hall.id}")
         try:
             yield

@@ -21,7 +21,7 @@ async def stream(first: list[tuple[str, Any]], page: Any, alive: Callable[[], bo
     yield b"retry: 2000\n\n"
     for event, data in first:
         yield frame(event, data)
-    while not page.closed:
+    while not (page.closed and page.q.empty()):  # a closed page still gets what was queued
         try:
             event, data = await asyncio.wait_for(page.q.get(), heartbeat_s)
         except asyncio.TimeoutError:
@@ -30,7 +30,7 @@ async def stream(first: list[tuple[str, Any]], page: Any, alive: Callable[[], bo
                 return
             yield b": ping\n\n"
             continue
-        if not alive():
+        if not alive() or event == "expired":
             yield frame("expired", None)
             return
         yield frame(event, data)

@@ -211,6 +211,17 @@ class Desks:
         if self.loop is not None:
             self.loop.call_soon_threadsafe(self._dispatch, what, ident, data)
 
+    def drop(self, window: str) -> None:
+        """The last clerk logged out: the window's pages close, its visit (the
+        form) is forgotten — this process holds a form only while someone
+        serving that window is logged in."""
+        d = self.desks.pop(window, None)
+        if d is not None:
+            for page in list(d.pages):
+                page.closed = True
+                if not page.q.full():
+                    page.q.put_nowait(("expired", None))
+
     def _dispatch(self, what: str, ident: str, data: Any) -> None:
         if what == "state" and ident in self.desks:
             self.desks[ident].on_state(data)

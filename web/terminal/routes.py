@@ -121,8 +121,8 @@ async def events(request: Request) -> Response:
     desk.pages.add(pg)
     token = s.token
 
-    def alive() -> bool:
-        return ctx.auth.session(token, ctx.clock.now(), touch=False) is not None
+    def alive() -> bool:  # an open page is a session in use (its heartbeat touches it)
+        return ctx.auth.session(token, ctx.clock.now()) is not None
 
     async def body():
         try:
@@ -207,6 +207,8 @@ async def logout(request: Request) -> Response:
             return JSONResponse({"ok": False, "error": {"code": e.code, "message": e.message}},
                                 HTTP_OF.get(e.code, 409))
     ctx.auth.logout(s.token)
+    if not ctx.auth.at_window(s.window):
+        ctx.desks.drop(s.window)
     resp = JSONResponse({"ok": True, "next": f"/terminal/login?window={s.window}"})
     resp.delete_cookie(COOKIE, path="/")
     return resp
