@@ -138,6 +138,9 @@ def restore(src: str | Path, db: str | Path, now: Callable[[], float] = time.tim
         os.fsync(fd)
     finally:
         os.close(fd)
+    if os.geteuid() == 0:  # run as root (`sudo onewindow restore`): the engine's user keeps its file
+        st = (db if db.exists() else db.parent).stat()
+        os.chown(tmp, st.st_uid, st.st_gid)
     kept = None
     if db.exists():
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now()))

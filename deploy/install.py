@@ -67,7 +67,7 @@ def install(o: InstallOptions, root: Path, run: Runner = _run) -> Report:
     rep.files += applier.apply([e for e in entries if e not in sysusers])
     if o.role == "server":
         from .provision import ensure_server_logins, ensure_server_tls
-        rep.steps.append(("broker logins", ensure_server_logins(root, applier)))
+        rep.steps.append(("broker logins", ensure_server_logins(root, o, applier)))
         rep.steps.append(("broker TLS", ensure_server_tls(root, o, applier)))
     units = list(L.ROLES[o.role].units)
     # a oneshot started by its timer is not enabled itself

@@ -32,21 +32,20 @@ class Role:
     name: str
     units: tuple[str, ...]  # unit files from systemd/, all enabled
     what: str
-    # MQTT usernames of the role's processes (server) or None: the device id is the name
-    mqtt_users: tuple[str, ...] = ()
 
 
 ROLES: dict[str, Role] = {r.name: r for r in (
     Role("server", ("onewindow-caller.service", "onewindow-web.service", "onewindow-sms.service",
                     "onewindow-metrics.service", "onewindow-backup.service", "onewindow-backup.timer"),
-         "hall server: mosquitto, queue engine, web, SMS sender, metrics, nightly backup",
-         ("onewindow-caller", "onewindow-web", "onewindow-sms", "onewindow-metrics")),
+         "hall server: mosquitto, queue engine, web, SMS sender, metrics, nightly backup"),
     Role("kiosk", ("onewindow-kiosk.service",), "touchscreen kiosk with printer and scanners"),
     Role("display", ("onewindow-display.service",), "wall display (silent calling)"),
     Role("announcer", ("onewindow-announcer.service",), "voice announcer"),
     Role("bridge", ("onewindow-bridge.service",), "RS-485 and USB device bridge"),
 )}
 
-# the credential file each server process loads as `mqtt-password`
-SERVER_CREDENTIAL = {"onewindow-caller": "caller-mqtt-password", "onewindow-web": "web-mqtt-password",
-                     "onewindow-sms": "sms-mqtt-password", "onewindow-metrics": "metrics-mqtt-password"}
+# The server's processes, each with its own broker login: the unit loads
+# /etc/onewindow/credentials/<process>-mqtt-password (a link to the login's own
+# `<username>-mqtt-password` made by `onewindow creds`) and reads its username
+# from /etc/onewindow/<process>.env.
+SERVER_PROCESSES = ("caller", "web", "sms", "metrics")

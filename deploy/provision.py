@@ -28,8 +28,21 @@ def acl_text(o: Any) -> str:
     return acl.render_acl(o.hall_id)
 
 
-def server_usernames() -> tuple[str, ...]:
-    return L.ROLES["server"].mqtt_users
+def server_logins(o: Any) -> dict[str, str]:
+    """process -> MQTT username, as the hall config names them (the ACL is made
+    from the same config): the engine's and the SMS sender's ids, the web
+    terminal and the metrics monitor where the config lists them."""
+    import yaml
+
+    from hall.config import parse_config
+    cfg = parse_config(yaml.safe_load(o.hall_yaml))
+    access = getattr(cfg, "access", None)
+    terminals = [t.id for t in getattr(access, "terminals", [])]
+    monitors = list(getattr(access, "monitors", []))
+    return {"caller": getattr(access, "engine", "onewindow-caller"),
+            "web": "web" if "web" in terminals else "onewindow-web",
+            "sms": cfg.notify.sms.sender_id,
+            "metrics": monitors[0] if monitors else "onewindow-metrics"}
 
 
 def _creds():
@@ -58,23 +71,29 @@ def server_secrets(root: Path) -> dict[str, bytes]:
 TLS = f"{L.ETC}/tls"
 
 
-def ensure_server_logins(root: Path, applier: Any) -> str:
+def ensure_server_logins(root: Path, o: Any, applier: Any) -> str:
     """One broker login per server process: `onewindow creds add` for each one
-    without a credential (hashed into the password file, 0640 root:mosquitto)."""
+    without a credential (hashed into the password file, 0640 root:mosquitto),
+    and the unit's fixed credential name linked to it."""
     creds = _creds()
     if creds is None:
         return "skipped: hall.creds (`onewindow creds`) not available"
     made = []
-    for user in server_usernames():
+    logins = server_logins(o)
+    for user in logins.values():
         if creds.credential_path(user, root).exists():
             continue
         pw = creds.passwd_path(root)
         known = pw.exists() and any(ln.partition(":")[0] == user for ln in pw.read_text().splitlines())
         (creds.rotate if known else creds.add)(user, root)
         made.append(user)
-    applier.adopt([Entry(f"/{creds.PASSWD}", 0o640, "root", "mosquitto", b"")] +
-                  [Entry(f"{L.CREDENTIALS}/{u}-mqtt-password", 0o600, "root", "root", b"", secret=True)
-                   for u in server_usernames()])
+    entries = [Entry(f"/{creds.PASSWD}", 0o640, "root", "mosquitto", b"")]
+    entries += [Entry(f"{L.CREDENTIALS}/{u}-mqtt-password", 0o600, "root", "root", b"", secret=True)
+                for u in logins.values()]
+    links = [Entry(f"{L.CREDENTIALS}/{proc}-mqtt-password", 0o777, link=f"{user}-mqtt-password")
+             for proc, user in logins.items() if proc != user]
+    applier.apply(links)
+    applier.adopt(entries)
     return f"done: new {', '.join(made)}" if made else "done: every login existed"
 
 

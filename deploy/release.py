@@ -128,9 +128,10 @@ def build(rel: Releases, source: Path, role: str, *, wheelhouse: Path | None = N
         r = subprocess.run(cmd + [target], capture_output=True, text=True)
         if r.returncode != 0:
             raise ReleaseError(f"pip install into {partial} failed:\n{r.stderr[-2000:]}")
-        docs = source / "docs" if source.is_dir() else None
-        if docs is not None and docs.is_dir():
-            shutil.copytree(docs, partial / "docs", ignore=shutil.ignore_patterns("screens"))
+        # the units' Documentation= points here; the docs travel in the wheel as package data
+        docs = sorted(partial.glob("lib/python3*/site-packages/deploy/data/docs"))
+        if docs:
+            shutil.copytree(docs[0], partial / "docs")
         _fix_venv_paths(partial, dest, rel.root)
         os.replace(partial, dest)
     except BaseException:

@@ -16,7 +16,7 @@ from .plan import Entry, folder, text
 from .udev import udev_rules
 from .units import unit_text
 
-REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"  # systemd/, config/mosquitto/, docs/ as package data
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def server(o: InstallOptions, secrets: dict[str, bytes]) -> list[Entry]:
     ``secrets``: credential file name → value, new random values for any that
     do not exist yet (the applier keeps existing ones)."""
     from .provision import acl_text
-    conf = (REPO / "config" / "mosquitto" / "onewindow.conf").read_text(encoding="utf-8")
+    conf = (DATA / "mosquitto" / "onewindow.conf").read_text(encoding="utf-8")
     out = [
         text(f"{L.MOSQUITTO_CONF_DIR}/onewindow.conf", conf, why="broker: loopback plaintext, LAN TLS"),
         text(f"{L.MOSQUITTO_DIR}/onewindow.acl", acl_text(o), 0o640, "root", "mosquitto",
@@ -101,6 +101,11 @@ def server(o: InstallOptions, secrets: dict[str, bytes]) -> list[Entry]:
     ]
     for name, value in secrets.items():
         out.append(secret(f"{L.CREDENTIALS}/{name}", value, why="systemd credential"))
+    from .provision import server_logins
+    for proc, user in server_logins(o).items():
+        out.append(text(f"{L.ETC}/{proc}.env", f"# onewindow-{proc}'s broker login (the hall config's id)\n"
+                        f"ONEWINDOW_MQTT_USER={user}\n", 0o640, "root", "onewindow",
+                        why=f"onewindow-{proc}.service"))
     return out
 
 

@@ -7,7 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
-UNIT_DIR = Path(__file__).resolve().parent.parent / "systemd"
+# package data (links to systemd/ in a checkout), so an installed release can install too
+UNIT_DIR = Path(__file__).resolve().parent / "data" / "systemd"
 HOST_UNITS = Path("/usr/lib/systemd/system")  # the targets our units name (multi-user, network-online…)
 
 

@@ -15,6 +15,11 @@ Rules
   already shown.  A call seen only on a board (after a restart or a reconnect)
   is shown but never flashes: an old call is never presented as new.
 * A recall is a new event with a new id: it flashes again.
+* Every live call gets its own flash, in the order the calls came: flashes
+  queue, each lasts at least ``flash_min_seconds`` (and ``flash_seconds``
+  when nothing waits behind it), so three calls within a second flash three
+  times, none skipped.  The flashing call is the big one; the others newer
+  than it stay listed under it.
 * Memory is bounded whatever the day brings: a few calls per zone, a fixed
   ring of seen event ids.
 """
@@ -25,7 +30,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
-from hall.messages import CalledEvent, CaseProgress, ProgressBoard, ZoneBoard
+from hall.messages import CalledEvent, CaseProgress, ProgressBoard, WindowState, ZoneBoard
 
 SEEN_EVENTS = 512   # event ids remembered for dedupe; far more than a flash's worth
 LIVE_CALLS = 64     # events not yet on a board (a board normally follows in ms)
@@ -52,13 +57,24 @@ class Call:
 class BoardSettings:
     zones: frozenset[str] = frozenset()  # empty: every zone
     recent: int = 6
+    current: int = 1          # calls shown large: the big one and the ones listed under it
     flash_seconds: float = 8.0
+    flash_min_seconds: float = 2.0
     stale_seconds: float = 20.0
     idle_seconds: float = 60.0
     page_seconds: float = 15.0
     progress_rows: int = 8
     progress_page: bool = True
     waiting_by: Literal["group", "zone"] = "group"
+    windows: tuple[tuple[str, str], ...] = ()  # window-grid style: (window id, its number) in config order
+
+
+@dataclass(frozen=True)
+class WindowCell:
+    window: str
+    number: str           # the number citizens see on the window (5 in 5号窗口)
+    ticket: str | None    # the ticket number it serves or called, None when free
+    status: Literal["open", "paused", "closed", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,8 @@ class View:
     progress: tuple[CaseProgress, ...] = ()
     progress_index: int = 0  # page i of n of the progress board
     progress_pages: int = 0
+    current: tuple[Call, ...] = ()  # the calls listed under the big one, newest first
+    windows: tuple[WindowCell, ...] = ()
 
 
 @dataclass
@@ -91,8 +109,9 @@ class CallBoard:
     _boards: dict[str, ZoneBoard] = field(default_factory=dict)
     _live: deque = field(default_factory=lambda: deque(maxlen=LIVE_CALLS))
     _seen: OrderedDict = field(default_factory=OrderedDict)
-    _flash_key: tuple | None = None
-    _flash_until: float = 0.0
+    _flashes: deque = field(default_factory=lambda: deque(maxlen=LIVE_CALLS))  # (call, arrived)
+    _flash_from: float = 0.0   # when the head of _flashes began to flash
+    _windows: dict[str, WindowState] = field(default_factory=dict)
     _last_call: float | None = None  # receipt time of the last live call (idle timer)
     _started: float | None = None
     _link: _LinkState = field(default_factory=_LinkState)
@@ -132,13 +151,20 @@ class CallBoard:
             self._live.append(call)
         if now - ev.at > self.settings.stale_seconds:
             return False  # late (replayed, or queued while we were away): list it, never flash it
-        hero = self._hero()
-        if hero is not None and hero.key != call.key and hero.at > call.at:
+        newest = self._hero()
+        if newest is not None and newest.key != call.key and newest.at > call.at:
             return False  # an older call arriving after a newer one
-        self._flash_key = call.key
-        self._flash_until = now + self.settings.flash_seconds
+        self._advance(now)
+        if not self._flashes:
+            self._flash_from = now
+        self._flashes.append((call, now))
         self._last_call = now
         return True
+
+    def on_window(self, state: WindowState) -> None:
+        """A window's retained state (window-grid style)."""
+        if any(state.window == wid for wid, _ in self.settings.windows):
+            self._windows[state.window] = state
 
     def on_engine(self, state: str | None) -> None:
         self._link.engine = state
@@ -159,10 +185,14 @@ class CallBoard:
 
     # ------------------------------------------------------------ output --
     def view(self, now: float) -> View:
+        self._advance(now)
         calls = self._calls()
-        hero = calls[0] if calls else None
-        flashing = (hero is not None and hero.key == self._flash_key and now < self._flash_until)
-        recent = tuple(calls[1:1 + self.settings.recent])
+        flash = self._flashes[0][0] if self._flashes else None
+        flashing = flash is not None
+        hero = flash if flash is not None else (calls[0] if calls else None)
+        others = [c for c in calls if hero is None or c.ticket != hero.ticket]
+        n_cur = max(0, self.settings.current - 1)
+        current, recent = tuple(others[:n_cur]), tuple(others[n_cur:n_cur + self.settings.recent])
         waiting, total = self._waiting()
         offline = self._offline(now)
         page, idx, pages, rows = "calls", 0, 0, ()
@@ -170,11 +200,28 @@ class CallBoard:
             page, idx, pages, rows = self._rotation(now)
         return View(page=page, hero=hero, flashing=flashing, recent=recent, waiting=waiting,
                     waiting_total=total, offline=offline, progress=rows, progress_index=idx,
-                    progress_pages=pages)
+                    progress_pages=pages, current=current, windows=self._window_cells(calls))
 
     def next_change(self, now: float) -> float | None:
-        """When the view changes by time alone (flash end), for a renderer's timer."""
-        return self._flash_until if now < self._flash_until else None
+        """When the view changes by time alone (a flash ends), for a renderer's timer."""
+        self._advance(now)
+        return self._flash_end() if self._flashes else None
+
+    # ------------------------------------------------------------ flashes --
+    def _flash_end(self) -> float:
+        s = self.settings
+        return self._flash_from + (s.flash_min_seconds if len(self._flashes) > 1 else s.flash_seconds)
+
+    def _advance(self, now: float) -> None:
+        """Retire the flashes that are over by ``now``; the next starts when the
+        one before it ended, or when it arrived if that was later."""
+        while self._flashes:
+            end = self._flash_end()
+            if now < end:
+                return
+            self._flashes.popleft()
+            if self._flashes:
+                self._flash_from = max(end, self._flashes[0][1])
 
     # ------------------------------------------------------------ internals --
     def _prune_live(self) -> None:
@@ -201,9 +248,25 @@ class CallBoard:
                 continue
             seen.add(c.ticket)
             out.append(c)
-            if len(out) > self.settings.recent:
+            if len(out) > self.settings.recent + self.settings.current:
                 break
         return out
+
+    def _window_cells(self, calls: list[Call]) -> tuple[WindowCell, ...]:
+        if not self.settings.windows:
+            return ()
+        called = {}
+        for c in reversed(calls):  # newest last: it wins
+            called[c.window] = c.number
+        cells = []
+        for wid, number in self.settings.windows:
+            st = self._windows.get(wid)
+            if st is None:  # no state yet: what the boards say it called
+                cells.append(WindowCell(wid, number, called.get(wid), "unknown"))
+                continue
+            ticket = st.ticket.number if st.ticket is not None else None
+            cells.append(WindowCell(wid, number, ticket if st.status == "open" else None, st.status))
+        return tuple(cells)
 
     def _hero(self) -> Call | None:
         calls = self._calls()

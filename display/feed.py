@@ -35,10 +35,13 @@ HALL = "hall"
 
 def board_settings(cfg: HallConfig, screen: Screen) -> BoardSettings:
     s = cfg.screens
-    return BoardSettings(zones=frozenset(screen.zones), recent=screen.recent, flash_seconds=s.flash_seconds,
+    windows = tuple((w.id, w.number) for w in cfg.windows if not screen.zones or w.zone in screen.zones)
+    return BoardSettings(zones=frozenset(screen.zones), recent=screen.recent, current=screen.current,
+                         flash_seconds=s.flash_seconds, flash_min_seconds=s.flash_min_seconds,
                          stale_seconds=s.stale_seconds, idle_seconds=s.idle_seconds,
                          page_seconds=s.page_seconds, progress_rows=s.progress_rows,
-                         progress_page=screen.progress_page, waiting_by=screen.waiting_by)
+                         progress_page=screen.progress_page, waiting_by=screen.waiting_by,
+                         windows=windows if screen.style == "windows" else ())
 
 
 def waiting_order(cfg: HallConfig, screen: Screen) -> tuple[str, ...]:
@@ -91,6 +94,8 @@ class DisplayFeed:
         self.bus.subscribe(REGISTRY["config.current"], self._on_config, ident=HALL)
         if self.screen.progress_page:
             self.bus.subscribe(REGISTRY["stats.progress"], self._on_progress, ident=HALL)
+        if self.screen.style == "windows":
+            self.bus.subscribe(REGISTRY["window.state"], self._on_window)
         # Runs before the retained messages of the renewed subscriptions are handled.
         self.bus.on_connect(lambda: self._put("link", True))
         self.board.start(self.clock.now())
@@ -132,6 +137,10 @@ class DisplayFeed:
             self._put("engine", None)
             return
         self._decode("engine", payload, m.Availability)
+
+    def _on_window(self, p: Parsed, payload: bytes) -> None:
+        if payload:
+            self._decode("window", payload, m.WindowState)
 
     def _on_progress(self, p: Parsed, payload: bytes) -> None:
         if not payload:
@@ -175,6 +184,8 @@ class DisplayFeed:
                 self.board.on_engine(item.state if item is not None else None)
             elif kind == "progress":
                 self.board.on_progress(item)
+            elif kind == "window":
+                self.board.on_window(item)
             elif kind == "link":
                 self._linked = True
                 self.board.on_link(True, now)

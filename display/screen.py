@@ -1,12 +1,11 @@
 """The layout of a wall display: a thin renderer of :class:`~display.callboard.View`.
 
-Sizes are for a citizen 8 m from a 55" TV: 1080 px ≈ 68 cm, so 1 px ≈ 0.63 mm
-and the smallest text that matters (earlier calls, waiting counts) is ≥ 56 px
-(≈ 3.5 cm); the newest number is ~260 px (16 cm).  Everything scales with the
-short side of the screen (``u`` = short side / 1080).
-
-Widgets are built once and only their text and colours change, so a day of
-calls creates no widgets (memory stays flat, see bench/display.py).
+Where each element goes and how large its text is comes from
+:mod:`display.layout` (computed from the screen's size, its diagonal and
+viewing distance, and the config); this module only places widgets in those
+boxes and changes their text.  Widgets are built once per config and only
+their text and colours change, so a day of calls creates no widgets (memory
+stays flat, see bench/display.py).
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from dataclasses import replace
 
 from kivy.graphics import Color, Rectangle
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
+from kivy.uix.widget import Widget
 
 from hall.clock import local_dt
 from hall.config import HallConfig
@@ -24,117 +23,168 @@ from hall.config.screens import Screen
 
 from . import texts
 from .callboard import Call, View
-from .theme import (AMBER, BG, FLASH_BG, FOOTER_BG, GREEN, HEADER_BG, HERO_BG, RED_SOFT, ROW_BG, SOFT,
+from .layout import Box, Demands, Layout, Physical, compute
+from .theme import (AMBER, BG, FLASH_BG, FOOTER_BG, GREEN, GREY, HEADER_BG, HERO_BG, RED_SOFT, ROW_BG, SOFT,
                     STATUS_COLOURS, WHITE, hexc)
-from .widgets import Panel, Ticker, txt
+from .widgets import Panel, Ticker, Txt, txt
+
+WINDOW_STATUS_COLOURS = {"open": GREEN, "paused": AMBER, "closed": GREY, "unknown": SOFT}
 
 
-class WallScreen(BoxLayout):
+def demands(cfg: HallConfig, screen: Screen, lang: str, lang2: str | None) -> Demands:
+    """The widest text each element of this screen must hold, in its languages."""
+    zones = [z for z in cfg.zones if not screen.zones or z.id in screen.zones]
+    windows = [w for w in cfg.windows if not screen.zones or w.zone in screen.zones] or list(cfg.windows)
+    from .layout import font_metrics
+    m = font_metrics()
+    wide_win = max((w.number for w in windows), key=lambda n: m.width(n, 1), default="88")
+    groups = [g for g in cfg.groups if g.prefix in _screen_groups(cfg, screen)] or list(cfg.groups)
+    number = max((g.prefix + "0" * g.digits for g in groups), key=lambda n: m.width(n, 1), default="A000")
+    sub = texts.t("call_short", lang2, n=number, w=wide_win) if lang2 else ""
+    tag = texts.t("recall", lang) + (f"  {texts.t('recall', lang2)}" if lang2 else "")
+    offline = max((f"●  {texts.t(k, lang)}" for k in ("offline_broker", "offline_engine")),
+                  key=lambda t_: m.width(t_, 1))
+    labels = tuple(texts.waiting_label(cfg, k, screen.waiting_by, lang) for k in waiting_keys(cfg, screen))
+    return Demands(
+        hall=cfg.hall.name.get(lang),
+        zone="、".join(z.name.get(lang) for z in zones) if screen.zones else "",
+        date=texts.clock_text(_WIDE_DATE, lang)[1],
+        number=number, window=texts.t("window", lang, w=wide_win), window_short=f"→ {wide_win}",
+        hero_pre=texts.t("please", lang) if lang != "en" else "No.", hero_post=texts.t("hao", lang),
+        hero_window=_hero_window_plain(lang, wide_win), hero_sub=sub, hero_tag=tag,
+        recent_title=_plain_title("recent", lang, lang2),
+        waiting_title=_plain_title("waiting", lang, lang2) + f"   {texts.t('total', lang)} 8888",
+        recent_title_short=_plain_title("recent", lang, None),
+        waiting_title_short=_plain_title("waiting", lang, None) + f"   {texts.t('total', lang)} 8888",
+        waiting_labels=labels, offline=offline, current=screen.current, recent=screen.recent,
+        windows=tuple(texts.t("window_cell", lang, w=w.number) for w in windows),
+        status=max((texts.t(f"win_{k}", lang) for k in (*WINDOW_STATUS_COLOURS, "idle")),
+                   key=lambda t_: m.width(t_, 1)))
+
+
+def _screen_groups(cfg: HallConfig, screen: Screen) -> set[str]:
+    return {m.group for m in cfg.matters if not screen.zones or m.zone in screen.zones}
+
+
+def waiting_keys(cfg: HallConfig, screen: Screen) -> list[str]:
+    """The waiting counts this screen can show, in config order (group prefixes or zone ids)."""
+    if screen.waiting_by == "zone":
+        return [z.id for z in cfg.zones if not screen.zones or z.id in screen.zones]
+    groups = _screen_groups(cfg, screen) | {b.group for b in cfg.bundles
+                                            if not screen.zones or b.zone in screen.zones}
+    return [g.prefix for g in cfg.groups if g.prefix in groups]
+
+
+def _hero_window_plain(lang: str, w: str) -> str:
+    return f"Window {w}" if lang == "en" else f"到 {w} {texts.t('hao', lang)}窗口"
+
+
+def _plain_title(key: str, lang: str, lang2: str | None) -> str:
+    return texts.t(key, lang) + (f"  {texts.t(key, lang2)}" if lang2 else "")
+
+
+import datetime as _dt  # noqa: E402
+_WIDE_DATE = _dt.datetime(2026, 12, 28)  # a Monday with wide digits: the widest date line
+
+
+class WallScreen(Widget):
     """The whole picture; ``show(view, now)`` is the only way it changes."""
 
     def __init__(self, cfg: HallConfig, screen: Screen, size: tuple[int, int], paint_background: bool = True,
                  **kw):
         """``paint_background=False`` when the window's clear colour is already BG
         (the app): one full-screen fill less per frame, ~8 ms on a software GL."""
-        super().__init__(orientation="vertical", size_hint=(None, None), size=size, **kw)
-        self.cfg = cfg
-        self.screen = screen
+        super().__init__(size_hint=(None, None), size=size, **kw)
+        self.cfg, self.screen = cfg, screen
         self.portrait = screen.layout == "portrait"
-        self.u = u = min(size) / 1080
-        self._last: View | None = None
-        self._page = "calls"
+        self.u = min(size) / 1080
         if paint_background:
             with self.canvas.before:
                 Color(*BG)
                 self._bg = Rectangle(pos=self.pos, size=self.size)
             self.bind(pos=lambda *_: setattr(self._bg, "pos", self.pos),
                       size=lambda *_: setattr(self._bg, "size", self.size))
-
-        # header: hall and zone | time and date
-        header = Panel(HEADER_BG, orientation="horizontal", size_hint_y=None,
-                       height=(150 if self.portrait else 116) * u, padding=[36 * u, 8 * u])
-        names = BoxLayout(orientation="vertical")
-        self.hall_label = txt("", 52 * u, WHITE, fit="shrink")
-        self.zone_label = txt("", 38 * u, SOFT)
-        names.add_widget(self.hall_label)
-        names.add_widget(self.zone_label)
-        when = BoxLayout(orientation="vertical", size_hint_x=None, width=(330 if self.portrait else 380) * u)
-        self.clock_label = txt("", 72 * u, WHITE, "right")
-        self.date_label = txt("", 30 * u, SOFT, "right")
-        when.add_widget(self.clock_label)
-        when.add_widget(self.date_label)
-        header.add_widget(names)
-        header.add_widget(when)
-        self.add_widget(header)
-
-        self.body = BoxLayout()
-        self.add_widget(self.body)
-        self.calls_page = self._build_calls()
-        self.progress_page = self._build_progress()
-        self.body.add_widget(self.calls_page)
-
-        footer = Panel(FOOTER_BG, orientation="horizontal", size_hint_y=None,
-                       height=(100 if self.portrait else 86) * u, padding=[20 * u, 0])
-        self.ticker = Ticker(42 * u, 150 * u, scroll=screen.notice_scroll)
-        self._offline_w = (440 if self.portrait else 560) * u
-        self.offline_label = txt("", 32 * u, RED_SOFT, "right", size_hint_x=None, width=0)
-        footer.add_widget(self.ticker)
-        footer.add_widget(self.offline_label)
-        self.add_widget(footer)
         self.apply_config(cfg, screen)
 
     # ------------------------------------------------------------ build --
-    def _build_calls(self) -> BoxLayout:
-        u, portrait = self.u, self.portrait
-        page = BoxLayout(orientation="vertical" if portrait else "horizontal",
-                         padding=[24 * u] * 4, spacing=24 * u)
-        hero = Panel(HERO_BG, orientation="vertical", padding=[30 * u, 20 * u],
-                     size_hint=(1, None) if portrait else (0.58, 1), height=800 * u)
-        self.hero_panel = hero
-        self.hero_tag = txt("", 44 * u, AMBER, "center", size_hint_y=0.12)
-        line = BoxLayout(orientation="horizontal", size_hint_y=0.42)
-        self.hero_pre = txt("", 120 * u, AMBER, "right", size_hint_x=None, width=150 * u)
-        self.hero_number = txt("", (240 if portrait else 260) * u, AMBER, "center", fit="shrink")
-        self.hero_post = txt("", 120 * u, AMBER, "left", size_hint_x=None, width=150 * u)
-        for w in (self.hero_pre, self.hero_number, self.hero_post):
-            line.add_widget(w)
-        self.hero_window = txt("", (118 if portrait else 124) * u, WHITE, "center", markup=True,
-                               size_hint_y=0.26)
-        self.hero_sub = txt("", 50 * u, SOFT, "center", size_hint_y=0.14)
-        for w in (self.hero_tag, line, self.hero_window, self.hero_sub):
-            hero.add_widget(w)
-        page.add_widget(hero)
+    def _build(self) -> None:
+        self.clear_widgets()
+        lay = self.layout
+        self.texts: dict[str, Txt] = {}
+        self._put(self, Panel(HEADER_BG), lay.panels["header"])
+        self._put(self, Panel(FOOTER_BG), lay.panels["footer"])
+        self.header_labels = [self._text(self, f"header.{i}", WHITE if i == 0 else SOFT)
+                              for i in range(len(lay.header_lines))]
+        self.date_label = self._text(self, "date", SOFT)
+        self.clock_label = self._text(self, "clock", WHITE)
+        notice = lay.slots["notice"]
+        self.ticker = self._put(self, Ticker(notice.size, 150 * self.u, scroll=self.screen.notice_scroll),
+                                notice.box)
+        self.offline_label = self._text(self, "offline", RED_SOFT)
+        # the calls page: its widgets live in a plain Widget so the progress page can replace it
+        self.calls_page = Widget(size_hint=(None, None), pos=self.pos, size=self.size)
+        page = self.calls_page
+        self.hero_panel = Panel(HERO_BG)
+        self._put(page, self.hero_panel, lay.panels["hero"])
+        self.hero_tag = self._text(page, "hero.tag", AMBER)
+        self.hero_pre = self._text(page, "hero.pre", AMBER)
+        self.hero_number = self._text(page, "hero.number", AMBER)
+        self.hero_post = self._text(page, "hero.post", AMBER)
+        self.hero_window = self._text(page, "hero.window", WHITE, markup=True)
+        self.hero_sub = self._text(page, "hero.sub", SOFT)
+        self.hero_strip = self._text(page, "hero.strip", AMBER, markup=True)
+        self.current_rows = [self._text(page, f"current.{i}", AMBER) for i in range(lay.current - 1)]
+        self.recent_title = self._text(page, "recent.title", WHITE, markup=True)
+        self.recent_rows: list[tuple[Txt, Txt]] = []
+        for i in range(self.screen.recent if self.screen.style == "calls" else 0):
+            self._put(page, Panel(ROW_BG[(i // max(1, lay.recent_cols)) % 2]), lay.panels[f"recent.{i}"])
+            self.recent_rows.append((self._text(page, f"recent.{i}.number", WHITE),
+                                     self._text(page, f"recent.{i}.window", AMBER)))
+        self.waiting_title = self._text(page, "waiting.title", WHITE, markup=True)
+        self.waiting_keys = waiting_keys(self.cfg, self.screen) if self.screen.style == "calls" else []
+        self.waiting_cells: list[tuple[Txt, Txt]] = []
+        for i in range(lay.waiting_per_page if self.waiting_keys else 0):
+            self._put(page, Panel(ROW_BG[0]), lay.panels[f"waiting.{i}"])
+            self.waiting_cells.append((self._text(page, f"waiting.{i}.label", WHITE),
+                                       self._text(page, f"waiting.{i}.count", GREEN)))
+        self.window_cells: list[tuple[Panel, Txt, Txt, Txt]] = []
+        for i in range(lay.per_page if self.screen.style == "windows" else 0):
+            if f"win.{i}" not in lay.panels:
+                break
+            panel = self._put(page, Panel(ROW_BG[0]), lay.panels[f"win.{i}"])
+            self.window_cells.append((panel, self._text(page, f"win.{i}.window", WHITE),
+                                      self._text(page, f"win.{i}.number", AMBER),
+                                      self._text(page, f"win.{i}.status", SOFT)))
+        self.add_widget(page)
+        body = self._body_box()
+        self.progress_page = self._build_progress()
+        self.progress_page.size_hint = (None, None)
+        self.progress_page.pos, self.progress_page.size = (self.x + body.x, self.y + body.y), (body.w, body.h)
+        self._page = "calls"
 
-        side = BoxLayout(orientation="vertical", spacing=10 * u, size_hint=(1, 1) if portrait else (0.42, 1))
-        self.recent_title = txt("", 46 * u, WHITE, markup=True, size_hint_y=None, height=76 * u)
-        side.add_widget(self.recent_title)
-        self.recent_rows: list[tuple[Panel, Label, Label]] = []
-        rows = GridLayout(cols=1, spacing=6 * u, size_hint_y=None)
-        row_h = 84 * u
-        for i in range(self.screen.recent):
-            row = Panel(ROW_BG[i % 2], orientation="horizontal", padding=[24 * u, 0],
-                        size_hint_y=None, height=row_h)
-            num = txt("", 64 * u, WHITE)
-            win = txt("", 58 * u, AMBER, "right")
-            row.add_widget(num)
-            row.add_widget(win)
-            rows.add_widget(row)
-            self.recent_rows.append((row, num, win))
-        rows.height = len(self.recent_rows) * (row_h + 6 * u)
-        side.add_widget(rows)
-        self.waiting_title = txt("", 46 * u, WHITE, markup=True, size_hint_y=None, height=76 * u)
-        side.add_widget(self.waiting_title)
-        self.waiting_grid = GridLayout(cols=2, spacing=[16 * u, 8 * u], row_default_height=70 * u,
-                                       row_force_default=True)
-        side.add_widget(self.waiting_grid)
-        self.waiting_cells: list[tuple[Label, Label]] = []
-        page.add_widget(side)
-        return page
+    def _put(self, parent, widget, box: Box):
+        widget.size_hint = (None, None)
+        widget.pos, widget.size = (self.x + box.x, self.y + box.y), (box.w, box.h)
+        parent.add_widget(widget)
+        return widget
+
+    def _text(self, parent, name: str, colour, markup: bool = False) -> Txt | None:
+        slot = self.layout.slots.get(name)
+        if slot is None:
+            return None
+        lb = txt("", slot.size, colour, slot.halign, markup=markup)
+        self.texts[name] = lb
+        return self._put(parent, lb, slot.box)
+
+    def _body_box(self) -> Box:
+        head, foot = self.layout.panels["header"], self.layout.panels["footer"]
+        return Box(0, foot.h, self.width, head.y - foot.h)
 
     def _build_progress(self) -> BoxLayout:
         """A table in landscape; in portrait each case takes two lines (number and
         name, then the matter) with the status on the right, to use the height."""
-        u, portrait = self.u, self.portrait
+        portrait = self.portrait
+        u = max(self.u, self.layout.min_font / 38)  # the smallest text here (38u) meets the reading rule
         page = BoxLayout(orientation="vertical", padding=[30 * u, 20 * u], spacing=8 * u)
         top = BoxLayout(orientation="horizontal", size_hint_y=None, height=90 * u)
         self.progress_title = txt("", 60 * u, WHITE, markup=True)
@@ -146,14 +196,14 @@ class WallScreen(BoxLayout):
         self.progress_rows: list[tuple[Label, Label, Label, Label]] = []
         n = self.cfg.screens.progress_rows
         if not portrait:
-            widths = (0.27, 0.17, 0.34, 0.22)
+            widths = (0.29, 0.15, 0.36, 0.20)
             self.progress_head = [txt("", 42 * u, SOFT, size_hint_x=w) for w in widths]
             for lb in self.progress_head:
                 head.add_widget(lb)
             page.add_widget(head)
             for i in range(n):
                 row = Panel(ROW_BG[i % 2], orientation="horizontal", padding=[20 * u, 0])
-                cells = tuple(txt("", (40 if j == 2 else 46) * u, WHITE, size_hint_x=w)
+                cells = tuple(txt("", (40 if j in (0, 2) else 46) * u, WHITE, size_hint_x=w)
                               for j, w in enumerate(widths))
                 for c in cells:
                     row.add_widget(c)
@@ -184,22 +234,26 @@ class WallScreen(BoxLayout):
 
     # ------------------------------------------------------------ config --
     def apply_config(self, cfg: HallConfig, screen: Screen) -> None:
+        """Lay the screen out anew for ``cfg`` (names and languages change the widths)."""
         self.cfg, self.screen = cfg, screen
         langs = list(screen.languages or cfg.hall.languages)
         self.lang = langs[0]
         family = "zh" if self.lang.startswith("zh") else self.lang
         self.lang2 = next((lang for lang in langs[1:]
                            if ("zh" if lang.startswith("zh") else lang) != family), None)
-        self.hall_label.set(cfg.hall.name.get(self.lang))
-        zones = [z for z in cfg.zones if z.id in screen.zones]
-        self.zone_label.set("、".join(z.name.get(self.lang) for z in zones) + (
-            f"   {' / '.join(z.name.get(self.lang2) for z in zones)}" if self.lang2 and zones else ""))
+        self.demands = demands(cfg, screen, self.lang, self.lang2)
+        self.layout: Layout = compute((int(self.width), int(self.height)), self.demands,
+                                      Physical(screen.diagonal_inches, screen.viewing_distance_m), screen.style)
+        self._build()
+        for lb, line in zip(self.header_labels, self.layout.header_lines):
+            lb.set(line)
         notice = screen.notice or cfg.screens.notice
         langs = [self.lang] + ([self.lang2] if self.lang2 else [])
         self.ticker.set_pages([notice.get(lang) if notice is not None else texts.t("notice", lang)
                                for lang in langs])
-        self.recent_title.set(self._title("recent"))
-        self.waiting_title.set(self._title("waiting"))
+        for lb, key in ((self.recent_title, "recent"), (self.waiting_title, "waiting")):
+            if lb is not None:
+                lb.set(self._title(key))
         self.progress_title.set(self._title("progress_title", WHITE))
         if self.portrait:  # the matter sits under the case number: one heading says both
             heads = [f"{texts.t('case', self.lang)} / {texts.t('matter', self.lang)}",
@@ -214,15 +268,15 @@ class WallScreen(BoxLayout):
         # colours as markup on a white tint: a tint would multiply (dim) the
         # green total that follows the waiting title
         main = texts.t(key, self.lang)
-        if self.lang2:
-            main += f"  [size={int(34 * self.u)}]{texts.t(key, self.lang2)}[/size]"
+        if self.lang2 and not self.layout.titles_short:
+            main += f"  {texts.t(key, self.lang2)}"
         return f"[color={hexc(colour)}]{main}[/color]"
 
     # ------------------------------------------------------------ render --
     def show(self, view: View, now: float, hero_first: bool = False) -> bool:
         """Render ``view``; True when something was left for the next frame.
 
-        ``hero_first``: when the newest call changed, draw only it this frame and
+        ``hero_first``: when the big call changed, draw only it this frame and
         the rest (earlier calls shift down, counts) on the next one: the number
         people wait for is on the screen one frame sooner."""
         local = local_dt(now, self.cfg.hall.timezone)
@@ -230,6 +284,8 @@ class WallScreen(BoxLayout):
         self.clock_label.set(clock)
         self.date_label.set(date)
         self._flash(view, now)
+        if self.window_cells:
+            self._window_page(view, now)
         if view == self._last:
             return False
         last = self._last
@@ -241,83 +297,107 @@ class WallScreen(BoxLayout):
         self._last = view
         self._set_page(view.page)
         self._hero(view.hero)
-        for (row, num, win), call in zip(self.recent_rows, list(view.recent) + [None] * len(self.recent_rows)):
+        for lb, call in zip(self.current_rows, list(view.current) + [None] * len(self.current_rows)):
+            lb.set(f"{call.number}  {self._window_text(call)}" if call else "")
+            lb.tint = RED_SOFT if call and call.recall else AMBER  # a recall stays marked in the list
+        for (num, win), call in zip(self.recent_rows, list(view.recent) + [None] * len(self.recent_rows)):
             num.set(call.number if call else "")
-            win.set(texts.t("window", self.lang, w=call.window_number) if call else "")
-        self._waiting(view)
+            win.set(self._window_text(call, self.layout.recent_compact) if call else "")
+        self._waiting(view, now)
         self.offline_label.set(("●  " + texts.t(f"offline_{view.offline}", self.lang)) if view.offline else "")
-        # the notice line gets the whole footer unless the offline mark needs room
-        self.offline_label.width = (self._offline_w if view.offline else 0)
+        notice, mark = self.layout.slots["notice"].box, self.layout.slots["offline"].box
+        self.ticker.width = (mark.x - notice.x) if view.offline else notice.w
         if view.page == "progress":
             self._progress(view)
         return False
+
+    def _window_text(self, call: Call, compact: bool = False) -> str:
+        return f"→ {call.window_number}" if compact else texts.t("window", self.lang, w=call.window_number)
+
+    def _window_page(self, view: View, now: float) -> None:
+        cells = view.windows
+        per = max(1, len(self.window_cells))
+        pages = max(1, -(-len(cells) // per))
+        first = (int(now // self.cfg.screens.page_seconds) % pages) * per
+        for (panel, win, num, status), cell in zip(self.window_cells,
+                                                   list(cells[first:first + per]) + [None] * per):
+            if cell is None:
+                for lb in (win, num, status):
+                    lb.set("")
+                panel.set_bg(BG)
+                continue
+            panel.set_bg(ROW_BG[0])
+            win.set(texts.t("window_cell", self.lang, w=cell.number))
+            num.set(cell.ticket or "")
+            key = "open" if cell.ticket else ("idle" if cell.status == "open" else cell.status)
+            status.set(texts.t(f"win_{key}", self.lang))
+            status.tint = WINDOW_STATUS_COLOURS.get(cell.status, SOFT)
 
     def _flash(self, view: View, now: float) -> None:
         on = view.flashing and int(now * 2) % 2 == 0  # 2 Hz blink
         self.hero_panel.set_bg(FLASH_BG if on else HERO_BG)
         colour = WHITE if on else AMBER
-        for lb in (self.hero_pre, self.hero_number, self.hero_post):
-            if tuple(lb.tint) != colour:
+        for lb in (self.hero_pre, self.hero_number, self.hero_post, self.hero_strip):
+            if lb is not None and tuple(lb.tint) != colour:
                 lb.tint = colour
         for lb, calm in ((self.hero_tag, AMBER), (self.hero_sub, SOFT)):  # keep contrast on red
             want = WHITE if on else calm
-            if tuple(lb.tint) != want:
+            if lb is not None and tuple(lb.tint) != want:
                 lb.tint = want
 
     def _hero(self, call: Call | None) -> None:
-        lang = self.lang
-        if call is None:
-            for lb in (self.hero_tag, self.hero_pre, self.hero_post):
-                lb.set("")
-            self.hero_number.set(texts.t("no_calls", lang))
-            self.hero_window.set("")
-            self.hero_sub.set(texts.t("no_calls", self.lang2) if self.lang2 else "")
-            return
+        lang, lang2 = self.lang, self.lang2
         amber = hexc(AMBER)
+        if self.hero_strip is not None:  # window-grid style: the newest call on one line
+            self.hero_strip.set(texts.t("no_calls", lang) if call is None else
+                                f"{texts.call_line(call.number, call.window_number, lang)}"
+                                + (f"  [color={hexc(RED_SOFT)}]{texts.t('recall', lang)}[/color]"
+                                   if call.recall else ""))
+            return
+        if call is None:
+            for lb in (self.hero_tag, self.hero_pre, self.hero_number, self.hero_post):
+                lb.set("")
+            self.hero_window.set(texts.t("no_calls", lang))
+            _set(self.hero_sub, texts.t("no_calls", lang2) if lang2 else "")
+            return
         self.hero_number.set(call.number)
         if lang == "en":
-            self.hero_pre.set("No.", 80 * self.u)
+            self.hero_pre.set("No.")
             self.hero_post.set("")
             self.hero_window.set(f"Window [color={amber}]{call.window_number}[/color]")
         else:
             hao = texts.t("hao", lang)
-            self.hero_pre.set(texts.t("please", lang), 120 * self.u)
+            self.hero_pre.set(texts.t("please", lang))
             self.hero_post.set(hao)
             self.hero_window.set(f"到 [color={amber}]{call.window_number}[/color] {hao}窗口")
         tag = texts.t("recall", lang) if call.recall else ""
-        if tag and self.lang2:
-            tag += f"  {texts.t('recall', self.lang2)}"
+        if tag and lang2:
+            tag += f"  {texts.t('recall', lang2)}"
         self.hero_tag.set(tag)
-        self.hero_sub.set(texts.call_line(call.number, call.window_number, self.lang2) if self.lang2 else "")
+        _set(self.hero_sub, texts.t("call_short", lang2, n=call.number, w=call.window_number) if lang2 else "")
 
-    def _waiting(self, view: View) -> None:
+    def _waiting(self, view: View, now: float) -> None:
+        """Every waiting count of the screen's zones; when the layout holds fewer
+        than there are, they take turns a page at a time (``page_seconds``)."""
+        if self.waiting_title is None:
+            return
+        seen = dict(view.waiting)
         by = self.screen.waiting_by
-        items = list(view.waiting)
-        while len(self.waiting_cells) < len(items):  # grows to the hall's group count once, then stays
-            u = self.u
-            cell = Panel(ROW_BG[0], orientation="horizontal", padding=[18 * u, 0])
-            name = txt("", 38 * u, WHITE)
-            count = txt("", 54 * u, GREEN, "right", size_hint_x=None, width=100 * u)
-            cell.add_widget(name)
-            cell.add_widget(count)
-            self.waiting_grid.add_widget(cell)
-            self.waiting_cells.append((name, count))
-        for i, (name, count) in enumerate(self.waiting_cells):
-            if i < len(items):
-                key, n = items[i]
-                name.set(texts.waiting_label(self.cfg, key, by, self.lang))
-                count.set(str(n))
-            else:
-                name.set("")
-                count.set("")
+        per = max(1, len(self.waiting_cells))
+        pages = max(1, -(-len(self.waiting_keys) // per))
+        first = (int(now // self.cfg.screens.page_seconds) % pages) * per
+        keys = self.waiting_keys[first:first + per]
+        for (name, count), key in zip(self.waiting_cells, keys + [None] * per):
+            name.set(texts.waiting_label(self.cfg, key, by, self.lang) if key else "")
+            count.set(str(seen.get(key, 0)) if key else "")
         total = f"{texts.t('total', self.lang)} {view.waiting_total}"
         self.waiting_title.set(f"{self._title('waiting')}   [color={hexc(GREEN)}]{total}[/color]")
 
     def _set_page(self, page: str) -> None:
         if page == self._page:
             return
-        self.body.clear_widgets()
-        self.body.add_widget(self.progress_page if page == "progress" else self.calls_page)
+        self.remove_widget(self.calls_page if page == "progress" else self.progress_page)
+        self.add_widget(self.progress_page if page == "progress" else self.calls_page)
         self._page = page
 
     def _progress(self, view: View) -> None:
@@ -335,6 +415,23 @@ class WallScreen(BoxLayout):
             cells[3].set(texts.t(case.status, self.lang))
             cells[3].tint = STATUS_COLOURS.get(case.status, WHITE)
 
+    def problems(self) -> list[str]:
+        """Every text that is cut, or drawn wider or taller than its box, or a box
+        outside the screen: empty on a correct screen (tests check it)."""
+        out = []
+        screen = Box(self.x, self.y, self.width, self.height)
+        for name, lb in self.texts.items():
+            box = Box(lb.x, lb.y, lb.width, lb.height)
+            if not box.inside(screen):
+                out.append(f"{name}: box {box} outside the screen")
+            if lb.markup or not lb._full:
+                continue
+            if lb.text != lb._full:
+                out.append(f"{name}: {lb._full!r} cut to {lb.text!r}")
+            if lb.font_size < self.layout.min_font - 0.5:
+                out.append(f"{name}: {lb.font_size:.0f} px under the {self.layout.min_font:.0f} px minimum")
+        return out
+
     def texts_shown(self) -> dict[str, object]:
         """The visible text by role, for tests and the benchmark."""
         def full(lb):
@@ -342,14 +439,25 @@ class WallScreen(BoxLayout):
 
         return {
             "page": self._page,
-            "hall": full(self.hall_label), "zone": full(self.zone_label),
-            "hero_number": " ".join(x for x in (full(self.hero_pre), full(self.hero_number),
-                                                full(self.hero_post)) if x), "hero_window": full(self.hero_window),
-            "hero_sub": full(self.hero_sub), "hero_tag": full(self.hero_tag),
-            "recent": [(full(n), full(w)) for _, n, w in self.recent_rows if full(n)],
-            "waiting": [(full(n), full(c)) for n, c in self.waiting_cells if full(n)],
+            "hall": self.demands.hall, "zone": self.demands.zone,
+            "header": [full(lb) for lb in self.header_labels],
+            "hero_number": " ".join(full(x) for x in (self.hero_pre, self.hero_number, self.hero_post)
+                                    if x is not None and full(x)),
+            "hero_window": full(self.hero_window) if self.hero_window else "",
+            "hero_sub": full(self.hero_sub) if self.hero_sub else "",
+            "hero_tag": full(self.hero_tag) if self.hero_tag else "",
+            "hero_strip": full(self.hero_strip) if self.hero_strip else "",
+            "recent": [(full(n), full(w)) for n, w in self.recent_rows if full(n)],
+            "current": [full(lb) for lb in self.current_rows if full(lb)],
+            "waiting": [(full(n), full(c)) for n, c in self.waiting_cells if full(n) and full(c) != "0"],
+            "windows": [tuple(full(x) for x in cell[1:]) for cell in self.window_cells if full(cell[1])],
             "offline": full(self.offline_label), "clock": full(self.clock_label),
             "notice": self.ticker.text,
             "progress": [tuple(full(c) for c in cells) for cells in self.progress_rows if full(cells[0])],
             "flash_bg": tuple(self.hero_panel._color.rgba),
         }
+
+
+def _set(lb: Txt | None, text: str) -> None:
+    if lb is not None:
+        lb.set(text)

@@ -7,11 +7,7 @@ one colour that means "you".
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 FONT_NAME = "onewindow-cjk"
-FONT_PATHS = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",)
 
 # colours (r, g, b, a)
 BG = (0.04, 0.12, 0.24, 1)
@@ -30,13 +26,10 @@ STATUS_COLOURS = {"received": SOFT, "processing": AMBER, "done": GREY, "ready": 
 
 
 def register_font() -> str:
-    from kivy.core.text import LabelBase
+    """Noto Sans CJK SC, both weights, as ``FONT_NAME`` (hall/fonts.py says why SC explicitly)."""
+    from hall.fonts import register_kivy
 
-    for path in [os.environ.get("ONEWINDOW_CJK_FONT", ""), *FONT_PATHS]:
-        if path and Path(path).exists():
-            LabelBase.register(name=FONT_NAME, fn_regular=path)
-            return path
-    raise RuntimeError("no CJK font: apt install fonts-wqy-zenhei (or set ONEWINDOW_CJK_FONT)")
+    return str(register_kivy(FONT_NAME))
 
 
 def hexc(c) -> str:

@@ -18,9 +18,17 @@ from .topics import check_id
 TEMPLATE = Path(__file__).resolve().parent.parent / "config" / "mosquitto" / "acl.template"
 
 
-def render_acl(hall_id: str, template: Path = TEMPLATE) -> str:
+def render_acl(hall_id: str, template: Path = TEMPLATE, window_grid_displays: tuple[str, ...] = ()) -> str:
+    """The hall's ACL; ``window_grid_displays`` (display ids whose style is
+    `windows`) may also read every window's state, which no other client of
+    their kind may (a soft caller sees only its own window)."""
     check_id(hall_id, "hall id")
-    return template.read_text(encoding="utf-8").replace("HALL", hall_id)
+    text = template.read_text(encoding="utf-8").replace("HALL", hall_id)
+    for d in window_grid_displays:
+        check_id(d, "display id")
+        text += f"\n# window-grid display {d}: every window's state\nuser {d}\n" \
+                f"topic read onewindow/{hall_id}/window/+/state\n"
+    return text
 
 
 def write_passwords(path: Path, users: dict[str, str]) -> None:
@@ -32,7 +40,7 @@ def write_passwords(path: Path, users: dict[str, str]) -> None:
         subprocess.run([exe, "-b", str(path), name, pw], check=True, capture_output=True)
 
 
-def start_acl_broker(hall_id: str, users: dict[str, str]):
+def start_acl_broker(hall_id: str, users: dict[str, str], window_grid_displays: tuple[str, ...] = ()):
     """A local mosquitto with passwords and this hall's ACL (for tests and trials).
 
     mosquitto drops root for the ``mosquitto`` user before it reads these files,
@@ -47,7 +55,7 @@ def start_acl_broker(hall_id: str, users: dict[str, str]):
     d = Path(tempfile.mkdtemp(prefix="onewindow-acl-", dir="/tmp"))
     os.chmod(d, 0o755)
     acl, pw = d / "acl", d / "passwd"
-    acl.write_text(render_acl(hall_id))
+    acl.write_text(render_acl(hall_id, window_grid_displays=window_grid_displays))
     write_passwords(pw, users)
     for f in (acl, pw):
         os.chmod(f, 0o644)
@@ -57,9 +65,16 @@ def start_acl_broker(hall_id: str, users: dict[str, str]):
 @click.command(name="acl")
 @click.option("--hall", "hall_id", required=True, help="Hall id.")
 @click.option("--out", type=click.Path(dir_okay=False), default="-", help="ACL file (default stdout).")
-def cmd(hall_id: str, out: str) -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Hall config: adds the lines its window-grid displays need.")
+def cmd(hall_id: str, out: str, config_path: str | None) -> None:
     """Print the mosquitto ACL of a hall (see config/mosquitto/)."""
-    text = render_acl(hall_id)
+    grids: tuple[str, ...] = ()
+    if config_path:
+        from .config import load_config
+        cfg = load_config(config_path)
+        grids = tuple(d.id for d in cfg.screens.displays if d.style == "windows")
+    text = render_acl(hall_id, window_grid_displays=grids)
     if out == "-":
         click.echo(text, nl=False)
     else:

@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "kiosk": ("kiosk.cli:cmd", "Run the touchscreen kiosk."),
     "sms": ("sms.cli:cmd", "Run the SMS sender."),
     "followup": ("caller.followup_cli:cmd", "List and close bad-review follow-ups."),
+    "fonts": ("hall.fonts:cmd", "Extract the screens' CJK font (Noto Sans CJK SC) at install."),
     "web": ("web.cli:cmd", "Serve the window terminal (clerks' pages in a browser)."),
     # running a real hall (deploy/, docs/deploy.md)
     "install": ("deploy.cli:install_cmd", "Set up this machine for a role (server, kiosk, display, …)."),

@@ -40,7 +40,23 @@ class Outbound(msgspec.Struct, kw_only=True, omit_defaults=False):
     pass
 
 
-# --------------------------------------------------------------- requests ---
+# ------------------------------------------------------ replies and presence ---
+
+class ErrorBody(Outbound):
+    code: str
+    message: str
+
+class Response(Outbound):
+    id: str
+    status: Literal["ok", "error"]
+    data: Any = None
+    error: ErrorBody | None = None
+
+class Availability(Outbound):
+    state: Literal["online", "offline", "stopped"]
+
+
+# ------------------------------------------------------------------- kiosks ---
 
 class IssueRequest(Inbound):
     matter: Ident | None = None
@@ -53,21 +69,17 @@ class IssueRequest(Inbound):
     # situation answers (question id → option id): the window sees what was asked
     answers: dict[Ident, Ident] | None = None
 
-
 class CheckinRequest(Inbound):
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     phone: Phone | None = None
     lang: Literal["zh-CN", "zh-TW", "en"] = "zh-CN"
-
 
 class TicketRef(Inbound):
     """Requests naming one ticket by its id (``20261121-A023``)."""
 
     ticket: Ident
 
-
 Secret = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{8,64}$")]
-
 
 class TicketAction(Inbound):
     """A citizen acting on their own ticket (cancel, re-queue): ``secret`` is the
@@ -77,12 +89,10 @@ class TicketAction(Inbound):
     ticket: Ident
     secret: Secret
 
-
 class PrintedRequest(Inbound):
     ticket: Ident
     ok: bool
     error: ShortText | None = None
-
 
 class KioskRateRequest(Inbound):
     ticket: Ident
@@ -90,113 +100,6 @@ class KioskRateRequest(Inbound):
     level: Level
     reasons: list[Literal["attitude", "efficiency", "explanation", "other"]] = []
     comment: ShortText | None = None
-
-
-class Plain(Inbound):
-    """Window requests that carry nothing but their id."""
-
-
-class LoginRequest(Inbound):
-    staff: Ident
-
-
-class PauseRequest(Inbound):
-    """``reason``: why the window pauses (午休, 会议…), shown on the clerk's page."""
-
-    reason: Annotated[str, msgspec.Meta(max_length=100)] | None = None
-
-
-class VisitOutcome(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """How a visit was settled at the window (办结 / 受理 / 补正 / 不予受理).
-
-    ``correction`` (补正) names the material ids still missing; the citizen
-    gets a one-time notice (一次性告知) of exactly those, printed at the window
-    (``print``) or by SMS (``sms``). ``rejected`` (不予受理) needs a reason."""
-
-    kind: Literal["done", "accepted", "correction", "rejected"]
-    missing: list[Ident] = []
-    note: ShortText | None = None
-    reason: ShortText | None = None
-    notify: Literal["print", "sms", "none"] = "print"
-
-
-class FinishRequest(Inbound):
-    """``outcome`` is optional: a keypad's finish carries none."""
-
-    outcome: VisitOutcome | None = None
-
-
-class TransferRequest(Inbound):
-    matter: Ident | None = None
-    window: Ident | None = None
-
-
-class WindowRateRequest(Inbound):
-    """From an evaluator: ``level`` None with ``timeout`` true means 'not rated'."""
-
-    ticket: Ident | None = None
-    level: Level | None = None
-    timeout: bool = False
-
-
-class ConfigSetRequest(Inbound):
-    config: dict[str, Any]
-
-
-class ProgressRequest(Inbound):
-    case: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-
-
-class Appointment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    matter: Ident
-    start: float
-    end: float
-    phone: Phone | None = None
-
-
-class AppointmentsRequest(Inbound):
-    appointments: list[Appointment]
-
-
-REQUEST_TYPES: dict[str, type[Inbound]] = {
-    "kiosk.issue": IssueRequest,
-    "kiosk.checkin": CheckinRequest,
-    "kiosk.ticket": TicketRef,
-    "kiosk.requeue": TicketAction,
-    "kiosk.cancel": TicketAction,
-    "kiosk.printed": PrintedRequest,
-    "kiosk.rate": KioskRateRequest,
-    "window.login": LoginRequest,
-    "window.logout": Plain,
-    "window.next": Plain,
-    "window.recall": Plain,
-    "window.noshow": Plain,
-    "window.start": Plain,
-    "window.transfer": TransferRequest,
-    "window.pause": PauseRequest,
-    "window.resume": Plain,
-    "window.finish": FinishRequest,
-    "window.rate": WindowRateRequest,
-    "config.set": ConfigSetRequest,
-    "config.appointments": AppointmentsRequest,
-    "kiosk.progress": ProgressRequest,
-}
-
-
-# --------------------------------------------------------------- replies ---
-
-class ErrorBody(Outbound):
-    code: str
-    message: str
-
-
-class Response(Outbound):
-    id: str
-    status: Literal["ok", "error"]
-    data: Any = None
-    error: ErrorBody | None = None
-
 
 class TicketInfo(Outbound):
     """What a kiosk shows and prints about a ticket."""
@@ -216,14 +119,74 @@ class TicketInfo(Outbound):
     window: str | None = None
     window_number: str | None = None
     requeue_until: float | None = None
-    secret: str | None = None  # only in the issue / check-in reply, to the kiosk that prints it
+    secret: str | None = None  # only in the issue / check-in / re-queue reply, to the kiosk that prints it
 
 
-# ----------------------------------------------------------------- state ---
+# forms filled once: the citizen's profile, found by the ID number on the card
+IdNumber = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{17}[0-9Xx]$")]
 
-class Availability(Outbound):
-    state: Literal["online", "offline", "stopped"]
 
+class ProfileRef(Inbound):
+    """A profile is found by the ID number read from the citizen's card."""
+
+    id_number: IdNumber
+
+class ProfilePutRequest(Inbound):
+    """``values`` by profile key (``name``, ``phone``, ``address``…); the citizen consented."""
+
+    id_number: IdNumber
+    values: dict[Annotated[str, msgspec.Meta(max_length=32)], ShortText]
+
+class ProfileData(Outbound):
+    found: bool
+    values: dict[str, str]
+    expires_at: float | None = None
+
+class ProfileErased(Outbound):
+    erased: bool
+
+
+# ------------------------------------------------------------------ windows ---
+
+class Plain(Inbound):
+    """Window requests that carry nothing but their id."""
+
+class LoginRequest(Inbound):
+    staff: Ident
+
+class PauseRequest(Inbound):
+    """``reason``: why the window pauses (午休, 会议…), shown on the clerk's page."""
+
+    reason: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+class VisitOutcome(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """How a visit was settled at the window (办结 / 受理 / 补正 / 不予受理).
+
+    ``correction`` (补正) names the material ids still missing; the citizen
+    gets a one-time notice (一次性告知) of exactly those, printed at the window
+    (``print``) or by SMS (``sms``). ``rejected`` (不予受理) needs a reason."""
+
+    kind: Literal["done", "accepted", "correction", "rejected"]
+    missing: list[Ident] = []
+    note: ShortText | None = None
+    reason: ShortText | None = None
+    notify: Literal["print", "sms", "none"] = "print"
+
+class FinishRequest(Inbound):
+    """``outcome`` is optional: a keypad's finish carries none."""
+
+    outcome: VisitOutcome | None = None
+
+class TransferRequest(Inbound):
+    matter: Ident | None = None
+    window: Ident | None = None
+
+class WindowRateRequest(Inbound):
+    """From an evaluator: ``level`` None with ``timeout`` true means 'not rated'."""
+
+    ticket: Ident | None = None
+    level: Level | None = None
+    timeout: bool = False
 
 class TicketBrief(Outbound):
     ticket: str
@@ -236,7 +199,6 @@ class TicketBrief(Outbound):
     priority: str
     form: dict[str, str] | None = None
 
-
 class WindowState(Outbound):
     window: str
     number: str
@@ -248,6 +210,71 @@ class WindowState(Outbound):
     at: float
     pause_reason: str | None = None
 
+class EvaluatePrompt(Outbound):
+    ticket: str
+    number: str
+    window: str
+    staff: str | None
+    matter: str | None
+    timeout_s: int
+    at: float
+
+class QueueLine(Outbound):
+    """One line a window may serve: ``line`` is a matter or bundle id, or
+    ``@<window>`` for tickets transferred to the window itself."""
+
+    line: str
+    waiting: int
+    oldest_since: float | None  # place in line of the oldest waiting ticket
+
+class QueueView(Outbound):
+    window: str
+    lines: list[QueueLine]
+    at: float
+
+class VisitView(Outbound):
+    """The called citizen's visit, for the clerk serving it only (never retained).
+
+    ``form`` is the filled form in full; ``phone`` is masked (the SMS sender
+    alone has the full number); ``answers`` are the situation answers."""
+
+    ticket: str
+    number: str
+    matter: str | None
+    bundle: str | None
+    state: str
+    priority: str
+    issued_at: float
+    called_at: float | None
+    form: dict[str, str] | None
+    answers: dict[str, str] | None
+    phone: str | None
+    outcome: VisitOutcome | None = None
+
+class SettledEvent(Outbound):
+    """A visit settled with an outcome (the case system builds on ``accepted``)."""
+
+    ticket: str
+    number: str
+    window: str
+    staff: str | None
+    matter: str | None
+    bundle: str | None
+    outcome: VisitOutcome
+    at: float
+
+class FilledForm(Outbound):
+    """The current ticket's form for the clerk: render it with ``hall.forms.render_filled``."""
+
+    ticket: str
+    number: str
+    target: str
+    values: dict[str, str]
+    filled: int
+    total: int
+
+
+# --------------------------------------------------- boards and wall displays ---
 
 class CallEntry(Outbound):
     ticket: str
@@ -258,7 +285,6 @@ class CallEntry(Outbound):
     at: float
     recall: int = 0
 
-
 class ZoneBoard(Outbound):
     zone: str
     current: list[CallEntry]
@@ -267,6 +293,170 @@ class ZoneBoard(Outbound):
     waiting_total: int
     at: float
 
+class CalledEvent(Outbound):
+    event: str
+    ticket: str
+    number: str
+    window: str
+    window_number: str
+    zone: str
+    matter: str | None
+    recall: int
+    lang: str
+    at: float
+
+class ProgressRequest(Inbound):
+    case: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+class CaseProgress(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    case: str
+    name: str  # already masked by the publisher, e.g. 张*明
+    matter: str | None = None
+    status: Literal["received", "processing", "done", "ready"]
+    updated_at: float
+
+class ProgressBoard(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    cases: list[CaseProgress]
+    at: float
+
+
+# ------------------------------------------ ratings: satisfaction, follow-ups ---
+
+class FollowupListRequest(Inbound):
+    status: Literal["open", "closed", "all"] = "open"
+
+class FollowupCloseRequest(Inbound):
+    followup: Ident
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    by: Ident | None = None
+
+class FollowUp(Outbound):
+    """整改/回访 of a bad review; ``phone`` is masked (138****5678)."""
+
+    followup: str
+    ticket: str
+    number: str
+    day: str
+    level: int
+    reasons: list[str]
+    comment: str | None
+    window: str | None
+    window_number: str | None
+    staff: str | None
+    matter: str | None
+    phone: str | None
+    opened_at: float
+    callback_due: str
+    due: str
+    status: Literal["open", "closed"]
+    overdue: bool = False
+    closed_at: float | None = None
+    closed_by: str | None = None
+    note: str | None = None
+    at: float = 0.0
+
+class FollowupList(Outbound):
+    followups: list[FollowUp]
+
+class Satisfaction(Outbound):
+    """Ratings of one window, staff member, matter or the hall, for one day.
+
+    ``levels`` counts each level ("5" 非常满意 … "1" 非常不满意); ``good`` is
+    levels 3–5, ``bad`` levels 1–2; ``rate`` = good / rated (0 when nobody
+    rated); ``not_rated`` counts visits whose evaluator timed out and that were
+    not rated later."""
+
+    scope: Literal["window", "staff", "matter", "hall"]
+    key: str
+    day: str
+    levels: dict[str, int]
+    rated: int
+    not_rated: int
+    good: int
+    bad: int
+    rate: float
+    avg: float
+    at: float
+
+
+# ---------------------------------------------------------------------- SMS ---
+
+SmsState = Literal["queued", "sent", "failed", "expired", "unknown"]
+
+
+class SmsStatusRequest(Inbound):
+    """From an SMS sender: the state of one message it was given.
+
+    ``queued``: accepted and journalled; ``sent``: the modem or gateway took it
+    (``refs``: the modem's ``+CMGS`` references, one per part); ``failed``:
+    refused for good (``error``); ``expired``: too late to be worth sending;
+    ``unknown``: the sender stopped while sending it (it is not sent again)."""
+
+    sms: Ident
+    state: SmsState
+    parts: int = 0
+    refs: list[Annotated[str, msgspec.Meta(max_length=64)]] = []
+    error: ShortText | None = None
+    at: float = 0.0
+
+class SmsSyncRequest(Inbound):
+    """From an SMS sender at start: resend me every message still pending."""
+
+class SmsRequest(Outbound):
+    """An SMS to send.  ``phone`` is the full number: only the sender sees it."""
+
+    sms: str
+    ticket: str
+    reason: Literal["issued", "near", "called", "requeue", "notice"]
+    phone: str
+    text: str
+    lang: str
+    at: float
+    expires_at: float
+    attempt: int
+
+
+# ------------------------------------------------------------------ devices ---
+
+class DeviceStatus(Outbound):
+    device: str
+    kind: str
+    ok: bool
+    detail: dict[str, Any] = {}
+    at: float = 0.0
+
+class ScanEvent(Outbound):
+    """A scanner's line; ``kind`` is ``id_card`` for an 18-character 居民身份证 number."""
+
+    device: str
+    window: str | None
+    kind: Literal["id_card", "text"]
+    text: str
+    at: float
+
+
+# --------------------------------------------------------------- the config ---
+
+class ConfigSetRequest(Inbound):
+    config: dict[str, Any]
+
+class Appointment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    matter: Ident
+    start: float
+    end: float
+    phone: Phone | None = None
+
+class AppointmentsRequest(Inbound):
+    appointments: list[Appointment]
+
+class ConfigCurrent(Outbound):
+    version: int
+    digest: str
+    config: dict[str, Any]
+
+
+# ------------------------------------------ running the hall: KPIs, health ---
 
 class HallSummary(Outbound):
     day: str
@@ -281,78 +471,106 @@ class HallSummary(Outbound):
     outcomes: dict[str, int] = {}  # settled visits by outcome kind today
     repeat_trips: int = 0  # 补正 visits: the citizen must come again
 
-
 class UnattendedAlert(Outbound):
     window: str
     active: bool
     since: float | None
     at: float
 
+class EngineStats(Outbound):
+    """Commit latency is measured from a batch leaving the worker to its commit's fsync."""
 
-class ConfigCurrent(Outbound):
-    version: int
-    digest: str
-    config: dict[str, Any]
+    requests: int  # since the engine started
+    batches: int
+    batch_ms_p50: float  # over the last batches (up to 1,000)
+    batch_ms_p99: float
+    batch_ms_max: float
+    inbound: int  # requests waiting for the worker now
+    started_at: float
+    at: float
 
+class ClientAvailability(Outbound):
+    kind: str  # engine, kiosk, display, device
+    id: str
+    state: Literal["online", "offline", "stopped"]
+    since: float  # when the monitor saw it change (or first saw it)
+    seen_change: bool  # False: it was already so when the monitor started
 
-class DeviceStatus(Outbound):
-    device: str
-    kind: str
-    ok: bool
-    detail: dict[str, Any] = {}
-    at: float = 0.0
-
-
-class CaseProgress(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    case: str
-    name: str  # already masked by the publisher, e.g. 张*明
-    matter: str | None = None
-    status: Literal["received", "processing", "done", "ready"]
-    updated_at: float
-
-
-class ProgressBoard(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    cases: list[CaseProgress]
+class AvailabilityDigest(Outbound):
+    clients: list[ClientAvailability]
+    monitor_since: float
     at: float
 
 
-# ---------------------------------------------------------------- events ---
+# ------------------------------------------------------------------- tables ---
 
-class CalledEvent(Outbound):
-    event: str
-    ticket: str
-    number: str
-    window: str
-    window_number: str
-    zone: str
-    matter: str | None
-    recall: int
-    lang: str
-    at: float
-
-
-class EvaluatePrompt(Outbound):
-    ticket: str
-    number: str
-    window: str
-    staff: str | None
-    matter: str | None
-    timeout_s: int
-    at: float
-
+REQUEST_TYPES: dict[str, type[Inbound]] = {
+    # kiosks
+    "kiosk.issue": IssueRequest,
+    "kiosk.checkin": CheckinRequest,
+    "kiosk.ticket": TicketRef,
+    "kiosk.requeue": TicketAction,
+    "kiosk.cancel": TicketAction,
+    "kiosk.printed": PrintedRequest,
+    "kiosk.rate": KioskRateRequest,
+    "kiosk.progress": ProgressRequest,
+    "kiosk.profile_get": ProfileRef,
+    "kiosk.profile_put": ProfilePutRequest,
+    "kiosk.profile_erase": ProfileRef,
+    # windows
+    "window.login": LoginRequest,
+    "window.logout": Plain,
+    "window.next": Plain,
+    "window.recall": Plain,
+    "window.noshow": Plain,
+    "window.start": Plain,
+    "window.transfer": TransferRequest,
+    "window.pause": PauseRequest,
+    "window.resume": Plain,
+    "window.finish": FinishRequest,
+    "window.rate": WindowRateRequest,
+    "window.queue": Plain,
+    "window.visit": Plain,
+    "window.form": Plain,
+    # ratings
+    "alert.followups": FollowupListRequest,
+    "alert.followup_close": FollowupCloseRequest,
+    # SMS
+    "device.sms_status": SmsStatusRequest,
+    "device.sms_sync": SmsSyncRequest,
+    # the config
+    "config.set": ConfigSetRequest,
+    "config.appointments": AppointmentsRequest,
+}
 
 PAYLOAD_TYPES: dict[str, type] = {
     "Response": Response,
     "Availability": Availability,
+    # windows
     "WindowState": WindowState,
+    "EvaluatePrompt": EvaluatePrompt,
+    "QueueView": QueueView,
+    "VisitView": VisitView,
+    "SettledEvent": SettledEvent,
+    # boards and wall displays
     "ZoneBoard": ZoneBoard,
+    "CalledEvent": CalledEvent,
+    "ProgressBoard": ProgressBoard,
+    # ratings
+    "FollowUp": FollowUp,
+    "Satisfaction": Satisfaction,
+    # SMS
+    "SmsRequest": SmsRequest,
+    # devices
+    "DeviceStatus": DeviceStatus,
+    "ScanEvent": ScanEvent,
+    # the config
+    "ConfigCurrent": ConfigCurrent,
+    # running the hall
     "HallSummary": HallSummary,
     "UnattendedAlert": UnattendedAlert,
-    "ConfigCurrent": ConfigCurrent,
-    "DeviceStatus": DeviceStatus,
-    "CalledEvent": CalledEvent,
-    "EvaluatePrompt": EvaluatePrompt,
-    "ProgressBoard": ProgressBoard,
+    "EngineStats": EngineStats,
+    "AvailabilityDigest": AvailabilityDigest,
     **REQUEST_TYPES,
 }
 
@@ -360,9 +578,15 @@ PAYLOAD_TYPES: dict[str, type] = {
 RESPONSE_DATA: dict[str, type] = {
     "kiosk.issue": TicketInfo, "kiosk.checkin": TicketInfo, "kiosk.ticket": TicketInfo,
     "kiosk.requeue": TicketInfo, "kiosk.cancel": TicketInfo, "kiosk.progress": CaseProgress,
+    "kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData, "kiosk.profile_erase": ProfileErased,
     **{f"window.{op}": WindowState for op in (
         "login", "logout", "next", "recall", "noshow", "start", "transfer", "pause", "resume", "finish")},
+    "window.queue": QueueView, "window.visit": VisitView, "window.form": FilledForm,
+    "alert.followups": FollowupList, "alert.followup_close": FollowUp,
 }
+
+
+# --------------------------------------------------------------------- wire ---
 
 _encoder = msgspec.json.Encoder()
 
@@ -425,267 +649,3 @@ def best_effort_id(data: bytes) -> str:
     except (Unreadable, msgspec.DecodeError, msgspec.ValidationError):
         return ""
     return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else ""
-
-
-# ------------------------------------- ratings follow-ups, satisfaction, SMS ---
-# (issue 6; appended so the tables above stay as they were)
-
-SmsState = Literal["queued", "sent", "failed", "expired", "unknown"]
-
-
-class SmsStatusRequest(Inbound):
-    """From an SMS sender: the state of one message it was given.
-
-    ``queued``: accepted and journalled; ``sent``: the modem or gateway took it
-    (``refs``: the modem's ``+CMGS`` references, one per part); ``failed``:
-    refused for good (``error``); ``expired``: too late to be worth sending;
-    ``unknown``: the sender stopped while sending it (it is not sent again)."""
-
-    sms: Ident
-    state: SmsState
-    parts: int = 0
-    refs: list[Annotated[str, msgspec.Meta(max_length=64)]] = []
-    error: ShortText | None = None
-    at: float = 0.0
-
-
-class SmsSyncRequest(Inbound):
-    """From an SMS sender at start: resend me every message still pending."""
-
-
-class FollowupListRequest(Inbound):
-    status: Literal["open", "closed", "all"] = "open"
-
-
-class FollowupCloseRequest(Inbound):
-    followup: Ident
-    note: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
-    by: Ident | None = None
-
-
-class SmsRequest(Outbound):
-    """An SMS to send.  ``phone`` is the full number: only the sender sees it."""
-
-    sms: str
-    ticket: str
-    reason: Literal["issued", "near", "called", "requeue", "notice"]
-    phone: str
-    text: str
-    lang: str
-    at: float
-    expires_at: float
-    attempt: int
-
-
-class FollowUp(Outbound):
-    """整改/回访 of a bad review; ``phone`` is masked (138****5678)."""
-
-    followup: str
-    ticket: str
-    number: str
-    day: str
-    level: int
-    reasons: list[str]
-    comment: str | None
-    window: str | None
-    window_number: str | None
-    staff: str | None
-    matter: str | None
-    phone: str | None
-    opened_at: float
-    callback_due: str
-    due: str
-    status: Literal["open", "closed"]
-    overdue: bool = False
-    closed_at: float | None = None
-    closed_by: str | None = None
-    note: str | None = None
-    at: float = 0.0
-
-
-class FollowupList(Outbound):
-    followups: list[FollowUp]
-
-
-class Satisfaction(Outbound):
-    """Ratings of one window, staff member, matter or the hall, for one day.
-
-    ``levels`` counts each level ("5" 非常满意 … "1" 非常不满意); ``good`` is
-    levels 3–5, ``bad`` levels 1–2; ``rate`` = good / rated (0 when nobody
-    rated); ``not_rated`` counts visits whose evaluator timed out and that were
-    not rated later."""
-
-    scope: Literal["window", "staff", "matter", "hall"]
-    key: str
-    day: str
-    levels: dict[str, int]
-    rated: int
-    not_rated: int
-    good: int
-    bad: int
-    rate: float
-    avg: float
-    at: float
-
-
-_ISSUE6_REQUESTS: dict[str, type[Inbound]] = {
-    "device.sms_status": SmsStatusRequest,
-    "device.sms_sync": SmsSyncRequest,
-    "alert.followups": FollowupListRequest,
-    "alert.followup_close": FollowupCloseRequest,
-}
-REQUEST_TYPES.update(_ISSUE6_REQUESTS)
-PAYLOAD_TYPES.update({"SmsRequest": SmsRequest, "FollowUp": FollowUp, "Satisfaction": Satisfaction,
-                      **_ISSUE6_REQUESTS})
-RESPONSE_DATA.update({"alert.followups": FollowupList, "alert.followup_close": FollowUp})
-
-
-# --- issue 3: the device bridge ---
-class ScanEvent(Outbound):
-    """A scanner's line; ``kind`` is ``id_card`` for an 18-character 居民身份证 number."""
-
-    device: str
-    window: str | None
-    kind: Literal["id_card", "text"]
-    text: str
-    at: float
-
-
-PAYLOAD_TYPES["ScanEvent"] = ScanEvent
-
-
-# --- the window terminal: the clerk's views of the queue and the visit ---
-class QueueLine(Outbound):
-    """One line a window may serve: ``line`` is a matter or bundle id, or
-    ``@<window>`` for tickets transferred to the window itself."""
-
-    line: str
-    waiting: int
-    oldest_since: float | None  # place in line of the oldest waiting ticket
-
-
-class QueueView(Outbound):
-    window: str
-    lines: list[QueueLine]
-    at: float
-
-
-class VisitView(Outbound):
-    """The called citizen's visit, for the clerk serving it only (never retained).
-
-    ``form`` is the filled form in full; ``phone`` is masked (the SMS sender
-    alone has the full number); ``answers`` are the situation answers."""
-
-    ticket: str
-    number: str
-    matter: str | None
-    bundle: str | None
-    state: str
-    priority: str
-    issued_at: float
-    called_at: float | None
-    form: dict[str, str] | None
-    answers: dict[str, str] | None
-    phone: str | None
-    outcome: VisitOutcome | None = None
-
-
-class SettledEvent(Outbound):
-    """A visit settled with an outcome (the case system builds on ``accepted``)."""
-
-    ticket: str
-    number: str
-    window: str
-    staff: str | None
-    matter: str | None
-    bundle: str | None
-    outcome: VisitOutcome
-    at: float
-
-
-_TERMINAL_REQUESTS: dict[str, type[Inbound]] = {"window.queue": Plain, "window.visit": Plain}
-REQUEST_TYPES.update(_TERMINAL_REQUESTS)
-PAYLOAD_TYPES.update({"QueueView": QueueView, "VisitView": VisitView, "SettledEvent": SettledEvent,
-                      **_TERMINAL_REQUESTS})
-RESPONSE_DATA.update({"window.queue": QueueView, "window.visit": VisitView})
-
-
-# --- forms filled once (hall/forms.py, caller/forms.py) ---
-IdNumber = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{17}[0-9Xx]$")]
-
-
-class ProfileRef(Inbound):
-    """A profile is found by the ID number read from the citizen's card."""
-
-    id_number: IdNumber
-
-
-class ProfilePutRequest(Inbound):
-    """``values`` by profile key (``name``, ``phone``, ``address``…); the citizen consented."""
-
-    id_number: IdNumber
-    values: dict[Annotated[str, msgspec.Meta(max_length=32)], ShortText]
-
-
-class ProfileData(Outbound):
-    found: bool
-    values: dict[str, str]
-    expires_at: float | None = None
-
-
-class ProfileErased(Outbound):
-    erased: bool
-
-
-class FilledForm(Outbound):
-    """The current ticket's form for the clerk: render it with ``hall.forms.render_filled``."""
-
-    ticket: str
-    number: str
-    target: str
-    values: dict[str, str]
-    filled: int
-    total: int
-
-
-_FORM_REQUESTS: dict[str, type[Inbound]] = {
-    "kiosk.profile_get": ProfileRef,
-    "kiosk.profile_put": ProfilePutRequest,
-    "kiosk.profile_erase": ProfileRef,
-    "window.form": Plain,
-}
-REQUEST_TYPES.update(_FORM_REQUESTS)
-PAYLOAD_TYPES.update(_FORM_REQUESTS)
-RESPONSE_DATA.update({"kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData,
-                      "kiosk.profile_erase": ProfileErased, "window.form": FilledForm})
-
-
-# --- running a hall: engine health and the availability digest (deploy/) ---
-class EngineStats(Outbound):
-    """Commit latency is measured from a batch leaving the worker to its commit's fsync."""
-
-    requests: int  # since the engine started
-    batches: int
-    batch_ms_p50: float  # over the last batches (up to 1,000)
-    batch_ms_p99: float
-    batch_ms_max: float
-    inbound: int  # requests waiting for the worker now
-    started_at: float
-    at: float
-
-
-class ClientAvailability(Outbound):
-    kind: str  # engine, kiosk, display, device
-    id: str
-    state: Literal["online", "offline", "stopped"]
-    since: float  # when the monitor saw it change (or first saw it)
-    seen_change: bool  # False: it was already so when the monitor started
-
-
-class AvailabilityDigest(Outbound):
-    clients: list[ClientAvailability]
-    monitor_since: float
-    at: float
-
-
-PAYLOAD_TYPES.update({"EngineStats": EngineStats, "AvailabilityDigest": AvailabilityDigest})

@@ -123,39 +123,7 @@ def _req(kind: Kind, op: str, doc: str, publisher: str) -> tuple[TopicSpec, Topi
     return req, resp
 
 
-_SPECS: list[TopicSpec] = [
-    # --- retained state, published by the engine ---
-    TopicSpec("engine.availability", Kind.ENGINE, "availability", "Availability", True, "engine",
-              "Engine availability; Last-Will sets it to offline."),
-    TopicSpec("window.state", Kind.WINDOW, "state", "WindowState", True, "engine",
-              "A window's presence, staff and current ticket."),
-    TopicSpec("zone.board", Kind.ZONE, "board", "ZoneBoard", True, "engine",
-              "A zone's current calls, recent calls and waiting counts."),
-    TopicSpec("stats.summary", Kind.STATS, "summary", "HallSummary", True, "engine",
-              "Hall-wide KPIs for today (id is always `hall`)."),
-    TopicSpec("alert.unattended", Kind.ALERT, "unattended", "UnattendedAlert", True, "engine",
-              "空岗: a window in service hours with nobody logged in (id = window id)."),
-    TopicSpec("config.current", Kind.CONFIG, "current", "ConfigCurrent", True, "engine",
-              "The hall config in force (id is always `hall`)."),
-    TopicSpec("stats.progress", Kind.STATS, "progress", "ProgressBoard", True, "case system (admin)",
-              "办事进度公示: public case progress with masked names (id is always `hall`)."),
-    # --- events, not retained ---
-    TopicSpec("zone.called", Kind.ZONE, "called", "CalledEvent", False, "engine",
-              "A ticket called (or recalled) to a window of this zone."),
-    TopicSpec("window.evaluate", Kind.WINDOW, "evaluate", "EvaluatePrompt", False, "engine",
-              "Ask the window's evaluator for a rating of the visit just finished."),
-    TopicSpec("window.settled", Kind.WINDOW, "settled", "SettledEvent", False, "engine",
-              "A visit settled with an outcome (办结/受理/补正/不予受理); no personal data."),
-    # --- availability and status of other clients (retained) ---
-    TopicSpec("kiosk.availability", Kind.KIOSK, "availability", "Availability", True, "kiosk",
-              "Kiosk availability; Last-Will offline."),
-    TopicSpec("display.availability", Kind.DISPLAY, "availability", "Availability", True, "display",
-              "Wall display / announcer availability; Last-Will offline."),
-    TopicSpec("device.availability", Kind.DEVICE, "availability", "Availability", True, "bridge",
-              "A serial or input device's availability, kept by the bridge or kiosk."),
-    TopicSpec("device.status", Kind.DEVICE, "status", "DeviceStatus", True, "bridge",
-              "A device's detailed status (printer paper, modem signal…)."),
-]
+# The registry by subject.  `_req` adds a request topic and its reply topic.
 
 KIOSK_OPS = {
     "issue": "Take a number for a matter or a bundle.",
@@ -184,15 +152,60 @@ WINDOW_OPS = {
     "visit": "The current ticket's visit with its filled form, for the window's own users only.",
 }
 
-for _op, _doc in KIOSK_OPS.items():
-    _SPECS.extend(_req(Kind.KIOSK, _op, _doc, "kiosk"))
-for _op, _doc in WINDOW_OPS.items():
-    _SPECS.extend(_req(Kind.WINDOW, _op, _doc, "window caller (bridge or soft caller)"))
-_SPECS.extend(_req(Kind.CONFIG, "set", "Replace the hall config at runtime (admin).", "admin"))
-_SPECS.extend(_req(Kind.CONFIG, "appointments", "Load today's bookings (admin / booking system).", "admin"))
+_SPECS: list[TopicSpec] = []
 
-# --- ratings follow-ups, satisfaction and SMS (issue 6) ---
-_SPECS.extend([
+# --- the engine ---
+_SPECS += [
+    TopicSpec("engine.availability", Kind.ENGINE, "availability", "Availability", True, "engine",
+              "Engine availability; Last-Will sets it to offline."),
+    TopicSpec("stats.engine", Kind.STATS, "engine", "EngineStats", True, "engine",
+              "The engine's own health every few seconds: requests, batches, commit latency, inbound queue "
+              "(id is always `hall`); read by `onewindow metrics`."),
+]
+
+# --- kiosks ---
+_SPECS.append(TopicSpec("kiosk.availability", Kind.KIOSK, "availability", "Availability", True, "kiosk",
+                        "Kiosk availability; Last-Will offline."))
+for _op, _doc in KIOSK_OPS.items():
+    _SPECS += _req(Kind.KIOSK, _op, _doc, "kiosk")
+# forms filled once: the citizen's profile.  Replies carry personal data: they go
+# only to the asking kiosk (the ACL's `%u` patterns), never retained.
+_SPECS += _req(Kind.KIOSK, "profile_get", "Read the citizen's kept basic data by ID number (after consent).",
+               "kiosk")
+_SPECS += _req(Kind.KIOSK, "profile_put", "Keep (or update) the citizen's basic data, with their consent.",
+               "kiosk")
+_SPECS += _req(Kind.KIOSK, "profile_erase", "Erase the citizen's kept basic data (their choice at the kiosk).",
+               "kiosk")
+
+# --- windows ---
+_SPECS += [
+    TopicSpec("window.state", Kind.WINDOW, "state", "WindowState", True, "engine",
+              "A window's presence, staff and current ticket."),
+    TopicSpec("window.evaluate", Kind.WINDOW, "evaluate", "EvaluatePrompt", False, "engine",
+              "Ask the window's evaluator for a rating of the visit just finished."),
+    TopicSpec("window.settled", Kind.WINDOW, "settled", "SettledEvent", False, "engine",
+              "A visit settled with an outcome (办结/受理/补正/不予受理); no personal data."),
+]
+for _op, _doc in WINDOW_OPS.items():
+    _SPECS += _req(Kind.WINDOW, _op, _doc, "window caller (bridge or soft caller)")
+# the filled form: personal data, to the serving window's clerk only
+_SPECS += _req(Kind.WINDOW, "form", "The filled form of the ticket this window is serving (clerk only).",
+               "window terminal")
+
+# --- boards and wall displays ---
+_SPECS += [
+    TopicSpec("zone.board", Kind.ZONE, "board", "ZoneBoard", True, "engine",
+              "A zone's current calls, recent calls and waiting counts."),
+    TopicSpec("zone.called", Kind.ZONE, "called", "CalledEvent", False, "engine",
+              "A ticket called (or recalled) to a window of this zone."),
+    TopicSpec("stats.progress", Kind.STATS, "progress", "ProgressBoard", True, "case system (admin)",
+              "办事进度公示: public case progress with masked names (id is always `hall`)."),
+    TopicSpec("display.availability", Kind.DISPLAY, "availability", "Availability", True, "display",
+              "Wall display / announcer availability; Last-Will offline."),
+]
+
+# --- ratings: satisfaction and bad-review follow-ups ---
+_SPECS += [
     TopicSpec("alert.followup", Kind.ALERT, "followup", "FollowUp", True, "engine",
               "整改/回访: a bad review's follow-up (id = follow-up id); cleared a while after closing."),
     TopicSpec("stats.satisfaction.window", Kind.STATS, "satisfaction/window", "Satisfaction", True, "engine",
@@ -203,44 +216,48 @@ _SPECS.extend([
               "Today's ratings of one matter or bundle (id = matter id)."),
     TopicSpec("stats.satisfaction.day", Kind.STATS, "satisfaction/day", "Satisfaction", True, "engine",
               "Today's ratings of the whole hall (id is always `hall`)."),
-    TopicSpec("device.sms", Kind.DEVICE, "sms", "SmsRequest", False, "engine",
-              "An SMS for the sender (id = sender id); the only topic with a full phone number. "
-              "Resent until the sender reports its state."),
-])
-_SPECS.extend(_req(Kind.DEVICE, "sms_status", "An SMS sender reports a message's state (id = sender id).",
-                   "SMS sender"))
-_SPECS.extend(_req(Kind.DEVICE, "sms_sync", "An SMS sender (re)started: the engine resends what is pending.",
-                   "SMS sender"))
-_SPECS.extend(_req(Kind.ALERT, "followups", "List bad-review follow-ups (id = the client's own id).",
-                   "admin (onewindow followup)"))
-_SPECS.extend(_req(Kind.ALERT, "followup_close", "Close a follow-up with a note (id = the client's own id).",
-                   "admin (onewindow followup)"))
-# --- issue 3: the device bridge ---
-_SPECS.append(TopicSpec(
-    "device.scan", Kind.DEVICE, "scan", "ScanEvent", False, "bridge",
-    "A line read by a keyboard-mode QR/barcode scanner or ID-card reader at a window (id = device id). "
-    "May carry an ID-card number: restrict `device/+/scan` by ACL to the window's own clients."))
-# --- running a hall: the engine's own health and who is online since when ---
-_SPECS.append(TopicSpec(
-    "stats.engine", Kind.STATS, "engine", "EngineStats", True, "engine",
-    "The engine's own health every few seconds: requests, batches, commit latency, inbound queue "
-    "(id is always `hall`); read by `onewindow metrics`."))
-_SPECS.append(TopicSpec(
-    "stats.availability", Kind.STATS, "availability", "AvailabilityDigest", True, "metrics",
-    "Every client's availability with the time it changed, as `onewindow metrics` saw it (id is always "
-    "`hall`); read by `onewindow status`."))
+]
+_SPECS += _req(Kind.ALERT, "followups", "List bad-review follow-ups (id = the client's own id).",
+               "admin (onewindow followup)")
+_SPECS += _req(Kind.ALERT, "followup_close", "Close a follow-up with a note (id = the client's own id).",
+               "admin (onewindow followup)")
 
-# --- forms filled once: the citizen's profile at the kiosk, the filled form at the window ---
-# Replies carry personal data: they go only to the asking kiosk or window (the
-# ACL's `%u` patterns), never retained.
-_SPECS.extend(_req(Kind.KIOSK, "profile_get", "Read the citizen's kept basic data by ID number (after consent).",
-                   "kiosk"))
-_SPECS.extend(_req(Kind.KIOSK, "profile_put", "Keep (or update) the citizen's basic data, with their consent.",
-                   "kiosk"))
-_SPECS.extend(_req(Kind.KIOSK, "profile_erase", "Erase the citizen's kept basic data (their choice at the kiosk).",
-                   "kiosk"))
-_SPECS.extend(_req(Kind.WINDOW, "form", "The filled form of the ticket this window is serving (clerk only).",
-                   "window terminal"))
+# --- SMS ---
+_SPECS.append(TopicSpec("device.sms", Kind.DEVICE, "sms", "SmsRequest", False, "engine",
+                        "An SMS for the sender (id = sender id); the only topic with a full phone number. "
+                        "Resent until the sender reports its state."))
+_SPECS += _req(Kind.DEVICE, "sms_status", "An SMS sender reports a message's state (id = sender id).",
+               "SMS sender")
+_SPECS += _req(Kind.DEVICE, "sms_sync", "An SMS sender (re)started: the engine resends what is pending.",
+               "SMS sender")
+
+# --- devices (serial, evdev, printers, modems) ---
+_SPECS += [
+    TopicSpec("device.availability", Kind.DEVICE, "availability", "Availability", True, "bridge",
+              "A serial or input device's availability, kept by the bridge or kiosk."),
+    TopicSpec("device.status", Kind.DEVICE, "status", "DeviceStatus", True, "bridge",
+              "A device's detailed status (printer paper, modem signal…)."),
+    TopicSpec("device.scan", Kind.DEVICE, "scan", "ScanEvent", False, "bridge",
+              "A line read by a keyboard-mode QR/barcode scanner or ID-card reader at a window (id = device "
+              "id). May carry an ID-card number: restrict `device/+/scan` by ACL to the window's own clients."),
+]
+
+# --- the hall config ---
+_SPECS.append(TopicSpec("config.current", Kind.CONFIG, "current", "ConfigCurrent", True, "engine",
+                        "The hall config in force (id is always `hall`)."))
+_SPECS += _req(Kind.CONFIG, "set", "Replace the hall config at runtime (admin).", "admin")
+_SPECS += _req(Kind.CONFIG, "appointments", "Load today's bookings (admin / booking system).", "admin")
+
+# --- running the hall: KPIs, alerts, who is online ---
+_SPECS += [
+    TopicSpec("stats.summary", Kind.STATS, "summary", "HallSummary", True, "engine",
+              "Hall-wide KPIs for today (id is always `hall`)."),
+    TopicSpec("alert.unattended", Kind.ALERT, "unattended", "UnattendedAlert", True, "engine",
+              "空岗: a window in service hours with nobody logged in (id = window id)."),
+    TopicSpec("stats.availability", Kind.STATS, "availability", "AvailabilityDigest", True, "metrics",
+              "Every client's availability with the time it changed, as `onewindow metrics` saw it (id is "
+              "always `hall`); read by `onewindow status`."),
+]
 
 
 class Registry:
@@ -260,14 +277,6 @@ class Registry:
 
     def __iter__(self):
         return iter(self._by_name.values())
-
-    def add(self, spec: TopicSpec) -> TopicSpec:
-        """Register a spec from a later module (kept here so the doc test sees it)."""
-        if spec.name in self._by_name:
-            raise ValueError(f"duplicate topic spec {spec.name}")
-        self._by_name[spec.name] = spec
-        self._by_shape[(spec.kind.value, spec.attr)] = spec
-        return spec
 
     def parse(self, topic: str) -> Parsed:
         """Split a concrete topic into its spec, hall id and id.

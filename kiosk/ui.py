@@ -34,10 +34,15 @@ STYLE_FG = {"normal": INK, "primary": WHITE, "selected": WHITE, "quiet": INK, "d
 BANNER = {"error": (RED, WHITE), "warn": (AMBER, BLACK), "info": (INFO, INK)}
 
 
-def register_font(path: str) -> None:
+def register_font(path: str | None) -> None:
     from kivy.core.text import LabelBase
+
+    from hall.fonts import register_kivy
+    if path is None:  # Noto Sans CJK SC, Regular and Bold (hall/fonts.py)
+        register_kivy(FONT)
+        return
     if not os.path.exists(path):
-        raise RuntimeError(f"CJK font {path} is missing (Debian: apt-get install fonts-wqy-zenhei)")
+        raise RuntimeError(f"CJK font {path} is missing")
     LabelBase.register(name=FONT, fn_regular=path)
 
 

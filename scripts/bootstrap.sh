@@ -34,3 +34,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q -e ".[ui,voice,input,embedded,web,test]"
   touch "$stamp"
 fi
+# the screens' font: the Simplified Chinese face out of Noto CJK's collection (hall/fonts.py)
+.venv/bin/onewindow fonts >/dev/null

@@ -28,6 +28,10 @@ def _mosquitto() -> bool:
 NEEDS: dict[str, tuple[str, Callable[[], bool]]] = {
     "mosquitto": ("the Debian package mosquitto", _mosquitto),
     "espeak-ng": ("the Debian package espeak-ng", lambda: shutil.which("espeak-ng") is not None),
+    "mosquitto_passwd": ("the Debian package mosquitto", lambda: shutil.which("mosquitto_passwd") is not None),
+    "systemd-analyze": ("the Debian package systemd", lambda: shutil.which("systemd-analyze") is not None),
+    "chromium": ("the Debian packages chromium and chromium-driver",
+                 lambda: shutil.which("chromium") is not None and os.path.exists("/usr/bin/chromedriver")),
     "evdev": ("the Python package evdev (`make bootstrap`: the `input` extra; Debian python3-evdev)",
               lambda: importlib.util.find_spec("evdev") is not None),
     "amqtt": ("the Python package amqtt (`make bootstrap`: the `embedded` extra)",

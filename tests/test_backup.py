@@ -4,6 +4,7 @@ the backup began is there; restore refuses corrupt or too-new files."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 import threading
@@ -135,3 +136,33 @@ def test_rotation_keeps_the_newest(tmp_path):
     gone = rotate(tmp_path, 2)
     assert [p.name for p in gone] == ["caller-20261101T020000Z.sqlite"]
     assert (tmp_path / "pre-upgrade-r1.sqlite").exists()
+
+
+def test_backup_and_restore_commands(tmp_path):
+    from click.testing import CliRunner
+
+    from deploy.cli import backup_cmd, restore_cmd
+    db = small_db(tmp_path / "caller.sqlite", len(MIGRATIONS),
+                  "CREATE TABLE tickets (id TEXT); INSERT INTO tickets VALUES ('T1');")
+    r = CliRunner().invoke(backup_cmd, ["--db", str(db), "--dir", str(tmp_path / "b"), "--keep", "3"])
+    assert r.exit_code == 0, r.output
+    (copy,) = backups(tmp_path / "b")
+    assert r.output.strip() == str(copy)
+    sqlite3.connect(db).execute("DELETE FROM tickets").connection.commit()
+    r = CliRunner().invoke(restore_cmd, [str(copy), "--db", str(db), "--no-systemd"])
+    assert r.exit_code == 0 and "the replaced database is" in r.output, r.output
+    assert [t for (t,) in sqlite3.connect(db).execute("SELECT id FROM tickets")] == ["T1"]
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database at all" * 100)
+    r = CliRunner().invoke(restore_cmd, [str(junk), "--db", str(db), "--no-systemd"])
+    assert r.exit_code == 1 and "junk.sqlite" in r.output
+    assert [t for (t,) in sqlite3.connect(db).execute("SELECT id FROM tickets")] == ["T1"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+def test_restore_as_root_leaves_the_file_to_the_engines_user(tmp_path):
+    db = small_db(tmp_path / "caller.sqlite", len(MIGRATIONS))
+    os.chown(db, 4321, 4321)  # the engine's user
+    good = small_db(tmp_path / "good.sqlite", len(MIGRATIONS))
+    restore(good, db)
+    assert (db.stat().st_uid, db.stat().st_gid) == (4321, 4321)

@@ -114,3 +114,42 @@ def test_bridge_never_sees_sms_requests(acl_broker, small_config):
     assert all(b"probe" in d for d in before), before  # …but never the SMS request sent before it
     bridge.stop()
     sender.stop()
+
+
+def test_a_window_grid_display_reads_every_window_state_and_an_ordinary_one_does_not(small_config, tmp_path):
+    from caller.service import CallerService
+    users = dict(USERS, D02="pw-d02")
+    b = start_acl_broker(small_config.hall.id, users, window_grid_displays=("D01",))
+    hid = small_config.hall.id
+    eng = CallerService(small_config, tmp_path / "e.sqlite",
+                        BusSettings(host="127.0.0.1", port=b.port, username="onewindow-caller",
+                                    password=users["onewindow-caller"]))
+    eng.start()
+    buses = []
+    try:
+        got: dict[str, queue.Queue] = {}
+        for user in ("D01", "D02"):
+            bus = Bus(hid, user, BusSettings(host="127.0.0.1", port=b.port, username=user, password=users[user]))
+            bus.start()
+            buses.append(bus)
+            got[user] = queue.Queue()
+            bus.subscribe(REGISTRY["window.state"], lambda p, d, q=got[user]: q.put(p.ident), ident="+")
+            # positive marker: the public zone board arrives to both, so their subscriptions are live
+            bus.subscribe(REGISTRY["zone.board"], lambda p, d, q=got[user]: q.put("board"), ident="Z1")
+        seen = {u: set() for u in got}
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not all("board" in s and len(s) > 1 for s in seen.values()):
+            for u, q in got.items():
+                try:
+                    seen[u].add(q.get(timeout=0.1))
+                except queue.Empty:
+                    pass
+            if "board" in seen["D02"] and len(seen["D01"] - {"board"}) >= len(small_config.windows):
+                break
+        assert seen["D01"] - {"board"} == {w.id for w in small_config.windows}
+        assert "board" in seen["D02"] and seen["D02"] == {"board"}
+    finally:
+        for bus in buses:
+            bus.stop()
+        eng.stop()
+        b.stop()

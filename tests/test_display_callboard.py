@@ -148,8 +148,8 @@ def test_recent_is_bounded_and_distinct_tickets():
     cb = make(recent=3)
     for i in range(10):
         cb.on_called(called(f"A{i:03d}", T0 + i), T0 + i)
-    v = cb.view(T0 + 10)
-    assert v.hero.number == "A009"
+    v = cb.view(T0 + 100)  # every queued flash is over
+    assert v.hero.number == "A009" and not v.flashing
     assert [c.number for c in v.recent] == ["A008", "A007", "A006"]
 
 
@@ -189,3 +189,73 @@ def test_no_progress_page_when_disabled_or_empty():
     cb = make()
     cb.on_progress(ProgressBoard(cases=[], at=T0))
     assert cb.view(T0 + 600).page == "calls"
+
+
+def flash_timeline(cb, start, end, step=0.05):
+    """(ticket number, first second, last second) of each flash between start and end."""
+    runs = []
+    t = start
+    while t < end:
+        v = cb.view(t)
+        if v.flashing:
+            name = v.hero.number + ("(recall)" if v.hero.recall else "")
+            if runs and runs[-1][0] == name and runs[-1][2] >= t - step * 1.5:
+                runs[-1][2] = t
+            else:
+                runs.append([name, t, t])
+        t = round(t + step, 6)
+    return [(n, a - start, b - start) for n, a, b in runs]
+
+
+def burst(**kw):
+    cb = make(flash_seconds=8, flash_min_seconds=2, current=3, **kw)
+    for i, (number, wn) in enumerate([("A023", "5"), ("A024", "7"), ("B002", "9")]):
+        t = T0 + i * 0.4
+        assert cb.on_called(called(number, t, wn=wn), t)
+    return cb
+
+
+def test_three_calls_within_one_second_flash_three_times_in_order():
+    runs = flash_timeline(burst(), T0, T0 + 14)
+    assert [r[0] for r in runs] == ["A023", "A024", "B002"]
+    (_, a0, a1), (_, b0, b1), (_, c0, c1) = runs
+    assert a1 - a0 >= 1.9 and b1 - b0 >= 1.9          # each at least flash_min_seconds (sampled every 50 ms)
+    assert 1.95 <= b0 <= 2.05 and 3.95 <= c0 <= 4.05  # back to back, none skipped
+    assert 7.9 <= c1 - c0 <= 8.0                       # the last one gets the whole flash_seconds
+    v = burst().view(T0 + 2.5)  # A024 flashing: the newer B002 and the older A023 stay listed under it
+    assert v.hero.number == "A024" and [c.number for c in v.current] == ["B002", "A023"]
+
+
+def test_a_recall_queues_its_own_flash_and_is_marked():
+    cb = make(flash_seconds=6, flash_min_seconds=2, current=2)
+    cb.on_called(called("A023", T0), T0)
+    cb.on_called(called("A023", T0 + 0.5, recall=1), T0 + 0.5)
+    runs = flash_timeline(cb, T0, T0 + 10)
+    assert [r[0] for r in runs] == ["A023", "A023(recall)"]  # one ticket, two flashes, the second marked
+    assert 1.95 <= runs[1][1] <= 2.05
+
+
+def test_a_flash_alone_lasts_flash_seconds_and_a_late_arrival_starts_its_own():
+    cb = make(flash_seconds=5, flash_min_seconds=2)
+    cb.on_called(called("A023", T0), T0)
+    assert cb.view(T0 + 4.9).flashing and not cb.view(T0 + 5.1).flashing
+    cb.on_called(called("A024", T0 + 20), T0 + 20)
+    assert cb.view(T0 + 20.1).hero.number == "A024" and cb.view(T0 + 24.9).flashing
+    assert cb.next_change(T0 + 21) == T0 + 25
+
+
+def test_window_grid_cells_follow_window_states_in_config_order():
+    from hall.messages import TicketBrief, WindowState
+    cb = make(windows=(("W01", "1"), ("W02", "2"), ("W03", "3")))
+    cb.on_board(board(current=[entry("A023", "W03", "3", T0 - 2)]), T0)
+
+    def state(w, n, status, ticket=None):
+        brief = TicketBrief(ticket=f"20261121-{ticket}", number=ticket, matter="M001", bundle=None, state="called",
+                            called_at=T0, recalls=0, priority="normal") if ticket else None
+        return WindowState(window=w, number=n, zone="Z1", status=status, staff="S1", ticket=brief, waiting=3, at=T0)
+    cb.on_window(state("W01", "1", "open", "A021"))
+    cb.on_window(state("W02", "2", "paused"))
+    cb.on_window(state("W99", "99", "open", "A001"))  # not on this screen
+    cells = cb.view(T0).windows
+    assert [(c.number, c.ticket, c.status) for c in cells] == [
+        ("1", "A021", "open"), ("2", None, "paused"), ("3", "A023", "unknown")]

@@ -99,15 +99,16 @@ def test_calls_reach_the_screen_and_the_announcer_in_order(running_engine, small
         w1.call("next", {})
         pump_until(lambda: wall.texts_shown()["hero_number"] == "请 A001 号", what="A001 on screen")
         shown = wall.texts_shown()
-        assert "1" in shown["hero_window"] and shown["hero_sub"] == "Number A001, please go to window 1"
+        assert "1" in shown["hero_window"] and shown["hero_sub"] == "No. A001 → Window 1"
         assert shown["offline"] == ""
         pump_until(lambda: feed.board.view(time.time()).flashing, what="A001 flashing")
         pump_until(lambda: ("A 企业开办", "2") in wall.texts_shown()["waiting"], what="waiting counts")
 
         w1.call("next", {})
         pump_until(lambda: wall.texts_shown()["hero_number"] == "请 A002 号", what="A002 on screen")
-        # the newest call is drawn first, the earlier ones shift down a frame later
-        pump_until(lambda: wall.texts_shown()["recent"][:1] == [("A001", "1号窗口")], what="A001 listed")
+        # the newest call is drawn first (after A001's flash had its flash_min_seconds),
+        # the earlier ones shift down a frame later
+        pump_until(lambda: wall.texts_shown()["current"][:1] == ["A001  1号窗口"], what="A001 listed")
         kit.screenshot(wall, "e2e-landscape-a002")
 
         w5.call("next", {})    # G001, zone Z2: spoken, not on this Z1 screen

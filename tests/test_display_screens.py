@@ -71,6 +71,7 @@ class Rig:
     def show(self, now):
         self.wall.show(self.board.view(now), now)
         kit.pump(2)
+        assert self.wall.problems() == []  # nothing cut, too small or off the screen
         return self.wall.texts_shown()
 
     def shot(self, name, publish=False):
@@ -105,9 +106,10 @@ def test_new_call_flashes_then_stays(rig, layout):
     assert shown["hero_number"] == "请 A023 号"
     assert shown["hero_number"] == "请 A023 号"
     assert "5" in shown["hero_window"] and "窗口" in shown["hero_window"]
-    assert shown["hero_sub"] == "Number A023, please go to window 5"
-    assert shown["recent"] == [("A022", "3号窗口"), ("A021", "1号窗口"), ("Y003", "2号窗口"),
-                               ("A020", "4号窗口"), ("A019", "6号窗口"), ("A018", "7号窗口")]
+    assert shown["hero_sub"] == "No. A023 → Window 5"
+    assert shown["current"] == ["A022  3号窗口", "A021  1号窗口"]   # current: 3 calls large
+    assert shown["recent"] == [("Y003", "2号窗口"), ("A020", "4号窗口"), ("A019", "6号窗口"),
+                               ("A018", "7号窗口")]
     assert shown["waiting"] == [("A 企业开办", "12"), ("Y 一件事", "3")]
     assert shown["hall"] == "西湖区行政服务中心" and shown["zone"].startswith("企业开办区")
     assert shown["clock"] == "10:15" and shown["offline"] == ""
@@ -137,7 +139,7 @@ def test_empty_morning_screen(rig, layout):
     r = rig(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
     r.board.on_board(ZoneBoard(zone="Z1", current=[], recent=[], waiting={}, waiting_total=0, at=T0), T0)
     shown = r.show(T0)
-    assert "暂无叫号" in shown["hero_number"] and shown["hero_sub"] == "No calls yet"
+    assert "暂无叫号" in shown["hero_window"] and shown["hero_sub"] == "No calls yet"
     assert shown["recent"] == [] and shown["waiting"] == []
     r.shot(f"{layout}-empty")
 
@@ -198,7 +200,7 @@ def test_traditional_chinese_screen(rig):
     shown = r.show(T0 + 0.6)
     assert "請" in shown["hero_number"] and "號" in shown["hero_number"]
     assert shown["hall"] == "西湖區行政服務中心"
-    assert shown["recent"][0] == ("A022", "3號窗口")
+    assert shown["current"][0] == "A022  3號窗口" and shown["recent"][0] == ("Y003", "2號窗口")
     r.shot("landscape-zh-TW")
 
 
@@ -208,8 +210,8 @@ def test_english_screen(rig):
     r.board.on_called(called("A023", "5", T0), T0)
     shown = r.show(T0 + 0.6)
     assert "No." in shown["hero_number"] and "A023" in shown["hero_number"]
-    assert "Window" in shown["hero_window"] and shown["hero_sub"] == "请 A023 号 到 5 号窗口"
-    assert shown["recent"][0] == ("A022", "Window 3")
+    assert "Window" in shown["hero_window"] and shown["hero_sub"] == "请 A023 号到 5 号窗口"
+    assert shown["current"][0] == "A022  Window 3" and shown["recent"][0] == ("Y003", "Window 2")
     assert shown["hall"] == "Xihu District Administrative Service Center"
     r.shot("portrait-en")
 
@@ -223,7 +225,7 @@ def test_all_zones_screen_counts_waiting_by_zone(rig):
     r.board.on_called(called("G031", "40", T0, zone="Z7"), T0)
     shown = r.show(T0 + 0.6)
     assert "G031" in shown["hero_number"] and "40" in shown["hero_window"]
-    assert shown["recent"][0] == ("C007", "13号窗口")
+    assert shown["current"][0] == "C007  13号窗口"
     assert shown["waiting"] == [("企业开办区", "15"), ("不动产登记区", "10"), ("社保医保区", "21")]
     assert shown["zone"] == ""
     r.shot("landscape-all-zones", publish=True)
@@ -285,3 +287,27 @@ def test_screens_naming_unknown_zones_are_refused():
     with pytest.raises(ConfigError) as e:
         check_screens(cfg)
     assert len(e.value.problems) == 2
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+def test_window_grid_screen(rig, layout):
+    from hall.messages import TicketBrief, WindowState
+    r = rig(zones=["Z1", "Z2"], layout=layout, languages=["zh-CN", "en"], style="windows")
+    r.board.on_board(z1_board(), T0)
+    wins = [w for w in r.cfg.windows if w.zone in ("Z1", "Z2")]
+    for i, w in enumerate(wins):
+        status = ["open", "open", "paused", "closed"][i % 4]
+        ticket = f"A{30 + i:03d}" if status == "open" and i % 8 else None
+        brief = TicketBrief(ticket=f"20261123-{ticket}", number=ticket, matter="M001", bundle=None,
+                            state="serving", called_at=T0 - 60, recalls=0, priority="normal") if ticket else None
+        r.board.on_window(WindowState(window=w.id, number=w.number, zone=w.zone, status=status, staff=None,
+                                      ticket=brief, waiting=3, at=T0))
+    r.board.on_called(called("A023", "5", T0), T0)
+    shown = r.show(T0 + 0.1)
+    assert "A023" in shown["hero_strip"]
+    per = len(r.wall.window_cells)
+    assert shown["windows"][0] == (f"{wins[0].number}号", "", "空闲")
+    assert shown["windows"][1] == (f"{wins[1].number}号", "A031", "办理中")
+    assert shown["windows"][2] == (f"{wins[2].number}号", "", "暂停")
+    assert len(shown["windows"]) == min(per, len(wins))
+    r.shot(f"{layout}-window-grid", publish=True)

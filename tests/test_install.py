@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from deploy import layout as L
 from deploy.cli import install_cmd
 from deploy.units import verify_root
+from tests.needs import check, needs
 from tests.release_kit import onewindow_wheel  # noqa: F401 (fixture)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,6 +81,9 @@ def test_server_staging_tree(tmp_path):
     assert m["/etc/mosquitto/onewindow.acl"]["group"] == "mosquitto"
     env = (root / "etc/onewindow/server.env").read_text()
     assert "BACKUP_KEEP=14" in env
+    # each server process logs in as the hall config names it (the ACL is made from the same config)
+    assert (root / "etc/onewindow/caller.env").read_text().endswith("\nONEWINDOW_MQTT_USER=onewindow-caller\n")
+    assert (root / "etc/onewindow/sms.env").read_text().endswith("\nONEWINDOW_MQTT_USER=sms1\n")
     assert "MaxRetentionSec=90day" in (root / "etc/systemd/journald.conf.d/onewindow.conf").read_text()
     if shutil.which("systemd-sysusers"):
         assert re.search(r"^onewindow:x:\d+:\d+:onewindow hall services:/var/lib/onewindow:/usr/sbin/nologin$",
@@ -152,7 +156,7 @@ def test_a_device_role_needs_its_id(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+@needs("systemd-analyze")
 @pytest.mark.parametrize("role,extra", [("server", []), ("kiosk", ["--id", "K01"]), ("display", ["--id", "D-Z1"]),
                                          ("announcer", ["--id", "announcer-1F"]), ("bridge", ["--id", "bridge-1F"])])
 def test_staged_units_verify_with_a_real_release(role, extra, tmp_path, onewindow_wheel):
@@ -164,6 +168,7 @@ def test_staged_units_verify_with_a_real_release(role, extra, tmp_path, onewindo
     rel.switch(build(rel, onewindow_wheel, role, no_deps=True, name="r1"))
     exe = root / "opt/onewindow/releases/r1/bin/onewindow"
     assert exe.exists() and exe.read_text().startswith("#!/opt/onewindow/releases/r1/bin/python")
+    assert (root / "opt/onewindow/releases/r1/docs/deploy.md").exists()  # the units' Documentation=
     verify_root(root, [], executables=False)
     units = [u for u in L.ROLES[role].units]
     r = subprocess.run(["systemd-analyze", "verify", f"--root={root}", *units], capture_output=True, text=True)
@@ -175,15 +180,19 @@ def test_server_broker_logins_and_tls(tmp_path):
     in the password file, the hall CA and the broker certificate, made once."""
     creds = pytest.importorskip("hall.creds")
     pytest.importorskip("hall.certs")
-    if not shutil.which("mosquitto_passwd"):
-        pytest.skip("mosquitto_passwd not installed (Debian package mosquitto)")
+    check(["mosquitto_passwd"])
     root = tmp_path / "root"
     run_install("server", "--config", str(HALL), "--root", str(root), "--no-release")
     passwd = (root / "etc/mosquitto/onewindow.passwd").read_text()
-    for user in L.ROLES["server"].mqtt_users:
+    from deploy.provision import server_logins
+    from deploy.roles import InstallOptions
+    logins = server_logins(InstallOptions(role="server", hall_yaml=HALL.read_bytes(), hall_id="xihu"))
+    for proc, user in logins.items():
         assert re.search(rf"^{user}:\$7\$", passwd, flags=re.M), user
         cred = creds.credential_path(user, root)
         assert mode(cred) == 0o600 and len(cred.read_text().strip()) >= 32
+        # the unit's fixed name reaches the login's own file
+        assert (root / f"etc/onewindow/credentials/{proc}-mqtt-password").read_text() == cred.read_text()
     m = manifest(root)
     assert m["/etc/mosquitto/onewindow.passwd"] == {"kind": "file", "mode": "0640", "owner": "root",
                                                     "group": "mosquitto"}

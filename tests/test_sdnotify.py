@@ -153,3 +153,87 @@ def test_engine_worker_pings_stop_while_a_commit_hangs(notify_socket, running_en
     advance_until_worker_beats()
     n.beat("probe")
     assert s.recv(4096) == b"WATCHDOG=1", "pings did not come back after the commit"
+
+
+@pytest.mark.broker
+def test_caller_command_says_ready_and_pings_under_systemd(notify_socket, broker, tmp_path):
+    """The real `onewindow caller` with the variables systemd sets for Type=notify, WatchdogSec=2."""
+    import subprocess
+
+    import yaml
+
+    from tests.conftest import small_raw, unique_hall_id
+    path, s = notify_socket
+    raw = small_raw()
+    raw["hall"]["id"] = unique_hall_id()
+    cfg = tmp_path / "hall.yaml"
+    cfg.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "ONEWINDOW_MQTT_PORT": str(broker.port), "NOTIFY_SOCKET": path,
+           "WATCHDOG_USEC": "2000000"}
+    env.pop("WATCHDOG_PID", None)
+    proc = subprocess.Popen([sys.executable, "-m", "hall.cli", "caller", "--config", str(cfg),
+                             "--db", str(tmp_path / "e.sqlite")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "log", "wb"))
+    try:
+        s.settimeout(30)
+        # pings may start before READY (systemd takes them from the start); READY comes
+        # once the store is loaded and the bus is up, and the pings go on after it
+        while not (msg := s.recv(4096).decode()).startswith("READY=1"):
+            assert msg == "WATCHDOG=1", msg
+        assert msg.startswith(f"READY=1\nSTATUS=engine of hall {raw['hall']['id']} ("), msg
+        assert s.recv(4096) == b"WATCHDOG=1"
+        proc.terminate()  # systemd's SIGTERM
+        while (msg := s.recv(4096).decode()) != "STOPPING=1":
+            assert msg == "WATCHDOG=1", msg
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert proc.returncode == 0
+
+
+def test_bridge_line_stuck_in_a_read_stops_the_pings(notify_socket, monkeypatch):
+    """Each RS-485 line's own thread beats: one stuck in a serial read holds the pings back."""
+    from firmware_bridge.fakes import FakeLedBar
+    from tests.test_bridge_driver import Rig
+    path, s = notify_socket
+    clock = FakeClock()
+    n = sdnotify.Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"}, monotonic=clock)
+    monkeypatch.setattr(sdnotify, "NOTIFIER", n)
+    r = Rig()
+    r.add(FakeLedBar(1), "led", "ledbar")
+    entered, release = threading.Event(), threading.Event()
+    r.start()
+    try:
+        def line_beats_now() -> bool:
+            end = time.monotonic() + 10
+            while n._beats.get("line-L1") != clock.t and time.monotonic() < end:
+                time.sleep(0.01)
+            return n._beats.get("line-L1") == clock.t
+
+        clock.t += 1.5
+        assert line_beats_now(), "the line's thread does not beat"
+        n.beat("probe")
+        assert b"WATCHDOG=1" in [s.recv(4096)]
+
+        real_read = r.driver.link.read
+
+        def stuck_read(timeout):
+            entered.set()
+            release.wait(30)  # a USB adapter that stopped answering, read without its timeout
+            return real_read(timeout)
+
+        monkeypatch.setattr(r.driver.link, "read", stuck_read)
+        assert entered.wait(10), "the line never read"
+        drain(s)
+        clock.t += 1.5
+        assert not n.beat("probe"), "pings went on while the line was stuck"
+        assert drain(s) == []
+
+        release.set()
+        clock.t += 1.5
+        assert line_beats_now(), "the line did not come back"
+        n.beat("probe")
+        assert s.recv(4096) == b"WATCHDOG=1"
+    finally:
+        release.set()
+        r.stop()

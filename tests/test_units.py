@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from deploy.units import UNIT_DIR, verify_root
+from tests.needs import needs
 
 UNITS = sorted(UNIT_DIR.glob("onewindow-*.service")) + sorted(UNIT_DIR.glob("onewindow-*.timer"))
 SERVICES = [u for u in UNITS if u.suffix == ".service"]
 MAX_EXPOSURE = 4.0
 
-needs_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
-                                   reason="systemd-analyze not installed (Debian package systemd)")
+needs_analyze = needs("systemd-analyze")
 
 
 def sections(unit: Path) -> configparser.RawConfigParser:

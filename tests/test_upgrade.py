@@ -16,7 +16,7 @@ from deploy import layout as L
 from deploy.cli import upgrade_cmd
 from deploy.release import Releases
 from hall.bus import Requester
-from tests.release_kit import onewindow_wheel  # noqa: F401 (fixture)
+from tests.release_kit import REPO, onewindow_wheel  # noqa: F401 (fixture)
 from tests.test_store_schema import DAY, TICKET, UNVERSIONED
 
 
@@ -114,6 +114,15 @@ def test_rollback_within_one_schema_keeps_the_database(tmp_path, onewindow_wheel
     out = upgrade(root, "--rollback")
     assert rel.current == old and "restored" not in out
     assert db.read_bytes() == before
+
+
+def test_the_wheel_carries_what_install_writes(onewindow_wheel):
+    """An installed release can run `onewindow install`: units, broker config and docs are package data."""
+    import zipfile
+    names = set(zipfile.ZipFile(onewindow_wheel).namelist())
+    for unit in (REPO / "systemd").iterdir():
+        assert f"deploy/data/systemd/{unit.name}" in names
+    assert "deploy/data/mosquitto/onewindow.conf" in names and "deploy/data/docs/deploy.md" in names
 
 
 def test_rollback_without_a_previous_release_is_refused(tmp_path, onewindow_wheel):

@@ -10,14 +10,14 @@ import queue
 import pytest
 
 from hall.acl import start_acl_broker
-from hall.broker import find_mosquitto
 from hall.bus import Bus, BusSettings, RequestError, Requester
 from hall.topics import REGISTRY
+from tests.needs import needs
 from tests.web_kit import terminal_config
 from web.busclient import Hub
 
 pytestmark = [pytest.mark.broker,
-              pytest.mark.skipif(not find_mosquitto(), reason="needs mosquitto (Debian package)")]
+              needs("mosquitto")]
 
 USERS = {"onewindow-caller": "pw-c", "onewindow-web": "pw-web", "onewindow-bridge": "pw-b", "K01": "pw-k"}
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from hall.bus import Requester
+from tests.needs import check
 from tests.test_engine_bus import Collector
 from tests.web_kit import PIN, WebServer, terminal_config
 
@@ -31,8 +32,7 @@ FORM = {"company_name": "杭州西湖味道餐饮有限公司", "legal_person": 
 
 @pytest.fixture
 def browser():
-    if not (shutil.which("chromium") and os.path.exists(CHROMEDRIVER)):
-        pytest.skip("needs Debian chromium and chromium-driver")
+    check(["chromium"])
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     profile = tempfile.mkdtemp(prefix="onewindow-chromium-")

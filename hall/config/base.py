@@ -20,15 +20,18 @@ class Strict(BaseModel):
 
 
 class Names(Strict):
-    """A name shown to people, in Chinese and English (zh-TW falls back to zh)."""
+    """A name shown to people, in Chinese and English (zh-TW made from zh with OpenCC unless given)."""
 
     zh: str = Field(min_length=1, description="Simplified Chinese.")
     en: str = Field(min_length=1, description="English.")
-    tw: str | None = Field(None, description="Traditional Chinese; defaults to `zh`.")
+    tw: str | None = Field(None, description="Traditional Chinese; default: `zh` converted by OpenCC (s2tw).")
 
     def get(self, lang: str) -> str:
         if lang.startswith("en"):
             return self.en
         if lang == "zh-TW":
-            return self.tw or self.zh
+            if self.tw:
+                return self.tw
+            from hall.hanzi import to_traditional
+            return to_traditional(self.zh)
         return self.zh

@@ -103,9 +103,10 @@ class ScreenConfig(Strict):
     dpi: float = Field(102, gt=20, le=600, description="Pixels per inch of the panel (21.5\" 1080p ≈ 102); "
                                                        "touch targets are sized in millimetres from it.")
     touch_mm: float = Field(15, ge=9, le=40, description="Smallest touch target, millimetres.")
-    font: str = Field("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-                      description="CJK font file (WenQuanYi Zen Hei: its first face is Chinese).")
-    elderly_scale: float = Field(1.35, ge=1, le=2, description="Type and button scale in elderly mode.")
+    font: str | None = Field(None, description="CJK font file (one face); empty = Noto Sans CJK SC taken "
+                                               "from Debian's fonts-noto-cjk (`onewindow fonts`).")
+    elderly_scale: float = Field(1.6, ge=1.6, le=2, description="Type and button scale in elderly mode "
+                                                                  "(at least 1.6× for older eyes).")
 
 
 class KioskDevice(Strict):

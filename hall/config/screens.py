@@ -31,7 +31,17 @@ class Screen(Strict):
                                 "empty = the hall's languages.")
     waiting_by: Literal["group", "zone"] = Field(
         "group", description="Waiting counts per number group (A, B…) or per zone.")
-    recent: int = Field(6, ge=0, le=12, description="Earlier calls listed beside the newest one.")
+    recent: int = Field(6, ge=0, le=16, description="Earlier calls listed beside the newest ones.")
+    current: int = Field(3, ge=1, le=4, description="Calls shown large at once: the newest (or the one "
+                                                    "flashing) and the ones before it under it.")
+    style: Literal["calls", "windows"] = Field(
+        "calls", description="`calls`: the newest calls, earlier calls and waiting counts; `windows`: a "
+                             "grid of every window of its zones with its current number and status.")
+    diagonal_inches: float = Field(55, ge=10, le=150, description="Screen diagonal: text is sized in "
+                                                                  "millimetres from it.")
+    viewing_distance_m: float = Field(
+        5, ge=1, le=30, description="Farthest seat that must read every element; cap height is at least "
+                                    "5 mm per metre of it (docs/display.md).")
     progress_page: bool = Field(True, description="Rotate the progress board (办事进度公示) in when idle.")
     notice: Names | None = Field(None, description="Notice line; default `screens.notice`.")
     notice_scroll: bool = Field(
@@ -65,6 +75,9 @@ class VoiceConfig(Strict):
 
 class ScreensConfig(Strict):
     flash_seconds: float = Field(8, ge=0, le=60, description="How long the newest call flashes.")
+    flash_min_seconds: float = Field(
+        2, ge=0.5, le=30, description="Each call flashes at least this long when others queue behind it "
+                                      "(calls in a burst flash one after the other, none skipped).")
     stale_seconds: float = Field(
         20, ge=1, le=600, description="A call event older than this when it arrives never flashes "
                                       "(after a reconnect, or a clock far off).")
