@@ -39,30 +39,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from firmware_bridge import frames as F  # noqa: E402
 from firmware_bridge.driver import BusDriver  # noqa: E402
 from firmware_bridge.fakes import FakeKeypad, FakeLedBar, FakeLine, Quirks  # noqa: E402
-from hall.seriallink import SerialLink  # noqa: E402
 from firmware_bridge.owb_driver import OwbDriver  # noqa: E402
 from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, Requester  # noqa: E402
 from hall.config.devices import Line, SerialDevice  # noqa: E402
+from hall.seriallink import SerialLink  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
+from hallkit import one_matter_hall  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 WINDOWS = 100
 
 
 def hall(port: str, windows: int) -> dict:
-    return {
-        "version": 1,
-        "hall": {"id": "benchbridge", "name": {"zh": "基准大厅", "en": "Bench hall"}},
-        "queue": {"issue_only_in_service_hours": False},
-        # one bench kiosk fills the queue at once: the door's per-kiosk limits are not under test
-        "door": {"kiosk": {"rate": 100000, "burst": 100000}, "daily_tickets_per_kiosk": None},
-        "groups": [{"prefix": "A", "name": {"zh": "综合", "en": "General"}, "digits": 4}],
-        "zones": [{"id": "Z1", "name": {"zh": "综合区", "en": "Zone"}}],
-        "matters": [{"id": "M1", "name": {"zh": "事项", "en": "Matter"}, "group": "A",
-                     "department": {"zh": "部门", "en": "Dept"}, "zone": "Z1"}],
-        "windows": [{"id": f"W{i:03d}", "number": str(i), "zone": "Z1", "serves": {"M1": 1}}
-                    for i in range(1, windows + 1)],
+    wins = [{"id": f"W{i:03d}", "number": str(i), "zone": "Z1", "serves": {"M1": 1}} for i in range(1, windows + 1)]
+    return one_matter_hall("benchbridge", "基准大厅", ("事项", "Matter"), ("部门", "Dept"), wins) | {
         "devices": {
             "lines": [{"id": "bench", "port": port, "baud": 115200, "reply_timeout_ms": 100,
                        "poll_interval_ms": 100}],

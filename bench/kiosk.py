@@ -65,7 +65,8 @@ def touch_to_number(n: int, broker) -> dict:
     svc = KioskService(cfg, "DEMO", broker.settings, printer=printer)
     svc.start(connect_timeout=10)
     h = Harness(svc)
-    targets = ["M018", "M027", "B02", "M036", "M001", "B03"]
+    # matters without an application form: this measures touch → number, not typing
+    targets = ["M019", "M030", "M044", "M024", "M003", "M066"]
     samples: list[float] = []
     replies: list[float] = []
     try:

@@ -36,6 +36,7 @@ import yaml  # noqa: E402
 
 from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, Requester  # noqa: E402
+from hallkit import one_matter_hall  # noqa: E402
 from web.auth import hash_pin  # noqa: E402
 
 PIN = "246810"
@@ -50,17 +51,10 @@ FIELDS = [("company_name", "企业名称", "company"), ("legal_person", "法定�
 def bench_hall(terminals: int) -> dict:
     pin = hash_pin(PIN)
     wins = [f"W{i:02d}" for i in range(1, terminals + 1)]
-    return {
-        "version": 1,
-        "hall": {"id": f"bench{os.getpid()}", "name": {"zh": "基准测试中心", "en": "Bench hall"}},
-        "queue": {"issue_only_in_service_hours": False},
-        # one bench kiosk fills the queue at once: the door's per-kiosk limits are not under test
-        "door": {"kiosk": {"rate": 100000, "burst": 100000}, "daily_tickets_per_kiosk": None},
-        "groups": [{"prefix": "A", "name": {"zh": "综合", "en": "General"}, "digits": 4}],
-        "zones": [{"id": "Z1", "name": {"zh": "综合区", "en": "Zone"}}],
-        "matters": [{"id": "M1", "name": {"zh": "有限责任公司设立登记", "en": "Company"}, "group": "A",
-                     "department": {"zh": "市场监督管理局", "en": "Market"}, "zone": "Z1"}],
-        "windows": [{"id": w, "number": str(i + 1), "zone": "Z1", "serves": {"M1": 1}} for i, w in enumerate(wins)],
+    return one_matter_hall(f"bench{os.getpid()}", "基准测试中心", ("有限责任公司设立登记", "Company"),
+                           ("市场监督管理局", "Market"),
+                           [{"id": w, "number": str(i + 1), "zone": "Z1", "serves": {"M1": 1}}
+                            for i, w in enumerate(wins)]) | {
         "forms": {"fields": [{"id": f, "label": {"zh": zh, "en": f}, "type": t} for f, zh, t in FIELDS],
                   "forms": [{"matter": "M1", "fields": [f for f, _, _ in FIELDS]}]},
         "staff": [{"id": f"S{i:03d}", "name": f"职员{i}", "pin_hash": pin, "windows": [w]}

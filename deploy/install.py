@@ -56,6 +56,9 @@ def dry_run(o: InstallOptions, root: Path) -> str:
 def install(o: InstallOptions, root: Path, run: Runner = _run) -> Report:
     root = Path(root)
     on_machine = str(root) == "/"
+    if on_machine and o.role == "server" and shutil.which("mosquitto") is None \
+            and not Path("/usr/sbin/mosquitto").exists():
+        raise ValueError("the hall server needs the broker first: apt-get install mosquitto")
     rep = Report()
     entries = entries_for(o, root)
     applier = Applier(root)
@@ -90,5 +93,8 @@ def _step(rep: Report, what: str, run: Runner, cmd: list[str], needs: str) -> No
     if shutil.which(needs) is None:
         rep.steps.append((what, f"skipped: {needs} not installed"))
         return
-    run(cmd)
+    try:
+        run(cmd)
+    except subprocess.CalledProcessError as e:  # said as one clear line; what was written stays
+        raise ValueError(f"{what} failed: {' '.join(cmd)}: {(e.stderr or '').strip()[-500:]}") from None
     rep.steps.append((what, "done: " + " ".join(cmd)))

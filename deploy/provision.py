@@ -16,15 +16,16 @@ from .plan import Entry
 
 
 def acl_text(o: Any) -> str:
+    """The hall's ACL: generated from the hall config where hall.acl can
+    (one line per identity), else from the template with the hall id."""
+    import inspect
+
+    import yaml
+
     from hall import acl
-    try:
-        from hall.config import parse_config
-        import yaml
-        cfg = parse_config(yaml.safe_load(o.hall_yaml))
-        if hasattr(acl, "render_hall_acl"):
-            return acl.render_hall_acl(cfg)
-    except ImportError:
-        pass
+    from hall.config import parse_config
+    if next(iter(inspect.signature(acl.render_acl).parameters)) == "config":
+        return acl.render_acl(parse_config(yaml.safe_load(o.hall_yaml)))
     return acl.render_acl(o.hall_id)
 
 

@@ -123,7 +123,12 @@ def _req(kind: Kind, op: str, doc: str, publisher: str) -> tuple[TopicSpec, Topi
     return req, resp
 
 
-# The registry by subject.  `_req` adds a request topic and its reply topic.
+# The registry by subject.  `_requests` adds a request topic and its reply topic per op.
+
+
+def _requests(kind: Kind, publisher: str, ops: dict[str, str]) -> list[TopicSpec]:
+    return [spec for op, doc in ops.items() for spec in _req(kind, op, doc, publisher)]
+
 
 KIOSK_OPS = {
     "issue": "Take a number for a matter or a bundle.",
@@ -166,16 +171,14 @@ _SPECS += [
 # --- kiosks ---
 _SPECS.append(TopicSpec("kiosk.availability", Kind.KIOSK, "availability", "Availability", True, "kiosk",
                         "Kiosk availability; Last-Will offline."))
-for _op, _doc in KIOSK_OPS.items():
-    _SPECS += _req(Kind.KIOSK, _op, _doc, "kiosk")
+_SPECS += _requests(Kind.KIOSK, "kiosk", KIOSK_OPS)
 # forms filled once: the citizen's profile.  Replies carry personal data: they go
 # only to the asking kiosk (the ACL's `%u` patterns), never retained.
-_SPECS += _req(Kind.KIOSK, "profile_get", "Read the citizen's kept basic data by ID number (after consent).",
-               "kiosk")
-_SPECS += _req(Kind.KIOSK, "profile_put", "Keep (or update) the citizen's basic data, with their consent.",
-               "kiosk")
-_SPECS += _req(Kind.KIOSK, "profile_erase", "Erase the citizen's kept basic data (their choice at the kiosk).",
-               "kiosk")
+_SPECS += _requests(Kind.KIOSK, "kiosk", {
+    "profile_get": "Read the citizen's kept basic data by ID number (after consent).",
+    "profile_put": "Keep (or update) the citizen's basic data, with their consent.",
+    "profile_erase": "Erase the citizen's kept basic data (their choice at the kiosk).",
+})
 
 # --- windows ---
 _SPECS += [
@@ -186,11 +189,10 @@ _SPECS += [
     TopicSpec("window.settled", Kind.WINDOW, "settled", "SettledEvent", False, "engine",
               "A visit settled with an outcome (办结/受理/补正/不予受理); no personal data."),
 ]
-for _op, _doc in WINDOW_OPS.items():
-    _SPECS += _req(Kind.WINDOW, _op, _doc, "window caller (bridge or soft caller)")
+_SPECS += _requests(Kind.WINDOW, "window caller (bridge or soft caller)", WINDOW_OPS)
 # the filled form: personal data, to the serving window's clerk only
-_SPECS += _req(Kind.WINDOW, "form", "The filled form of the ticket this window is serving (clerk only).",
-               "window terminal")
+_SPECS += _requests(Kind.WINDOW, "window terminal", {
+    "form": "The filled form of the ticket this window is serving (clerk only)."})
 
 # --- boards and wall displays ---
 _SPECS += [
@@ -217,19 +219,19 @@ _SPECS += [
     TopicSpec("stats.satisfaction.day", Kind.STATS, "satisfaction/day", "Satisfaction", True, "engine",
               "Today's ratings of the whole hall (id is always `hall`)."),
 ]
-_SPECS += _req(Kind.ALERT, "followups", "List bad-review follow-ups (id = the client's own id).",
-               "admin (onewindow followup)")
-_SPECS += _req(Kind.ALERT, "followup_close", "Close a follow-up with a note (id = the client's own id).",
-               "admin (onewindow followup)")
+_SPECS += _requests(Kind.ALERT, "admin (onewindow followup)", {
+    "followups": "List bad-review follow-ups (id = the client's own id).",
+    "followup_close": "Close a follow-up with a note (id = the client's own id).",
+})
 
 # --- SMS ---
 _SPECS.append(TopicSpec("device.sms", Kind.DEVICE, "sms", "SmsRequest", False, "engine",
                         "An SMS for the sender (id = sender id); the only topic with a full phone number. "
                         "Resent until the sender reports its state."))
-_SPECS += _req(Kind.DEVICE, "sms_status", "An SMS sender reports a message's state (id = sender id).",
-               "SMS sender")
-_SPECS += _req(Kind.DEVICE, "sms_sync", "An SMS sender (re)started: the engine resends what is pending.",
-               "SMS sender")
+_SPECS += _requests(Kind.DEVICE, "SMS sender", {
+    "sms_status": "An SMS sender reports a message's state (id = sender id).",
+    "sms_sync": "An SMS sender (re)started: the engine resends what is pending.",
+})
 
 # --- devices (serial, evdev, printers, modems) ---
 _SPECS += [
@@ -245,8 +247,10 @@ _SPECS += [
 # --- the hall config ---
 _SPECS.append(TopicSpec("config.current", Kind.CONFIG, "current", "ConfigCurrent", True, "engine",
                         "The hall config in force (id is always `hall`)."))
-_SPECS += _req(Kind.CONFIG, "set", "Replace the hall config at runtime (admin).", "admin")
-_SPECS += _req(Kind.CONFIG, "appointments", "Load today's bookings (admin / booking system).", "admin")
+_SPECS += _requests(Kind.CONFIG, "admin", {
+    "set": "Replace the hall config at runtime (admin).",
+    "appointments": "Load today's bookings (admin / booking system).",
+})
 
 # --- running the hall: KPIs, alerts, who is online ---
 _SPECS += [

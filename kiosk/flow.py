@@ -19,17 +19,15 @@ from enum import StrEnum
 from typing import Any, Callable, Generic, TypeVar
 
 from hall.config import HallConfig
+from hall.idcodes import MOBILE_RE
 
 from . import guide as guides
 
 PAGE = 8
 PAGE_ELDERLY = 5
-MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 TICKET_RE = re.compile(r"^[0-9]{8}-[A-Z]{1,2}[0-9]{2,5}$")
 # a ticket's QR: its id and its secret (the engine's proof that the citizen holds the ticket)
 TICKET_QR_RE = re.compile(r"^(?P<ticket>[0-9]{8}-[A-Z]{1,2}[0-9]{2,5})(?:\.(?P<secret>[0-9a-f]{8,64}))?$")
-
-ID_CARD_RE = re.compile(r"^[0-9]{17}[0-9Xx]$")
 
 
 class S(StrEnum):
@@ -49,6 +47,12 @@ class S(StrEnum):
     PROGRESS = "progress"
     PROGRESS_RESULT = "progress_result"
     LOOKUP = "lookup"
+    # the application form (kiosk/forms_flow.py)
+    FORM_ID = "form_id"
+    FORM_CONSENT = "form_consent"
+    FORM = "form"
+    FORM_FIELD = "form_field"
+    FORM_REVIEW = "form_review"
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class Session:
     lookup_note: str | None = None
     via_checkin: bool = False
     bad_input: bool = False               # the last OK on a keypad was refused (shown in red)
+    form: Any = None                      # forms_flow.FormFill while a form is being filled
 
 
 class KioskFlow:
@@ -209,6 +214,8 @@ class KioskFlow:
         if not line or self.screen == S.BUSY:
             return []
         self.last_touch = now
+        if self.s.form is not None and self.screen.value.startswith("form"):
+            return forms_flow.scan(self, line)
         if self.screen == S.IDENTITY:
             self.s.identity = line[:64]
             self.changes += 1
@@ -307,6 +314,8 @@ class KioskFlow:
             if self.s.target and self.cfg.bundle(self.s.target) and not self.s.zone:
                 target = S.BUNDLES
             self._go(target)
+        elif self.screen == S.CONFIRM and self.s.form is not None:
+            self._go(S.FORM_REVIEW)
         elif self.screen == S.CONFIRM:
             k = self.cfg.kiosks
             self._go(S.IDENTITY if k.identity else S.PHONE if k.phone else S.MATTER)
@@ -317,7 +326,9 @@ class KioskFlow:
 
     def _next_pressed(self) -> None:
         k = self.cfg.kiosks
-        if self.screen == S.MATTER:
+        if self.screen == S.MATTER and forms_flow.has_form(self):
+            forms_flow.start(self)
+        elif self.screen == S.MATTER:
             self._go(S.IDENTITY if k.identity else S.PHONE if k.phone else S.CONFIRM)
         elif self.screen == S.IDENTITY:
             self._go(S.CONFIRM)
@@ -392,6 +403,9 @@ class KioskFlow:
             body["phone"] = self.s.phone
         # a scanned ID alone is not sent: the engine takes a form only for a
         # matter that has one (kiosk/forms_flow.py fills it)
+        form = forms_flow.issue_form(self)
+        if form:
+            body["form"] = form
         return [self._send("issue", body, self.s.issue_id)]
 
     def _retry_pressed(self) -> list[Effect] | None:
@@ -441,13 +455,20 @@ class KioskFlow:
             self.s.error_back = {
                 "bad_priority_code": S.CONFIRM, "unknown_appointment": S.CHECKIN,
                 "too_early": S.CHECKIN, "wrong_day": S.CHECKIN, "unknown_case": S.PROGRESS,
-            }.get(self.s.error, S.HOME)
+                "bad_form": S.FORM, "bad_profile": S.FORM,
+            }.get(self.s.error, S.FORM_CONSENT if op.startswith("profile_") else S.HOME)
             if self.s.error == "bad_priority_code":
                 self.s.priority, self.s.priority_code = "normal", None
             self._go(S.ERROR)
             return []
+        if op.startswith("profile_"):
+            return forms_flow.on_reply(self, op, data)
         if op in ("issue", "checkin", "requeue"):
             self.s.ticket = dict(data)
+            keep = forms_flow.after_issue(self) if op == "issue" else []
+            filled, total, _ = forms_flow.counts(self) if op == "issue" else (0, 0, 0)
+            if total:  # screen and printed ticket say how much of the form the window has
+                self.s.ticket.update(form_filled=filled, form_total=total)
             if op != "issue":
                 self.s.target = data.get("bundle") or data.get("matter")
                 res = self.resolved()
@@ -455,10 +476,10 @@ class KioskFlow:
             self._go(S.TICKET)
             if not self.has_printer:
                 self.s.print_state = "no_printer"
-                return [self._printed(False, "no printer")]
+                return [*keep, self._printed(False, "no printer")]
             self.s.print_state = "printing"
-            return [Print(self.token, self.s.ticket, self.s.target, dict(self.s.answers),
-                          self.s.lang, self.s.phone)]
+            return [*keep, Print(self.token, self.s.ticket, self.s.target, dict(self.s.answers),
+                                 self.s.lang, self.s.phone)]
         if op == "progress":
             self.s.progress = dict(data) if isinstance(data, dict) else {"raw": data}
             self._go(S.PROGRESS_RESULT)
@@ -569,3 +590,6 @@ ACTIONS: dict[str, Handler[Any]] = {
     "rate": Handler(KioskFlow._rate_pressed, _level),
     "done": _plain(KioskFlow._done_pressed),
 }
+
+# the application form's actions: kiosk/forms_flow.py adds its rows to ACTIONS
+from . import forms_flow  # noqa: E402

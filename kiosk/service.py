@@ -102,6 +102,9 @@ class KioskService:
             self._threads.append(th)
         for src in self.sources:
             src.start(lambda line: self._post(lambda line=line: self.scan(line)))
+        if self.cfg.forms.forms:
+            from .ime import warm_up
+            warm_up()  # the pinyin data takes seconds to load: not while a citizen waits
         if connect_timeout:
             self.bus.wait_connected(connect_timeout)
 

@@ -117,6 +117,10 @@ def layout(cfg: HallConfig, ticket: dict[str, Any], *, target: str | None, answe
             items.append(Line(part))
     items.append(Line(t("ticket.ahead", lang, n=ticket.get("ahead", 0))))
     items.append(Line(t("ticket.estimate", lang, m=ticket.get("estimate_min", 0))))
+    if ticket.get("form_total"):
+        for part in wrap(t("ticket.form", lang, filled=ticket.get("form_filled", 0),
+                           total=ticket["form_total"]), cols):
+            items.append(Line(part))
     issued = local_dt(float(ticket.get("issued_at") or 0), cfg.hall.timezone)
     items.append(Line(t("ticket.time", lang, time=issued.strftime("%Y-%m-%d %H:%M"))))
     if tid:

@@ -313,6 +313,9 @@ def _v_ticket(flow: KioskFlow, now: float) -> ScreenView:
         cls = next((c for c in flow.cfg.priority.classes if c.id == prio), None)
         blocks.append(Block("text", t("ticket.priority", lang, cls=cls.name.get(lang) if cls else prio), style="strong"))
     blocks.append(Block("big", t("ticket.wait_at", lang, where=where_text(flow, tk)), style="lead"))
+    form_note = forms_view.ticket_note(flow)
+    if form_note is not None:
+        blocks.append(form_note)
     if tk.get("windows"):
         numbers = [(flow.cfg.window(w).number if flow.cfg.window(w) else w) for w in tk["windows"]]
         blocks.append(Block("text", t("ticket.windows", lang, windows="、".join(numbers) if lang != "en"
@@ -429,3 +432,6 @@ SCREENS: dict[S, Callable[[KioskFlow, float], ScreenView]] = {
     S.TICKET: _v_ticket, S.ERROR: _v_error, S.CHECKIN: _v_checkin, S.PROGRESS: _v_progress,
     S.PROGRESS_RESULT: _v_progress_result, S.LOOKUP: _v_lookup,
 }
+
+# the application form's screens: kiosk/forms_view.py adds its rows to SCREENS
+from . import forms_view  # noqa: E402

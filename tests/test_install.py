@@ -206,3 +206,18 @@ def test_server_broker_logins_and_tls(tmp_path):
     run_install("server", "--config", str(HALL), "--root", str(root), "--no-release")
     assert {p.name: p.read_bytes() for p in tls.iterdir()} == before
     assert (root / "etc/mosquitto/onewindow.passwd").read_text() == pw_before
+
+
+def test_a_failing_step_is_one_clear_error(tmp_path):
+    """A step that fails (here every command) stops the install with the command's own message."""
+    from deploy.install import install
+    from deploy.roles import InstallOptions
+
+    def refuse(cmd):
+        raise subprocess.CalledProcessError(1, cmd, stderr="Failed to enable unit: Unit file is masked.\n")
+
+    o = InstallOptions(role="display", hall_yaml=HALL.read_bytes(), hall_id="xihu", device_id="D-Z1")
+    if shutil.which("systemctl") is None or shutil.which("systemd-sysusers") is None:
+        pytest.skip("systemctl / systemd-sysusers not installed")
+    with pytest.raises(ValueError, match=r"^service user failed: systemd-sysusers .*Unit file is masked\.$"):
+        install(o, tmp_path / "root", run=refuse)
