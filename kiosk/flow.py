@@ -25,7 +25,6 @@ from . import guide as guides
 
 PAGE = 8
 PAGE_ELDERLY = 5
-TICKET_RE = re.compile(r"^[0-9]{8}-[A-Z]{1,2}[0-9]{2,5}$")
 # a ticket's QR: its id and its secret (the engine's proof that the citizen holds the ticket)
 TICKET_QR_RE = re.compile(r"^(?P<ticket>[0-9]{8}-[A-Z]{1,2}[0-9]{2,5})(?:\.(?P<secret>[0-9a-f]{8,64}))?$")
 
