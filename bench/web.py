@@ -102,6 +102,14 @@ class Terminal:
         return {"Cookie": f"ow_session={self.cookie}"}
 
     async def listen(self, ready: asyncio.Event) -> None:
+        while True:  # as a browser's EventSource: a dropped stream is opened again
+            try:
+                await self._stream(ready)
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+
+    async def _stream(self, ready: asyncio.Event) -> None:
         async with self.http.stream("GET", "/terminal/events", headers=self.h, timeout=None) as r:
             event = None
             async for line in r.aiter_lines():
@@ -139,7 +147,7 @@ async def run(base: str, terminals: int, calls: int) -> dict:
         ev = asyncio.Event()
         readies.append(ev)
         t.task = asyncio.ensure_future(t.listen(ev))
-    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 30)
+    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 120)
     lat = []
     for n in range(calls):
         lat.append(await ts[n % terminals].next(n))

@@ -43,6 +43,8 @@ class Changes:
     waiting_lines: set[str] = field(default_factory=set)  # counts changed: publish soon
     zone_views: set[str] = field(default_factory=set)  # calls changed: publish now
     alerts: list[m.UnattendedAlert] = field(default_factory=list)
+    estimate_stat: bool = False  # a ticket's wait was judged against its estimate
+    balance: bool = False  # the balancer's loans or suggestions changed
     # (ticket, day, target, values) of forms issued with a ticket: never kept on the
     # ticket record itself (which is stored and shown in clear); the forms
     # extension seals them into its own encrypted rows in the same transaction
@@ -59,6 +61,8 @@ class Changes:
         self.waiting_lines |= cmd.waiting_lines
         self.zone_views |= cmd.zone_views
         self.alerts.extend(cmd.alerts)
+        self.estimate_stat |= cmd.estimate_stat
+        self.balance |= cmd.balance
         self.forms.extend(cmd.forms)
 
 

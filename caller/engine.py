@@ -28,9 +28,10 @@ from hall import messages as m
 from hall.clock import day_span, local_day, local_dt
 from hall.config import HallConfig
 
-from . import kiosk_ops, settle, views, window_ops
+from . import forecast, kiosk_ops, settle, views, window_ops
 from .effects import Changes, Emit, Outcome, Refused
-from .estimate import Estimator
+from .balance import Balancer
+from .estimate import Arrivals, Estimator
 from .model import ACTIVE, Rating, Ticket, WindowRec
 from .numbering import Numbering
 from .routing import Routing, window_line
@@ -57,6 +58,12 @@ class Engine:
         self.routing = Routing(cfg)
         self.numbering = Numbering({g.prefix: g.digits for g in cfg.groups})
         self.estimator = Estimator(self._expected(cfg), cfg.queue.estimate_alpha)
+        self.arrivals = Arrivals()
+        self.hours = forecast.Hours(self)
+        self.inflow = forecast.Inflow(self)
+        self.balancer = Balancer(self)
+        self.estimate_errors: list[float] = []  # today's (actual − estimate) minutes, for the stat
+        self.estimate_inside = 0  # of them, how many fell inside the printed range
         self.recent: dict[str, deque[m.CallEntry]] = {
             z.id: deque(maxlen=cfg.queue.board_recent) for z in cfg.zones}
         self.waiting_zone_group: Counter[tuple[str, str]] = Counter()
@@ -185,6 +192,8 @@ class Engine:
         if t.first_called_at is not None:
             self.stats["wait_s"] += t.first_called_at - t.issued_at
             self.stats["wait_n"] += 1
+            self.judge_estimate(t, t.first_called_at)
+        self.arrivals.observe(self.line_of(t), t.priority, t.issued_at)
         if t.state == "done":
             self.stats["served"] += 1
             if t.finished_at and t.handle_start:
@@ -219,6 +228,12 @@ class Engine:
         for q in self.recent.values():
             q.clear()
         self.stats.clear()
+        self.arrivals.clear()
+        self.inflow.clear()
+        self.balancer.clear()
+        self.balancer.moves_today = 0
+        self.estimate_errors.clear()
+        self.estimate_inside = 0
         self.by_kiosk.clear()
         self.by_phone.clear()
         self._qseq = 0
@@ -245,6 +260,8 @@ class Engine:
             elif not should and wc.id in self.unattended:
                 del self.unattended[wc.id]
                 self.ch.alerts.append(m.UnattendedAlert(window=wc.id, active=False, since=None, at=now))
+        if open_now and self.balancer.tick(now):
+            self.ch.balance = True
 
     # ========================================================== helpers ==
     def next_qseq(self) -> int:
@@ -345,20 +362,42 @@ class Engine:
         return self.edit(t)
 
     def info(self, t: Ticket, now: float, with_secret: bool = False) -> m.TicketInfo:
-        ahead, est = 0, 0
+        ahead, est, lo, hi = 0, 0, 0, 0
         line = self.line_of(t)
         if t.state == "waiting":
-            ahead = self.routing.ahead(line, t.priority, t.enqueued_at)
-            servers = self.routing.servers.get(line, ())
-            open_n = sum(1 for wid in servers if self.windows[wid].status == "open")
-            est = self.estimator.estimate_min(t.service, ahead, open_n or len(servers))
+            ahead, w = forecast.position(self, t, now)
+            if w is not None:
+                est, lo, hi = w.minutes()
         wc = self.cfg.window(t.window) if t.window else None
         return m.TicketInfo(
             ticket=t.id, number=t.number, day=t.day, state=t.state, matter=t.matter,
             bundle=t.bundle, zone=t.zone, windows=self.routing.window_numbers.get(line, []),
-            ahead=ahead, estimate_min=est, priority=t.priority, issued_at=t.issued_at,
+            ahead=ahead, estimate_min=est, estimate_lo_min=lo, estimate_hi_min=hi,
+            priority=t.priority, issued_at=t.issued_at,
             window=t.window, window_number=wc.number if wc else None,
             requeue_until=t.requeue_until, secret=t.secret if with_secret else None)
+
+    def promise(self, t: Ticket, now: float, with_secret: bool = False) -> m.TicketInfo:
+        """The ticket's info at issue, its estimate kept to be judged when it is called."""
+        info = self.info(t, now, with_secret)
+        self.edit(t)
+        t.est_min, t.est_lo_min, t.est_hi_min = info.estimate_min, info.estimate_lo_min, info.estimate_hi_min
+        return info
+
+    def judge_estimate(self, t: Ticket, now: float) -> None:
+        """On the first call: how far the promise was from the wait (minutes)."""
+        if t.est_min is None:
+            return
+        actual = (now - t.issued_at) / 60.0
+        inside = (t.est_lo_min or 0) <= actual <= (t.est_hi_min if t.est_hi_min is not None else t.est_min)
+        self.estimate_errors.append(actual - t.est_min)
+        self.estimate_inside += inside
+        self._undo.append(lambda: self._unjudge(inside))
+        self.ch.estimate_stat = True
+
+    def _unjudge(self, inside: bool) -> None:
+        self.estimate_errors.pop()
+        self.estimate_inside -= inside
 
     def new_ticket(self, ident: str, service: str, klass: str, lang: str, now: float,
                     phone: str | None = None, form: dict | None = None,
@@ -382,6 +421,8 @@ class Engine:
                                    self._count_issuer(t, -1)))
         self._count_issuer(t, +1)
         self.stats["issued"] += 1
+        self.arrivals.observe(self.line_of(t), klass, now)
+        self._undo.append(lambda: self.arrivals.unobserve(self.line_of(t), klass))
         self.enqueue(t)
         self.touch(t)
         return t
@@ -419,6 +460,8 @@ class Engine:
             self.ch.estimates[t.service] = self.estimator.observe(t.service, now - start)
             self._undo.append(lambda: self.estimator.forget(t.service, learned))
         self.stats["served"] += 1
+        self.estimator.observe_call(noshow=False)
+        self._undo.append(lambda: self.estimator.unobserve_call(noshow=False))
         w.current = None
         w.last_finished = t.id
         self.touch(t)
@@ -434,19 +477,24 @@ class Engine:
         ev = m.CalledEvent(event=f"{t.id}#{t.calls}", ticket=t.id, number=t.number, window=w.id,
                            window_number=wc.number, zone=wc.zone, matter=t.matter or t.bundle,
                            recall=t.recalls if recall else 0, lang=t.lang, at=now)
-        self.events.append(Emit("zone.called", wc.zone, ev))
         entry = m.CallEntry(ticket=t.id, number=t.number, window=w.id, window_number=wc.number,
                             matter=t.matter or t.bundle, at=now, recall=ev.recall)
-        recent = self.recent[wc.zone]
-        before = list(recent)
-        self._undo.append(lambda: (recent.clear(), recent.extend(before)))
         self.edit(t)
-        for i, old in enumerate(recent):
-            if old.ticket == t.id:
-                del recent[i]
-                break
-        recent.appendleft(entry)
-        self.ch.zone_views.add(wc.zone)
+        # a window lent to another zone's queue (caller/balance.py) calls to both zones'
+        # screens: the citizen waits where the ticket's matter is served
+        for zone in dict.fromkeys((wc.zone, t.zone)):
+            if zone not in self.recent:
+                continue
+            self.events.append(Emit("zone.called", zone, ev))
+            recent = self.recent[zone]
+            before = list(recent)
+            self._undo.append(lambda recent=recent, before=before: (recent.clear(), recent.extend(before)))
+            for i, old in enumerate(recent):
+                if old.ticket == t.id:
+                    del recent[i]
+                    break
+            recent.appendleft(entry)
+            self.ch.zone_views.add(zone)
 
 
     def reconfigure(self, new: HallConfig) -> str | None:
@@ -468,6 +516,8 @@ class Engine:
         self.cfg = new
         self.tz = new.hall.timezone
         self._day_span = (0.0, 0.0)  # the zone may have changed
+        self.balancer.clear()  # loans refer to the old skills
+        self.inflow.clear()
         self.routing.configure(new)
         self.numbering.set_digits({g.prefix: g.digits for g in new.groups})
         self.estimator.set_expected(self._expected(new), new.queue.estimate_alpha)

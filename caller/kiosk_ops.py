@@ -48,7 +48,7 @@ def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInf
         e.ch.forms.append((t.id, t.day, target, values))
     if req.answers:
         t.answers = dict(req.answers)
-    return e.info(t, now, with_secret=True)
+    return e.promise(t, now, with_secret=True)
 
 
 def _checked_form(e: Engine, target: str, values: dict[str, str] | None, now: float) -> dict[str, str]:
@@ -88,7 +88,7 @@ def checkin(e: Engine, ident: str, req: m.CheckinRequest, now: float) -> m.Ticke
     t = e.new_ticket(ident, appt.matter, klass, req.lang, now,
                          phone=req.phone or appt.phone, appointment=appt.code)
     e.set_appointment(appt, t.id)
-    return e.info(t, now, with_secret=True)
+    return e.promise(t, now, with_secret=True)
 
 
 def ticket(e: Engine, ident: str, req: m.TicketRef, now: float) -> m.TicketInfo:

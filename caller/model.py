@@ -58,6 +58,9 @@ class Ticket(msgspec.Struct, kw_only=True, gc=False):
     rated: bool = False
     qseq: int = 0  # tie-break in the queue, unique per day
     secret: str = ""  # random, printed in the QR; "" (tickets of before) matches nothing
+    est_min: int | None = None  # what the ticket was told at issue (judged at its first call)
+    est_lo_min: int | None = None
+    est_hi_min: int | None = None
 
     @property
     def handle_start(self) -> float | None:

@@ -7,7 +7,8 @@ The policy (docs/queue-policy.md says the same in prose):
                                + skill_step_minutes × (weight of the service at the window − 1)
 
 ``next`` calls the ticket with the highest score among those the window may
-serve; ties go to the earlier place in line.  A ticket transferred to one
+serve; ties go to the earlier place in line, then the earlier queue sequence
+(tickets issued in one batch share a place in time but never a sequence).  A ticket transferred to one
 window waits in that window's own line with weight 9.
 
 Ageing: boosts and skill bonuses are bounded, minutes waited are not, so a
@@ -60,6 +61,21 @@ class Routing:
         numbers = {w.id: w.number for w in cfg.windows}
         self.window_numbers = {line: [numbers[wid] for wid in wids] for line, wids in self.servers.items()}
 
+    def lend(self, window_id: str, line: str, penalty_minutes: float) -> None:
+        """The balancer lends a window to a line (caller/balance.py): it joins the
+        window's skills until unlend(), ``penalty_minutes`` below a weight-1 matter,
+        so the window takes it only when its own citizens have been served (or
+        waited that much less); bounded, so the policy's ageing bound still holds,
+        larger by the penalty, for the lent line at this window."""
+        if line in self.skills.get(window_id, {}):
+            return
+        self.skills[window_id][line] = 1 - penalty_minutes / self.step if self.step else 1
+        self.servers.setdefault(line, []).append(window_id)
+
+    def unlend(self, window_id: str, line: str) -> None:
+        if self.skills.get(window_id, {}).pop(line, None) is not None:
+            self.servers[line].remove(window_id)
+
     # ------------------------------------------------------------- lines --
     def add(self, line: str, klass: str, place: float, qseq: int, tid: str) -> None:
         insort(self._lines.setdefault((line, klass), []), (place, qseq, tid))
@@ -102,8 +118,9 @@ class Routing:
                     best = (line, klass, lst[0])
         return best
 
-    def ahead(self, line: str, klass: str, place: float) -> int:
-        """Tickets of the same line that score above this one now (ignoring skills)."""
+    def ahead_same_line(self, line: str, klass: str, place: float) -> int:
+        """Tickets of the same line that score above this one now, ignoring skills and
+        ties (the formula before caller/forecast.py; kept for the benchmark's baseline)."""
         n = 0
         for other in self.boost:
             lst = self._lines.get((line, other))

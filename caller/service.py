@@ -399,6 +399,8 @@ class CallerService:
             self._emit(REGISTRY["zone.board"], zone, e.zone_board(zone, now))
         for alert in ch.alerts:
             self._emit(REGISTRY["alert.unattended"], alert.window, alert)
+        if ch.balance:
+            self._emit(REGISTRY["stats.balance"], "hall", e.balancer.view(now))
         self._pending_lines |= ch.waiting_lines
         if ch.tickets or ch.window_views:
             self._summary_dirty = True
@@ -465,6 +467,7 @@ class CallerService:
         for wid, since in e.unattended.items():
             self._emit(REGISTRY["alert.unattended"], wid,
                              m.UnattendedAlert(window=wid, active=True, since=since, at=now))
+        self._emit(REGISTRY["stats.balance"], "hall", e.balancer.view(now))
         self._emit(REGISTRY["stats.summary"], "hall", e.summary(now))
         self._emit(REGISTRY["config.current"], "hall", m.ConfigCurrent(
             version=self.config.version, digest=self.config.digest(), config=self.config.public_dict()))

@@ -38,6 +38,7 @@ import msgspec
 from hall.clock import local_dt
 from hall.config.notify import SmsConfig
 
+from . import forecast
 from .model import Ticket
 from .settle import notice_lines
 from .routing import window_line
@@ -180,26 +181,19 @@ class SmsRules:
         return ((sc.near_ahead is not None and ahead <= sc.near_ahead)
                 or (sc.near_minutes is not None and est <= sc.near_minutes))
 
-    def _position(self, engine: Any, line: str, t: Ticket, open_n: int | None = None) -> tuple[int, int]:
-        ahead = engine.routing.ahead(line, t.priority, t.enqueued_at)
-        if open_n is None:
-            open_n = self._open_servers(engine, line)
-        return ahead, engine.estimator.estimate_min(t.service, ahead, open_n)
-
-    @staticmethod
-    def _open_servers(engine: Any, line: str) -> int:
-        servers = engine.routing.servers.get(line, [])
-        return sum(1 for wid in servers if engine.windows[wid].status == "open") or len(servers)
+    def _position(self, engine: Any, t: Ticket, now: float,
+                  limit: int | None = None) -> tuple[int, tuple[int, int, int] | None]:
+        """(ahead, (minutes, low, high)) exactly as the ticket's own look-up tells them."""
+        ahead = forecast.ahead(engine, t, now, limit)
+        w = forecast.wait(engine, t, now)
+        return ahead, (w.minutes() if w is not None else None)
 
     def _judge_line(self, out: list[SmsRecord], cfg: Any, engine: Any, line: str, now: float) -> None:
         sc = cfg.notify.sms
         if sc.near_ahead is None and sc.near_minutes is None:
             return
-        open_n = None
         for klass in list(engine.routing.boost):
             lst = self._watch.get((line, klass))
-            if lst and open_n is None:
-                open_n = self._open_servers(engine, line)
             while lst:
                 tid = lst[0][2]
                 t = engine.tickets.get(tid)
@@ -207,8 +201,8 @@ class SmsRules:
                     lst.pop(0)
                     self._watch_pos.pop(tid, None)
                     continue
-                ahead, est = self._position(engine, line, t, open_n)
-                if not self.near_numbers(sc, ahead, est):
+                ahead, est = self._position(engine, t, now, sc.near_ahead)
+                if not self.near_numbers(sc, ahead, est[0] if est else 10**6):
                     # everyone behind it in this list is further away (in a window's own
                     # line `@W…` services, and so minutes per ticket, may differ: there a
                     # minutes-based reminder can come one call late, never twice)
@@ -228,7 +222,7 @@ class SmsRules:
         self._rewatch(t)
 
     def _make(self, out: list[SmsRecord], cfg: Any, engine: Any, t: Ticket, reason: Reason, now: float,
-              open_now: bool, ahead: int | None = None, est: int | None = None) -> None:
+              open_now: bool, ahead: int | None = None, est: tuple[int, int, int] | None = None) -> None:
         if reason in self.used.get(t.id, ()):
             return
         if not open_now:
@@ -242,7 +236,7 @@ class SmsRules:
             self._skip(out, t, reason, now, f"rate limit: {sc.per_phone_max} per {sc.per_phone_minutes} min")
             return
         if ahead is None and reason in ("issued", "near"):
-            ahead, est = self._position(engine, line_of(t), t)
+            ahead, est = self._position(engine, t, now)
         text = render(getattr(sc.templates, reason).get(t.lang), self._values(cfg, t, ahead, est))
         sent.append(now)
         self.used.setdefault(t.id, set()).add(reason)
@@ -251,7 +245,7 @@ class SmsRules:
                              created_at=now, expires_at=now + sc.expire_s, updated_at=now))
 
     @staticmethod
-    def _values(cfg: Any, t: Ticket, ahead: int | None, est: int | None) -> dict[str, Any]:
+    def _values(cfg: Any, t: Ticket, ahead: int | None, est: tuple[int, int, int] | None) -> dict[str, Any]:
         lang = t.lang
         what = cfg.matter(t.service) or cfg.bundle(t.service)
         zone = cfg.zone(t.zone)
@@ -263,6 +257,7 @@ class SmsRules:
         return {"hall": cfg.hall.name.get(lang), "number": t.number, "missing": missing,
                 "matter": what.name.get(lang) if what else t.service,
                 "zone": zone.name.get(lang) if zone else t.zone, "window": win.number if win else "",
-                "ahead": ahead if ahead is not None else "", "minutes": est if est is not None else "",
+                "ahead": ahead if ahead is not None else "", "minutes": est[0] if est else "",
+                "range": f"{est[1]}–{est[2]}" if est else "",
                 "deadline": deadline}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from hall import messages as m
@@ -52,4 +53,21 @@ def summary(e: Engine, now: float) -> m.HallSummary:
         avg_wait_s=round(s["wait_s"] / s["wait_n"], 1) if s["wait_n"] else 0.0,
         avg_handle_s=round(s["handle_s"] / s["handle_n"], 1) if s["handle_n"] else 0.0,
         open_windows=sum(1 for w in e.windows.values() if w.status == "open"), at=now,
-        **settle.summary_fields(s))
+        **settle.summary_fields(s), **estimate_error(e))
+
+
+def estimate_error(e: Engine) -> dict:
+    errs = e.estimate_errors
+    if not errs:
+        return {}
+    ab = sorted(abs(x) for x in errs)
+    return dict(estimate_n=len(errs),
+                estimate_median_abs_err_min=round(_quantile(ab, 0.5), 1),
+                estimate_p90_abs_err_min=round(_quantile(ab, 0.9), 1),
+                estimate_bias_min=round(sum(errs) / len(errs), 1),
+                estimate_coverage=round(e.estimate_inside / len(errs), 3))
+
+
+def _quantile(sorted_vals: list[float], q: float) -> float:
+    i = min(len(sorted_vals) - 1, max(0, math.ceil(q * len(sorted_vals)) - 1))
+    return sorted_vals[i]

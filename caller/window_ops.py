@@ -66,6 +66,7 @@ def next_ticket(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
         t.first_called_at = now
         e.stats["wait_s"] += now - t.issued_at
         e.stats["wait_n"] += 1
+        e.judge_estimate(t, now)
     w.current = t.id
     e.call(t, w, wc, now, recall=False)
     e.touch(t)
@@ -97,6 +98,8 @@ def noshow(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
     t.noshow_at = now
     t.requeue_until = now + e.cfg.queue.noshow_requeue_minutes * 60
     e.stats["noshow"] += 1
+    e.estimator.observe_call(noshow=True)
+    e.on_undo(lambda: e.estimator.unobserve_call(noshow=True))
     w.current = None
     e.touch(t)
     e.touch_window(w)

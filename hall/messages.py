@@ -112,13 +112,15 @@ class TicketInfo(Outbound):
     bundle: str | None
     zone: str
     windows: list[str]
-    ahead: int
-    estimate_min: int
+    ahead: int  # tickets the policy calls before this one now (caller/forecast.py)
+    estimate_min: int  # minutes until the call, and the 80 % range printed as 约 lo–hi 分钟
     priority: str
     issued_at: float
     window: str | None = None
     window_number: str | None = None
     requeue_until: float | None = None
+    estimate_lo_min: int = 0
+    estimate_hi_min: int = 0
     secret: str | None = None  # only in the issue / check-in / re-queue reply, to the kiosk that prints it
 
 
@@ -390,7 +392,8 @@ class SmsStatusRequest(Inbound):
     ``queued``: accepted and journalled; ``sent``: the modem or gateway took it
     (``refs``: the modem's ``+CMGS`` references, one per part); ``failed``:
     refused for good (``error``); ``expired``: too late to be worth sending;
-    ``unknown``: the sender stopped while sending it (it is not sent again)."""
+    ``unknown``: it may have gone out — the sender stopped while sending it, or the
+    modem or gateway gave no answer after taking it whole (it is never sent again)."""
 
     sms: Ident
     state: SmsState
@@ -470,6 +473,33 @@ class HallSummary(Outbound):
     at: float
     outcomes: dict[str, int] = {}  # settled visits by outcome kind today
     repeat_trips: int = 0  # 补正 visits: the citizen must come again
+    # how far today's printed estimates were from the waits (minutes; bias > 0: waited longer)
+    estimate_n: int = 0
+    estimate_median_abs_err_min: float = 0.0
+    estimate_p90_abs_err_min: float = 0.0
+    estimate_bias_min: float = 0.0
+    estimate_coverage: float = 0.0  # share of waits inside the printed range
+
+
+class BalanceMove(Outbound):
+    """A comprehensive window lent to another matter's queue."""
+
+    window: str
+    window_number: str
+    line: str  # the matter or bundle it now also calls
+    since: float
+    clearing_min: float  # minutes the queue would have taken to clear when lent
+
+
+class BalanceView(Outbound):
+    """忙闲不均: the balancer's active loans (auto) or suggestions (suggest)."""
+
+    mode: Literal["off", "suggest", "auto"]
+    active: list[BalanceMove]
+    suggested: list[BalanceMove]
+    imbalance: float  # longest ÷ mean clearing time of the queues (1.0 = even)
+    moves_today: int
+    at: float
 
 class UnattendedAlert(Outbound):
     window: str
@@ -568,6 +598,7 @@ PAYLOAD_TYPES: dict[str, type] = {
     "ConfigCurrent": ConfigCurrent,
     # running the hall
     "HallSummary": HallSummary,
+    "BalanceView": BalanceView,
     "UnattendedAlert": UnattendedAlert,
     "EngineStats": EngineStats,
     "AvailabilityDigest": AvailabilityDigest,

@@ -255,7 +255,9 @@ _SPECS += _requests(Kind.CONFIG, "admin", {
 # --- running the hall: KPIs, alerts, who is online ---
 _SPECS += [
     TopicSpec("stats.summary", Kind.STATS, "summary", "HallSummary", True, "engine",
-              "Hall-wide KPIs for today (id is always `hall`)."),
+              "Hall-wide KPIs for today, with how far estimates were from waits (id is always `hall`)."),
+    TopicSpec("stats.balance", Kind.STATS, "balance", "BalanceView", True, "engine",
+              "忙闲不均: windows lent to long queues, or the balancer's suggestions (id is always `hall`)."),
     TopicSpec("alert.unattended", Kind.ALERT, "unattended", "UnattendedAlert", True, "engine",
               "空岗: a window in service hours with nobody logged in (id = window id)."),
     TopicSpec("stats.availability", Kind.STATS, "availability", "AvailabilityDigest", True, "metrics",

@@ -400,6 +400,8 @@ class KioskFlow:
             body["priority_code"] = self.s.priority_code
         if self.s.phone:
             body["phone"] = self.s.phone
+        if self.s.answers:  # the window sees what the citizen answered (the checklist follows)
+            body["answers"] = dict(self.s.answers)
         # a scanned ID alone is not sent: the engine takes a form only for a
         # matter that has one (kiosk/forms_flow.py fills it)
         form = forms_flow.issue_form(self)

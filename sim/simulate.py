@@ -19,6 +19,15 @@ from hall.config import HallConfig
 HOURLY = {8: 120, 9: 330, 10: 260, 11: 150, 12: 20, 13: 110, 14: 190, 15: 170, 16: 120, 17: 40}
 
 
+DESIGN_LOAD = 0.7  # share of a day's window time a hall is planned to fill
+
+
+def open_minutes(cfg: HallConfig) -> float:
+    """Minutes a hall's windows are open in a day (its periods)."""
+    return sum((p.end.hour * 60 + p.end.minute) - (p.start.hour * 60 + p.start.minute)
+               for p in cfg.service_hours.periods)
+
+
 class SimClock:
     """Simulated wall time running ``speed`` times faster than real time."""
 
@@ -59,20 +68,43 @@ class Arrival:
     priority_code: str | None
     phone: str | None
     lang: str
+    handle_s: float = 0.0  # drawn with the arrival: the same visit whatever the policy
 
 
 class Day:
     """Arrivals and service times for one simulated day."""
 
-    def __init__(self, cfg: HallConfig, seed: int = 1, scale: float = 1.0):
+    def __init__(self, cfg: HallConfig, seed: int = 1, scale: float = 1.0, skew: float = 0.5,
+                 zone_skew: float = 0.0):
+        """``scale`` 1.0 offers the hall its design load (DESIGN_LOAD of what its
+        windows can serve in a day); ``skew`` is how far today's demand per
+        matter strays from the hall's window plan, ``zone_skew`` per zone — a
+        department's busy day (σ of log-normal factors)."""
         self.cfg = cfg
         self.rng = random.Random(seed)
-        self.scale = scale
         self.tz = ZoneInfo(cfg.hall.timezone)
-        # popular matters are much more popular (Zipf-like), as in real halls
-        ms = list(cfg.matters)
-        self.rng.shuffle(ms)
-        self.matter_weights = [(mt.id, 1.0 / (i + 1) ** 0.8) for i, mt in enumerate(ms)]
+        # A hall staffs its windows for the demand it sees: a matter's share of the
+        # day's work follows the share of window time the plan gives it (a window's
+        # time split by its skill weights), times a factor of the day.
+        minutes = {mt.id: mt.minutes for mt in cfg.matters}
+        for b in cfg.bundles:  # a bundle is taken at one window, all its matters at once
+            minutes[b.id] = sum(minutes[x] for x in b.matters)
+        work: dict[str, float] = {k: 0.0 for k in minutes}
+        for w in cfg.windows:
+            own = {k: v for k, v in w.serves.items() if k in minutes}
+            total = sum(own.values()) or 1
+            for k, v in own.items():
+                work[k] += v / total
+        zone_of = {mt.id: mt.zone for mt in cfg.matters} | {b.id: b.zone for b in cfg.bundles}
+        zone_f = {z.id: math.exp(self.rng.gauss(0.0, zone_skew)) for z in cfg.zones}
+        visits = {k: work[k] * zone_f[zone_of[k]] * math.exp(self.rng.gauss(0.0, skew)) / minutes[k]
+                  for k in work}
+        ids = sorted(visits)
+        self.matter_weights = [(k, visits[k]) for k in ids]
+        mean_minutes = sum(visits[k] * minutes[k] for k in ids) / sum(visits.values())
+        capacity_min = len(cfg.windows) * open_minutes(cfg)
+        daily = sum(HOURLY.values())
+        self.scale = scale * DESIGN_LOAD * capacity_min / (daily * mean_minutes)
         self.classes = {c.id: c for c in cfg.priority.classes}
 
     def rate_per_s(self, epoch: float) -> float:
@@ -92,14 +124,9 @@ class Day:
                 out.append(self._visitor(t))
 
     def _visitor(self, at: float) -> Arrival:
-        r = self.rng.random()
-        bundle = None
-        matter = None
-        if self.cfg.bundles and r < 0.06:
-            bundle = self.rng.choice(self.cfg.bundles).id
-        else:
-            ids, ws = zip(*self.matter_weights)
-            matter = self.rng.choices(ids, ws)[0]
+        ids, ws = zip(*self.matter_weights)
+        service = self.rng.choices(ids, ws)[0]
+        matter, bundle = (None, service) if self.cfg.bundle(service) else (service, None)
         p = self.rng.random()
         klass, code = "normal", None
         if p < 0.08 and "elderly" in self.classes:
@@ -108,7 +135,8 @@ class Day:
             klass, code = "green", self.classes["green"].codes[0]
         phone = f"13{self.rng.randrange(10**9):09d}" if self.rng.random() < 0.4 else None
         lang = "en" if self.rng.random() < 0.03 else "zh-CN"
-        return Arrival(at, matter, bundle, klass, code, phone, lang)
+        return Arrival(at, matter, bundle, klass, code, phone, lang,
+                       handle_s=self.handle_seconds(matter or bundle or ""))
 
     def handle_seconds(self, service: str) -> float:
         m = self.cfg.matter(service)

@@ -189,6 +189,32 @@ def test_led_bars_say_out_of_service_while_the_engine_is_away(broker, running_en
         rig.stop()
 
 
+def test_led_bars_say_out_of_service_when_the_broker_is_lost(small_config, tmp_path):
+    """Without the broker the bridge hears nothing from the engine either."""
+    from hall.broker import start_local_broker
+    from hall.config import parse_config
+    raw = small_config.to_json_dict()
+    raw["devices"]["led"] = {"out_of_service_after_s": 1}
+    cfg = parse_config(raw)
+    from caller.service import CallerService
+    b = start_local_broker(workdir=tmp_path / "broker")
+    eng = CallerService(cfg, tmp_path / "e.sqlite", b.settings)
+    rig = None
+    try:
+        eng.start()
+        rig = start_demo_rig(cfg, b.settings, tmp_path / "rig")
+        w = cfg.windows[0]
+        rig.press(w.id, "login", "2001")
+        assert wait(lambda: "欢迎您" in rig.led_text(w.id))
+        b.kill()  # the engine still runs, but no word of it can reach the bridge now
+        assert wait(lambda: rig.led_text(w.id) == f"{w.number}号窗口 系统维护")
+    finally:
+        if rig is not None:
+            rig.stop()
+        eng.stop()
+        b.stop()
+
+
 def test_legacy_keypads_on_their_own_line(broker, running_engine, bus_client, small_config, tmp_path):
     """A hall that keeps its FF-68 callers and evaluators, with our LED bars on a second line."""
     lines = [Line(id="old", port="/dev/null-old", baud=9600, protocol="legacy68"),

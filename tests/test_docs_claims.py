@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
 from click.testing import CliRunner
 
-from caller.estimate import Estimator
-
 ROOT = Path(__file__).parent.parent
 DOCS = sorted([*ROOT.glob("*.md"), *ROOT.glob("docs/*.md"), *ROOT.glob("firmware/*.md")])
 
 
-def test_estimate_examples_in_the_queue_policy_are_what_the_engine_says():
-    text = (ROOT / "docs" / "queue-policy.md").read_text(encoding="utf-8")
-    examples = re.findall(r"(\d+) ahead(?:, (\d+) handling minutes, (\d+) windows)? →\s+"
-                          r"(?:⌈[^⌉]*⌉ = )?(\d+)", text)
-    assert len(examples) == 2, examples
-    minutes, windows = int(examples[0][1]), int(examples[0][2])
-    est = Estimator({"M": minutes}, 0.2)
-    for ahead, _, _, shown in examples:
-        assert est.estimate_min("M", int(ahead), windows) == int(shown)
-        assert int(shown) == math.ceil((int(ahead) + 0.5) * minutes / windows)
+def test_the_figures_of_the_estimate_doc_are_the_code_s():
+    from caller import forecast
+    from hall.config.queue import BalanceRules
+    text = (ROOT / "docs" / "estimates.md").read_text(encoding="utf-8")
+    assert "± 1.28 of it — an 80 % interval" in text and forecast.Z_RANGE == 1.28
+    assert "the model's own error (15 % of the\n   wait" in text and forecast.MODEL_ERR == 0.15
+    assert "paused: ten minutes after it paused (at least two from now)" in text
+    assert forecast.PAUSE_GUESS_S == 600.0
+    assert "expected within\n     two minutes" in text and forecast.LOGIN_GUESS_S == 120.0
+    assert "`penalty_minutes` (60)" in text and BalanceRules().penalty_minutes == 60
+    assert "(an exponentially decaying\n   count, 30-minute time constant)" in text
+    from caller.estimate import TAU_S
+    assert TAU_S == 1800.0
 
 
 def test_verbose_flag_is_written_where_it_works():

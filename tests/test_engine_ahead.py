@@ -6,12 +6,9 @@ batch); the place in line must still tell them apart.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.test_engine_core import T0, Hall
 
 
-@pytest.mark.xfail(strict=True, reason="ahead is exact: issue 14")
 def test_tickets_issued_at_the_same_instant_each_have_their_own_place():
     h = Hall()
     aheads = [h.issue(T0, matter="M1").ahead for _ in range(5)]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
+from caller import forecast
 from caller.engine import Engine
 from hall import messages as m
 from hall.config import parse_config
@@ -257,20 +258,34 @@ def test_one_rating_per_visit_and_timeout_is_not_a_rating():
 def test_estimate_learns_from_served_tickets():
     h = Hall()
     first = h.issue(T0, matter="M6")  # expected 8 minutes
-    # nobody open yet: spread over the 3 windows that serve M6 (W5, W6, W8): ⌈0.5 × 8 / 3⌉
-    assert first.estimate_min == 2
+    # nobody logged in yet, but W5 and W6 are attended: one of them is expected in 2 minutes
+    assert (first.ahead, first.estimate_min, first.estimate_lo_min, first.estimate_hi_min) == (0, 2, 0, 4)
     h.login("W8", "S8")
-    for i in range(9):
+    for i in range(5):
         h.issue(T0 + i, matter="M6")
     start = T0 + 60
-    for i in range(10):  # each visit takes 20 minutes (≤ the 4 × 8 clip)
+    for i in range(6):  # each visit takes 20 minutes (≤ the 4 × 8 clip)
         h.next("W8", start + i * 20 * MIN)
-    h.ok("window.finish", "W8", start + 200 * MIN)
+    h.ok("window.finish", "W8", start + 120 * MIN)
     learned = h.e.estimator.handle_min("M6")
     assert 15 < learned < 20
-    later = h.issue(start + 201 * MIN, matter="M6")
-    # nobody waits, one window open: half a learned handling time
-    assert (later.ahead, later.estimate_min) == (0, int(-(-0.5 * learned // 1)))
+    h.issue(start + 121 * MIN, matter="M6")  # W8 takes this one at once…
+    h.next("W8", start + 121 * MIN)
+    later = h.issue(start + 122 * MIN, matter="M6")
+    # …and this one waits for the rest of W8's visit (one minute in: the median rest of a
+    # visit of the learned length and spread); W5/W6 are closed while W8 is staffed
+    est = h.e.estimator
+    rest = forecast.remaining_s(est.handle_s("M6"), est.spread_s("M6"), 60.0)
+    assert (later.ahead, later.estimate_min) == (0, round(rest / 60))
+    assert learned - 3 < rest / 60 < learned - 1  # the median is below the mean
+    h.login("W5", "S5", start + 122 * MIN)
+    h.ok("window.pause", "W5", start + 122 * MIN)
+    h.login("W6", "S6", start + 122 * MIN)
+    h.ok("window.pause", "W6", start + 122 * MIN)
+    later2 = h.e.info(h.e.tickets[later.ticket], start + 122 * MIN)
+    # paused windows are expected back ten minutes after they paused, before W8's visit ends
+    assert learned * h.e.estimator.show_factor() - 1 > 10
+    assert later2.estimate_min == 10
 
 
 def test_appointment_checkin_on_time_late_and_twice():

@@ -116,7 +116,7 @@ def test_search_screen_types_initials_on_screen_keys():
     assert f.s.typed == "T"
 
 
-def test_issue_body_carries_priority_phone_and_identity():
+def test_issue_body_carries_priority_phone_answers_and_identity():
     f = make_flow()
     f.press("target:M1", 0)
     f.press("next", 0)
@@ -128,7 +128,8 @@ def test_issue_body_carries_priority_phone_and_identity():
     f.press("prio:elderly", 0)
     (eff,) = f.press("take", 0)
     assert eff.op == "issue"
-    assert eff.body == {"matter": "M1", "priority": "elderly", "lang": "zh-CN", "phone": "13800138000"}
+    assert eff.body == {"matter": "M1", "priority": "elderly", "lang": "zh-CN", "phone": "13800138000",
+                        "answers": {"agent": "self"}}  # the situation answers go to the window
 
 
 def test_bad_phone_number_stays_on_keypad():

@@ -41,7 +41,7 @@ def test_near_reminder_once_then_called_once(tmp_path):
     h.do("window.next", "W5")
     assert sent(h) == []
     h.do("window.next", "W5")  # three called: two ahead now
-    assert sent(h) == [("sms1", "near", "【测试行政服务中心】您的号码G006前面还有2人，预计17分钟内叫到，请回到社保医保区等候。")]
+    assert sent(h) == [("sms1", "near", "【测试行政服务中心】您的号码G006前面还有2人，预计约0–34分钟叫到，请回到社保医保区等候。")]
     h.do("window.next", "W5")
     h.do("window.next", "W5")
     assert sent(h) == []  # never a second "near"
@@ -64,7 +64,7 @@ def test_estimate_rule_and_english_template():
     h.do("window.next", "W5")
     assert sent(h) == []
     h.do("window.login", "W6", staff="S6")  # a second window opens: the estimate halves
-    assert sent(h) == [("sms1", "near", "[Test Service Hall] G005: 3 ahead of you, about 18 min. "
+    assert sent(h) == [("sms1", "near", "[Test Service Hall] G005: 3 ahead of you, about 7–29 min. "
                                          "Please come back to Social insurance zone.")]
 
 

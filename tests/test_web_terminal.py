@@ -257,3 +257,18 @@ def test_logout_closes_the_pages_and_forgets_the_form(hall, clerks):
     assert "W1" not in web.ctx.desks.desks  # nothing of the visit is kept
     assert eng.engine.windows["W1"].status == "closed"  # the engine logged the window out too
     assert c.get("/terminal/events").status_code == 401
+
+
+def test_a_keypad_logout_shows_on_the_page_and_relogin_works(hall, clerks):
+    eng, web, kiosk, keypad, bus = hall
+    c = clerks(web)
+    c.login("W1", "S001", PIN)
+    ev = c.listen()
+    ev.get("state", lambda d: d and d["status"] == "open")
+    keypad.call("logout", {})  # the keypad logs the window out beside the terminal
+    assert ev.get("state", lambda d: d["status"] == "closed")["staff"] is None
+    r = c.act("next")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "not_logged_in"  # said, not swallowed
+    assert c.post("/terminal/logout").status_code == 200  # logging out of a closed window is fine
+    assert c.login("W1", "S001", PIN).status_code == 303
+    assert eng.engine.windows["W1"].status == "open" and eng.engine.windows["W1"].staff == "S001"

@@ -112,6 +112,9 @@ class HallConfig(Strict):
                 if s not in matters and s not in bundles:
                     errs.append(f"windows[{i}].serves.{s}: unknown matter or bundle")
                 served.add(s)
+            for s in w.authorised:
+                if s not in matters and s not in bundles and s not in zones:
+                    errs.append(f"windows[{i}].authorised: unknown matter, bundle or zone {s!r}")
         for i, m in enumerate(self.matters):
             if m.id not in served:
                 errs.append(f"matters[{i}]: no window serves {m.id!r}")

@@ -40,7 +40,7 @@ class FollowupConfig(Strict):
 class SmsTemplates(Strict):
     """Texts per reason, Chinese and English (``tw`` optional).  Placeholders:
     ``{hall}`` hall name, ``{number}`` ticket, ``{matter}``, ``{ahead}``,
-    ``{minutes}`` estimate, ``{window}`` window number, ``{zone}``, ``{deadline}`` HH:MM,
+    ``{minutes}`` estimate, ``{range}`` its 80 % range (``15–25``), ``{window}`` window number, ``{zone}``, ``{deadline}`` HH:MM,
     ``{missing}`` the materials still to bring (the 补正 notice)."""
 
     issued: Names = Field(
@@ -48,8 +48,8 @@ class SmsTemplates(Strict):
                       en="[{hall}] Your number is {number} ({matter}); {ahead} ahead of you."),
         description="Sent on issue (if `on_issue`).")
     near: Names = Field(
-        default=Names(zh="【{hall}】您的号码{number}前面还有{ahead}人，预计{minutes}分钟内叫到，请回到{zone}等候。",
-                      en="[{hall}] {number}: {ahead} ahead of you, about {minutes} min. "
+        default=Names(zh="【{hall}】您的号码{number}前面还有{ahead}人，预计约{range}分钟叫到，请回到{zone}等候。",
+                      en="[{hall}] {number}: {ahead} ahead of you, about {range} min. "
                          "Please come back to {zone}."),
         description="Sent once when the turn comes near.")
     called: Names = Field(

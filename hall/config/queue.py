@@ -103,6 +103,10 @@ class Window(Strict):
     serves: dict[Ident, int] = Field(
         min_length=1,
         description="Matter or bundle id → skill weight 1–9; higher is preferred by `next`.")
+    authorised: list[Ident] = Field(
+        default=[], description="Matters, bundles or whole zones (a zone id: all its matters) beyond `serves` "
+                                "that this window's staff may take on when the balancer lends it to a long "
+                                "queue (comprehensive windows: 一窗受理).")
 
     @field_validator("serves")
     @classmethod
@@ -150,6 +154,37 @@ class PriorityPolicy(Strict):
         return self
 
 
+class BalanceRules(Strict):
+    """When comprehensive windows are lent to other matters' queues (docs/queue-policy.md)."""
+
+    mode: Literal["off", "suggest", "auto"] = Field(
+        "suggest", description="off; suggest (publish the moves for a supervisor); auto (apply them).")
+    every_s: int = Field(60, ge=10, le=3600, description="How often the balance is judged.")
+    busy_minutes: float = Field(10, gt=0, le=600,
+                                description="A queue that takes longer than this to clear may borrow a window.")
+    idle_minutes: float = Field(3, ge=0, le=600,
+                                description="A window whose own queues clear within this may be lent; "
+                                            "a loan ends when the queue it helps clears within it.")
+    hold_minutes: float = Field(15, ge=0, le=240, description="A loan lasts at least this long (no flapping) "
+                                                            "unless the window's own queue needs it back.")
+    spare_load: float = Field(0.9, gt=0, le=1,
+                              description="A window is lent only while arrivals to its own matters need less "
+                                          "than this share of their staffed windows' time.")
+    penalty_minutes: float = Field(
+        60, ge=0, le=240, description="A lent line counts as waiting this much less at the borrowing window, "
+                                      "so the window serves its own citizens first.")
+    quiet_before_break_minutes: float = Field(
+        45, ge=0, le=240, description="No loans this long before a break (lunch, evening): a visit lent "
+                                      "then would keep the window's own citizens waiting through the break.")
+    max_lines_per_window: int = Field(2, ge=1, le=20, description="Lines one window may be lent to at once.")
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> "BalanceRules":
+        if self.idle_minutes >= self.busy_minutes:
+            raise ValueError("idle_minutes must be below busy_minutes (hysteresis)")
+        return self
+
+
 class QueueRules(Strict):
     recall_limit: int = Field(2, ge=0, le=10, description="Recalls allowed after the first call.")
     noshow_requeue_minutes: int = Field(30, ge=0, le=480,
@@ -159,3 +194,5 @@ class QueueRules(Strict):
         True, description="Refuse new numbers outside service hours (kiosks show the hours instead).")
     estimate_alpha: float = Field(0.2, gt=0, le=1,
                                   description="Weight of each served ticket in the learned handling time.")
+    balance: BalanceRules = Field(default_factory=BalanceRules,
+                                  description="Lending comprehensive windows to long queues (忙闲不均).")

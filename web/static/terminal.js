@@ -71,6 +71,7 @@
     const s = $("#status");
     if (!st) { s.textContent = "…"; s.className = "status"; renderButtons(); return; }
     s.textContent = STATUS[st.status] + (st.status === "paused" && st.pause_reason ? `：${st.pause_reason}` : "");
+    $("#closed-banner").classList.toggle("hidden", st.status !== "closed");
     s.className = "status " + st.status;
     const t = st.ticket;
     $("#number").textContent = t ? t.number : "—";
@@ -268,6 +269,10 @@
     if (!out.ok) toast(`重试未完成：${out.error.message} (${out.error.code})`, true);
   });
   $("#pending-discard").addEventListener("click", () => post("/terminal/discard", {}));
+  $("#relogin").addEventListener("click", async () => {
+    const out = await post("/terminal/logout", {});
+    location.href = out.next || "/terminal/login";
+  });
   $("#logout").addEventListener("click", async () => {
     const out = await post("/terminal/logout", {});
     if (out.ok) location.href = out.next; else toast(`退出未完成：${out.error.message}`, true);

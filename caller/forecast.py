@@ -1,0 +1,383 @@
+"""Where a waiting ticket stands and when it will be called: pure, from the core's state.
+
+Two questions, answered by replaying the calling policy of caller/routing.py
+on the queue as it is (never on a copy of it: each waiting list is read
+through a pointer, because the policy only ever takes a list's head):
+
+``ahead``
+    How many tickets the policy calls before this one, at this moment: the
+    clock stopped, the ticket's open windows calling ``next`` in turn (config
+    order) until it is called; a call by any of them counts, whatever its
+    matter, ties broken exactly as ``Routing.pick`` breaks them (place in
+    line, then queue sequence, so a batch issued in one instant gets distinct
+    places).  A test compares it with an idle hall that really calls.
+
+``wait``
+    Seconds until it is called, by a forward simulation of the hall: every
+    window that shares work with the ticket's windows becomes free when its
+    current visit should end (learned handling times, paused windows after a
+    typical pause, nothing while the hall is closed for lunch), then takes what
+    the policy gives it at that time — ageing included.  Citizens expected to
+    arrive later and still be called first (priority classes, higher skill
+    weights at the ticket's windows) add their handling time.  The range
+    comes from the learned spread of handling times (docs/estimates.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import TYPE_CHECKING
+
+from hall.clock import local_dt
+
+from .model import ACTIVE, Ticket
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+LOGIN_GUESS_S = 120.0  # a closed window that should be staffed (`attended`) opens soon
+PAUSE_GUESS_S = 600.0  # a paused window is expected back after ten minutes in all
+Z_RANGE = 1.28  # ± this many standard deviations: an 80 % interval
+MODEL_ERR = 0.15  # the model's own error, as a share of the wait (calibrated: docs/estimates.md)
+MAX_PICKS = 4000  # bound on one replay
+_NORMAL = NormalDist()
+
+
+
+@dataclass(frozen=True)
+class WaitForecast:
+    mid_s: float
+    lo_s: float
+    hi_s: float
+    base_s: float = 0.0  # the replay alone, before citizens still to come
+
+    def minutes(self) -> tuple[int, int, int]:
+        """(mid, lo, hi) in whole minutes as shown to citizens; lo ≤ mid ≤ hi."""
+        mid = max(0, round(self.mid_s / 60))
+        lo = max(0, math.floor(self.lo_s / 60))
+        hi = max(mid, math.ceil(self.hi_s / 60), lo + 1)
+        return mid, min(lo, mid), hi
+
+
+class _Lists:
+    """The non-empty waiting lists a set of windows draws from, read through pointers;
+    a window's candidates are gathered the first time it picks."""
+
+    def __init__(self, e: Engine, windows: list[str]):
+        self.r = e.routing
+        self.ptr: dict[tuple[str, str], int] = {}
+        self.cands: dict[str, list[tuple[str, str, float, list]]] = {}
+
+    def _gather(self, wid: str) -> list[tuple[str, str, float, list]]:
+        r = self.r
+        out = []
+        waiting = r.waiting_by_line
+        for line, weight in r.skills.get(wid, {}).items():
+            if not waiting.get(line):
+                continue
+            bonus = r.step * (weight - 1)
+            for klass, boost in r.boost.items():
+                lst = r._lines.get((line, klass))
+                if lst:
+                    self.ptr.setdefault((line, klass), 0)
+                    out.append((line, klass, bonus + boost, lst))
+        self.cands[wid] = out
+        return out
+
+    def reset(self) -> None:
+        for k in self.ptr:
+            self.ptr[k] = 0
+
+    def pick(self, wid: str, now: float) -> tuple[str, str, str] | None:
+        """What ``Routing.pick`` would return for ``wid`` at ``now`` (line, class, ticket)."""
+        best = None
+        best_key = None
+        ptr = self.ptr
+        cands = self.cands.get(wid)
+        if cands is None:
+            cands = self._gather(wid)
+        for line, klass, bonus, lst in cands:
+            i = ptr[(line, klass)]
+            if i >= len(lst):
+                continue
+            place, qseq, tid = lst[i]
+            key = ((now - place) / 60.0 + bonus, -place, -qseq)
+            if best_key is None or key > best_key:
+                best_key, best = key, (line, klass, tid)
+        if best is not None:
+            ptr[(best[0], best[1])] += 1
+        return best
+
+
+def _open_servers(e: Engine, line: str) -> list[str]:
+    servers = e.routing.servers.get(line, [])
+    return [w for w in servers if e.windows[w].status == "open"] or list(servers)
+
+
+def ahead(e: Engine, t: Ticket, now: float, limit: int | None = None,
+          lists: _Lists | None = None) -> int:
+    """Tickets called before ``t`` by its windows, clock stopped (see module doc).
+
+    ``limit``: stop counting past it (the SMS rule only asks "≤ N?")."""
+    if t.state != "waiting":
+        return 0
+    servers = _open_servers(e, e.line_of(t))
+    if lists is None:
+        lists = _Lists(e, servers)
+    else:
+        lists.reset()
+    active = list(servers)
+    n = 0
+    while active:
+        for wid in list(active):
+            got = lists.pick(wid, now)
+            if got is None:
+                active.remove(wid)
+                continue
+            if got[2] == t.id:
+                return n
+            n += 1
+            if limit is not None and n > limit:
+                return n
+    return n  # not reachable by any window: everyone waiting there is ahead
+
+
+def _related_windows(e: Engine, line: str) -> list[str]:
+    """The ticket's windows and every window that draws from one of their lines."""
+    r = e.routing
+    first = r.servers.get(line, [])
+    lines = {ln for w in first for ln in r.skills.get(w, {}) if r.waiting_by_line.get(ln)}
+    out = set(first)
+    for ln in lines:
+        out.update(r.servers.get(ln, []))
+    return [w.id for w in e.cfg.windows if w.id in out]  # config order: deterministic
+
+
+def _free_at(e: Engine, wid: str, now: float, nobody: bool) -> float | None:
+    """When a window is expected to call next; None if nobody staffs it.
+
+    ``nobody``: none of the ticket's windows is staffed (the morning before the
+    first login): then attended windows are expected soon.  Once one of them is
+    staffed, a closed window counts for nothing — an empty window in service
+    hours is a 空岗 alarm, not a promise."""
+    w = e.windows[wid]
+    if w.status == "closed":
+        wc = e.cfg.window(wid)
+        return now + LOGIN_GUESS_S if nobody and wc is not None and wc.attended else None
+    if w.status == "paused":
+        return max(now + 120.0, w.since + PAUSE_GUESS_S)
+    cur = e.tickets.get(w.current or "")
+    if cur is None or cur.state not in ACTIVE:
+        return now
+    elapsed = now - (cur.handle_start or now)
+    est = e.estimator
+    return now + remaining_s(est.handle_s(cur.service), est.spread_s(cur.service), elapsed)
+
+
+def remaining_s(mean: float, sd: float, elapsed: float) -> float:
+    """Median rest of a visit that has lasted ``elapsed`` seconds, visit lengths
+    being log-normal with this mean and spread.  A visit past its mean is not
+    "about to end": long visits tend to run longer still."""
+    mean = max(mean, 1.0)
+    sigma = math.sqrt(math.log(1.0 + (sd / mean) ** 2)) or 1e-3
+    mu = math.log(mean) - sigma * sigma / 2.0
+    done = _phi((math.log(elapsed) - mu) / sigma) if elapsed > 0 else 0.0
+    u = min(done + (1.0 - done) / 2.0, 1.0 - 1e-9)
+    return max(0.0, math.exp(mu + sigma * _NORMAL.inv_cdf(u)) - elapsed)
+
+
+def position(e: Engine, t: Ticket, now: float) -> tuple[int, WaitForecast | None]:
+    """``ahead`` and ``wait`` of a ticket together, reading the queue once."""
+    if t.state != "waiting":
+        return 0, None
+    windows = _related_windows(e, e.line_of(t))
+    lists = _Lists(e, windows)
+    n = ahead(e, t, now, lists=lists)
+    lists.reset()
+    return n, wait(e, t, now, lists=lists, windows=windows)
+
+
+def wait(e: Engine, t: Ticket, now: float, lists: _Lists | None = None,
+         windows: list[str] | None = None) -> WaitForecast | None:
+    """Seconds until ``t`` is called (mid and an 80 % range); None if no window
+    that serves it is staffed."""
+    if t.state != "waiting":
+        return None
+    line = e.line_of(t)
+    if windows is None:
+        windows = _related_windows(e, line)
+    start: list[tuple[float, int, str]] = []
+    nobody = all(e.windows[w].status == "closed" for w in e.routing.servers.get(line, []))
+    for i, wid in enumerate(windows):
+        at = _free_at(e, wid, now, nobody)
+        if at is not None:
+            start.append((e.hours.next_open(at), i, wid))
+    servers = set(e.routing.servers.get(line, []))
+    if not any(w in servers for _, _, w in start):
+        return None
+    if lists is None:
+        lists = _Lists(e, windows)
+    got = _replay(e, t, lists, start, servers)
+    if got is None:
+        return None
+    at, var = got
+    return _with_inflow(e, t, line, servers, at - now, var, now)
+
+
+def _replay(e: Engine, t: Ticket, lists: _Lists, heap: list[tuple[float, int, str]],
+            servers: set[str]) -> tuple[float, float] | None:
+    """Play the policy forward until ``t`` is picked: (its call time, the variance of
+    the visits its windows handled first).  A visit lasts the learned mean, shortened
+    by the share of called citizens who do not come."""
+    heapq.heapify(heap)
+    var = 0.0
+    calls = 0
+    est = e.estimator
+    show = est.show_factor()
+    while heap:
+        at, i, wid = heapq.heappop(heap)
+        got = lists.pick(wid, at)
+        if got is None:
+            continue  # nothing left for it: idle until someone new comes
+        if got[2] == t.id:
+            return at, var
+        calls += 1
+        other = e.tickets.get(got[2])
+        svc = other.service if other is not None else got[0]
+        if wid in servers:
+            sd = est.spread_s(svc)
+            var += sd * sd
+        if calls > MAX_PICKS:
+            return None
+        heapq.heappush(heap, (e.hours.next_open(at + est.handle_s(svc) * show), i, wid))
+    return None
+
+
+def _with_inflow(e: Engine, t: Ticket, line: str, servers: set[str], base_s: float,
+                 var: float, now: float) -> WaitForecast:
+    """Add the expected citizens who arrive after ``t`` and are still called first,
+    and move a call that may miss the lunch break past it."""
+    n_srv = max(1, sum(1 for w in servers if e.windows[w].status != "closed"))
+    horizon_min = base_s / 60.0
+    extra_s = sum(coef * min(lead, horizon_min) for lead, coef in e.inflow.terms(line, t.priority, now)) / n_srv
+    mid = base_s + extra_s
+    # the spread: visits before it (their handling times), the arrivals, and the model's
+    # own error (staff behaviour it cannot see), which grows with the wait
+    sd = math.sqrt(var) / n_srv + 0.25 * extra_s + MODEL_ERR * mid + 30.0
+    lo, hi = mid - Z_RANGE * sd, mid + Z_RANGE * sd
+    for g0, g1 in e.hours.gaps(now):
+        if now + mid < g0 < now + hi:  # the call may slip past the break's start
+            gap = g1 - g0
+            p_before = _phi((g0 - now - mid) / sd)
+            if p_before < 0.5:
+                mid += gap
+            hi += gap
+    return WaitForecast(mid_s=mid, lo_s=max(0.0, lo), hi_s=hi, base_s=base_s)
+
+
+def _phi(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+class Inflow:
+    """Work that citizens still to come will add before a ticket of a line and class:
+    a list of (lead minutes, seconds of work per minute) terms, cached five minutes."""
+
+    TTL_S = 300.0  # arrival rates move over half an hour (caller/estimate.py)
+
+    def __init__(self, e: Engine):
+        self.e = e
+        self._cache: dict[tuple[str, str], tuple[float, list[tuple[float, float]]]] = {}
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def terms(self, line: str, klass: str, now: float) -> list[tuple[float, float]]:
+        hit = self._cache.get((line, klass))
+        if hit is not None and now - hit[0] < self.TTL_S:
+            return hit[1]
+        out = self._compute(line, klass, now)
+        self._cache[(line, klass)] = (now, out)
+        return out
+
+    def _compute(self, line: str, klass: str, now: float) -> list[tuple[float, float]]:
+        e, r = self.e, self.e.routing
+        my_boost = r.boost.get(klass, 0.0)
+        per_line: dict[str, tuple[float, list[tuple[str, float]]]] = {}
+        out: list[tuple[float, float]] = []
+        for wid in r.servers.get(line, ()):
+            if e.windows[wid].status == "closed":
+                continue
+            skills = r.skills[wid]
+            my_bonus = r.step * (skills.get(line, 1) - 1) + my_boost
+            for ln, weight in skills.items():
+                hit = per_line.get(ln)
+                if hit is None:
+                    rate = e.arrivals.rate_per_min(ln, now)
+                    work = rate * e.estimator.handle_s(ln) / max(1, len(r.servers.get(ln, ()))) if rate > 0 else 0.0
+                    per_line[ln] = hit = (work, e.arrivals.class_shares(ln) if work else [])
+                work, shares = hit
+                if not work:
+                    continue
+                for other, share in shares:
+                    # arrivals within `lead` minutes after the ticket (and before its call)
+                    # are called first at this window
+                    lead = r.step * (weight - 1) + r.boost.get(other, 0.0) - my_bonus
+                    if lead > 0:
+                        out.append((lead, work * share))
+        return out
+
+
+def naive_minutes(e: Engine, t: Ticket) -> int:
+    """The formula used before the forecast (kept to measure against in bench/estimate.py):
+    same-line tickets ahead × learned minutes ÷ open windows."""
+    line = e.line_of(t)
+    servers = e.routing.servers.get(line, ())
+    open_n = sum(1 for wid in servers if e.windows[wid].status == "open") or len(servers)
+    n = e.routing.ahead_same_line(line, t.priority, t.enqueued_at)
+    return int(math.ceil((n + 0.5) * e.estimator.handle_min(t.service) / max(1, open_n)))
+
+
+class Hours:
+    """When the hall calls: a moment inside a closed gap of the day (lunch) moves to
+    the next opening; after the day's last period staff serve everyone who took a
+    number, so the evening is not a gap."""
+
+    def __init__(self, e: Engine):
+        self.e = e
+        self._day: tuple[float, float] | None = None
+        self._gaps: list[tuple[float, float]] = []
+
+    def _load(self, at: float) -> None:
+        sh = self.e.cfg.service_hours
+        local = local_dt(at, self.e.tz)
+        day0 = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        self._day = (day0.timestamp(), (day0 + dt.timedelta(days=1)).timestamp())
+        self._gaps = []
+        if not sh.is_open(day0.replace(hour=12)) and not any(
+                sh.is_open(day0.replace(hour=p.start.hour, minute=p.start.minute)) for p in sh.periods):
+            return  # a closed day: nothing to move
+        spans = [(day0.replace(hour=p.start.hour, minute=p.start.minute).timestamp(),
+                  day0.replace(hour=p.end.hour, minute=p.end.minute).timestamp()) for p in sh.periods]
+        spans.sort()
+        for (_s1, e1), (s2, _e2) in zip(spans, spans[1:]):
+            if s2 > e1:
+                self._gaps.append((e1, s2))
+
+    def gaps(self, at: float) -> list[tuple[float, float]]:
+        """The closed gaps (start, end) of the day of ``at`` (lunch breaks)."""
+        if self._day is None or not self._day[0] <= at < self._day[1]:
+            self._load(at)
+        return self._gaps
+
+    def next_open(self, at: float) -> float:
+        if self._day is None or not self._day[0] <= at < self._day[1]:
+            self._load(at)
+        for start, end in self._gaps:
+            if start <= at < end:
+                return end
+        return at
