@@ -67,6 +67,7 @@ def bench_hall(hall_id: str) -> dict:
     raw = yaml.safe_load((ROOT / "config" / "hall.example.yaml").read_text(encoding="utf-8"))
     raw["hall"]["id"] = hall_id
     raw.setdefault("queue", {})["issue_only_in_service_hours"] = False
+    raw["kiosks"]["devices"].append({"id": "KB", "printer": {"type": "none"}})  # the bench's kiosk
     raw["screens"] = {
         "flash_seconds": 2,
         "displays": [{"id": "D1", "zones": ["Z1", "Z4"], "layout": "landscape", "languages": ["zh-CN", "en"]}],

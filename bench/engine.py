@@ -61,6 +61,11 @@ def big_hall(hall_id: str, windows: int, matters: int = 100, zones: int = 10) ->
         # the bench measures the engine's capacity, not the door's limits (bench/flood.py does)
         "door": {"kiosk": WIDE_OPEN, "window": WIDE_OPEN, "other": WIDE_OPEN, "max_queue": 100000,
                  "daily_tickets_per_kiosk": None, "daily_tickets_per_phone": None},
+        # the engine serves only kiosks the config lists (caller/identity.py)
+        # K…: Requester kiosks, F…: the memory fill, L…, LC: bench/mqtt_load.py's lean clients,
+        # KF, KV…: bench/flood.py's flooder and victims
+        "kiosks": {"devices": [{"id": k, "printer": {"type": "none"}} for k in
+                               [f"{p}{i}" for p in ("K", "F", "L", "KV") for i in range(64)] + ["LC", "KF"]]},
     }
     per_zone = matters // zones
     for w in range(windows):

@@ -20,4 +20,6 @@ def one_matter_hall(hall_id: str, name_zh: str, matter: tuple[str, str], departm
         "matters": [{"id": "M1", "name": {"zh": matter[0], "en": matter[1]}, "group": "A",
                      "department": {"zh": department[0], "en": department[1]}, "zone": "Z1"}],
         "windows": windows,
+        # the bench's kiosk: the engine serves only kiosks the config lists
+        "kiosks": {"devices": [{"id": "K1", "printer": {"type": "none"}}]},
     }

@@ -6,8 +6,8 @@ import logging
 
 import click
 
-from hall.bus import BusSettings
 from hall.config import ConfigError, load_config
+from hall.mqtt_options import MqttOptions, mqtt_options
 from hall.runner import serve
 
 log = logging.getLogger("caller")
@@ -18,20 +18,17 @@ log = logging.getLogger("caller")
               help="Hall config YAML.")
 @click.option("--db", "db_path", default="/var/lib/onewindow/caller.sqlite", show_default=True,
               help="SQLite file of the engine.")
-@click.option("--host", default=None, help="MQTT host (env ONEWINDOW_MQTT_HOST, default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="MQTT port (env ONEWINDOW_MQTT_PORT, default 1883).")
-@click.option("--protocol", type=click.Choice(["5", "3.1.1"]), default=None, help="MQTT protocol.")
 @click.option("--max-batch", type=click.IntRange(1, 5000), default=500, show_default=True,
               help="Most requests committed in one transaction (group commit).")
-def cmd(config_path: str, db_path: str, host: str | None, port: int | None, protocol: str | None,
-        max_batch: int) -> None:
+@mqtt_options
+def cmd(config_path: str, db_path: str, mqtt: MqttOptions, max_batch: int) -> None:
     """Run the queue engine of one hall."""
     from .service import CallerService, ClockError
     try:
         cfg = load_config(config_path)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
-    settings = BusSettings.from_env(host=host, port=port, protocol=protocol)
+    settings = mqtt.settings()
     svc = CallerService(cfg, db_path, settings, config_path=config_path, max_batch=max_batch)
     try:
         serve(svc, f"engine of hall {cfg.hall.id} ({len(cfg.windows)} windows, {len(cfg.matters)} matters)",

@@ -60,4 +60,5 @@ def default_extensions(cfg: Any) -> list[Extension]:
     from .forms import Forms, engine_cipher
     from .satisfaction import Satisfaction
     from .sms_outbox import SmsOutbox
-    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), Forms(cfg, engine_cipher())]
+    from .staff_calls import StaffCalls
+    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), Forms(cfg, engine_cipher()), StaffCalls(cfg)]

@@ -11,8 +11,9 @@ import json
 
 import click
 
-from hall.bus import Bus, BusSettings, RequestError, Requester
+from hall.bus import Bus, RequestError, Requester
 from hall.config import ConfigError, load_config
+from hall.mqtt_options import MqttOptions, mqtt_options
 
 
 def _hall_id(config_path: str | None, hall: str | None) -> str:
@@ -27,9 +28,15 @@ def _hall_id(config_path: str | None, hall: str | None) -> str:
 
 
 def _call(ctx: click.Context, op: str, body: dict):
+    # resolved here, not in the group: `followup list --help` needs no config or broker
     o = ctx.obj
-    bus = Bus(o["hall"], f"onewindow-followup-{o['client']}", BusSettings.from_env(
-        host=o["host"], port=o["port"]))
+    hall_id = _hall_id(o["config"], o["hall"])
+    mqtt: MqttOptions = o["mqtt"]
+    try:
+        settings = mqtt.settings(default_user=o["client"])
+    except OSError as e:
+        raise click.ClickException(f"MQTT password file: {e}") from None
+    bus = Bus(hall_id, o["client"], settings)
     try:
         bus.start(timeout=10)
     except TimeoutError as e:
@@ -58,14 +65,13 @@ def _line(f: dict) -> str:
 @click.group(name="followup")
 @click.option("--config", "config_path", type=click.Path(exists=True), help="Hall config (for the hall id).")
 @click.option("--hall", default=None, help="Hall id (instead of --config).")
-@click.option("--client", default="followup-cli", show_default=True,
-              help="This tool's id on the bus (the MQTT ACL may confine it to it).")
-@click.option("--host", default=None, help="MQTT host (env ONEWINDOW_MQTT_HOST).")
-@click.option("--port", type=int, default=None, help="MQTT port (env ONEWINDOW_MQTT_PORT).")
+@click.option("--client", default="admin", show_default=True,
+              help="This tool's id on the bus and its MQTT username: an admin of access.admins.")
+@mqtt_options
 @click.pass_context
-def cmd(ctx, config_path, hall, client, host, port):
+def cmd(ctx, config_path, hall, client, mqtt):
     """Bad-review follow-ups: list them, close one with a note."""
-    ctx.obj = {"hall": _hall_id(config_path, hall), "client": client, "host": host, "port": port}
+    ctx.obj = {"config": config_path, "hall": hall, "client": client, "mqtt": mqtt}
 
 
 @cmd.command(name="list")

@@ -43,6 +43,7 @@ from .door import TokenBuckets
 from .engine import Changes, Emit, Engine, Refused
 from .engine_health import EngineHealth
 from .extension import Extension, ExtOut, default_extensions
+from .identity import refused_requester
 from .store import Store
 
 log = logging.getLogger("caller.service")
@@ -344,6 +345,8 @@ class CallerService:
             return refuse(m.best_effort_id(payload), "bad_request", str(e))
         except msgspec.DecodeError as e:
             return refuse("", "bad_json", str(e))
+        if (why := refused_requester(self.config, parsed)) is not None:
+            return refuse(req.id, "forbidden", why)
         key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
         cached = b.in_batch.get(key) or self._cache.get(key) or self.store.reply(key)
         if cached is not None:  # a retry: the first answer again, nothing done twice

@@ -67,8 +67,9 @@ def _device_credentials(d: str | None, ident: str | None) -> dict[str, bytes]:
               help="A onewindow wheel or project folder (default: this checkout).")
 @click.option("--wheelhouse", default=None, type=click.Path(exists=True, file_okay=False),
               help="Folder of wheels for an offline install (pip --no-index --find-links).")
+@click.option("--no-deps", is_flag=True, help="The release without its dependencies (a staging tree).")
 def install_cmd(role, config_path, device_id, server, lines, rs485, rotation, printer_usb, audio_card, cred_dir,
-                root, dry_run, release, source, wheelhouse):
+                root, dry_run, release, source, wheelhouse, no_deps):
     """Set up this machine for ROLE: user, /etc/onewindow, units, udev, broker."""
     from .install import dry_run as plan_text, install
     from .roles import InstallOptions
@@ -83,20 +84,30 @@ def install_cmd(role, config_path, device_id, server, lines, rs485, rotation, pr
                        server=server, bridge_lines=tuple(lines), rotation=int(rotation), audio_card=audio_card,
                        printer_usb=printer_usb, rs485=tuple(pairs),
                        device_credentials=_device_credentials(cred_dir, device_id))
+    src = Path(source) if source else Path(__file__).resolve().parent.parent
+    if release and not dry_run and not source and not (src / "pyproject.toml").exists():
+        raise click.UsageError("--source WHEEL is needed (this onewindow is not a checkout), or --no-release")
+    if dry_run:
+        click.echo(plan_text(o, Path(root)), nl=False)
+        if release:
+            click.echo(f"release /opt/onewindow/releases/<version>-<time>: a venv with onewindow from {src}"
+                       f"{' and the wheels of ' + wheelhouse if wheelhouse else ''}; current -> it")
+        return
+    if release:  # the software first: the units start at the end of the install
+        from .release import ReleaseError
+        from .upgrade import upgrade
+        try:
+            for line in upgrade(Path(root), src, role, wheelhouse=Path(wheelhouse) if wheelhouse else None,
+                                no_deps=no_deps):
+                click.echo(f"release   {line}")
+        except ReleaseError as e:
+            raise click.ClickException(str(e)) from None
     try:
-        if dry_run:
-            click.echo(plan_text(o, Path(root)), nl=False)
-            return
         rep = install(o, Path(root))
     except ValueError as e:
         raise click.ClickException(str(e)) from None
     for line in rep.lines():
         click.echo(line)
-    if release:
-        from .upgrade import upgrade
-        src = Path(source) if source else Path(__file__).resolve().parent.parent
-        for line in upgrade(Path(root), src, role, wheelhouse=Path(wheelhouse) if wheelhouse else None):
-            click.echo(f"release   {line}")
 
 
 @click.command(name="upgrade")

@@ -23,6 +23,7 @@ import click
 
 from hall import sdnotify
 from hall.bus import Bus, BusSettings
+from hall.mqtt_options import MqttOptions, mqtt_options
 from hall.topics import REGISTRY
 
 from .monitor import WATCHED, HallHealth
@@ -170,7 +171,8 @@ def parse_listen(value: str) -> tuple[str, int]:
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Hall config YAML.")
 @click.option("--listen", default="0.0.0.0:9464", show_default=True, help="HOST:PORT of /metrics.")
-def cmd(config_path: str, listen: str) -> None:
+@mqtt_options
+def cmd(config_path: str, listen: str, mqtt: MqttOptions) -> None:
     """Serve Prometheus /metrics for the hall, read from the bus."""
     from hall.config import ConfigError, load_config
     from hall.runner import serve
@@ -178,5 +180,5 @@ def cmd(config_path: str, listen: str) -> None:
         cfg = load_config(config_path)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
-    svc = MetricsService(cfg.hall.id, BusSettings.from_env(), parse_listen(listen))
+    svc = MetricsService(cfg.hall.id, mqtt.settings(), parse_listen(listen))
     serve(svc, f"metrics of hall {cfg.hall.id} on {listen}")

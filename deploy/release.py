@@ -30,7 +30,8 @@ from typing import Callable
 
 from . import layout as L
 
-EXTRAS = {"server": "", "kiosk": "ui,input", "display": "ui", "announcer": "voice", "bridge": "input"}
+# what each role runs beyond the core (pyproject.toml optional-dependencies)
+EXTRAS = {"server": "web", "kiosk": "ui,input", "display": "ui", "announcer": "voice", "bridge": "input"}
 
 
 class ReleaseError(RuntimeError):

@@ -18,6 +18,7 @@ import msgspec
 
 from hall import messages as m
 from hall.bus import Bus, BusSettings
+from hall.mqtt_options import MqttOptions, mqtt_options
 from hall.topics import REGISTRY
 
 from .monitor import AVAILABILITY
@@ -125,7 +126,8 @@ def read_retained(hall_id: str, settings: BusSettings, quiet: float = 0.5, timeo
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Hall config YAML (also: who should be there).")
 @click.option("--exit-code", is_flag=True, help="Exit 2 if anything is offline or never seen (for scripts).")
-def cmd(config_path: str, exit_code: bool) -> None:
+@mqtt_options
+def cmd(config_path: str, exit_code: bool, mqtt: MqttOptions) -> None:
     """Print every process and device of the hall: what is offline, since when."""
     from hall.config import ConfigError, load_config
     try:
@@ -133,7 +135,7 @@ def cmd(config_path: str, exit_code: bool) -> None:
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     try:
-        states, digest = read_retained(cfg.hall.id, BusSettings.from_env())
+        states, digest = read_retained(cfg.hall.id, mqtt.settings())
     except TimeoutError as e:
         raise click.ClickException(f"cannot reach the hall bus: {e}") from None
     expected = configured(cfg)

@@ -32,13 +32,21 @@ class AnnouncerService:
                  keep_files: int = 100, client_id: str | None = None):
         voice = config.screens.voice
         self.config = config
-        self.announcer = Announcer(voice, synth or make_synth(voice.synth, voice.rate),
+        self.clips = None
+        if synth is None:
+            synth = make_synth(voice.synth, voice.rate)
+            if voice.clips_dir:  # recorded prompts first, the synthesiser for what they cannot say
+                from .clips import ClipSynth
+                synth = self.clips = ClipSynth(voice.clips_dir, fallback=synth)
+        self.announcer = Announcer(voice, synth,
                                    player or make_player(voice.player), out_dir,
                                    clock=clock or SystemClock(), keep_files=keep_files)
         self.bus = Bus(config.hall.id, client_id or f"onewindow-announcer-{ident}", settings,
                        availability=(REGISTRY["display.availability"], ident))
 
     def start(self, timeout: float = 10.0) -> None:
+        if self.clips is not None:
+            self.clips.load()  # complete → clips; else the synthesiser, and a log line says why
         self.bus.subscribe(REGISTRY["zone.called"], self._on_called)
         self.bus.subscribe(REGISTRY["config.current"], self._on_config, ident="hall")
         self.announcer.start()

@@ -8,9 +8,9 @@ import threading
 
 import click
 
-from hall.bus import BusSettings
 from hall.config import ConfigError, HallConfig, load_config
 from hall.config.screens import Screen
+from hall.mqtt_options import MqttOptions, mqtt_options
 
 from .checks import check_screens
 
@@ -42,17 +42,15 @@ def pick_screen(cfg: HallConfig, screen_id: str | None) -> Screen:
 @click.option("--screen", "screen_id", envvar="ONEWINDOW_SCREEN", default=None,
               help="Display id in screens.displays (default: the first one).")
 @click.option("--windowed", is_flag=True, help="A half-size window with decorations, for a desk.")
-@click.option("--host", default=None, help="MQTT broker host (default $ONEWINDOW_MQTT_HOST or 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="MQTT broker port.")
-def display_cmd(config_path: str, screen_id: str | None, windowed: bool, host: str | None,
-                port: int | None) -> None:
+@mqtt_options
+def display_cmd(config_path: str, screen_id: str | None, windowed: bool, mqtt: MqttOptions) -> None:
     """Run a wall display: newest call, earlier calls, waiting counts, progress board."""
     cfg = _load(config_path)
     screen = pick_screen(cfg, screen_id)
     from .app import configure_kivy, make_app
     configure_kivy(screen, windowed)
     from .feed import DisplayFeed
-    feed = DisplayFeed(cfg, screen, BusSettings.from_env(host=host, port=port))
+    feed = DisplayFeed(cfg, screen, mqtt.settings(default_user=screen.id))
     app = make_app(feed)
     # systemd stops with SIGTERM: leave through on_stop, which says "stopped"
     # (not the Last-Will "offline" a crash would leave).
@@ -69,17 +67,16 @@ def display_cmd(config_path: str, screen_id: str | None, windowed: bool, host: s
               help="Where call WAVs are written (default $STATE_DIRECTORY/wav or a temp dir).")
 @click.option("--player", type=click.Choice(["aplay", "paplay", "none"]), default=None,
               help="Override screens.voice.player.")
-@click.option("--host", default=None, help="MQTT broker host.")
-@click.option("--port", type=int, default=None, help="MQTT broker port.")
+@mqtt_options
 def announcer_cmd(config_path: str, ident: str, out_dir: str | None, player: str | None,
-                  host: str | None, port: int | None) -> None:
+                  mqtt: MqttOptions) -> None:
     """Speak calls in the zones configured for voice (chime, Mandarin, English)."""
     cfg = _load(config_path)
     from .announcer_service import AnnouncerService
     from .synth import make_player
     state = os.environ.get("STATE_DIRECTORY")
     out = out_dir or (os.path.join(state, "wav") if state else os.path.join("/tmp", f"onewindow-{ident}"))
-    svc = AnnouncerService(cfg, BusSettings.from_env(host=host, port=port), out, ident=ident,
+    svc = AnnouncerService(cfg, mqtt.settings(default_user=ident), out, ident=ident,
                            player=make_player(player) if player else None)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -92,3 +89,13 @@ def announcer_cmd(config_path: str, ident: str, out_dir: str | None, player: str
     stop.wait()
     sdnotify.NOTIFIER.stopping()
     svc.stop()
+
+
+@click.command(name="voice-clips")
+@click.option("--out", default="/var/lib/onewindow/voice-clips", show_default=True,
+              help="Folder for the prompts (`screens.voice.clips_dir`).")
+@click.option("--rate", type=int, default=150, show_default=True, help="Speaking rate, words per minute.")
+def voice_clips_cmd(out: str, rate: int) -> None:
+    """Make the default voice prompts with espeak-ng (run at install; replace them with recordings)."""
+    from .clips import cmd_main
+    cmd_main(out, rate)

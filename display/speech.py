@@ -26,6 +26,7 @@ class Utterance:
     voice: str  # espeak-ng voice name
     text: str   # what the synthesiser reads
     shown: str  # the same sentence for people and logs
+    clips: tuple[str, ...] = ()  # the recorded prompts that say it (display/clips.py); () = none fit
 
 
 def _tokens(number: str) -> list[str]:
@@ -88,12 +89,24 @@ def utterance(number: str, window_number: str, lang: str, recall: int = 0) -> Ut
         text = (f"{again}qing3 {spell_pinyin(number)} hao4, "
                 f"dao4 {window_pinyin(window_number)} hao4 chuang1 kou3.")
         shown = f"{'再次呼叫 ' if recall else ''}{qing} {spell_hanzi(number)} {hao}，到 {window_number} {hao}窗口"
-        return Utterance(lang, VOICES[lang], text, shown)
+        return Utterance(lang, VOICES[lang], text, shown, clip_sequence(number, window_number, recall))
     if lang == "en":
         again = "Calling again: " if recall else ""
         text = f"{again}Number {_english_number(number)}. Please go to window {window_number}."
         return Utterance(lang, VOICES[lang], text, text)
     raise ValueError(f"no speech for language {lang!r}")
+
+
+# A syllable of the window's cardinal number → its clip ("yi4" of 一百 is the digit's clip).
+_CARDINAL_CLIPS = {**{p: str(i) for i, p in enumerate(PINYIN_DIGITS)}, "yi4": "1", "shi2": "shi",
+                   "bai3": "bai", "qian1": "qian"}
+
+
+def clip_sequence(number: str, window_number: str, recall: int = 0) -> tuple[str, ...]:
+    """The prompts that say a Mandarin call: 请 A 0 2 3 号到 十 二 号窗口."""
+    window = (tuple(_CARDINAL_CLIPS[p] for p in cardinal_pinyin(int(window_number)).split())
+              if re.fullmatch(r"[0-9]{1,4}", window_number) else tuple(_tokens(window_number)))
+    return (("zaici",) if recall else ()) + ("qing", *_tokens(number), "hao_dao", *window, "hao_chuangkou")
 
 
 def utterances(number: str, window_number: str, languages: list[str], recall: int = 0) -> list[Utterance]:

@@ -77,7 +77,7 @@ class _WindowWorker:
 
 class Bridge:
     def __init__(self, config, settings: BusSettings, *, bridge_id: str = "bridge",
-                 lines: set[str] | None = None, inputs: bool = True, clock: Clock | None = None,
+                 lines: set[str] | None = None, inputs: bool | set[str] = True, clock: Clock | None = None,
                  link_factory=SerialLink, input_factory=None):
         problems = window_problems(config)
         if problems:
@@ -112,15 +112,17 @@ class Bridge:
                 elif d.kind == "evaluator":
                     self._sessions[d.window] = EvaluatorSession(dc.evaluation_grace_s)
         self.inputs = []
-        if inputs:
+        # True: every input of the config; a set: only those (this bridge's, access.bridges)
+        mine = [d for d in dc.inputs if inputs is True or (inputs and d.id in inputs)]
+        if mine:
             from .inputs import InputReader
-            for d in dc.inputs:
+            for d in mine:
                 self.inputs.append(InputReader(d, dc.keymap(d) if d.kind == "keypad" else {},
                                                on_key=self._on_key, on_scan=self._on_scan,
                                                on_availability=self._on_input_availability,
                                                opener=input_factory, clock=self.clock))
         self.windows = sorted({d.window for d in dc.serial if d.id in self._driver_of}
-                              | {d.window for d in dc.inputs if d.window and inputs})
+                              | {d.window for d in mine if d.window})
         self._window_set = set(self.windows)
         self._states: dict[str, messages.WindowState] = {}
         self._last_view: dict[str, object] = {}

@@ -10,8 +10,8 @@ import threading
 
 import click
 
-from hall.bus import BusSettings
 from hall.config import ConfigError, load_config
+from hall.mqtt_options import MqttOptions, mqtt_options
 from hall.topics import TopicError, check_id
 
 log = logging.getLogger("firmware_bridge.cli")
@@ -25,16 +25,16 @@ log = logging.getLogger("firmware_bridge.cli")
 @click.option("--inputs/--no-inputs", default=True, show_default=True,
               help="Also read the evdev keypads and scanners of the config.")
 @click.option("--id", "bridge_id", default=None,
-              help="This bridge's id for device/<id>/availability; default bridge-<hostname>.")
+              help="This bridge's id (its MQTT username and device/<id>/availability); default "
+                   "bridge-<hostname>. An id of access.bridges selects its lines and inputs.")
 @click.option("--fake", is_flag=True,
               help="Run against fake devices on ptys (no hardware needed): for trying the config.")
 @click.option("--scan", is_flag=True,
               help="Probe every address of the lines, print who answers against the config, and exit "
                    "(the bridge must not be running on those ports).")
-@click.option("--mqtt-host", default=None, help="Broker host (else $ONEWINDOW_MQTT_HOST, 127.0.0.1).")
-@click.option("--mqtt-port", type=int, default=None, help="Broker port (else $ONEWINDOW_MQTT_PORT, 1883).")
+@mqtt_options
 def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str | None, fake: bool,
-        scan: bool, mqtt_host: str | None, mqtt_port: int | None) -> None:
+        scan: bool, mqtt: MqttOptions) -> None:
     """Bridge RS-485 LED bars, keypads, evaluators and USB keypads/scanners to the hall bus."""
     from .bridge import Bridge, BridgeError
     try:
@@ -48,13 +48,19 @@ def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str |
     if scan:
         _scan(cfg, set(lines) or known)
         return
-    settings = BusSettings.from_env(host=mqtt_host, port=mqtt_port)
     ident = bridge_id or "bridge-" + "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-"
                                              for c in socket.gethostname())[:50]
     try:
         check_id(ident, "--id")
     except TopicError as e:
         raise click.ClickException(str(e)) from None
+    settings = mqtt.settings(default_user=ident)
+    # a bridge named in access.bridges drives its own lines and inputs only: the
+    # broker lets it act for their windows and no others
+    own = next((b for b in cfg.access.bridges if b.id == ident), None)
+    if own is not None and not lines:
+        lines = tuple(own.lines)
+    use_inputs: bool | set[str] = (set(own.inputs) if own is not None else True) if inputs else False
     try:
         if fake:
             from .demo_rig import start_demo_rig
@@ -62,7 +68,7 @@ def cmd(config_path: str, lines: tuple[str, ...], inputs: bool, bridge_id: str |
             click.echo("bridge running on fake devices: " +
                        ", ".join(f"{k}={v.port}" for k, v in runner.lines.items()))
         else:
-            runner = Bridge(cfg, settings, bridge_id=ident, lines=set(lines) or None, inputs=inputs).start()
+            runner = Bridge(cfg, settings, bridge_id=ident, lines=set(lines) or None, inputs=use_inputs).start()
     except (BridgeError, TimeoutError) as e:
         raise click.ClickException(str(e)) from None
     stop = threading.Event()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -29,34 +30,83 @@ log = logging.getLogger("hall.bus")
 Handler = Callable[[Parsed, bytes], None]
 
 
+TLS_PORT = 8883
+PLAIN_PORT = 1883
+_TRUE = ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class BusSettings:
+    """Where and as whom one process connects.
+
+    ``tls``: TLS to the broker's hall-LAN listener (8883), checking the broker's
+    certificate against ``cafile`` (the hall CA made by ``onewindow certs``);
+    ``certfile``/``keyfile`` present this device's own certificate. Plaintext is
+    meant for loopback only (the hall server's own processes).
+    """
+
     host: str = "127.0.0.1"
-    port: int = 1883
+    port: int = PLAIN_PORT
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     protocol: str = "5"  # "5" or "3.1.1"
     keepalive: int = 30
+    tls: bool = False
+    cafile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
 
     @classmethod
     def from_env(cls, **over: Any) -> "BusSettings":
-        """ONEWINDOW_MQTT_HOST/PORT/USER/PROTOCOL; the password from a systemd
-        credential file (``$CREDENTIALS_DIRECTORY/mqtt-password``) so it is never
-        in the unit file or the process list."""
+        """Options given in ``over`` (not None) win over the environment:
+        ONEWINDOW_MQTT_HOST/PORT/USER/PROTOCOL/TLS/CAFILE/CERTFILE/KEYFILE and
+        ONEWINDOW_MQTT_PASSWORD_FILE. The password comes from a file, by default
+        the systemd credential ``$CREDENTIALS_DIRECTORY/mqtt-password``, so it is
+        never in the unit file or the process list; systemd credentials
+        ``mqtt-ca``, ``mqtt-cert``, ``mqtt-key`` are the TLS defaults.
+
+        ``password_file`` in ``over`` names the password file; ``port`` defaults
+        to 8883 with TLS, 1883 without.
+        """
+        env = os.environ
+        cred = env.get("CREDENTIALS_DIRECTORY")
+
+        def credential(name: str) -> str | None:
+            path = os.path.join(cred, name) if cred else None
+            return path if path and os.path.exists(path) else None
+
+        over = {k: v for k, v in over.items() if v is not None}
+        pw_file = over.pop("password_file", None) or env.get("ONEWINDOW_MQTT_PASSWORD_FILE") \
+            or credential("mqtt-password")
         pw = None
-        cred = os.environ.get("CREDENTIALS_DIRECTORY")
-        if cred and os.path.exists(os.path.join(cred, "mqtt-password")):
-            with open(os.path.join(cred, "mqtt-password"), encoding="utf-8") as f:
+        if pw_file:
+            with open(pw_file, encoding="utf-8") as f:
                 pw = f.read().strip()
         vals: dict[str, Any] = dict(
-            host=os.environ.get("ONEWINDOW_MQTT_HOST", "127.0.0.1"),
-            port=int(os.environ.get("ONEWINDOW_MQTT_PORT", "1883")),
-            username=os.environ.get("ONEWINDOW_MQTT_USER") or None,
-            password=pw or os.environ.get("ONEWINDOW_MQTT_PASSWORD") or None,
-            protocol=os.environ.get("ONEWINDOW_MQTT_PROTOCOL", "5"),
+            host=env.get("ONEWINDOW_MQTT_HOST", "127.0.0.1"),
+            username=env.get("ONEWINDOW_MQTT_USER") or None,
+            password=pw or env.get("ONEWINDOW_MQTT_PASSWORD") or None,
+            protocol=env.get("ONEWINDOW_MQTT_PROTOCOL", "5"),
+            cafile=env.get("ONEWINDOW_MQTT_CAFILE") or credential("mqtt-ca"),
+            certfile=env.get("ONEWINDOW_MQTT_CERTFILE") or credential("mqtt-cert"),
+            keyfile=env.get("ONEWINDOW_MQTT_KEYFILE") or credential("mqtt-key"),
         )
-        vals.update({k: v for k, v in over.items() if v is not None})
+        vals.update(over)
+        if "tls" not in vals:
+            vals["tls"] = env.get("ONEWINDOW_MQTT_TLS", "").lower() in _TRUE
+        if "port" not in vals:
+            vals["port"] = int(env.get("ONEWINDOW_MQTT_PORT") or (TLS_PORT if vals["tls"] else PLAIN_PORT))
         return cls(**vals)
+
+    def tls_context(self) -> ssl.SSLContext:
+        """A client context that checks the broker's certificate and host name
+        against the hall CA (``cafile``; the system CAs if none) and presents
+        this device's certificate when one is configured."""
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.cafile)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.certfile:
+            ctx.load_cert_chain(self.certfile, self.keyfile)
+        return ctx
 
 
 @dataclass
@@ -110,6 +160,8 @@ class Bus:
                         clean_session=None if v5 else True)
         if s.username:
             c.username_pw_set(s.username, s.password)
+        if s.tls:
+            c.tls_set_context(s.tls_context())
         # 0 = no client-side inflight window. With a window, paho walks every
         # outstanding message on each PUBACK (O(n) per ack: 125 µs of CPU per
         # QoS 1 message measured under load, against ~25 µs without).
@@ -132,7 +184,8 @@ class Bus:
         c.loop_start()
         if not self._connected.wait(timeout):
             c.loop_stop()
-            raise TimeoutError(f"no MQTT broker answered at {s.host}:{s.port} within {timeout:.0f}s")
+            raise TimeoutError(f"no MQTT broker answered at {s.host}:{s.port}{' (TLS)' if s.tls else ''} "
+                               f"within {timeout:.0f}s")
 
     def stop(self, state: str = "stopped") -> None:
         c = self._client

@@ -16,7 +16,9 @@ SUBCOMMANDS = {
     "caller": ("caller.cli:cmd", "Run the queue engine."),
     "demo": ("sim.demo:cmd", "Run a whole simulated hall on embedded defaults."),
     "config": ("hall.config_cli:cmd", "Check or show a hall config."),
-    "acl": ("hall.acl:cmd", "Print the mosquitto ACL of a hall."),
+    "acl": ("hall.acl:cmd", "Print the mosquitto ACL of a hall, generated from its config."),
+    "certs": ("hall.certs:cmd", "Make the hall CA and TLS certificates for the broker and devices."),
+    "creds": ("hall.creds:cmd", "Add, rotate or remove the broker password of an identity."),
     "bridge": ("firmware_bridge.cli:cmd", "Run the device bridge (serial and evdev ⇄ MQTT)."),
     "display": ("display.cli:display_cmd", "Run a wall display."),
     "announcer": ("display.cli:announcer_cmd", "Run the voice announcer."),
@@ -24,6 +26,7 @@ SUBCOMMANDS = {
     "sms": ("sms.cli:cmd", "Run the SMS sender."),
     "followup": ("caller.followup_cli:cmd", "List and close bad-review follow-ups."),
     "fonts": ("hall.fonts:cmd", "Extract the screens' CJK font (Noto Sans CJK SC) at install."),
+    "voice-clips": ("display.cli:voice_clips_cmd", "Make the announcer's default voice prompts (espeak-ng)."),
     "web": ("web.cli:cmd", "Serve the window terminal (clerks' pages in a browser)."),
     # running a real hall (deploy/, docs/deploy.md)
     "install": ("deploy.cli:install_cmd", "Set up this machine for a role (server, kiosk, display, …)."),

@@ -89,6 +89,12 @@ class TicketAction(Inbound):
     ticket: Ident
     secret: Secret
 
+class StaffCallRequest(Inbound):
+    """呼叫工作人员: a citizen at a kiosk asks for floor staff."""
+
+    reason: Literal["help", "elderly", "disability", "language"] = "help"
+    lang: Literal["zh-CN", "zh-TW", "en"] = "zh-CN"
+
 class PrintedRequest(Inbound):
     ticket: Ident
     ok: bool
@@ -100,6 +106,14 @@ class KioskRateRequest(Inbound):
     level: Level
     reasons: list[Literal["attitude", "efficiency", "explanation", "other"]] = []
     comment: ShortText | None = None
+
+class StaffCall(Outbound):
+    """A kiosk's call for floor staff, retained on ``alert/<kiosk>/staff`` until cleared."""
+
+    kiosk: str
+    reason: str
+    lang: str
+    at: float
 
 class TicketInfo(Outbound):
     """What a kiosk shows and prints about a ticket."""
@@ -544,6 +558,7 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "kiosk.printed": PrintedRequest,
     "kiosk.rate": KioskRateRequest,
     "kiosk.progress": ProgressRequest,
+    "kiosk.staff": StaffCallRequest,
     "kiosk.profile_get": ProfileRef,
     "kiosk.profile_put": ProfilePutRequest,
     "kiosk.profile_erase": ProfileRef,
@@ -588,6 +603,8 @@ PAYLOAD_TYPES: dict[str, type] = {
     "ProgressBoard": ProgressBoard,
     # ratings
     "FollowUp": FollowUp,
+    # kiosks
+    "StaffCall": StaffCall,
     "Satisfaction": Satisfaction,
     # SMS
     "SmsRequest": SmsRequest,
@@ -609,6 +626,7 @@ PAYLOAD_TYPES: dict[str, type] = {
 RESPONSE_DATA: dict[str, type] = {
     "kiosk.issue": TicketInfo, "kiosk.checkin": TicketInfo, "kiosk.ticket": TicketInfo,
     "kiosk.requeue": TicketInfo, "kiosk.cancel": TicketInfo, "kiosk.progress": CaseProgress,
+    "kiosk.staff": StaffCall,
     "kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData, "kiosk.profile_erase": ProfileErased,
     **{f"window.{op}": WindowState for op in (
         "login", "logout", "next", "recall", "noshow", "start", "transfer", "pause", "resume", "finish")},

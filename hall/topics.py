@@ -8,8 +8,8 @@ Grammar: ``onewindow/<hall_id>/<kind>/<id>/<attr…>``.
 * ids match :data:`ID_RE`, so they never contain ``+ # /``.
 * Requests go to ``<kind>/<id>/request/<op>`` and replies come back on
   ``<kind>/<id>/response/<op>``: a client's requests and replies live under its
-  own id, which lets a mosquitto ACL ``pattern`` confine it (see
-  ``config/mosquitto/acl.template``).
+  own id, which lets the generated mosquitto ACL confine it (see
+  ``hall/acl.py``).
 
 Every subscriber and every publisher goes through :data:`REGISTRY`; the
 engine subscribes to exactly the patterns of the specs it handles, so a
@@ -139,6 +139,7 @@ KIOSK_OPS = {
     "printed": "Tell the engine whether the ticket was printed.",
     "rate": "Rate a finished visit later at a kiosk (ticket QR).",
     "progress": "Look up a case's progress by its case number.",
+    "staff": "呼叫工作人员: call floor staff to this kiosk (raises `alert/<kiosk>/staff`).",
 }
 WINDOW_OPS = {
     "login": "Staff logs in at the window.",
@@ -172,6 +173,9 @@ _SPECS += [
 _SPECS.append(TopicSpec("kiosk.availability", Kind.KIOSK, "availability", "Availability", True, "kiosk",
                         "Kiosk availability; Last-Will offline."))
 _SPECS += _requests(Kind.KIOSK, "kiosk", KIOSK_OPS)
+_SPECS.append(TopicSpec("alert.staff", Kind.ALERT, "staff", "StaffCall", True, "engine",
+                        "A kiosk calls floor staff (id = kiosk id); retained until the admin console clears "
+                        "it with an empty retained message. No personal data."))
 # forms filled once: the citizen's profile.  Replies carry personal data: they go
 # only to the asking kiosk (the ACL's `%u` patterns), never retained.
 _SPECS += _requests(Kind.KIOSK, "kiosk", {

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import click
+
+from hall.mqtt_options import MqttOptions, mqtt_options
+
 
 @click.command(name="kiosk")
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Hall config YAML (with a `kiosks:` section).")
 @click.option("--id", "kiosk_id", required=True, help="This kiosk's id (kiosks.devices[].id).")
-@click.option("--host", "mqtt_host", default=None, help="Broker host (default $ONEWINDOW_MQTT_HOST or 127.0.0.1).")
-@click.option("--port", "mqtt_port", default=None, type=int, help="Broker port.")
 @click.option("--fullscreen/--windowed", default=False, help="Fullscreen on the kiosk panel (SDL2 KMSDRM on a Pi).")
 @click.option("--window-size", default=None, help="WxH for a desk test, e.g. 540x960.")
 @click.option("--ready-exit", is_flag=True, help="Exit once the home screen is drawn (cold-start benchmark).")
-def cmd(config_path: str, kiosk_id: str, mqtt_host: str | None, mqtt_port: int | None, fullscreen: bool,
+@mqtt_options
+def cmd(config_path: str, kiosk_id: str, mqtt: MqttOptions, fullscreen: bool,
         window_size: str | None, ready_exit: bool) -> None:
     """Run the touchscreen kiosk KIOSK_ID of the hall in CONFIG."""
     t0 = time.perf_counter()
-    from hall.bus import BusSettings
     from hall.config import ConfigError, load_config
 
     from .scanner import EvdevSource
@@ -44,10 +44,8 @@ def cmd(config_path: str, kiosk_id: str, mqtt_host: str | None, mqtt_port: int |
 
     from .service import KioskService, make_printer
     printer, fake = make_printer(cfg, kiosk_id)
-    settings = BusSettings.from_env(host=mqtt_host, port=mqtt_port)
-    if settings.username is None:
-        # the broker ACL knows a kiosk by its id as username (device/%u/#, kiosk/%u/…)
-        settings = dataclasses.replace(settings, username=kiosk_id)
+    # the broker knows a kiosk by its id as username (`onewindow acl`)
+    settings = mqtt.settings(default_user=kiosk_id)
     svc = KioskService(cfg, kiosk_id, settings, printer=printer)
     svc.start()
     for sc in dev.scanners:

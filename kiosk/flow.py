@@ -13,7 +13,6 @@ While a request is out the busy screen ignores presses and never times out
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Callable, Generic, TypeVar
@@ -25,8 +24,6 @@ from . import guide as guides
 
 PAGE = 8
 PAGE_ELDERLY = 5
-# a ticket's QR: its id and its secret (the engine's proof that the citizen holds the ticket)
-TICKET_QR_RE = re.compile(r"^(?P<ticket>[0-9]{8}-[A-Z]{1,2}[0-9]{2,5})(?:\.(?P<secret>[0-9a-f]{8,64}))?$")
 
 
 class S(StrEnum):
@@ -46,6 +43,7 @@ class S(StrEnum):
     PROGRESS = "progress"
     PROGRESS_RESULT = "progress_result"
     LOOKUP = "lookup"
+    STAFF = "staff"
     # the application form (kiosk/forms_flow.py)
     FORM_ID = "form_id"
     FORM_CONSENT = "form_consent"
@@ -125,6 +123,7 @@ class KioskFlow:
         self.printer_state: str = "unknown"      # ok | near_end | paper_out | offline | unknown
         self.changes = 0                         # bumped on every visible change (renderer hint)
         self._search = None
+        self.waiting: dict[str, dict[str, int]] = {}  # zone → group prefix → waiting (the zone boards)
 
     # ----------------------------------------------------------- helpers --
     @property
@@ -225,11 +224,6 @@ class KioskFlow:
         if self.screen == S.PROGRESS:
             self.s.typed = line[:64]
             return self._submit_pressed()
-        qr = TICKET_QR_RE.match(line)
-        if qr:
-            self._home()
-            self.s.lookup_secret = qr["secret"]
-            return [self._send("ticket", {"ticket": qr["ticket"]})]
         if self.screen in (S.HOME, S.CHECKIN):
             self._home()
             self.s.typed = line[:64]
@@ -306,7 +300,7 @@ class KioskFlow:
             S.ZONE: S.HOME, S.BUNDLES: S.HOME, S.SEARCH: S.HOME, S.CHECKIN: S.HOME,
             S.PROGRESS: S.HOME, S.PROGRESS_RESULT: S.PROGRESS, S.IDENTITY: S.MATTER,
             S.PHONE: S.IDENTITY if self.cfg.kiosks.identity else S.MATTER,
-            S.CODE: S.CONFIRM, S.LOOKUP: S.HOME,
+            S.CODE: S.CONFIRM, S.LOOKUP: S.HOME, S.STAFF: S.HOME,
         }
         if self.screen == S.MATTER:
             target = S.ZONE if self.s.zone else S.HOME
@@ -441,6 +435,10 @@ class KioskFlow:
         own = self._own_ticket()
         return [self._send("rate", {**own, "level": level})] if own else None
 
+    def _staff_pressed(self) -> list[Effect]:
+        # 呼叫工作人员: the engine raises alert/<kiosk>/staff for the floor staff
+        return [self._send("staff", {"reason": "elderly" if self.s.elderly else "help", "lang": self.s.lang})]
+
     def _done_pressed(self) -> None:
         self._home(keep_lang=False)
 
@@ -481,6 +479,9 @@ class KioskFlow:
             self.s.print_state = "printing"
             return [*keep, Print(self.token, self.s.ticket, self.s.target, dict(self.s.answers),
                                  self.s.lang, self.s.phone)]
+        if op == "staff":
+            self._go(S.STAFF)
+            return []
         if op == "progress":
             self.s.progress = dict(data) if isinstance(data, dict) else {"raw": data}
             self._go(S.PROGRESS_RESULT)
@@ -510,6 +511,15 @@ class KioskFlow:
             self.s.print_state = "ok" if ok else "failed"
             self.changes += 1
         return [self._printed(ok, error, ticket)]
+
+    def on_board(self, zone: str, waiting: dict[str, int] | None) -> None:
+        """A zone's retained board (waiting per group); None when it was cleared."""
+        if waiting is None:
+            self.waiting.pop(zone, None)
+        else:
+            self.waiting[zone] = dict(waiting)
+        if self.screen in (S.HOME, S.ZONE, S.BUNDLES, S.SEARCH, S.MATTER):
+            self.changes += 1
 
     def set_engine_online(self, online: bool | None) -> None:
         if online != self.engine_online:
@@ -590,6 +600,7 @@ ACTIONS: dict[str, Handler[Any]] = {
     "cancel": _plain(KioskFlow._cancel_pressed),
     "rate": Handler(KioskFlow._rate_pressed, _level),
     "done": _plain(KioskFlow._done_pressed),
+    "staff": _plain(KioskFlow._staff_pressed),
 }
 
 # the application form's actions: kiosk/forms_flow.py adds its rows to ACTIONS

@@ -92,6 +92,8 @@ class KioskService:
         self.requester.subscribe_all()
         self.bus.subscribe(REGISTRY["engine.availability"], self._on_engine)
         self.bus.subscribe(REGISTRY["config.current"], self._on_config, ident="hall")
+        # waiting counts on the matter buttons come from the retained zone boards
+        self.bus.subscribe(REGISTRY["zone.board"], self._on_board)
         self.bus.on_connect(self._on_connect)
         for name, target, arg in (("kiosk-requests", self._request_worker, self._requests),
                                   ("kiosk-notes", self._request_worker, self._notes),
@@ -265,6 +267,14 @@ class KioskService:
         except Exception:
             return
         self._engines[parsed.ident] = state
+
+    def _on_board(self, parsed: Parsed, payload: bytes) -> None:
+        try:
+            waiting = m.decode(payload, m.ZoneBoard).waiting if payload else None
+        except Exception as e:
+            log.warning("ignored zone board %s: %s", parsed.ident, e)
+            return
+        self._post(lambda: self.flow.on_board(parsed.ident, waiting))
 
     def _on_config(self, parsed: Parsed, payload: bytes) -> None:
         """A newer hall config from the engine; applied when the kiosk is at home."""

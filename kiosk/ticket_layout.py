@@ -7,6 +7,7 @@ checklist wraps at the paper edge instead of being cut by the printer.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +19,6 @@ from hall.pii import mask
 from . import guide as guides
 from .texts import t
 
-
-def ticket_qr(ticket: dict[str, Any]) -> str:
-    """What a ticket's QR says: ``<ticket>.<secret>`` (just the id if the engine gave no secret)."""
-    tid, secret = ticket.get("ticket", ""), ticket.get("secret")
-    return f"{tid}.{secret}" if secret else tid
 
 
 @dataclass(frozen=True)
@@ -88,6 +84,38 @@ def wrap(text: str, cols: int, indent: int = 0) -> list[str]:
     return out or [""]
 
 
+def ticket_link(cfg: HallConfig, ticket: dict[str, Any]) -> str:
+    """What the ticket's QR holds: a link to the hall's ticket page carrying the
+    ticket's secret (which lets its holder see the position, cancel and rate),
+    or the bare ticket id when the hall has no public page (a kiosk reads both)."""
+    tid = ticket.get("ticket", "")
+    base = cfg.hall.public_url
+    secret = ticket.get("secret")  # optional until every engine sends it
+    if not base:  # the kiosk still needs the secret to cancel, re-queue or rate
+        return f"{tid}.{secret}" if secret else tid
+    return f"{base}/t/{tid}" + (f"?s={secret}" if secret else "")
+
+
+def parse_ticket_qr(cfg: HallConfig, line: str) -> tuple[str, str | None] | None:
+    """(ticket id, secret) from a scanned ticket QR — a link of this hall's
+    public page or a bare id; None for anything else."""
+    from urllib.parse import parse_qs, urlsplit
+    base = cfg.hall.public_url
+    if base and line.startswith(base + "/t/"):
+        parts = urlsplit(line)
+        tid = parts.path.rsplit("/", 1)[-1]
+        secret = parse_qs(parts.query).get("s", [None])[0]
+        return (tid, secret) if TICKET_ID.match(tid) else None
+    tid, _, secret = line.partition(".")
+    if TICKET_ID.match(tid) and (not secret or TICKET_SECRET.match(secret)):
+        return tid, secret or None
+    return None
+
+
+TICKET_ID = re.compile(r"^[0-9]{8}-[A-Z]{1,2}[0-9]{2,5}$")
+TICKET_SECRET = re.compile(r"^[0-9a-f]{8,64}$")
+
+
 def layout(cfg: HallConfig, ticket: dict[str, Any], *, target: str | None, answers: dict[str, str],
            lang: str, phone: str | None, cols: int, number_scale: int) -> TicketDoc:
     items: list[Item] = []
@@ -136,8 +164,14 @@ def layout(cfg: HallConfig, ticket: dict[str, Any], *, target: str | None, answe
                 for part in wrap("□ " + text, cols, indent=3 if lang != "en" else 2):
                     items.append(Line(part))
     items.append(Rule())
-    items.append(Qr(ticket_qr(ticket)))
+    link = ticket_link(cfg, ticket)
+    items.append(Qr(link))
     items.append(Line(t("ticket.qr_hint", lang), "center"))
+    if cfg.hall.public_url:  # the same, readable, for a citizen without a phone
+        for part in wrap(link, cols):
+            items.append(Line(part, "center"))
+        if ticket.get("secret"):
+            items.append(Line(t("ticket.code", lang, code=ticket["secret"]), "center", True))
     mins = cfg.queue.noshow_requeue_minutes
     if mins:
         for part in wrap(t("print.note", lang, m=mins), cols):

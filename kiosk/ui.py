@@ -237,6 +237,11 @@ class KioskView:
 
         size = font or (mt.font(9.5) if keypad else mt.font(8.5))
         text = escape_markup(b.label)
+        bg, fg = STYLE_BG.get(b.style, STYLE_BG["normal"]), STYLE_FG.get(b.style, INK)
+        if b.style == "tile" and b.colour:
+            bg, fg = tile_colours(b.colour)
+        if b.icon:
+            text = f"[size={int(size * 1.35)}][b]{escape_markup(b.icon)}[/b][/size]  " + text
         if b.style == "selected":
             text = "√ " + text
         if b.sub:
@@ -244,8 +249,7 @@ class KioskView:
         btn = Button(text=text, markup=True, font_name=FONT, font_size=size, size_hint_y=None, height=height,
                      width=width, text_size=(width - mt.mm(3), None),
                      halign="center", valign="middle", background_normal="", background_down="",
-                     background_color=STYLE_BG.get(b.style, STYLE_BG["normal"]),
-                     color=STYLE_FG.get(b.style, INK), bold=b.style in ("primary", "selected"))
+                     background_color=bg, color=fg, bold=b.style in ("primary", "selected", "tile"))
         def fit(inst, sz):
             if abs((inst.text_size[0] or 0) - (sz[0] - mt.mm(3))) > 1:
                 inst.text_size = (sz[0] - mt.mm(3), None)
@@ -255,6 +259,19 @@ class KioskView:
         _outline(btn, (0.35, 0.4, 0.5, 1) if b.style in ("normal", "quiet") else None)
         self.buttons[b.action] = btn
         return btn
+
+
+def rgba(hex_: str) -> tuple[float, float, float, float]:
+    return (int(hex_[1:3], 16) / 255, int(hex_[3:5], 16) / 255, int(hex_[5:7], 16) / 255, 1)
+
+
+def hex_of(c) -> str:
+    return "#" + "".join(f"{round(v * 255):02X}" for v in c[:3])
+
+
+def tile_colours(colour: str):
+    """A zone tile's fill and its text colour (white; the config checks the contrast)."""
+    return rgba(colour), WHITE
 
 
 def _paint(widget, rgba, border=None) -> None:

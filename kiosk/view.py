@@ -21,8 +21,10 @@ from .texts import t
 class Btn:
     label: str
     action: str
-    style: str = "normal"   # normal | primary | selected | quiet | danger
+    style: str = "normal"   # normal | primary | selected | quiet | danger | tile
     sub: str | None = None  # second, smaller line
+    colour: str | None = None  # tile: its fill (#rrggbb, from the config)
+    icon: str | None = None    # tile: a badge of one or two characters
 
 
 @dataclass(frozen=True)
@@ -130,8 +132,10 @@ def _v_home(flow: KioskFlow, now: float) -> ScreenView:
     cfg = flow.cfg
     langs = tuple(Btn(texts.LANG_NAMES[x], f"lang:{x}", "selected" if x == lang else "quiet")
                   for x in cfg.hall.languages)
-    zones = tuple(Btn(z.name.get(lang), f"zone:{z.id}", sub=z.floor) for z in cfg.zones)
-    bundles = tuple(Btn(b.name.get(lang), f"target:{b.id}", "primary") for b in cfg.bundles)
+    zones = tuple(Btn(z.name.get(lang), f"zone:{z.id}", "tile", sub=_zone_sub(flow, z), colour=z.colour,
+                      icon=z.icon or z.name.zh[0]) for z in cfg.zones)
+    bundles = tuple(Btn(b.name.get(lang), f"target:{b.id}", "primary", sub=_wait_text(flow, b.id))
+                    for b in cfg.bundles)
     blocks = [Block("buttons", buttons=langs, cols=len(langs)), *_banners(flow),
               Block("title", t("home.title", lang))]
     if bundles:
@@ -147,14 +151,41 @@ def _v_home(flow: KioskFlow, now: float) -> ScreenView:
                Block("text", t("home.scan_hint", lang), style="muted")]
     # one label in both states: the tick and the colour say whether large text is on
     elderly = Btn(t("home.elderly_on", lang), "elderly", "selected" if flow.s.elderly else "normal")
-    return ScreenView("home", "", tuple(blocks), (elderly,))
+    return ScreenView("home", "", tuple(blocks), (elderly, Btn(t("home.staff", lang), "staff", "danger")))
+
+
+def _wait_text(flow: KioskFlow, target: str) -> str | None:
+    from .waits import waiting_for
+    w = waiting_for(flow.cfg, flow.waiting, target)
+    if w is None:
+        return None
+    return t("wait.range", flow.lang, n=w.people, lo=w.low_min, hi=w.high_min) if w.people else \
+        t("wait.none", flow.lang)
+
+
+def _zone_sub(flow: KioskFlow, zone) -> str | None:
+    counts = flow.waiting.get(zone.id)
+    parts = [zone.floor] if zone.floor else []
+    if counts is not None:
+        parts.append(t("wait.zone", flow.lang, n=sum(counts.values())))
+    return " · ".join(parts) or None
+
+
+def _v_staff(flow: KioskFlow, now: float) -> ScreenView:
+    lang = flow.lang
+    return ScreenView("staff", t("staff.title", lang),
+                      (Block("spacer", weight=1), Block("big", t("staff.coming", lang), style="lead"),
+                       Block("text", t("staff.wait_here", lang)), Block("spacer", weight=1)),
+                      (Btn(t("nav.home", lang), "home", "primary"),))
 
 
 def _v_zone(flow: KioskFlow, now: float) -> ScreenView:
     lang = flow.lang
     zone = flow.cfg.zone(flow.s.zone or "")
-    items = [Btn(b.name.get(lang), f"target:{b.id}", "primary") for b in flow.cfg.bundles if b.zone == zone.id]
-    items += [Btn(m.name.get(lang), f"target:{m.id}", sub=m.department.get(lang))
+    items = [Btn(b.name.get(lang), f"target:{b.id}", "primary", sub=_wait_text(flow, b.id))
+             for b in flow.cfg.bundles if b.zone == zone.id]
+    items += [Btn(m.name.get(lang), f"target:{m.id}",
+                  sub=" · ".join(x for x in (m.department.get(lang), _wait_text(flow, m.id)) if x))
               for m in flow.cfg.matters if m.zone == zone.id]
     shown, pager = _paged(flow, items)
     title = t("zone.title", lang, zone=zone.name.get(lang))
@@ -213,6 +244,9 @@ def _v_matter(flow: KioskFlow, now: float) -> ScreenView:
         blocks.append(Block("text", res.intro.get(lang)))
     if m is not None:
         blocks.append(Block("text", t("matter.department", lang, dept=m.department.get(lang)), style="muted"))
+    wait = _wait_text(flow, tid)
+    if wait:
+        blocks.append(Block("banner", wait, style="info"))
     if b is not None:
         sep = ", " if lang == "en" else "、"
         blocks.append(Block("text", t("matter.bundle_has", lang, items=sep.join(target_name(flow, x) for x in b.matters)),
@@ -430,7 +464,7 @@ SCREENS: dict[S, Callable[[KioskFlow, float], ScreenView]] = {
     S.HOME: _v_home, S.ZONE: _v_zone, S.BUNDLES: _v_bundles, S.SEARCH: _v_search, S.MATTER: _v_matter,
     S.IDENTITY: _v_identity, S.PHONE: _v_phone, S.CONFIRM: _v_confirm, S.CODE: _v_code, S.BUSY: _v_busy,
     S.TICKET: _v_ticket, S.ERROR: _v_error, S.CHECKIN: _v_checkin, S.PROGRESS: _v_progress,
-    S.PROGRESS_RESULT: _v_progress_result, S.LOOKUP: _v_lookup,
+    S.PROGRESS_RESULT: _v_progress_result, S.LOOKUP: _v_lookup, S.STAFF: _v_staff,
 }
 
 # the application form's screens: kiosk/forms_view.py adds its rows to SCREENS

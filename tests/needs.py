@@ -28,6 +28,7 @@ def _mosquitto() -> bool:
 NEEDS: dict[str, tuple[str, Callable[[], bool]]] = {
     "mosquitto": ("the Debian package mosquitto", _mosquitto),
     "espeak-ng": ("the Debian package espeak-ng", lambda: shutil.which("espeak-ng") is not None),
+    "sox": ("the Debian package sox", lambda: shutil.which("sox") is not None),
     "mosquitto_passwd": ("the Debian package mosquitto", lambda: shutil.which("mosquitto_passwd") is not None),
     "systemd-analyze": ("the Debian package systemd", lambda: shutil.which("systemd-analyze") is not None),
     "chromium": ("the Debian packages chromium and chromium-driver",

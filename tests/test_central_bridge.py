@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from hall.acl import write_passwords
 from hall.broker import free_port, start_local_broker
 from hall.bus import Bus, BusSettings, Requester
+from hall.creds import write_passwords
 from hall.topics import REGISTRY
 from tests.conftest import small_raw, unique_hall_id
 from tests.needs import needs

@@ -182,16 +182,16 @@ def test_pushed_config_is_validated_and_applied(running_engine, bus_client, tmp_
     path = tmp_path / "hall.yaml"
     eng.config_path = path
     c = bus_client(eng.hall_id, "admin")
-    adm = Requester(c, "config", "hall")
+    adm = Requester(c, "config", "admin")
     raw = small_raw()
     raw["hall"]["id"] = eng.hall_id
     bad = json.loads(json.dumps(raw))
     bad["windows"][0]["serves"] = {"M404": 1, "M1": 12}
-    bad["zones"][0]["colour"] = "red"
+    bad["zones"][0]["shade"] = "red"
     with pytest.raises(RequestError) as e:
         adm.call("set", {"config": bad})
     assert e.value.code == "bad_config"
-    assert "zones[0].colour: Extra inputs are not permitted" in e.value.message
+    assert "zones[0].shade: Extra inputs are not permitted" in e.value.message
     assert "windows[0].serves" in e.value.message
     good = json.loads(json.dumps(raw))
     good["windows"][0]["number"] = "101"

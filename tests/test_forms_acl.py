@@ -9,6 +9,8 @@ import pytest
 
 from hall.acl import start_acl_broker
 from hall.bus import Bus, BusSettings, Requester
+from hall.config import parse_config
+from hall.config.access import identities
 from hall.topics import REGISTRY
 from tests.needs import needs
 
@@ -16,15 +18,18 @@ from .test_forms_engine import B1_FORM, ID_NO, data_key, with_forms  # noqa: F40
 
 pytestmark = [pytest.mark.broker, needs("mosquitto")]
 
-USERS = {"onewindow-caller": "pw-caller", "K01": "pw-k01", "K02": "pw-k02", "W1": "pw-w1",
-         "onewindow-admin": "pw-admin", "onewindow-bridge": "pw-bridge"}
-
-
 def test_profile_and_form_replies_reach_only_the_asker(small_config, tmp_path, data_key):
     from caller.service import CallerService
-    cfg = with_forms(small_config)
+    # W1's soft terminal, a bridge driving W1's LED bar, an admin account
+    raw = with_forms(small_config).model_dump(mode="json") | {
+        "devices": {"lines": [{"id": "l1", "port": "/dev/null-l1"}],
+                    "serial": [{"id": "led1", "line": "l1", "kind": "ledbar", "address": 1, "window": "W1"}]},
+        "access": {"terminals": [{"id": "W1", "windows": ["W1"]}], "admins": ["onewindow-admin"],
+                   "bridges": [{"id": "onewindow-bridge", "lines": ["l1"]}]}}
+    cfg = parse_config(raw)
     hid = cfg.hall.id
-    broker = start_acl_broker(hid, USERS)
+    USERS = {i.id: f"pw-{i.id}" for i in identities(cfg)}
+    broker = start_acl_broker(cfg, USERS)
 
     def bus(user: str) -> Bus:
         b = Bus(hid, f"{user}-c{len(started)}", BusSettings(host="127.0.0.1", port=broker.port, username=user,

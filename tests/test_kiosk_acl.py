@@ -23,7 +23,20 @@ from .test_kiosk_flow import kiosk_config
 pytestmark = [pytest.mark.broker,
               needs("mosquitto")]
 
-USERS = {"onewindow-caller": "pw-caller", "K1": "pw-k1"}
+USERS = {"onewindow-caller": "pw-engine", "K1": "pw-k1", "admin": "pw-admin"}
+
+
+def take_a_number(svc: KioskService) -> dict:
+    """Touch through M4 (social security card) to the ticket screen; the ticket shown."""
+    svc.press("target:M4")
+    svc.press("next")
+    svc.press("next")
+    svc.press("take")
+    end = time.monotonic() + 10
+    while svc.flow.screen != S.TICKET and time.monotonic() < end:
+        svc.pump(0.05)
+    assert svc.flow.screen == S.TICKET, svc.flow.s.error
+    return svc.flow.s.ticket
 
 
 def test_kiosk_works_as_its_own_user_under_the_acl(tmp_path):
@@ -32,7 +45,7 @@ def test_kiosk_works_as_its_own_user_under_the_acl(tmp_path):
     raw["hall"]["id"] = unique_hall_id()
     raw["kiosks"] = kiosk_config().kiosks.model_dump(mode="json")
     cfg = parse_config(raw)
-    b = start_acl_broker(cfg.hall.id, USERS)
+    b = start_acl_broker(cfg, USERS)
 
     def settings(user):
         return BusSettings(host="127.0.0.1", port=b.port, username=user, password=USERS[user])
@@ -41,21 +54,15 @@ def test_kiosk_works_as_its_own_user_under_the_acl(tmp_path):
     pr = EscposTicketPrinter(cfg.kiosks.device("K1").printer.model_copy(update={"device": fp.path}))
     svc = KioskService(cfg, "K1", settings("K1"), printer=pr)
     seen: list[m.DeviceStatus] = []
-    watch = Bus(cfg.hall.id, "acl-watch", settings("onewindow-caller"))
+    watch = Bus(cfg.hall.id, "acl-watch", settings("admin"))  # admins read device status
     try:
         eng.start()
         watch.subscribe(REGISTRY["device.status"], lambda p, data: seen.append(m.decode(data, m.DeviceStatus)),
                         ident="K1")
         watch.start()
         svc.start(connect_timeout=5)
-        svc.press("target:M4")
-        svc.press("next")
-        svc.press("next")
-        svc.press("take")
+        take_a_number(svc)
         end = time.monotonic() + 10
-        while svc.flow.screen != S.TICKET and time.monotonic() < end:
-            svc.pump(0.05)
-        assert svc.flow.screen == S.TICKET, svc.flow.s.error
         while not seen and time.monotonic() < end:
             time.sleep(0.05)
         assert seen and seen[-1].device == "K1" and seen[-1].detail["state"] == "near_end"

@@ -33,12 +33,23 @@ CASES = {
                                          {"priority": "appointment", "matter": "M5", "zone": "Z2",
                                           "number": "G012", "ticket": "20261121-G012", "windows": ["5", "7"]},
                                          "M5", {}, "zh-TW", None),
+    # a hall with a public ticket page: the QR is a link with the ticket's secret, also printed as text
+    "tm-t20ii_link_zh": ("TM-T20II", "auto", {"secret": "k7Qm2xWp"}, "M1", {"agent": "agent"}, "zh-CN", None),
+    "pos-5890_link_no_secret_en": ("POS-5890", "auto", {}, "M1", {"agent": "self"}, "en", None),
 }
+PUBLIC_URL = "https://xh.zwfw.example.cn/q"
+
+
+def case_config(name):
+    cfg = kiosk_config()
+    if "_link" in name:
+        cfg = cfg.model_copy(update={"hall": cfg.hall.model_copy(update={"public_url": PUBLIC_URL})})
+    return cfg
 
 
 def _doc(name):
     profile, qr, over, target, answers, lang, phone = CASES[name]
-    cfg = kiosk_config()
+    cfg = case_config(name)
     pc = PrinterConfig(type="serial", profile=profile, qr=qr, number_scale=3 if profile == "POS-5890" else 4)
     doc = layout(cfg, dict(TICKET, **over), target=target, answers=answers, lang=lang, phone=phone,
                  cols=profile_info(profile)["cols"], number_scale=pc.number_scale)
@@ -225,3 +236,27 @@ def test_network_printer_against_the_fake_on_tcp(paper, state):
                     p.print(doc)
         finally:
             p.close()
+
+
+def test_the_qr_links_to_the_public_ticket_page_with_the_secret_and_prints_it_as_text():
+    doc, _ = _doc("tm-t20ii_link_zh")
+    qr = next(it for it in doc.items if isinstance(it, Qr))
+    assert qr.data == f"{PUBLIC_URL}/t/20261121-A001?s=k7Qm2xWp"
+    lines = [it.text for it in doc.items if isinstance(it, Line)]
+    assert "".join(lines).count(f"{PUBLIC_URL}/t/20261121-A001?s=k7Qm2xWp") == 1  # wrapped at the edge
+    assert "查询码 k7Qm2xWp" in lines
+    # without a secret from the engine yet: the link to the page, no code line
+    doc, _ = _doc("pos-5890_link_no_secret_en")
+    assert next(it for it in doc.items if isinstance(it, Qr)).data == f"{PUBLIC_URL}/t/20261121-A001"
+    assert not any(x.startswith("Code") for x in (it.text for it in doc.items if isinstance(it, Line)))
+
+
+def test_a_kiosk_reads_the_link_and_the_bare_id_alike():
+    from kiosk.ticket_layout import parse_ticket_qr
+    cfg = case_config("tm-t20ii_link_zh")
+    assert parse_ticket_qr(cfg, f"{PUBLIC_URL}/t/20261121-A001?s=k7Qm2xWp") == ("20261121-A001", "k7Qm2xWp")
+    assert parse_ticket_qr(cfg, "20261121-A001") == ("20261121-A001", None)
+    assert parse_ticket_qr(cfg, "20261121-A001.0a1b2c3d4e5f6789") == ("20261121-A001", "0a1b2c3d4e5f6789")
+    assert parse_ticket_qr(cfg, "20261121-A001.NOT-HEX") is None
+    assert parse_ticket_qr(cfg, "https://evil.example/t/20261121-A001") is None
+    assert parse_ticket_qr(cfg, f"{PUBLIC_URL}/t/../../etc") is None

@@ -17,7 +17,7 @@ from hall.config import parse_config
 from hall.topics import REGISTRY
 from kiosk.fake_printer import FakePrinter
 from kiosk.flow import S
-from kiosk.ticket_layout import ticket_qr
+from kiosk.ticket_layout import ticket_link
 from kiosk.printer import EscposTicketPrinter
 from kiosk.service import KioskService
 
@@ -70,8 +70,17 @@ def kiosk(broker, kivy_ready):
             fp.stop()
 
 
+DOCS = Path(__file__).parent.parent / "docs" / "screens" / "kiosk"
+
+
 def shot(h, name: str) -> None:
-    h.screenshot(ART / f"{name}.png")
+    """Save a screenshot; ``ONEWINDOW_PUBLISH_SCREENS=1`` refreshes docs/screens/kiosk/ too."""
+    import os
+    import shutil
+    path = h.screenshot(ART / f"{name}.png")
+    if os.environ.get("ONEWINDOW_PUBLISH_SCREENS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, DOCS / f"{name}.png")
 
 
 def touch_targets_ok(h) -> None:
@@ -308,7 +317,7 @@ def test_ticket_qr_lookup_cancel_search_and_progress(hall, running_engine, kiosk
     h.press("next")
     h.press("take")
     assert h.until(lambda: h.svc.flow.screen == S.TICKET)
-    qr = ticket_qr(h.svc.flow.s.ticket)  # what the printed QR says: id and secret
+    qr = ticket_link(h.svc.flow.cfg, h.svc.flow.s.ticket)  # what the printed QR says: id and secret
     h.press("done")
     h.svc.scan(qr)
     assert h.until(lambda: h.svc.flow.screen == S.LOOKUP)
@@ -358,6 +367,9 @@ def test_example_hall_screens_fit_and_keep_touch_targets(kiosk):
     from hall.config import load_config
     cfg = load_config(Path(__file__).parent.parent / "config" / "hall.example.yaml")
     h, _ = kiosk(cfg, "K01", settings=BusSettings(port=free_port()), printer=False)
+    # the waiting counts the engine's retained zone boards carry
+    for i, z in enumerate(cfg.zones):
+        h.svc.flow.on_board(z.id, {g.prefix: (7 * i + 3) % 23 for g in cfg.groups})
     for elderly in (False, True):
         if elderly:
             h.press("elderly")
@@ -385,6 +397,9 @@ def test_example_hall_screens_fit_and_keep_touch_targets(kiosk):
         nav_top = max(w.top for w in root.walk() if getattr(w, "text", "") in ("返回", "Back"))
         assert all(w.y >= nav_top - 1 for w in texts if "□" in w.text), "checklist runs under the nav bar"
         h.press("home")
+    h.press("elderly")
+    h.step()
+    assert h.svc.flow.screen.value == "home" and "staff" in h.view.buttons
 
 
 def test_ticket_qr_re_queues_a_no_show_and_rates_a_finished_visit(hall, running_engine, kiosk, bus_client):
@@ -401,7 +416,7 @@ def test_ticket_qr_re_queues_a_no_show_and_rates_a_finished_visit(hall, running_
         h.press("next")
         h.press("take")
         assert h.until(lambda: h.svc.flow.screen == S.TICKET)
-        tickets.append(ticket_qr(h.svc.flow.s.ticket))
+        tickets.append(ticket_link(h.svc.flow.cfg, h.svc.flow.s.ticket))
         h.press("done")
     # the first is called and not there: no-show, then re-queued from its QR
     w5.call("next", {})
@@ -412,7 +427,7 @@ def test_ticket_qr_re_queues_a_no_show_and_rates_a_finished_visit(hall, running_
     shot(h, "65-lookup-noshow")
     h.press("requeue")
     assert h.until(lambda: h.svc.flow.screen == S.TICKET)
-    assert h.svc.flow.s.ticket["state"] == "waiting" and ticket_qr(h.svc.flow.s.ticket) == tickets[0]
+    assert h.svc.flow.s.ticket["state"] == "waiting" and ticket_link(h.svc.flow.cfg, h.svc.flow.s.ticket) == tickets[0]
     h.press("done")
     # the second is served and finished; the citizen rates it later at the kiosk
     w5.call("next", {})

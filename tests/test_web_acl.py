@@ -11,25 +11,29 @@ import pytest
 
 from hall.acl import start_acl_broker
 from hall.bus import Bus, BusSettings, RequestError, Requester
+from hall.config.access import identities
 from hall.topics import REGISTRY
 from tests.needs import needs
 from tests.web_kit import terminal_config
 from web.busclient import Hub
 
-pytestmark = [pytest.mark.broker,
-              needs("mosquitto")]
-
-USERS = {"onewindow-caller": "pw-c", "onewindow-web": "pw-web", "onewindow-bridge": "pw-b", "K01": "pw-k"}
+pytestmark = [pytest.mark.broker, needs("mosquitto")]
 
 
 def test_web_user_acts_at_windows_and_the_bridge_never_sees_a_form(tmp_path):
     from caller.service import CallerService
-    cfg = terminal_config()
+    # the web terminal acts at W1 and W2; the bridge drives W1's LED bar
+    cfg = terminal_config(
+        devices={"lines": [{"id": "l1", "port": "/dev/null-l1"}],
+                 "serial": [{"id": "led1", "line": "l1", "kind": "ledbar", "address": 1, "window": "W1"}]},
+        access={"terminals": [{"id": "onewindow-web", "windows": ["W1", "W2"]}],
+                "bridges": [{"id": "onewindow-bridge", "lines": ["l1"]}]})
     hid = cfg.hall.id
-    b = start_acl_broker(hid, USERS)
+    users = {i.id: f"pw-{i.id}" for i in identities(cfg)}
+    b = start_acl_broker(cfg, users)
 
     def st(user):
-        return BusSettings(host="127.0.0.1", port=b.port, username=user, password=USERS[user])
+        return BusSettings(host="127.0.0.1", port=b.port, username=user, password=users[user])
     eng = CallerService(cfg, tmp_path / "e.sqlite", st("onewindow-caller"))
     eng.start()
     hub = Hub(hid, st("onewindow-web"), client_id="onewindow-web", timeout_s=1.0, retries=0)

@@ -86,9 +86,20 @@ def test_actions_need_a_session_and_the_csrf_token(hall, clerks):
     assert c.get("/terminal/events").status_code == 401
     assert c.get("/terminal/").status_code == 303
     assert c.login("W1", "S001", PIN).status_code == 303
+    good = c.csrf
     c.csrf = "forged"
     r = c.act("next")
     assert r.status_code == 403 and r.json()["error"]["code"] == "csrf"
+    c.csrf = good  # the right token, but posted by a page of another site
+    r = c.http.post("/terminal/act/next", json={"rid": "origin001"},
+                    headers={**c.headers, "X-CSRF-Token": good, "Origin": "http://evil.example"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "origin"
+    r = c.http.post("/terminal/login", data={"window": "W1", "staff": "S001", "pin": PIN},
+                    headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and "set-cookie" not in r.headers
+    r = c.http.post("/terminal/act/recall", json={"rid": "origin002"},
+                    headers={**c.headers, "X-CSRF-Token": good, "Origin": c.web.url})
+    assert r.json()["error"]["code"] == "no_current_ticket"  # same site: passed to the engine
 
 
 def test_next_brings_the_form_live_and_a_double_click_calls_once(hall, clerks):

@@ -60,7 +60,7 @@ FORMS = {"fields": FORM_FIELDS, "forms": [
 def terminal_raw() -> dict:
     raw = small_raw()
     raw["hall"]["id"] = unique_hall_id()
-    raw["kiosks"] = {"guides": [GUIDE_M1]}
+    raw["kiosks"] = {"devices": raw["kiosks"]["devices"], "guides": [GUIDE_M1]}
     raw["forms"] = FORMS
     raw["staff"] = [
         {"id": "S001", "name": "王芳", "pin_hash": pin_hash(PIN), "windows": ["W1", "W2"]},

@@ -61,8 +61,10 @@ class _Headers:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        # same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null`
+        # with a form POST, and the terminal refuses POSTs whose Origin is not its own
         extra = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                 (b"referrer-policy", b"no-referrer")]
+                 (b"referrer-policy", b"same-origin")]
         if scope["path"].startswith("/terminal"):
             extra.append((b"cache-control", b"no-store"))  # the form must not stay in a cache
 

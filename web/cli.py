@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from hall.mqtt_options import MqttOptions, mqtt_options
+
 log = logging.getLogger("web")
 
 
@@ -20,8 +22,6 @@ def cmd() -> None:
 @click.option("--bind", default="127.0.0.1", show_default=True,
               help="Address to listen on (the hall LAN's address on the server; TLS in front of it).")
 @click.option("--http-port", type=int, default=8080, show_default=True, help="HTTP port.")
-@click.option("--host", default=None, help="MQTT host (env ONEWINDOW_MQTT_HOST, default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="MQTT port (env ONEWINDOW_MQTT_PORT, default 1883).")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Serve HTTPS with this certificate (PEM); the key is --tls-key or the systemd "
                    "credential `web-tls-key`.")
@@ -35,14 +35,15 @@ def cmd() -> None:
               help="How long a locked staff id stays locked.")
 @click.option("--idle-minutes", type=click.IntRange(1, 600), default=30, show_default=True,
               help="A session unused this long ends (an open terminal page keeps it in use).")
-def serve_cmd(config_path: str, bind: str, http_port: int, host: str | None, port: int | None,
-              tls_cert: str | None, tls_key: str | None, insecure_cookie: bool, lockout_failures: int, lockout_minutes: int, idle_minutes: int) -> None:
+@mqtt_options
+def serve_cmd(config_path: str, bind: str, http_port: int, mqtt: MqttOptions, tls_cert: str | None,
+              tls_key: str | None, insecure_cookie: bool, lockout_failures: int, lockout_minutes: int,
+              idle_minutes: int) -> None:
     """Serve the clerks' window terminal of one hall."""
     import os
 
     import uvicorn
 
-    from hall.bus import BusSettings
     from hall.config import ConfigError, load_config
 
     from .app import WebContext, create_app
@@ -54,7 +55,7 @@ def serve_cmd(config_path: str, bind: str, http_port: int, host: str | None, por
         raise click.ClickException(str(e)) from None
     if not cfg.staff:
         log.warning("the hall config has no `staff:` roster: nobody can log in")
-    settings = BusSettings.from_env(host=host, port=port)
+    settings = mqtt.settings()
     hub = Hub(cfg.hall.id, settings, client_id=settings.username or None)
     auth = Auth(cfg.staff, max_failures=lockout_failures, lockout_s=lockout_minutes * 60,
                 idle_s=idle_minutes * 60)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from .access import AccessConfig, access_problems
 from .base import Ident, Names, Strict
 from .devices import DevicesConfig
 from .door import DoorConfig
@@ -74,6 +75,9 @@ class HallConfig(Strict):
                                                              "window's terminal, with argon2 PIN hashes.")
     door: DoorConfig = Field(default_factory=DoorConfig, description="The engine's door: rate limits per "
                                                                      "client, the queue bound, daily caps.")
+    access: AccessConfig = Field(default_factory=AccessConfig,
+                                 description="Who may be on the bus: the MQTT usernames of the engine, bridges, "
+                                             "terminals, announcers and admins (see docs/security.md).")
 
     @model_validator(mode="after")
     def _cross(self) -> "HallConfig":
@@ -122,6 +126,7 @@ class HallConfig(Strict):
         errs.extend(f"{p}: {r}" for p, r in self.screens.zone_problems(zones))
         errs.extend(f"{p}: {r}" for p, r in self.forms.matter_problems(matters))
         errs.extend(f"{p}: {r}" for p, r in staff_problems(self.staff, {w.id for w in self.windows}))
+        errs.extend(f"{p}: {r}" for p, r in access_problems(self))
         if errs:
             raise ValueError("; ".join(errs))
         return self

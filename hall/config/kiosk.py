@@ -66,8 +66,8 @@ class PrinterConfig(Strict):
         "fake", description="`serial` (USB-serial or RS-232 thermal printer), `network` (raw TCP 9100), "
                             "`fake` (the built-in fake printer on a pty, for demos), `none` (no printer).")
     id: Ident | None = Field(
-        None, description="Device id of `device/<id>/status` and `/availability`; defaults to the kiosk's id, "
-                          "which is what the broker ACL lets a kiosk publish (`device/%u/#`).")
+        None, description="Device id of `device/<id>/status` and `/availability`; defaults to the kiosk's id. "
+                          "The generated broker ACL lets the kiosk publish these two topics of it.")
     device: str | None = Field(None, description="Serial device (`/dev/serial/by-id/…`) or `host:port`.")
     baudrate: int = Field(115200, description="Serial speed.")
     profile: str = Field("TM-T20II", description="python-escpos capability profile (paper width, native QR).")

@@ -20,6 +20,10 @@ class HallInfo(Strict):
     timezone: str = Field("Asia/Shanghai", description="IANA zone; numbering resets at its midnight.")
     languages: list[Literal["zh-CN", "zh-TW", "en"]] = Field(
         default=["zh-CN", "en"], min_length=1, description="Languages offered on kiosks and screens.")
+    public_url: str | None = Field(
+        None, pattern=r"^https?://[^\s?#]+[^/\s?#]$",
+        description="Public base URL of the hall's ticket page (no trailing slash): the ticket QR links to "
+                    "`<public_url>/t/<ticket>?s=<secret>` to check the position, cancel and rate.")
 
     @field_validator("timezone")
     @classmethod
@@ -68,10 +72,35 @@ class Group(Strict):
     digits: int = Field(3, ge=2, le=5, description="Digits of the daily sequence (A001 vs A0001).")
 
 
+def contrast(a: str, b: str) -> float:
+    """WCAG 2.x contrast ratio of two ``#rrggbb`` colours (1 … 21)."""
+    def lum(h: str) -> float:
+        def ch(v: int) -> float:
+            c = v / 255
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+        r, g, b_ = (int(h[i:i + 2], 16) for i in (1, 3, 5))
+        return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b_)
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
 class Zone(Strict):
     id: Ident = Field(description="Zone id (a topic level of its board).")
     name: Names = Field(description="Shown on screens and tickets: 企业开办区.")
     floor: str | None = Field(None, description="Where the zone is, printed on tickets.")
+    colour: str = Field("#0A458C", pattern=r"^#[0-9A-Fa-f]{6}$",
+                        description="The zone's tile colour on the kiosk (`#rrggbb`) under white text, which "
+                                    "must reach a contrast of 4.5:1 on it (WCAG AA).")
+    icon: str | None = Field(None, min_length=1, max_length=2,
+                             description="A badge of one or two characters on the kiosk tile (企, 税…); "
+                                         "default the name's first character.")
+
+    @field_validator("colour")
+    @classmethod
+    def _readable(cls, v: str) -> str:
+        if contrast(v, "#FFFFFF") < 4.5:
+            raise ValueError(f"{v}: white text on it has a contrast of {contrast(v, '#FFFFFF'):.2f}, under 4.5:1")
+        return v
 
 
 class Matter(Strict):

@@ -68,6 +68,10 @@ class VoiceConfig(Strict):
         30, gt=0, le=600, description="A call older than this when its turn comes is dropped, "
                                       "never spoken late.")
     rate: int = Field(150, ge=80, le=300, description="Speaking rate, words per minute.")
+    clips_dir: str | None = Field(
+        None, description="Folder of recorded WAV prompts (请, digits, letters, 号到, 号窗口…): Mandarin calls "
+                          "are joined from them when every prompt is there, else spoken by `synth`. "
+                          "`onewindow voice-clips --out DIR` makes a default set with espeak-ng.")
     repeat: int = Field(1, ge=1, le=3, description="Times each call is spoken (chime once).")
     zones: dict[Ident, ZoneVoice] = Field(
         default={}, description="Zone id → voice settings; zones not listed stay silent.")
