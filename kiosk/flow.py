@@ -224,6 +224,14 @@ class KioskFlow:
         if self.screen == S.PROGRESS:
             self.s.typed = line[:64]
             return self._submit_pressed()
+        from .ticket_layout import parse_ticket_qr
+        scanned = parse_ticket_qr(self.cfg, line)
+        if scanned is not None:
+            # looked up by id; the secret from the QR (if any) lets the citizen
+            # cancel, re-queue or rate it here
+            self._home()
+            self.s.lookup_secret = scanned[1]
+            return [self._send("ticket", {"ticket": scanned[0]})]
         if self.screen in (S.HOME, S.CHECKIN):
             self._home()
             self.s.typed = line[:64]
