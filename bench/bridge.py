@@ -16,6 +16,10 @@ rate, so the wire time of those frames is computed and reported beside it.
 poll period: the same 200 devices with the fake emulating wire time at 9600
 and at 115200 baud (bridge driver in-process, no broker); the largest gap
 between two polls of one keypad, against the computed worst case.
+
+--contended: key_to_led with a busy-loop hog on core 0 and the bridge pinned to
+core 0 beside it.  --cpu-scale F: adds est_<pi>_* = CPU-bound figures × F
+(0: F for a Pi 4 and a Pi 5 measured here; method in bench/contend.py).
 """
 
 from __future__ import annotations
@@ -43,8 +47,10 @@ from firmware_bridge.owb_driver import OwbDriver  # noqa: E402
 from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, Requester  # noqa: E402
 from hall.config.devices import Line, SerialDevice  # noqa: E402
+from hall.crypto import use_fresh_key  # noqa: E402
 from hall.seriallink import SerialLink  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
+from contend import pi_scale, pin, scaled, start_hog, stop_hog  # noqa: E402
 from hallkit import one_matter_hall  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,7 +135,7 @@ def devices_process(port: str, conn) -> None:
     fake.stop()
 
 
-def key_to_led(trials: int, work: Path, log) -> dict:
+def key_to_led(trials: int, work: Path, log, contended: bool = False) -> dict:
     port = str(work / "tty-bench")
     ctx = mp.get_context("fork")
     conn, child_conn = ctx.Pipe()
@@ -147,6 +153,10 @@ def key_to_led(trials: int, work: Path, log) -> dict:
         subprocess.Popen([py, "-m", "hall.cli", "bridge", "--config", str(cfg_path), "--no-inputs",
                           "--id", "bench"], env=env, stdout=log, stderr=subprocess.STDOUT),
     ]
+    # --contended: the bridge shares its one core with a process that never sleeps
+    hog = start_hog() if contended else None
+    if contended:
+        pin(procs[1].pid)
 
     def ask(cmd, arg=None):
         conn.send((cmd, arg))
@@ -224,6 +234,7 @@ def key_to_led(trials: int, work: Path, log) -> dict:
     finally:
         if bus is not None:
             bus.stop()
+        stop_hog(hog)
         for p in procs:
             p.terminate()
         for p in procs:
@@ -295,15 +306,26 @@ def main() -> None:
     ap.add_argument("--skip-poll", action="store_true")
     ap.add_argument("--quick", action="store_true",
                     help="Seconds, not minutes: proves the benchmark runs (CI); its figures mean nothing.")
+    ap.add_argument("--contended", action="store_true",
+                    help="key_to_led with a CPU hog on core 0 and the bridge pinned to core 0 beside it.")
+    ap.add_argument("--cpu-scale", type=float, default=None, metavar="F",
+                    help="Add Pi estimates: CPU-bound figures × F (0: F for Pi 4 and Pi 5 from sysbench; "
+                         "see bench/contend.py).")
     a = ap.parse_args()
     if a.quick:
         a.trials, a.poll_seconds = 10, 1.0
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-bridge-"))
+    use_fresh_key(work)  # the engine subprocess encrypts personal data with it
     out: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine":
                  f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                 "windows": WINDOWS}
+                 "windows": WINDOWS, "contended": a.contended, "load_avg_1m": os.getloadavg()[0]}
     with open(work / "bench.log", "ab") as log:
-        out.update(key_to_led(a.trials, work, log))
+        out.update(key_to_led(a.trials, work, log, a.contended))
+    if a.cpu_scale is not None:
+        scale = pi_scale(a.cpu_scale)
+        out.update(scale)
+        out.update(scaled(out, scale, ("bridge_cpu_percent", "key_to_led_p50_ms", "key_to_led_p99_ms",
+                                          "split_bridge_in_p50_ms", "split_bridge_out_p50_ms")))
     if not a.skip_poll:
         out.update(poll_period(115200, a.poll_seconds))
         out.update(poll_period(9600, a.poll_seconds if a.quick else max(a.poll_seconds, 12.0)))

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, BusSettings, Requester  # noqa: E402
+from hall.crypto import use_fresh_key  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
 from mqtt_load import call_latency  # noqa: E402
 from mqtt_load import closed_loop_rate  # noqa: E402
@@ -84,6 +85,7 @@ class Engine:
         self.cfg_path = work / f"{raw['hall']['id']}.yaml"
         self.cfg_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
         self.db = work / f"{raw['hall']['id']}.sqlite"
+        use_fresh_key(work)  # the engine encrypts personal data with it
         env = {**os.environ, "ONEWINDOW_MQTT_PORT": str(broker.port),
                "ONEWINDOW_MQTT_PROTOCOL": broker.settings.protocol}
         self.proc = subprocess.Popen(

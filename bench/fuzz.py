@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from caller.service import CallerService  # noqa: E402
+from hall.crypto import use_fresh_key  # noqa: E402
 from tests.fuzzkit import LoopbackBus, fuzz_config, run_fuzz  # noqa: E402
 
 def main() -> int:
@@ -34,6 +35,7 @@ def main() -> int:
     logging.basicConfig(level=logging.CRITICAL)  # a refusal per payload would flood the terminal
     cfg = fuzz_config("fuzz")
     with tempfile.TemporaryDirectory() as tmp:
+        use_fresh_key(tmp)  # the engine encrypts personal data with it
         bus = LoopbackBus(cfg.hall.id)
         svc = CallerService(cfg, Path(tmp) / "fuzz.sqlite", None, bus=bus)
         svc.start()

@@ -52,6 +52,7 @@ def touch_to_number(n: int, broker) -> dict:
     from kivy.base import EventLoop
 
     from caller.service import CallerService
+    from hall.crypto import use_fresh_key
     from kiosk.app import Harness, configure_kivy
     from kiosk.flow import S
     from kiosk.service import KioskService, make_printer
@@ -59,6 +60,7 @@ def touch_to_number(n: int, broker) -> dict:
     _, cfg = bench_config("benchkiosk")
     configure_kivy(cfg.kiosks.screen)
     db = Path(tempfile.mkdtemp(prefix="kiosk-bench-")) / "engine.sqlite"
+    use_fresh_key(db.parent)  # the engine encrypts personal data with it
     eng = CallerService(cfg, db, broker.settings, client_id="bench-engine")
     eng.start()
     printer, fake = make_printer(cfg, "DEMO")

@@ -36,6 +36,7 @@ import yaml  # noqa: E402
 
 from hall.broker import start_local_broker  # noqa: E402
 from hall.bus import Bus, Requester  # noqa: E402
+from hall.crypto import use_fresh_key  # noqa: E402
 from hallkit import one_matter_hall  # noqa: E402
 from web.auth import hash_pin  # noqa: E402
 
@@ -169,6 +170,7 @@ def main() -> None:
     args = ap.parse_args()
     calls = 100 if args.quick else args.calls
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-web-"))
+    use_fresh_key(work)  # the engine encrypts personal data with it
     raw = bench_hall(args.terminals)
     (work / "hall.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     broker = start_local_broker(workdir=work / "broker")

@@ -20,16 +20,26 @@ log = logging.getLogger("caller")
               help="SQLite file of the engine.")
 @click.option("--max-batch", type=click.IntRange(1, 5000), default=500, show_default=True,
               help="Most requests committed in one transaction (group commit).")
+@click.option("--data-key", "data_key", type=click.Path(dir_okay=False), default=None,
+              help="File holding the key that encrypts personal data at rest (default: "
+                   "$ONEWINDOW_DATA_KEY_FILE, else the systemd credential `data-key`).")
 @mqtt_options
-def cmd(config_path: str, db_path: str, mqtt: MqttOptions, max_batch: int) -> None:
+def cmd(config_path: str, db_path: str, mqtt: MqttOptions, max_batch: int, data_key: str | None) -> None:
     """Run the queue engine of one hall."""
+    from hall.crypto import DataCipher, KeyError_
+
     from .service import CallerService, ClockError
     try:
         cfg = load_config(config_path)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
+    try:
+        cipher = DataCipher.from_env(data_key)
+    except KeyError_ as e:
+        raise click.ClickException(str(e)) from None
     settings = mqtt.settings()
-    svc = CallerService(cfg, db_path, settings, config_path=config_path, max_batch=max_batch)
+    svc = CallerService(cfg, db_path, settings, config_path=config_path, max_batch=max_batch,
+                        cipher=cipher)
     try:
         serve(svc, f"engine of hall {cfg.hall.id} ({len(cfg.windows)} windows, {len(cfg.matters)} matters)",
               failed=lambda: svc.failed is not None)

@@ -68,7 +68,6 @@ class Engine:
             z.id: deque(maxlen=cfg.queue.board_recent) for z in cfg.zones}
         self.waiting_zone_group: Counter[tuple[str, str]] = Counter()
         self.appointments: dict[str, tuple[m.Appointment, str | None]] = {}
-        self.progress: dict[str, m.CaseProgress] = {}
         self.unattended: dict[str, float] = {}  # window -> since
         self.stats = Counter()  # issued, served, noshow, wait_s, wait_n, handle_s, handle_n
         self.by_kiosk: Counter[str] = Counter()  # today's tickets per kiosk and per phone (daily caps)
@@ -500,6 +499,14 @@ class Engine:
     def reconfigure(self, new: HallConfig) -> str | None:
         """Swap in a new config; returns why not (and changes nothing) if it would
         strand a ticket or a staffed window."""
+        problem = self.reconfigure_problem(new)
+        if problem:
+            return problem
+        self._apply_config(new)
+        return None
+
+    def reconfigure_problem(self, new: HallConfig) -> str | None:
+        """Why ``new`` cannot be swapped in now, or None; changes nothing."""
         if new.hall.id != self.cfg.hall.id:
             return f"hall id cannot change at runtime ({self.cfg.hall.id} → {new.hall.id})"
         new_windows = {w.id for w in new.windows}
@@ -513,6 +520,9 @@ class Engine:
             if t.service and new.matter(t.service) is None and new.bundle(t.service) is None \
                     and t.state in ("waiting", *ACTIVE):
                 return f"ticket {t.number} is for {t.service}, which the new config drops"
+        return None
+
+    def _apply_config(self, new: HallConfig) -> None:
         self.cfg = new
         self.tz = new.hall.timezone
         self._day_span = (0.0, 0.0)  # the zone may have changed
@@ -526,10 +536,6 @@ class Engine:
                        for z in new.zones}
         self.ch.window_views.update(self.windows)
         self.ch.zone_views.update(self.recent)
-        return None
-
-    def set_progress(self, board: m.ProgressBoard) -> None:
-        self.progress = {c.case: c for c in board.cases}
 
     def window_state(self, wid: str, now: float) -> m.WindowState:
         return views.window_state(self, wid, now)

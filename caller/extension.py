@@ -56,9 +56,12 @@ class Extension(Protocol):
 
 def default_extensions(cfg: Any) -> list[Extension]:
     """The extensions a production engine runs, built from the hall config."""
+    from .case_desk import CaseDesk
     from .followups import Followups
     from .forms import Forms, engine_cipher
     from .satisfaction import Satisfaction
     from .sms_outbox import SmsOutbox
     from .staff_calls import StaffCalls
-    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), Forms(cfg, engine_cipher()), StaffCalls(cfg)]
+    cipher = engine_cipher()
+    forms = Forms(cfg, cipher)
+    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), forms, CaseDesk(cfg, cipher, forms), StaffCalls(cfg)]

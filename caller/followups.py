@@ -1,8 +1,8 @@
 """整改/回访: every bad review (不满意, 非常不满意) opens a follow-up record.
 
 An engine extension (caller/extension.py).  The record gets two due dates in
-*working days* of the hall (service_hours days, minus closed_dates, plus 调休
-extra_open_dates; the rating's own day does not count): ``callback_due`` for
+*working days* of the hall (caller/workdays.py: the national calendar with 调休, the hall's
+closures and extra days; the rating's own day does not count): ``callback_due`` for
 calling the citizen back (回访) and ``due`` for closing it with what was done
 (整改).  It is retained on ``alert/<followup id>/followup`` while open (with
 ``overdue`` once ``due`` has passed) and for ``closed_visible_hours`` after it
@@ -21,12 +21,12 @@ import msgspec
 
 from hall import messages as m
 from hall.clock import local_day, local_dt
-from hall.config.queue import WEEKDAYS, ServiceHours
 from hall.pii import mask
 
 from .engine import Changes, Emit, Engine, Refused
 from .extension import ExtOut
 from .model import Rating
+from .workdays import add_working_days  # noqa: F401  (tests import it from here)
 
 if TYPE_CHECKING:
     from .store import Store
@@ -34,26 +34,6 @@ if TYPE_CHECKING:
 BAD_LEVELS = (1, 2)
 
 
-
-
-def is_working_day(day: dt.date, hours: ServiceHours) -> bool:
-    if day in hours.closed_dates:
-        return False
-    return day in hours.extra_open_dates or WEEKDAYS[day.weekday()] in hours.days
-
-
-def add_working_days(start: dt.date, n: int, hours: ServiceHours) -> dt.date:
-    """The ``n``-th working day after ``start`` (``start`` itself not counted);
-    ``n`` = 0 gives ``start``."""
-    day = start
-    left = n
-    for _ in range(3660):  # ten years of holidays: a config with no working day at all stops here
-        if left == 0:
-            return day
-        day += dt.timedelta(days=1)
-        if is_working_day(day, hours):
-            left -= 1
-    raise ValueError("service_hours has no working day within ten years")
 
 
 def followup_id(ticket: str) -> str:

@@ -135,13 +135,6 @@ def printed(e: Engine, ident: str, req: m.PrintedRequest, now: float) -> dict:
     return {"ticket": t.id, "printed": req.ok}
 
 
-def progress(e: Engine, ident: str, req: m.ProgressRequest, now: float) -> m.CaseProgress:
-    case = e.progress.get(req.case)
-    if case is None:
-        raise Refused("unknown_case", f"no case {req.case!r} on the progress board")
-    return case
-
-
 def kiosk_rate(e: Engine, ident: str, req: m.KioskRateRequest, now: float) -> dict:
     r = e.rate(e.owned_ticket(req.ticket, req.secret), req.level, "kiosk", now, req.reasons, req.comment)
     return {"ticket": r.ticket, "level": r.level}
@@ -164,6 +157,6 @@ def load_appointments(e: Engine, ident: str, req: m.AppointmentsRequest, now: fl
 HANDLERS: dict[str, Callable[["Engine", str, Any, float], Any]] = {
     "kiosk.issue": issue, "kiosk.checkin": checkin, "kiosk.ticket": ticket,
     "kiosk.requeue": requeue, "kiosk.cancel": cancel, "kiosk.printed": printed,
-    "kiosk.rate": kiosk_rate, "kiosk.progress": progress,
+    "kiosk.rate": kiosk_rate,
     "config.appointments": load_appointments,
 }

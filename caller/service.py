@@ -19,6 +19,7 @@ Calls and window actions are published at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import logging
 import queue
@@ -35,10 +36,13 @@ import msgspec
 from hall import messages as m
 from hall import sdnotify
 from hall.bus import Bus, BusSettings
-from hall.clock import Clock, SystemClock, local_day
+from hall.clock import Clock, SystemClock, day_span, local_day
 from hall.config import HallConfig
+from hall.crypto import DataCipher
 from hall.topics import REGISTRY, Parsed
 
+from . import config_admin
+from .config_admin import ConfigAdmin
 from .door import TokenBuckets
 from .engine import Changes, Emit, Engine, Refused
 from .engine_health import EngineHealth
@@ -87,6 +91,7 @@ class _Work:
     records: list[Any]  # the extensions' typed rows
     out: list[tuple[Any, str, Any]]
     prune_before: str | None = None  # a new day: yesterday's idempotency records can go
+    purge: tuple[str, float] | None = None  # …and personal data past its retention
     made: float = 0.0  # perf_counter when the worker handed it on (commit latency)
 
 
@@ -108,8 +113,10 @@ class CallerService:
     def __init__(self, config: HallConfig, db_path: str | Path, bus_settings: BusSettings,
                  clock: Clock | None = None, client_id: str | None = None,
                  config_path: str | Path | None = None, extensions: list[Extension] | None = None,
-                 max_batch: int = MAX_BATCH, bus: Bus | None = None):
+                 max_batch: int = MAX_BATCH, bus: Bus | None = None,
+                 cipher: DataCipher | None = None):
         self.config = config
+        self.cipher = cipher  # None: loaded at start from the credential (no I/O here)
         self.config_path = Path(config_path) if config_path else None
         self.hall_id = config.hall.id
         self.clock = clock or SystemClock()
@@ -119,6 +126,7 @@ class CallerService:
         # retry rather than kept in the idempotency records (stored in clear)
         self._unrecorded: set[str] = {op for x in self.extensions for op in getattr(x, "unrecorded", ())}
         self.store = Store(db_path)
+        self.config_admin = ConfigAdmin(config, self.config_path)
         self.engine = Engine(config)
         # injected in tests (an in-process bus); the real one connects only in start()
         self.bus = bus or Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
@@ -146,20 +154,26 @@ class CallerService:
         # Three threads hand every request on (network → worker → committer); with
         # CPython's default 5 ms GIL switch interval each hand-off can wait 5 ms.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        if self.cipher is None:
+            self.cipher = DataCipher.from_env()  # no key, no engine: personal data is never stored in clear
+        self.store.cipher = self.cipher
         self.store.open()
         now = self.clock.now()
         check_clock(now, self.store.last_issued_at())
         self.engine.restore(*self.store.load(local_day(now, self.config.hall.timezone)), now=now)
         for x in self.extensions:
             x.restore(self.store, self.engine, now)
+        revisions = self.config_admin.restore(self.store.config_revisions(), now)
+        if revisions:  # the file changed on the server since the last revision
+            self.store.commit(Changes(), [], revisions)
+        self.store.purge_personal(*self._purge_horizon(now))
         # what start-up built (config, indexes, today's tickets) lives as long as
         # the process: out of the cyclic collector's generations for good
         gc.freeze()
         for spec in REGISTRY.requests():
             op = f"{spec.kind}.{spec.op}"
-            if self.engine.handles(op) or op in self._ext_ops or op == "config.set":
+            if self.engine.handles(op) or op in self._ext_ops or op in config_admin.OPS:
                 self.bus.subscribe(spec, self._on_message)
-        self.bus.subscribe(REGISTRY["stats.progress"], self._on_message, ident="hall")
         self.bus.on_connect(lambda: self._q.put(_REPUBLISH))
         self._thread = threading.Thread(target=self._run, name="caller-worker", daemon=True)
         self._committer = threading.Thread(target=self._commit_loop, name="caller-commit", daemon=True)
@@ -247,9 +261,11 @@ class CallerService:
         self._out.append((spec, ident, payload))
 
     def _submit(self, changes: Changes | None, to_store: list[tuple[str, str, bytes]] = (),
-                records: list[Any] = (), prune_before: str | None = None) -> None:
+                records: list[Any] = (), prune_before: str | None = None,
+                purge: tuple[str, float] | None = None) -> None:
         """Hand a batch to the committer (blocks while two are already waiting)."""
-        work = _Work(changes, list(to_store), list(records), self._out, prune_before, time.perf_counter())
+        work = _Work(changes, list(to_store), list(records), self._out, prune_before,
+                     made=time.perf_counter(), purge=purge)
         self._out = []
         while not self._stop.is_set():
             try:
@@ -270,6 +286,8 @@ class CallerService:
                     self.health.committed(work.made)
                 if work.prune_before:
                     self.store.prune_replies(work.prune_before)
+                if work.purge:
+                    self.store.purge_personal(*work.purge)
             except Exception as e:
                 self._fail(e)
                 return
@@ -283,8 +301,6 @@ class CallerService:
         for item in batch:
             if item is _REPUBLISH:
                 b.republish = True
-            elif item[0].spec.name == "stats.progress":
-                self._take_progress(item[1])
             else:
                 self._answer_once(item[0], item[1], now, b)
         ch = self.engine.drain()
@@ -337,18 +353,21 @@ class CallerService:
         refusal = self.may_speak_as(spec.kind, parsed.ident)
         if refusal is not None:
             return refuse(m.best_effort_id(payload), *refusal)
+        limit = m.PAYLOAD_LIMITS.get(op, m.MAX_PAYLOAD)  # a whole hall config is bigger
         try:  # bounds first: nothing is decoded that is too large or nests too deep
-            req = m.decode(payload, m.REQUEST_TYPES[op], m.MAX_PAYLOAD)
+            req = m.decode(payload, m.REQUEST_TYPES[op], limit)
         except m.Unreadable as e:
             return refuse("", e.code, e.message)
         except msgspec.ValidationError as e:
-            return refuse(m.best_effort_id(payload), "bad_request", str(e))
+            return refuse(m.best_effort_id(payload, limit), "bad_request", str(e))
         except msgspec.DecodeError as e:
             return refuse("", "bad_json", str(e))
         if (why := refused_requester(self.config, parsed)) is not None:
             return refuse(req.id, "forbidden", why)
         key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
-        cached = b.in_batch.get(key) or self._cache.get(key) or self.store.reply(key)
+        # reads carrying personal data or a whole config are never kept for a retry
+        recorded = op not in m.UNRECORDED_OPS and op not in self._unrecorded
+        cached = (b.in_batch.get(key) or self._cache.get(key) or self.store.reply(key)) if recorded else None
         if cached is not None:  # a retry: the first answer again, nothing done twice
             b.replies.append((resp_spec, parsed.ident, cached))
             return
@@ -360,7 +379,7 @@ class CallerService:
         reply = m.encode(m.Response(
             id=req.id, status="error" if err else "ok", data=data,
             error=m.ErrorBody(code=err[0], message=err[1]) if err else None))
-        if op not in self._unrecorded:
+        if recorded:
             b.in_batch[key] = reply
             b.to_store.append((key, self.engine.day, reply))
         b.replies.append((resp_spec, parsed.ident, reply))
@@ -368,9 +387,8 @@ class CallerService:
 
     def _dispatch(self, op: str, ident: str, req: Any, now: float,
                   b: "_Batch") -> tuple[Any, tuple[str, str] | None, list[Emit]]:
-        if op == "config.set":
-            out = self._config_set(req)
-            return (None, out, []) if isinstance(out, tuple) else (out, None, [])
+        if op in config_admin.OPS:
+            return self._config_op(op, ident, req, now, b)
         if op in self._ext_ops:
             ext = self._ext_ops[op]
             try:
@@ -454,7 +472,7 @@ class CallerService:
         if day_before and self.engine.day != day_before:
             self._cache.clear()
             self._republish_all(now)
-            self._submit(ch, [], records, prune_before=day_before)
+            self._submit(ch, [], records, prune_before=day_before, purge=self._purge_horizon(now))
         else:
             self._publish_changes(ch, now)
             if ch.tickets or ch.windows or ch.ratings or records:
@@ -472,49 +490,29 @@ class CallerService:
                              m.UnattendedAlert(window=wid, active=True, since=since, at=now))
         self._emit(REGISTRY["stats.balance"], "hall", e.balancer.view(now))
         self._emit(REGISTRY["stats.summary"], "hall", e.summary(now))
-        self._emit(REGISTRY["config.current"], "hall", m.ConfigCurrent(
-            version=self.config.version, digest=self.config.digest(), config=self.config.public_dict()))
+        for ev in self.config_admin.republish():
+            self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
         for x in self.extensions:
             for ev in x.republish(self.engine, now):
                 self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
 
-    def _take_progress(self, payload: bytes) -> None:
-        if not payload:
-            self.engine.set_progress(m.ProgressBoard(cases=[], at=0.0))
-            return
+    def _config_op(self, op: str, ident: str, req: Any, now: float,
+                   b: "_Batch") -> tuple[Any, tuple[str, str] | None, list[Emit]]:
+        """config/<id>/request/…: caller/config_admin.py decides; a new config
+        is on disk and in the engine before this returns."""
         try:
-            self.engine.set_progress(m.decode(payload, m.ProgressBoard))
-        except (msgspec.ValidationError, msgspec.DecodeError) as e:
-            log.warning("ignored progress board: %s", e)
+            out = self.config_admin.handle(op, ident, req, self.engine, now)
+        except Refused as r:
+            return None, (r.code, r.message), []
+        if out.applied is not None:
+            self.config = out.applied
+            b.republish = True
+        b.records.extend(out.records)
+        return out.data, None, []
 
-    def _config_set(self, req: m.ConfigSetRequest) -> Any:
-        """Replace the config at runtime; refused configs leave the running one."""
-        from hall.config import ConfigError, parse_config
-        try:
-            new = parse_config(req.config, "pushed config")
-        except ConfigError as e:
-            return ("bad_config", "; ".join(f"{p}: {r}" for p, r in e.problems))
-        problem = self.engine.reconfigure(new)
-        if problem:
-            return ("config_conflict", problem)
-        self.config = new
-        if self.config_path is not None:
-            self._write_config(new)
-        self._republish_all(self.clock.now())
-        return {"digest": new.digest()}
-
-    def _write_config(self, cfg: HallConfig) -> None:
-        """Keep a pushed config across restarts (the previous one kept as ``.bak``);
-        comments in the old file are lost.  Not atomic: between the two renames
-        there is no config file, and nothing is fsynced (docs/design.md)."""
-        import os
-
-        import yaml
-        path = self.config_path
-        assert path is not None
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text("# written by the engine after a config/hall/request/set\n" + yaml.safe_dump(
-            cfg.to_json_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
-        if path.exists():
-            os.replace(path, path.with_suffix(path.suffix + ".bak"))
-        os.replace(tmp, path)
+    def _purge_horizon(self, now: float) -> tuple[str, float]:
+        """Personal data of days before this one (and appointments before its
+        start) is deleted: the privacy retention after the day's close."""
+        tz = self.config.hall.timezone
+        day = dt.date.fromisoformat(local_day(now, tz)) - dt.timedelta(days=self.config.privacy.retention_days)
+        return day.isoformat(), day_span(day.isoformat(), tz)[0]

@@ -14,21 +14,29 @@ schema version (caller/store_schema.py) covers all of them.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
+import zlib
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from hall import messages as m
+from hall.crypto import DataCipher, KeyError_
 from hall.sqlite import open_durable
 
+from .config_admin import StoredRevision
+from .cases import OPEN, Case
 from .effects import Changes
 from .form_records import FormsPurge, ProfileDrop, ProfileRow, TicketFormRow
 from .model import Rating, Ticket, WindowRec
 from .sms_rules import SmsRecord
 from .store_schema import V1 as SCHEMA  # noqa: F401  (the unversioned schema, for old-DB tests)
 from .store_schema import migrate
+
+log = logging.getLogger("caller.store")
 
 _enc = msgspec.json.Encoder()
 _dec_ticket = msgspec.json.Decoder(Ticket)
@@ -39,25 +47,80 @@ _dec_followup = msgspec.json.Decoder(m.FollowUp)
 _dec_sms = msgspec.json.Decoder(SmsRecord)
 
 
+_dec_revision = msgspec.json.Decoder(StoredRevision)
+
+
+def _seal(cipher: Any, personal: dict[str, Any]) -> bytes | None:
+    if cipher is False:  # a purged day: its personal data is not written again
+        return None
+    if cipher is None:
+        raise KeyError_("personal data to store but the store has no data key")
+    return cipher.encrypt_json(personal)
+
+
+def _ticket_row(t: Ticket, cipher: Any) -> tuple:
+    if t.phone or t.form or t.answers:  # personal data goes to the encrypted column only
+        pii = _seal(cipher, {"phone": t.phone, "form": t.form, "answers": t.answers})
+        data = _enc.encode(msgspec.structs.replace(t, phone=None, form=None, answers=None))
+    else:
+        pii, data = None, _enc.encode(t)
+    return (t.id, t.day, t.number, t.state, data, pii)
+
+
+def _ticket(data: bytes, pii: bytes | None, cipher: DataCipher | None) -> Ticket:
+    t = _dec_ticket.decode(data)
+    if pii is not None and cipher is not None:
+        p = cipher.decrypt_json(pii)
+        t.phone, t.form, t.answers = p.get("phone"), p.get("form"), p.get("answers")
+    return t
+
+
 def _followup_row(f: m.FollowUp) -> tuple:
     return (f.followup, f.ticket, f.day, f.status, f.due, f.closed_at, _enc.encode(f))
 
 
-def _sms_row(r: SmsRecord) -> tuple:
-    return (r.id, r.day, r.ticket, r.reason, r.state, r.created_at, _enc.encode(r))
+def _sms_row(r: SmsRecord, cipher: Any) -> tuple:
+    pii = _seal(cipher, {"phone": r.phone}) if r.phone else None
+    return (r.id, r.day, r.ticket, r.reason, r.state, r.created_at,
+            _enc.encode(msgspec.structs.replace(r, phone="")), pii)
+
+
+def _sms(data: bytes, pii: bytes | None, cipher: DataCipher | None) -> SmsRecord:
+    r = _dec_sms.decode(data)
+    if pii is not None and cipher is not None:
+        r.phone = cipher.decrypt_json(pii).get("phone") or ""
+    return r
+
+
+def _revision_row(r: StoredRevision) -> tuple:
+    return (r.audit.revision, r.audit.at, r.audit.who, r.audit.action, zlib.compress(_enc.encode(r)))
+
+
+_dec_case = msgspec.json.Decoder(Case)
+
+
+def _case_row(c: Case) -> tuple:
+    return (c.case, c.ticket, c.stage, int(c.stage in OPEN), c.deadline, c.updated_at, _enc.encode(c))
 
 
 # extension records by type: (upsert statement, row of one record)
 _RECORDS: dict[type, tuple[str, Any]] = {
+    Case: ("INSERT OR REPLACE INTO cases (id, ticket, stage, open, deadline, updated_at, data) "
+           "VALUES (?,?,?,?,?,?,?)", _case_row),
     m.FollowUp: ("INSERT OR REPLACE INTO followups (id, ticket, day, status, due, closed_at, data) "
                  "VALUES (?,?,?,?,?,?,?)", _followup_row),
-    SmsRecord: ("INSERT OR REPLACE INTO sms (id, day, ticket, reason, state, created_at, data) "
-                "VALUES (?,?,?,?,?,?,?)", _sms_row),
+    StoredRevision: ("INSERT OR REPLACE INTO config_revisions (revision, at, who, action, data) "
+                     "VALUES (?,?,?,?,?)", _revision_row),
     ProfileRow: ("INSERT OR REPLACE INTO profiles (key, updated_at, expires_at, data) VALUES (?,?,?,?)",
                  lambda r: (r.key, r.updated_at, r.expires_at, r.data)),
     ProfileDrop: ("DELETE FROM profiles WHERE key = ?", lambda r: (r.key,)),
     TicketFormRow: ("INSERT OR REPLACE INTO ticket_forms (ticket, day, target, data) VALUES (?,?,?,?)",
                     lambda r: (r.ticket, r.day, r.target, r.data)),
+}
+# records with personal data, written with the data key: (statement, row of (record, cipher))
+_KEYED: dict[type, tuple[str, Any]] = {
+    SmsRecord: ("INSERT OR REPLACE INTO sms (id, day, ticket, reason, state, created_at, data, pii) "
+                "VALUES (?,?,?,?,?,?,?,?)", _sms_row),
 }
 # records that run more than one statement
 _PURGES: dict[type, tuple[tuple[str, Any], ...]] = {
@@ -69,8 +132,14 @@ _PURGES: dict[type, tuple[tuple[str, Any], ...]] = {
 class Store:
     """Owns the SQLite connection; used from the engine's worker thread only."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, cipher: DataCipher | None = None):
         self.path = Path(path)
+        self.cipher = cipher  # phones and forms are written only through it
+        # personal data of days before this (and appointments before _purged_ts)
+        # was purged: a late rewrite of such a row (a stale ticket closed at
+        # start) must not bring it back
+        self._purged_day, self._purged_ts = "", 0.0
+        self.purges = 0  # purges that deleted something
         self._db: sqlite3.Connection | None = None
         # a second connection for look-ups from other threads: with WAL a reader
         # never waits for the writer's fsync, and sees only what is committed
@@ -78,7 +147,9 @@ class Store:
 
     def open(self) -> None:
         self._db = open_durable(self.path)
-        migrate(self._db)
+        # a purge overwrites what it deletes, in the file and in the WAL
+        self._db.execute("PRAGMA secure_delete=ON")
+        migrate(self._db, cipher=self.cipher)
         if str(self.path) != ":memory:":
             self._rdb = sqlite3.connect(self.path, check_same_thread=False)
             self._rdb.execute("PRAGMA query_only=1")
@@ -105,13 +176,15 @@ class Store:
     def load(self, day: str):
         """Today's tickets, open tickets of earlier days, all windows, counters…"""
         db = self.db
-        tickets = [_dec_ticket.decode(r[0]) for r in db.execute(
-            "SELECT data FROM tickets WHERE day = ? OR (day < ? AND state IN "
+        c = self.cipher
+        tickets = [_ticket(r[0], r[1], c) for r in db.execute(
+            "SELECT data, pii FROM tickets WHERE day = ? OR (day < ? AND state IN "
             "('waiting','called','serving','noshow'))", (day, day))]
         windows = [_dec_window.decode(r[0]) for r in db.execute("SELECT data FROM windows")]
         counters = list(db.execute("SELECT day, prefix, seq FROM counters WHERE day >= ?", (day,)))
         estimates = dict(db.execute("SELECT service, minutes FROM estimates"))
-        appts = [(_dec_appt.decode(r[0]), r[1]) for r in db.execute("SELECT data, ticket FROM appointments")]
+        appts = [(self._appt(r[0], r[2]), r[1]) for r in db.execute(
+            "SELECT data, ticket, pii FROM appointments")]
         return tickets, windows, counters, estimates, appts
 
     def followups(self, closed_since: float) -> list[m.FollowUp]:
@@ -119,14 +192,52 @@ class Store:
         return [_dec_followup.decode(r[0]) for r in self.db.execute(
             "SELECT data FROM followups WHERE status = 'open' OR closed_at >= ?", (closed_since,))]
 
+    def _key_for(self, day: str | None) -> DataCipher | None | bool:
+        """The cipher for a row of ``day``; False for a day already purged."""
+        return False if day is not None and day < self._purged_day else self.cipher
+
+    def _appt(self, data: bytes, pii: bytes | None) -> m.Appointment:
+        a = _dec_appt.decode(data)
+        if pii is not None and self.cipher is not None:
+            a.phone = self.cipher.decrypt_json(pii).get("phone")
+        return a
+    def cases_to_restore(self, recent: int) -> tuple[list[Case], list[Case], str]:
+        """(open cases, the ``recent`` latest updated, the highest case number)."""
+        db = self.db
+        open_ = [_dec_case.decode(r[0]) for r in db.execute("SELECT data FROM cases WHERE open = 1")]
+        latest = [_dec_case.decode(r[0]) for r in db.execute(
+            "SELECT data FROM cases ORDER BY updated_at DESC LIMIT ?", (recent,))]
+        row = db.execute("SELECT id FROM cases ORDER BY id DESC LIMIT 1").fetchone()
+        return open_, latest, row[0] if row else ""
+
+    def case(self, number: str) -> Case | None:
+        row = self._reader().execute("SELECT data FROM cases WHERE id = ?", (number,)).fetchone()
+        return _dec_case.decode(row[0]) if row else None
+
+    def case_for_ticket(self, ticket: str) -> str | None:
+        row = self._reader().execute("SELECT id FROM cases WHERE ticket = ?", (ticket,)).fetchone()
+        return row[0] if row else None
+
+    def case_counts(self) -> list[tuple[str, int]]:
+        """(department, result) counts of decided cases, for the per-department stats."""
+        return list(self.db.execute(
+            "SELECT json_extract(CAST(data AS TEXT), '$.department') || '|' || "
+            "json_extract(CAST(data AS TEXT), '$.result'), count(*) FROM cases "
+            "WHERE json_extract(CAST(data AS TEXT), '$.result') IS NOT NULL GROUP BY 1"))
+
     def sms_unfinished(self) -> list[SmsRecord]:
-        """SMS rows the sender has not reported final (pending or queued)."""
-        return [_dec_sms.decode(r[0]) for r in self.db.execute(
-            "SELECT data FROM sms WHERE state IN ('pending', 'queued')")]
+        """SMS rows the sender has not reported final (pending or queued); a row
+        whose phone was purged can never be sent."""
+        return [_sms(r[0], r[1], self.cipher) for r in self.db.execute(
+            "SELECT data, pii FROM sms WHERE state IN ('pending', 'queued') AND pii IS NOT NULL")]
 
     def sms_rows(self, day: str | None = None) -> list[SmsRecord]:
-        q = "SELECT data FROM sms" + (" WHERE day = ?" if day else "") + " ORDER BY created_at, id"
-        return [_dec_sms.decode(r[0]) for r in self._reader().execute(q, (day,) if day else ())]
+        q = "SELECT data, pii FROM sms" + (" WHERE day = ?" if day else "") + " ORDER BY created_at, id"
+        return [_sms(r[0], r[1], self.cipher) for r in self._reader().execute(q, (day,) if day else ())]
+
+    def config_revisions(self) -> list[StoredRevision]:
+        return [_dec_revision.decode(zlib.decompress(r[0])) for r in self.db.execute(
+            "SELECT data FROM config_revisions ORDER BY revision")]
 
     def profile(self, key: str) -> ProfileRow | None:
         row = self._reader().execute("SELECT key, updated_at, expires_at, data FROM profiles WHERE key = ?",
@@ -147,8 +258,8 @@ class Store:
         return [_dec_rating.decode(r[0]) for r in self._reader().execute(q, (day,) if day else ())]
 
     def ticket(self, tid: str) -> Ticket | None:
-        row = self._reader().execute("SELECT data FROM tickets WHERE id = ?", (tid,)).fetchone()
-        return _dec_ticket.decode(row[0]) if row else None
+        row = self._reader().execute("SELECT data, pii FROM tickets WHERE id = ?", (tid,)).fetchone()
+        return _ticket(row[0], row[1], self.cipher) if row else None
 
     def _reader(self) -> sqlite3.Connection:
         # an in-memory store (tests of the pure core) has one connection only
@@ -168,8 +279,8 @@ class Store:
         try:
             if ch.tickets:
                 db.executemany(
-                    "INSERT OR REPLACE INTO tickets (id, day, number, state, data) VALUES (?,?,?,?,?)",
-                    [(t.id, t.day, t.number, t.state, _enc.encode(t)) for t in ch.tickets])
+                    "INSERT OR REPLACE INTO tickets (id, day, number, state, data, pii) VALUES (?,?,?,?,?,?)",
+                    [_ticket_row(t, self._key_for(t.day)) for t in ch.tickets])
             if ch.windows:
                 db.executemany("INSERT OR REPLACE INTO windows (id, data) VALUES (?,?)",
                                [(w.id, _enc.encode(w)) for w in ch.windows])
@@ -187,11 +298,19 @@ class Store:
                 db.executemany("INSERT OR REPLACE INTO estimates (service, minutes) VALUES (?,?)",
                                list(ch.estimates.items()))
             if ch.appointments:
-                db.executemany("INSERT OR REPLACE INTO appointments (code, ticket, data) VALUES (?,?,?)",
-                               [(a.code, tid, _enc.encode(a)) for a, tid in ch.appointments])
+                db.executemany(
+                    "INSERT OR REPLACE INTO appointments (code, ticket, data, pii, start) VALUES (?,?,?,?,?)",
+                    [(a.code, tid, _enc.encode(msgspec.structs.replace(a, phone=None)),
+                      _seal(self.cipher, {"phone": a.phone}) if a.phone and a.start >= self._purged_ts
+                      else None, a.start)
+                     for a, tid in ch.appointments])
             if replies:
                 db.executemany("INSERT OR IGNORE INTO replies (key, day, data) VALUES (?,?,?)", replies)
             for rec in records:
+                keyed = _KEYED.get(type(rec))
+                if keyed is not None:  # personal data: sealed with the data key, unless purged
+                    db.execute(keyed[0], keyed[1](rec, self._key_for(rec.day)))
+                    continue
                 for sql, row in _PURGES.get(type(rec)) or (_RECORDS[type(rec)],):
                     db.execute(sql, row(rec))
             db.execute("COMMIT")
@@ -202,3 +321,33 @@ class Store:
     def prune_replies(self, before_day: str) -> None:
         """Idempotency records are needed for retries, not forever."""
         self.db.execute("DELETE FROM replies WHERE day < ?", (before_day,))
+
+    def purge_personal(self, before_day: str, before_ts: float) -> int:
+        """Delete the phones and form data of tickets and SMS of days before
+        ``before_day`` and of appointments that started before ``before_ts``;
+        the tickets themselves stay for the statistics.  ``secure_delete`` zeroes
+        the freed bytes and the WAL is truncated, so nothing of them stays in
+        the files.  Returns how many rows lost their personal data."""
+        self._purged_day, self._purged_ts = max(self._purged_day, before_day), max(self._purged_ts, before_ts)
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            n = db.execute("UPDATE tickets SET pii = NULL WHERE pii IS NOT NULL AND day < ?",
+                           (before_day,)).rowcount
+            n += db.execute("UPDATE sms SET pii = NULL WHERE pii IS NOT NULL AND day < ?",
+                            (before_day,)).rowcount
+            n += db.execute("UPDATE appointments SET pii = NULL WHERE pii IS NOT NULL AND start < ?",
+                            (before_ts,)).rowcount
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if n:  # the WAL still holds the pages as they were: fold it in and empty it
+            for _ in range(50):
+                if db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0:
+                    break
+                time.sleep(0.02)  # a reader on an older snapshot: it finishes in a moment
+            else:
+                log.warning("purged personal data may stay in %s-wal until the next checkpoint", self.path)
+            self.purges += 1  # done, WAL and all (tests wait for it)
+        return n

@@ -16,7 +16,7 @@ write rows it does not understand.
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from typing import Any, Callable
 
 # The tables as the engine and its extensions created them before versioning
 # (the extensions' follow-ups and SMS outbox tables are the store's too now).
@@ -49,6 +49,13 @@ CREATE INDEX IF NOT EXISTS sms_day ON sms(day);
 CREATE INDEX IF NOT EXISTS sms_state ON sms(state);
 """
 
+# v4: each config revision with its audit record (caller/config_admin.py)
+V4_TABLES = """
+CREATE TABLE IF NOT EXISTS config_revisions (
+    revision INTEGER PRIMARY KEY, at REAL NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
+    data BLOB NOT NULL);
+"""
+
 
 class SchemaError(RuntimeError):
     """The database cannot be brought to this engine's schema version."""
@@ -62,7 +69,45 @@ def run_sql(db: sqlite3.Connection, script: str) -> None:
             db.execute(stmt)
 
 
-Migration = tuple[str, Callable[[sqlite3.Connection], None]]
+class Keyed:
+    """A migration step that needs the data key: ``fn(db, cipher)``."""
+
+    def __init__(self, fn: Callable[[sqlite3.Connection, Any], None]):
+        self.fn = fn
+
+
+Migration = tuple[str, "Callable[[sqlite3.Connection], None] | Keyed"]
+
+
+def _encrypt_personal_data(db: sqlite3.Connection, cipher: Any) -> None:
+    """Phones and form data leave the JSON rows for an encrypted ``pii`` column
+    (tickets, SMS outbox, appointments); appointments get their ``start`` as a
+    column so the purge can find past ones."""
+    import json
+    run_sql(db, "ALTER TABLE tickets ADD COLUMN pii BLOB; ALTER TABLE sms ADD COLUMN pii BLOB; "
+                "ALTER TABLE appointments ADD COLUMN pii BLOB; ALTER TABLE appointments ADD COLUMN start REAL")
+    todo = []
+    for table, key, fields in (("tickets", "id", ("phone", "form", "answers")), ("sms", "id", ("phone",)),
+                               ("appointments", "code", ("phone",))):
+        for k, data in db.execute(f"SELECT {key}, data FROM {table}").fetchall():
+            rec = json.loads(data)
+            personal = {f: rec.get(f) for f in fields if rec.get(f)}
+            start = rec.get("start") if table == "appointments" else None
+            if personal:
+                if cipher is None:
+                    raise SchemaError("personal data to encrypt but no data key "
+                                      "(give the engine --data-key or the `data-key` credential)")
+                for f in fields:
+                    rec[f] = "" if f == "phone" and table == "sms" else None
+                todo.append((table, key, k, cipher.encrypt_json(personal),
+                             json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode(), start))
+            elif start is not None:
+                db.execute("UPDATE appointments SET start = ? WHERE code = ?", (start, k))
+    for table, key, k, pii, data, start in todo:
+        db.execute(f"UPDATE {table} SET pii = ?, data = ? WHERE {key} = ?", (pii, data, k))
+        if table == "appointments":
+            db.execute("UPDATE appointments SET start = ? WHERE code = ?", (start, k))
+
 
 # Forms filled once: the citizens' profiles and the forms issued with tickets.
 # Both hold only Fernet tokens (hall.crypto.DataCipher); a profile is found by
@@ -76,9 +121,22 @@ CREATE TABLE ticket_forms (
 CREATE INDEX ticket_forms_day ON ticket_forms(day);
 """
 
+# Cases: one row per case, the applicant inside only as a DataCipher token.
+V3_CASES = """
+CREATE TABLE cases (
+    id TEXT PRIMARY KEY, ticket TEXT, stage TEXT NOT NULL, open INTEGER NOT NULL,
+    deadline TEXT NOT NULL, updated_at REAL NOT NULL, data BLOB NOT NULL);
+CREATE INDEX cases_open ON cases(open);
+CREATE INDEX cases_updated ON cases(updated_at);
+CREATE UNIQUE INDEX cases_ticket ON cases(ticket) WHERE ticket IS NOT NULL;
+"""
+
 MIGRATIONS: list[Migration] = [
     ("tables of the unversioned engine (idempotent on such a database)", lambda db: run_sql(db, V1)),
     ("profiles and ticket forms (encrypted personal data)", lambda db: run_sql(db, V2_FORMS)),
+    ("cases (办件) with their timelines", lambda db: run_sql(db, V3_CASES)),
+    ("personal data encrypted at rest (phones, forms, answers), config revisions", Keyed(lambda db, cipher: (
+        _encrypt_personal_data(db, cipher), run_sql(db, V4_TABLES)))),
 ]
 
 
@@ -86,8 +144,11 @@ def version(db: sqlite3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -> int:
-    """Bring ``db`` (autocommit mode) to the newest version; returns it."""
+def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None, cipher: Any = None) -> int:
+    """Bring ``db`` (autocommit mode) to the newest version; returns it.
+
+    ``cipher`` (a :class:`hall.crypto.DataCipher`) is needed only by steps that
+    encrypt rows already there."""
     steps = MIGRATIONS if migrations is None else migrations
     have = version(db)
     if have > len(steps):
@@ -96,7 +157,7 @@ def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -
     for n, (what, step) in enumerate(steps[have:], start=have + 1):
         db.execute("BEGIN IMMEDIATE")
         try:
-            step(db)
+            step.fn(db, cipher) if isinstance(step, Keyed) else step(db)
             db.execute(f"PRAGMA user_version = {n:d}")
             db.execute("COMMIT")
         except BaseException as e:

@@ -22,7 +22,7 @@ def window_state(e: Engine, wid: str, now: float) -> m.WindowState:
     if t is not None and t.state in ACTIVE:
         brief = m.TicketBrief(ticket=t.id, number=t.number, matter=t.matter, bundle=t.bundle,
                               state=t.state, called_at=t.called_at, recalls=t.recalls,
-                              priority=t.priority, form=t.form)
+                              priority=t.priority)
     return m.WindowState(window=wid, number=wc.number, zone=wc.zone, status=w.status,
                          staff=w.staff, ticket=brief,
                          waiting=e.routing.waiting_for_window(wid), at=now,

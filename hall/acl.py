@@ -39,6 +39,7 @@ DEVICE_PUBLISHERS: Grants = {"bridge": "devices", "kiosk": "devices", "sender": 
 RULES: dict[str, tuple[Grants, Grants]] = {
     "engine.availability": (ENGINE, PUBLIC),
     "config.current": (ENGINE, PUBLIC),
+    "config.audit": (ENGINE, ADMINS),  # who changed the config, and how
     "zone.board": (ENGINE, PUBLIC),
     "zone.called": (ENGINE, PUBLIC),
     "stats.summary": (ENGINE, PUBLIC),
@@ -46,7 +47,10 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     "stats.balance": (ENGINE, ADMINS),
     # `onewindow metrics` keeps who is online since when; `onewindow status` (an admin) reads it
     "stats.availability": ({"monitor": "all"}, ADMINS),
-    "stats.progress": ({"admin": "all"}, PUBLIC),
+    # the public progress board: cases with masked names, written by the engine's case desk
+    "stats.progress": (ENGINE, PUBLIC),
+    "stats.case_depts": (ENGINE, ADMINS),  # per-department case counts for the supervisors
+    "alert.case": (ENGINE, ADMINS),  # 电子监察: a case near or past its deadline
     "window.state": (ENGINE, {"bridge": "windows", "terminal": "windows", "display": "windows", "admin": "all"}),
     "window.evaluate": (ENGINE, {"bridge": "windows", "terminal": "windows"}),
     "window.settled": (ENGINE, {"terminal": "windows", "admin": "all", "monitor": "all"}),
@@ -82,6 +86,9 @@ OP_REQUESTERS: dict[str, Grants] = {
     # the reply carries the citizen's filled form: the window's terminal, not its keypad
     "window.visit": {"terminal": "windows"},
     "window.form": {"terminal": "windows"},
+    # moving a case along its timeline is the clerk's terminal's, not a keypad's
+    "window.case_step": {"terminal": "windows"},
+    "window.case_extend": {"terminal": "windows"},
 }
 
 

@@ -15,7 +15,7 @@ import click
 SUBCOMMANDS = {
     "caller": ("caller.cli:cmd", "Run the queue engine."),
     "demo": ("sim.demo:cmd", "Run a whole simulated hall on embedded defaults."),
-    "config": ("hall.config_cli:cmd", "Check or show a hall config."),
+    "config": ("hall.config_cli:cmd", "Check a hall config; get, push, diff, history, rollback."),
     "acl": ("hall.acl:cmd", "Print the mosquitto ACL of a hall, generated from its config."),
     "certs": ("hall.certs:cmd", "Make the hall CA and TLS certificates for the broker and devices."),
     "creds": ("hall.creds:cmd", "Add, rotate or remove the broker password of an identity."),

@@ -37,6 +37,23 @@ def new_key() -> bytes:
     return Fernet.generate_key()
 
 
+def write_key(path: str | Path) -> Path:
+    """Write a fresh data key to ``path`` (mode 0600) for a demo or a test hall."""
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(new_key())
+    return path
+
+
+def use_fresh_key(folder: str | Path) -> Path:
+    """For a demo or a benchmark: a new data key in ``folder``, exported as
+    ``$ONEWINDOW_DATA_KEY_FILE`` (so the engines it starts find it) unless one is set."""
+    if not os.environ.get(ENV_FILE):
+        os.environ[ENV_FILE] = str(write_key(Path(folder) / "data-key"))
+    return Path(os.environ[ENV_FILE])
+
+
 def load_key(path: str | Path | None = None) -> bytes:
     """The data key: ``path``, else ``$ONEWINDOW_DATA_KEY_FILE``, else the systemd credential."""
     candidates = [path, os.environ.get(ENV_FILE)]

@@ -213,7 +213,8 @@ class TicketBrief(Outbound):
     called_at: float | None
     recalls: int
     priority: str
-    form: dict[str, str] | None = None
+    # no form here: it is personal data, and this state is retained; the
+    # window's own terminal fetches it with window/<id>/request/visit
 
 class WindowState(Outbound):
     window: str
@@ -330,6 +331,81 @@ class CaseProgress(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     matter: str | None = None
     status: Literal["received", "processing", "done", "ready"]
     updated_at: float
+    department: str | None = None
+    stage: str | None = None  # accepted, review, decided, issuing, ready, collected, correction, denied, withdrawn
+    deadline: str | None = None  # ISO date
+    days_left: int | None = None  # working days; negative once overdue
+    overdue: bool = False
+
+
+class CaseStepView(Outbound):
+    stage: str
+    at: float
+    handler: str
+    opinion: str
+
+
+class CaseView(Outbound):
+    """A case's whole timeline, for the citizen who proved it is theirs (name masked)."""
+
+    case: str
+    name: str
+    matter: str
+    department: str
+    stage: str
+    deadline: str
+    days_left: int
+    overdue: bool
+    result: str | None
+    steps: list[CaseStepView]
+
+
+class CaseQuery(Inbound):
+    """Look a case up at a kiosk: its number and the last four characters of the
+    applicant's ID number or phone (the second factor)."""
+
+    case: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    code: Annotated[str, msgspec.Meta(pattern=r"^[0-9Xx]{4}$")]
+
+
+class CaseStepRequest(Inbound):
+    """A move of a case's timeline (from a window terminal or the outside case system)."""
+
+    case: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    stage: Literal["accepted", "review", "decided", "issuing", "ready", "collected",
+                   "correction", "denied", "withdrawn"]
+    opinion: ShortText = ""
+    handler: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # default: the window's staff
+
+
+class CaseExtendRequest(Inbound):
+    case: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    days: Annotated[int, msgspec.Meta(ge=1, le=60)]
+    reason: ShortText
+
+
+class CaseAckRequest(Inbound):
+    case: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class CaseAlert(Outbound):
+    """电子监察: a case near (yellow) or past (red) its deadline; retained while it lasts."""
+
+    case: str
+    level: Literal["yellow", "red"]
+    matter: str
+    department: str
+    deadline: str
+    days_left: int
+    acked: bool
+    at: float
+
+
+class CaseDeptStats(Outbound):
+    """Per department: open cases and how decided ones stood against their deadlines."""
+
+    departments: dict[str, dict[str, int]]  # name → open, early, on_time, overdue, warned
+    at: float
 
 class ProgressBoard(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cases: list[CaseProgress]
@@ -454,8 +530,37 @@ class ScanEvent(Outbound):
 
 # --------------------------------------------------------------- the config ---
 
+MAX_CONFIG_PAYLOAD = 4 * 1024 * 1024  # a 900-matter hall is ~0.4 MB of JSON
+PAYLOAD_LIMITS = {"config.set": MAX_CONFIG_PAYLOAD}  # per request op; the rest: MAX_PAYLOAD
+
+
 class ConfigSetRequest(Inbound):
+    """Replace the hall config.  ``base`` is the ``revision`` of
+    ``config/hall/current`` the new config was made from: a push based on an
+    older revision is refused (``stale_config``), never silently applied over
+    someone else's change."""
+
     config: dict[str, Any]
+    base: Annotated[int, msgspec.Meta(ge=0)]
+    by: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # the person, for the audit record
+
+
+class ConfigGetRequest(Inbound):
+    """Ask for the config in force, whole (green-channel codes and local settings included)."""
+
+
+class ConfigHistoryRequest(Inbound):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
+
+
+class ConfigRollbackRequest(Inbound):
+    """Put the config of an earlier ``revision`` back in force (as a new revision);
+    settings local to the hall server (the SMS gateway) stay as they are."""
+
+    revision: Annotated[int, msgspec.Meta(ge=0)]
+    base: Annotated[int, msgspec.Meta(ge=0)]
+    by: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
 
 class Appointment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -468,9 +573,43 @@ class AppointmentsRequest(Inbound):
     appointments: list[Appointment]
 
 class ConfigCurrent(Outbound):
+    """The config in force: no staff roster, no green-channel codes (``codes: []``)."""
+
     version: int
     digest: str
     config: dict[str, Any]
+    revision: int = 0  # the ``base`` of the next push
+
+
+class ConfigAudit(Outbound):
+    """One change of the hall config: who, when, and what changed (a unified diff
+    of the published config, one key per line)."""
+
+    revision: int
+    at: float
+    who: str  # the requester's bus id (its MQTT username once ACLs confine ids)
+    by: str | None  # the person named in the request
+    action: Literal["start", "push", "rollback"]  # start: the file changed on the server
+    base: int | None
+    digest: str
+    diff: str
+    rollback_of: int | None = None
+
+
+class ConfigRevision(Outbound):
+    revision: int
+    digest: str
+    config: dict[str, Any]
+    yaml: str
+
+
+class ConfigHistory(Outbound):
+    revisions: list[ConfigAudit]
+
+
+class ConfigApplied(Outbound):
+    revision: int
+    digest: str
 
 
 # ------------------------------------------ running the hall: KPIs, health ---
@@ -558,6 +697,7 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "kiosk.printed": PrintedRequest,
     "kiosk.rate": KioskRateRequest,
     "kiosk.progress": ProgressRequest,
+    "kiosk.case": CaseQuery,
     "kiosk.staff": StaffCallRequest,
     "kiosk.profile_get": ProfileRef,
     "kiosk.profile_put": ProfilePutRequest,
@@ -577,15 +717,21 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "window.queue": Plain,
     "window.visit": Plain,
     "window.form": Plain,
+    "window.case_step": CaseStepRequest,
+    "window.case_extend": CaseExtendRequest,
     # ratings
     "alert.followups": FollowupListRequest,
     "alert.followup_close": FollowupCloseRequest,
+    "alert.case_ack": CaseAckRequest,
     # SMS
     "device.sms_status": SmsStatusRequest,
     "device.sms_sync": SmsSyncRequest,
     # the config
     "config.set": ConfigSetRequest,
     "config.appointments": AppointmentsRequest,
+    "config.get": ConfigGetRequest,
+    "config.history": ConfigHistoryRequest,
+    "config.rollback": ConfigRollbackRequest,
 }
 
 PAYLOAD_TYPES: dict[str, type] = {
@@ -601,6 +747,8 @@ PAYLOAD_TYPES: dict[str, type] = {
     "ZoneBoard": ZoneBoard,
     "CalledEvent": CalledEvent,
     "ProgressBoard": ProgressBoard,
+    "CaseAlert": CaseAlert,
+    "CaseDeptStats": CaseDeptStats,
     # ratings
     "FollowUp": FollowUp,
     # kiosks
@@ -613,6 +761,7 @@ PAYLOAD_TYPES: dict[str, type] = {
     "ScanEvent": ScanEvent,
     # the config
     "ConfigCurrent": ConfigCurrent,
+    "ConfigAudit": ConfigAudit,
     # running the hall
     "HallSummary": HallSummary,
     "BalanceView": BalanceView,
@@ -626,13 +775,21 @@ PAYLOAD_TYPES: dict[str, type] = {
 RESPONSE_DATA: dict[str, type] = {
     "kiosk.issue": TicketInfo, "kiosk.checkin": TicketInfo, "kiosk.ticket": TicketInfo,
     "kiosk.requeue": TicketInfo, "kiosk.cancel": TicketInfo, "kiosk.progress": CaseProgress,
+    "kiosk.case": CaseView, "window.case_step": CaseView, "window.case_extend": CaseView,
+    "alert.case_ack": CaseAlert,
     "kiosk.staff": StaffCall,
     "kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData, "kiosk.profile_erase": ProfileErased,
     **{f"window.{op}": WindowState for op in (
         "login", "logout", "next", "recall", "noshow", "start", "transfer", "pause", "resume", "finish")},
     "window.queue": QueueView, "window.visit": VisitView, "window.form": FilledForm,
     "alert.followups": FollowupList, "alert.followup_close": FollowUp,
+    "config.set": ConfigApplied, "config.rollback": ConfigApplied,
+    "config.get": ConfigRevision, "config.history": ConfigHistory,
 }
+
+# reads whose replies are never kept in the idempotency record (a retry reads
+# again): they carry personal data, or a whole config
+UNRECORDED_OPS = frozenset({"window.visit", "config.get", "config.history"})
 
 
 # --------------------------------------------------------------------- wire ---
@@ -687,13 +844,13 @@ class _IdOnly(msgspec.Struct):
     id: Any = None
 
 
-def best_effort_id(data: bytes) -> str:
+def best_effort_id(data: bytes, max_size: int = MAX_PAYLOAD) -> str:
     """The request id of a payload that failed validation, if it has one.
 
     Decoded into a one-field struct (other fields are skipped, not built), and
     only from a payload that passed :func:`check_bounds`."""
     try:
-        check_bounds(data)
+        check_bounds(data, max_size)
         rid = msgspec.json.decode(data, type=_IdOnly).id
     except (Unreadable, msgspec.DecodeError, msgspec.ValidationError):
         return ""

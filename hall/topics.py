@@ -204,8 +204,9 @@ _SPECS += [
               "A zone's current calls, recent calls and waiting counts."),
     TopicSpec("zone.called", Kind.ZONE, "called", "CalledEvent", False, "engine",
               "A ticket called (or recalled) to a window of this zone."),
-    TopicSpec("stats.progress", Kind.STATS, "progress", "ProgressBoard", True, "case system (admin)",
-              "办事进度公示: public case progress with masked names (id is always `hall`)."),
+    TopicSpec("stats.progress", Kind.STATS, "progress", "ProgressBoard", True, "engine",
+              "办事进度公示: the latest updated cases with masked names, stage, deadline (id is always "
+              "`hall`); pushed when a case moves."),
     TopicSpec("display.availability", Kind.DISPLAY, "availability", "Availability", True, "display",
               "Wall display / announcer availability; Last-Will offline."),
 ]
@@ -227,6 +228,21 @@ _SPECS += _requests(Kind.ALERT, "admin (onewindow followup)", {
     "followups": "List bad-review follow-ups (id = the client's own id).",
     "followup_close": "Close a follow-up with a note (id = the client's own id).",
 })
+
+# --- cases (办件) and their supervision (电子监察) ---
+_SPECS += [
+    TopicSpec("alert.case", Kind.ALERT, "case", "CaseAlert", True, "engine",
+              "A case near (yellow) or past (red) its deadline (id = case number); cleared when it ends."),
+    TopicSpec("stats.case_depts", Kind.STATS, "case_depts", "CaseDeptStats", True, "engine",
+              "Per department: open cases, and decided ones early / on time / overdue (id is always `hall`)."),
+]
+_SPECS += _requests(Kind.KIOSK, "kiosk", {
+    "case": "A case's whole timeline by its number and the last four of the applicant's ID or phone."})
+_SPECS += _requests(Kind.WINDOW, "window terminal", {
+    "case_step": "Move a case along its timeline (受理→审查→决定→制证→待领取→已领取, 补正中, 不予许可, 撤回).",
+    "case_extend": "Extend a case's deadline by working days, with the reason."})
+_SPECS += _requests(Kind.ALERT, "supervisor (admin console)", {
+    "case_ack": "Acknowledge a case's supervision warning (id = the client's own id)."})
 
 # --- SMS ---
 _SPECS.append(TopicSpec("device.sms", Kind.DEVICE, "sms", "SmsRequest", False, "engine",
@@ -268,6 +284,14 @@ _SPECS += [
               "Every client's availability with the time it changed, as `onewindow metrics` saw it (id is "
               "always `hall`); read by `onewindow status`."),
 ]
+
+# --- config governance: every change has a revision and an audit record ---
+_SPECS.extend(_req(Kind.CONFIG, "get", "The config in force, whole, with its revision (admin).", "admin"))
+_SPECS.extend(_req(Kind.CONFIG, "history", "Audit records of config changes, newest first (admin).", "admin"))
+_SPECS.extend(_req(Kind.CONFIG, "rollback", "Put an earlier revision back in force, as a new revision (admin).",
+                   "admin"))
+_SPECS.append(TopicSpec("config.audit", Kind.CONFIG, "audit", "ConfigAudit", True, "engine",
+                        "The latest config change: who, when, the diff (id is always `hall`; ACL: admins only)."))
 
 
 class Registry:

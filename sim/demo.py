@@ -287,6 +287,7 @@ def cmd(config_path: str, minutes: float, speed: float, seed: int, plain: bool, 
         keep: bool) -> None:
     """Run a whole simulated hall: broker, engine, devices, kiosks, staff and a live board."""
     from caller.service import CallerService
+    from hall.crypto import DataCipher, write_key
     try:
         cfg = load_config(config_path)
     except ConfigError as e:
@@ -299,7 +300,9 @@ def cmd(config_path: str, minutes: float, speed: float, seed: int, plain: bool, 
     start = next_working_morning(cfg, dt.datetime.now(tz).date(), 8, 25)
     clock = SimClock(start, speed, time.monotonic)
     db = work / "engine.sqlite"
-    engine = CallerService(cfg, db, broker.settings, clock=clock)
+    # the demo's own data key, in its temp folder (a real hall's is a systemd credential)
+    cipher = DataCipher.from_env(write_key(work / "data-key"))
+    engine = CallerService(cfg, db, broker.settings, clock=clock, cipher=cipher)
     engine.start()
     rig = _start_rig(cfg, broker.settings, work) if devices else None
     if rig is not None:

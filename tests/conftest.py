@@ -22,6 +22,15 @@ HERE = Path(__file__).parent
 _hall_seq = itertools.count(1)
 
 
+def pytest_configure(config):
+    """A data key made at test time for every engine of the session (and its subprocesses)."""
+    import tempfile
+
+    from hall.crypto import ENV_FILE, write_key
+    if not os.environ.get(ENV_FILE):
+        os.environ[ENV_FILE] = str(write_key(Path(tempfile.mkdtemp(prefix="onewindow-key-")) / "data-key"))
+
+
 def small_raw() -> dict:
     return yaml.safe_load((HERE / "halls" / "small.yaml").read_text(encoding="utf-8"))
 

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from caller.config_admin import published_digest
 from hall import messages as m
 from hall.bus import RequestError, Requester
 from hall.topics import REGISTRY
@@ -98,7 +99,8 @@ def test_late_subscriber_rebuilds_from_retained_state(running_engine, bus_client
     assert avail.get()[1] == {"state": "online"}
     s = summary.get()[1]
     assert (s["issued"], s["waiting"], s["open_windows"]) == (3, 2, 1)
-    assert cfg.get()[1]["digest"] == eng.config.digest()
+    cur = cfg.get()[1]
+    assert (cur["digest"], cur["revision"]) == (published_digest(eng.config), 0)
 
 
 def test_same_request_id_gets_same_reply_and_one_ticket(running_engine, bus_client):
@@ -178,9 +180,8 @@ def test_fuzzed_request_topics_never_kill_the_engine(running_engine, bus_client)
 def test_pushed_config_is_validated_and_applied(running_engine, bus_client, tmp_path):
     from tests.conftest import small_raw
     import yaml
-    eng = running_engine()
     path = tmp_path / "hall.yaml"
-    eng.config_path = path
+    eng = running_engine(config_path=path)
     c = bus_client(eng.hall_id, "admin")
     adm = Requester(c, "config", "admin")
     raw = small_raw()
@@ -189,13 +190,13 @@ def test_pushed_config_is_validated_and_applied(running_engine, bus_client, tmp_
     bad["windows"][0]["serves"] = {"M404": 1, "M1": 12}
     bad["zones"][0]["shade"] = "red"
     with pytest.raises(RequestError) as e:
-        adm.call("set", {"config": bad})
+        adm.call("set", {"config": bad, "base": 0})
     assert e.value.code == "bad_config"
     assert "zones[0].shade: Extra inputs are not permitted" in e.value.message
     assert "windows[0].serves" in e.value.message
     good = json.loads(json.dumps(raw))
     good["windows"][0]["number"] = "101"
-    assert adm.call("set", {"config": good})["digest"] != ""
+    assert adm.call("set", {"config": good, "base": 0})["revision"] == 1
     assert eng.engine.window_state("W1", 0).number == "101"
     assert yaml.safe_load(path.read_text())["windows"][0]["number"] == "101"
 

@@ -14,6 +14,7 @@ from caller.engine import Engine, Refused
 from caller.followups import Followups, add_working_days
 from caller.satisfaction import Satisfaction
 from caller.store import Store
+from hall.crypto import DataCipher, new_key
 from hall import messages as m
 from hall.clock import local_day
 from hall.config import parse_config
@@ -28,6 +29,9 @@ def at(day: str, hhmm: str) -> float:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(h, mi), TZ).timestamp()
 
 
+KEY = DataCipher(new_key())  # one hall's data key: a restarted harness reads what it wrote
+
+
 class Harness:
     """Drives the core and extensions the way caller/service.py does, without I/O:
     each call is one batch; records go to a real SQLite store in memory."""
@@ -36,7 +40,7 @@ class Harness:
         self.cfg = cfg
         self.e = Engine(cfg)
         self.exts = exts
-        self.store = Store(db_path)
+        self.store = Store(db_path, KEY)
         self.store.open()
         self.e.restore(*self.store.load(local_day(now, cfg.hall.timezone)), now=now)
         for x in exts:
@@ -122,8 +126,11 @@ def test_working_days_skip_weekends_holidays_and_count_swapped_days():
     d = dt.date
     assert add_working_days(d(2026, 11, 20), 1, hours) == d(2026, 11, 23)  # Fri → Mon
     assert add_working_days(d(2026, 11, 20), 0, hours) == d(2026, 11, 20)
-    assert add_working_days(d(2026, 9, 30), 1, hours) == d(2026, 10, 5)  # holidays, weekend
+    # the national calendar: 国庆 1–7 October 2026 (the hall's own closures say 1–2 only)
+    assert add_working_days(d(2026, 9, 30), 1, hours) == d(2026, 10, 8)
     assert add_working_days(d(2026, 10, 9), 1, hours) == d(2026, 10, 10)  # 调休 Saturday
+    hall_closed = ServiceHours(closed_dates=[d(2026, 11, 23)])  # a closure of the hall's own
+    assert add_working_days(d(2026, 11, 20), 1, hall_closed) == d(2026, 11, 24)
     assert add_working_days(d(2026, 11, 21), 5, hours) == d(2026, 11, 27)  # rated on a Saturday
 
 

@@ -111,7 +111,9 @@ def test_reminder_once_restart_rating_followup_and_stats(running_engine, bus_cli
         ob = next(x for x in eng.extensions if isinstance(x, SmsOutbox))
         wait_for(lambda: not ob.pending, what="the sent status back at the engine")
         assert fm.messages() == [(PHONE, near)]
-        rows = {r.reason: r for r in eng.store.sms_rows()}
+        # the outbox knows before its batch is committed: wait for the store's row
+        rows = wait_for(lambda: (r := {x.reason: x for x in eng.store.sms_rows()}) and
+                        r.get("near") and r["near"].state == "sent" and r, what="the sent row committed")
         assert (rows["near"].state, rows["near"].refs, rows["near"].parts) == ("sent", ["1"], 1)
 
         # the sender stops; the call happens meanwhile; nothing is lost

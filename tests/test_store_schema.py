@@ -11,6 +11,7 @@ import pytest
 from caller.model import Ticket
 from caller.store import Store
 from caller.store_schema import MIGRATIONS, SchemaError, migrate, run_sql, version
+from hall.crypto import DataCipher, new_key
 
 # The tables exactly as the unversioned engine (and its follow-ups and SMS
 # extensions) created them, copied here so a later edit of store_schema.V1
@@ -77,7 +78,8 @@ def unversioned_db(path) -> None:
 def test_an_unversioned_database_opens_with_its_data(tmp_path):
     path = tmp_path / "engine.sqlite"
     unversioned_db(path)
-    s = Store(path)
+    key = DataCipher(new_key())
+    s = Store(path, key)
     s.open()
     try:
         assert version(s.db) == len(MIGRATIONS)
@@ -91,7 +93,7 @@ def test_an_unversioned_database_opens_with_its_data(tmp_path):
         assert [(f.followup, f.level) for f in s.followups(closed_since=0)] == [("FU-20261120-A001", 1)]
     finally:
         s.close()
-    s2 = Store(path)  # a second open runs nothing again
+    s2 = Store(path, key)  # a second open runs nothing again
     s2.open()
     assert version(s2.db) == len(MIGRATIONS) and len(s2.load(DAY)[0]) == 1
     s2.close()
@@ -103,7 +105,8 @@ def test_an_empty_file_gets_every_table(tmp_path):
     names = {r[0] for r in s.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     s.close()
     assert names == {"tickets", "windows", "counters", "replies", "ratings", "estimates",
-                     "appointments", "meta", "followups", "sms", "profiles", "ticket_forms"}
+                     "appointments", "meta", "followups", "sms", "profiles", "ticket_forms", "cases",
+                     "config_revisions"}
 
 
 def _db(tmp_path):

@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from .access import AccessConfig, access_problems
 from .base import Ident, Names, Strict
+from .cases import CasesConfig
 from .devices import DevicesConfig
 from .door import DoorConfig
 from .forms import FormsConfig
 from .kiosk import KiosksConfig
 from .notify import NotifyConfig
+from .privacy import PrivacyConfig
 from .queue import (Bundle, Group, HallInfo, Matter, PriorityPolicy, QueueRules,
                     ServiceHours, Window, Zone)
 from .screens import ScreensConfig
@@ -69,6 +71,8 @@ class HallConfig(Strict):
     screens: ScreensConfig = Field(default_factory=ScreensConfig, description="Wall displays and the voice announcer.")
     kiosks: KiosksConfig = Field(default_factory=KiosksConfig, description="Kiosks: guidance, printers, timeouts.")
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Evaluation (好差评) and SMS reminders.")
+    cases: CasesConfig = Field(default_factory=CasesConfig,
+                               description="Cases (办件): supervision warnings, the public board, look-ups.")
     forms: FormsConfig = Field(default_factory=FormsConfig, description="Application forms: fields, per-matter "
                                                                         "forms, profile retention.")
     staff: list[StaffMember] = Field(default=[], description="The staff roster: who may log in at which "
@@ -78,55 +82,12 @@ class HallConfig(Strict):
     access: AccessConfig = Field(default_factory=AccessConfig,
                                  description="Who may be on the bus: the MQTT usernames of the engine, bridges, "
                                              "terminals, announcers and admins (see docs/security.md).")
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig,
+                                   description="How long personal data (phones, forms) is kept.")
 
     @model_validator(mode="after")
     def _cross(self) -> "HallConfig":
-        errs: list[str] = []
-        for name, items in (("groups", self.groups), ("zones", self.zones), ("matters", self.matters),
-                            ("bundles", self.bundles), ("windows", self.windows)):
-            key = "prefix" if name == "groups" else "id"
-            for d in _dupes(items, key):
-                errs.append(f"{name}: duplicate {key} {d!r}")
-        for d in _dupes(self.windows, "number"):
-            errs.append(f"windows: duplicate number {d!r}")
-        prefixes = {g.prefix for g in self.groups}
-        zones = {z.id for z in self.zones}
-        matters = {m.id for m in self.matters}
-        bundles = {b.id for b in self.bundles}
-        if matters & bundles:
-            errs.append(f"bundles: ids also used by matters: {sorted(matters & bundles)}")
-        for i, m in enumerate(self.matters):
-            if m.group not in prefixes:
-                errs.append(f"matters[{i}].group: unknown group {m.group!r}")
-            if m.zone not in zones:
-                errs.append(f"matters[{i}].zone: unknown zone {m.zone!r}")
-        for i, b in enumerate(self.bundles):
-            if b.group not in prefixes:
-                errs.append(f"bundles[{i}].group: unknown group {b.group!r}")
-            if b.zone not in zones:
-                errs.append(f"bundles[{i}].zone: unknown zone {b.zone!r}")
-            for m in b.matters:
-                if m not in matters:
-                    errs.append(f"bundles[{i}].matters: unknown matter {m!r}")
-        served: set[str] = set()
-        for i, w in enumerate(self.windows):
-            if w.zone not in zones:
-                errs.append(f"windows[{i}].zone: unknown zone {w.zone!r}")
-            for s in w.serves:
-                if s not in matters and s not in bundles:
-                    errs.append(f"windows[{i}].serves.{s}: unknown matter or bundle")
-                served.add(s)
-            for s in w.authorised:
-                if s not in matters and s not in bundles and s not in zones:
-                    errs.append(f"windows[{i}].authorised: unknown matter, bundle or zone {s!r}")
-        for i, m in enumerate(self.matters):
-            if m.id not in served:
-                errs.append(f"matters[{i}]: no window serves {m.id!r}")
-        errs.extend(f"{p}: {r}" for p, r in self.devices.window_problems({w.id for w in self.windows}))
-        errs.extend(f"{p}: {r}" for p, r in self.screens.zone_problems(zones))
-        errs.extend(f"{p}: {r}" for p, r in self.forms.matter_problems(matters))
-        errs.extend(f"{p}: {r}" for p, r in staff_problems(self.staff, {w.id for w in self.windows}))
-        errs.extend(f"{p}: {r}" for p, r in access_problems(self))
+        errs = cross_problems(self)
         if errs:
             raise ValueError("; ".join(errs))
         return self
@@ -177,6 +138,116 @@ class HallConfig(Strict):
         # the bus agree on it (the roster is not published)
         blob = json.dumps(self.public_dict(), sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def cross_problems(c: Any) -> list[str]:
+    """The cross-checks of a hall config, as ``"path: reason"`` lines.
+
+    ``c`` is a :class:`HallConfig`, or — when the schema already refused some
+    fields — the raw mapping seen through :func:`_lenient`, so that one push
+    is told about every problem at once, not the cross-references only after
+    the typos are fixed."""
+    errs: list[str] = []
+    for name, items in (("groups", c.groups), ("zones", c.zones), ("matters", c.matters),
+                        ("bundles", c.bundles), ("windows", c.windows)):
+        key = "prefix" if name == "groups" else "id"
+        for d in _dupes(items, key):
+            errs.append(f"{name}: duplicate {key} {d!r}")
+    for d in _dupes(c.windows, "number"):
+        errs.append(f"windows: duplicate number {d!r}")
+    prefixes = {g.prefix for g in c.groups}
+    zones = {z.id for z in c.zones}
+    matters = {m.id for m in c.matters}
+    bundles = {b.id for b in c.bundles}
+    if matters & bundles:
+        errs.append(f"bundles: ids also used by matters: {sorted(matters & bundles)}")
+    for i, m in enumerate(c.matters):
+        if m.group not in prefixes:
+            errs.append(f"matters[{i}].group: unknown group {m.group!r}")
+        if m.zone not in zones:
+            errs.append(f"matters[{i}].zone: unknown zone {m.zone!r}")
+    for i, b in enumerate(c.bundles):
+        if b.group not in prefixes:
+            errs.append(f"bundles[{i}].group: unknown group {b.group!r}")
+        if b.zone not in zones:
+            errs.append(f"bundles[{i}].zone: unknown zone {b.zone!r}")
+        for m in b.matters or ():
+            if m not in matters:
+                errs.append(f"bundles[{i}].matters: unknown matter {m!r}")
+    served: set[str] = set()
+    for i, w in enumerate(c.windows):
+        if w.zone not in zones:
+            errs.append(f"windows[{i}].zone: unknown zone {w.zone!r}")
+        for s in w.serves or ():
+            if s not in matters and s not in bundles:
+                errs.append(f"windows[{i}].serves.{s}: unknown matter or bundle")
+            served.add(s)
+        for s in w.authorised or ():
+            if s not in matters and s not in bundles and s not in zones:
+                errs.append(f"windows[{i}].authorised: unknown matter, bundle or zone {s!r}")
+    for i, m in enumerate(c.matters):
+        if m.id not in served:
+            errs.append(f"matters[{i}]: no window serves {m.id!r}")
+    errs.extend(f"{p}: {r}" for p, r in c.devices.window_problems({w.id for w in c.windows}))
+    errs.extend(f"{p}: {r}" for p, r in c.screens.zone_problems(zones))
+    errs.extend(f"{p}: {r}" for p, r in c.forms.matter_problems(matters))
+    errs.extend(f"{p}: {r}" for p, r in staff_problems(c.staff, {w.id for w in c.windows}))
+    if isinstance(c, HallConfig):  # identities need the whole model; a refused file is told the rest
+        errs.extend(f"{p}: {r}" for p, r in access_problems(c))
+    return errs
+
+
+class _Lenient(dict):
+    """A raw mapping read like a model: ``x.field`` (None when missing)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return _lenient(self.get(name))
+
+
+def _lenient(v: Any) -> Any:
+    if isinstance(v, dict):
+        return _Lenient(v)
+    if isinstance(v, list):
+        return [_lenient(x) for x in v]
+    return v
+
+
+class _RawSections:
+    """``devices`` and ``screens`` of a raw config, validated on their own so
+    their cross-checks still run when another part of the file is refused."""
+
+    def __init__(self, raw: dict[str, Any]):
+        self.raw = _lenient(raw)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _SECTIONS:
+            try:
+                return _SECTIONS[name].validate_python(self.raw.get(name) or _SECTION_EMPTY.get(name, {}))
+            except ValidationError:
+                return _NoProblems() if name != "staff" else []
+        items = getattr(self.raw, name)
+        return [x for x in items if isinstance(x, _Lenient)] if isinstance(items, list) else []
+
+
+_SECTIONS = {"devices": TypeAdapter(DevicesConfig), "screens": TypeAdapter(ScreensConfig),
+             "forms": TypeAdapter(FormsConfig), "staff": TypeAdapter(list[StaffMember])}
+_SECTION_EMPTY: dict[str, Any] = {"staff": []}
+
+
+class _NoProblems:
+    """A section the schema refused: its own cross-checks find nothing more."""
+
+    def __getattr__(self, _name: str) -> Any:
+        return lambda *_a: []
+
+
+def raw_cross_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """Cross-check problems of a config the schema refused (best effort)."""
+    try:
+        lines = cross_problems(_RawSections(raw))
+    except Exception:  # too broken to cross-check: the schema problems say enough
+        return []
+    return [(p, r) if r else ("(root)", p) for p, _, r in (ln.partition(": ") for ln in lines)]
 
 
 # ------------------------------------------------------------- migrations ---
@@ -234,6 +305,8 @@ def parse_config(raw: Any, source: str = "config") -> HallConfig:
                     problems.append((path, reason) if reason else ("(root)", part))
             else:
                 problems.append((_loc(err["loc"]), msg))
+        # the schema stops before the cross-checks: run them on the raw file too
+        problems += [p for p in raw_cross_problems(raw) if p not in problems]
         raise ConfigError(problems, source) from None
 
 

@@ -8,9 +8,10 @@ file path named here, never from this schema.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import Ident, Names, Strict
 
@@ -78,13 +79,26 @@ class GsmSenderConfig(Strict):
     send_timeout_s: float = Field(60, gt=0, le=300, description="Wait for `+CMGS` after one part.")
 
 
+_GATEWAY_URL = re.compile(r"^(https://[^/?#]+|http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?)(/|$)")
+
+
 class HttpSenderConfig(Strict):
     type: Literal["http"] = Field(description="An HTTP SMS gateway: POST JSON `{to, text, id}`.")
-    url: str = Field(pattern=r"^https?://", description="Gateway endpoint; put no secret in it.")
+    url: str = Field(description="Gateway endpoint, `https://` only: phone numbers leave the hall here "
+                                 "(plain `http://` only to a relay on the hall server itself: 127.0.0.1, "
+                                 "localhost, [::1]); put no secret in it.")
     username: str | None = Field(None, description="Basic-auth user; none: the secret is a Bearer token.")
     secret_file: str | None = Field(None, description="File holding the password or token; default: "
                                                       "the systemd credential `sms-gateway`.")
     timeout_s: float = Field(10, gt=0, le=120, description="HTTP timeout of one request.")
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, v: str) -> str:
+        if not _GATEWAY_URL.match(v):
+            raise ValueError("the SMS gateway must be https:// (phone numbers cross the network to it); "
+                             "plain http:// only to 127.0.0.1, localhost or [::1]")
+        return v
 
 
 class FakeSenderConfig(Strict):

@@ -110,6 +110,8 @@ class Matter(Strict):
     department: Names = Field(description="Department that owns the matter.")
     zone: Ident = Field(description="Zone whose windows serve it and whose screens show it.")
     minutes: float = Field(10, gt=0, le=480, description="Expected handling minutes; the estimate starts here.")
+    promise_days: int = Field(5, ge=0, le=365,
+                              description="承诺时限: working days promised from acceptance (受理) to decision.")
 
 
 class Bundle(Strict):

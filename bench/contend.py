@@ -1,0 +1,115 @@
+"""Contention and Pi-budget helpers the device benchmarks share (not product code).
+
+``--contended``: a busy-loop hog pinned to one core, and the device process
+pinned to that same core, so the device gets about half a core with a
+neighbour that never sleeps: the worst a small Pi's shared core does to it.
+
+``--cpu-scale F``: Pi estimates = this machine's CPU-bound figures × F.
+``--cpu-scale 0`` measures F here from two published single-core figures:
+
+- Pi 4 (Cortex-A72, 1.5 GHz), Python: the n-body benchmark (5 bodies,
+  ``advance(0.01)``), 5,000,000 steps in 158.3 s with the performance governor
+  (https://chaitanyamehta.github.io/projects/performance-analysis-of-programming-languages).
+  The same algorithm runs here (``NBODY``, 200,000 steps) in a process of its
+  own, timed by its own CPU time, so the other work on this shared machine does
+  not make this machine look slower.  Their program and Python version are not
+  stated: ours may differ from theirs by tens of per cent.
+- Pi 5 vs Pi 4: sysbench 1.0.20 ``cpu --threads=1`` 2737.49 vs 1477.83 events/s
+  (https://leoncode.co.uk/articles/raspberry-pi-benchmarks), ×1.85, ARM against ARM.
+  (sysbench's primes are no guide from x86 to ARM: run here it puts a Pi 4 at
+  only 1.6× slower than this machine, against ~7× for Python.)
+
+CPU shares scale by F; latency figures scaled by F are an upper bound (the
+broker and the engine in the path run on the server, not on the Pi, and part
+of the latency is waiting, not CPU).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+PI4_NBODY_S_PER_STEP = 158.263 / 5_000_000  # source above, performance governor
+PI5_OVER_PI4 = 2737.49 / 1477.83  # sysbench single thread, source above
+NBODY_STEPS = 200_000
+NBODY = """
+import sys, time
+def main(n):
+    pi, days = 3.141592653589793, 365.24
+    sm = 4 * pi * pi
+    b = [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], sm],
+         [[4.84143144246472090e+00, -1.16032004402742839e+00, -1.03622044471123109e-01],
+          [1.66007664274403694e-03 * days, 7.69901118419740425e-03 * days, -6.90460016972063023e-05 * days],
+          9.54791938424326609e-04 * sm],
+         [[8.34336671824457987e+00, 4.12479856412430479e+00, -4.03523417114321381e-01],
+          [-2.76742510726862411e-03 * days, 4.99852801234917238e-03 * days, 2.30417297573763929e-05 * days],
+          2.85885980666130812e-04 * sm],
+         [[1.28943695621391310e+01, -1.51111514016986312e+01, -2.23307578892655734e-01],
+          [2.96460137564761618e-03 * days, 2.37847173959480950e-03 * days, -2.96589568540237556e-05 * days],
+          4.36624404335156298e-05 * sm],
+         [[1.53796971148509165e+01, -2.59193146099879641e+01, 1.79258772950371181e-01],
+          [2.68067772490389322e-03 * days, 1.62824170038242295e-03 * days, -9.51592254519715870e-05 * days],
+          5.15138902046611451e-05 * sm]]
+    pairs = [(b[i], b[j]) for i in range(5) for j in range(i + 1, 5)]
+    t0 = time.process_time()
+    for _ in range(n):
+        for ([x1, y1, z1], v1, m1), ([x2, y2, z2], v2, m2) in pairs:
+            dx, dy, dz = x1 - x2, y1 - y2, z1 - z2
+            mag = 0.01 * ((dx * dx + dy * dy + dz * dz) ** -1.5)
+            b1, b2 = m1 * mag, m2 * mag
+            v1[0] -= dx * b2; v1[1] -= dy * b2; v1[2] -= dz * b2
+            v2[0] += dx * b1; v2[1] += dy * b1; v2[2] += dz * b1
+        for r, [vx, vy, vz], m in b:
+            r[0] += 0.01 * vx; r[1] += 0.01 * vy; r[2] += 0.01 * vz
+    print(time.process_time() - t0)
+main(int(sys.argv[1]))
+"""
+HOG_CORE = 0
+
+
+def start_hog(core: int = HOG_CORE) -> subprocess.Popen:
+    """A Python busy loop pinned to ``core``; stop it with ``stop_hog``."""
+    return subprocess.Popen(
+        [sys.executable, "-c", f"import os\nos.sched_setaffinity(0, {{{core}}})\nwhile True: pass\n"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_hog(hog: subprocess.Popen | None) -> None:
+    if hog is not None and hog.poll() is None:
+        hog.kill()
+        hog.wait()
+
+
+def pin(pid: int, core: int = HOG_CORE) -> None:
+    """Pin ``pid`` (0: this process) and, on Linux, all its threads to one core."""
+    tids = [int(t) for t in os.listdir(f"/proc/{pid or os.getpid()}/task")] if sys.platform == "linux" else [pid]
+    for tid in tids:
+        os.sched_setaffinity(tid, {core})
+
+
+def host_nbody_s_per_step(steps: int = NBODY_STEPS) -> float:
+    """CPU seconds per n-body step on this machine (its own process, its own CPU time)."""
+    out = subprocess.run([sys.executable, "-c", NBODY, str(steps)], capture_output=True, text=True,
+                         check=True).stdout
+    return float(out) / steps
+
+
+def pi_scale(explicit: float | None) -> dict:
+    """The factors (Pi time = this machine's × F) and where they come from."""
+    if explicit:
+        return {"cpu_scale_source": "given", "cpu_scale_pi": explicit}
+    pi4 = PI4_NBODY_S_PER_STEP / host_nbody_s_per_step()
+    return {"cpu_scale_source": "n-body CPU time here vs published Pi 4; Pi 5 = Pi 4 / 1.85 (bench/contend.py)",
+            "cpu_scale_pi4": round(pi4, 2), "cpu_scale_pi5": round(pi4 / PI5_OVER_PI4, 2)}
+
+
+def scaled(figures: dict, scale: dict, keys: tuple[str, ...]) -> dict:
+    """``est_<pi>_<key>`` for every factor in ``scale`` and every key present in ``figures``."""
+    out = {}
+    for name, f in scale.items():
+        if not name.startswith("cpu_scale_") or not isinstance(f, (int, float)) or name == "cpu_scale_source":
+            continue
+        pi = name.removeprefix("cpu_scale_")
+        out.update({f"est_{pi}_{k}": round(figures[k] * f, 2) for k in keys if figures.get(k) is not None})
+    return out

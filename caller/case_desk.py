@@ -1,0 +1,276 @@
+"""The engine extension that keeps cases (办件): opened when a visit is settled as
+受理, moved along their timeline from the window terminal, looked up at kiosks
+with a second factor, shown on the public progress board, supervised.
+
+The rules are caller/cases.py's (pure); this module holds the open cases in
+memory, answers the ops, hands :class:`~caller.cases.Case` records to the
+store in the batch's transaction and publishes, after the commit:
+
+* ``stats/hall/progress`` — the public board (the latest ``cases.board_size``
+  updated cases, names masked by hall.pii), when a case moved;
+* ``alert/<case>/case`` — yellow/red supervision warnings, retained while
+  they last (cleared with an empty retained message);
+* ``stats/hall/case_depts`` — per department: open, early, on time, overdue.
+
+The applicant (name, ID number, phone) comes from the ticket's filled form
+(caller/forms.py), is kept only as a DataCipher token, and shows only masked;
+the kiosk's second factor is a keyed hash of the last four characters of the
+ID number or the phone, so a wrong code and an unknown case answer alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter, deque
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from hall import messages as m
+from hall.clock import local_day
+from hall.crypto import DataCipher
+from hall.pii import mask
+
+from . import cases as C
+from .engine import Changes, Emit, Engine, Refused
+from .extension import ExtOut
+
+if TYPE_CHECKING:
+    from .forms import Forms
+    from .store import Store
+
+log = logging.getLogger("caller.cases")
+
+_STATUS = {"accepted": "received", "ready": "ready", "collected": "done", "denied": "done",
+           "withdrawn": "done"}  # the board's four words; the rest is "processing"
+
+
+class CaseDesk:
+    name = "cases"
+    unrecorded = frozenset({"kiosk.case"})  # a look-up's reply carries the timeline: not kept
+
+    def __init__(self, cfg: Any, cipher: DataCipher, forms: Forms | None = None):
+        self.cfg = cfg
+        self.cipher = cipher
+        self.forms = forms
+        self.open: dict[str, C.Case] = {}
+        self.by_ticket: dict[str, str] = {}
+        self.recent: deque[C.Case] = deque(maxlen=cfg.cases.board_size)
+        self.last_number = ""
+        self.counts: Counter[str] = Counter()  # "department|result" of decided cases
+        self.failures: dict[str, deque[float]] = {}  # kiosk → times of wrong look-ups
+        self.store: Store | None = None
+        self._board_dirty = False
+        self._watched: dt.date | None = None
+
+    # ---------------------------------------------------------------- life --
+    def restore(self, store: Store, engine: Engine, now: float) -> None:
+        self.store = store
+        open_, latest, last = store.cases_to_restore(self.cfg.cases.board_size)
+        self.open = {c.case: c for c in open_}
+        self.by_ticket = {c.ticket: c.case for c in open_ if c.ticket}
+        self.recent.extend(reversed(latest))
+        self.last_number = last
+        self.counts = Counter(dict(store.case_counts()))
+        self._board_dirty = True
+
+    def ops(self) -> dict[str, type]:
+        return {"kiosk.case": m.CaseQuery, "kiosk.progress": m.ProgressRequest,
+                "window.case_step": m.CaseStepRequest,
+                "window.case_extend": m.CaseExtendRequest, "alert.case_ack": m.CaseAckRequest}
+
+    def republish(self, engine: Engine, now: float) -> list[Emit]:
+        out = [self._board(engine, now), self._dept_stats(engine, now)]
+        out += [Emit("alert.case", c.case, self._alert(engine, c, now)) for c in self.open.values() if c.warning]
+        return out
+
+    # --------------------------------------------------------------- cases --
+    def _next_number(self, day: dt.date) -> str:
+        year, seq = self.last_number[:4], self.last_number[4:]
+        n = int(seq) + 1 if year == str(day.year) and seq else 1
+        return C.case_number(day.year, n)
+
+    def _case(self, number: str) -> C.Case:
+        c = self.open.get(number)
+        if c is None and self.store is not None:
+            c = self.store.case(number)
+        if c is None:
+            raise Refused("unknown_case", f"no case {number!r}")
+        return c
+
+    def _applicant(self, engine: Engine, t: Any) -> tuple[dict[str, str], str]:
+        """The applicant's name, ID number and phone from the ticket's form (and phone)."""
+        values: dict[str, str] = {}
+        if self.forms is not None:
+            _, form = self.forms._ticket_form(t)
+            by_profile = {f.profile: f.id for f in engine.cfg.forms.fields if f.profile}
+            for key in ("name", "id_number", "phone"):
+                fid = by_profile.get(key)
+                if form and fid and form.get(fid):
+                    values[key] = form[fid]
+        if "phone" not in values and t.phone:
+            values["phone"] = t.phone
+        return values, mask(values.get("name"), "name")
+
+    def _opened(self, engine: Engine, t: Any, now: float) -> C.Case:
+        day = dt.date.fromisoformat(local_day(now, engine.tz))
+        matter = t.matter or (engine.cfg.bundle(t.bundle).matters[0] if t.bundle else t.service)
+        c = C.open_case(engine.cfg, self._next_number(day), matter, t.window or "", t.id, t.staff or "",
+                        day, now)
+        values, masked = self._applicant(engine, t)
+        checks = {k: self.cipher.lookup_hash(v[-4:]) for k, v in values.items() if k in ("id_number", "phone")}
+        return msgspec.structs.replace(
+            c, name_masked=masked, applicant=self.cipher.encrypt_json(values) if values else None,
+            check_id4=checks.get("id_number"), check_phone4=checks.get("phone"))
+
+    def _keep(self, c: C.Case, out: ExtOut) -> None:
+        if c.stage in C.OPEN:
+            self.open[c.case] = c
+        else:
+            self.open.pop(c.case, None)
+        if c.ticket:
+            self.by_ticket[c.ticket] = c.case
+        self.recent = deque((x for x in self.recent if x.case != c.case), maxlen=self.recent.maxlen)
+        self.recent.appendleft(c)
+        self.last_number = max(self.last_number, c.case)
+        out.records.append(c)
+        self._board_dirty = True
+
+    # ----------------------------------------------------------------- ops --
+    def handle(self, op: str, ident: str, req: Any, engine: Engine, now: float) -> tuple[Any, ExtOut]:
+        out = ExtOut()
+        day = dt.date.fromisoformat(local_day(now, engine.tz))
+        if op == "kiosk.case":
+            return self._query(ident, req, engine, now, day), out
+        if op == "kiosk.progress":  # what the public board shows of one case (masked, no timeline)
+            row = next((r for r in self._board(engine, now).payload.cases if r.case == req.case), None)
+            if row is None:
+                raise Refused("unknown_case", f"no case {req.case!r} on the progress board")
+            return row, out
+        c = self._case(req.case)
+        try:
+            if op == "alert.case_ack":
+                if not c.warning:
+                    raise Refused("no_warning", f"case {c.case} has no warning to acknowledge")
+                c = msgspec.structs.replace(c, acked=c.warning, updated_at=now)
+                self._keep(c, out)
+                alert = self._alert(engine, c, now)
+                out.events.append(Emit("alert.case", c.case, alert))
+                return alert, out
+            handler = req.handler if op == "window.case_step" and req.handler else \
+                (engine.windows[ident].staff if ident in engine.windows else None)
+            if not handler:
+                raise Refused("not_logged_in", f"nobody is logged in at {ident}")
+            if op == "window.case_step":
+                new = C.step(engine.cfg, c, req.stage, handler, req.opinion, day, now)
+            else:
+                new = C.extend(engine.cfg, c, req.days, handler, req.reason, now)
+        except C.CaseError as e:
+            raise Refused(e.code, e.message) from None
+        self._judge(engine, new, day, now, out)
+        self._keep(new, out)
+        if new.result and not c.result:
+            self.counts[f"{new.department}|{new.result}"] += 1
+            out.events.append(self._dept_stats(engine, now))
+        log.info("case %s: %s → %s by %s", c.case, c.stage, new.stage, handler)
+        return self._view(engine, new, day), out
+
+    def _query(self, ident: str, req: m.CaseQuery, engine: Engine, now: float, day: dt.date) -> m.CaseView:
+        cc = engine.cfg.cases
+        fails = self.failures.setdefault(ident, deque())
+        while fails and now - fails[0] > cc.query_window_s:
+            fails.popleft()
+        if len(fails) >= cc.query_failures:
+            raise Refused("rate_limited", "too many wrong look-ups from this kiosk; try again later")
+        c = self.open.get(req.case) or (self.store.case(req.case) if self.store else None)
+        code = self.cipher.lookup_hash(req.code)
+        if c is None or code not in (c.check_id4, c.check_phone4):
+            fails.append(now)  # the same answer for a wrong code and an unknown case: no oracle
+            raise Refused("unknown_case", "no case with this number and code")
+        return self._view(engine, c, day)
+
+    # -------------------------------------------------------------- events --
+    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+        out = ExtOut()
+        for t in ch.tickets:
+            o = getattr(t, "outcome", None)
+            if o is None or o.kind != "accepted" or t.id in self.by_ticket:
+                continue
+            if self.store is not None and self.store.case_for_ticket(t.id):
+                continue
+            c = self._opened(engine, t, now)
+            self._keep(c, out)
+            log.info("case %s opened for ticket %s (%s), due %s", c.case, t.number, c.matter, c.deadline)
+        if self._board_dirty:
+            self._board_dirty = False
+            out.events.append(self._board(engine, now))
+        return out
+
+    def tick(self, engine: Engine, now: float) -> ExtOut:
+        out = ExtOut()
+        day = dt.date.fromisoformat(local_day(now, engine.tz))
+        if day != self._watched:  # warnings change with the day (and with a step, judged then)
+            self._watched = day
+            for c in list(self.open.values()):
+                self._judge(engine, c, day, now, out)
+        if self._board_dirty:
+            self._board_dirty = False
+            out.events.append(self._board(engine, now))
+        return out
+
+    def _judge(self, engine: Engine, c: C.Case, day: dt.date, now: float, out: ExtOut) -> None:
+        """Raise, change or clear a case's supervision warning."""
+        level = C.warning_for(engine.cfg, c, day, engine.cfg.cases.warn_days)
+        if level == c.warning:
+            return
+        new = msgspec.structs.replace(c, warning=level, updated_at=now)
+        if c.stage in C.OPEN:
+            self.open[c.case] = new
+        out.records.append(new)
+        if level:
+            out.events.append(Emit("alert.case", c.case, self._alert(engine, new, now)))
+            log.info("case %s: %s warning (deadline %s)", c.case, level, c.deadline)
+        else:
+            out.events.append(Emit("alert.case", c.case, b""))  # cleared
+
+    # --------------------------------------------------------------- views --
+    def _view(self, engine: Engine, c: C.Case, day: dt.date) -> m.CaseView:
+        left = C.days_left(engine.cfg, c, day)
+        mt = engine.cfg.matter(c.matter)
+        return m.CaseView(case=c.case, name=c.name_masked, matter=mt.name.get("zh-CN") if mt else c.matter,
+                          department=c.department, stage=c.stage, deadline=c.deadline, days_left=left,
+                          overdue=c.result == "overdue" or (c.stage in C.OPEN and left < 0), result=c.result,
+                          steps=[m.CaseStepView(stage=s.stage, at=s.at, handler=s.handler, opinion=s.opinion)
+                                 for s in c.steps])
+
+    def _alert(self, engine: Engine, c: C.Case, now: float) -> m.CaseAlert:
+        mt = engine.cfg.matter(c.matter)
+        day = dt.date.fromisoformat(local_day(now, engine.tz))
+        return m.CaseAlert(case=c.case, level=c.warning or "yellow", matter=mt.name.get("zh-CN") if mt else c.matter,
+                           department=c.department, deadline=c.deadline,
+                           days_left=C.days_left(engine.cfg, c, day), acked=c.acked == c.warning, at=now)
+
+    def _board(self, engine: Engine, now: float) -> Emit:
+        day = dt.date.fromisoformat(local_day(now, engine.tz))
+        rows = []
+        for c in self.recent:
+            mt = engine.cfg.matter(c.matter)
+            left = C.days_left(engine.cfg, c, day)
+            rows.append(m.CaseProgress(
+                case=c.case, name=c.name_masked, matter=mt.name.get("zh-CN") if mt else c.matter,
+                status=_STATUS.get(c.stage, "processing"), updated_at=c.updated_at, department=c.department,
+                stage=c.stage, deadline=c.deadline, days_left=left,
+                overdue=c.result == "overdue" or (c.stage in C.OPEN and left < 0)))
+        return Emit("stats.progress", "hall", m.ProgressBoard(cases=rows, at=now))
+
+    def _dept_stats(self, engine: Engine, now: float) -> Emit:
+        depts: dict[str, dict[str, int]] = {}
+        for key, n in self.counts.items():
+            dept, _, result = key.partition("|")
+            depts.setdefault(dept, {"open": 0, "early": 0, "on_time": 0, "overdue": 0, "warned": 0})[result] = n
+        for c in self.open.values():
+            row = depts.setdefault(c.department, {"open": 0, "early": 0, "on_time": 0, "overdue": 0, "warned": 0})
+            row["open"] += 1
+            row["warned"] += bool(c.warning)
+        return Emit("stats.case_depts", "hall", m.CaseDeptStats(departments=depts, at=now))

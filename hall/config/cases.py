@@ -1,0 +1,19 @@
+"""Cases and their supervision (电子监察): docs/cases.md."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .base import Strict
+
+
+class CasesConfig(Strict):
+    warn_days: int = Field(2, ge=0, le=60,
+                           description="Yellow warning this many working days before a case's deadline; "
+                                       "red once it has passed.")
+    board_size: int = Field(60, ge=1, le=500,
+                            description="Cases on the public progress board (办事进度公示): the latest updated.")
+    query_failures: int = Field(5, ge=1, le=100,
+                                description="Wrong case look-ups a kiosk may make in `query_window_s` "
+                                            "before it is refused for a while (no guessing).")
+    query_window_s: int = Field(600, ge=10, le=86400, description="The window of `query_failures`.")
