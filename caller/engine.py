@@ -17,7 +17,9 @@ whether the handler checked everything first or not (docs/design.md).
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
 from collections import Counter, deque
 from copy import copy
 from typing import Any, Callable
@@ -37,8 +39,15 @@ from .routing import Routing, window_line
 log = logging.getLogger("caller.engine")
 
 
+def new_secret() -> str:
+    """A ticket's secret: 64 random bits, hex (a keyboard-mode scanner types
+    digits and a–f without Shift)."""
+    return secrets.token_hex(8)
+
+
 class Engine:
-    def __init__(self, cfg: HallConfig):
+    def __init__(self, cfg: HallConfig, secret: Callable[[], str] = new_secret):
+        self.new_secret = secret  # injected: the core stays deterministic in tests
         self.cfg = cfg
         self.tz = cfg.hall.timezone
         self.day = ""
@@ -320,6 +329,13 @@ class Engine:
         self._undo.append(lambda: self.appointments.pop(code) if before is None
                           else self.appointments.__setitem__(code, before))
 
+    def owned_ticket(self, ref: str, secret: str) -> Ticket:
+        """The ticket, if ``secret`` is its own (a citizen acting on it)."""
+        t = self.find_ticket(ref)
+        if not t.secret or not hmac.compare_digest(t.secret, secret):
+            raise Refused("bad_secret", f"scan ticket {t.number}'s QR code to do this")
+        return t
+
     def find_ticket(self, ref: str) -> Ticket:
         t = self.tickets.get(ref) or self.tickets.get(self.by_number.get(ref, ""))
         if t is None:
@@ -344,7 +360,7 @@ class Engine:
             raise Refused("no_current_ticket", "the window has no ticket called")
         return self.edit(t)
 
-    def info(self, t: Ticket, now: float) -> m.TicketInfo:
+    def info(self, t: Ticket, now: float, with_secret: bool = False) -> m.TicketInfo:
         ahead, est, lo, hi = 0, 0, 0, 0
         line = self.line_of(t)
         if t.state == "waiting":
@@ -358,11 +374,11 @@ class Engine:
             ahead=ahead, estimate_min=est, estimate_lo_min=lo, estimate_hi_min=hi,
             priority=t.priority, issued_at=t.issued_at,
             window=t.window, window_number=wc.number if wc else None,
-            requeue_until=t.requeue_until)
+            requeue_until=t.requeue_until, secret=t.secret if with_secret else None)
 
-    def promise(self, t: Ticket, now: float) -> m.TicketInfo:
+    def promise(self, t: Ticket, now: float, with_secret: bool = False) -> m.TicketInfo:
         """The ticket's info at issue, its estimate kept to be judged when it is called."""
-        info = self.info(t, now)
+        info = self.info(t, now, with_secret)
         self.edit(t)
         t.est_min, t.est_lo_min, t.est_hi_min = info.estimate_min, info.estimate_lo_min, info.estimate_hi_min
         return info
@@ -397,7 +413,7 @@ class Engine:
                    group=prefix, seq=seq, service=service, matter=matter.id if matter else None,
                    bundle=bundle.id if bundle else None, zone=zone, priority=klass, lang=lang,
                    state="waiting", issued_at=now, enqueued_at=now, kiosk=ident, phone=phone,
-                   form=form, appointment=appointment, qseq=self.next_qseq())
+                   form=form, appointment=appointment, qseq=self.next_qseq(), secret=self.new_secret())
         self.tickets[t.id] = t
         self.by_number[number] = t.id
         self._undo.append(lambda: (self.tickets.pop(t.id, None), self.by_number.pop(number, None),

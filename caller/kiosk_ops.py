@@ -48,7 +48,7 @@ def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInf
         e.ch.forms.append((t.id, t.day, target, values))
     if req.answers:
         t.answers = dict(req.answers)
-    return e.promise(t, now)
+    return e.promise(t, now, with_secret=True)
 
 
 def _checked_form(e: Engine, target: str, values: dict[str, str] | None, now: float) -> dict[str, str]:
@@ -72,7 +72,7 @@ def checkin(e: Engine, ident: str, req: m.CheckinRequest, now: float) -> m.Ticke
     if used:
         t = e.tickets.get(used)
         if t is not None:
-            return e.info(t, now)  # scanned twice: the same ticket again
+            return e.info(t, now, with_secret=True)  # scanned twice: the same ticket again
         raise Refused("appointment_used", "this appointment was used on another day")
     pol = e.cfg.priority
     if now < appt.start - pol.appointment_early_minutes * 60:
@@ -88,17 +88,17 @@ def checkin(e: Engine, ident: str, req: m.CheckinRequest, now: float) -> m.Ticke
     t = e.new_ticket(ident, appt.matter, klass, req.lang, now,
                          phone=req.phone or appt.phone, appointment=appt.code)
     e.set_appointment(appt, t.id)
-    return e.promise(t, now)
+    return e.promise(t, now, with_secret=True)
 
 
 def ticket(e: Engine, ident: str, req: m.TicketRef, now: float) -> m.TicketInfo:
     return e.info(e.find_ticket(req.ticket), now)
 
 
-def requeue(e: Engine, ident: str, req: m.TicketRef, now: float) -> m.TicketInfo:
-    t = e.find_ticket(req.ticket)
+def requeue(e: Engine, ident: str, req: m.TicketAction, now: float) -> m.TicketInfo:
+    t = e.owned_ticket(req.ticket, req.secret)
     if t.state == "waiting":
-        return e.info(t, now)
+        return e.info(t, now, with_secret=True)  # it is reprinted
     if t.state != "noshow":
         raise Refused("bad_state", f"ticket {t.number} is {t.state}, not a no-show")
     if t.requeue_until is None or now > t.requeue_until:
@@ -113,11 +113,11 @@ def requeue(e: Engine, ident: str, req: m.TicketRef, now: float) -> m.TicketInfo
     e.stats["noshow"] -= 1
     e.enqueue(t)
     e.touch(t)
-    return e.info(t, now)
+    return e.info(t, now, with_secret=True)  # it is reprinted
 
 
-def cancel(e: Engine, ident: str, req: m.TicketRef, now: float) -> m.TicketInfo:
-    t = e.find_ticket(req.ticket)
+def cancel(e: Engine, ident: str, req: m.TicketAction, now: float) -> m.TicketInfo:
+    t = e.owned_ticket(req.ticket, req.secret)
     if t.state != "waiting":
         raise Refused("bad_state", f"ticket {t.number} is {t.state}; only a waiting ticket can be cancelled")
     e.dequeue(t)
@@ -136,7 +136,7 @@ def printed(e: Engine, ident: str, req: m.PrintedRequest, now: float) -> dict:
 
 
 def kiosk_rate(e: Engine, ident: str, req: m.KioskRateRequest, now: float) -> dict:
-    r = e.rate(e.find_ticket(req.ticket), req.level, "kiosk", now, req.reasons, req.comment)
+    r = e.rate(e.owned_ticket(req.ticket, req.secret), req.level, "kiosk", now, req.reasons, req.comment)
     return {"ticket": r.ticket, "level": r.level}
 
 

@@ -57,6 +57,7 @@ class Ticket(msgspec.Struct, kw_only=True, gc=False):
     printed: bool | None = None
     rated: bool = False
     qseq: int = 0  # tie-break in the queue, unique per day
+    secret: str = ""  # random, printed in the QR; "" (tickets of before) matches nothing
     est_min: int | None = None  # what the ticket was told at issue (judged at its first call)
     est_lo_min: int | None = None
     est_hi_min: int | None = None

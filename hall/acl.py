@@ -49,16 +49,16 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     "stats.balance": (ENGINE, CONSOLE),
     # `onewindow metrics` keeps who is online since when; `onewindow status` (an admin) reads it
     "stats.availability": ({"monitor": "all"}, ADMINS),
-    "stats.progress": ({"admin": "all"}, PUBLIC),
+    # the public progress board: cases with masked names, written by the engine's case desk
+    "stats.progress": (ENGINE, PUBLIC),
+    "stats.case_depts": (ENGINE, ADMINS),  # per-department case counts for the supervisors
+    "alert.case": (ENGINE, ADMINS),  # 电子监察: a case near or past its deadline
     "window.state": (ENGINE, {"bridge": "windows", "terminal": "windows", "display": "windows", "admin": "all"}),
     "window.evaluate": (ENGINE, {"bridge": "windows", "terminal": "windows"}),
     "window.settled": (ENGINE, {"terminal": "windows", "admin": "all", "monitor": "all"}),
     "alert.unattended": (ENGINE, CONSOLE),
     "alert.followup": (ENGINE, CONSOLE),
-    "alert.staff": (ENGINE, ADMINS),
-    # 电子监察: case deadlines and department counts, for the supervisors (no personal data)
-    "alert.case": (ENGINE, ADMINS),
-    "stats.case_depts": (ENGINE, ADMINS),  # a kiosk calling floor staff: the supervisors' console
+    "alert.staff": (ENGINE, ADMINS),  # a kiosk calling floor staff: the supervisors' console
     "stats.satisfaction.window": (ENGINE, CONSOLE),
     "stats.satisfaction.staff": (ENGINE, ADMINS),
     "stats.satisfaction.matter": (ENGINE, ADMINS),
@@ -88,6 +88,9 @@ OP_REQUESTERS: dict[str, Grants] = {
     # the reply carries the citizen's filled form: the window's terminal, not its keypad
     "window.visit": {"terminal": "windows"},
     "window.form": {"terminal": "windows"},
+    # moving a case along its timeline is the clerk's terminal's, not a keypad's
+    "window.case_step": {"terminal": "windows"},
+    "window.case_extend": {"terminal": "windows"},
 }
 
 

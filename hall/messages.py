@@ -79,6 +79,16 @@ class TicketRef(Inbound):
 
     ticket: Ident
 
+Secret = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{8,64}$")]
+
+class TicketAction(Inbound):
+    """A citizen acting on their own ticket (cancel, re-queue): ``secret`` is the
+    ticket's own, printed in its QR (``<ticket>.<secret>``); the id alone is
+    predictable and proves nothing."""
+
+    ticket: Ident
+    secret: Secret
+
 class StaffCallRequest(Inbound):
     """呼叫工作人员: a citizen at a kiosk asks for floor staff."""
 
@@ -92,6 +102,7 @@ class PrintedRequest(Inbound):
 
 class KioskRateRequest(Inbound):
     ticket: Ident
+    secret: Secret  # the ticket's, from its QR (see TicketAction)
     level: Level
     reasons: list[Literal["attitude", "efficiency", "explanation", "other"]] = []
     comment: ShortText | None = None
@@ -124,6 +135,7 @@ class TicketInfo(Outbound):
     requeue_until: float | None = None
     estimate_lo_min: int = 0
     estimate_hi_min: int = 0
+    secret: str | None = None  # only in the issue / check-in / re-queue reply, to the kiosk that prints it
 
 
 # forms filled once: the citizen's profile, found by the ID number on the card
@@ -680,8 +692,8 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "kiosk.issue": IssueRequest,
     "kiosk.checkin": CheckinRequest,
     "kiosk.ticket": TicketRef,
-    "kiosk.requeue": TicketRef,
-    "kiosk.cancel": TicketRef,
+    "kiosk.requeue": TicketAction,
+    "kiosk.cancel": TicketAction,
     "kiosk.printed": PrintedRequest,
     "kiosk.rate": KioskRateRequest,
     "kiosk.progress": ProgressRequest,

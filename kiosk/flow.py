@@ -98,6 +98,7 @@ class Session:
     print_state: str = "none"            # none | printing | ok | failed | no_printer
     progress: dict[str, Any] | None = None
     lookup: dict[str, Any] | None = None
+    lookup_secret: str | None = None      # from the scanned QR; needed to cancel, re-queue, rate
     lookup_note: str | None = None
     via_checkin: bool = False
     bad_input: bool = False               # the last OK on a keypad was refused (shown in red)
@@ -226,9 +227,10 @@ class KioskFlow:
         from .ticket_layout import parse_ticket_qr
         scanned = parse_ticket_qr(self.cfg, line)
         if scanned is not None:
-            # the kiosk is a hall device: it looks the ticket up by id (the link's
-            # secret is for the citizen's own phone, on the public page)
+            # looked up by id; the secret from the QR (if any) lets the citizen
+            # cancel, re-queue or rate it here
             self._home()
+            self.s.lookup_secret = scanned[1]
             return [self._send("ticket", {"ticket": scanned[0]})]
         if self.screen in (S.HOME, S.CHECKIN):
             self._home()
@@ -415,21 +417,31 @@ class KioskFlow:
             return None
         return [self._send(prev.op, prev.body, prev.req_id)]  # same id: never a second ticket
 
+    def _own_ticket(self) -> dict[str, Any] | None:
+        """The looked-up ticket and its secret, for acting on it; without the
+        secret (a number typed, not scanned) the citizen is asked to scan."""
+        if not self.s.lookup:
+            return None
+        if not self.s.lookup_secret:
+            self.s.error, self.s.error_back = "bad_secret", S.HOME
+            self._go(S.ERROR)
+            return None
+        return {"ticket": self.s.lookup["ticket"], "secret": self.s.lookup_secret}
+
     def _requeue_pressed(self) -> list[Effect] | None:
-        if self.s.lookup:
+        own = self._own_ticket()
+        if own:
             self.s.issue_id = self.new_id()
-            return [self._send("requeue", {"ticket": self.s.lookup["ticket"]}, self.s.issue_id)]
+            return [self._send("requeue", own, self.s.issue_id)]
         return None
 
     def _cancel_pressed(self) -> list[Effect] | None:
-        if self.s.lookup:
-            return [self._send("cancel", {"ticket": self.s.lookup["ticket"]})]
-        return None
+        own = self._own_ticket()
+        return [self._send("cancel", own)] if own else None
 
     def _rate_pressed(self, level: int) -> list[Effect] | None:
-        if self.s.lookup:
-            return [self._send("rate", {"ticket": self.s.lookup["ticket"], "level": level})]
-        return None
+        own = self._own_ticket()
+        return [self._send("rate", {**own, "level": level})] if own else None
 
     def _staff_pressed(self) -> list[Effect]:
         # 呼叫工作人员: the engine raises alert/<kiosk>/staff for the floor staff

@@ -141,6 +141,8 @@ _T: dict[str, tuple[str, str, str]] = {
                                 "No booking found for this code at this time. Check the code or ask the staff."),
     "err.unknown_ticket": ("没有找到这张小票，请咨询导办人员", "沒有找到這張小票，請諮詢導辦人員",
                            "This ticket was not found. Please ask the staff."),
+    "err.bad_secret": ("请扫描小票上的二维码后再办理", "請掃描小票上的二維碼後再辦理",
+                       "Please scan the QR code on your ticket to do this."),
     "err.unknown_case": ("没有找到这个办件编号，请核对后重试", "沒有找到這個辦件編號，請核對後重試",
                          "No case with this number. Please check it."),
     "err.requeue_expired": ("已超过重新排队时间，请重新取号", "已超過重新排隊時間，請重新取號",

@@ -20,6 +20,7 @@ from . import guide as guides
 from .texts import t
 
 
+
 @dataclass(frozen=True)
 class Line:
     text: str
@@ -89,9 +90,9 @@ def ticket_link(cfg: HallConfig, ticket: dict[str, Any]) -> str:
     or the bare ticket id when the hall has no public page (a kiosk reads both)."""
     tid = ticket.get("ticket", "")
     base = cfg.hall.public_url
-    if not base:
-        return tid
     secret = ticket.get("secret")  # optional until every engine sends it
+    if not base:  # the kiosk still needs the secret to cancel, re-queue or rate
+        return f"{tid}.{secret}" if secret else tid
     return f"{base}/t/{tid}" + (f"?s={secret}" if secret else "")
 
 
@@ -105,10 +106,14 @@ def parse_ticket_qr(cfg: HallConfig, line: str) -> tuple[str, str | None] | None
         tid = parts.path.rsplit("/", 1)[-1]
         secret = parse_qs(parts.query).get("s", [None])[0]
         return (tid, secret) if TICKET_ID.match(tid) else None
-    return (line, None) if TICKET_ID.match(line) else None
+    tid, _, secret = line.partition(".")
+    if TICKET_ID.match(tid) and (not secret or TICKET_SECRET.match(secret)):
+        return tid, secret or None
+    return None
 
 
 TICKET_ID = re.compile(r"^[0-9]{8}-[A-Z]{1,2}[0-9]{2,5}$")
+TICKET_SECRET = re.compile(r"^[0-9a-f]{8,64}$")
 
 
 def layout(cfg: HallConfig, ticket: dict[str, Any], *, target: str | None, answers: dict[str, str],
@@ -162,7 +167,7 @@ def layout(cfg: HallConfig, ticket: dict[str, Any], *, target: str | None, answe
     link = ticket_link(cfg, ticket)
     items.append(Qr(link))
     items.append(Line(t("ticket.qr_hint", lang), "center"))
-    if link != ticket.get("ticket", ""):  # the same, readable, for a citizen without a phone
+    if cfg.hall.public_url:  # the same, readable, for a citizen without a phone
         for part in wrap(link, cols):
             items.append(Line(part, "center"))
         if ticket.get("secret"):

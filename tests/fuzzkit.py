@@ -24,9 +24,10 @@ from hall.topics import ID_RE, REGISTRY, ROOT
 # a body that passes validation, per op (mutated from there)
 VALID: dict[str, dict[str, Any]] = {
     "kiosk.issue": {"matter": "M1"}, "kiosk.checkin": {"code": "AP1"},
-    "kiosk.ticket": {"ticket": "A001"}, "kiosk.requeue": {"ticket": "A001"},
-    "kiosk.cancel": {"ticket": "A002"}, "kiosk.printed": {"ticket": "A001", "ok": True},
-    "kiosk.rate": {"ticket": "A001", "level": 5}, "kiosk.progress": {"case": "C1"},
+    "kiosk.ticket": {"ticket": "A001"}, "kiosk.requeue": {"ticket": "A001", "secret": "0123456789abcdef"},
+    "kiosk.cancel": {"ticket": "A002", "secret": "0123456789abcdef"},
+    "kiosk.printed": {"ticket": "A001", "ok": True},
+    "kiosk.rate": {"ticket": "A001", "level": 5, "secret": "0123456789abcdef"}, "kiosk.progress": {"case": "C1"},
     "kiosk.case": {"case": "2026000001", "code": "002X"},
     "window.case_step": {"case": "2026000001", "stage": "review", "opinion": "ok"},
     "window.case_extend": {"case": "2026000001", "days": 2, "reason": "核查"},

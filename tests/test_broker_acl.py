@@ -83,7 +83,8 @@ ENGINE_WRITES = {"engine.availability", "window.state", "zone.board", "stats.sum
                  "config.current", "zone.called", "window.evaluate", "alert.followup",
                  "stats.satisfaction.window", "stats.satisfaction.staff", "stats.satisfaction.matter",
                  "stats.satisfaction.day", "device.sms", "window.settled", "stats.engine",
-                 "stats.balance", "alert.staff", "config.audit"}
+                 "stats.balance", "alert.staff", "config.audit", "stats.progress", "stats.case_depts",
+                 "alert.case"}
 DEVICE_STATE = {"device.availability", "device.status"}
 
 
@@ -92,6 +93,8 @@ def expected_writers(spec: TopicSpec) -> set[str]:
         return {"engine"}  # every reply
     if spec.name in ("window.request.visit", "window.request.form"):
         return {"terminal"}  # the reply carries a filled form: not for a keypad's bridge
+    if spec.name in ("window.request.case_step", "window.request.case_extend"):
+        return {"terminal"}  # cases are moved from the clerk's terminal
     if spec.is_request:
         return {"kiosk": {"kiosk"}, "window": {"bridge", "terminal"}, "config": {"admin"},
                 "alert": {"admin"}, "device": {"sender"}}[spec.kind.value]
@@ -100,7 +103,7 @@ def expected_writers(spec: TopicSpec) -> set[str]:
     if spec.name in DEVICE_STATE:
         return {"bridge", "kiosk", "sender"}
     return {"kiosk.availability": {"kiosk"}, "display.availability": {"display", "announcer"},
-            "stats.progress": {"admin"}, "device.scan": {"bridge"}, "stats.availability": {"monitor"}}[spec.name]
+            "device.scan": {"bridge"}, "stats.availability": {"monitor"}}[spec.name]
 
 
 def best_id(spec: TopicSpec, ident) -> str:

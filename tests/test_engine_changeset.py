@@ -98,7 +98,7 @@ def test_a_refusal_after_a_change_is_undone_too(monkeypatch):
         e.touch(t)
         raise kiosk_ops.Refused("bad_state", "changed my mind")
     monkeypatch.setitem(h.e._handlers, "kiosk.cancel", requeue_then_refuse)
-    assert h.err("kiosk.cancel", "K1", T0 + 2 * MIN, ticket="A003") == "bad_state"
+    assert h.err("kiosk.cancel", "K1", T0 + 2 * MIN, ticket="A003", secret="00000000") == "bad_state"
     assert fingerprint(h.e) == before
     assert h.e.drain().tickets == []
 
@@ -123,10 +123,15 @@ def test_every_handler_keeps_its_records_under_the_undo_log(monkeypatch):
         h.ok("window.login", "W2", T0, staff="S2")
         h.e.drain()
         before = fingerprint(h.e)
+
+        def sec(number: str, h=h) -> str:
+            return h.e.find_ticket(number).secret
         body = {"kiosk.issue": {"matter": "M1"}, "kiosk.checkin": {"code": "nope"},
-                "kiosk.ticket": {"ticket": "A002"}, "kiosk.requeue": {"ticket": "A002"},
-                "kiosk.cancel": {"ticket": "A003"}, "kiosk.printed": {"ticket": "A002", "ok": True},
-                "kiosk.rate": {"ticket": "A001", "level": 5}, "kiosk.progress": {"case": "C1"},
+                "kiosk.ticket": {"ticket": "A002"}, "kiosk.requeue": {"ticket": "A002", "secret": sec("A002")},
+                "kiosk.cancel": {"ticket": "A003", "secret": sec("A003")},
+                "kiosk.printed": {"ticket": "A002", "ok": True},
+                "kiosk.rate": {"ticket": "A001", "level": 5, "secret": sec("A001")},
+                "kiosk.progress": {"case": "C1"},
                 "config.appointments": {"appointments": [{"code": "AP1", "matter": "M1",
                                                           "start": T0, "end": T0 + 600}]},
                 "window.login": {"staff": "S9"}, "window.transfer": {"matter": "M4"},

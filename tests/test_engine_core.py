@@ -169,11 +169,12 @@ def test_recall_limit_noshow_and_requeue_deadline():
     t = h.e.find_ticket("G001")
     assert t.state == "noshow" and t.requeue_until == T0 + 5 + 30 * MIN
     h.issue(T0 + 6, matter="M4")  # G002 came meanwhile
-    info = h.ok("kiosk.requeue", "K1", T0 + 10 * MIN, ticket=t.id)
+    info = h.ok("kiosk.requeue", "K1", T0 + 10 * MIN, ticket=t.id, secret=t.secret)
     assert (info.state, info.number, info.ahead) == ("waiting", "G001", 1)  # back of the line
     assert h.next("W5", T0 + 11 * MIN) == "G002"
     h.ok("window.noshow", "W5", T0 + 12 * MIN)
-    assert h.err("kiosk.requeue", "K1", T0 + 43 * MIN, ticket="G002") == "requeue_expired"
+    g2 = h.e.find_ticket("G002")
+    assert h.err("kiosk.requeue", "K1", T0 + 43 * MIN, ticket="G002", secret=g2.secret) == "requeue_expired"
 
 
 def test_refusals_leave_state_unchanged():
@@ -190,7 +191,7 @@ def test_refusals_leave_state_unchanged():
     assert h.err("kiosk.issue", "K1", T0 + 1, matter="M1", priority="appointment") == "bad_priority"
     assert h.err("window.recall", "W1", T0 + 1) == "not_logged_in"
     assert h.err("kiosk.ticket", "K1", T0 + 1, ticket="A999") == "unknown_ticket"
-    assert h.err("kiosk.cancel", "K1", T0 + 1, ticket="nope") == "unknown_ticket"
+    assert h.err("kiosk.cancel", "K1", T0 + 1, ticket="nope", secret="00000000") == "unknown_ticket"
     assert msgspec.json.encode([h.e.tickets, h.e.windows, h.e.summary(T0)]) == before
     assert h.e.numbering.last(h.e.day, "A") == 1
 
@@ -246,8 +247,9 @@ def test_one_rating_per_visit_and_timeout_is_not_a_rating():
     ch = h.e.drain()
     assert [(r.level, r.source) for r in ch.ratings] == [(None, "timeout")]
     # the citizen may still rate later at a kiosk, once
-    h.ok("kiosk.rate", "K1", T0 + 60, ticket="20261123-A001", level=2, reasons=["efficiency"])
-    assert h.err("kiosk.rate", "K1", T0 + 61, ticket="20261123-A001", level=5) == "already_rated"
+    sec = h.e.find_ticket("A001").secret
+    h.ok("kiosk.rate", "K1", T0 + 60, ticket="20261123-A001", secret=sec, level=2, reasons=["efficiency"])
+    assert h.err("kiosk.rate", "K1", T0 + 61, ticket="20261123-A001", secret=sec, level=5) == "already_rated"
     assert h.err("window.rate", "W1", T0 + 62, level=5) == "already_rated"
     r = h.e.drain().ratings
     assert [(x.level, x.source, x.window, x.staff, x.matter) for x in r] == [(2, "kiosk", "W1", "S1", "M1")]
@@ -342,3 +344,20 @@ def test_day_span_follows_the_local_calendar_across_dst():
     assert end - start == 23 * 3600
     start, end = day_span("2026-11-23", "Asia/Shanghai")
     assert (end - start, start) == (24 * 3600, dt.datetime(2026, 11, 23, tzinfo=TZ).timestamp())
+
+
+def test_a_citizens_actions_need_the_tickets_secret():
+    h = Hall()
+    t = h.issue(T0, matter="M1")
+    assert len(t.secret) == 16 and int(t.secret, 16) >= 0  # returned to the issuing kiosk
+    other = h.issue(T0 + 1, matter="M1")
+    assert other.secret != t.secret
+    # the look-up by id shows no secret; a window's state neither
+    assert h.ok("kiosk.ticket", "K2", T0 + 2, ticket=t.ticket).secret is None
+    # guessing the id is not enough, nor another ticket's secret
+    assert h.err("kiosk.cancel", "K2", T0 + 3, ticket=t.ticket, secret=other.secret) == "bad_secret"
+    assert h.e.find_ticket("A001").state == "waiting"
+    assert h.ok("kiosk.cancel", "K2", T0 + 4, ticket=t.ticket, secret=t.secret).state == "cancelled"
+    # a ticket stored before tickets had secrets can be acted on by nobody
+    h.e.find_ticket("A002").secret = ""
+    assert h.err("kiosk.cancel", "K1", T0 + 5, ticket="A002", secret="00000000") == "bad_secret"

@@ -279,25 +279,35 @@ def test_scanned_booking_code_checks_in_and_ticket_qr_looks_up():
     f.on_reply(c.token, True, dict(TICKET, priority="appointment"), None, 1)
     assert f.screen == S.TICKET and f.s.target == "M1"
     f.press("done", 2)
-    (lk,) = f.scan("20261121-A001", 3)
-    assert lk.op == "ticket" and lk.body == {"ticket": "20261121-A001"}
+    (lk,) = f.scan("20261121-A001.0a1b2c3d4e5f6789", 3)
+    assert lk.op == "ticket" and lk.body == {"ticket": "20261121-A001"}  # a look-up needs no secret
     f.on_reply(lk.token, True, dict(TICKET, state="noshow", requeue_until=10**10), None, 4)
     assert f.screen == S.LOOKUP
     (rq,) = f.press("requeue", 5)
-    assert rq.op == "requeue"
+    assert rq.op == "requeue" and rq.body == {"ticket": "20261121-A001", "secret": "0a1b2c3d4e5f6789"}
     f.on_reply(rq.token, True, TICKET, None, 6)
     assert f.screen == S.TICKET
 
 
 def test_rating_a_finished_visit_from_its_ticket_qr():
     f = make_flow()
-    (lk,) = f.scan("20261121-A001", 0)
+    (lk,) = f.scan("20261121-A001.0a1b2c3d4e5f6789", 0)
     f.on_reply(lk.token, True, dict(TICKET, state="done"), None, 1)
     v = view.build(f, 0)
     labels = [b.label for blk in v.blocks for b in blk.buttons]
     assert labels == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
     (r,) = f.press("rate:2", 2)
-    assert r.op == "rate" and r.body == {"ticket": "20261121-A001", "level": 2}
+    assert r.op == "rate" and r.body == {"ticket": "20261121-A001", "secret": "0a1b2c3d4e5f6789", "level": 2}
+
+
+def test_a_ticket_looked_up_without_its_secret_cannot_be_cancelled():
+    f = make_flow()
+    (lk,) = f.scan("20261121-A001", 0)  # an id alone (typed, or an old ticket's QR)
+    f.on_reply(lk.token, True, dict(TICKET, state="waiting"), None, 1)
+    assert f.screen == S.LOOKUP
+    assert f.press("cancel", 2) == []  # nothing sent
+    assert (f.screen, f.s.error) == (S.ERROR, "bad_secret")
+    assert view.build(f, 2).blocks  # the message is rendered from texts (err.bad_secret)
 
 
 def test_progress_query():

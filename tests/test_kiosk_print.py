@@ -256,5 +256,7 @@ def test_a_kiosk_reads_the_link_and_the_bare_id_alike():
     cfg = case_config("tm-t20ii_link_zh")
     assert parse_ticket_qr(cfg, f"{PUBLIC_URL}/t/20261121-A001?s=k7Qm2xWp") == ("20261121-A001", "k7Qm2xWp")
     assert parse_ticket_qr(cfg, "20261121-A001") == ("20261121-A001", None)
+    assert parse_ticket_qr(cfg, "20261121-A001.0a1b2c3d4e5f6789") == ("20261121-A001", "0a1b2c3d4e5f6789")
+    assert parse_ticket_qr(cfg, "20261121-A001.NOT-HEX") is None
     assert parse_ticket_qr(cfg, "https://evil.example/t/20261121-A001") is None
     assert parse_ticket_qr(cfg, f"{PUBLIC_URL}/t/../../etc") is None

@@ -17,6 +17,7 @@ from hall.config import parse_config
 from hall.topics import REGISTRY
 from kiosk.fake_printer import FakePrinter
 from kiosk.flow import S
+from kiosk.ticket_layout import ticket_link
 from kiosk.printer import EscposTicketPrinter
 from kiosk.service import KioskService
 
@@ -317,9 +318,9 @@ def test_ticket_qr_lookup_cancel_search_and_progress(hall, running_engine, kiosk
     h.press("next")
     h.press("take")
     assert h.until(lambda: h.svc.flow.screen == S.TICKET)
-    tid = h.svc.flow.s.ticket["ticket"]
+    qr = ticket_link(h.svc.flow.cfg, h.svc.flow.s.ticket)  # what the printed QR says: id and secret
     h.press("done")
-    h.svc.scan(tid)
+    h.svc.scan(qr)
     assert h.until(lambda: h.svc.flow.screen == S.LOOKUP)
     shot(h, "61-lookup")
     h.press("cancel")
@@ -416,7 +417,7 @@ def test_ticket_qr_re_queues_a_no_show_and_rates_a_finished_visit(hall, running_
         h.press("next")
         h.press("take")
         assert h.until(lambda: h.svc.flow.screen == S.TICKET)
-        tickets.append(h.svc.flow.s.ticket["ticket"])
+        tickets.append(ticket_link(h.svc.flow.cfg, h.svc.flow.s.ticket))
         h.press("done")
     # the first is called and not there: no-show, then re-queued from its QR
     w5.call("next", {})
@@ -427,7 +428,7 @@ def test_ticket_qr_re_queues_a_no_show_and_rates_a_finished_visit(hall, running_
     shot(h, "65-lookup-noshow")
     h.press("requeue")
     assert h.until(lambda: h.svc.flow.screen == S.TICKET)
-    assert h.svc.flow.s.ticket["state"] == "waiting" and h.svc.flow.s.ticket["ticket"] == tickets[0]
+    assert h.svc.flow.s.ticket["state"] == "waiting" and ticket_link(h.svc.flow.cfg, h.svc.flow.s.ticket) == tickets[0]
     h.press("done")
     # the second is served and finished; the citizen rates it later at the kiosk
     w5.call("next", {})

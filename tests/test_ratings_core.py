@@ -227,11 +227,12 @@ def test_satisfaction_per_window_staff_matter_and_day():
     hall = ev[("day", "hall")]
     assert (hall.rated, hall.not_rated, hall.scope) == (2, 1, "hall")
     # the citizen rates later at a kiosk: not_rated → rated, the visit counted once
-    h.do("kiosk.rate", "K1", ticket=t3, level=4, reasons=["efficiency"], comment="快")
+    h.do("kiosk.rate", "K1", ticket=t3, secret=h.e.tickets[t3].secret, level=4, reasons=["efficiency"],
+         comment="快")
     hall = dict(h.take("stats.satisfaction.day"))["hall"]
     assert (hall.rated, hall.not_rated, hall.good) == (3, 0, 2)
     with pytest.raises(Refused) as e:
-        h.do("kiosk.rate", "K1", ticket=t1, level=1)
+        h.do("kiosk.rate", "K1", ticket=t1, secret=h.e.tickets[t1].secret, level=1)
     assert e.value.code == "already_rated"
 
 
@@ -258,7 +259,8 @@ def test_a_late_kiosk_rating_after_a_timeout_opens_the_followup_with_reasons():
     tid = visit(h, "W3", "M3", "S003", sat, phone="13900001111")
     h.do("window.rate", "W3", timeout=True)
     assert h.take("alert.followup") == []
-    h.do("kiosk.rate", "K2", sat + 900, ticket=tid, level=1, reasons=["attitude", "other"], comment="等太久")
+    h.do("kiosk.rate", "K2", sat + 900, ticket=tid, secret=h.e.tickets[tid].secret, level=1,
+         reasons=["attitude", "other"], comment="等太久")
     [(_, f)] = h.take("alert.followup")
     assert (f.reasons, f.comment, f.phone, f.callback_due, f.due) == (
         ["attitude", "other"], "等太久", "139****1111", "2026-11-22", "2026-11-23")
