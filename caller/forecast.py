@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TYPE_CHECKING
@@ -43,7 +44,11 @@ LOGIN_GUESS_S = 120.0  # a closed window that should be staffed (`attended`) ope
 PAUSE_GUESS_S = 600.0  # a paused window is expected back after ten minutes in all
 Z_RANGE = 1.28  # ± this many standard deviations: an 80 % interval
 MODEL_ERR = 0.15  # the model's own error, as a share of the wait (calibrated: docs/estimates.md)
-MAX_PICKS = 4000  # bound on one replay
+# Beyond this many citizens waiting for a ticket's windows, its place is counted in
+# its own line (O(log n)) and its wait extrapolated: replaying hours of queue on
+# every issue would make the engine's cost grow with the queue (a burst of 3,000/s).
+FULL_REPLAY = 120
+FULL_REPLAY_WINDOWS = 40  # likewise for a line shared by more windows than a zone has
 _NORMAL = NormalDist()
 
 
@@ -125,6 +130,8 @@ def ahead(e: Engine, t: Ticket, now: float, limit: int | None = None,
     ``limit``: stop counting past it (the SMS rule only asks "≤ N?")."""
     if t.state != "waiting":
         return 0
+    if _crowd(e, e.line_of(t)) > FULL_REPLAY:
+        return _same_line_ahead(e, t)
     servers = _open_servers(e, e.line_of(t))
     if lists is None:
         lists = _Lists(e, servers)
@@ -143,7 +150,41 @@ def ahead(e: Engine, t: Ticket, now: float, limit: int | None = None,
             n += 1
             if limit is not None and n > limit:
                 return n
+            if n > FULL_REPLAY:
+                return max(n, _same_line_ahead(e, t))
     return n  # not reachable by any window: everyone waiting there is ahead
+
+
+def _crowd(e: Engine, line: str) -> int:
+    """How many wait in every line the ticket's windows serve."""
+    r = e.routing
+    return sum(r.waiting_by_line.get(ln, 0) for ln in r.neighbour_lines(line))
+
+
+def _same_line_ahead(e: Engine, t: Ticket) -> int:
+    """Tickets of its own line the policy calls first (ties by queue sequence): a
+    lower bound of ``ahead``, in O(classes × log n)."""
+    r = e.routing
+    line = e.line_of(t)
+    mine = r.boost.get(t.priority, 0.0)
+    n = 0
+    for klass, boost in r.boost.items():
+        lst = r._lines.get((line, klass))
+        if lst:
+            n += bisect_left(lst, (t.enqueued_at - (mine - boost) * 60.0, t.qseq if klass == t.priority else -1))
+    return n
+
+
+def _extrapolated(e: Engine, t: Ticket, line: str, ahead_n: int) -> WaitForecast | None:
+    """A long queue's wait: its citizens ahead × learned minutes ÷ staffed windows."""
+    servers = e.routing.servers.get(line, [])
+    staffed = sum(1 for w in servers if e.windows[w].status != "closed")
+    if not staffed:
+        return None
+    est = e.estimator
+    mid = (ahead_n + 0.5) * est.handle_s(t.service) * est.show_factor() / staffed
+    sd = MODEL_ERR * mid + 60.0
+    return WaitForecast(mid_s=mid, lo_s=max(0.0, mid - Z_RANGE * sd), hi_s=mid + Z_RANGE * sd, base_s=mid)
 
 
 def _related_windows(e: Engine, line: str) -> list[str]:
@@ -195,6 +236,8 @@ def position(e: Engine, t: Ticket, now: float) -> tuple[int, WaitForecast | None
     if t.state != "waiting":
         return 0, None
     windows = _related_windows(e, e.line_of(t))
+    if len(windows) > FULL_REPLAY_WINDOWS or _crowd(e, e.line_of(t)) > FULL_REPLAY:
+        return _same_line_ahead(e, t), wait(e, t, now, windows=windows)
     lists = _Lists(e, windows)
     n = ahead(e, t, now, lists=lists)
     lists.reset()
@@ -208,8 +251,12 @@ def wait(e: Engine, t: Ticket, now: float, lists: _Lists | None = None,
     if t.state != "waiting":
         return None
     line = e.line_of(t)
+    if _crowd(e, line) > FULL_REPLAY:
+        return _extrapolated(e, t, line, _same_line_ahead(e, t))
     if windows is None:
         windows = _related_windows(e, line)
+    if len(windows) > FULL_REPLAY_WINDOWS:
+        return _extrapolated(e, t, line, _same_line_ahead(e, t))
     start: list[tuple[float, int, str]] = []
     nobody = all(e.windows[w].status == "closed" for w in e.routing.servers.get(line, []))
     for i, wid in enumerate(windows):
@@ -223,7 +270,7 @@ def wait(e: Engine, t: Ticket, now: float, lists: _Lists | None = None,
         lists = _Lists(e, windows)
     got = _replay(e, t, lists, start, servers)
     if got is None:
-        return None
+        return _extrapolated(e, t, line, _same_line_ahead(e, t))
     at, var = got
     return _with_inflow(e, t, line, servers, at - now, var, now)
 
@@ -251,8 +298,8 @@ def _replay(e: Engine, t: Ticket, lists: _Lists, heap: list[tuple[float, int, st
         if wid in servers:
             sd = est.spread_s(svc)
             var += sd * sd
-        if calls > MAX_PICKS:
-            return None
+        if calls > FULL_REPLAY:
+            return None  # a long queue: the caller extrapolates
         heapq.heappush(heap, (e.hours.next_open(at + est.handle_s(svc) * show), i, wid))
     return None
 

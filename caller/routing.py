@@ -42,6 +42,7 @@ class Routing:
         self.waiting_by_line: Counter[str] = Counter()
 
     def configure(self, cfg: HallConfig) -> None:
+        self._neighbours: dict[str, tuple[str, ...]] = {}
         self.boost = {c.id: c.boost_minutes for c in cfg.priority.classes}
         self.step = cfg.priority.skill_step_minutes
         # window -> {line: weight}; bundles are served implicitly by a window that
@@ -61,6 +62,14 @@ class Routing:
         numbers = {w.id: w.number for w in cfg.windows}
         self.window_numbers = {line: [numbers[wid] for wid in wids] for line, wids in self.servers.items()}
 
+    def neighbour_lines(self, line: str) -> tuple[str, ...]:
+        """Every line a window that serves ``line`` also serves (cached until skills change)."""
+        hit = self._neighbours.get(line)
+        if hit is None:
+            hit = tuple({ln for w in self.servers.get(line, ()) for ln in self.skills.get(w, ())})
+            self._neighbours[line] = hit
+        return hit
+
     def lend(self, window_id: str, line: str, penalty_minutes: float) -> None:
         """The balancer lends a window to a line (caller/balance.py): it joins the
         window's skills until unlend(), ``penalty_minutes`` below a weight-1 matter,
@@ -69,12 +78,14 @@ class Routing:
         larger by the penalty, for the lent line at this window."""
         if line in self.skills.get(window_id, {}):
             return
+        self._neighbours = {}
         self.skills[window_id][line] = 1 - penalty_minutes / self.step if self.step else 1
         self.servers.setdefault(line, []).append(window_id)
 
     def unlend(self, window_id: str, line: str) -> None:
         if self.skills.get(window_id, {}).pop(line, None) is not None:
             self.servers[line].remove(window_id)
+            self._neighbours = {}
 
     # ------------------------------------------------------------- lines --
     def add(self, line: str, klass: str, place: float, qseq: int, tid: str) -> None:
