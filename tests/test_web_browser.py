@@ -168,8 +168,14 @@ def test_clerk_clicks_through_login_next_transfer_correction_and_finish(
         # --- next (M2), finish 办结 by the keyboard
         by(By.TAG_NAME, "body").send_keys("n")
         wait(d, lambda d: data(d, "state.ticket") and data(d, "state.ticket.name") == "食品经营许可", what="M2")
-        by(By.TAG_NAME, "body").send_keys("f")
-        wait(d, lambda d: by(By.ID, "dlg-finish").get_attribute("open") is not None, what="finish dialog")
+        def finish_open(d) -> bool:
+            # the finish button is disabled while `next`'s reply is still on its way
+            # (the state may arrive by SSE first): press `f` again until the dialog opens
+            if by(By.ID, "dlg-finish").get_attribute("open") is not None:
+                return True
+            by(By.TAG_NAME, "body").send_keys("f")
+            return False
+        wait(d, finish_open, what="finish dialog")
         by(By.ID, "finish-go").click()
         assert settled.get()[1]["outcome"]["kind"] == "done"
         wait(d, lambda d: data(d, "state.ticket") is None, what="finished")
