@@ -85,7 +85,11 @@ def test_bundle_form_filled_once_then_reused_on_the_next_matter(hall, running_en
                                  opener=lambda path, grab: reader))
 
     # --- first visit: 开办餐饮店一件事 (B1), elderly mode
+    # a press while the kiosk is still busy starting is ignored (never a double request):
+    # wait for its home screen first, and check the mode took
+    assert h.until(lambda: h.svc.flow.screen == S.HOME)
     h.press("elderly")
+    assert h.svc.flow.s.elderly
     h.press("target:B1")
     h.press("next")
     assert h.svc.flow.screen == S.FORM_ID
