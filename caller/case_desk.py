@@ -102,13 +102,12 @@ class CaseDesk:
     def _applicant(self, engine: Engine, t: Any) -> tuple[dict[str, str], str]:
         """The applicant's name, ID number and phone from the ticket's form (and phone)."""
         values: dict[str, str] = {}
-        if self.forms is not None:
-            _, form = self.forms._ticket_form(t)
-            by_profile = {f.profile: f.id for f in engine.cfg.forms.fields if f.profile}
-            for key in ("name", "id_number", "phone"):
-                fid = by_profile.get(key)
-                if form and fid and form.get(fid):
-                    values[key] = form[fid]
+        form = engine.form_of(t)  # the forms extension's hook: decrypted, never stored on the ticket
+        by_profile = {f.profile: f.id for f in engine.cfg.forms.fields if f.profile}
+        for key in ("name", "id_number", "phone"):
+            fid = by_profile.get(key)
+            if form and fid and form.get(fid):
+                values[key] = form[fid]
         if "phone" not in values and t.phone:
             values["phone"] = t.phone
         return values, mask(values.get("name"), "name")
