@@ -37,7 +37,6 @@ from .engine import Changes, Emit, Engine, Refused
 from .extension import ExtOut
 
 if TYPE_CHECKING:
-    from .forms import Forms
     from .store import Store
 
 log = logging.getLogger("caller.cases")
@@ -50,10 +49,9 @@ class CaseDesk:
     name = "cases"
     unrecorded = frozenset({"kiosk.case"})  # a look-up's reply carries the timeline: not kept
 
-    def __init__(self, cfg: Any, cipher: DataCipher, forms: Forms | None = None):
+    def __init__(self, cfg: Any, cipher: DataCipher):
         self.cfg = cfg
         self.cipher = cipher
-        self.forms = forms
         self.open: dict[str, C.Case] = {}
         self.by_ticket: dict[str, str] = {}
         self.recent: deque[C.Case] = deque(maxlen=cfg.cases.board_size)

@@ -64,4 +64,4 @@ def default_extensions(cfg: Any) -> list[Extension]:
     from .staff_calls import StaffCalls
     cipher = engine_cipher()
     forms = Forms(cfg, cipher)
-    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), forms, CaseDesk(cfg, cipher, forms), StaffCalls(cfg)]
+    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), forms, CaseDesk(cfg, cipher), StaffCalls(cfg)]

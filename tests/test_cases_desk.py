@@ -33,7 +33,7 @@ def harness(tmp_path, now, key):
     cfg = hall_cfg()
     cipher = DataCipher(key)
     forms = Forms(cfg, cipher)
-    return Harness(cfg, [forms, CaseDesk(cfg, cipher, forms)], now, db_path=str(tmp_path / "cases.sqlite"))
+    return Harness(cfg, [forms, CaseDesk(cfg, cipher)], now, db_path=str(tmp_path / "cases.sqlite"))
 
 
 def accept(h, matter="M1", form=FORM, window="W1"):
