@@ -6,14 +6,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hall import messages as m
+from hall.errors import ErrorCode
 
 from .model import Rating, Ticket, WindowRec
 
 
 class Refused(Exception):
-    """A request the engine will not carry out: ``code`` and a human message."""
+    """A request the engine will not carry out: ``code`` and a human message.
 
-    def __init__(self, code: str, message: str):
+    ``code`` must be an :class:`~hall.errors.ErrorCode`: a bare string would be
+    a code docs/protocol.md does not list, so it is a bug, raised here (and
+    answered ``internal``) rather than sent."""
+
+    def __init__(self, code: ErrorCode, message: str):
+        if not isinstance(code, ErrorCode):
+            raise TypeError(f"Refused({code!r}): use hall.errors.ErrorCode, the documented codes")
         super().__init__(message)
         self.code = code
         self.message = message

@@ -27,6 +27,7 @@ from typing import Any, Callable
 from hall import messages as m
 from hall.clock import day_span, local_day, local_dt
 from hall.config import HallConfig
+from hall.errors import ErrorCode as E
 
 from . import forecast, kiosk_ops, settle, views, window_ops
 from .effects import Changes, Emit, Outcome, Refused
@@ -314,11 +315,11 @@ class Engine:
         """Refuse a new ticket past the day's cap for this kiosk or this phone."""
         door = self.cfg.door
         if door.daily_tickets_per_kiosk is not None and self.by_kiosk[kiosk] >= door.daily_tickets_per_kiosk:
-            raise Refused("daily_cap", f"kiosk {kiosk} has issued its {door.daily_tickets_per_kiosk} "
+            raise Refused(E.DAILY_CAP, f"kiosk {kiosk} has issued its {door.daily_tickets_per_kiosk} "
                           "tickets for today")
         if phone and door.daily_tickets_per_phone is not None \
                 and self.by_phone[phone] >= door.daily_tickets_per_phone:
-            raise Refused("daily_cap", f"this phone number has taken {door.daily_tickets_per_phone} "
+            raise Refused(E.DAILY_CAP, f"this phone number has taken {door.daily_tickets_per_phone} "
                           "tickets today")
 
     def set_appointment(self, appt: m.Appointment, ticket: str | None) -> None:
@@ -333,31 +334,31 @@ class Engine:
         """The ticket, if ``secret`` is its own (a citizen acting on it)."""
         t = self.find_ticket(ref)
         if not t.secret or not hmac.compare_digest(t.secret, secret):
-            raise Refused("bad_secret", f"scan ticket {t.number}'s QR code to do this")
+            raise Refused(E.BAD_SECRET, f"scan ticket {t.number}'s QR code to do this")
         return t
 
     def find_ticket(self, ref: str) -> Ticket:
         t = self.tickets.get(ref) or self.tickets.get(self.by_number.get(ref, ""))
         if t is None:
-            raise Refused("unknown_ticket", f"no ticket {ref!r} today")
+            raise Refused(E.UNKNOWN_TICKET, f"no ticket {ref!r} today")
         return self.edit(t)
 
     def window_of(self, wid: str) -> tuple[WindowRec, Any]:
         wc = self.cfg.window(wid)
         if wc is None:
-            raise Refused("unknown_window", f"no window {wid!r} in this hall")
+            raise Refused(E.UNKNOWN_WINDOW, f"no window {wid!r} in this hall")
         return self.edit(self.windows[wid]), wc
 
     def staffed(self, wid: str) -> tuple[WindowRec, Any]:
         w, wc = self.window_of(wid)
         if w.status == "closed":
-            raise Refused("not_logged_in", f"nobody is logged in at window {wc.number}")
+            raise Refused(E.NOT_LOGGED_IN, f"nobody is logged in at window {wc.number}")
         return w, wc
 
     def current_of(self, w: WindowRec) -> Ticket:
         t = self.tickets.get(w.current or "")
         if t is None or t.state not in ACTIVE:
-            raise Refused("no_current_ticket", "the window has no ticket called")
+            raise Refused(E.NO_CURRENT_TICKET, "the window has no ticket called")
         return self.edit(t)
 
     def info(self, t: Ticket, now: float, with_secret: bool = False) -> m.TicketInfo:
@@ -430,9 +431,9 @@ class Engine:
     def rate(self, t: Ticket, level: int | None, source: str, now: float,
               reasons: list[str] | None = None, comment: str | None = None) -> Rating:
         if t.state != "done":
-            raise Refused("bad_state", f"ticket {t.number} is {t.state}; only a finished visit is rated")
+            raise Refused(E.BAD_STATE, f"ticket {t.number} is {t.state}; only a finished visit is rated")
         if t.rated:
-            raise Refused("already_rated", f"ticket {t.number} has been rated")
+            raise Refused(E.ALREADY_RATED, f"ticket {t.number} has been rated")
         r = Rating(ticket=t.id, day=t.day, level=level, source=source,  # type: ignore[arg-type]
                    window=t.window, staff=t.staff, matter=t.matter or t.bundle, at=now,
                    reasons=list(reasons or []), comment=comment)

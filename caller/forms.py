@@ -30,6 +30,7 @@ from hall.config.forms import PROFILE_KEYS
 from hall.crypto import DataCipher, KeyError_, new_key
 from hall.forms import check_value, filled_count, merged_form
 from hall.pii import mask
+from hall.errors import ErrorCode as E
 
 from .engine import Changes, Emit, Engine, Refused
 from .extension import ExtOut
@@ -105,14 +106,14 @@ class Forms:
         for k, v in values.items():
             v = v.strip()
             if k not in PROFILE_KEYS:
-                raise Refused("bad_profile", f"field {k}: not a profile key")
+                raise Refused(E.BAD_PROFILE, f"field {k}: not a profile key")
             if k not in fields:
-                raise Refused("bad_profile", f"field {k}: no form of this hall uses it")
+                raise Refused(E.BAD_PROFILE, f"field {k}: no form of this hall uses it")
             if not v:
                 continue
             why = check_value(fields[k], v)
             if why:
-                raise Refused("bad_profile", f"field {k}: {why}")
+                raise Refused(E.BAD_PROFILE, f"field {k}: {why}")
             out[k] = v
         return out
 
@@ -144,10 +145,10 @@ class Forms:
     def _window_form(self, wid: str, engine: Engine) -> m.FilledForm:
         w = engine.windows.get(wid)
         if w is None:
-            raise Refused("unknown_window", f"no window {wid!r} in this hall")
+            raise Refused(E.UNKNOWN_WINDOW, f"no window {wid!r} in this hall")
         t = engine.tickets.get(w.current or "")
         if t is None or t.state not in ACTIVE:
-            raise Refused("no_ticket", f"window {wid} is serving no ticket")
+            raise Refused(E.NO_TICKET, f"window {wid} is serving no ticket")
         target, values = self._ticket_form(t)
         filled, total = filled_count(merged_form(engine.cfg, target), values)
         return m.FilledForm(ticket=t.id, number=t.number, target=target, values=values or {},

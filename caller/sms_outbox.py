@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from hall import messages as m
 from hall.pii import mask
+from hall.errors import ErrorCode as E
 
 from .engine import Changes, Emit, Engine, Refused
 from .extension import ExtOut
@@ -84,7 +85,7 @@ class SmsOutbox:
     def handle(self, op: str, ident: str, req: Any, engine: Engine, now: float) -> tuple[Any, ExtOut]:
         sc = engine.cfg.notify.sms
         if ident != sc.sender_id:
-            raise Refused("unknown_sender", f"{ident!r} is not this hall's SMS sender ({sc.sender_id})")
+            raise Refused(E.UNKNOWN_SENDER, f"{ident!r} is not this hall's SMS sender ({sc.sender_id})")
         self._sender_id = sc.sender_id
         if op == "device.sms_sync":
             out = ExtOut()
@@ -92,10 +93,10 @@ class SmsOutbox:
                 rec, ev = self._request(rec, now)
                 out.events.append(ev)
                 out.records.append(rec)
-            return {"pending": len(self.pending)}, out
+            return m.SmsPending(pending=len(self.pending)), out
         rec = self.pending.get(req.sms)
         if rec is None:  # already final (a re-report after a restart) or unknown: nothing to change
-            return {"sms": req.sms, "state": req.state}, ExtOut()
+            return m.SmsStatusAck(sms=req.sms, state=req.state), ExtOut()
         rec.state = req.state
         rec.parts = req.parts
         rec.refs = list(req.refs)
@@ -106,7 +107,7 @@ class SmsOutbox:
         level = logging.WARNING if req.state in ("failed", "unknown") else logging.INFO
         log.log(level, "sms %s to %s: %s%s", rec.id, mask(rec.phone, "phone"), req.state,
                 f" ({req.error})" if req.error else "")
-        return {"sms": rec.id, "state": rec.state}, ExtOut(records=[rec])
+        return m.SmsStatusAck(sms=rec.id, state=rec.state), ExtOut(records=[rec])
 
     def tick(self, engine: Engine, now: float) -> ExtOut:
         out = ExtOut()

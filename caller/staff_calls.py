@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hall import messages as m
+from hall.errors import ErrorCode as E
 
 from .engine import Changes, Emit, Engine, Refused
 from .extension import ExtOut
@@ -38,7 +39,7 @@ class StaffCalls:
 
     def handle(self, op: str, ident: str, req: Any, engine: Engine, now: float) -> tuple[Any, ExtOut]:
         if self.kiosks and ident not in self.kiosks:
-            raise Refused("unknown_kiosk", f"no kiosk {ident!r} in this hall")
+            raise Refused(E.UNKNOWN_KIOSK, f"no kiosk {ident!r} in this hall")
         prev = self.open.get(ident)
         if prev is not None and now - prev.at < REPEAT_S:
             return prev, ExtOut()
