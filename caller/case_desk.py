@@ -34,7 +34,8 @@ from hall.pii import mask
 from hall.errors import ErrorCode as E
 
 from . import cases as C
-from .engine import Changes, Emit, Engine, Refused
+from .domain import DomainEvent, VisitSettled
+from .engine import Emit, Engine, Refused
 from .extension import ExtOut
 
 if TYPE_CHECKING:
@@ -189,11 +190,11 @@ class CaseDesk:
         return self._view(engine, c, day)
 
     # -------------------------------------------------------------- events --
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
-        for t in ch.tickets:
-            o = getattr(t, "outcome", None)
-            if o is None or o.kind != "accepted" or t.id in self.by_ticket:
+        for ev in events:
+            t = ev.ticket if isinstance(ev, VisitSettled) else None
+            if t is None or ev.outcome.kind != "accepted" or t.id in self.by_ticket:
                 continue
             if self.store is not None and self.store.case_for_ticket(t.id):
                 continue

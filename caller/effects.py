@@ -8,6 +8,7 @@ from typing import Any
 from hall import messages as m
 from hall.errors import ErrorCode
 
+from .domain import DomainEvent
 from .model import Rating, Ticket, WindowRec
 
 
@@ -52,10 +53,8 @@ class Changes:
     alerts: list[m.UnattendedAlert] = field(default_factory=list)
     estimate_stat: bool = False  # a ticket's wait was judged against its estimate
     balance: bool = False  # the balancer's loans or suggestions changed
-    # (ticket, day, target, values) of forms issued with a ticket: never kept on the
-    # ticket record itself (which is stored and shown in clear); the forms
-    # extension seals them into its own encrypted rows in the same transaction
-    forms: list[tuple[str, str, str, dict[str, str]]] = field(default_factory=list)
+    # what happened, for the extensions (caller/domain.py), in the order it happened
+    domain: list[DomainEvent] = field(default_factory=list)
 
     def absorb(self, cmd: "Changes") -> None:
         """Add one applied command's changes to the batch's (records excepted:
@@ -70,7 +69,7 @@ class Changes:
         self.alerts.extend(cmd.alerts)
         self.estimate_stat |= cmd.estimate_stat
         self.balance |= cmd.balance
-        self.forms.extend(cmd.forms)
+        self.domain.extend(cmd.domain)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from hall.clock import day_span, local_day, local_dt
 from hall.config import HallConfig
 from hall.errors import ErrorCode as E
 
+from . import domain as d
 from . import forecast, kiosk_ops, settle, views, window_ops
 from .effects import Changes, Emit, Outcome, Refused
 from .balance import Balancer
@@ -143,8 +144,14 @@ class Engine:
         """Register how to take back a change just made to an index."""
         self._undo.append(step)
 
+    def happened(self, event: d.DomainEvent) -> None:
+        """Record a domain event in the command's change set (gone with it if the command fails)."""
+        self.ch.domain.append(event)
+
     def drain(self) -> Changes:
         ch = self.ch
+        if ch.waiting_lines:
+            ch.domain.append(d.LinesMoved(frozenset(ch.waiting_lines)))
         ch.tickets.extend(self._dirty_t.values())
         ch.windows.extend(self.windows[w] for w in self._dirty_w)
         self._dirty_t = {}
@@ -215,6 +222,7 @@ class Engine:
         self.day = day
         if not old:
             return
+        self.happened(d.DayStarted(day=day, previous=old))
         for t in self.tickets.values():
             if t.state in ("waiting", *ACTIVE, "noshow"):
                 t.state = "cancelled"
@@ -425,6 +433,7 @@ class Engine:
         self._undo.append(lambda: self.arrivals.unobserve(self.line_of(t), klass))
         self.enqueue(t)
         self.touch(t)
+        self.happened(d.TicketIssued(t))
         return t
 
     # ---------------------------------------------------------- ratings --
@@ -441,6 +450,7 @@ class Engine:
             t.rated = True  # a timeout leaves the citizen free to rate later at a kiosk
             self.touch(t)
         self.ch.ratings.append(r)
+        self.happened(d.Rated(r))
         return r
 
     def end_current(self, w: WindowRec, wc: Any, now: float) -> Ticket | None:
@@ -466,6 +476,7 @@ class Engine:
         w.last_finished = t.id
         self.touch(t)
         self.touch_window(w)
+        self.happened(d.VisitFinished(t, w.id))
         self.events.append(Emit("window.evaluate", w.id, m.EvaluatePrompt(
             ticket=t.id, number=t.number, window=w.id, staff=w.staff, matter=t.matter or t.bundle,
             timeout_s=self.cfg.notify.evaluation.timeout_s, at=now)))
@@ -480,6 +491,7 @@ class Engine:
         entry = m.CallEntry(ticket=t.id, number=t.number, window=w.id, window_number=wc.number,
                             matter=t.matter or t.bundle, at=now, recall=ev.recall)
         self.edit(t)
+        self.happened(d.TicketCalled(t, w.id, recall))
         # a window lent to another zone's queue (caller/balance.py) calls to both zones'
         # screens: the citizen waits where the ticket's matter is served
         for zone in dict.fromkeys((wc.zone, t.zone)):
@@ -537,6 +549,7 @@ class Engine:
                        for z in new.zones}
         self.ch.window_views.update(self.windows)
         self.ch.zone_views.update(self.recent)
+        self.happened(d.HallReconfigured())
 
     def window_state(self, wid: str, now: float) -> m.WindowState:
         return views.window_state(self, wid, now)

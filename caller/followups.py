@@ -24,7 +24,8 @@ from hall.clock import local_day, local_dt
 from hall.pii import mask
 from hall.errors import ErrorCode as E
 
-from .engine import Changes, Emit, Engine, Refused
+from .domain import DomainEvent, Rated
+from .engine import Emit, Engine, Refused
 from .extension import ExtOut
 from .model import Rating
 from .workdays import add_working_days  # noqa: F401  (tests import it from here)
@@ -85,10 +86,12 @@ class Followups:
         self.records[fid] = f
         return f
 
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
-        for r in ch.ratings:
-            f = self.open_for(r, engine, now)
+        for ev in events:
+            if not isinstance(ev, Rated):
+                continue
+            f = self.open_for(ev.rating, engine, now)
             if f is not None:
                 out.records.append(f)
                 out.events.append(Emit("alert.followup", f.followup, f))

@@ -8,7 +8,7 @@ forms issued with tickets, encrypted.
   screen, and saves one only then; the citizen erases it there.  A profile
   expires ``forms.profile_retention_days`` after it was last saved.
 * **Ticket forms**: the core checks a form in the ``issue`` request and hands
-  it over in ``Changes.forms`` (the ticket record never holds it); here it is
+  it over as a ``FormFilled`` event (the ticket record never holds it); here it is
   sealed into ``ticket_forms`` in the same transaction as the ticket, and the
   window serving the ticket reads it with ``window/<id>/request/form``.
   Erased ``forms.form_retention_days`` after the visit.
@@ -32,7 +32,8 @@ from hall.forms import check_value, filled_count, merged_form
 from hall.pii import mask
 from hall.errors import ErrorCode as E
 
-from .engine import Changes, Emit, Engine, Refused
+from .domain import DomainEvent, FormFilled
+from .engine import Emit, Engine, Refused
 from .extension import ExtOut
 from .form_records import FormsPurge, ProfileDrop, ProfileRow, TicketFormRow
 from .model import ACTIVE
@@ -166,11 +167,14 @@ class Forms:
             return row.target, None
 
     # -------------------------------------------------------------- events --
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
-        for tid, day, target, values in ch.forms:
-            row = TicketFormRow(ticket=tid, day=day, target=target, data=self.cipher.encrypt_json(values))
-            self._remember(self._forms, tid, row)
+        for ev in events:
+            if not isinstance(ev, FormFilled):
+                continue
+            row = TicketFormRow(ticket=ev.ticket, day=ev.day, target=ev.target,
+                                data=self.cipher.encrypt_json(ev.values))
+            self._remember(self._forms, ev.ticket, row)
             out.records.append(row)
         return out
 

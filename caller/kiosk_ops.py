@@ -16,6 +16,7 @@ from hall.clock import local_day, local_dt
 from hall.forms import check_form, merged_form
 from hall.errors import ErrorCode as E
 
+from . import domain as d
 from .effects import Refused
 
 if TYPE_CHECKING:
@@ -45,8 +46,8 @@ def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInf
     values = _checked_form(e, target, req.form, now)
     e.check_daily_caps(ident, req.phone)
     t = e.new_ticket(ident, target, klass.id, req.lang, now, phone=req.phone)
-    if values:
-        e.ch.forms.append((t.id, t.day, target, values))
+    if values:  # never kept on the ticket record (stored and shown in clear): the forms extension seals it
+        e.happened(d.FormFilled(ticket=t.id, day=t.day, target=target, values=values))
     if req.answers:
         t.answers = dict(req.answers)
     return e.promise(t, now, with_secret=True)
@@ -114,6 +115,7 @@ def requeue(e: Engine, ident: str, req: m.TicketAction, now: float) -> m.TicketI
     e.stats["noshow"] -= 1
     e.enqueue(t)
     e.touch(t)
+    e.happened(d.TicketRequeued(t))
     return e.info(t, now, with_secret=True)  # it is reprinted
 
 
@@ -124,6 +126,7 @@ def cancel(e: Engine, ident: str, req: m.TicketAction, now: float) -> m.TicketIn
     e.dequeue(t)
     t.state = "cancelled"
     e.touch(t)
+    e.happened(d.TicketCancelled(t))
     return e.info(t, now)
 
 

@@ -408,7 +408,8 @@ class CallerService:
         """Let each extension react to the batch; its records join the transaction."""
         events: list[Emit] = []
         for x in self.extensions:
-            xo: ExtOut = x.after_batch(ch, self.engine, now)
+            xo: ExtOut = x.on_events(ch.domain, self.engine, now) if hasattr(x, "on_events") \
+                else x.after_batch(ch, self.engine, now)
             events.extend(xo.events)
             records.extend(xo.records)
         return events

@@ -15,6 +15,7 @@ from hall.config import HallConfig, Names
 from hall.errors import ErrorCode as E
 from kiosk.guide import resolve  # pure: situation questions → materials (hall config only)
 
+from .domain import VisitSettled
 from .effects import Emit, Refused
 from .model import Ticket, WindowRec
 
@@ -55,6 +56,7 @@ def apply(e: Engine, w: WindowRec, t: Ticket, o: m.VisitOutcome, now: float) -> 
     t.outcome = o
     e.stats[f"outcome_{o.kind}"] += 1
     e.touch(t)
+    e.happened(VisitSettled(t, w.id, o))
     e.events.append(Emit("window.settled", w.id, m.SettledEvent(
         ticket=t.id, number=t.number, window=w.id, staff=t.staff, matter=t.matter, bundle=t.bundle,
         outcome=o, at=now)))

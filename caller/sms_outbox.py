@@ -22,7 +22,8 @@ from hall import messages as m
 from hall.pii import mask
 from hall.errors import ErrorCode as E
 
-from .engine import Changes, Emit, Engine, Refused
+from .domain import DomainEvent
+from .engine import Emit, Engine, Refused
 from .extension import ExtOut
 from .sms_rules import FINAL, SmsRecord, SmsRules
 
@@ -64,16 +65,13 @@ class SmsOutbox:
     _sender_id = "sms1"  # from the config in force, refreshed at every batch
 
     # ---------------------------------------------------------------- core --
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
         sc = engine.cfg.notify.sms
-        if not sc.enabled or not (ch.tickets or ch.waiting_lines or ch.window_views):
+        if not sc.enabled or not events:
             return out
         self._sender_id = sc.sender_id
-        lines = set(ch.waiting_lines)
-        for wid in ch.window_views:  # a window opening or closing changes estimates
-            lines.update(engine.routing.skills.get(wid, {}))
-        for rec in self.rules.batch(engine.cfg, engine, ch.tickets, lines, now):
+        for rec in self.rules.batch(engine.cfg, engine, events, now):
             if rec.state == "pending":
                 self.pending[rec.id] = rec
                 rec, ev = self._request(rec, now)
@@ -128,7 +126,7 @@ class SmsOutbox:
                 out.events.append(ev)
                 out.records.append(rec)
         # the hall reopening (after lunch) lets waiting tickets be judged again
-        for rec in self.rules.batch(engine.cfg, engine, [], set(), now):
+        for rec in self.rules.batch(engine.cfg, engine, [], now):
             if rec.state == "pending":
                 self.pending[rec.id] = rec
                 rec, ev = self._request(rec, now)

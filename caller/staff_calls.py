@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from hall import messages as m
 from hall.errors import ErrorCode as E
 
-from .engine import Changes, Emit, Engine, Refused
+from .domain import DomainEvent
+from .engine import Emit, Engine, Refused
 from .extension import ExtOut
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class StaffCalls:
         self.open[ident] = call
         return call, ExtOut(events=[Emit("alert.staff", ident, call)])
 
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         return ExtOut()
 
     def tick(self, engine: Engine, now: float) -> ExtOut:

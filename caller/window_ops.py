@@ -13,6 +13,7 @@ from hall import messages as m
 from hall.pii import mask
 from hall.errors import ErrorCode as E
 
+from . import domain as d
 from . import settle
 from .effects import Refused
 from .model import ACTIVE
@@ -33,6 +34,7 @@ def login(e: Engine, wid: str, req: m.LoginRequest, now: float) -> m.WindowState
                           f"{e.cfg.window(other.id).number}")
     w.status, w.staff, w.since = "open", req.staff, now
     e.touch_window(w)
+    e.happened(d.WindowStatusChanged(wid, w.status))
     return e.window_state(wid, now)
 
 
@@ -44,6 +46,7 @@ def logout(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
         raise Refused(E.BUSY, "finish, transfer or mark the current ticket as no-show first")
     w.status, w.staff, w.current, w.since, w.pause_reason = "closed", None, None, now, None
     e.touch_window(w)
+    e.happened(d.WindowStatusChanged(wid, w.status))
     return e.window_state(wid, now)
 
 
@@ -105,6 +108,7 @@ def noshow(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
     e.touch(t)
     e.touch_window(w)
     e.ch.zone_views.add(wc.zone)
+    e.happened(d.TicketNoShow(t, wid))
     return e.window_state(wid, now)
 
 
@@ -124,6 +128,7 @@ def transfer(e: Engine, wid: str, req: m.TransferRequest, now: float) -> m.Windo
     if (req.matter is None) == (req.window is None):
         raise Refused(E.BAD_REQUEST, "give exactly one of `matter` or `window`")
     t = e.current_of(w)
+    from_line = e.line_of(t)
     if req.matter is not None:
         target = e.cfg.matter(req.matter) or e.cfg.bundle(req.matter)
         if target is None:
@@ -149,6 +154,7 @@ def transfer(e: Engine, wid: str, req: m.TransferRequest, now: float) -> m.Windo
     e.touch(t)
     e.touch_window(w)
     e.ch.zone_views.add(wc.zone)
+    e.happened(d.TicketTransferred(t, wid, from_line))
     return e.window_state(wid, now)
 
 
@@ -163,6 +169,7 @@ def pause(e: Engine, wid: str, req: m.PauseRequest, now: float) -> m.WindowState
         raise Refused(E.BUSY, "finish, transfer or mark the current ticket as no-show first")
     w.status, w.since, w.pause_reason = "paused", now, req.reason
     e.touch_window(w)
+    e.happened(d.WindowStatusChanged(wid, w.status))
     return e.window_state(wid, now)
 
 
@@ -171,6 +178,7 @@ def resume(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
     if w.status == "paused":
         w.status, w.since, w.pause_reason = "open", now, None
         e.touch_window(w)
+        e.happened(d.WindowStatusChanged(wid, w.status))
     return e.window_state(wid, now)
 
 
