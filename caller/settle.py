@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from hall import messages as m
 from hall.config import HallConfig, Names
 from hall.errors import ErrorCode as E
-from kiosk.guide import resolve  # pure: situation questions → materials (hall config only)
+from hall.guide import resolve  # pure: situation questions → materials (hall config only)
 
 from .domain import VisitSettled
 from .effects import Emit, Refused
