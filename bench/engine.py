@@ -135,7 +135,7 @@ def _kiosk_worker(settings: BusSettings, hall_id: str, kiosk_ids: list[str], mat
         done = 0
         i = n
         while time.time() < end:
-            req.call("issue", {"matter": f"M{i % matters}"}, timeout=10, retries=0)
+            req.request("issue", {"matter": f"M{i % matters}"}, timeout=10, retries=0)
             done += 1
             i += 7
         counts.append(done)
@@ -210,7 +210,7 @@ def fill(settings: BusSettings, hall_id: str, n: int, clients: int = 8) -> None:
         bus.start()
         r = Requester(bus, "kiosk", kid)
         for i in range(per):
-            r.call("issue", {"matter": f"M{i % 100}"}, timeout=10)
+            r.request("issue", {"matter": f"M{i % 100}"}, timeout=10)
         bus.stop()
 
     threads = [threading.Thread(target=run, args=(f"F{i}",)) for i in range(clients)]
