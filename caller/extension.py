@@ -57,6 +57,7 @@ class Extension(Protocol):
 def default_extensions(cfg: Any) -> list[Extension]:
     """The extensions a production engine runs, built from the hall config."""
     from .case_desk import CaseDesk
+    from .daystats import DayStats
     from .followups import Followups
     from .forms import Forms, engine_cipher
     from .satisfaction import Satisfaction
@@ -64,4 +65,5 @@ def default_extensions(cfg: Any) -> list[Extension]:
     from .staff_calls import StaffCalls
     cipher = engine_cipher()
     forms = Forms(cfg, cipher)
-    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), forms, CaseDesk(cfg, cipher), StaffCalls(cfg)]
+    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), forms, CaseDesk(cfg, cipher), StaffCalls(cfg),
+            DayStats(cfg)]
