@@ -97,7 +97,8 @@ def figures(s: DayStat) -> dict:
     decided = sum(s.cases.get(r, 0) for r in CASE_RESULTS)
     staffed = s.open_s + s.paused_s
     return {
-        "issued": s.issued, "called": s.called, "served": s.served, "noshow": s.noshow,
+        "issued": s.issued if s.scope not in ("window", "staff") else None,  # a ticket has no window yet
+        "called": s.called, "served": s.served, "noshow": s.noshow,
         "cancelled": s.cancelled,
         "avg_wait_min": round(s.wait_s / s.wait_n / 60, 1) if s.wait_n else None,
         "median_wait_min": percentile_min(s.wait_hist, 0.5),
@@ -108,8 +109,10 @@ def figures(s: DayStat) -> dict:
         "rejected": s.outcomes.get("rejected", 0),
         "rated": rated, "good": good, "bad": rated - good, "not_rated": s.not_rated,
         "satisfaction": round(good / rated, 4) if rated else None,
-        "open_min": round(s.open_s / 60, 1), "paused_min": round(s.paused_s / 60, 1),
-        "idle_min": round(max(0.0, s.open_s - s.busy_s) / 60, 1),
+        # no presence (a department, a matter, a window nobody logged in at): no minutes to show
+        "open_min": round(s.open_s / 60, 1) if staffed else None,
+        "paused_min": round(s.paused_s / 60, 1) if staffed else None,
+        "idle_min": round(max(0.0, s.open_s - s.busy_s) / 60, 1) if staffed else None,
         "utilisation": round(min(1.0, s.busy_s / staffed), 4) if staffed else None,
         "early": s.cases.get("early", 0), "on_time": s.cases.get("on_time", 0),
         "overdue": s.cases.get("overdue", 0), "decided": decided,

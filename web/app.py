@@ -52,6 +52,7 @@ class WebContext:
     # the admin console: its accounts (not the staff roster) and its acknowledgements
     accounts: ConsoleAuth = field(default_factory=lambda: ConsoleAuth([]))
     acks: AckStore = field(default_factory=lambda: AckStore(":memory:"))
+    history_db: str | None = None  # the engine's database, read-only: the reports' daily aggregates
     desks: Desks = field(init=False)
     console: Console = field(init=False)
 

@@ -40,10 +40,12 @@ def cmd() -> None:
               help="The console's accounts (admin, supervisor, auditor): `onewindow web account-add` writes it.")
 @click.option("--acks-db", default="/var/lib/onewindow/web/acks.sqlite", show_default=True,
               help="SQLite file of the console's alert acknowledgements (who, when).")
+@click.option("--engine-db", default="/var/lib/onewindow/caller.sqlite", show_default=True,
+              help="The engine's database, opened read-only for the console's reports (daily aggregates only).")
 @mqtt_options
 def serve_cmd(config_path: str, bind: str, http_port: int, mqtt: MqttOptions, tls_cert: str | None,
               tls_key: str | None, insecure_cookie: bool, lockout_failures: int, lockout_minutes: int,
-              idle_minutes: int, accounts_path: str, acks_db: str) -> None:
+              idle_minutes: int, accounts_path: str, acks_db: str, engine_db: str) -> None:
     """Serve the clerks' window terminal and the admin console of one hall."""
     import os
 
@@ -70,7 +72,7 @@ def serve_cmd(config_path: str, bind: str, http_port: int, mqtt: MqttOptions, tl
     console = ConsoleAuth(accounts, max_failures=lockout_failures, lockout_s=lockout_minutes * 60,
                           idle_s=idle_minutes * 60)
     app = create_app(WebContext(cfg=cfg, hub=hub, auth=auth, cookie_secure=not insecure_cookie,
-                                accounts=console, acks=AckStore(acks_db)))
+                                accounts=console, acks=AckStore(acks_db), history_db=engine_db))
     tls: dict = {}
     if tls_cert:
         key = tls_key or os.path.join(os.environ.get("CREDENTIALS_DIRECTORY", ""), "web-tls-key")
