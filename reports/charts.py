@@ -135,6 +135,12 @@ def utilisation(report: Report) -> bytes:
     return _png(fig)
 
 
+def warm() -> None:
+    """Load matplotlib, its font list and the CJK face now rather than at the first chart."""
+    from matplotlib.backends import backend_agg  # noqa: F401
+    _cjk_family()
+
+
 DRAW = {"arrivals": arrivals, "waits": waits, "satisfaction": satisfaction, "utilisation": utilisation}
 
 

@@ -92,4 +92,7 @@ def group(rows: Iterable[DayStat], by: str) -> dict[tuple[str, str, str], DaySta
     buckets: dict[tuple[str, str, str], list[DayStat]] = defaultdict(list)
     for r in rows:
         buckets[(period_of(r.day, by), r.scope, r.key)].append(r)
-    return {k: merge(v, day=k[0], scope=k[1], key=k[2]) for k, v in buckets.items()}
+    # by day each bucket holds one record: it is its own total (merging thousands of
+    # single records was most of a month's build)
+    return {k: v[0] if len(v) == 1 and v[0].day == k[0] else merge(v, day=k[0], scope=k[1], key=k[2])
+            for k, v in buckets.items()}

@@ -183,3 +183,16 @@ def test_the_report_reads_only_the_aggregates_and_refuses_a_database_without_the
     r = CliRunner().invoke(report_cmd, ["--config", str(_config_file(tmp_path)), "--db", str(old),
                                         "--month", "2026-13", "--out", str(tmp_path / "o")])
     assert r.exit_code == 1 and "YYYY-MM" in r.output
+
+
+def test_the_readers_cannot_write_the_engine_database(month):
+    """Reports open the engine's file read-only: a bug in them cannot touch a ticket or an aggregate."""
+    import sqlite3
+    cfg, d, days, by_day = month
+    h = History(d / "caller.sqlite").open()
+    try:
+        assert h.days() == (days[0], days[-1])
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            h._db.execute("DELETE FROM day_stats")
+    finally:
+        h.close()

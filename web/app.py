@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +109,10 @@ def create_app(ctx: WebContext) -> Starlette:
         if ctx.start_hub:
             await asyncio.to_thread(ctx.hub.start)
         dog = asyncio.ensure_future(watchdog())
+        if ctx.history_db and os.path.exists(ctx.history_db):  # matplotlib and the CJK face load once,
+            # not with the first report
+            from .console.reports import warm
+            threading.Thread(target=warm, name="reports-warm", daemon=True).start()
         # what start-up built (config, templates, search index) lives as long as the
         # process: out of the cyclic collector's generations, as in the engine
         gc.freeze()

@@ -164,3 +164,10 @@ def clear_cache() -> None:
     with _lock:
         _cache.clear()
 
+
+def warm() -> None:
+    """Import matplotlib and register the CJK face (a second or two, once per process)."""
+    try:
+        charts.warm()
+    except Exception:  # a chart will say what is wrong when asked; the console runs on
+        log.exception("reports: warming the chart library failed")
