@@ -151,6 +151,7 @@ async def logout(request: Request, s: Session) -> Response:
 
 
 def routes() -> list[Route]:
+    from . import config_routes  # it declares its POSTs through `mutating` above
     from . import reports
     return [Route("/", page), Route("/login", login_form), Route("/login", login, methods=["POST"]),
-            Route("/events", events), ack, logout, *reports.routes()]
+            Route("/events", events), ack, logout, *config_routes.routes(), *reports.routes()]
