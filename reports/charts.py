@@ -136,9 +136,13 @@ def utilisation(report: Report) -> bytes:
 
 
 def warm() -> None:
-    """Load matplotlib, its font list and the CJK face now rather than at the first chart."""
-    from matplotlib.backends import backend_agg  # noqa: F401
-    _cjk_family()
+    """Load matplotlib, its font list and the CJK face now rather than at the first chart
+    (a drawing process's initializer); a failure is logged, the chart will say the rest."""
+    try:
+        from matplotlib.backends import backend_agg  # noqa: F401
+        _cjk_family()
+    except Exception:
+        log.exception("reports: loading the chart library failed")
 
 
 DRAW = {"arrivals": arrivals, "waits": waits, "satisfaction": satisfaction, "utilisation": utilisation}

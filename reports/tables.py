@@ -62,6 +62,11 @@ class Report:
     _series: dict[str, list[dict]] = field(default_factory=dict)
     pngs: dict[str, bytes] = field(default_factory=dict)  # charts drawn for it (the console keeps them)
 
+    def for_charts(self) -> "Report":
+        """What the charts read, without the tables (sent to a drawing process)."""
+        return Report(self.first, self.last, self.by, self.periods, {}, {}, {}, self.hall_days,
+                      self.window_days, {k: v for k, v in self.names.items() if k[0] == "window"})
+
     def series(self, scope: str) -> list[dict]:
         """One row per (period, key) of a scope, made when first asked (a page shows one scope)."""
         if scope not in self._series:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,10 +120,9 @@ def create_app(ctx: WebContext) -> Starlette:
             await asyncio.to_thread(ctx.hub.start)
             await asyncio.to_thread(ctx.config_desk.start)
         dog = asyncio.ensure_future(watchdog())
-        if ctx.history_db and os.path.exists(ctx.history_db):  # matplotlib and the CJK face load once,
-            # not with the first report
-            from .console.reports import warm
-            threading.Thread(target=warm, name="reports-warm", daemon=True).start()
+        if ctx.history_db and os.path.exists(ctx.history_db):
+            from .console import reports  # its drawing processes start now, not with the first report
+            reports.start_pool()
         # what start-up built (config, templates, search index) lives as long as the
         # process: out of the cyclic collector's generations, as in the engine
         gc.freeze()
@@ -139,6 +137,8 @@ def create_app(ctx: WebContext) -> Starlette:
                 await asyncio.to_thread(ctx.hub.stop)
                 await asyncio.to_thread(ctx.config_desk.stop)
             ctx.acks.close()
+            from .console import reports
+            reports.stop_pool()
 
     async def home(request):
         return RedirectResponse("/terminal/", status_code=303)

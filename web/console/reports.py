@@ -3,15 +3,24 @@
 Read-only, so every role (the auditor too) may open them.  They read the daily
 aggregates from the engine's database, opened read-only (reports/history.py),
 never a ticket; a report is built once per (range, grouping) and kept
-``CACHE_S`` seconds, since past days change only when a day closes.  Charts
-and workbooks are drawn in a worker thread, not on the event loop.
+``CACHE_S`` seconds, since past days change only when a day closes.
+
+Charts and workbooks are drawn in two worker PROCESSES, not in this one: a
+month's charts are seconds of pure-Python work (matplotlib) that, in a thread,
+would share this process's one interpreter lock with the clerks' pages and
+their pushes (and use one core of two), and matplotlib with numpy would more
+than triple this process's memory.  The
+workers load matplotlib and the CJK face when the process starts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -32,8 +41,35 @@ from .routes import ROLE_ZH, _err, _session
 log = logging.getLogger("web.console.reports")
 
 CACHE_S = 60.0
+CACHE_MAX = 3
+WORKERS = 2  # the two charts of a page pair are drawn side by side
 _cache: dict[tuple, tuple[float, Report]] = {}
 _lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+
+
+def start_pool() -> ProcessPoolExecutor:
+    """The drawing processes (spawned: a fresh interpreter, no copy of this one's threads)."""
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=charts.warm, max_tasks_per_child=200)
+            for _ in range(WORKERS):  # the pool starts a process per waiting task: both, now
+                _pool.submit(time.sleep, 0.5)
+        return _pool
+
+
+def stop_pool() -> None:
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def in_worker(fn, *args):
+    return await asyncio.wrap_future(start_pool().submit(fn, *args))
 
 
 def _params(request: Request) -> tuple[str, str, str]:
@@ -69,6 +105,8 @@ def report_for(ctx, month: str, by: str) -> Report:
         _cache[key] = (now, rep)
         for k in [k for k, (t, _r) in _cache.items() if now - t >= CACHE_S]:
             _cache.pop(k, None)
+        while len(_cache) > CACHE_MAX:  # a month's report holds a few MB: keep the latest few
+            _cache.pop(min(_cache, key=lambda k: _cache[k][0]))
     return rep
 
 
@@ -123,7 +161,7 @@ async def chart(request: Request) -> Response:
         return _err("bad_request", str(e), 400)
     png = rep.pngs.get(name)
     if png is None:
-        png = rep.pngs[name] = await run_in_threadpool(charts.draw, rep, name)
+        png = rep.pngs[name] = await in_worker(charts.draw, rep.for_charts(), name)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
@@ -142,7 +180,7 @@ async def download(request: Request) -> Response:
         return _err("bad_request", str(e), 400)
     log.info("console: %s exported the %s report as %s", s.staff, month, kind)
     if kind == "xlsx":
-        data = await run_in_threadpool(export.xlsx_bytes, rep)
+        data = await in_worker(export.xlsx_bytes, rep)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     elif kind == "csv":
         data, media = export.csv_bytes(rep, by_period=request.query_params.get("table") == "period"), \
@@ -163,11 +201,3 @@ def routes() -> list[Route]:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
-
-
-def warm() -> None:
-    """Import matplotlib and register the CJK face (a second or two, once per process)."""
-    try:
-        charts.warm()
-    except Exception:  # a chart will say what is wrong when asked; the console runs on
-        log.exception("reports: warming the chart library failed")
