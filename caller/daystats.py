@@ -1,7 +1,7 @@
 """Daily aggregates (hall/daystats.py) as the day closes, and today's per-window figures.
 
-An engine extension.  Through the day it watches the windows' records and
-writes each stretch a window was open or paused as a :class:`Presence` row
+An engine extension (it reads the core's domain events, caller/domain.py).
+Through the day it follows the windows' status changes and writes each stretch a window was open or paused as a :class:`Presence` row
 (the only history the tickets do not already hold); from today's tickets it
 keeps each window's served visits and handling, published as
 ``stats/hall/windows`` for the live console (served today, average handling,
@@ -37,7 +37,8 @@ from hall.clock import day_span, local_dt
 from hall.config import HallConfig
 from hall.daystats import DayStat
 
-from .engine import Changes, Emit, Engine
+from . import domain as d
+from .engine import Emit, Engine
 from .extension import ExtOut
 from .model import Rating, Ticket, WindowRec
 
@@ -243,25 +244,27 @@ class DayStats:
         return [self._view(engine, now)]
 
     # -------------------------------------------------------------- batches --
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[d.DomainEvent], engine: Engine, now: float) -> ExtOut:
+        """A day started: cut the stretches at midnight; a window's status changed: the
+        stretch it leaves (its times from the window's record); a visit finished: count it."""
         out = ExtOut()
-        if self.day and engine.day != self.day:
-            out.records.extend(self._roll(engine, now))
-        self.day = engine.day
-        for w in ch.windows:
-            rec = self._transition(w)
-            if rec is not None:
-                out.records.append(rec)
-        for t in ch.tickets:
-            if t.day == self.day:
-                self._count_done(t)
+        for ev in events:
+            if isinstance(ev, d.DayStarted):
+                if self.day and ev.previous == self.day:
+                    out.records.extend(self._roll(engine, now))
+                self.day = ev.day
+            elif isinstance(ev, d.WindowStatusChanged) and ev.window in engine.windows:
+                rec = self._transition(engine.windows[ev.window])
+                if rec is not None:
+                    out.records.append(rec)
+            elif isinstance(ev, d.VisitFinished) and ev.ticket.day == self.day:
+                self._count_done(ev.ticket)
+        if not self.day:
+            self.day = engine.day
         return out
 
     def tick(self, engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
-        if self.day and engine.day != self.day:  # the day rolled in engine.tick, before our after_batch
-            out.records.extend(self._roll(engine, now))
-            self.day = engine.day
         due = [d for d, at in self.to_close if at <= now]
         if due and self.store is not None:
             self.to_close = [(d, at) for d, at in self.to_close if at > now]
@@ -279,7 +282,9 @@ class DayStats:
 
     # ----------------------------------------------------------------- pure --
     def _transition(self, w: WindowRec) -> Presence | None:
-        """A window record changed: the stretch it leaves, if it was open or paused."""
+        """A window's status changed: the stretch it leaves, if it was open or paused.
+        (Two changes of one window in one batch show only the last: the stretch
+        between them joins the first.)"""
         before = self.seen.get(w.id)
         self.seen[w.id] = (w.status, w.staff, w.since, w.since)
         if before is None:

@@ -5,7 +5,7 @@ reports need history.  :class:`HallHistory` keeps ONE engine across the days
 (the day rolls at midnight as in production), commits its changes to a real
 :class:`caller.store.Store` every few simulated minutes (a batch, as the
 shell's group commit does), feeds the extensions exactly as the shell does
-(``after_batch`` after each request, ``tick`` every simulated minute), and
+(its domain events after each request, ``tick`` every simulated minute), and
 closes each day with caller/daystats.py.  Clerks also settle visits (办结,
 受理, 补正, 不予受理) and citizens rate them, seeded, so the aggregates have
 every column.
@@ -121,8 +121,10 @@ class HallHistory:
 
     def feed(self, now: float) -> None:
         ch = self.engine.drain()
-        for x in self.extensions:
-            self.pending.add(ch, x.after_batch(ch, self.engine, now))
+        for x in self.extensions:  # as the shell does (caller/service.py)
+            xo = x.on_events(ch.domain, self.engine, now) if hasattr(x, "on_events") \
+                else x.after_batch(ch, self.engine, now)
+            self.pending.add(ch, xo)
         if now - self._last_commit >= COMMIT_EVERY_S:
             self.commit(now)
 

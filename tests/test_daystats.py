@@ -111,7 +111,7 @@ def test_a_month_percentile_comes_from_the_month_waits_not_from_daily_ones():
     assert percentile_min({}, 0.5) is None
 
 
-def test_presence_stretches_follow_the_window_records_and_split_at_midnight(cfg):
+def test_presence_stretches_follow_the_windows_through_the_core_and_split_at_midnight(cfg):
     e = Engine(cfg)
     e.restore([], [], [], {}, [], now=at(7, 0))
     ds = DayStats(cfg)
@@ -124,27 +124,28 @@ def test_presence_stretches_follow_the_window_records_and_split_at_midnight(cfg)
             return []
     ds.restore(NoStore(), e, at(7, 0))
 
-    def step(status: str, staff: str | None, when: float) -> list:
-        w = WindowRec(id="W1", status=status, staff=staff, since=when)
-        return ds.after_batch(Changes(windows=[w]), e, when).records
+    def act(op: str, when: float, **body) -> list:
+        req = msgspec.convert({"id": f"{op}{when}", **body}, m.REQUEST_TYPES[op])
+        assert e.handle(op, "W1", req, when).error is None
+        return ds.on_events(e.drain().domain, e, when).records
 
-    assert step("open", "S1", at(9, 0)) == []
-    # the current ticket changed, not the presence: no stretch
-    assert ds.after_batch(Changes(windows=[WindowRec(id="W1", status="open", staff="S1", since=at(9, 0),
-                                                      current="x")]), e, at(9, 5)).records == []
-    assert step("paused", "S1", at(10, 0)) == [
+    assert act("window.login", at(9, 0), staff="S1") == []
+    e.handle("kiosk.issue", "K1", m.IssueRequest(id="i1", matter="M1"), at(9, 1))
+    # a visit: the window's current ticket changes, its presence does not
+    assert act("window.next", at(9, 5)) == [] and act("window.finish", at(9, 15)) == []
+    assert act("window.pause", at(10, 0), reason="lunch") == [
         Presence(day=DAY, window="W1", staff="S1", status="open", start=at(9, 0), end=at(10, 0))]
-    assert step("open", "S1", at(10, 20)) == [
+    assert act("window.resume", at(10, 20)) == [
         Presence(day=DAY, window="W1", staff="S1", status="paused", start=at(10, 0), end=at(10, 20))]
     live = ds.window_figures("W1", at(11, 20))
-    assert (live.open_min, live.paused_min, live.served) == (120.0, 20.0, 0)
+    assert (live.open_min, live.paused_min, live.served, live.avg_handle_s) == (120.0, 20.0, 1, 600.0)
     # nobody logged out: midnight cuts the open stretch at the day's end
     e.tick(at(24, 0, 1))
-    out = ds.after_batch(e.drain(), e, at(24, 0, 1))
-    assert Presence(day=DAY, window="W1", staff="S1", status="open", start=at(10, 20), end=at(24, 0)) \
-        in out.records
-    assert ds.to_close == [(DAY, at(24, 0, 1) + 5.0)]
-    assert step("closed", None, at(24 + 8, 0)) == [
+    out = ds.on_events(e.drain().domain, e, at(24, 0, 1))
+    assert out.records == [
+        Presence(day=DAY, window="W1", staff="S1", status="open", start=at(10, 20), end=at(24, 0))]
+    assert ds.to_close == [(DAY, at(24, 0, 1) + 5.0)] and ds.window_figures("W1", at(24, 1)).served == 0
+    assert act("window.logout", at(24 + 8, 0)) == [
         Presence(day="2026-11-25", window="W1", staff="S1", status="open", start=at(24, 0), end=at(32, 0))]
 
 
