@@ -78,9 +78,9 @@ class _Lists:
         self.r = e.routing
         self.shape = e.shape
         self.ptr: dict[tuple[str, str], int] = {}
-        self.cands: dict[str, list[tuple[str, str, float, list]]] = {}
+        self.cands: dict[str, list[tuple[tuple[str, str], float, list]]] = {}
 
-    def _gather(self, wid: str) -> list[tuple[str, str, float, list]]:
+    def _gather(self, wid: str) -> list[tuple[tuple[str, str], float, list]]:
         out = []
         lines = self.r._lines
         ptr = self.ptr
@@ -91,10 +91,11 @@ class _Lists:
             else [(ln, c) for ln, c in cands.items() if ln in nonempty]
         for line, classes in walk:
             for klass, bonus in classes:
-                lst = lines.get((line, klass))
+                key = (line, klass)
+                lst = lines.get(key)
                 if lst:
-                    ptr.setdefault((line, klass), 0)
-                    out.append((line, klass, bonus, lst))
+                    ptr.setdefault(key, 0)
+                    out.append((key, bonus, lst))
         self.cands[wid] = out
         return out
 
@@ -103,24 +104,27 @@ class _Lists:
             self.ptr[k] = 0
 
     def pick(self, wid: str, now: float) -> tuple[str, str, str] | None:
-        """What ``Routing.pick`` would return for ``wid`` at ``now`` (line, class, ticket)."""
+        """What ``Routing.pick`` would return for ``wid`` at ``now`` (line, class, ticket):
+        the best score, ties to the earlier place, then the earlier queue sequence."""
         best = None
-        best_key = None
+        best_s = bp = bq = 0.0
         ptr = self.ptr
         cands = self.cands.get(wid)
         if cands is None:
             cands = self._gather(wid)
-        for line, klass, bonus, lst in cands:
-            i = ptr[(line, klass)]
+        for key, bonus, lst in cands:
+            i = ptr[key]
             if i >= len(lst):
                 continue
-            place, qseq, tid = lst[i]
-            key = ((now - place) / 60.0 + bonus, -place, -qseq)
-            if best_key is None or key > best_key:
-                best_key, best = key, (line, klass, tid)
-        if best is not None:
-            ptr[(best[0], best[1])] += 1
-        return best
+            place, qseq, _tid = lst[i]
+            score = (now - place) / 60.0 + bonus
+            if best is None or score > best_s or (score == best_s and (place < bp or (place == bp and qseq < bq))):
+                best, best_s, bp, bq = (key, lst[i]), score, place, qseq
+        if best is None:
+            return None
+        key, (_p, _q, tid) = best
+        ptr[key] += 1
+        return key[0], key[1], tid
 
 
 class Shape:

@@ -82,17 +82,18 @@ def test_ahead_catches_a_policy_change():
     def lifo_ties(self, wid, now):  # later queue sequence first on equal scores
         best, best_key = None, None
         cands = self.cands.get(wid)
-        for line, klass, bonus, lst in (cands if cands is not None else self._gather(wid)):
-            i = self.ptr[(line, klass)]
+        for key, bonus, lst in (cands if cands is not None else self._gather(wid)):
+            i = self.ptr[key]
             if i >= len(lst):
                 continue
             place, qseq, tid = lst[i]
-            key = ((now - place) / 60.0 + bonus, -place, qseq)
-            if best_key is None or key > best_key:
-                best_key, best = key, (line, klass, tid)
-        if best is not None:
-            self.ptr[(best[0], best[1])] += 1
-        return best
+            score = ((now - place) / 60.0 + bonus, -place, qseq)
+            if best_key is None or score > best_key:
+                best_key, best = score, (key, tid)
+        if best is None:
+            return None
+        self.ptr[best[0]] += 1
+        return best[0][0], best[0][1], best[1]
 
     forecast._Lists.pick = lifo_ties
     try:
