@@ -23,12 +23,14 @@ import random
 import statistics as st
 import sys
 import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from caller import forecast  # noqa: E402
 from caller.engine import Engine  # noqa: E402
 from engine import big_hall  # noqa: E402  (bench/engine.py: the hall its issue figures use)
 from hall import messages as m  # noqa: E402
@@ -46,11 +48,40 @@ def _q(vals: list[float], q: float) -> float:
     return v[min(len(v) - 1, int(q * len(v)))] if v else 0.0
 
 
-def measure(load: str, seeds: list[int]) -> dict:
+@contextmanager
+def oracle(day: HallDay):
+    """The forecast told the true cost of every call it replays and the true end of
+    every visit in hand — the simulator's future, which no engine can know: what is
+    left of the error then is what the visits' lengths alone cannot explain."""
+    cost, free_at = forecast.call_cost, forecast._free_at
+
+    def true_cost(e, ticket, service, window):
+        got = day.true_call_s(ticket) if e is day.e else None
+        return cost(e, ticket, service, window) if got is None else got
+
+    def true_free_at(e, wid, now, nobody):
+        w = e.windows[wid]
+        cur = e.tickets.get(w.current or "") if e is day.e and w.status == "open" else None
+        if cur is not None and cur.state in ("called", "serving") and cur.called_at is not None:
+            got = day.true_call_s(cur.id, in_hand=True)
+            if got is not None:
+                return max(now, cur.called_at + got)
+        return free_at(e, wid, now, nobody)
+
+    forecast.call_cost, forecast._free_at = true_cost, true_free_at
+    try:
+        yield
+    finally:
+        forecast.call_cost, forecast._free_at = cost, free_at
+
+
+def measure(load: str, seeds: list[int], with_oracle: bool = False) -> dict:
     cfg = load_config(EXAMPLE)
     done, cpu, walls = [], [], []
     for seed in seeds:
-        r = HallDay(cfg, load_scenario(load), seed=seed, balance="off").run()
+        day = HallDay(cfg, load_scenario(load), seed=seed, balance="off")
+        with oracle(day) if with_oracle else nullcontext():
+            r = day.run()
         done += [t for t in r.tickets if t.wait_min is not None]
         cpu += r.estimate_cpu_us
         walls.append(r.wall_s)
@@ -59,7 +90,7 @@ def measure(load: str, seeds: list[int]) -> dict:
     lunch = [t for t in done if t.est_hi - t.est_lo > 60]  # ranges that span the lunch break
     mae, nmae = st.mean(err), st.mean(naive)
     return {
-        "load": load, "seeds": seeds, "tickets": len(done),
+        "load": load, "seeds": seeds, "tickets": len(done), "oracle": with_oracle,
         "estimate_mae_min": round(mae, 2), "naive_mae_min": round(nmae, 2),
         "mae_ratio_to_naive": round(mae / nmae, 3) if nmae else None,
         "estimate_median_abs_err_min": round(_q(err, 0.5), 2),
@@ -109,10 +140,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true",
                     help="Seconds: one light day, one seed (CI); its figures mean nothing.")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--oracle", action="store_true",
+                    help="Also the normal day with the forecast told every visit's true length "
+                         "(the simulator's future): the error no forecast can remove.")
     a = ap.parse_args()
     loads, seeds = (["light"], [1]) if a.quick else (["light", "normal", "peak"], list(range(1, a.seeds + 1)))
     res = {"results": [measure(x, seeds) for x in loads],
            "big_hall": [measure_big_hall(600 if a.quick else 6000, share) for share in (0.0, 0.5)]}
+    if a.oracle:
+        res["oracle_normal"] = measure("normal", seeds, with_oracle=True)
     if not a.quick:
         normal = next(r for r in res["results"] if r["load"] == "normal")
         res["targets_normal"] = {k: {"value": normal[k], "target": v,

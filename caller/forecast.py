@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from .routing import Routing
 
 LOGIN_GUESS_S = 120.0  # a closed window that should be staffed (`attended`) opens soon
-PAUSE_GUESS_S = 600.0  # a paused window is expected back after ten minutes in all
 Z_RANGE = 1.28  # ± this many standard deviations: an 80 % interval
 MODEL_ERR = 0.15  # the model's own error, as a share of the wait (calibrated: docs/estimates.md)
 # Beyond this many citizens waiting for a ticket's windows, its place is counted in
@@ -359,8 +358,15 @@ def _replay(e: Engine, t: Ticket, lists: _Lists, heap: list[tuple[float, int, st
             var += sd * sd
         if calls > FULL_REPLAY:
             return None  # a long queue: the caller extrapolates
-        heapq.heappush(heap, (e.hours.next_open(at + est.call_s(svc, wid)), i, wid))
+        heapq.heappush(heap, (e.hours.next_open(at + call_cost(e, got[2], svc, wid)), i, wid))
     return None
+
+
+def call_cost(e: Engine, ticket: str, service: str, window: str) -> float:
+    """What calling ``ticket`` is expected to cost ``window``: the learned average
+    (bench/estimate.py --oracle replaces it with the simulator's truth, to measure
+    what no forecast could know)."""
+    return e.estimator.call_s(service, window)
 
 
 def _with_inflow(e: Engine, t: Ticket, line: str, servers: set[str], base_s: float,
