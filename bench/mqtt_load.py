@@ -159,6 +159,32 @@ def closed_loop_rate(host: str, port: int, hall: str, clients: int = 16, duratio
     return done / duration
 
 
+def issue_n(host: str, port: int, hall: str, n: int, clients: int = 16, matters: int = 100) -> None:
+    """Issue ``n`` tickets from ``clients`` lean kiosks in closed loop (filling a day)."""
+    asyncio.run(_issue_n(host, port, hall, n, clients, matters))
+
+
+async def _issue_n(host: str, port: int, hall: str, n: int, clients: int, matters: int) -> None:
+    cs = [LeanClient(host, port, f"fill-{hall}-{i}", f"onewindow/{hall}/kiosk/L{i}/request/issue",
+                     f"onewindow/{hall}/kiosk/L{i}/response/issue") for i in range(clients)]
+    for c in cs:
+        await c.connect()
+    left = n
+
+    async def run(i: int, c: LeanClient) -> None:
+        nonlocal left
+        k = 0
+        while left > 0:
+            left -= 1
+            reply = await c.call(f"F{i}-{k}-{time.monotonic_ns()}", {"matter": f"M{(i + 7 * k) % matters}"})
+            assert reply["status"] == "ok", reply
+            k += 1
+
+    await asyncio.gather(*(run(i, c) for i, c in enumerate(cs)))
+    for c in cs:
+        await c.close()
+
+
 async def _call_latency(host: str, port: int, hall: str, windows: int, rate: float, duration: float,
                         tickets: int) -> list[float]:
     root = f"onewindow/{hall}"
