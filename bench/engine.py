@@ -14,6 +14,11 @@ Measures, with the engine as its own process (`onewindow caller`) on SQLite
 - call_p99_ms       p99 `next` request → a subscriber sees the new retained window
                     state, 1,000 windows calling at a combined 100 calls/s
 - rss_mb            engine RSS with 1,000 windows and 20,000 tickets in one day
+- shell_per_s, shell_cpu_us_per_request
+                    the same closed loop with a request the core refuses at once (a
+                    look-up of a ticket that does not exist; its reply is still recorded
+                    and committed): the shell's own throughput and CPU, apart from the
+                    core's (the waiting forecast costs most of an issue)
 
 Side by side in one run (``--shells``): the engine's shell with gmqtt in its
 event loop (the default) and with paho's network thread handing each message
@@ -254,9 +259,13 @@ def measure_shell(broker, work: Path, name: str, src: Path, args: tuple[str, ...
     """One run of every figure for one shell; ``side``: also the side-by-side
     settings (one commit per request, Requester clients)."""
     s = broker.settings
-    windows, tickets = (20, 500) if a.quick else (1000, 20000)
+    windows, tickets = (20, 500) if a.quick else (1000, a.tickets)
     eng = Engine(broker, big_hall(f"bt{name}{r}", 200), work, src=src, args=args)
     eng.wait_online(s)
+    cpu0 = eng.cpu_s()
+    rate = closed_loop_rate(s.host, s.port, eng.hall_id, duration=a.duration, op="ticket")
+    out["shell_per_s"].append(rate)
+    out["shell_cpu_us_per_request"].append((eng.cpu_s() - cpu0) / max(1.0, rate * a.duration) * 1e6)
     out["issue_per_s"].append(closed_loop_rate(s.host, s.port, eng.hall_id, duration=a.duration))
     if side:
         out["issue_per_s_requester_clients"].append(issue_throughput(s, eng.hall_id, duration=a.duration))
@@ -291,6 +300,7 @@ def main() -> None:
                     help="Comma-separated: the engine's MQTT clients to run side by side (gmqtt, paho).")
     ap.add_argument("--baseline", type=Path, default=None,
                     help="Another checkout whose engine also runs, as shell `old` (its own defaults).")
+    ap.add_argument("--tickets", type=int, default=20000, help="Tickets in the day for the memory figure.")
     ap.add_argument("--quick", action="store_true",
                     help="Seconds, not minutes: proves the benchmark runs (CI); its figures mean nothing.")
     a = ap.parse_args()
@@ -303,7 +313,7 @@ def main() -> None:
     first = next(iter(shells))
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-"))
     broker = start_local_broker(workdir=work)
-    figures = ("issue_per_s", "issue_p99_ms", "issue_p50_ms", "cpu_us_per_issue", "call_p99_ms",
+    figures = ("shell_per_s", "shell_cpu_us_per_request", "issue_per_s", "issue_p99_ms", "issue_p50_ms", "cpu_us_per_issue", "call_p99_ms",
                "call_p50_ms", "rss_mb", "issue_per_s_no_group_commit", "issue_per_s_requester_clients")
     runs: dict[str, dict[str, list[float]]] = {k: {f: [] for f in figures} for k in shells}
     load_before = [round(x, 2) for x in os.getloadavg()]
@@ -311,6 +321,8 @@ def main() -> None:
         for r in range(a.repeat):
             for name, (src, args) in shells.items():
                 measure_shell(broker, work, name, src, args, r, a, runs[name], side=name == first)
+                print(f"run {r} {name}: " + json.dumps({f: round(v[-1], 2) for f, v in runs[name].items() if v}),
+                      file=sys.stderr, flush=True)  # progress: a long run interrupted still tells
     finally:
         broker.stop()
     per_shell = {k: {f: round(statistics.median(v), 2) for f, v in rs.items() if v} for k, rs in runs.items()}

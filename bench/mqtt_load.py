@@ -131,19 +131,22 @@ class LeanClient:
         self.w.close()
 
 
-async def _closed_loop(host: str, port: int, hall: str, clients: int, duration: float, matters: int) -> int:
-    cs = [LeanClient(host, port, f"lean-{hall}-{i}", f"onewindow/{hall}/kiosk/L{i}/request/issue",
-                     f"onewindow/{hall}/kiosk/L{i}/response/issue") for i in range(clients)]
+async def _closed_loop(host: str, port: int, hall: str, clients: int, duration: float, matters: int,
+                       op: str = "issue") -> int:
+    cs = [LeanClient(host, port, f"lean-{hall}-{i}", f"onewindow/{hall}/kiosk/L{i}/request/{op}",
+                     f"onewindow/{hall}/kiosk/L{i}/response/{op}") for i in range(clients)]
     for c in cs:
         await c.connect()
     end = time.monotonic() + duration
     counts = [0] * clients
+    body = (lambda i, n: {"matter": f"M{(i + 7 * n) % matters}"}) if op == "issue" else \
+        (lambda i, n: {"ticket": f"Z{n % 1000:03d}"})  # a ticket that does not exist: refused at once
 
     async def run(i: int, c: LeanClient) -> None:
         n = 0
         while time.monotonic() < end:
-            reply = await c.call(f"L{i}-{n}-{time.monotonic_ns()}", {"matter": f"M{(i + 7 * n) % matters}"})
-            assert reply["status"] == "ok", reply
+            reply = await c.call(f"L{i}-{n}-{time.monotonic_ns()}", body(i, n))
+            assert reply["status"] == "ok" or op != "issue", reply
             n += 1
         counts[i] = n
 
@@ -154,8 +157,11 @@ async def _closed_loop(host: str, port: int, hall: str, clients: int, duration: 
 
 
 def closed_loop_rate(host: str, port: int, hall: str, clients: int = 16, duration: float = 5.0,
-                     matters: int = 100) -> float:
-    done = asyncio.run(_closed_loop(host, port, hall, clients, duration, matters))
+                     matters: int = 100, op: str = "issue") -> float:
+    """Requests answered per second; ``op`` "issue" (tickets) or "ticket" (a
+    look-up of a ticket that does not exist: the core refuses it at once, the
+    reply is recorded and committed like any other — the shell's own cost)."""
+    done = asyncio.run(_closed_loop(host, port, hall, clients, duration, matters, op))
     return done / duration
 
 

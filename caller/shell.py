@@ -35,6 +35,7 @@ which supplies the core's side through the hooks at the end of this class.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import sys
@@ -252,14 +253,13 @@ class EngineShell:
         (or, with nothing to write, out at once)."""
         b, self._b = self._b, Batch()
         work = self._seal(b, self.clock.now()) if b else None
-        if work is None:
-            out, self._out = self._out, []
-            for spec, ident, payload in out:
-                self.bus.publish(spec, ident, payload)
-            return
-        if not work.writes():
-            for spec, ident, payload in work.out:
-                self.bus.publish(spec, ident, payload)
+        if work is None or not work.writes():
+            out = work.out if work is not None else self._out
+            if work is None:
+                self._out = []
+            with self._corked():
+                for spec, ident, payload in out:
+                    self.bus.publish(spec, ident, payload)
             return
         work.made = time.perf_counter()
         self._in_flight = work
@@ -277,9 +277,15 @@ class EngineShell:
         self._in_flight = None
         if work.changes is not None:
             self.batches += 1
-        for spec, ident, payload in work.out:  # only now: what they show is on disk
-            self.bus.publish(spec, ident, payload)
-        self._pump()
+        with self._corked():
+            for spec, ident, payload in work.out:  # only now: what they show is on disk
+                self.bus.publish(spec, ident, payload)
+            self._pump()
+
+    def _corked(self) -> Any:
+        """Publishes inside leave in one socket write, where the bus can (LoopBus)."""
+        corked = getattr(self.bus, "corked", None)
+        return corked() if corked is not None else contextlib.nullcontext()
 
     def _emit(self, spec: Any, ident: str, payload: Any) -> None:
         self._out.append((spec, ident, payload))

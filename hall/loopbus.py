@@ -20,10 +20,11 @@ the requester retries with the same id and gets the first answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections import deque
-from typing import Any
+from typing import Any, Iterator
 
 from . import messages
 from .bus import Bus, BusSettings
@@ -50,6 +51,7 @@ class LoopBus(Bus):
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._offline: deque[tuple[str, bytes, int, bool]] = deque(maxlen=OFFLINE_QUEUE)
+        self._corked = False
 
     def bind(self, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
         """The loop this connection runs on and the id of the thread running it."""
@@ -150,12 +152,51 @@ class LoopBus(Bus):
             return
         c.publish(topic, data, qos=qos, retain=retain)
 
+    @contextlib.contextmanager
+    def corked(self) -> Iterator[None]:
+        """What is written inside goes to the socket in ONE write at the end.
+
+        gmqtt writes each packet to the transport at once, which is one
+        ``send()`` syscall per reply, PUBACK or view; a batch of 300 replies
+        becomes one.  Used around a batch's publishes and around the parsing
+        of each chunk read (the PUBACKs and door replies it causes).  It
+        shadows the protocol object's ``write_data`` for the duration."""
+        c = self._client
+        proto = getattr(getattr(c, "_connection", None), "_protocol", None)
+        if proto is None or self._corked or not self._on_loop():
+            yield
+            return
+        buf: list[bytes] = []
+        proto.write_data = buf.append
+        self._corked = True
+        try:
+            yield
+        finally:
+            del proto.write_data  # the class's method again
+            self._corked = False
+            if buf:
+                proto.write_data(b"".join(buf))
+
+    def _cork_reads(self) -> None:
+        """Each chunk gmqtt reads is parsed inside :meth:`corked`."""
+        proto = getattr(getattr(self._client, "_connection", None), "_protocol", None)
+        if proto is None or "_read_packet" in vars(proto):
+            return
+        parse = proto._read_packet
+
+        def parse_corked(data: bytes) -> int:
+            with self.corked():
+                return parse(data)
+
+        proto._read_packet = parse_corked
+
     def _on_loop(self) -> bool:
         return threading.get_ident() == self._loop_thread
 
     # ------------------------------------------------------------ callbacks --
     def _on_connect(self, client, flags, rc, properties) -> None:
         import gmqtt
+        self._cork_reads()
         with self._lock:
             subs = list(self._subs)
         if subs:  # one SUBSCRIBE; gmqtt's own list is rebuilt, not grown, on each reconnect
