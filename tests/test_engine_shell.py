@@ -4,13 +4,18 @@ client's backlog never sits in front of another client's request)."""
 
 from __future__ import annotations
 
+import json
+import queue
 import threading
 
 import msgspec
+import pytest
 
 from caller.door import InboundQueue
 from caller.service import CallerService
 from hall import messages as m
+from hall.broker import start_local_broker
+from hall.bus import Bus, Requester
 from hall.config import parse_config
 from hall.topics import REGISTRY
 from tests.conftest import small_raw, unique_hall_id
@@ -136,3 +141,42 @@ def test_a_failed_commit_stops_the_engine_and_sends_nothing_of_the_batch(tmp_pat
         assert ("lost", "ok") not in _replies(bus)
     finally:
         svc.stop()
+
+
+@pytest.mark.broker
+def test_after_a_broker_restart_the_engine_republishes_and_serves_again(small_config, tmp_path):
+    """Its own broker (the shared one is not restarted under other tests)."""
+    b = start_local_broker(workdir=tmp_path / "broker")
+    hall = small_config.hall.id
+    eng = CallerService(small_config, tmp_path / "engine.sqlite", b.settings, client_id=f"eng-{hall}")
+    client = Bus(hall, f"cli-{hall}", b.settings)
+    try:
+        eng.start()
+        client.start()
+        kiosk, w2 = Requester(client, "kiosk", "K1"), Requester(client, "window", "W2")
+        kiosk.call("issue", {"matter": "M2"})
+        w2.call("login", {"staff": "S2"})
+        assert w2.call("next", {})["ticket"]["number"] == "A001"
+        b.restart()  # persistence off: the broker forgets every retained message
+        assert client.wait_connected(20)
+        # a subscriber that comes now sees the engine's retained state again
+        seen: queue.Queue = queue.Queue()
+        late = Bus(hall, f"late-{hall}", b.settings)
+        late.subscribe(REGISTRY["window.state"], lambda p, d: seen.put(("W2", json.loads(d))), ident="W2")
+        late.subscribe(REGISTRY["engine.availability"], lambda p, d: seen.put(("engine", json.loads(d))),
+                       ident="caller")
+        late.start()
+        try:
+            got: dict = {}
+            while "W2" not in got or got.get("engine", {}).get("state") != "online":
+                who, payload = seen.get(timeout=20)
+                got[who] = payload
+            assert got["W2"]["ticket"]["number"] == "A001"
+        finally:
+            late.stop()
+        # its subscriptions were renewed: it answers again
+        assert kiosk.call("issue", {"matter": "M2"}, timeout=5)["number"] == "A002"
+    finally:
+        client.stop()
+        eng.stop()
+        b.stop()
