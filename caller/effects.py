@@ -41,6 +41,7 @@ class Changes:
     appointments: list[tuple[m.Appointment, str | None]] = field(default_factory=list)
     window_views: set[str] = field(default_factory=set)  # status/ticket changed: publish now
     waiting_lines: set[str] = field(default_factory=set)  # counts changed: publish soon
+    waiting_zones: set[str] = field(default_factory=set)  # zones of tickets enqueued or dequeued
     zone_views: set[str] = field(default_factory=set)  # calls changed: publish now
     alerts: list[m.UnattendedAlert] = field(default_factory=list)
     estimate_stat: bool = False  # a ticket's wait was judged against its estimate
@@ -59,6 +60,7 @@ class Changes:
         self.appointments.extend(cmd.appointments)
         self.window_views |= cmd.window_views
         self.waiting_lines |= cmd.waiting_lines
+        self.waiting_zones |= cmd.waiting_zones
         self.zone_views |= cmd.zone_views
         self.alerts.extend(cmd.alerts)
         self.estimate_stat |= cmd.estimate_stat

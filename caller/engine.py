@@ -285,6 +285,7 @@ class Engine:
         self.routing.add(*key)
         self.waiting_zone_group[zg] += 1
         self.ch.waiting_lines.add(line)
+        self.ch.waiting_zones.add(t.zone)
         self._undo.append(lambda: self._unqueue(key, zg, -1))
 
     def dequeue(self, t: Ticket) -> None:
@@ -294,6 +295,7 @@ class Engine:
         if self.routing.remove(*key):
             self.waiting_zone_group[zg] -= 1
             self.ch.waiting_lines.add(line)
+            self.ch.waiting_zones.add(t.zone)
             self._undo.append(lambda: self._unqueue(key, zg, +1))
 
     def _unqueue(self, key: tuple, zg: tuple[str, str], delta: int) -> None:
@@ -542,6 +544,9 @@ class Engine:
 
     def zone_board(self, zone: str, now: float) -> m.ZoneBoard:
         return views.zone_board(self, zone, now)
+
+    def zone_waiting(self, zone: str, now: float) -> m.ZoneWaiting:
+        return views.zone_waiting(self, zone, now)
 
     def summary(self, now: float) -> m.HallSummary:
         return views.summary(self, now)

@@ -7,10 +7,13 @@ decode, identity, idempotency, dispatch), sealing a batch (the extensions'
 reactions, the views it changed), ticks, and the retained state republished
 after a reconnect.
 
-Window states and zone boards whose only change is a waiting count are
-published at most every ``FLUSH_S`` seconds: at 3,000 issues/s re-sending
-every window's state per ticket would cost more than the tickets themselves.
-Calls and window actions are published at once.
+Waiting counts live on their own topic, one small retained message per zone
+(``zone/<z>/waiting``: per matter group and per window of the zone), sent at
+most every ``FLUSH_S`` seconds and only where a count changed: a new ticket
+costs the zones it touches, never a re-send of every window's state (at 1,000
+windows that was 2,000 retained messages a second whatever the load).  A
+window's state goes out only when the window itself changes; calls and window
+actions are published at once.
 """
 
 from __future__ import annotations
@@ -110,6 +113,8 @@ class CallerService(EngineShell):
         self._backlog: deque[tuple[str, str]] = deque()  # coalesced views still to send
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._pending_lines: set[str] = set()
+        self._pending_zones: set[str] = set()
+        self._sent_waiting: dict[str, tuple[dict, dict]] = {}  # zone -> counts last published
         self._summary_dirty = True
         self.health = EngineHealth(self.clock.now())  # stats/hall/engine for `onewindow metrics`
         self._init_shell(max_batch)
@@ -261,19 +266,20 @@ class CallerService(EngineShell):
         if ch.balance:
             self._emit(REGISTRY["stats.balance"], "hall", e.balancer.view(now))
         self._pending_lines |= ch.waiting_lines
+        self._pending_zones |= ch.waiting_zones
+        if ch.balance:  # a loan changes what a window may call
+            self._pending_zones.update(e.recent)
         if ch.tickets or ch.window_views:
             self._summary_dirty = True
 
     def _flush_waiting(self) -> None:
-        """Queue the views whose waiting counts changed; _send_backlog sends them
-        a few at a time, so a burst of 200 window states never holds up a call."""
-        if self._pending_lines:
-            lines, self._pending_lines = self._pending_lines, set()
+        """Queue the zones whose waiting counts may have changed; _send_backlog
+        sends them a few at a time, so a burst never holds up a call."""
+        if self._pending_lines or self._pending_zones:
+            zones = self._pending_zones | self.engine.zones_of_lines(self._pending_lines)
+            self._pending_lines, self._pending_zones = set(), set()
             known = set(self._backlog)
-            self._backlog.extend(("window.state", w) for w in sorted(self.engine.windows_of_lines(lines))
-                                 if ("window.state", w) not in known)
-            self._backlog.extend(("zone.board", z) for z in sorted(self.engine.zones_of_lines(lines))
-                                 if ("zone.board", z) not in known)
+            self._backlog.extend(("zone.waiting", z) for z in sorted(zones) if ("zone.waiting", z) not in known)
         if self._summary_dirty:
             self._summary_dirty = False
             self._backlog.append(("stats.summary", "hall"))
@@ -284,15 +290,21 @@ class CallerService(EngineShell):
         while more wait."""
         now = self.clock.now()
         e = self.engine
-        render = {"window.state": e.window_state, "zone.board": e.zone_board,
-                  "stats.summary": lambda _i, t: e.summary(t)}
         for _ in range(min(BACKLOG_STEP, len(self._backlog))):
             name, ident = self._backlog.popleft()
-            if (name == "window.state" and ident not in e.windows) or \
-                    (name == "zone.board" and ident not in e.recent):
-                continue  # removed by a config push meanwhile
-            self._emit(REGISTRY[name], ident, render[name](ident, now))
+            if name == "stats.summary":
+                self._emit(REGISTRY[name], ident, e.summary(now))
+            elif ident in e.recent:  # else the zone went with a config push meanwhile
+                self._emit_waiting(ident, now)
         return bool(self._backlog)
+
+    def _emit_waiting(self, zone: str, now: float, force: bool = False) -> None:
+        """A zone's counts, unless they are the ones it last published."""
+        view = self.engine.zone_waiting(zone, now)
+        counts = (view.groups, view.windows)
+        if force or self._sent_waiting.get(zone) != counts:
+            self._sent_waiting[zone] = counts
+            self._emit(REGISTRY["zone.waiting"], zone, view)
 
     def _tick(self, b: Batch) -> None:
         now = self.clock.now()
@@ -317,6 +329,7 @@ class CallerService(EngineShell):
             self._emit(REGISTRY["window.state"], wid, e.window_state(wid, now))
         for zone in e.recent:
             self._emit(REGISTRY["zone.board"], zone, e.zone_board(zone, now))
+            self._emit_waiting(zone, now, force=True)
         for wid, since in e.unattended.items():
             self._emit(REGISTRY["alert.unattended"], wid,
                              m.UnattendedAlert(window=wid, active=True, since=since, at=now))

@@ -43,6 +43,7 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     "config.current": (ENGINE, PUBLIC),
     "config.audit": (ENGINE, ADMINS),  # who changed the config, and how
     "zone.board": (ENGINE, PUBLIC),
+    "zone.waiting": (ENGINE, PUBLIC),  # counts only: what a wall screen shows
     "zone.called": (ENGINE, PUBLIC),
     "stats.summary": (ENGINE, PUBLIC),
     "stats.engine": (ENGINE, ADMINS),

@@ -223,7 +223,6 @@ class WindowState(Outbound):
     status: Literal["open", "paused", "closed"]
     staff: str | None
     ticket: TicketBrief | None
-    waiting: int
     at: float
     pause_reason: str | None = None
 
@@ -306,8 +305,17 @@ class ZoneBoard(Outbound):
     zone: str
     current: list[CallEntry]
     recent: list[CallEntry]
-    waiting: dict[str, int]
-    waiting_total: int
+    at: float
+
+class ZoneWaiting(Outbound):
+    """A zone's waiting counts, by matter group and by window of the zone.
+
+    Apart from the board and the window states, so that a new ticket costs one
+    small message per zone it touches, however many windows the hall has."""
+    zone: str
+    groups: dict[str, int]  # tickets of this zone's matters waiting, by group prefix (none: absent)
+    total: int  # the sum of ``groups``
+    windows: dict[str, int]  # every window of the zone: the tickets it may call now (lent lines too)
     at: float
 
 class CalledEvent(Outbound):
@@ -745,6 +753,7 @@ PAYLOAD_TYPES: dict[str, type] = {
     "SettledEvent": SettledEvent,
     # boards and wall displays
     "ZoneBoard": ZoneBoard,
+    "ZoneWaiting": ZoneWaiting,
     "CalledEvent": CalledEvent,
     "ProgressBoard": ProgressBoard,
     "CaseAlert": CaseAlert,

@@ -201,7 +201,10 @@ _SPECS += _requests(Kind.WINDOW, "window terminal", {
 # --- boards and wall displays ---
 _SPECS += [
     TopicSpec("zone.board", Kind.ZONE, "board", "ZoneBoard", True, "engine",
-              "A zone's current calls, recent calls and waiting counts."),
+              "A zone's current calls and recent calls."),
+    TopicSpec("zone.waiting", Kind.ZONE, "waiting", "ZoneWaiting", True, "engine",
+              "A zone's waiting counts: per matter group, and per window of the zone; published when one "
+              "of them changes (at most every half second), never by re-sending window states."),
     TopicSpec("zone.called", Kind.ZONE, "called", "CalledEvent", False, "engine",
               "A ticket called (or recalled) to a window of this zone."),
     TopicSpec("stats.progress", Kind.STATS, "progress", "ProgressBoard", True, "engine",

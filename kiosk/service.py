@@ -92,8 +92,8 @@ class KioskService:
         self.requester.subscribe_all()
         self.bus.subscribe(REGISTRY["engine.availability"], self._on_engine)
         self.bus.subscribe(REGISTRY["config.current"], self._on_config, ident="hall")
-        # waiting counts on the matter buttons come from the retained zone boards
-        self.bus.subscribe(REGISTRY["zone.board"], self._on_board)
+        # waiting counts on the matter buttons come from the zones' retained counts
+        self.bus.subscribe(REGISTRY["zone.waiting"], self._on_waiting)
         self.bus.on_connect(self._on_connect)
         for name, target, arg in (("kiosk-requests", self._request_worker, self._requests),
                                   ("kiosk-notes", self._request_worker, self._notes),
@@ -268,13 +268,13 @@ class KioskService:
             return
         self._engines[parsed.ident] = state
 
-    def _on_board(self, parsed: Parsed, payload: bytes) -> None:
+    def _on_waiting(self, parsed: Parsed, payload: bytes) -> None:
         try:
-            waiting = m.decode(payload, m.ZoneBoard).waiting if payload else None
+            groups = m.decode(payload, m.ZoneWaiting).groups if payload else None
         except Exception as e:
-            log.warning("ignored zone board %s: %s", parsed.ident, e)
+            log.warning("ignored waiting counts of zone %s: %s", parsed.ident, e)
             return
-        self._post(lambda: self.flow.on_board(parsed.ident, waiting))
+        self._post(lambda: self.flow.on_waiting(parsed.ident, groups))
 
     def _on_config(self, parsed: Parsed, payload: bytes) -> None:
         """A newer hall config from the engine; applied when the kiosk is at home."""

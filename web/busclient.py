@@ -1,8 +1,8 @@
 """The web process's one connection to the hall bus.
 
 It is a bus client like any other (its own MQTT identity, ``onewindow-web``):
-it keeps the retained window states, zone boards and the engine's
-availability it is sent, acts on the engine only through the window request
+it keeps the retained window states, zone boards, zone waiting counts and
+the engine's availability it is sent, acts on the engine only through the window request
 topics, and hands every change to listeners (the live pages).
 
 paho calls back in its network thread; requests are awaited in the asyncio
@@ -44,6 +44,8 @@ class Hub:
         self.retries = retries
         self.states: dict[str, dict] = {}  # window id → last retained state
         self.boards: dict[str, dict] = {}
+        self.waits: dict[str, dict] = {}  # zone id → its retained waiting counts
+        self.window_waiting: dict[str, int] = {}  # window id → its count, from its zone's
         self.engine = "unknown"  # online | offline | stopped | unknown
         # the console's retained figures and alerts: topic name → id → decoded JSON
         self.retained: dict[str, dict[str, Any]] = {n: {} for n in CONSOLE_TOPICS}
@@ -64,6 +66,7 @@ class Hub:
         b = self.bus
         b.subscribe(REGISTRY["window.state"], self._on_state)
         b.subscribe(REGISTRY["zone.board"], self._on_board)
+        b.subscribe(REGISTRY["zone.waiting"], self._on_waiting)
         b.subscribe(REGISTRY["engine.availability"], self._on_engine)
         for name in CONSOLE_TOPICS:
             b.subscribe(REGISTRY[name], lambda p, d, name=name: self._on_retained(name, p, d))
@@ -106,6 +109,15 @@ class Hub:
         if data is not None:
             self.boards[p.ident] = data
         self._emit("board", p.ident, data)
+
+    def _on_waiting(self, p: Parsed, payload: bytes) -> None:
+        data = self._json(payload)
+        if data is None:
+            self.waits.pop(p.ident, None)
+        else:
+            self.waits[p.ident] = data
+            self.window_waiting.update(data.get("windows", {}))
+        self._emit("waiting", p.ident, data)
 
     def _on_retained(self, name: str, p: Parsed, payload: bytes) -> None:
         data = self._json(payload)

@@ -31,15 +31,17 @@ def _hhmm(epoch: float | None, tz: str) -> str:
     return dt.datetime.fromtimestamp(epoch, ZoneInfo(tz)).strftime("%H:%M")
 
 
-def dashboard(cfg: HallConfig, states: dict[str, dict], boards: dict[str, dict],
+def dashboard(cfg: HallConfig, states: dict[str, dict], waits: dict[str, dict],
               retained: dict[str, dict[str, Any]], engine: str) -> dict:
-    """Per zone and window, and the hall's figures for today."""
+    """Per zone and window, and the hall's figures for today (``waits``: each
+    zone's retained waiting counts)."""
     names = {s.id: s.name for s in cfg.staff}
     sat_w = retained.get("stats.satisfaction.window", {})
     unattended = {w for w, a in retained.get("alert.unattended", {}).items() if a and a.get("active")}
     zones = []
     for z in cfg.zones:
         rows = []
+        counts = waits.get(z.id) or {}
         for w in (w for w in cfg.windows if w.zone == z.id):
             st = states.get(w.id) or {}
             sat = sat_w.get(w.id) or {}
@@ -50,11 +52,10 @@ def dashboard(cfg: HallConfig, states: dict[str, dict], boards: dict[str, dict],
                 "pause_reason": st.get("pause_reason") or "",
                 "staff": st.get("staff") or "", "staff_name": names.get(st.get("staff") or "", ""),
                 "current": t.get("number") or "", "matter": target_name(cfg, t.get("bundle") or t.get("matter")),
-                "waiting": st.get("waiting", 0), "rated": sat.get("rated", 0),
+                "waiting": counts.get("windows", {}).get(w.id, 0), "rated": sat.get("rated", 0),
                 "satisfaction": round(100 * sat.get("rate", 0.0)) if sat.get("rated") else None,
                 "unattended": w.id in unattended})
-        b = boards.get(z.id) or {}
-        zones.append({"id": z.id, "name": z.name.zh, "waiting": b.get("waiting_total", 0),
+        zones.append({"id": z.id, "name": z.name.zh, "waiting": counts.get("total", 0),
                       "open": sum(r["status"] == "open" for r in rows),
                       "paused": sum(r["status"] == "paused" for r in rows), "windows": rows})
     s = retained.get("stats.summary", {}).get("hall") or {}
