@@ -31,9 +31,11 @@ from hall import messages as m
 from hall.clock import local_day
 from hall.crypto import DataCipher
 from hall.pii import mask
+from hall.errors import ErrorCode as E
 
 from . import cases as C
-from .engine import Changes, Emit, Engine, Refused
+from .domain import DomainEvent, VisitSettled
+from .engine import Emit, Engine, Refused
 from .extension import ExtOut
 
 if TYPE_CHECKING:
@@ -94,7 +96,7 @@ class CaseDesk:
         if c is None and self.store is not None:
             c = self.store.case(number)
         if c is None:
-            raise Refused("unknown_case", f"no case {number!r}")
+            raise Refused(E.UNKNOWN_CASE, f"no case {number!r}")
         return c
 
     def _applicant(self, engine: Engine, t: Any) -> tuple[dict[str, str], str]:
@@ -143,13 +145,13 @@ class CaseDesk:
         if op == "kiosk.progress":  # what the public board shows of one case (masked, no timeline)
             row = next((r for r in self._board(engine, now).payload.cases if r.case == req.case), None)
             if row is None:
-                raise Refused("unknown_case", f"no case {req.case!r} on the progress board")
+                raise Refused(E.UNKNOWN_CASE, f"no case {req.case!r} on the progress board")
             return row, out
         c = self._case(req.case)
         try:
             if op == "alert.case_ack":
                 if not c.warning:
-                    raise Refused("no_warning", f"case {c.case} has no warning to acknowledge")
+                    raise Refused(E.NO_WARNING, f"case {c.case} has no warning to acknowledge")
                 c = msgspec.structs.replace(c, acked=c.warning, updated_at=now)
                 self._keep(c, out)
                 alert = self._alert(engine, c, now)
@@ -158,7 +160,7 @@ class CaseDesk:
             handler = req.handler if op == "window.case_step" and req.handler else \
                 (engine.windows[ident].staff if ident in engine.windows else None)
             if not handler:
-                raise Refused("not_logged_in", f"nobody is logged in at {ident}")
+                raise Refused(E.NOT_LOGGED_IN, f"nobody is logged in at {ident}")
             if op == "window.case_step":
                 new = C.step(engine.cfg, c, req.stage, handler, req.opinion, day, now)
             else:
@@ -179,20 +181,20 @@ class CaseDesk:
         while fails and now - fails[0] > cc.query_window_s:
             fails.popleft()
         if len(fails) >= cc.query_failures:
-            raise Refused("rate_limited", "too many wrong look-ups from this kiosk; try again later")
+            raise Refused(E.RATE_LIMITED, "too many wrong look-ups from this kiosk; try again later")
         c = self.open.get(req.case) or (self.store.case(req.case) if self.store else None)
         code = self.cipher.lookup_hash(req.code)
         if c is None or code not in (c.check_id4, c.check_phone4):
             fails.append(now)  # the same answer for a wrong code and an unknown case: no oracle
-            raise Refused("unknown_case", "no case with this number and code")
+            raise Refused(E.UNKNOWN_CASE, "no case with this number and code")
         return self._view(engine, c, day)
 
     # -------------------------------------------------------------- events --
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
-        for t in ch.tickets:
-            o = getattr(t, "outcome", None)
-            if o is None or o.kind != "accepted" or t.id in self.by_ticket:
+        for ev in events:
+            t = ev.ticket if isinstance(ev, VisitSettled) else None
+            if t is None or ev.outcome.kind != "accepted" or t.id in self.by_ticket:
                 continue
             if self.store is not None and self.store.case_for_ticket(t.id):
                 continue

@@ -31,6 +31,7 @@ from hall.bus import Bus, BusSettings
 from hall.clock import Clock, SystemClock, day_span, local_day
 from hall.config import HallConfig
 from hall.crypto import DataCipher
+from hall.errors import ErrorCode as E
 from hall.topics import REGISTRY, Parsed
 
 from . import config_admin
@@ -172,7 +173,7 @@ class CallerService(EngineShell):
             del b.replies[n:]
             b.replies.append((REGISTRY.response_for(parsed.spec), parsed.ident, m.encode(m.Response(
                 id=m.best_effort_id(payload), status="error",
-                error=m.ErrorBody(code="internal", message=type(e).__name__)))))
+                error=m.ErrorBody(code=E.INTERNAL, message=type(e).__name__)))))
 
     def may_speak_as(self, kind: str, ident: str) -> tuple[str, str] | None:
         """THE one place that decides whether the requester ``ident`` may make
@@ -202,11 +203,11 @@ class CallerService(EngineShell):
         except m.Unreadable as e:
             return refuse("", e.code, e.message)
         except msgspec.ValidationError as e:
-            return refuse(m.best_effort_id(payload, limit), "bad_request", str(e))
+            return refuse(m.best_effort_id(payload, limit), E.BAD_REQUEST, str(e))
         except msgspec.DecodeError as e:
-            return refuse("", "bad_json", str(e))
+            return refuse("", E.BAD_JSON, str(e))
         if (why := refused_requester(self.config, parsed)) is not None:
-            return refuse(req.id, "forbidden", why)
+            return refuse(req.id, E.FORBIDDEN, why)
         key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
         # reads carrying personal data or a whole config are never kept for a retry
         recorded = op not in m.UNRECORDED_OPS and op not in self._unrecorded
@@ -218,7 +219,7 @@ class CallerService(EngineShell):
             data, err, events = self._dispatch(op, parsed.ident, req, now, b)
         except Exception as e:  # a bug must not take the hall down; the log has the trace
             log.exception("internal error on %s %s", op, parsed.ident)
-            data, err, events = None, ("internal", type(e).__name__), []
+            data, err, events = None, (E.INTERNAL, type(e).__name__), []
         reply = m.encode(m.Response(
             id=req.id, status="error" if err else "ok", data=data,
             error=m.ErrorBody(code=err[0], message=err[1]) if err else None))
@@ -241,7 +242,7 @@ class CallerService(EngineShell):
             b.records.extend(xo.records)
             return data, None, xo.events
         if op.startswith("window.") and self.config.window(ident) is None:
-            return None, ("unknown_window", f"no window {ident!r} in this hall"), []
+            return None, (E.UNKNOWN_WINDOW, f"no window {ident!r} in this hall"), []
         out = self.engine.handle(op, ident, req, now)
         return out.data, out.error, out.events
 
@@ -250,7 +251,8 @@ class CallerService(EngineShell):
         """Let each extension react to the batch; its records join the transaction."""
         events: list[Emit] = []
         for x in self.extensions:
-            xo: ExtOut = x.after_batch(ch, self.engine, now)
+            xo: ExtOut = x.on_events(ch.domain, self.engine, now) if hasattr(x, "on_events") \
+                else x.after_batch(ch, self.engine, now)
             events.extend(xo.events)
             records.extend(xo.records)
         return events

@@ -46,6 +46,7 @@ from typing import Any, Callable
 
 from hall import messages as m
 from hall import sdnotify
+from hall.errors import ErrorCode as E
 from hall.topics import REGISTRY, Parsed
 
 from .committer import Committer, Work
@@ -205,10 +206,10 @@ class EngineShell:
         if spec.is_request:
             door = self.config.door
             if not self._buckets.take(door, spec.kind, parsed.ident, self.clock.monotonic()):
-                return self._shed(parsed, payload, "rate_limited",
+                return self._shed(parsed, payload, E.RATE_LIMITED,
                                   f"more than {door.bucket(spec.kind).rate:g} requests/s; slow down")
             if len(self._inbound) >= door.max_queue:
-                return self._shed(parsed, payload, "busy", "the engine is busy; try again shortly")
+                return self._shed(parsed, payload, E.BUSY, "the engine is busy; try again shortly")
         self._inbound.put((spec.kind, parsed.ident), (parsed, payload))
         self._wake()
 

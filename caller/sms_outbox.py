@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from hall import messages as m
 from hall.pii import mask
+from hall.errors import ErrorCode as E
 
-from .engine import Changes, Emit, Engine, Refused
+from .domain import DomainEvent
+from .engine import Emit, Engine, Refused
 from .extension import ExtOut
 from .sms_rules import FINAL, SmsRecord, SmsRules
 
@@ -63,16 +65,13 @@ class SmsOutbox:
     _sender_id = "sms1"  # from the config in force, refreshed at every batch
 
     # ---------------------------------------------------------------- core --
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
         sc = engine.cfg.notify.sms
-        if not sc.enabled or not (ch.tickets or ch.waiting_lines or ch.window_views):
+        if not sc.enabled or not events:
             return out
         self._sender_id = sc.sender_id
-        lines = set(ch.waiting_lines)
-        for wid in ch.window_views:  # a window opening or closing changes estimates
-            lines.update(engine.routing.skills.get(wid, {}))
-        for rec in self.rules.batch(engine.cfg, engine, ch.tickets, lines, now):
+        for rec in self.rules.batch(engine.cfg, engine, events, now):
             if rec.state == "pending":
                 self.pending[rec.id] = rec
                 rec, ev = self._request(rec, now)
@@ -84,7 +83,7 @@ class SmsOutbox:
     def handle(self, op: str, ident: str, req: Any, engine: Engine, now: float) -> tuple[Any, ExtOut]:
         sc = engine.cfg.notify.sms
         if ident != sc.sender_id:
-            raise Refused("unknown_sender", f"{ident!r} is not this hall's SMS sender ({sc.sender_id})")
+            raise Refused(E.UNKNOWN_SENDER, f"{ident!r} is not this hall's SMS sender ({sc.sender_id})")
         self._sender_id = sc.sender_id
         if op == "device.sms_sync":
             out = ExtOut()
@@ -92,10 +91,10 @@ class SmsOutbox:
                 rec, ev = self._request(rec, now)
                 out.events.append(ev)
                 out.records.append(rec)
-            return {"pending": len(self.pending)}, out
+            return m.SmsPending(pending=len(self.pending)), out
         rec = self.pending.get(req.sms)
         if rec is None:  # already final (a re-report after a restart) or unknown: nothing to change
-            return {"sms": req.sms, "state": req.state}, ExtOut()
+            return m.SmsStatusAck(sms=req.sms, state=req.state), ExtOut()
         rec.state = req.state
         rec.parts = req.parts
         rec.refs = list(req.refs)
@@ -106,7 +105,7 @@ class SmsOutbox:
         level = logging.WARNING if req.state in ("failed", "unknown") else logging.INFO
         log.log(level, "sms %s to %s: %s%s", rec.id, mask(rec.phone, "phone"), req.state,
                 f" ({req.error})" if req.error else "")
-        return {"sms": rec.id, "state": rec.state}, ExtOut(records=[rec])
+        return m.SmsStatusAck(sms=rec.id, state=rec.state), ExtOut(records=[rec])
 
     def tick(self, engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
@@ -127,7 +126,7 @@ class SmsOutbox:
                 out.events.append(ev)
                 out.records.append(rec)
         # the hall reopening (after lunch) lets waiting tickets be judged again
-        for rec in self.rules.batch(engine.cfg, engine, [], set(), now):
+        for rec in self.rules.batch(engine.cfg, engine, [], now):
             if rec.state == "pending":
                 self.pending[rec.id] = rec
                 rec, ev = self._request(rec, now)

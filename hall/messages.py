@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from .errors import ErrorCode as E
+
 MAX_PAYLOAD = 16 * 1024  # bytes; larger requests are refused unread
 # Arrays and objects nested deeper than this are refused before any decode:
 # a decoder recurses once per level, and 2 KB of "[[[[…" would otherwise reach
@@ -106,6 +108,19 @@ class KioskRateRequest(Inbound):
     level: Level
     reasons: list[Literal["attitude", "efficiency", "explanation", "other"]] = []
     comment: ShortText | None = None
+
+class PrintedAck(Outbound):
+    """The engine noted whether the kiosk printed the ticket."""
+
+    ticket: str
+    printed: bool
+
+class RatingAck(Outbound):
+    """A rating recorded (from a kiosk or a window's evaluator); ``level`` null:
+    recorded as *not rated* (the evaluator timed out)."""
+
+    ticket: str
+    level: int | None
 
 class StaffCall(Outbound):
     """A kiosk's call for floor staff, retained on ``alert/<kiosk>/staff`` until cleared."""
@@ -503,6 +518,17 @@ class SmsStatusRequest(Inbound):
 class SmsSyncRequest(Inbound):
     """From an SMS sender at start: resend me every message still pending."""
 
+class SmsStatusAck(Outbound):
+    """The state the engine now holds for the message (a re-report of a final one changes nothing)."""
+
+    sms: str
+    state: SmsState
+
+class SmsPending(Outbound):
+    """How many messages the engine resends to the sender that (re)started."""
+
+    pending: int
+
 class SmsRequest(Outbound):
     """An SMS to send.  ``phone`` is the full number: only the sender sees it."""
 
@@ -579,6 +605,9 @@ class Appointment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class AppointmentsRequest(Inbound):
     appointments: list[Appointment]
+
+class AppointmentsLoaded(Outbound):
+    loaded: int  # bookings loaded (a code loaded again keeps the ticket it was used for)
 
 class ConfigCurrent(Outbound):
     """The config in force: no staff roster, no green-channel codes (``codes: []``)."""
@@ -786,7 +815,8 @@ RESPONSE_DATA: dict[str, type] = {
     "kiosk.requeue": TicketInfo, "kiosk.cancel": TicketInfo, "kiosk.progress": CaseProgress,
     "kiosk.case": CaseView, "window.case_step": CaseView, "window.case_extend": CaseView,
     "alert.case_ack": CaseAlert,
-    "kiosk.staff": StaffCall,
+    "kiosk.staff": StaffCall, "kiosk.printed": PrintedAck, "kiosk.rate": RatingAck, "window.rate": RatingAck,
+    "device.sms_status": SmsStatusAck, "device.sms_sync": SmsPending, "config.appointments": AppointmentsLoaded,
     "kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData, "kiosk.profile_erase": ProfileErased,
     **{f"window.{op}": WindowState for op in (
         "login", "logout", "next", "recall", "noshow", "start", "transfer", "pause", "resume", "finish")},
@@ -824,7 +854,7 @@ def check_bounds(data: bytes, max_size: int = MAX_PAYLOAD, max_depth: int = MAX_
     """Refuse ``data`` (raise :class:`Unreadable`) if it is too large or nests
     too deep; looks at bytes only, never decodes."""
     if len(data) > max_size:
-        raise Unreadable("too_large", f"payload of {len(data)} bytes; at most {max_size}")
+        raise Unreadable(E.TOO_LARGE, f"payload of {len(data)} bytes; at most {max_size}")
     if data.count(b"[") + data.count(b"{") <= max_depth:
         return  # the common case: too few brackets to nest too deep at all
     depth = 0
@@ -833,7 +863,7 @@ def check_bounds(data: bytes, max_size: int = MAX_PAYLOAD, max_depth: int = MAX_
         if c == 0x5B or c == 0x7B:  # [ {
             depth += 1
             if depth > max_depth:
-                raise Unreadable("too_deep", f"arrays/objects nested deeper than {max_depth}")
+                raise Unreadable(E.TOO_DEEP, f"arrays/objects nested deeper than {max_depth}")
         elif c == 0x5D or c == 0x7D:  # ] }
             depth -= 1
 

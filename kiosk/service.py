@@ -29,6 +29,7 @@ from hall.bus import Bus, BusSettings, RequestError, Requester
 from hall.clock import Clock, SystemClock
 from hall.config import HallConfig, parse_config
 from hall.topics import REGISTRY, Parsed
+from hall.errors import ErrorCode as E
 
 from .fake_printer import FakePrinter
 from .flow import S, Effect, KioskFlow, Print, Send
@@ -186,7 +187,7 @@ class KioskService:
                     # deliver it after a reconnect, issuing a ticket to someone
                     # who has walked away; fail at once instead ("Retry" later
                     # resends the same id).
-                    raise RequestError("timeout", "not connected to the broker")
+                    raise RequestError(E.TIMEOUT, "not connected to the broker")
                 data = self.requester.call(eff.op, eff.body, timeout=t.request_s,
                                            retries=t.retries, req_id=eff.req_id)
                 ok, code = True, None

@@ -25,6 +25,7 @@ import msgspec
 from hall import messages as m
 from hall.bus import Bus, BusSettings, RequestError
 from hall.topics import REGISTRY, Parsed
+from hall.errors import ErrorCode as E
 
 log = logging.getLogger("web.bus")
 
@@ -147,9 +148,9 @@ class Hub:
     # -------------------------------------------------------- requests --
     def check_online(self) -> None:
         if not self.bus.connected:
-            raise RequestError("offline", "the terminal server has lost the hall bus; nothing was sent")
+            raise RequestError(E.OFFLINE, "the terminal server has lost the hall bus; nothing was sent")
         if self.engine != "online":
-            raise RequestError("engine_offline", f"the queue engine is {self.engine}; nothing was sent")
+            raise RequestError(E.ENGINE_OFFLINE, f"the queue engine is {self.engine}; nothing was sent")
 
     async def request(self, window: str, op: str, body: dict[str, Any], rid: str | None = None) -> Any:
         """Send ``window/<id>/request/<op>`` and return the reply's data.
@@ -176,8 +177,8 @@ class Hub:
                 if resp.status == "ok":
                     return resp.data
                 err = resp.error
-                raise RequestError(err.code if err else "error", err.message if err else "")
-            raise RequestError("timeout", f"no reply from the engine to {op} within "
+                raise RequestError(err.code if err else E.INTERNAL, err.message if err else "")
+            raise RequestError(E.TIMEOUT, f"no reply from the engine to {op} within "
                                           f"{self.timeout_s:g}s × {self.retries + 1}")
         finally:
             with self._lock:
