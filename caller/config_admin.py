@@ -46,7 +46,7 @@ log = logging.getLogger("caller.config")
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 # subtrees of the config that only the server's own file may set
-LOCAL_ONLY = (("notify", "sms", "sender"),)
+LOCAL_ONLY = (("notify", "sms", "sender"), ("supervision", "sms_to"))
 
 OPS = ("config.set", "config.get", "config.history", "config.rollback")
 
@@ -68,6 +68,8 @@ def published_config(cfg: HallConfig) -> dict[str, Any]:
     for c in d.get("priority", {}).get("classes", []):
         if c.get("codes"):
             c["codes"] = []
+    if d.get("supervision", {}).get("sms_to"):  # the supervisors' own mobile numbers
+        d["supervision"]["sms_to"] = []
     return d
 
 

@@ -69,6 +69,9 @@ def default_extensions(cfg: Any) -> list[Extension]:
     from .satisfaction import Satisfaction
     from .sms_outbox import SmsOutbox
     from .staff_calls import StaffCalls
+    from .supervision import Supervision
     cipher = engine_cipher()
     forms = Forms(cfg, cipher)
-    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), forms, CaseDesk(cfg, cipher), StaffCalls(cfg)]
+    sms = SmsOutbox(cfg)
+    return [Followups(cfg), Satisfaction(cfg), sms, forms, CaseDesk(cfg, cipher), StaffCalls(cfg),
+            Supervision(cfg, sms)]

@@ -64,6 +64,20 @@ class SmsOutbox:
 
     _sender_id = "sms1"  # from the config in force, refreshed at every batch
 
+    def enqueue(self, sms_id: str, about: str, phone: str, text: str, engine: Engine, now: float) -> ExtOut:
+        """A message that belongs to no ticket (an alert to the supervision office):
+        one row and one request, kept and resent like any other. ``sms_id`` is unique;
+        ``about`` (in the row's ticket column) says what it is about."""
+        sc = engine.cfg.notify.sms
+        self._sender_id = sc.sender_id
+        rec = SmsRecord(id=sms_id, day=engine.day, ticket=about, reason="supervision",
+                        phone=phone, text=text, lang="zh-CN", state="pending", created_at=now,
+                        expires_at=now + sc.expire_s, updated_at=now)
+        self.pending[rec.id] = rec
+        rec, ev = self._request(rec, now)
+        log.info("sms %s to %s queued", rec.id, mask(rec.phone, "phone"))
+        return ExtOut(events=[ev], records=[rec])
+
     # ---------------------------------------------------------------- core --
     def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         out = ExtOut()

@@ -45,7 +45,7 @@ from .model import Ticket
 from .settle import notice_lines
 from .routing import window_line
 
-Reason = Literal["issued", "near", "called", "requeue", "notice"]
+Reason = Literal["issued", "near", "called", "requeue", "notice", "supervision"]
 RecState = Literal["pending", "queued", "sent", "failed", "expired", "unknown", "skipped"]
 FINAL = ("sent", "failed", "expired", "unknown", "skipped")
 

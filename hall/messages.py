@@ -534,7 +534,7 @@ class SmsRequest(Outbound):
 
     sms: str
     ticket: str
-    reason: Literal["issued", "near", "called", "requeue", "notice"]
+    reason: Literal["issued", "near", "called", "requeue", "notice", "supervision"]
     phone: str
     text: str
     lang: str
@@ -697,6 +697,28 @@ class UnattendedAlert(Outbound):
     since: float | None
     at: float
 
+class SupervisionAlert(Outbound):
+    """电子监察 on the floor (id = ``<kind>.<subject>``), retained while it lasts and
+    cleared with an empty retained message; nothing personal in it.
+
+    ``long_wait``: ``subject`` a matter or bundle whose oldest ticket (``ticket``, its
+    number) has waited ``value`` minutes; ``long_queue``: ``value`` tickets wait for
+    it; ``paused`` / ``idle``: a window (``window_number``) paused, or open calling
+    nobody while its tickets wait, ``value`` minutes; ``imbalance``: ``subject`` is
+    ``hall``, ``value`` the index, ``moves`` the balancer's suggestion. ``value`` is
+    as measured when raised; ``threshold`` the configured line."""
+
+    kind: Literal["long_wait", "long_queue", "paused", "idle", "imbalance"]
+    subject: str
+    value: float
+    threshold: float
+    since: float
+    at: float
+    window_number: str | None = None
+    ticket: str | None = None
+    moves: list[BalanceMove] = []
+
+
 class EngineStats(Outbound):
     """Commit latency is measured from a batch leaving the worker to its commit's fsync."""
 
@@ -804,6 +826,7 @@ PAYLOAD_TYPES: dict[str, type] = {
     "HallSummary": HallSummary,
     "BalanceView": BalanceView,
     "UnattendedAlert": UnattendedAlert,
+    "SupervisionAlert": SupervisionAlert,
     "EngineStats": EngineStats,
     "AvailabilityDigest": AvailabilityDigest,
     **REQUEST_TYPES,

@@ -283,6 +283,9 @@ _SPECS += [
               "忙闲不均: windows lent to long queues, or the balancer's suggestions (id is always `hall`)."),
     TopicSpec("alert.unattended", Kind.ALERT, "unattended", "UnattendedAlert", True, "engine",
               "空岗: a window in service hours with nobody logged in (id = window id)."),
+    TopicSpec("alert.supervision", Kind.ALERT, "supervision", "SupervisionAlert", True, "engine",
+              "电子监察: a long wait or queue, a window paused or idle too long, 忙闲不均 (id = "
+              "`<kind>.<subject>`); cleared with an empty retained message. No personal data."),
     TopicSpec("stats.availability", Kind.STATS, "availability", "AvailabilityDigest", True, "metrics",
               "Every client's availability with the time it changed, as `onewindow metrics` saw it (id is "
               "always `hall`); read by `onewindow status`."),

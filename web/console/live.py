@@ -15,7 +15,7 @@ from .acks import AckStore
 
 PUSH_EVERY_S = 0.3
 WATCHED = {"state", "waiting", "engine", "bus", "stats.summary", "stats.balance", "stats.satisfaction.window",
-           "stats.satisfaction.day", "alert.unattended", "alert.followup"}
+           "stats.satisfaction.day", "alert.unattended", "alert.followup", "alert.supervision", "alert.case"}
 
 
 class Console:
