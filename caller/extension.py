@@ -73,6 +73,7 @@ def check_extensions(exts: list[Any]) -> list[Any]:
 def default_extensions(cfg: Any) -> list[Extension]:
     """The extensions a production engine runs, built from the hall config."""
     from .case_desk import CaseDesk
+    from .daystats import DayStats
     from .followups import Followups
     from .forms import Forms, engine_cipher
     from .satisfaction import Satisfaction
@@ -83,4 +84,4 @@ def default_extensions(cfg: Any) -> list[Extension]:
     forms = Forms(cfg, cipher)
     sms = SmsOutbox(cfg)
     return [Followups(cfg), Satisfaction(cfg), sms, forms, CaseDesk(cfg, cipher), StaffCalls(cfg),
-            Supervision(cfg, sms)]
+            Supervision(cfg, sms), DayStats(cfg)]
