@@ -123,8 +123,8 @@ def test_only_the_engines_door_subscribes_raw():
     raw = set()
     for pkg in ("caller", "hall", "web", "kiosk", "sms", "display", "firmware_bridge", "deploy", "sim"):
         for path in sorted((ROOT / pkg).rglob("*.py")):
-            if path == ROOT / "hall" / "bus.py":
-                continue  # listen() is built on it
+            if path in (ROOT / "hall" / "bus.py", ROOT / "hall" / "loopbus.py"):
+                continue  # the bus itself: listen() is built on it
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "subscribe":
                     raw.add(str(path.relative_to(ROOT)))
