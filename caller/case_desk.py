@@ -54,6 +54,7 @@ class CaseDesk:
         self.cipher = cipher
         self.open: dict[str, C.Case] = {}
         self.by_ticket: dict[str, str] = {}
+        self.by_ref: dict[str, str] = {}  # "<system>:<its number>" → case, of open cases
         self.recent: deque[C.Case] = deque(maxlen=cfg.cases.board_size)
         self.last_number = ""
         self.counts: Counter[str] = Counter()  # "department|result" of decided cases
@@ -68,6 +69,7 @@ class CaseDesk:
         open_, latest, last = store.cases_to_restore(self.cfg.cases.board_size)
         self.open = {c.case: c for c in open_}
         self.by_ticket = {c.ticket: c.case for c in open_ if c.ticket}
+        self.by_ref = {f"{c.source}:{c.ref}": c.case for c in open_ if c.ref}
         self.recent.extend(reversed(latest))
         self.last_number = last
         self.counts = Counter(dict(store.case_counts()))
@@ -76,7 +78,9 @@ class CaseDesk:
     def ops(self) -> dict[str, type]:
         return {"kiosk.case": m.CaseQuery, "kiosk.progress": m.ProgressRequest,
                 "window.case_step": m.CaseStepRequest,
-                "window.case_extend": m.CaseExtendRequest, "alert.case_ack": m.CaseAckRequest}
+                "window.case_extend": m.CaseExtendRequest, "alert.case_ack": m.CaseAckRequest,
+                "device.case_open": m.CaseOpenRequest, "device.case_step": m.CaseRefStepRequest,
+                "device.case_extend": m.CaseRefExtendRequest}
 
     def republish(self, engine: Engine, now: float) -> list[Emit]:
         out = [self._board(engine, now), self._dept_stats(engine, now)]
@@ -115,10 +119,15 @@ class CaseDesk:
         matter = t.matter or (engine.cfg.bundle(t.bundle).matters[0] if t.bundle else t.service)
         c = C.open_case(engine.cfg, self._next_number(day), matter, t.window or "", t.id, t.staff or "",
                         day, now)
-        values, masked = self._applicant(engine, t)
+        values, _ = self._applicant(engine, t)
+        return self._with_applicant(msgspec.structs.replace(c, lang=t.lang), values)
+
+    def _with_applicant(self, c: C.Case, values: dict[str, str]) -> C.Case:
+        """The applicant sealed, the name masked, the kiosk's second factors hashed."""
         checks = {k: self.cipher.lookup_hash(v[-4:]) for k, v in values.items() if k in ("id_number", "phone")}
         return msgspec.structs.replace(
-            c, name_masked=masked, applicant=self.cipher.encrypt_json(values) if values else None,
+            c, name_masked=mask(values.get("name"), "name"),
+            applicant=self.cipher.encrypt_json(values) if values else None,
             check_id4=checks.get("id_number"), check_phone4=checks.get("phone"))
 
     def _keep(self, c: C.Case, out: ExtOut) -> None:
@@ -128,6 +137,12 @@ class CaseDesk:
             self.open.pop(c.case, None)
         if c.ticket:
             self.by_ticket[c.ticket] = c.case
+        if c.ref:
+            key = f"{c.source}:{c.ref}"
+            if c.stage in C.OPEN:
+                self.by_ref[key] = c.case
+            else:
+                self.by_ref.pop(key, None)
         self.recent = deque((x for x in self.recent if x.case != c.case), maxlen=self.recent.maxlen)
         self.recent.appendleft(c)
         self.last_number = max(self.last_number, c.case)
@@ -145,6 +160,8 @@ class CaseDesk:
             if row is None:
                 raise Refused("unknown_case", f"no case {req.case!r} on the progress board")
             return row, out
+        if op.startswith("device."):
+            return self._outside(op, ident, req, engine, now, day)
         c = self._case(req.case)
         try:
             if op == "alert.case_ack":
@@ -165,13 +182,61 @@ class CaseDesk:
                 new = C.extend(engine.cfg, c, req.days, handler, req.reason, now)
         except C.CaseError as e:
             raise Refused(e.code, e.message) from None
-        self._judge(engine, new, day, now, out)
+        return self._moved(engine, c, new, handler, day, now, out)
+
+    def _moved(self, engine: Engine, c: C.Case, new: C.Case, handler: str, day: dt.date, now: float,
+               out: ExtOut) -> tuple[m.CaseView, ExtOut]:
+        """Keep a case's new record: its warning judged, its department counted."""
+        new = self._judge(engine, new, day, now, out, keep=False)
         self._keep(new, out)
         if new.result and not c.result:
             self.counts[f"{new.department}|{new.result}"] += 1
             out.events.append(self._dept_stats(engine, now))
         log.info("case %s: %s → %s by %s", c.case, c.stage, new.stage, handler)
         return self._view(engine, new, day), out
+
+    # ------------------------------------------------ outside case system --
+    def _outside(self, op: str, ident: str, req: Any, engine: Engine, now: float,
+                 day: dt.date) -> tuple[m.CaseView, ExtOut]:
+        """An outside case system (审批系统) opens a case or reports a step, by its own number."""
+        out = ExtOut()
+        number = self.by_ref.get(f"{ident}:{req.ref}") or (
+            self.store.case_by_ref(ident, req.ref) if self.store is not None else None)
+        if op == "device.case_open":
+            if number is not None:  # resent (an adapter restarted): the case it opened then
+                return self._view(engine, self._case(number), day), out
+            return self._open_outside(ident, req, engine, now, day, out)
+        if number is None:
+            raise Refused("unknown_case", f"{ident} opened no case {req.ref!r}")
+        c = self._case(number)
+        try:
+            if op == "device.case_step":
+                last = c.steps[-1]
+                if (c.stage, last.handler, last.opinion) == (req.stage, req.handler, req.opinion):
+                    return self._view(engine, c, day), out  # reported again: already so
+                new = C.step(engine.cfg, c, req.stage, req.handler, req.opinion, day, now)
+            else:
+                new = C.extend(engine.cfg, c, req.days, req.handler, req.reason, now)
+        except C.CaseError as e:
+            raise Refused(e.code, e.message) from None
+        return self._moved(engine, c, new, req.handler, day, now, out)
+
+    def _open_outside(self, ident: str, req: m.CaseOpenRequest, engine: Engine, now: float,
+                      day: dt.date, out: ExtOut) -> tuple[m.CaseView, ExtOut]:
+        accepted = dt.date.fromisoformat(req.accepted_on) if req.accepted_on else day
+        if accepted > day:
+            raise Refused("bad_request", f"accepted_on {req.accepted_on} is after today ({day})")
+        try:
+            c = C.open_case(engine.cfg, self._next_number(day), req.matter, ident, None, req.handler,
+                            accepted, now, req.opinion)
+        except C.CaseError as e:
+            raise Refused(e.code, e.message) from None
+        values = {k: v for k in ("name", "id_number", "phone") if (v := getattr(req, k))}
+        c = self._with_applicant(msgspec.structs.replace(c, ref=req.ref, lang=req.lang), values)
+        c = self._judge(engine, c, day, now, out, keep=False)
+        self._keep(c, out)
+        log.info("case %s opened by %s (its %s, %s), due %s", c.case, ident, req.ref, c.matter, c.deadline)
+        return self._view(engine, c, day), out
 
     def _query(self, ident: str, req: m.CaseQuery, engine: Engine, now: float, day: dt.date) -> m.CaseView:
         cc = engine.cfg.cases
@@ -197,6 +262,7 @@ class CaseDesk:
             if self.store is not None and self.store.case_for_ticket(t.id):
                 continue
             c = self._opened(engine, t, now)
+            c = self._judge(engine, c, dt.date.fromisoformat(c.accepted_day), now, out, keep=False)
             self._keep(c, out)
             log.info("case %s opened for ticket %s (%s), due %s", c.case, t.number, c.matter, c.deadline)
         if self._board_dirty:
@@ -216,20 +282,24 @@ class CaseDesk:
             out.events.append(self._board(engine, now))
         return out
 
-    def _judge(self, engine: Engine, c: C.Case, day: dt.date, now: float, out: ExtOut) -> None:
-        """Raise, change or clear a case's supervision warning."""
+    def _judge(self, engine: Engine, c: C.Case, day: dt.date, now: float, out: ExtOut,
+               keep: bool = True) -> C.Case:
+        """Raise, change or clear a case's supervision warning; the case as it is now
+        (kept here and in the batch unless ``keep`` is False: the caller keeps it)."""
         level = C.warning_for(engine.cfg, c, day, engine.cfg.cases.warn_days)
         if level == c.warning:
-            return
+            return c
         new = msgspec.structs.replace(c, warning=level, updated_at=now)
-        if c.stage in C.OPEN:
+        if keep and c.stage in C.OPEN:
             self.open[c.case] = new
-        out.records.append(new)
+        if keep:
+            out.records.append(new)
         if level:
             out.events.append(Emit("alert.case", c.case, self._alert(engine, new, now)))
             log.info("case %s: %s warning (deadline %s)", c.case, level, c.deadline)
         else:
             out.events.append(Emit("alert.case", c.case, b""))  # cleared
+        return new
 
     # --------------------------------------------------------------- views --
     def _view(self, engine: Engine, c: C.Case, day: dt.date) -> m.CaseView:

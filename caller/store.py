@@ -100,13 +100,14 @@ _dec_case = msgspec.json.Decoder(Case)
 
 
 def _case_row(c: Case) -> tuple:
-    return (c.case, c.ticket, c.stage, int(c.stage in OPEN), c.deadline, c.updated_at, _enc.encode(c))
+    return (c.case, c.ticket, c.stage, int(c.stage in OPEN), c.deadline, c.updated_at, _enc.encode(c),
+            f"{c.source}:{c.ref}" if c.ref else None)
 
 
 # extension records by type: (upsert statement, row of one record)
 _RECORDS: dict[type, tuple[str, Any]] = {
-    Case: ("INSERT OR REPLACE INTO cases (id, ticket, stage, open, deadline, updated_at, data) "
-           "VALUES (?,?,?,?,?,?,?)", _case_row),
+    Case: ("INSERT OR REPLACE INTO cases (id, ticket, stage, open, deadline, updated_at, data, ref) "
+           "VALUES (?,?,?,?,?,?,?,?)", _case_row),
     m.FollowUp: ("INSERT OR REPLACE INTO followups (id, ticket, day, status, due, closed_at, data) "
                  "VALUES (?,?,?,?,?,?,?)", _followup_row),
     StoredRevision: ("INSERT OR REPLACE INTO config_revisions (revision, at, who, action, data) "
@@ -216,6 +217,11 @@ class Store:
 
     def case_for_ticket(self, ticket: str) -> str | None:
         row = self._reader().execute("SELECT id FROM cases WHERE ticket = ?", (ticket,)).fetchone()
+        return row[0] if row else None
+
+    def case_by_ref(self, system: str, ref: str) -> str | None:
+        """The number of the case an outside case system knows as ``ref``."""
+        row = self._reader().execute("SELECT id FROM cases WHERE ref = ?", (f"{system}:{ref}",)).fetchone()
         return row[0] if row else None
 
     def case_counts(self) -> list[tuple[str, int]]:

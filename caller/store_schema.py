@@ -131,12 +131,20 @@ CREATE INDEX cases_updated ON cases(updated_at);
 CREATE UNIQUE INDEX cases_ticket ON cases(ticket) WHERE ticket IS NOT NULL;
 """
 
+# A case an outside case system opened is found by "<system>:<its own number>"; unique,
+# so a resent open can never make a second case.
+V5_CASE_REFS = """
+ALTER TABLE cases ADD COLUMN ref TEXT;
+CREATE UNIQUE INDEX cases_ref ON cases(ref) WHERE ref IS NOT NULL;
+"""
+
 MIGRATIONS: list[Migration] = [
     ("tables of the unversioned engine (idempotent on such a database)", lambda db: run_sql(db, V1)),
     ("profiles and ticket forms (encrypted personal data)", lambda db: run_sql(db, V2_FORMS)),
     ("cases (办件) with their timelines", lambda db: run_sql(db, V3_CASES)),
     ("personal data encrypted at rest (phones, forms, answers), config revisions", Keyed(lambda db, cipher: (
         _encrypt_personal_data(db, cipher), run_sql(db, V4_TABLES)))),
+    ("cases opened by an outside case system, found by its own number", lambda db: run_sql(db, V5_CASE_REFS)),
 ]
 
 

@@ -384,6 +384,43 @@ class CaseExtendRequest(Inbound):
     reason: ShortText
 
 
+CaseRef = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
+Handler = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class CaseOpenRequest(Inbound):
+    """An outside case system (审批系统) opens a case it accepted: ``ref`` is its own
+    number for it (a resent open answers with the case already opened). The
+    applicant's data reach only the engine, which keeps them encrypted."""
+
+    ref: CaseRef
+    matter: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    handler: Handler
+    accepted_on: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] | None = None  # default: today
+    opinion: ShortText = ""
+    name: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    id_number: IdNumber | None = None
+    phone: Phone | None = None
+    lang: Literal["zh-CN", "zh-TW", "en"] = "zh-CN"  # of the citizen's SMS
+
+
+class CaseRefStepRequest(Inbound):
+    """A step of a case the outside system opened, by its ``ref``."""
+
+    ref: CaseRef
+    stage: Literal["accepted", "review", "decided", "issuing", "ready", "collected",
+                   "correction", "denied", "withdrawn"]
+    handler: Handler
+    opinion: ShortText = ""
+
+
+class CaseRefExtendRequest(Inbound):
+    ref: CaseRef
+    days: Annotated[int, msgspec.Meta(ge=1, le=60)]
+    reason: ShortText
+    handler: Handler
+
+
 class CaseAckRequest(Inbound):
     case: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 
@@ -726,6 +763,10 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     # SMS
     "device.sms_status": SmsStatusRequest,
     "device.sms_sync": SmsSyncRequest,
+    # an outside case system
+    "device.case_open": CaseOpenRequest,
+    "device.case_step": CaseRefStepRequest,
+    "device.case_extend": CaseRefExtendRequest,
     # the config
     "config.set": ConfigSetRequest,
     "config.appointments": AppointmentsRequest,
@@ -777,6 +818,7 @@ RESPONSE_DATA: dict[str, type] = {
     "kiosk.requeue": TicketInfo, "kiosk.cancel": TicketInfo, "kiosk.progress": CaseProgress,
     "kiosk.case": CaseView, "window.case_step": CaseView, "window.case_extend": CaseView,
     "alert.case_ack": CaseAlert,
+    "device.case_open": CaseView, "device.case_step": CaseView, "device.case_extend": CaseView,
     "kiosk.staff": StaffCall,
     "kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData, "kiosk.profile_erase": ProfileErased,
     **{f"window.{op}": WindowState for op in (

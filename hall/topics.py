@@ -241,6 +241,11 @@ _SPECS += _requests(Kind.KIOSK, "kiosk", {
 _SPECS += _requests(Kind.WINDOW, "window terminal", {
     "case_step": "Move a case along its timeline (受理→审查→决定→制证→待领取→已领取, 补正中, 不予许可, 撤回).",
     "case_extend": "Extend a case's deadline by working days, with the reason."})
+# an outside case system (审批系统) under its own id (`cases.systems`); `ref` is its own case number
+_SPECS += _requests(Kind.DEVICE, "outside case system (onewindow case-adapter)", {
+    "case_open": "Open a case accepted in the outside case system (idempotent by its `ref`).",
+    "case_step": "Report a step of a case the outside system opened (by its `ref`).",
+    "case_extend": "Report an extension of such a case's deadline (by its `ref`)."})
 _SPECS += _requests(Kind.ALERT, "supervisor (admin console)", {
     "case_ack": "Acknowledge a case's supervision warning (id = the client's own id)."})
 
