@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from hall import messages as m
 from hall.config import HallConfig, Names
-from kiosk.guide import resolve  # pure: situation questions → materials (hall config only)
+from hall.guide import resolve  # pure: situation questions → materials (hall config only)
 
 from .effects import Emit, Refused
 from .model import Ticket, WindowRec

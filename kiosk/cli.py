@@ -27,7 +27,7 @@ def cmd(config_path: str, kiosk_id: str, mqtt: MqttOptions, fullscreen: bool,
 
     try:
         cfg = load_config(config_path)
-        from .guide import check_guides
+        from hall.guide import check_guides
         check_guides(cfg)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None

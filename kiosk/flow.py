@@ -20,7 +20,7 @@ from typing import Any, Callable, Generic, TypeVar
 from hall.config import HallConfig
 from hall.idcodes import MOBILE_RE
 
-from . import guide as guides
+from hall import guide as guides
 
 PAGE = 8
 PAGE_ELDERLY = 5
@@ -154,7 +154,7 @@ class KioskFlow:
 
     def search_index(self):
         if self._search is None:
-            from .search import SearchIndex
+            from hall.matter_search import SearchIndex
             self._search = SearchIndex(self.cfg)
         return self._search
 

@@ -16,7 +16,7 @@ from hall.clock import local_dt
 from hall.config import HallConfig
 from hall.pii import mask
 
-from . import guide as guides
+from hall import guide as guides
 from .texts import t
 
 

@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from hall.config import ConfigError, load_config, parse_config
-from kiosk import guide, texts, view
+from hall import guide
+from kiosk import texts, view
 from kiosk.flow import S, KioskFlow, Print, Send
-from kiosk.search import SearchIndex
+from hall.matter_search import SearchIndex
 
 from .conftest import small_raw
 

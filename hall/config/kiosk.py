@@ -1,7 +1,7 @@
 """Config of kiosks (owned by kiosk/): guidance, materials, printers, scanners, screens.
 
 Self-contained on purpose: matter and bundle ids used here are checked against
-the root config by ``kiosk.guide.check_guides`` when a kiosk loads the file,
+the root config by ``hall.guide.check_guides`` when a kiosk loads the file,
 so this module needs nothing from the queue schema.
 """
 

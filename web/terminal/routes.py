@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from hall.bus import RequestError
 from hall.topics import ID_RE
-from kiosk.search import SearchIndex
+from hall.matter_search import SearchIndex
 
 from .. import sse
 from ..app import context, templates

@@ -12,7 +12,7 @@ from typing import Any
 
 from hall.config import HallConfig
 from hall.forms import render_filled
-from kiosk.guide import checklist, resolve
+from hall.guide import checklist, resolve
 
 LANG = "zh-CN"
 

@@ -26,7 +26,7 @@ def _pinyin(text: str) -> tuple[str, str]:
     try:
         from pypinyin import Style, lazy_pinyin
     except ImportError as e:  # pragma: no cover - a declared dependency
-        raise RuntimeError("kiosk search needs pypinyin (pip install pypinyin)") from e
+        raise RuntimeError("matter search needs pypinyin (pip install pypinyin)") from e
     initials = "".join(p[0] for p in lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore")
                        if p and p[0].isascii() and p[0].isalpha()).lower()
     full = "".join(p for p in lazy_pinyin(text, errors="ignore") if p.isascii() and p.isalpha()).lower()
