@@ -35,8 +35,10 @@ from hall.pii import mask
 from . import cases as C
 from .engine import Changes, Emit, Engine, Refused
 from .extension import ExtOut
+from .sms_rules import SmsRecord, render
 
 if TYPE_CHECKING:
+    from .sms_outbox import SmsOutbox
     from .store import Store
 
 log = logging.getLogger("caller.cases")
@@ -47,11 +49,13 @@ _STATUS = {"accepted": "received", "ready": "ready", "collected": "done", "denie
 
 class CaseDesk:
     name = "cases"
-    unrecorded = frozenset({"kiosk.case"})  # a look-up's reply carries the timeline: not kept
+    # reads: a look-up's reply carries the timeline, a list is read again: neither is kept
+    unrecorded = frozenset({"kiosk.case", "window.cases"})
 
-    def __init__(self, cfg: Any, cipher: DataCipher):
+    def __init__(self, cfg: Any, cipher: DataCipher, sms: SmsOutbox | None = None):
         self.cfg = cfg
         self.cipher = cipher
+        self.sms = sms  # the citizen told at 待领取, 补正中 and an extension (None: no SMS)
         self.open: dict[str, C.Case] = {}
         self.by_ticket: dict[str, str] = {}
         self.by_ref: dict[str, str] = {}  # "<system>:<its number>" → case, of open cases
@@ -79,6 +83,7 @@ class CaseDesk:
         return {"kiosk.case": m.CaseQuery, "kiosk.progress": m.ProgressRequest,
                 "window.case_step": m.CaseStepRequest,
                 "window.case_extend": m.CaseExtendRequest, "alert.case_ack": m.CaseAckRequest,
+                "window.cases": m.CaseListRequest,
                 "device.case_open": m.CaseOpenRequest, "device.case_step": m.CaseRefStepRequest,
                 "device.case_extend": m.CaseRefExtendRequest}
 
@@ -162,6 +167,8 @@ class CaseDesk:
             return row, out
         if op.startswith("device."):
             return self._outside(op, ident, req, engine, now, day)
+        if op == "window.cases":
+            return self._list(ident, req, engine, day), out
         c = self._case(req.case)
         try:
             if op == "alert.case_ack":
@@ -189,11 +196,42 @@ class CaseDesk:
         """Keep a case's new record: its warning judged, its department counted."""
         new = self._judge(engine, new, day, now, out, keep=False)
         self._keep(new, out)
+        self._tell(engine, c, new, day, now, out)
         if new.result and not c.result:
             self.counts[f"{new.department}|{new.result}"] += 1
             out.events.append(self._dept_stats(engine, now))
         log.info("case %s: %s → %s by %s", c.case, c.stage, new.stage, handler)
         return self._view(engine, new, day), out
+
+    def _tell(self, engine: Engine, c: C.Case, new: C.Case, day: dt.date, now: float, out: ExtOut) -> None:
+        """An SMS to the applicant at 待领取, 补正中 (what is missing) and an extension: once
+        per step, the row keyed by the step's place in the timeline and written with it."""
+        sc = engine.cfg.notify.sms
+        if self.sms is None or not sc.on_case or new.applicant is None:
+            return
+        if new.extensions > c.extensions:
+            reason = "case_extended"
+        elif new.stage != c.stage and new.stage in ("ready", "correction"):
+            reason = f"case_{new.stage}"
+        else:
+            return
+        phone = self.cipher.decrypt_json(new.applicant).get("phone")
+        if not phone:
+            return
+        mt = engine.cfg.matter(new.matter)
+        last = new.steps[-1]
+        values = {"hall": engine.cfg.hall.name.get(new.lang), "case": new.case,
+                  "matter": mt.name.get(new.lang) if mt else new.matter, "missing": last.opinion,
+                  "deadline": new.deadline, "reason": last.opinion.split("：", 1)[-1]}
+        rec = SmsRecord(id=f"{new.case}.{reason}.{len(new.steps) - 1}", day=day.isoformat(), ticket=new.case,
+                        reason=reason, phone=phone, text=render(getattr(sc.templates, reason).get(new.lang), values),
+                        lang=new.lang, state="pending", created_at=now, expires_at=now + sc.expire_s,
+                        updated_at=now)
+        ev = self.sms.queue(rec, engine, now)
+        if ev is None:
+            return
+        out.events.append(ev)
+        out.records.append(rec)
 
     # ------------------------------------------------ outside case system --
     def _outside(self, op: str, ident: str, req: Any, engine: Engine, now: float,
@@ -318,18 +356,34 @@ class CaseDesk:
                            department=c.department, deadline=c.deadline,
                            days_left=C.days_left(engine.cfg, c, day), acked=c.acked == c.warning, at=now)
 
+    def _row(self, engine: Engine, c: C.Case, day: dt.date) -> m.CaseProgress:
+        """A case as boards and lists show it: masked, the matter by its id."""
+        left = C.days_left(engine.cfg, c, day)
+        return m.CaseProgress(
+            case=c.case, name=c.name_masked, matter=c.matter, status=_STATUS.get(c.stage, "processing"),
+            updated_at=c.updated_at, department=c.department, stage=c.stage, deadline=c.deadline,
+            days_left=left, overdue=c.result == "overdue" or (c.stage in C.OPEN and left < 0))
+
     def _board(self, engine: Engine, now: float) -> Emit:
         day = dt.date.fromisoformat(local_day(now, engine.tz))
-        rows = []
-        for c in self.recent:
-            mt = engine.cfg.matter(c.matter)
-            left = C.days_left(engine.cfg, c, day)
-            rows.append(m.CaseProgress(
-                case=c.case, name=c.name_masked, matter=mt.name.get("zh-CN") if mt else c.matter,
-                status=_STATUS.get(c.stage, "processing"), updated_at=c.updated_at, department=c.department,
-                stage=c.stage, deadline=c.deadline, days_left=left,
-                overdue=c.result == "overdue" or (c.stage in C.OPEN and left < 0)))
+        rows = [self._row(engine, c, day) for c in self.recent]
         return Emit("stats.progress", "hall", m.ProgressBoard(cases=rows, at=now))
+
+    LIST_LIMIT = 200
+
+    def _list(self, ident: str, req: m.CaseListRequest, engine: Engine, day: dt.date) -> m.CaseList:
+        wc = engine.cfg.window(ident)
+        if wc is None:
+            raise Refused("unknown_window", f"no window {ident!r} in this hall")
+        if req.scope == "window":
+            mine = [c for c in self.open.values() if c.source == ident]
+        else:
+            served = set(engine.routing.skills.get(ident, {}))
+            depts = {mt.department.get("zh-CN") for mid in served if (mt := engine.cfg.matter(mid))}
+            mine = [c for c in self.open.values() if c.department in depts]
+        mine.sort(key=lambda c: (c.deadline, c.case))
+        return m.CaseList(cases=[self._row(engine, c, day) for c in mine[:self.LIST_LIMIT]], total=len(mine),
+                          limit=self.LIST_LIMIT)
 
     def _dept_stats(self, engine: Engine, now: float) -> Emit:
         depts: dict[str, dict[str, int]] = {}

@@ -64,4 +64,5 @@ def default_extensions(cfg: Any) -> list[Extension]:
     from .staff_calls import StaffCalls
     cipher = engine_cipher()
     forms = Forms(cfg, cipher)
-    return [Followups(cfg), Satisfaction(cfg), SmsOutbox(cfg), forms, CaseDesk(cfg, cipher), StaffCalls(cfg)]
+    sms = SmsOutbox(cfg)
+    return [Followups(cfg), Satisfaction(cfg), sms, forms, CaseDesk(cfg, cipher, sms), StaffCalls(cfg)]

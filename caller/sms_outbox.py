@@ -62,6 +62,18 @@ class SmsOutbox:
 
     _sender_id = "sms1"  # from the config in force, refreshed at every batch
 
+    def queue(self, rec: SmsRecord, engine: Engine, now: float) -> Emit | None:
+        """Another extension's message (a case's step): kept pending and resent like the
+        rules' own; None if SMS are off (the caller records it as skipped then)."""
+        sc = engine.cfg.notify.sms
+        if not sc.enabled or rec.id in self.pending:
+            return None
+        self._sender_id = sc.sender_id
+        self.pending[rec.id] = rec
+        rec, ev = self._request(rec, now)
+        log.info("sms %s to %s queued", rec.id, mask(rec.phone, "phone"))
+        return ev
+
     # ---------------------------------------------------------------- core --
     def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
         out = ExtOut()

@@ -92,6 +92,7 @@ OP_REQUESTERS: dict[str, Grants] = {
     # moving a case along its timeline is the clerk's terminal's, not a keypad's
     "window.case_step": {"terminal": "windows"},
     "window.case_extend": {"terminal": "windows"},
+    "window.cases": {"terminal": "windows"},
     # an outside case system (审批系统) opens and moves cases under its own id; an SMS sender may not
     "device.case_open": {"casesys": "self"},
     "device.case_step": {"casesys": "self"},

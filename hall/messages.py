@@ -328,7 +328,7 @@ class ProgressRequest(Inbound):
 class CaseProgress(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     case: str
     name: str  # already masked by the publisher, e.g. 张*明
-    matter: str | None = None
+    matter: str | None = None  # the matter's id (screens name it in their languages)
     status: Literal["received", "processing", "done", "ready"]
     updated_at: float
     department: str | None = None
@@ -419,6 +419,19 @@ class CaseRefExtendRequest(Inbound):
     days: Annotated[int, msgspec.Meta(ge=1, le=60)]
     reason: ShortText
     handler: Handler
+
+
+class CaseListRequest(Inbound):
+    """The window terminal's case list: the cases this window opened, or the open
+    cases of the departments of the matters it serves."""
+
+    scope: Literal["window", "department"] = "window"
+
+
+class CaseList(Outbound):
+    cases: list[CaseProgress]  # open ones, nearest deadline first, at most ``limit``
+    total: int  # how many matched
+    limit: int
 
 
 class CaseAckRequest(Inbound):
@@ -537,7 +550,8 @@ class SmsRequest(Outbound):
 
     sms: str
     ticket: str
-    reason: Literal["issued", "near", "called", "requeue", "notice"]
+    reason: Literal["issued", "near", "called", "requeue", "notice",
+                 "case_ready", "case_correction", "case_extended"]
     phone: str
     text: str
     lang: str
@@ -756,6 +770,7 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "window.form": Plain,
     "window.case_step": CaseStepRequest,
     "window.case_extend": CaseExtendRequest,
+    "window.cases": CaseListRequest,
     # ratings
     "alert.followups": FollowupListRequest,
     "alert.followup_close": FollowupCloseRequest,
@@ -790,6 +805,7 @@ PAYLOAD_TYPES: dict[str, type] = {
     "ProgressBoard": ProgressBoard,
     "CaseAlert": CaseAlert,
     "CaseDeptStats": CaseDeptStats,
+    "CaseList": CaseList,
     # ratings
     "FollowUp": FollowUp,
     # kiosks
@@ -819,6 +835,7 @@ RESPONSE_DATA: dict[str, type] = {
     "kiosk.case": CaseView, "window.case_step": CaseView, "window.case_extend": CaseView,
     "alert.case_ack": CaseAlert,
     "device.case_open": CaseView, "device.case_step": CaseView, "device.case_extend": CaseView,
+    "window.cases": CaseList,
     "kiosk.staff": StaffCall,
     "kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData, "kiosk.profile_erase": ProfileErased,
     **{f"window.{op}": WindowState for op in (

@@ -36,10 +36,10 @@ def harness(tmp_path, now, key):
     return Harness(cfg, [forms, CaseDesk(cfg, cipher)], now, db_path=str(tmp_path / "cases.sqlite"))
 
 
-def accept(h, matter="M1", form=FORM, window="W1"):
+def accept(h, matter="M1", form=FORM, window="W1", staff="S1"):
     t = h.do("kiosk.issue", "K1", matter=matter, **({"form": form} if form else {}))
     if h.e.windows[window].status == "closed":
-        h.do("window.login", window, staff="S1")
+        h.do("window.login", window, staff=staff)
     h.do("window.next", window)
     h.do("window.finish", window, outcome={"kind": "accepted"})
     return t
@@ -126,3 +126,21 @@ def test_restart_keeps_open_cases_and_numbering(tmp_path):
     assert sorted(h2.exts[1].open)[-1] == "2026000003"
     assert h2.do("kiosk.case", "K1", case="2026000002", code=ID_NO[-4:]).matter == "有限责任公司设立登记"
     assert h2.exts[1].open["2026000003"].name_masked == ""
+
+
+def test_the_terminal_lists_its_window_s_and_its_departments_open_cases(tmp_path):
+    h = harness(tmp_path, at("2026-11-16", "10:00"), new_key())
+    accept(h)                        # W1, M1 (市场监督管理局)
+    accept(h, matter="M3", form=None, window="W2", staff="S2")
+    accept(h, window="W1")
+    h.do("window.case_step", "W1", case="2026000003", stage="withdrawn", opinion="申请人撤回")
+    mine = h.do("window.cases", "W1", scope="window")
+    assert ([c.case for c in mine.cases], mine.total) == (["2026000001"], 1)  # withdrawn: no longer open
+    row = mine.cases[0]
+    assert (row.name, row.matter, row.stage, row.deadline, row.days_left) == ("张*丰", "M1", "accepted", "2026-11-19", 3)
+    depts = {c.department for c in h.do("window.cases", "W2", scope="department").cases}
+    served = {h.cfg.matter(mid).department.get("zh-CN") for mid in h.e.routing.skills["W2"] if h.cfg.matter(mid)}
+    assert depts and depts <= served
+    with pytest.raises(Refused) as ei:
+        h.do("window.cases", "W99")
+    assert ei.value.code == "unknown_window"
