@@ -50,7 +50,7 @@ WIDE_OPEN = {"rate": 1e9, "burst": 10 ** 9}
 def big_hall(hall_id: str, windows: int, matters: int = 100, zones: int = 10) -> dict:
     groups = [chr(ord("A") + i) for i in range(zones)]
     raw = {
-        "version": 1,
+        "version": 2,
         "hall": {"id": hall_id, "name": {"zh": "基准大厅", "en": "Bench hall"}, "timezone": "Asia/Shanghai"},
         "queue": {"issue_only_in_service_hours": False, "recall_limit": 2},
         "groups": [{"prefix": g, "name": {"zh": f"组{g}", "en": f"Group {g}"}, "digits": 5} for g in groups],

@@ -11,7 +11,7 @@ def one_matter_hall(hall_id: str, name_zh: str, matter: tuple[str, str], departm
                     windows: list[dict]) -> dict:
     """One zone, one group, one matter ``M1`` (names ``(zh, en)``), open all day."""
     return {
-        "version": 1,
+        "version": 2,
         "hall": {"id": hall_id, "name": {"zh": name_zh, "en": "Bench hall"}},
         "queue": {"issue_only_in_service_hours": False},
         "door": OPEN_DOOR,

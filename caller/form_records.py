@@ -13,7 +13,7 @@ import msgspec
 class ProfileRow(msgspec.Struct, kw_only=True):
     key: str            # DataCipher.lookup_hash(id_number)
     updated_at: float
-    expires_at: float   # updated_at + forms.profile_retention_days
+    expires_at: float   # updated_at + privacy.profile_retention_days
     data: bytes         # sealed {profile key: value}
 
 

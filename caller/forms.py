@@ -6,12 +6,12 @@ forms issued with tickets, encrypted.
   found by ``DataCipher.lookup_hash(id_number)`` and stored as one Fernet
   token.  The kiosk asks for one only after the citizen agreed on its consent
   screen, and saves one only then; the citizen erases it there.  A profile
-  expires ``forms.profile_retention_days`` after it was last saved.
+  expires ``privacy.profile_retention_days`` after it was last saved.
 * **Ticket forms**: the core checks a form in the ``issue`` request and hands
   it over in ``Changes.forms`` (the ticket record never holds it); here it is
   sealed into ``ticket_forms`` in the same transaction as the ticket, and the
   window serving the ticket reads it with ``window/<id>/request/form``.
-  Erased ``forms.form_retention_days`` after the visit.
+  Erased ``privacy.form_retention_days`` after the visit.
 
 Replies with personal data go to the asking kiosk or window only (ACL
 ``%u`` patterns) and are never retained; logs name fields and masked values.
@@ -135,7 +135,7 @@ class Forms:
         # profile_put: what was kept, updated by what was typed now
         values = {**(self._profile(key, now) or {}), **self._checked_profile(engine, req.values)}
         values["id_number"] = id_number
-        expires = now + engine.cfg.forms.profile_retention_days * 86400
+        expires = now + engine.cfg.privacy.profile_retention_days * 86400
         row = ProfileRow(key=key, updated_at=now, expires_at=expires, data=self.cipher.encrypt_json(values))
         self._remember(self._profiles, key, row)
         log.info("kiosk %s: profile of %s saved (%d fields)", ident, mask(id_number, "id_number"), len(values))
@@ -177,7 +177,7 @@ class Forms:
         if now < self._next_purge:
             return ExtOut()
         self._next_purge = now + PURGE_EVERY_S
-        fc = engine.cfg.forms
+        fc = engine.cfg.privacy
         today = dt.date.fromisoformat(local_day(now, engine.tz))
         before = (today - dt.timedelta(days=fc.form_retention_days)).isoformat()
         self._profiles = OrderedDict((k, r) for k, r in self._profiles.items() if r is None or r.expires_at > now)

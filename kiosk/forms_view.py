@@ -128,7 +128,7 @@ def _nav(flow: KioskFlow, *extra: Btn) -> tuple[Btn, ...]:
 def _v_form_consent(flow: KioskFlow, now: float) -> ScreenView:
     lang = flow.lang
     ff = _ff(flow)
-    days = flow.cfg.forms.profile_retention_days
+    days = flow.cfg.privacy.profile_retention_days
     blocks = [Block("banner", ft("consent.card", lang, id=mask(ff.id_number or "", "id_number")), style="info")]
     if ff.note:
         blocks.append(Block("banner", ft(ff.note, lang), style="warn"))

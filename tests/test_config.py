@@ -78,7 +78,23 @@ def test_version_is_required_and_migrated():
     v0["noshow_minutes"] = 12
     v0["queue"] = {"board_recent": q["board_recent"], "issue_only_in_service_hours": False}
     cfg = parse_config(v0)
-    assert (cfg.version, cfg.queue.recall_limit, cfg.queue.noshow_requeue_minutes) == (1, 4, 12)
+    assert (cfg.version, cfg.queue.recall_limit, cfg.queue.noshow_requeue_minutes) == (2, 4, 12)
+
+
+def test_version_1_forms_retention_moves_to_privacy():
+    v1 = small_raw()
+    v1["version"] = 1
+    v1["forms"] = {"profile_retention_days": 90, "form_retention_days": 5}
+    v1["privacy"] = {"retention_days": 2}
+    cfg = parse_config(v1)
+    assert cfg.version == 2
+    assert (cfg.privacy.retention_days, cfg.privacy.profile_retention_days, cfg.privacy.form_retention_days) \
+        == (2, 90, 5)
+    assert "profile_retention_days" not in cfg.to_json_dict()["forms"]
+    # a version-2 file with the old place is refused, naming the field
+    v2 = small_raw()
+    v2["forms"] = {"form_retention_days": 5}
+    assert "forms.form_retention_days" in problems(v2)
 
 
 def test_unreadable_and_bad_yaml_files(tmp_path):

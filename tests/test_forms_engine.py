@@ -34,6 +34,7 @@ def forms_raw() -> dict:
 def with_forms(cfg):
     raw = cfg.to_json_dict()
     raw["forms"] = forms_raw()
+    raw["privacy"] = {**raw["privacy"], "profile_retention_days": 30, "form_retention_days": 7}
     return parse_config(raw)
 
 

@@ -30,7 +30,7 @@ from .queue import (Bundle, Group, HallInfo, Matter, PriorityPolicy, QueueRules,
 from .screens import ScreensConfig
 from .staff import StaffMember, staff_problems
 
-CURRENT_VERSION = 1
+CURRENT_VERSION = 2
 
 __all__ = ["HallConfig", "ConfigError", "load_config", "parse_config", "CURRENT_VERSION",
            "Names", "Ident", "Strict"]
@@ -57,7 +57,7 @@ def _dupes(items: list[Any], key: str) -> list[str]:
 
 
 class HallConfig(Strict):
-    version: Literal[1] = Field(description="Schema version; older files are migrated on load.")
+    version: Literal[2] = Field(description="Schema version; older files are migrated on load.")
     hall: HallInfo = Field(description="Who the hall is: id, name, time zone, languages.")
     service_hours: ServiceHours = Field(default_factory=ServiceHours, description="Opening days, periods and holidays.")
     queue: QueueRules = Field(default_factory=QueueRules, description="Recalls, no-show re-queue, boards, estimates.")
@@ -266,7 +266,23 @@ def _migrate_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-MIGRATIONS = {0: _migrate_0_to_1}
+def _migrate_1_to_2(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept the forms' two retention periods in `forms:`; every retention
+    period now lives in `privacy:`."""
+    raw = dict(raw)
+    forms = raw.get("forms")
+    if isinstance(forms, dict):
+        forms = dict(forms)
+        moved = {k: forms.pop(k) for k in ("profile_retention_days", "form_retention_days") if k in forms}
+        if moved:
+            privacy = raw.get("privacy")
+            raw["privacy"] = {**(privacy if isinstance(privacy, dict) else {}), **moved}
+            raw["forms"] = forms
+    raw["version"] = 2
+    return raw
+
+
+MIGRATIONS = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
 
 
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:

@@ -100,11 +100,6 @@ class MatterForm(Strict):
 class FormsConfig(Strict):
     fields: list[FormField] = Field(default=[], description="The hall's field library.")
     forms: list[MatterForm] = Field(default=[], description="One form per matter that has one.")
-    profile_retention_days: int = Field(
-        365, ge=1, le=3650, description="A kept profile is erased this many days after it was last used.")
-    form_retention_days: int = Field(
-        30, ge=1, le=3650, description="A ticket's filled form is erased this many days after the visit "
-                                       "(the accepted application lives on in the approval system).")
 
     @model_validator(mode="after")
     def _refs(self) -> "FormsConfig":
