@@ -2,8 +2,11 @@
 受理, moved along their timeline from the window terminal, looked up at kiosks
 with a second factor, shown on the public progress board, supervised.
 
-The rules are caller/cases.py's (pure); this module holds the open cases in
-memory, answers the ops, hands :class:`~caller.cases.Case` records to the
+The rules are caller/cases.py's (pure); this module answers the ops, keeps
+in memory only what supervision, lists and numbering need of each open case
+(:class:`OpenCase`: about 200 bytes, where the whole record with its timeline
+and applicant token is 1.5 KB) and reads a whole case from the store when a
+step or a look-up needs it, hands :class:`~caller.cases.Case` records to the
 store in the batch's transaction and publishes, after the commit:
 
 * ``stats/hall/progress`` — the public board (the latest ``cases.board_size``
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 from collections import Counter, deque
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +47,32 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("caller.cases")
 
+class OpenCase(msgspec.Struct, gc=False):
+    """What the desk keeps in memory of an open case (the rest is in the store)."""
+
+    case: str
+    deadline: str
+    stage: str
+    department: str
+    warning: str
+    acked: str
+    source: str
+    matter: str
+
+
+_intern = sys.intern  # 50,000 open cases share a few dozen dates, departments and stages
+
+
+def _slim(c: C.Case) -> OpenCase:
+    return OpenCase(c.case, _intern(c.deadline), _intern(c.stage), _intern(c.department), _intern(c.warning),
+                    _intern(c.acked), _intern(c.source), _intern(c.matter))
+
+
+# whole records changed but maybe not committed yet are read from here, not from the
+# store: the engine's commit pipeline holds at most this many batches (and ticks) unwritten
+UNSAVED_BATCHES = 6
+WATCH_PER_TICK = 1000  # open cases judged per tick in the day's supervision pass
+
 _STATUS = {"accepted": "received", "ready": "ready", "collected": "done", "denied": "done",
            "withdrawn": "done"}  # the board's four words; the rest is "processing"
 
@@ -56,8 +86,8 @@ class CaseDesk:
         self.cfg = cfg
         self.cipher = cipher
         self.sms = sms  # the citizen told at 待领取, 补正中 and an extension (None: no SMS)
-        self.open: dict[str, C.Case] = {}
-        self.by_ticket: dict[str, str] = {}
+        self.open: dict[str, OpenCase] = {}
+        self.by_ticket: dict[str, str] = {}  # today's tickets → their cases (a ticket is settled on its day)
         self.by_ref: dict[str, str] = {}  # "<system>:<its number>" → case, of open cases
         self.recent: deque[C.Case] = deque(maxlen=cfg.cases.board_size)
         self.last_number = ""
@@ -66,14 +96,26 @@ class CaseDesk:
         self.store: Store | None = None
         self._board_dirty = False
         self._watched: dt.date | None = None
+        self._unsaved: dict[str, C.Case] = {}  # whole records changed since the last batch ended
+        self._unsaved_before: deque[dict[str, C.Case]] = deque(maxlen=UNSAVED_BATCHES)
+        self._ticket_day = ""
+        self._to_watch: deque[str] = deque()  # open cases still to judge in today's pass
 
     # ---------------------------------------------------------------- life --
     def restore(self, store: Store, engine: Engine, now: float) -> None:
         self.store = store
-        open_, latest, last = store.cases_to_restore(self.cfg.cases.board_size)
-        self.open = {c.case: c for c in open_}
-        self.by_ticket = {c.ticket: c.case for c in open_ if c.ticket}
-        self.by_ref = {f"{c.source}:{c.ref}": c.case for c in open_ if c.ref}
+        index, latest, last = store.cases_to_restore(self.cfg.cases.board_size)
+        today = local_day(now, engine.tz)
+        self._ticket_day = today
+        self.open, self.by_ticket, self.by_ref = {}, {}, {}
+        for number, deadline, stage, dept, warning, acked, source, matter, ticket, accepted, ref in index:
+            self.open[number] = OpenCase(number, _intern(deadline), _intern(stage), _intern(dept),
+                                         _intern(warning or ""), _intern(acked or ""), _intern(source),
+                                         _intern(matter))
+            if ticket and accepted == today:
+                self.by_ticket[ticket] = number
+            if ref:
+                self.by_ref[ref] = number
         self.recent.extend(reversed(latest))
         self.last_number = last
         self.counts = Counter(dict(store.case_counts()))
@@ -98,13 +140,28 @@ class CaseDesk:
         n = int(seq) + 1 if year == str(day.year) and seq else 1
         return C.case_number(day.year, n)
 
+    def _full(self, number: str) -> C.Case | None:
+        """A whole case: as changed in a batch not yet committed, or from the store."""
+        c = self._unsaved.get(number)
+        if c is not None:
+            return c
+        for batch in reversed(self._unsaved_before):
+            if number in batch:
+                return batch[number]
+        return self.store.case(number) if self.store is not None else None
+
     def _case(self, number: str) -> C.Case:
-        c = self.open.get(number)
-        if c is None and self.store is not None:
-            c = self.store.case(number)
+        c = self._full(number)
         if c is None:
             raise Refused("unknown_case", f"no case {number!r}")
         return c
+
+    def _end_batch(self) -> None:
+        if self._unsaved:
+            self._unsaved_before.append(self._unsaved)
+            self._unsaved = {}
+        elif self._unsaved_before:
+            self._unsaved_before.append({})  # a batch without cases still moves the pipeline on
 
     def _applicant(self, engine: Engine, t: Any) -> tuple[dict[str, str], str]:
         """The applicant's name, ID number and phone from the ticket's form (and phone)."""
@@ -135,12 +192,18 @@ class CaseDesk:
             applicant=self.cipher.encrypt_json(values) if values else None,
             check_id4=checks.get("id_number"), check_phone4=checks.get("phone"))
 
-    def _keep(self, c: C.Case, out: ExtOut) -> None:
+    def _index(self, c: C.Case, out: ExtOut) -> None:
+        """A case's new whole record: into the batch, the unsaved reads and the index."""
         if c.stage in C.OPEN:
-            self.open[c.case] = c
+            self.open[c.case] = _slim(c)
         else:
             self.open.pop(c.case, None)
-        if c.ticket:
+        self._unsaved[c.case] = c
+        out.records.append(c)
+
+    def _keep(self, c: C.Case, out: ExtOut) -> None:
+        self._index(c, out)
+        if c.ticket and c.accepted_day == self._ticket_day:
             self.by_ticket[c.ticket] = c.case
         if c.ref:
             key = f"{c.source}:{c.ref}"
@@ -151,7 +214,6 @@ class CaseDesk:
         self.recent = deque((x for x in self.recent if x.case != c.case), maxlen=self.recent.maxlen)
         self.recent.appendleft(c)
         self.last_number = max(self.last_number, c.case)
-        out.records.append(c)
         self._board_dirty = True
 
     # ----------------------------------------------------------------- ops --
@@ -175,7 +237,7 @@ class CaseDesk:
                 if not c.warning:
                     raise Refused("no_warning", f"case {c.case} has no warning to acknowledge")
                 c = msgspec.structs.replace(c, acked=c.warning, updated_at=now)
-                self._keep(c, out)
+                self._index(c, out)
                 alert = self._alert(engine, c, now)
                 out.events.append(Emit("alert.case", c.case, alert))
                 return alert, out
@@ -283,7 +345,7 @@ class CaseDesk:
             fails.popleft()
         if len(fails) >= cc.query_failures:
             raise Refused("rate_limited", "too many wrong look-ups from this kiosk; try again later")
-        c = self.open.get(req.case) or (self.store.case(req.case) if self.store else None)
+        c = self._full(req.case)
         code = self.cipher.lookup_hash(req.code)
         if c is None or code not in (c.check_id4, c.check_phone4):
             fails.append(now)  # the same answer for a wrong code and an unknown case: no oracle
@@ -293,6 +355,10 @@ class CaseDesk:
     # -------------------------------------------------------------- events --
     def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
+        today = local_day(now, engine.tz)
+        if today != self._ticket_day:  # tickets are numbered per day: yesterday's are settled
+            self._ticket_day = today
+            self.by_ticket.clear()
         for t in ch.tickets:
             o = getattr(t, "outcome", None)
             if o is None or o.kind != "accepted" or t.id in self.by_ticket:
@@ -306,6 +372,7 @@ class CaseDesk:
         if self._board_dirty:
             self._board_dirty = False
             out.events.append(self._board(engine, now))
+        self._end_batch()
         return out
 
     def tick(self, engine: Engine, now: float) -> ExtOut:
@@ -313,12 +380,25 @@ class CaseDesk:
         day = dt.date.fromisoformat(local_day(now, engine.tz))
         if day != self._watched:  # warnings change with the day (and with a step, judged then)
             self._watched = day
-            for c in list(self.open.values()):
-                self._judge(engine, c, day, now, out)
+            self._to_watch = deque(self.open)
+        if self._to_watch:
+            self._watch(engine, day, now, out)
         if self._board_dirty:
             self._board_dirty = False
             out.events.append(self._board(engine, now))
+        self._end_batch()
         return out
+
+    def _watch(self, engine: Engine, day: dt.date, now: float, out: ExtOut) -> None:
+        """The day's supervision pass, ``WATCH_PER_TICK`` open cases a tick: judged on the
+        index, read whole only when the colour changes. A pass over 50,000 cases then
+        takes the engine a moment a second for a minute after midnight, not one long stall,
+        and one tick's batch holds a bounded number of whole records."""
+        warn_days = engine.cfg.cases.warn_days
+        for _ in range(min(WATCH_PER_TICK, len(self._to_watch))):
+            slim = self.open.get(self._to_watch.popleft())
+            if slim is not None and C.warning_for(engine.cfg, slim, day, warn_days) != slim.warning:
+                self._judge(engine, self._case(slim.case), day, now, out)
 
     def _judge(self, engine: Engine, c: C.Case, day: dt.date, now: float, out: ExtOut,
                keep: bool = True) -> C.Case:
@@ -328,10 +408,8 @@ class CaseDesk:
         if level == c.warning:
             return c
         new = msgspec.structs.replace(c, warning=level, updated_at=now)
-        if keep and c.stage in C.OPEN:
-            self.open[c.case] = new
         if keep:
-            out.records.append(new)
+            self._index(new, out)
         if level:
             out.events.append(Emit("alert.case", c.case, self._alert(engine, new, now)))
             log.info("case %s: %s warning (deadline %s)", c.case, level, c.deadline)
@@ -349,7 +427,7 @@ class CaseDesk:
                           steps=[m.CaseStepView(stage=s.stage, at=s.at, handler=s.handler, opinion=s.opinion)
                                  for s in c.steps])
 
-    def _alert(self, engine: Engine, c: C.Case, now: float) -> m.CaseAlert:
+    def _alert(self, engine: Engine, c: C.Case | OpenCase, now: float) -> m.CaseAlert:
         mt = engine.cfg.matter(c.matter)
         day = dt.date.fromisoformat(local_day(now, engine.tz))
         return m.CaseAlert(case=c.case, level=c.warning or "yellow", matter=mt.name.get("zh-CN") if mt else c.matter,
@@ -382,7 +460,8 @@ class CaseDesk:
             depts = {mt.department.get("zh-CN") for mid in served if (mt := engine.cfg.matter(mid))}
             mine = [c for c in self.open.values() if c.department in depts]
         mine.sort(key=lambda c: (c.deadline, c.case))
-        return m.CaseList(cases=[self._row(engine, c, day) for c in mine[:self.LIST_LIMIT]], total=len(mine),
+        shown = [full for c in mine[:self.LIST_LIMIT] if (full := self._full(c.case)) is not None]
+        return m.CaseList(cases=[self._row(engine, c, day) for c in shown], total=len(mine),
                           limit=self.LIST_LIMIT)
 
     def _dept_stats(self, engine: Engine, now: float) -> Emit:
