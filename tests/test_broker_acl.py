@@ -95,8 +95,8 @@ def expected_writers(spec: TopicSpec) -> set[str]:
         return {"engine"}  # every reply
     if spec.name in ("window.request.visit", "window.request.form"):
         return {"terminal"}  # the reply carries a filled form: not for a keypad's bridge
-    if spec.name in ("window.request.case_step", "window.request.case_extend"):
-        return {"terminal"}  # cases are moved from the clerk's terminal
+    if spec.name in ("window.request.case_step", "window.request.case_extend", "window.request.cases"):
+        return {"terminal"}  # cases are listed and moved from the clerk's terminal
     if spec.name in ("device.request.case_open", "device.request.case_step", "device.request.case_extend"):
         return {"casesys"}  # the outside case system's own ops: not the SMS sender's
     if spec.is_request:
