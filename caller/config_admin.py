@@ -101,6 +101,32 @@ def unified_diff(old: HallConfig | None, new: HallConfig, old_rev: int | None, n
         tofile=f"revision {new_rev}", lineterm="", n=2))
 
 
+def redacted(d: dict[str, Any]) -> dict[str, Any]:
+    """The whole config with its secrets (PIN hashes, green-channel codes) replaced
+    by a short tag of each: a diff shown in a browser still says which changed."""
+    def tag(kind: str, value: str) -> str:
+        return f"<{kind} {hashlib.sha256(value.encode()).hexdigest()[:6]}>"
+    out = json.loads(json.dumps(d))
+    for s in out.get("staff") or []:
+        if isinstance(s, dict) and isinstance(s.get("pin_hash"), str):
+            s["pin_hash"] = tag("pin", s["pin_hash"])
+    for c in (out.get("priority") or {}).get("classes") or []:
+        if isinstance(c, dict) and isinstance(c.get("codes"), list):
+            c["codes"] = [tag("code", str(x)) for x in c["codes"]]
+    return out
+
+
+def config_diff(old: dict[str, Any], new: dict[str, Any], fromfile: str, tofile: str,
+                secrets: bool = True) -> str:
+    """What replacing the whole config ``old`` by ``new`` changes, as a unified diff
+    of their YAML (``onewindow config diff`` and the console's preview); empty if
+    nothing. ``secrets=False`` shows PIN hashes and codes as tags (:func:`redacted`)."""
+    if not secrets:
+        old, new = redacted(old), redacted(new)
+    return "\n".join(difflib.unified_diff(to_yaml(old).splitlines(), to_yaml(new).splitlines(),
+                                          fromfile=fromfile, tofile=tofile, lineterm=""))
+
+
 def _leaves(d: Any, path: tuple[str, ...]) -> dict[str, Any]:
     if isinstance(d, dict):
         out: dict[str, Any] = {}

@@ -78,18 +78,30 @@ def _call(hall: str | None, client: str | None, host: str | None, port: int | No
         bus.stop()
 
 
+def revision_text(data: dict) -> str:
+    """A ``config/…/response/get`` reply as a file: the revision line, then the YAML
+    (``config get --out`` and the console's export)."""
+    from caller.config_admin import to_yaml
+    return f"{REVISION_LINE}{data['revision']} (digest {data['digest']})\n" + to_yaml(data["config"])
+
+
+def revision_of(text: str) -> int | None:
+    """The revision a config file names in its first line (written by :func:`revision_text`)."""
+    first = text.split("\n", 1)[0]
+    if first.startswith(REVISION_LINE):
+        try:
+            return int(first[len(REVISION_LINE):].split()[0])
+        except (ValueError, IndexError):
+            return None
+    return None
+
+
 def _load_raw(path: str) -> tuple[dict, int | None]:
     """A config file as the mapping to push, and the revision written in its first line."""
     cfg = _checked(path)
-    base = None
     with open(path, encoding="utf-8") as f:
         first = f.readline()
-    if first.startswith(REVISION_LINE):
-        try:
-            base = int(first[len(REVISION_LINE):].split()[0])
-        except (ValueError, IndexError):
-            base = None
-    return cfg.to_json_dict(), base
+    return cfg.to_json_dict(), revision_of(first)
 
 
 def _checked(path: str):
@@ -104,9 +116,8 @@ def _checked(path: str):
 @click.option("--out", type=click.Path(dir_okay=False), default="-", help="Write the YAML here (default stdout).")
 def get(hall, client, host, port, out):
     """Fetch the config in force, with its revision in the first line (the base of your next push)."""
-    from caller.config_admin import to_yaml
     data = _call(hall, client, host, port, "get", {})
-    text = f"{REVISION_LINE}{data['revision']} (digest {data['digest']})\n" + to_yaml(data["config"])
+    text = revision_text(data)
     if out == "-":
         click.echo(text, nl=False)
     else:
@@ -138,14 +149,11 @@ def push(path, hall, client, host, port, base, by):
 @_bus_options
 def diff(path, hall, client, host, port):
     """Show what pushing PATH would change (a unified diff against the config in force)."""
-    import difflib
-
-    from caller.config_admin import to_yaml
+    from caller.config_admin import config_diff
     raw, _ = _load_raw(path)
     data = _call(hall or raw["hall"]["id"], client, host, port, "get", {})
-    lines = list(difflib.unified_diff(to_yaml(data["config"]).splitlines(), to_yaml(raw).splitlines(),
-                                      fromfile=f"revision {data['revision']}", tofile=path, lineterm=""))
-    click.echo("\n".join(lines) if lines else f"{path}: no change from revision {data['revision']}")
+    text = config_diff(data["config"], raw, f"revision {data['revision']}", path)
+    click.echo(text if text else f"{path}: no change from revision {data['revision']}")
 
 
 @cmd.command()

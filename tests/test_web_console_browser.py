@@ -86,3 +86,84 @@ def test_admin_supervisor_and_auditor_click_through_the_console(running_engine, 
         shot(d, "04-auditor-refused")
     finally:
         web.stop()
+
+
+def cfg_data(drv, expr: str):
+    return drv.execute_script(f"return window.configPage && window.configPage.{expr};")
+
+
+def test_admin_changes_a_window_with_its_diff_a_stale_change_is_refused_and_the_auditor_cannot(
+        running_engine, broker, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from tests.test_web_console import ConsoleUser
+    cfg = parse_config(console_raw())
+    eng = running_engine(config=cfg)
+    web = WebServer(cfg, broker.settings, accounts=accounts(), admin_id="admin").start()
+    other = ConsoleUser(web)
+    try:
+        d = browser
+        by = d.find_element
+        login(d, web.url, "admin1", PASSWORDS["admin1"])
+        by(By.CSS_SELECTOR, 'a.nav[href="/admin/config"]').click()
+        wait(d, lambda d: cfg_data(d, "history.length") == 1, what="the config page and its history")
+
+        # --- W4 also takes 食品经营许可 (M2) at weight 2: the diff first, then applied
+        Select(by(By.ID, "op")).select_by_value("window_matters")
+        Select(by(By.ID, "subject")).select_by_value("W4")
+        wait(d, lambda d: cfg_data(d, "form") == "window_matters:W4", what="W4's form")
+        m2 = by(By.CSS_SELECTOR, '[data-input="serves"] input[data-key="M2"]')
+        assert m2.get_attribute("value") == "0"
+        m2.clear()
+        m2.send_keys("2")
+        by(By.ID, "preview").click()
+        wait(d, lambda d: cfg_data(d, "preview"), what="the preview")
+        diff = by(By.ID, "diff").text
+        assert "+    M2: 2" in diff and "--- revision 0" in diff
+        assert eng.config.window("W4").serves == {"M3": 9}
+        shot(d, "05-config-diff")
+        by(By.ID, "apply").click()
+        wait(d, lambda d: by(By.ID, "revision").text == "当前修订 1", what="revision 1 in force")
+        assert eng.config.window("W4").serves == {"M3": 9, "M2": 2}
+        assert eng.config_admin.revisions[1].audit.by == "admin1"
+        wait(d, lambda d: "admin1" in by(By.CSS_SELECTOR, '#history tr[data-revision="1"]').text, what="history")
+
+        # --- a stale change: previewed here, but another admin changes the config first
+        Select(by(By.ID, "op")).select_by_value("window_open")
+        Select(by(By.ID, "subject")).select_by_value("W3")
+        wait(d, lambda d: cfg_data(d, "form") == "window_open:W3", what="W3's form")
+        by(By.CSS_SELECTOR, '[data-input="attended"]').click()  # close W3
+        by(By.ID, "preview").click()
+        wait(d, lambda d: cfg_data(d, "preview") and cfg_data(d, "preview.base") == 1, what="the second preview")
+        assert other.login("admin1", PASSWORDS["admin1"]).status_code == 303
+        theirs = other.post("/admin/config/preview", {"op": "notice", "subject": "",
+                                                      "params": {"zh": "系统升级", "en": "Upgrade"}}).json()
+        assert other.post("/admin/config/apply", {"token": theirs["token"]}).json()["revision"] == 2
+        by(By.ID, "apply").click()
+        wait(d, lambda d: cfg_data(d, "applied.status") == 409, what="the stale refusal")
+        assert cfg_data(d, "applied.body.error.code") == "stale_config"
+        assert "配置已被他人修改" in by(By.ID, "problems").text and "配置已被他人修改" in by(By.ID, "toast").text
+        assert eng.config.window("W3").attended is True and eng.config_admin.revision == 2
+        shot(d, "06-config-stale-refused")
+
+        # --- the auditor sees the config and its history; every change is off
+        login(d, web.url, "aud1", PASSWORDS["aud1"])
+        d.get(f"{web.url}/admin/config")
+        wait(d, lambda d: cfg_data(d, "history.length") == 3, what="the auditor's history")
+        Select(by(By.ID, "op")).select_by_value("window_matters")
+        wait(d, lambda d: cfg_data(d, "form") == "window_matters:W1", what="a form")
+        assert not by(By.ID, "preview").is_enabled()
+        assert not by(By.CSS_SELECTOR, '[data-input="serves"] input').is_enabled()
+        assert not by(By.CSS_SELECTOR, 'button[data-rollback="1"]').is_enabled()
+        assert not d.find_elements(By.ID, "export")
+        d.execute_script("window.configRollback = null; fetch('/admin/config/rollback', {method: 'POST', "
+                         "headers: {'Content-Type': 'application/json', 'X-CSRF-Token': "
+                         "document.querySelector('meta[name=csrf]').content}, body: JSON.stringify("
+                         "{revision: 0, base: 2})}).then(r => window.forced = r.status);")
+        wait(d, lambda d: d.execute_script("return window.forced;"), what="the forced rollback's answer")
+        assert d.execute_script("return window.forced;") == 403 and eng.config_admin.revision == 2
+        shot(d, "07-config-auditor-readonly")
+    finally:
+        other.close()
+        web.stop()

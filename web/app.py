@@ -26,10 +26,13 @@ from hall import sdnotify
 from hall.clock import Clock, SystemClock
 from hall.config import HallConfig
 
-from .auth import Auth
+from hall.bus import BusSettings
+
+from .auth import Auth, hash_pin
 from .busclient import Hub
 from .console.accounts import ConsoleAuth
 from .console.acks import AckStore
+from .console.config_desk import ConfigDesk
 from .console.live import Console
 from .terminal.desk import Desks
 
@@ -52,12 +55,19 @@ class WebContext:
     # the admin console: its accounts (not the staff roster) and its acknowledgements
     accounts: ConsoleAuth = field(default_factory=lambda: ConsoleAuth([]))
     acks: AckStore = field(default_factory=lambda: AckStore(":memory:"))
+    # the console's config operations speak as this admin identity (None: they are off)
+    admin_id: str | None = None
+    admin_bus: BusSettings | None = None
     desks: Desks = field(init=False)
     console: Console = field(init=False)
+    config_desk: ConfigDesk = field(init=False)
 
     def __post_init__(self) -> None:
         self.desks = Desks(self.cfg, self.hub)
         self.console = Console(self.cfg, self.hub, self.acks)
+        self.config_desk = ConfigDesk(self.cfg.hall.id, self.admin_bus, self.admin_id, hash_pin)
+        # a roster changed in the console (or by `onewindow config push`) holds at once
+        self.config_desk.on_config = lambda c: self.auth.set_roster(c.staff)
 
 
 class _Headers:
@@ -102,9 +112,11 @@ def create_app(ctx: WebContext) -> Starlette:
     async def lifespan(app: Starlette):
         ctx.desks.attach(asyncio.get_running_loop())
         ctx.console.attach(asyncio.get_running_loop())
+        ctx.config_desk.attach(asyncio.get_running_loop())
         ctx.acks.open()
         if ctx.start_hub:
             await asyncio.to_thread(ctx.hub.start)
+            await asyncio.to_thread(ctx.config_desk.start)
         dog = asyncio.ensure_future(watchdog())
         # what start-up built (config, templates, search index) lives as long as the
         # process: out of the cyclic collector's generations, as in the engine
@@ -118,6 +130,7 @@ def create_app(ctx: WebContext) -> Starlette:
             sdnotify.unwatch("web-loop")
             if ctx.start_hub:
                 await asyncio.to_thread(ctx.hub.stop)
+                await asyncio.to_thread(ctx.config_desk.stop)
             ctx.acks.close()
 
     async def home(request):

@@ -40,12 +40,20 @@ def cmd() -> None:
               help="The console's accounts (admin, supervisor, auditor): `onewindow web account-add` writes it.")
 @click.option("--acks-db", default="/var/lib/onewindow/web/acks.sqlite", show_default=True,
               help="SQLite file of the console's alert acknowledgements (who, when).")
+@click.option("--admin-id", default=None, envvar="ONEWINDOW_WEB_ADMIN_ID",
+              help="An admin identity of the hall config (`access.admins`, e.g. `web-admin`) the console's config "
+                   "operations speak as; without it they are off. Its own login: not the one `onewindow config` uses.")
+@click.option("--admin-password-file", type=click.Path(dir_okay=False), default=None,
+              envvar="ONEWINDOW_WEB_ADMIN_PASSWORD_FILE",
+              help="That identity's broker password (default: the systemd credential `mqtt-admin-password`).")
 @mqtt_options
 def serve_cmd(config_path: str, bind: str, http_port: int, mqtt: MqttOptions, tls_cert: str | None,
               tls_key: str | None, insecure_cookie: bool, lockout_failures: int, lockout_minutes: int,
-              idle_minutes: int, accounts_path: str, acks_db: str) -> None:
+              idle_minutes: int, accounts_path: str, acks_db: str, admin_id: str | None,
+              admin_password_file: str | None) -> None:
     """Serve the clerks' window terminal and the admin console of one hall."""
     import os
+    from dataclasses import replace
 
     import uvicorn
 
@@ -69,8 +77,17 @@ def serve_cmd(config_path: str, bind: str, http_port: int, mqtt: MqttOptions, tl
                 idle_s=idle_minutes * 60)
     console = ConsoleAuth(accounts, max_failures=lockout_failures, lockout_s=lockout_minutes * 60,
                           idle_s=idle_minutes * 60)
+    admin_bus = None
+    if admin_id:
+        if admin_id not in cfg.access.admins:
+            raise click.ClickException(f"--admin-id {admin_id!r} is not in the hall config's access.admins")
+        pw_file = admin_password_file or os.path.join(os.environ.get("CREDENTIALS_DIRECTORY", ""),
+                                                      "mqtt-admin-password")
+        password = open(pw_file, encoding="utf-8").read().strip() if os.path.exists(pw_file) else None
+        admin_bus = replace(settings, username=admin_id, password=password)
     app = create_app(WebContext(cfg=cfg, hub=hub, auth=auth, cookie_secure=not insecure_cookie,
-                                accounts=console, acks=AckStore(acks_db)))
+                                accounts=console, acks=AckStore(acks_db), admin_id=admin_id,
+                                admin_bus=admin_bus))
     tls: dict = {}
     if tls_cert:
         key = tls_key or os.path.join(os.environ.get("CREDENTIALS_DIRECTORY", ""), "web-tls-key")

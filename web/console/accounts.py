@@ -26,7 +26,7 @@ from ..auth import Auth, LoginError, Session, _hasher
 ROLES = ("admin", "supervisor", "auditor")
 # what each role may do; every mutating console route names the permission it needs
 PERMISSIONS = {
-    "admin": {"view", "ack"},
+    "admin": {"view", "ack", "config"},  # config: the config operations, export and import
     "supervisor": {"view", "ack"},
     "auditor": {"view"},
 }

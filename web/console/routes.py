@@ -151,5 +151,6 @@ async def logout(request: Request, s: Session) -> Response:
 
 
 def routes() -> list[Route]:
+    from . import config_routes  # it declares its POSTs through `mutating` above
     return [Route("/", page), Route("/login", login_form), Route("/login", login, methods=["POST"]),
-            Route("/events", events), ack, logout]
+            Route("/events", events), ack, logout, *config_routes.routes()]

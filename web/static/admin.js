@@ -4,24 +4,9 @@
 (function () {
   const csrf = document.querySelector('meta[name="csrf"]').content;
   const readonly = document.body.classList.contains("readonly");
-  const $ = (s) => document.querySelector(s);
-  const el = (tag, props, ...kids) => {
-    const e = document.createElement(tag);
-    Object.assign(e, props || {});
-    for (const k of kids) e.append(k);
-    return e;
-  };
+  const { $, el, toast } = window.ow;  // web/static/ui.js
   const data = { dashboard: null, alerts: [], events: 0 };
   window.consoleData = data; // what the page shows, as data (the browser test reads it)
-
-  let toastTimer = null;
-  function toast(text, err) {
-    const t = $("#toast");
-    t.textContent = text;
-    t.className = "toast" + (err ? " err" : "");
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => t.classList.add("hidden"), err ? 8000 : 3000);
-  }
 
   const ENGINE = { online: "引擎在线", offline: "引擎离线", stopped: "引擎已停止", unknown: "引擎状态未知" };
 

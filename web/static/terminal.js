@@ -5,13 +5,7 @@
 "use strict";
 (function () {
   const csrf = document.querySelector('meta[name="csrf"]').content;
-  const $ = (s) => document.querySelector(s);
-  const el = (tag, props, ...kids) => {
-    const e = document.createElement(tag);
-    Object.assign(e, props || {});
-    for (const k of kids) e.append(k);
-    return e;
-  };
+  const { $, el, toast } = window.ow;  // web/static/ui.js
   const page = { state: null, visit: null, queue: [], engine: null, busy: false, pending: null };
   window.terminalData = page; // what the page shows, as data (tests and the benchmark read it)
 
@@ -22,15 +16,6 @@
     const a = new Uint8Array(9);
     crypto.getRandomValues(a);
     return Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  let toastTimer = null;
-  function toast(text, err) {
-    const t = $("#toast");
-    t.textContent = text;
-    t.className = "toast" + (err ? " err" : "");
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => t.classList.add("hidden"), err ? 8000 : 3000);
   }
 
   function setBusy(b) {
