@@ -82,7 +82,7 @@ def run(n_cases: int, steps: int) -> dict:
             req = m.CaseStepRequest(id=f"s{k}", case=number, stage=nxt, opinion="同意")
             try:  # one engine batch: the step, the batch's end (the board), the commit
                 _, out = desk.handle("window.case_step", "W01", req, e, now + k)
-                end = desk.after_batch(Changes(), e, now + k)
+                end = desk.on_events([], e, now + k)
                 work.append((time.perf_counter() - t1) * 1000)
                 store.commit(Changes(), [], out.records + end.records)
             except Exception:  # a stage that needs an opinion it has: skip

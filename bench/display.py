@@ -197,9 +197,10 @@ def soak(disp: Display, client: Bus, n: int, start: int) -> None:
                             at=now, recall=recall)
         recent[zone] = ([entry] + recent[zone])[:8]
         client.publish(REGISTRY["zone.called"], zone, ev)
-        client.publish(REGISTRY["zone.board"], zone, m.ZoneBoard(
-            zone=zone, current=[entry], recent=recent[zone], waiting={prefix: i % 40}, waiting_total=i % 40,
-            at=now))
+        client.publish(REGISTRY["zone.board"], zone, m.ZoneBoard(zone=zone, current=[entry], recent=recent[zone],
+                                                                 at=now))
+        client.publish(REGISTRY["zone.waiting"], zone, m.ZoneWaiting(
+            zone=zone, groups={prefix: i % 40}, total=i % 40, windows={"W05": i % 40}, at=now))
         if i % 500 == 0:
             client.publish(REGISTRY["stats.progress"], "hall", m.ProgressBoard(cases=[
                 m.CaseProgress(case=f"XH{i:08d}{k}", name="张*明", matter="M001", status="processing",
@@ -232,7 +233,7 @@ def burst(disp: Display, client: Bus, n: int = 10, within: float = 1.0) -> float
         recent = ([entry] + recent)[:8]
         client.publish(REGISTRY["zone.called"], "Z1", ev)
         client.publish(REGISTRY["zone.board"], "Z1", m.ZoneBoard(zone="Z1", current=[entry], recent=recent,
-                                                                 waiting={"A": 3}, waiting_total=3, at=now))
+                                                                 at=now))
         time.sleep(within / n)
         look()
     s = disp.feed.config.screens

@@ -37,7 +37,7 @@ def run(tickets: int, batch: int, calls: int, windows: int) -> dict:
     ob = SmsOutbox(cfg)
     for w in cfg.windows:
         e.handle("window.login", w.id, m.LoginRequest(id="l", staff=f"S{w.id}"), now)
-    ob.after_batch(e.drain(), e, now)
+    ob.on_events(e.drain().domain, e, now)
     core_s = ext_s = 0.0
     msgs = 0
     n = 0
@@ -56,7 +56,7 @@ def run(tickets: int, batch: int, calls: int, windows: int) -> dict:
             e.handle("window.next", wid, m.Plain(id="n"), now)
         ch = e.drain()
         t1 = time.perf_counter()
-        out = ob.after_batch(ch, e, now)
+        out = ob.on_events(ch.domain, e, now)
         t2 = time.perf_counter()
         core_s += t1 - t0
         ext_s += t2 - t1

@@ -35,11 +35,13 @@ from hall import messages as m
 from hall.clock import local_day
 from hall.crypto import DataCipher
 from hall.pii import mask
+from hall.errors import ErrorCode as E
 
 from . import cases as C
-from .engine import Changes, Emit, Engine, Refused
+from .domain import DomainEvent, VisitSettled
+from .engine import Emit, Engine, Refused
 from .extension import ExtOut
-from .sms_rules import SmsRecord, render
+from .sms_rules import render
 
 if TYPE_CHECKING:
     from .sms_outbox import SmsOutbox
@@ -153,7 +155,7 @@ class CaseDesk:
     def _case(self, number: str) -> C.Case:
         c = self._full(number)
         if c is None:
-            raise Refused("unknown_case", f"no case {number!r}")
+            raise Refused(E.UNKNOWN_CASE, f"no case {number!r}")
         return c
 
     def _end_batch(self) -> None:
@@ -225,7 +227,7 @@ class CaseDesk:
         if op == "kiosk.progress":  # what the public board shows of one case (masked, no timeline)
             row = next((r for r in self._board(engine, now).payload.cases if r.case == req.case), None)
             if row is None:
-                raise Refused("unknown_case", f"no case {req.case!r} on the progress board")
+                raise Refused(E.UNKNOWN_CASE, f"no case {req.case!r} on the progress board")
             return row, out
         if op.startswith("device."):
             return self._outside(op, ident, req, engine, now, day)
@@ -235,7 +237,7 @@ class CaseDesk:
         try:
             if op == "alert.case_ack":
                 if not c.warning:
-                    raise Refused("no_warning", f"case {c.case} has no warning to acknowledge")
+                    raise Refused(E.NO_WARNING, f"case {c.case} has no warning to acknowledge")
                 c = msgspec.structs.replace(c, acked=c.warning, updated_at=now)
                 self._index(c, out)
                 alert = self._alert(engine, c, now)
@@ -244,7 +246,7 @@ class CaseDesk:
             handler = req.handler if op == "window.case_step" and req.handler else \
                 (engine.windows[ident].staff if ident in engine.windows else None)
             if not handler:
-                raise Refused("not_logged_in", f"nobody is logged in at {ident}")
+                raise Refused(E.NOT_LOGGED_IN, f"nobody is logged in at {ident}")
             if op == "window.case_step":
                 new = C.step(engine.cfg, c, req.stage, handler, req.opinion, day, now)
             else:
@@ -285,15 +287,13 @@ class CaseDesk:
         values = {"hall": engine.cfg.hall.name.get(new.lang), "case": new.case,
                   "matter": mt.name.get(new.lang) if mt else new.matter, "missing": last.opinion,
                   "deadline": new.deadline, "reason": last.opinion.split("：", 1)[-1]}
-        rec = SmsRecord(id=f"{new.case}.{reason}.{len(new.steps) - 1}", day=day.isoformat(), ticket=new.case,
-                        reason=reason, phone=phone, text=render(getattr(sc.templates, reason).get(new.lang), values),
-                        lang=new.lang, state="pending", created_at=now, expires_at=now + sc.expire_s,
-                        updated_at=now)
-        ev = self.sms.queue(rec, engine, now)
-        if ev is None:
+        if not sc.enabled:
             return
-        out.events.append(ev)
-        out.records.append(rec)
+        text = render(getattr(sc.templates, reason).get(new.lang), values)
+        sent = self.sms.enqueue(f"{new.case}.{reason}.{len(new.steps) - 1}", new.case, phone, text, engine, now,
+                                reason=reason, lang=new.lang)
+        out.events += sent.events
+        out.records += sent.records
 
     # ------------------------------------------------ outside case system --
     def _outside(self, op: str, ident: str, req: Any, engine: Engine, now: float,
@@ -307,7 +307,7 @@ class CaseDesk:
                 return self._view(engine, self._case(number), day), out
             return self._open_outside(ident, req, engine, now, day, out)
         if number is None:
-            raise Refused("unknown_case", f"{ident} opened no case {req.ref!r}")
+            raise Refused(E.UNKNOWN_CASE, f"{ident} opened no case {req.ref!r}")
         c = self._case(number)
         try:
             if op == "device.case_step":
@@ -325,7 +325,7 @@ class CaseDesk:
                       day: dt.date, out: ExtOut) -> tuple[m.CaseView, ExtOut]:
         accepted = dt.date.fromisoformat(req.accepted_on) if req.accepted_on else day
         if accepted > day:
-            raise Refused("bad_request", f"accepted_on {req.accepted_on} is after today ({day})")
+            raise Refused(E.BAD_REQUEST, f"accepted_on {req.accepted_on} is after today ({day})")
         try:
             c = C.open_case(engine.cfg, self._next_number(day), req.matter, ident, None, req.handler,
                             accepted, now, req.opinion)
@@ -344,24 +344,24 @@ class CaseDesk:
         while fails and now - fails[0] > cc.query_window_s:
             fails.popleft()
         if len(fails) >= cc.query_failures:
-            raise Refused("rate_limited", "too many wrong look-ups from this kiosk; try again later")
+            raise Refused(E.RATE_LIMITED, "too many wrong look-ups from this kiosk; try again later")
         c = self._full(req.case)
         code = self.cipher.lookup_hash(req.code)
         if c is None or code not in (c.check_id4, c.check_phone4):
             fails.append(now)  # the same answer for a wrong code and an unknown case: no oracle
-            raise Refused("unknown_case", "no case with this number and code")
+            raise Refused(E.UNKNOWN_CASE, "no case with this number and code")
         return self._view(engine, c, day)
 
     # -------------------------------------------------------------- events --
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
         today = local_day(now, engine.tz)
         if today != self._ticket_day:  # tickets are numbered per day: yesterday's are settled
             self._ticket_day = today
             self.by_ticket.clear()
-        for t in ch.tickets:
-            o = getattr(t, "outcome", None)
-            if o is None or o.kind != "accepted" or t.id in self.by_ticket:
+        for ev in events:
+            t = ev.ticket if isinstance(ev, VisitSettled) else None
+            if t is None or ev.outcome.kind != "accepted" or t.id in self.by_ticket:
                 continue
             if self.store is not None and self.store.case_for_ticket(t.id):
                 continue
@@ -452,7 +452,7 @@ class CaseDesk:
     def _list(self, ident: str, req: m.CaseListRequest, engine: Engine, day: dt.date) -> m.CaseList:
         wc = engine.cfg.window(ident)
         if wc is None:
-            raise Refused("unknown_window", f"no window {ident!r} in this hall")
+            raise Refused(E.UNKNOWN_WINDOW, f"no window {ident!r} in this hall")
         if req.scope == "window":
             mine = [c for c in self.open.values() if c.source == ident]
         else:

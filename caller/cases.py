@@ -34,6 +34,8 @@ from typing import Literal
 import msgspec
 
 from hall.config import HallConfig
+from hall.errors import ErrorCode
+from hall.errors import ErrorCode as E
 
 from .workdays import add_working_days, working_days_between
 
@@ -59,7 +61,7 @@ DECIDED: tuple[Stage, ...] = ("ready", "collected", "denied")
 class CaseError(ValueError):
     """A step the timeline does not allow; ``code`` for the reply."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: ErrorCode, message: str):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -112,7 +114,7 @@ def open_case(cfg: HallConfig, number: str, matter: str, source: str, ticket: st
               handler: str, day: dt.date, now: float, opinion: str = "") -> Case:
     mt = cfg.matter(matter)
     if mt is None:
-        raise CaseError("unknown_matter", f"no matter {matter!r} in this hall")
+        raise CaseError(E.UNKNOWN_MATTER, f"no matter {matter!r} in this hall")
     deadline = add_working_days(day, mt.promise_days, cfg.service_hours)
     return Case(case=number, ticket=ticket, source=source, matter=matter,
                 department=mt.department.get("zh-CN"), stage="accepted", accepted_day=day.isoformat(),
@@ -125,13 +127,13 @@ def step(cfg: HallConfig, c: Case, stage: str, handler: str, opinion: str, day: 
          now: float) -> Case:
     """A new case record after one move of the timeline; the old one is untouched."""
     if stage not in STAGE_NAMES:
-        raise CaseError("bad_request", f"no stage {stage!r}")
+        raise CaseError(E.BAD_REQUEST, f"no stage {stage!r}")
     if stage not in allowed(c):
-        raise CaseError("bad_transition",
+        raise CaseError(E.BAD_TRANSITION,
                         f"case {c.case} is {STAGE_NAMES[c.stage]} ({c.stage}); it may go to "
                         + (", ".join(allowed(c)) or "no other stage"))
     if stage in ("denied", "correction") and not opinion.strip():
-        raise CaseError("bad_request", f"{STAGE_NAMES[stage]} needs an opinion (what and why)")
+        raise CaseError(E.BAD_REQUEST, f"{STAGE_NAMES[stage]} needs an opinion (what and why)")
     new = msgspec.structs.replace(c, stage=stage, updated_at=now,
                                   steps=[*c.steps, CaseStep(stage=stage, at=now, handler=handler,
                                                             opinion=opinion)])
@@ -150,9 +152,9 @@ def step(cfg: HallConfig, c: Case, stage: str, handler: str, opinion: str, day: 
 def extend(cfg: HallConfig, c: Case, days: int, handler: str, reason: str, now: float) -> Case:
     """A deadline extended by law (延期): ``days`` more working days, with the reason."""
     if c.stage not in OPEN:
-        raise CaseError("bad_state", f"case {c.case} is {STAGE_NAMES[c.stage]}; only an open case is extended")
+        raise CaseError(E.BAD_STATE, f"case {c.case} is {STAGE_NAMES[c.stage]}; only an open case is extended")
     if days <= 0 or not reason.strip():
-        raise CaseError("bad_request", "an extension needs a number of days and a reason")
+        raise CaseError(E.BAD_REQUEST, "an extension needs a number of days and a reason")
     deadline = add_working_days(dt.date.fromisoformat(c.deadline), days, cfg.service_hours)
     return msgspec.structs.replace(c, deadline=deadline.isoformat(), extensions=c.extensions + 1,
                                    updated_at=now, steps=[*c.steps, CaseStep(

@@ -38,6 +38,7 @@ import yaml
 
 from hall import messages as m
 from hall.config import HallConfig, ConfigError, parse_config
+from hall.errors import ErrorCode as E
 
 from .effects import Emit, Refused
 
@@ -45,7 +46,7 @@ log = logging.getLogger("caller.config")
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 # subtrees of the config that only the server's own file may set
-LOCAL_ONLY = (("notify", "sms", "sender"),)
+LOCAL_ONLY = (("notify", "sms", "sender"), ("supervision", "sms_to"))
 
 OPS = ("config.set", "config.get", "config.history", "config.rollback")
 
@@ -67,6 +68,8 @@ def published_config(cfg: HallConfig) -> dict[str, Any]:
     for c in d.get("priority", {}).get("classes", []):
         if c.get("codes"):
             c["codes"] = []
+    if d.get("supervision", {}).get("sms_to"):  # the supervisors' own mobile numbers
+        d["supervision"]["sms_to"] = []
     return d
 
 
@@ -271,7 +274,7 @@ class ConfigAdmin:
         if op == "config.rollback":
             old = self.revisions.get(req.revision)
             if old is None:
-                raise Refused("unknown_revision", f"no revision {req.revision}; revisions "
+                raise Refused(E.UNKNOWN_REVISION, f"no revision {req.revision}; revisions "
                               f"{min(self.revisions, default=0)}–{self.revision} are kept")
             raw = with_local_settings(yaml.safe_load(old.yaml), self.config)
             return self._change(raw, req.base, ident, req.by, "rollback", engine, now, rollback_of=req.revision)
@@ -282,18 +285,18 @@ class ConfigAdmin:
         try:
             new = parse_config(raw, "pushed config")
         except ConfigError as e:
-            raise Refused("bad_config", "; ".join(f"{p}: {r}" for p, r in e.problems)) from None
+            raise Refused(E.BAD_CONFIG, "; ".join(f"{p}: {r}" for p, r in e.problems)) from None
         if base != self.revision:
-            raise Refused("stale_config", f"this push is based on revision {base}, but revision "
+            raise Refused(E.STALE_CONFIG, f"this push is based on revision {base}, but revision "
                           f"{self.revision} is in force (changed by {self._who(self.revision)}); "
                           f"get it, make your change again and push with base {self.revision}")
         fields = local_only_changes(self.config, new)
         if fields:
-            raise Refused("local_only", ", ".join(fields) + ": set in the hall server's own config file "
+            raise Refused(E.LOCAL_ONLY, ", ".join(fields) + ": set in the hall server's own config file "
                           "only (it routes personal data out of the hall); a push may not change it")
         problem = engine.reconfigure_problem(new)
         if problem:
-            raise Refused("config_conflict", problem)
+            raise Refused(E.CONFIG_CONFLICT, problem)
         rev = self.revision + 1
         text = to_yaml(new.to_json_dict())
         if self.path is not None:
@@ -304,7 +307,7 @@ class ConfigAdmin:
             except OSError as e:
                 log.error("config revision %d not written to %s: %s; the running config stays", rev,
                           self.path, e)
-                raise Refused("config_write_failed", f"cannot write {self.path}: {e.strerror or e}; "
+                raise Refused(E.CONFIG_WRITE_FAILED, f"cannot write {self.path}: {e.strerror or e}; "
                               "nothing changed") from None
         engine.reconfigure(new)
         old = self.config

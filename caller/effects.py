@@ -6,14 +6,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hall import messages as m
+from hall.errors import ErrorCode
 
+from .domain import DomainEvent
 from .model import Rating, Ticket, WindowRec
 
 
 class Refused(Exception):
-    """A request the engine will not carry out: ``code`` and a human message."""
+    """A request the engine will not carry out: ``code`` and a human message.
 
-    def __init__(self, code: str, message: str):
+    ``code`` must be an :class:`~hall.errors.ErrorCode`: a bare string would be
+    a code docs/protocol.md does not list, so it is a bug, raised here (and
+    answered ``internal``) rather than sent."""
+
+    def __init__(self, code: ErrorCode, message: str):
+        if not isinstance(code, ErrorCode):
+            raise TypeError(f"Refused({code!r}): use hall.errors.ErrorCode, the documented codes")
         super().__init__(message)
         self.code = code
         self.message = message
@@ -41,14 +49,13 @@ class Changes:
     appointments: list[tuple[m.Appointment, str | None]] = field(default_factory=list)
     window_views: set[str] = field(default_factory=set)  # status/ticket changed: publish now
     waiting_lines: set[str] = field(default_factory=set)  # counts changed: publish soon
+    waiting_zones: set[str] = field(default_factory=set)  # zones of tickets enqueued or dequeued
     zone_views: set[str] = field(default_factory=set)  # calls changed: publish now
     alerts: list[m.UnattendedAlert] = field(default_factory=list)
     estimate_stat: bool = False  # a ticket's wait was judged against its estimate
     balance: bool = False  # the balancer's loans or suggestions changed
-    # (ticket, day, target, values) of forms issued with a ticket: never kept on the
-    # ticket record itself (which is stored and shown in clear); the forms
-    # extension seals them into its own encrypted rows in the same transaction
-    forms: list[tuple[str, str, str, dict[str, str]]] = field(default_factory=list)
+    # what happened, for the extensions (caller/domain.py), in the order it happened
+    domain: list[DomainEvent] = field(default_factory=list)
 
     def absorb(self, cmd: "Changes") -> None:
         """Add one applied command's changes to the batch's (records excepted:
@@ -59,11 +66,12 @@ class Changes:
         self.appointments.extend(cmd.appointments)
         self.window_views |= cmd.window_views
         self.waiting_lines |= cmd.waiting_lines
+        self.waiting_zones |= cmd.waiting_zones
         self.zone_views |= cmd.zone_views
         self.alerts.extend(cmd.alerts)
         self.estimate_stat |= cmd.estimate_stat
         self.balance |= cmd.balance
-        self.forms.extend(cmd.forms)
+        self.domain.extend(cmd.domain)
 
 
 @dataclass

@@ -27,7 +27,9 @@ from typing import Any, Callable
 from hall import messages as m
 from hall.clock import day_span, local_day, local_dt
 from hall.config import HallConfig
+from hall.errors import ErrorCode as E
 
+from . import domain as d
 from . import forecast, kiosk_ops, settle, views, window_ops
 from .effects import Changes, Emit, Outcome, Refused
 from .balance import Balancer
@@ -142,8 +144,14 @@ class Engine:
         """Register how to take back a change just made to an index."""
         self._undo.append(step)
 
+    def happened(self, event: d.DomainEvent) -> None:
+        """Record a domain event in the command's change set (gone with it if the command fails)."""
+        self.ch.domain.append(event)
+
     def drain(self) -> Changes:
         ch = self.ch
+        if ch.waiting_lines:
+            ch.domain.append(d.LinesMoved(frozenset(ch.waiting_lines)))
         ch.tickets.extend(self._dirty_t.values())
         ch.windows.extend(self.windows[w] for w in self._dirty_w)
         self._dirty_t = {}
@@ -214,6 +222,7 @@ class Engine:
         self.day = day
         if not old:
             return
+        self.happened(d.DayStarted(day=day, previous=old))
         for t in self.tickets.values():
             if t.state in ("waiting", *ACTIVE, "noshow"):
                 t.state = "cancelled"
@@ -285,6 +294,7 @@ class Engine:
         self.routing.add(*key)
         self.waiting_zone_group[zg] += 1
         self.ch.waiting_lines.add(line)
+        self.ch.waiting_zones.add(t.zone)
         self._undo.append(lambda: self._unqueue(key, zg, -1))
 
     def dequeue(self, t: Ticket) -> None:
@@ -294,6 +304,7 @@ class Engine:
         if self.routing.remove(*key):
             self.waiting_zone_group[zg] -= 1
             self.ch.waiting_lines.add(line)
+            self.ch.waiting_zones.add(t.zone)
             self._undo.append(lambda: self._unqueue(key, zg, +1))
 
     def _unqueue(self, key: tuple, zg: tuple[str, str], delta: int) -> None:
@@ -314,11 +325,11 @@ class Engine:
         """Refuse a new ticket past the day's cap for this kiosk or this phone."""
         door = self.cfg.door
         if door.daily_tickets_per_kiosk is not None and self.by_kiosk[kiosk] >= door.daily_tickets_per_kiosk:
-            raise Refused("daily_cap", f"kiosk {kiosk} has issued its {door.daily_tickets_per_kiosk} "
+            raise Refused(E.DAILY_CAP, f"kiosk {kiosk} has issued its {door.daily_tickets_per_kiosk} "
                           "tickets for today")
         if phone and door.daily_tickets_per_phone is not None \
                 and self.by_phone[phone] >= door.daily_tickets_per_phone:
-            raise Refused("daily_cap", f"this phone number has taken {door.daily_tickets_per_phone} "
+            raise Refused(E.DAILY_CAP, f"this phone number has taken {door.daily_tickets_per_phone} "
                           "tickets today")
 
     def set_appointment(self, appt: m.Appointment, ticket: str | None) -> None:
@@ -333,31 +344,31 @@ class Engine:
         """The ticket, if ``secret`` is its own (a citizen acting on it)."""
         t = self.find_ticket(ref)
         if not t.secret or not hmac.compare_digest(t.secret, secret):
-            raise Refused("bad_secret", f"scan ticket {t.number}'s QR code to do this")
+            raise Refused(E.BAD_SECRET, f"scan ticket {t.number}'s QR code to do this")
         return t
 
     def find_ticket(self, ref: str) -> Ticket:
         t = self.tickets.get(ref) or self.tickets.get(self.by_number.get(ref, ""))
         if t is None:
-            raise Refused("unknown_ticket", f"no ticket {ref!r} today")
+            raise Refused(E.UNKNOWN_TICKET, f"no ticket {ref!r} today")
         return self.edit(t)
 
     def window_of(self, wid: str) -> tuple[WindowRec, Any]:
         wc = self.cfg.window(wid)
         if wc is None:
-            raise Refused("unknown_window", f"no window {wid!r} in this hall")
+            raise Refused(E.UNKNOWN_WINDOW, f"no window {wid!r} in this hall")
         return self.edit(self.windows[wid]), wc
 
     def staffed(self, wid: str) -> tuple[WindowRec, Any]:
         w, wc = self.window_of(wid)
         if w.status == "closed":
-            raise Refused("not_logged_in", f"nobody is logged in at window {wc.number}")
+            raise Refused(E.NOT_LOGGED_IN, f"nobody is logged in at window {wc.number}")
         return w, wc
 
     def current_of(self, w: WindowRec) -> Ticket:
         t = self.tickets.get(w.current or "")
         if t is None or t.state not in ACTIVE:
-            raise Refused("no_current_ticket", "the window has no ticket called")
+            raise Refused(E.NO_CURRENT_TICKET, "the window has no ticket called")
         return self.edit(t)
 
     def info(self, t: Ticket, now: float, with_secret: bool = False) -> m.TicketInfo:
@@ -424,15 +435,16 @@ class Engine:
         self._undo.append(lambda: self.arrivals.unobserve(self.line_of(t), klass))
         self.enqueue(t)
         self.touch(t)
+        self.happened(d.TicketIssued(t))
         return t
 
     # ---------------------------------------------------------- ratings --
     def rate(self, t: Ticket, level: int | None, source: str, now: float,
               reasons: list[str] | None = None, comment: str | None = None) -> Rating:
         if t.state != "done":
-            raise Refused("bad_state", f"ticket {t.number} is {t.state}; only a finished visit is rated")
+            raise Refused(E.BAD_STATE, f"ticket {t.number} is {t.state}; only a finished visit is rated")
         if t.rated:
-            raise Refused("already_rated", f"ticket {t.number} has been rated")
+            raise Refused(E.ALREADY_RATED, f"ticket {t.number} has been rated")
         r = Rating(ticket=t.id, day=t.day, level=level, source=source,  # type: ignore[arg-type]
                    window=t.window, staff=t.staff, matter=t.matter or t.bundle, at=now,
                    reasons=list(reasons or []), comment=comment)
@@ -440,6 +452,7 @@ class Engine:
             t.rated = True  # a timeout leaves the citizen free to rate later at a kiosk
             self.touch(t)
         self.ch.ratings.append(r)
+        self.happened(d.Rated(r))
         return r
 
     def end_current(self, w: WindowRec, wc: Any, now: float) -> Ticket | None:
@@ -465,6 +478,7 @@ class Engine:
         w.last_finished = t.id
         self.touch(t)
         self.touch_window(w)
+        self.happened(d.VisitFinished(t, w.id))
         self.events.append(Emit("window.evaluate", w.id, m.EvaluatePrompt(
             ticket=t.id, number=t.number, window=w.id, staff=w.staff, matter=t.matter or t.bundle,
             timeout_s=self.cfg.notify.evaluation.timeout_s, at=now)))
@@ -479,6 +493,7 @@ class Engine:
         entry = m.CallEntry(ticket=t.id, number=t.number, window=w.id, window_number=wc.number,
                             matter=t.matter or t.bundle, at=now, recall=ev.recall)
         self.edit(t)
+        self.happened(d.TicketCalled(t, w.id, recall))
         # a window lent to another zone's queue (caller/balance.py) calls to both zones'
         # screens: the citizen waits where the ticket's matter is served
         for zone in dict.fromkeys((wc.zone, t.zone)):
@@ -536,12 +551,16 @@ class Engine:
                        for z in new.zones}
         self.ch.window_views.update(self.windows)
         self.ch.zone_views.update(self.recent)
+        self.happened(d.HallReconfigured())
 
     def window_state(self, wid: str, now: float) -> m.WindowState:
         return views.window_state(self, wid, now)
 
     def zone_board(self, zone: str, now: float) -> m.ZoneBoard:
         return views.zone_board(self, zone, now)
+
+    def zone_waiting(self, zone: str, now: float) -> m.ZoneWaiting:
+        return views.zone_waiting(self, zone, now)
 
     def summary(self, now: float) -> m.HallSummary:
         return views.summary(self, now)

@@ -1,14 +1,17 @@
 """How features beside the queue (ratings follow-ups, satisfaction stats, SMS
 rules) plug into the engine without growing the core.
 
-An :class:`Extension` sees every batch's :class:`~caller.engine.Changes` after
-the core has applied it and *before* the commit, so whatever it records is
-written in the same transaction as the tickets that caused it (an SMS request
-exists on disk exactly when its ticket does), and whatever it publishes goes
-out only after that commit.  It may also own request ops of its own.
+An :class:`Extension` gets every batch's domain events (caller/domain.py: a
+ticket issued, called, finished, settled, rated…) after the core has applied
+them and *before* the commit, so whatever it records is written in the same
+transaction as the tickets that caused it (an SMS request exists on disk
+exactly when its ticket does), and whatever it publishes goes out only after
+that commit.  It may also own request ops of its own.  It reads the events,
+not the engine's change set or tables, and writes only through the typed rows
+it returns (the store, caller/store.py, holds every table and all the SQL).
 
 Extensions are pure in the same way the core is: they get ``now``, the core
-(read-only by convention) and the changes, and return what to write and send.
+(read-only by convention) and the events, and return what to write and send.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .domain import DomainEvent
 from .engine import Changes, Emit, Engine
 
 if TYPE_CHECKING:
@@ -44,8 +48,11 @@ class Extension(Protocol):
     def handle(self, op: str, ident: str, req: Any, engine: Engine, now: float) -> tuple[Any, ExtOut]:
         """Answer one of its ops; raise caller.engine.Refused to refuse (changing nothing)."""
 
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
-        """React to a batch of core changes (tickets issued, called, rated…)."""
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
+        """React to a batch's domain events (tickets issued, called, settled, rated…), in order."""
+
+    # ``after_batch(ch: Changes, engine, now) -> ExtOut``: the former hook (the
+    # engine's change set), still called for an extension without ``on_events``
 
     def tick(self, engine: Engine, now: float) -> ExtOut:
         """Periodic duties (about once a second)."""
@@ -62,7 +69,9 @@ def default_extensions(cfg: Any) -> list[Extension]:
     from .satisfaction import Satisfaction
     from .sms_outbox import SmsOutbox
     from .staff_calls import StaffCalls
+    from .supervision import Supervision
     cipher = engine_cipher()
     forms = Forms(cfg, cipher)
     sms = SmsOutbox(cfg)
-    return [Followups(cfg), Satisfaction(cfg), sms, forms, CaseDesk(cfg, cipher, sms), StaffCalls(cfg)]
+    return [Followups(cfg), Satisfaction(cfg), sms, forms, CaseDesk(cfg, cipher, sms), StaffCalls(cfg),
+            Supervision(cfg, sms)]

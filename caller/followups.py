@@ -22,8 +22,10 @@ import msgspec
 from hall import messages as m
 from hall.clock import local_day, local_dt
 from hall.pii import mask
+from hall.errors import ErrorCode as E
 
-from .engine import Changes, Emit, Engine, Refused
+from .domain import DomainEvent, Rated
+from .engine import Emit, Engine, Refused
 from .extension import ExtOut
 from .model import Rating
 from .workdays import add_working_days  # noqa: F401  (tests import it from here)
@@ -84,10 +86,12 @@ class Followups:
         self.records[fid] = f
         return f
 
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
-        for r in ch.ratings:
-            f = self.open_for(r, engine, now)
+        for ev in events:
+            if not isinstance(ev, Rated):
+                continue
+            f = self.open_for(ev.rating, engine, now)
             if f is not None:
                 out.records.append(f)
                 out.events.append(Emit("alert.followup", f.followup, f))
@@ -100,13 +104,13 @@ class Followups:
             return m.FollowupList(followups=keep), ExtOut()
         f = self.records.get(req.followup)
         if f is None:
-            raise Refused("unknown_followup", f"no follow-up {req.followup!r}")
+            raise Refused(E.UNKNOWN_FOLLOWUP, f"no follow-up {req.followup!r}")
         if f.status == "closed":
-            raise Refused("already_closed", f"follow-up {f.followup} was closed at "
+            raise Refused(E.ALREADY_CLOSED, f"follow-up {f.followup} was closed at "
                           f"{local_dt(f.closed_at or 0, engine.tz):%Y-%m-%d %H:%M}")
         note = req.note.strip()
         if not note:
-            raise Refused("note_required", "closing a follow-up needs a note of what was done")
+            raise Refused(E.NOTE_REQUIRED, "closing a follow-up needs a note of what was done")
         f = msgspec.structs.replace(f, status="closed", closed_at=now, closed_by=req.by or ident,
                                     note=note, at=now)
         self.records[f.followup] = f

@@ -8,7 +8,7 @@ forms issued with tickets, encrypted.
   screen, and saves one only then; the citizen erases it there.  A profile
   expires ``privacy.profile_retention_days`` after it was last saved.
 * **Ticket forms**: the core checks a form in the ``issue`` request and hands
-  it over in ``Changes.forms`` (the ticket record never holds it); here it is
+  it over as a ``FormFilled`` event (the ticket record never holds it); here it is
   sealed into ``ticket_forms`` in the same transaction as the ticket, and the
   window serving the ticket reads it with ``window/<id>/request/form``.
   Erased ``privacy.form_retention_days`` after the visit.
@@ -30,8 +30,10 @@ from hall.config.forms import PROFILE_KEYS
 from hall.crypto import DataCipher, KeyError_, new_key
 from hall.forms import check_value, filled_count, merged_form
 from hall.pii import mask
+from hall.errors import ErrorCode as E
 
-from .engine import Changes, Emit, Engine, Refused
+from .domain import DomainEvent, FormFilled
+from .engine import Emit, Engine, Refused
 from .extension import ExtOut
 from .form_records import FormsPurge, ProfileDrop, ProfileRow, TicketFormRow
 from .model import ACTIVE
@@ -105,14 +107,14 @@ class Forms:
         for k, v in values.items():
             v = v.strip()
             if k not in PROFILE_KEYS:
-                raise Refused("bad_profile", f"field {k}: not a profile key")
+                raise Refused(E.BAD_PROFILE, f"field {k}: not a profile key")
             if k not in fields:
-                raise Refused("bad_profile", f"field {k}: no form of this hall uses it")
+                raise Refused(E.BAD_PROFILE, f"field {k}: no form of this hall uses it")
             if not v:
                 continue
             why = check_value(fields[k], v)
             if why:
-                raise Refused("bad_profile", f"field {k}: {why}")
+                raise Refused(E.BAD_PROFILE, f"field {k}: {why}")
             out[k] = v
         return out
 
@@ -144,10 +146,10 @@ class Forms:
     def _window_form(self, wid: str, engine: Engine) -> m.FilledForm:
         w = engine.windows.get(wid)
         if w is None:
-            raise Refused("unknown_window", f"no window {wid!r} in this hall")
+            raise Refused(E.UNKNOWN_WINDOW, f"no window {wid!r} in this hall")
         t = engine.tickets.get(w.current or "")
         if t is None or t.state not in ACTIVE:
-            raise Refused("no_ticket", f"window {wid} is serving no ticket")
+            raise Refused(E.NO_TICKET, f"window {wid} is serving no ticket")
         target, values = self._ticket_form(t)
         filled, total = filled_count(merged_form(engine.cfg, target), values)
         return m.FilledForm(ticket=t.id, number=t.number, target=target, values=values or {},
@@ -165,11 +167,14 @@ class Forms:
             return row.target, None
 
     # -------------------------------------------------------------- events --
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
-        for tid, day, target, values in ch.forms:
-            row = TicketFormRow(ticket=tid, day=day, target=target, data=self.cipher.encrypt_json(values))
-            self._remember(self._forms, tid, row)
+        for ev in events:
+            if not isinstance(ev, FormFilled):
+                continue
+            row = TicketFormRow(ticket=ev.ticket, day=ev.day, target=ev.target,
+                                data=self.cipher.encrypt_json(ev.values))
+            self._remember(self._forms, ev.ticket, row)
             out.records.append(row)
         return out
 

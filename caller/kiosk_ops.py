@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, Callable
 from hall import messages as m
 from hall.clock import local_day, local_dt
 from hall.forms import check_form, merged_form
+from hall.errors import ErrorCode as E
 
+from . import domain as d
 from .effects import Refused
 
 if TYPE_CHECKING:
@@ -25,27 +27,27 @@ log = logging.getLogger("caller.kiosk")
 
 def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInfo:
     if (req.matter is None) == (req.bundle is None):
-        raise Refused("bad_request", "give exactly one of `matter` or `bundle`")
+        raise Refused(E.BAD_REQUEST, "give exactly one of `matter` or `bundle`")
     if req.matter is not None and e.cfg.matter(req.matter) is None:
-        raise Refused("unknown_matter", f"no matter {req.matter!r} in this hall")
+        raise Refused(E.UNKNOWN_MATTER, f"no matter {req.matter!r} in this hall")
     if req.bundle is not None and e.cfg.bundle(req.bundle) is None:
-        raise Refused("unknown_bundle", f"no bundle {req.bundle!r} in this hall")
+        raise Refused(E.UNKNOWN_BUNDLE, f"no bundle {req.bundle!r} in this hall")
     klass = next((c for c in e.cfg.priority.classes if c.id == req.priority), None)
     if klass is None:
-        raise Refused("unknown_priority", f"no priority class {req.priority!r}")
+        raise Refused(E.UNKNOWN_PRIORITY, f"no priority class {req.priority!r}")
     if klass.id == e.cfg.priority.appointment_class and klass.id != "normal":
-        raise Refused("bad_priority", "appointments take a number through check-in")
+        raise Refused(E.BAD_PRIORITY, "appointments take a number through check-in")
     if klass.requires_code and req.priority_code not in klass.codes:
-        raise Refused("bad_priority_code", f"the code for {klass.id} is not valid")
+        raise Refused(E.BAD_PRIORITY_CODE, f"the code for {klass.id} is not valid")
     if e.cfg.queue.issue_only_in_service_hours:
         if not e.cfg.service_hours.is_open(local_dt(now, e.tz)):
-            raise Refused("hall_closed", "numbers are issued in service hours only")
+            raise Refused(E.HALL_CLOSED, "numbers are issued in service hours only")
     target = req.matter or req.bundle or ""
     values = _checked_form(e, target, req.form, now)
     e.check_daily_caps(ident, req.phone)
     t = e.new_ticket(ident, target, klass.id, req.lang, now, phone=req.phone)
-    if values:
-        e.ch.forms.append((t.id, t.day, target, values))
+    if values:  # never kept on the ticket record (stored and shown in clear): the forms extension seals it
+        e.happened(d.FormFilled(ticket=t.id, day=t.day, target=target, values=values))
     if req.answers:
         t.answers = dict(req.answers)
     return e.promise(t, now, with_secret=True)
@@ -60,28 +62,28 @@ def _checked_form(e: Engine, target: str, values: dict[str, str] | None, now: fl
     if problems:
         fid, why = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise Refused("bad_form", f"field {fid}: {why}{more}")
+        raise Refused(E.BAD_FORM, f"field {fid}: {why}{more}")
     return {k: v.strip() for k, v in values.items() if v.strip()}
 
 
 def checkin(e: Engine, ident: str, req: m.CheckinRequest, now: float) -> m.TicketInfo:
     entry = e.appointments.get(req.code)
     if entry is None:
-        raise Refused("unknown_appointment", "no appointment with this code")
+        raise Refused(E.UNKNOWN_APPOINTMENT, "no appointment with this code")
     appt, used = entry
     if used:
         t = e.tickets.get(used)
         if t is not None:
             return e.info(t, now, with_secret=True)  # scanned twice: the same ticket again
-        raise Refused("appointment_used", "this appointment was used on another day")
+        raise Refused(E.APPOINTMENT_USED, "this appointment was used on another day")
     pol = e.cfg.priority
     if now < appt.start - pol.appointment_early_minutes * 60:
-        raise Refused("too_early", "check-in opens "
+        raise Refused(E.TOO_EARLY, "check-in opens "
                       f"{pol.appointment_early_minutes} minutes before the booked time")
     if local_day(appt.start, e.tz) != e.day:
-        raise Refused("wrong_day", "this appointment is for another day")
+        raise Refused(E.WRONG_DAY, "this appointment is for another day")
     if e.cfg.matter(appt.matter) is None and e.cfg.bundle(appt.matter) is None:
-        raise Refused("unknown_matter", f"the booked matter {appt.matter!r} is not offered")
+        raise Refused(E.UNKNOWN_MATTER, f"the booked matter {appt.matter!r} is not offered")
     late = now > appt.start + pol.appointment_late_minutes * 60
     klass = "normal" if late else pol.appointment_class
     e.check_daily_caps(ident, req.phone or appt.phone)
@@ -100,9 +102,9 @@ def requeue(e: Engine, ident: str, req: m.TicketAction, now: float) -> m.TicketI
     if t.state == "waiting":
         return e.info(t, now, with_secret=True)  # it is reprinted
     if t.state != "noshow":
-        raise Refused("bad_state", f"ticket {t.number} is {t.state}, not a no-show")
+        raise Refused(E.BAD_STATE, f"ticket {t.number} is {t.state}, not a no-show")
     if t.requeue_until is None or now > t.requeue_until:
-        raise Refused("requeue_expired", f"ticket {t.number} could re-queue only until "
+        raise Refused(E.REQUEUE_EXPIRED, f"ticket {t.number} could re-queue only until "
                       "its deadline; please take a new number")
     # Back of the line with its own number: fair to those who waited meanwhile.
     t.state = "waiting"
@@ -113,45 +115,47 @@ def requeue(e: Engine, ident: str, req: m.TicketAction, now: float) -> m.TicketI
     e.stats["noshow"] -= 1
     e.enqueue(t)
     e.touch(t)
+    e.happened(d.TicketRequeued(t))
     return e.info(t, now, with_secret=True)  # it is reprinted
 
 
 def cancel(e: Engine, ident: str, req: m.TicketAction, now: float) -> m.TicketInfo:
     t = e.owned_ticket(req.ticket, req.secret)
     if t.state != "waiting":
-        raise Refused("bad_state", f"ticket {t.number} is {t.state}; only a waiting ticket can be cancelled")
+        raise Refused(E.BAD_STATE, f"ticket {t.number} is {t.state}; only a waiting ticket can be cancelled")
     e.dequeue(t)
     t.state = "cancelled"
     e.touch(t)
+    e.happened(d.TicketCancelled(t))
     return e.info(t, now)
 
 
-def printed(e: Engine, ident: str, req: m.PrintedRequest, now: float) -> dict:
+def printed(e: Engine, ident: str, req: m.PrintedRequest, now: float) -> m.PrintedAck:
     t = e.find_ticket(req.ticket)
     t.printed = req.ok
     if not req.ok:
         log.warning("kiosk %s could not print %s: %s", ident, t.number, req.error)
     e.touch(t)
-    return {"ticket": t.id, "printed": req.ok}
+    return m.PrintedAck(ticket=t.id, printed=req.ok)
 
 
-def kiosk_rate(e: Engine, ident: str, req: m.KioskRateRequest, now: float) -> dict:
+def kiosk_rate(e: Engine, ident: str, req: m.KioskRateRequest, now: float) -> m.RatingAck:
     r = e.rate(e.owned_ticket(req.ticket, req.secret), req.level, "kiosk", now, req.reasons, req.comment)
-    return {"ticket": r.ticket, "level": r.level}
+    return m.RatingAck(ticket=r.ticket, level=r.level)
 
 
-def load_appointments(e: Engine, ident: str, req: m.AppointmentsRequest, now: float) -> dict:
+def load_appointments(e: Engine, ident: str, req: m.AppointmentsRequest, now: float) -> m.AppointmentsLoaded:
     for a in req.appointments:
         if e.cfg.matter(a.matter) is None and e.cfg.bundle(a.matter) is None:
-            raise Refused("unknown_matter", f"appointment {a.code}: no matter {a.matter!r}")
+            raise Refused(E.UNKNOWN_MATTER, f"appointment {a.code}: no matter {a.matter!r}")
         if a.end <= a.start:
-            raise Refused("bad_request", f"appointment {a.code}: end is not after start")
+            raise Refused(E.BAD_REQUEST, f"appointment {a.code}: end is not after start")
     n = 0
     for a in req.appointments:
         used = e.appointments.get(a.code, (None, None))[1]
         e.set_appointment(a, used)
         n += 1
-    return {"loaded": n}
+    return m.AppointmentsLoaded(loaded=n)
 
 
 HANDLERS: dict[str, Callable[["Engine", str, Any, float], Any]] = {

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from hall import messages as m
 
-from .engine import Changes, Emit, Engine
+from .domain import DayStarted, DomainEvent, Rated
+from .engine import Emit, Engine
 from .extension import ExtOut
 from .model import Rating
 
@@ -109,18 +110,16 @@ class Satisfaction:
     def handle(self, op, ident, req, engine, now):  # pragma: no cover - no ops
         raise NotImplementedError(op)
 
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
-        if engine.day != self.day:
-            out.events.extend(self._roll(engine.day, now))
-        if not ch.ratings:
-            return out
         touched: dict[tuple[str, str], None] = {}
-        for r in ch.ratings:
-            if r.day != self.day:
-                continue
-            for k in self.add(r):
-                touched[k] = None
+        for ev in events:
+            if isinstance(ev, DayStarted) and ev.day != self.day:
+                out.events.extend(self._roll(ev.day, now))
+                touched.clear()
+            elif isinstance(ev, Rated) and ev.rating.day == self.day:
+                for k in self.add(ev.rating):
+                    touched[k] = None
         out.events.extend(Emit(SCOPES[s], k, self.tallies[(s, k)].view(s, k, self.day, now))
                           for s, k in touched)
         return out

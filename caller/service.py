@@ -11,10 +11,13 @@ batches deep), so the disk's latency is not added to the CPU's.  Everything
 published goes through the committer, in order: nothing leaves before the
 state it shows is on disk.
 
-Window states and zone boards whose only change is a waiting count are
-published at most every ``FLUSH_S`` seconds: at 3,000 issues/s re-sending
-every window's state per ticket would cost more than the tickets themselves.
-Calls and window actions are published at once.
+Waiting counts live on their own topic, one small retained message per zone
+(``zone/<z>/waiting``: per matter group and per window of the zone), sent at
+most every ``FLUSH_S`` seconds and only where a count changed: a new ticket
+costs the zones it touches, never a re-send of every window's state (at 1,000
+windows that was 2,000 retained messages a second whatever the load).  A
+window's state goes out only when the window itself changes; calls and window
+actions are published at once.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from hall.bus import Bus, BusSettings
 from hall.clock import Clock, SystemClock, day_span, local_day
 from hall.config import HallConfig
 from hall.crypto import DataCipher
+from hall.errors import ErrorCode as E
 from hall.topics import REGISTRY, Parsed
 
 from . import config_admin
@@ -143,6 +147,8 @@ class CallerService:
         self._thread: threading.Thread | None = None
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._pending_lines: set[str] = set()
+        self._pending_zones: set[str] = set()
+        self._sent_waiting: dict[str, tuple[dict, dict]] = {}  # zone -> counts last published
         self._summary_dirty = True
         self.failed: BaseException | None = None
         self.batches = 0  # for the benchmark: how well group commit groups
@@ -198,10 +204,10 @@ class CallerService:
         if spec.is_request:
             door = self.config.door
             if not self._buckets.take(door, spec.kind, parsed.ident, self.clock.monotonic()):
-                return self._shed(parsed, payload, "rate_limited",
+                return self._shed(parsed, payload, E.RATE_LIMITED,
                                   f"more than {door.bucket(spec.kind).rate:g} requests/s; slow down")
             if self._q.qsize() >= door.max_queue:
-                return self._shed(parsed, payload, "busy", "the engine is busy; try again shortly")
+                return self._shed(parsed, payload, E.BUSY, "the engine is busy; try again shortly")
         self._q.put((parsed, payload))
 
     def _shed(self, parsed: Parsed, payload: bytes, code: str, message: str) -> None:
@@ -329,7 +335,7 @@ class CallerService:
             del b.replies[n:]
             b.replies.append((REGISTRY.response_for(parsed.spec), parsed.ident, m.encode(m.Response(
                 id=m.best_effort_id(payload), status="error",
-                error=m.ErrorBody(code="internal", message=type(e).__name__)))))
+                error=m.ErrorBody(code=E.INTERNAL, message=type(e).__name__)))))
 
     def may_speak_as(self, kind: str, ident: str) -> tuple[str, str] | None:
         """THE one place that decides whether the requester ``ident`` may make
@@ -359,11 +365,11 @@ class CallerService:
         except m.Unreadable as e:
             return refuse("", e.code, e.message)
         except msgspec.ValidationError as e:
-            return refuse(m.best_effort_id(payload, limit), "bad_request", str(e))
+            return refuse(m.best_effort_id(payload, limit), E.BAD_REQUEST, str(e))
         except msgspec.DecodeError as e:
-            return refuse("", "bad_json", str(e))
+            return refuse("", E.BAD_JSON, str(e))
         if (why := refused_requester(self.config, parsed)) is not None:
-            return refuse(req.id, "forbidden", why)
+            return refuse(req.id, E.FORBIDDEN, why)
         key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
         # reads carrying personal data or a whole config are never kept for a retry
         recorded = op not in m.UNRECORDED_OPS and op not in self._unrecorded
@@ -375,7 +381,7 @@ class CallerService:
             data, err, events = self._dispatch(op, parsed.ident, req, now, b)
         except Exception as e:  # a bug must not take the hall down; the log has the trace
             log.exception("internal error on %s %s", op, parsed.ident)
-            data, err, events = None, ("internal", type(e).__name__), []
+            data, err, events = None, (E.INTERNAL, type(e).__name__), []
         reply = m.encode(m.Response(
             id=req.id, status="error" if err else "ok", data=data,
             error=m.ErrorBody(code=err[0], message=err[1]) if err else None))
@@ -398,7 +404,7 @@ class CallerService:
             b.records.extend(xo.records)
             return data, None, xo.events
         if op.startswith("window.") and self.config.window(ident) is None:
-            return None, ("unknown_window", f"no window {ident!r} in this hall"), []
+            return None, (E.UNKNOWN_WINDOW, f"no window {ident!r} in this hall"), []
         out = self.engine.handle(op, ident, req, now)
         return out.data, out.error, out.events
 
@@ -407,7 +413,8 @@ class CallerService:
         """Let each extension react to the batch; its records join the transaction."""
         events: list[Emit] = []
         for x in self.extensions:
-            xo: ExtOut = x.after_batch(ch, self.engine, now)
+            xo: ExtOut = x.on_events(ch.domain, self.engine, now) if hasattr(x, "on_events") \
+                else x.after_batch(ch, self.engine, now)
             events.extend(xo.events)
             records.extend(xo.records)
         return events
@@ -423,19 +430,20 @@ class CallerService:
         if ch.balance:
             self._emit(REGISTRY["stats.balance"], "hall", e.balancer.view(now))
         self._pending_lines |= ch.waiting_lines
+        self._pending_zones |= ch.waiting_zones
+        if ch.balance:  # a loan changes what a window may call
+            self._pending_zones.update(e.recent)
         if ch.tickets or ch.window_views:
             self._summary_dirty = True
 
     def _flush_waiting(self) -> None:
-        """Queue the views whose waiting counts changed; _send_backlog sends them
-        a few at a time, so a burst of 200 window states never holds up a call."""
-        if self._pending_lines:
-            lines, self._pending_lines = self._pending_lines, set()
+        """Queue the zones whose waiting counts may have changed; _send_backlog
+        sends them a few at a time, so a burst never holds up a call."""
+        if self._pending_lines or self._pending_zones:
+            zones = self._pending_zones | self.engine.zones_of_lines(self._pending_lines)
+            self._pending_lines, self._pending_zones = set(), set()
             known = set(self._backlog)
-            self._backlog.extend(("window.state", w) for w in sorted(self.engine.windows_of_lines(lines))
-                                 if ("window.state", w) not in known)
-            self._backlog.extend(("zone.board", z) for z in sorted(self.engine.zones_of_lines(lines))
-                                 if ("zone.board", z) not in known)
+            self._backlog.extend(("zone.waiting", z) for z in sorted(zones) if ("zone.waiting", z) not in known)
         if self._summary_dirty:
             self._summary_dirty = False
             self._backlog.append(("stats.summary", "hall"))
@@ -445,14 +453,20 @@ class CallerService:
         out (so each shows the state of its moment, not of the flush)."""
         now = self.clock.now()
         e = self.engine
-        render = {"window.state": e.window_state, "zone.board": e.zone_board,
-                  "stats.summary": lambda _i, t: e.summary(t)}
         for _ in range(min(BACKLOG_STEP, len(self._backlog))):
             name, ident = self._backlog.popleft()
-            if (name == "window.state" and ident not in e.windows) or \
-                    (name == "zone.board" and ident not in e.recent):
-                continue  # removed by a config push meanwhile
-            self._emit(REGISTRY[name], ident, render[name](ident, now))
+            if name == "stats.summary":
+                self._emit(REGISTRY[name], ident, e.summary(now))
+            elif ident in e.recent:  # else the zone went with a config push meanwhile
+                self._emit_waiting(ident, now)
+
+    def _emit_waiting(self, zone: str, now: float, force: bool = False) -> None:
+        """A zone's counts, unless they are the ones it last published."""
+        view = self.engine.zone_waiting(zone, now)
+        counts = (view.groups, view.windows)
+        if force or self._sent_waiting.get(zone) != counts:
+            self._sent_waiting[zone] = counts
+            self._emit(REGISTRY["zone.waiting"], zone, view)
 
     def _tick(self) -> None:
         now = self.clock.now()
@@ -485,6 +499,7 @@ class CallerService:
             self._emit(REGISTRY["window.state"], wid, e.window_state(wid, now))
         for zone in e.recent:
             self._emit(REGISTRY["zone.board"], zone, e.zone_board(zone, now))
+            self._emit_waiting(zone, now, force=True)
         for wid, since in e.unattended.items():
             self._emit(REGISTRY["alert.unattended"], wid,
                              m.UnattendedAlert(window=wid, active=True, since=since, at=now))

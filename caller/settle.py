@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 
 from hall import messages as m
 from hall.config import HallConfig, Names
+from hall.errors import ErrorCode as E
 from hall.guide import resolve  # pure: situation questions → materials (hall config only)
 
+from .domain import VisitSettled
 from .effects import Emit, Refused
 from .model import Ticket, WindowRec
 
@@ -32,28 +34,29 @@ def check(e: Engine, t: Ticket, o: m.VisitOutcome) -> None:
     """Refuse an outcome that cannot be carried out, before anything changes."""
     if o.kind == "correction":
         if not o.missing and not o.note:
-            raise Refused("bad_request", "补正 needs the missing materials (`missing`) or a `note`")
+            raise Refused(E.BAD_REQUEST, "补正 needs the missing materials (`missing`) or a `note`")
         known = materials_of(e.cfg, t)
         unknown = [x for x in o.missing if x not in known]
         if unknown:
-            raise Refused("unknown_material", f"no material {unknown[0]!r} for {t.service}")
+            raise Refused(E.UNKNOWN_MATERIAL, f"no material {unknown[0]!r} for {t.service}")
         if len(set(o.missing)) != len(o.missing):
-            raise Refused("bad_request", "a missing material is listed twice")
+            raise Refused(E.BAD_REQUEST, "a missing material is listed twice")
         if o.notify == "sms":
             if not t.phone:
-                raise Refused("no_phone", f"ticket {t.number} left no phone number; print the notice")
+                raise Refused(E.NO_PHONE, f"ticket {t.number} left no phone number; print the notice")
             if not e.cfg.notify.sms.enabled:
-                raise Refused("sms_disabled", "SMS is not enabled in this hall; print the notice")
+                raise Refused(E.SMS_DISABLED, "SMS is not enabled in this hall; print the notice")
     elif o.missing or o.note:
-        raise Refused("bad_request", "`missing` and `note` belong to a 补正 (correction) outcome")
+        raise Refused(E.BAD_REQUEST, "`missing` and `note` belong to a 补正 (correction) outcome")
     if o.kind == "rejected" and not (o.reason or "").strip():
-        raise Refused("bad_request", "不予受理 needs a `reason`")
+        raise Refused(E.BAD_REQUEST, "不予受理 needs a `reason`")
 
 
 def apply(e: Engine, w: WindowRec, t: Ticket, o: m.VisitOutcome, now: float) -> None:
     t.outcome = o
     e.stats[f"outcome_{o.kind}"] += 1
     e.touch(t)
+    e.happened(VisitSettled(t, w.id, o))
     e.events.append(Emit("window.settled", w.id, m.SettledEvent(
         ticket=t.id, number=t.number, window=w.id, staff=t.staff, matter=t.matter, bundle=t.bundle,
         outcome=o, at=now)))

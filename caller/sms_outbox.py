@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from hall import messages as m
 from hall.pii import mask
+from hall.errors import ErrorCode as E
 
-from .engine import Changes, Emit, Engine, Refused
+from .domain import DomainEvent
+from .engine import Emit, Engine, Refused
 from .extension import ExtOut
-from .sms_rules import FINAL, SmsRecord, SmsRules
+from .sms_rules import FINAL, Reason, SmsRecord, SmsRules
 
 if TYPE_CHECKING:
     from .store import Store
@@ -62,29 +64,30 @@ class SmsOutbox:
 
     _sender_id = "sms1"  # from the config in force, refreshed at every batch
 
-    def queue(self, rec: SmsRecord, engine: Engine, now: float) -> Emit | None:
-        """Another extension's message (a case's step): kept pending and resent like the
-        rules' own; None if SMS are off (the caller records it as skipped then)."""
+    def enqueue(self, sms_id: str, about: str, phone: str, text: str, engine: Engine, now: float,
+                reason: Reason = "supervision", lang: str = "zh-CN") -> ExtOut:
+        """A message that belongs to no ticket (an alert to the supervision office, a
+        case's step told to its applicant): one row and one request, kept and resent
+        like any other. ``sms_id`` is unique (the row's key: never sent twice);
+        ``about`` (in the row's ticket column) says what it is about."""
         sc = engine.cfg.notify.sms
-        if not sc.enabled or rec.id in self.pending:
-            return None
         self._sender_id = sc.sender_id
+        rec = SmsRecord(id=sms_id, day=engine.day, ticket=about, reason=reason,
+                        phone=phone, text=text, lang=lang, state="pending", created_at=now,
+                        expires_at=now + sc.expire_s, updated_at=now)
         self.pending[rec.id] = rec
         rec, ev = self._request(rec, now)
         log.info("sms %s to %s queued", rec.id, mask(rec.phone, "phone"))
-        return ev
+        return ExtOut(events=[ev], records=[rec])
 
     # ---------------------------------------------------------------- core --
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
         sc = engine.cfg.notify.sms
-        if not sc.enabled or not (ch.tickets or ch.waiting_lines or ch.window_views):
+        if not sc.enabled or not events:
             return out
         self._sender_id = sc.sender_id
-        lines = set(ch.waiting_lines)
-        for wid in ch.window_views:  # a window opening or closing changes estimates
-            lines.update(engine.routing.skills.get(wid, {}))
-        for rec in self.rules.batch(engine.cfg, engine, ch.tickets, lines, now):
+        for rec in self.rules.batch(engine.cfg, engine, events, now):
             if rec.state == "pending":
                 self.pending[rec.id] = rec
                 rec, ev = self._request(rec, now)
@@ -96,7 +99,7 @@ class SmsOutbox:
     def handle(self, op: str, ident: str, req: Any, engine: Engine, now: float) -> tuple[Any, ExtOut]:
         sc = engine.cfg.notify.sms
         if ident != sc.sender_id:
-            raise Refused("unknown_sender", f"{ident!r} is not this hall's SMS sender ({sc.sender_id})")
+            raise Refused(E.UNKNOWN_SENDER, f"{ident!r} is not this hall's SMS sender ({sc.sender_id})")
         self._sender_id = sc.sender_id
         if op == "device.sms_sync":
             out = ExtOut()
@@ -104,10 +107,10 @@ class SmsOutbox:
                 rec, ev = self._request(rec, now)
                 out.events.append(ev)
                 out.records.append(rec)
-            return {"pending": len(self.pending)}, out
+            return m.SmsPending(pending=len(self.pending)), out
         rec = self.pending.get(req.sms)
         if rec is None:  # already final (a re-report after a restart) or unknown: nothing to change
-            return {"sms": req.sms, "state": req.state}, ExtOut()
+            return m.SmsStatusAck(sms=req.sms, state=req.state), ExtOut()
         rec.state = req.state
         rec.parts = req.parts
         rec.refs = list(req.refs)
@@ -118,7 +121,7 @@ class SmsOutbox:
         level = logging.WARNING if req.state in ("failed", "unknown") else logging.INFO
         log.log(level, "sms %s to %s: %s%s", rec.id, mask(rec.phone, "phone"), req.state,
                 f" ({req.error})" if req.error else "")
-        return {"sms": rec.id, "state": rec.state}, ExtOut(records=[rec])
+        return m.SmsStatusAck(sms=rec.id, state=rec.state), ExtOut(records=[rec])
 
     def tick(self, engine: Engine, now: float) -> ExtOut:
         out = ExtOut()
@@ -139,7 +142,7 @@ class SmsOutbox:
                 out.events.append(ev)
                 out.records.append(rec)
         # the hall reopening (after lunch) lets waiting tickets be judged again
-        for rec in self.rules.batch(engine.cfg, engine, [], set(), now):
+        for rec in self.rules.batch(engine.cfg, engine, [], now):
             if rec.state == "pending":
                 self.pending[rec.id] = rec
                 rec, ev = self._request(rec, now)

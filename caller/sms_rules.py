@@ -16,7 +16,7 @@ second one):
 
 Cases (caller/case_desk.py) add ``case_ready``, ``case_correction`` and
 ``case_extended``, keyed ``<case>.<reason>.<step>``: once per step of the
-timeline, made by the desk with the outbox's :meth:`SmsOutbox.queue`.
+timeline, made by the desk with the outbox's :meth:`SmsOutbox.enqueue`.
 
 No message outside service hours: an event reason that happens then is
 recorded as skipped; ``near`` is simply not judged then and gets its chance
@@ -42,13 +42,15 @@ import msgspec
 from hall.clock import local_dt
 from hall.config.notify import SmsConfig
 
+from . import domain as d
 from . import forecast
+from .domain import DomainEvent
 from .model import Ticket
 from .settle import notice_lines
 from .routing import window_line
 
-Reason = Literal["issued", "near", "called", "requeue", "notice", "case_ready", "case_correction",
-                 "case_extended"]
+Reason = Literal["issued", "near", "called", "requeue", "notice", "supervision", "case_ready",
+                 "case_correction", "case_extended"]
 RecState = Literal["pending", "queued", "sent", "failed", "expired", "unknown", "skipped"]
 FINAL = ("sent", "failed", "expired", "unknown", "skipped")
 
@@ -97,7 +99,6 @@ class SmsRules:
 
     def __init__(self) -> None:
         self.used: dict[str, set[str]] = {}  # ticket -> reasons with a row
-        self.seen: set[str] = set()  # tickets with a phone already looked at
         self._watch: dict[tuple[str, str], list[tuple[float, int, str]]] = {}
         self._watch_pos: dict[str, tuple[str, str, tuple[float, int, str]]] = {}
         self._sends: dict[str, deque[float]] = {}
@@ -115,13 +116,11 @@ class SmsRules:
                 self._sends.setdefault(r.phone, deque()).append(r.created_at)
         for t in tickets:
             if t.phone:
-                self.seen.add(t.id)
                 self._rewatch(t)
 
     def _new_day(self, day: str) -> None:
         self.day = day
         self.used.clear()
-        self.seen.clear()
         self._watch.clear()
         self._watch_pos.clear()
 
@@ -146,31 +145,45 @@ class SmsRules:
         return len(self._watch_pos)
 
     # -------------------------------------------------------------- rules --
-    def batch(self, cfg: Any, engine: Any, tickets: list[Ticket], lines: set[str], now: float) -> list[SmsRecord]:
-        """Rows for one batch: ``tickets`` changed, ``lines`` had their queue move."""
+    def batch(self, cfg: Any, engine: Any, events: list[DomainEvent], now: float) -> list[SmsRecord]:
+        """Rows for one batch of domain events (none: only the hall reopening is judged)."""
         sc: SmsConfig = cfg.notify.sms
         if engine.day != self.day:
             self._new_day(engine.day)
         open_now = cfg.service_hours.is_open(local_dt(now, cfg.hall.timezone))
         out: list[SmsRecord] = []
-        judge = set(lines)
+        judge: set[str] = set()
         self._fresh: set[str] = set()
-        for t in tickets:
+        for ev in events:
+            if isinstance(ev, d.LinesMoved):
+                judge |= ev.lines
+                continue
+            if isinstance(ev, d.WindowStatusChanged):  # a window opening or closing changes estimates
+                judge.update(engine.routing.skills.get(ev.window, {}))
+                continue
+            if isinstance(ev, d.HallReconfigured):
+                judge.update(line for line, _ in self._watch)
+                continue
+            if not isinstance(ev, d.TICKET_EVENTS):
+                continue
+            t = ev.ticket
             if not t.phone or t.day != self.day:  # yesterday's tickets closed at midnight
                 continue
-            first = t.id not in self.seen
-            self.seen.add(t.id)
-            if first and sc.on_issue:
-                self._make(out, cfg, engine, t, "issued", now, open_now)
-            if first and t.state == "waiting" and not sc.near_at_issue:
-                self._fresh.add(t.id)  # near already now → skipped, not reminded (see _judge_line)
-            if t.state in ("called", "serving") and t.calls >= 1 and sc.on_called:
-                self._make(out, cfg, engine, t, "called", now, open_now)
-            if t.state == "noshow" and t.requeue_until and sc.on_noshow:
-                self._make(out, cfg, engine, t, "requeue", now, open_now)
-            o = t.outcome
-            if t.state == "done" and o is not None and o.kind == "correction" and o.notify == "sms":
-                self._make(out, cfg, engine, t, "notice", now, True)
+            if isinstance(ev, d.TicketIssued):
+                if sc.on_issue:
+                    self._make(out, cfg, engine, t, "issued", now, open_now)
+                if not sc.near_at_issue:
+                    self._fresh.add(t.id)  # near already now → skipped, not reminded (see _judge_line)
+            elif isinstance(ev, d.TicketCalled):
+                if sc.on_called:
+                    self._make(out, cfg, engine, t, "called", now, open_now)
+            elif isinstance(ev, d.TicketNoShow):
+                if t.requeue_until and sc.on_noshow:
+                    self._make(out, cfg, engine, t, "requeue", now, open_now)
+            elif isinstance(ev, d.VisitSettled):
+                o = ev.outcome
+                if o.kind == "correction" and o.notify == "sms":
+                    self._make(out, cfg, engine, t, "notice", now, True)
             self._rewatch(t)
             if t.state == "waiting":
                 judge.add(line_of(t))

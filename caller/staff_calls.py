@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hall import messages as m
+from hall.errors import ErrorCode as E
 
-from .engine import Changes, Emit, Engine, Refused
+from .domain import DomainEvent
+from .engine import Emit, Engine, Refused
 from .extension import ExtOut
 
 if TYPE_CHECKING:
@@ -38,7 +40,7 @@ class StaffCalls:
 
     def handle(self, op: str, ident: str, req: Any, engine: Engine, now: float) -> tuple[Any, ExtOut]:
         if self.kiosks and ident not in self.kiosks:
-            raise Refused("unknown_kiosk", f"no kiosk {ident!r} in this hall")
+            raise Refused(E.UNKNOWN_KIOSK, f"no kiosk {ident!r} in this hall")
         prev = self.open.get(ident)
         if prev is not None and now - prev.at < REPEAT_S:
             return prev, ExtOut()
@@ -46,7 +48,7 @@ class StaffCalls:
         self.open[ident] = call
         return call, ExtOut(events=[Emit("alert.staff", ident, call)])
 
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         return ExtOut()
 
     def tick(self, engine: Engine, now: float) -> ExtOut:

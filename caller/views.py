@@ -1,4 +1,5 @@
-"""The retained views the engine publishes: window states, zone boards, the hall summary."""
+"""The retained views the engine publishes: window states, zone boards and waiting
+counts, the hall summary."""
 
 from __future__ import annotations
 
@@ -24,8 +25,7 @@ def window_state(e: Engine, wid: str, now: float) -> m.WindowState:
                               state=t.state, called_at=t.called_at, recalls=t.recalls,
                               priority=t.priority)
     return m.WindowState(window=wid, number=wc.number, zone=wc.zone, status=w.status,
-                         staff=w.staff, ticket=brief,
-                         waiting=e.routing.waiting_for_window(wid), at=now,
+                         staff=w.staff, ticket=brief, at=now,
                          pause_reason=w.pause_reason if w.status == "paused" else None)
 
 
@@ -39,10 +39,14 @@ def zone_board(e: Engine, zone: str, now: float) -> m.ZoneBoard:
             current.append(m.CallEntry(ticket=t.id, number=t.number, window=wc.id,
                                        window_number=wc.number, matter=t.matter or t.bundle,
                                        at=t.called_at or now, recall=t.recalls))
-    waiting = {g: n for (z, g), n in e.waiting_zone_group.items() if z == zone and n > 0}
-    return m.ZoneBoard(zone=zone, current=current, recent=list(e.recent[zone]),
-                       waiting=dict(sorted(waiting.items())), waiting_total=sum(waiting.values()),
-                       at=now)
+    return m.ZoneBoard(zone=zone, current=current, recent=list(e.recent[zone]), at=now)
+
+
+def zone_waiting(e: Engine, zone: str, now: float) -> m.ZoneWaiting:
+    groups = {g: n for (z, g), n in e.waiting_zone_group.items() if z == zone and n > 0}
+    windows = {wc.id: e.routing.waiting_for_window(wc.id) for wc in e.cfg.windows if wc.zone == zone}
+    return m.ZoneWaiting(zone=zone, groups=dict(sorted(groups.items())), total=sum(groups.values()),
+                         windows=windows, at=now)
 
 
 def summary(e: Engine, now: float) -> m.HallSummary:

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from hall import messages as m
 from hall.pii import mask
+from hall.errors import ErrorCode as E
 
+from . import domain as d
 from . import settle
 from .effects import Refused
 from .model import ACTIVE
@@ -25,13 +27,14 @@ def login(e: Engine, wid: str, req: m.LoginRequest, now: float) -> m.WindowState
     if w.status != "closed":
         if w.staff == req.staff:
             return e.window_state(wid, now)
-        raise Refused("occupied", f"window {wc.number} is staffed by {w.staff}; log out first")
+        raise Refused(E.OCCUPIED, f"window {wc.number} is staffed by {w.staff}; log out first")
     for other in e.windows.values():
         if other.staff == req.staff and other.id != wid:
-            raise Refused("staff_elsewhere", f"staff {req.staff} is logged in at window "
+            raise Refused(E.STAFF_ELSEWHERE, f"staff {req.staff} is logged in at window "
                           f"{e.cfg.window(other.id).number}")
     w.status, w.staff, w.since = "open", req.staff, now
     e.touch_window(w)
+    e.happened(d.WindowStatusChanged(wid, w.status))
     return e.window_state(wid, now)
 
 
@@ -40,21 +43,22 @@ def logout(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
     if w.status == "closed":
         return e.window_state(wid, now)
     if w.current and e.tickets.get(w.current) and e.tickets[w.current].state in ACTIVE:
-        raise Refused("busy", "finish, transfer or mark the current ticket as no-show first")
+        raise Refused(E.BUSY, "finish, transfer or mark the current ticket as no-show first")
     w.status, w.staff, w.current, w.since, w.pause_reason = "closed", None, None, now, None
     e.touch_window(w)
+    e.happened(d.WindowStatusChanged(wid, w.status))
     return e.window_state(wid, now)
 
 
 def next_ticket(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
     w, wc = e.staffed(wid)
     if w.status == "paused":
-        raise Refused("paused", f"window {wc.number} is paused; resume first")
+        raise Refused(E.PAUSED, f"window {wc.number} is paused; resume first")
     pick = e.routing.pick(wid, now)
     if pick is None:
         # still finish the current one: staff pressed next to close the visit
         if e.end_current(w, wc, now) is None:
-            raise Refused("queue_empty", "nobody is waiting for this window")
+            raise Refused(E.QUEUE_EMPTY, "nobody is waiting for this window")
         return e.window_state(wid, now)
     e.end_current(w, wc, now)
     line, klass, (place, qseq, tid) = pick
@@ -78,9 +82,9 @@ def recall(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
     w, wc = e.staffed(wid)
     t = e.current_of(w)
     if t.state != "called":
-        raise Refused("bad_state", f"ticket {t.number} is already being served")
+        raise Refused(E.BAD_STATE, f"ticket {t.number} is already being served")
     if t.recalls >= e.cfg.queue.recall_limit:
-        raise Refused("recall_limit", f"ticket {t.number} was recalled {t.recalls} times; "
+        raise Refused(E.RECALL_LIMIT, f"ticket {t.number} was recalled {t.recalls} times; "
                       "mark it as no-show")
     t.recalls += 1
     e.call(t, w, wc, now, recall=True)
@@ -93,7 +97,7 @@ def noshow(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
     w, wc = e.staffed(wid)
     t = e.current_of(w)
     if t.state != "called":
-        raise Refused("bad_state", f"ticket {t.number} is being served; finish it instead")
+        raise Refused(E.BAD_STATE, f"ticket {t.number} is being served; finish it instead")
     t.state = "noshow"
     t.noshow_at = now
     t.requeue_until = now + e.cfg.queue.noshow_requeue_minutes * 60
@@ -104,6 +108,7 @@ def noshow(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
     e.touch(t)
     e.touch_window(w)
     e.ch.zone_views.add(wc.zone)
+    e.happened(d.TicketNoShow(t, wid))
     return e.window_state(wid, now)
 
 
@@ -121,12 +126,13 @@ def start(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
 def transfer(e: Engine, wid: str, req: m.TransferRequest, now: float) -> m.WindowState:
     w, wc = e.staffed(wid)
     if (req.matter is None) == (req.window is None):
-        raise Refused("bad_request", "give exactly one of `matter` or `window`")
+        raise Refused(E.BAD_REQUEST, "give exactly one of `matter` or `window`")
     t = e.current_of(w)
+    from_line = e.line_of(t)
     if req.matter is not None:
         target = e.cfg.matter(req.matter) or e.cfg.bundle(req.matter)
         if target is None:
-            raise Refused("unknown_matter", f"no matter {req.matter!r} in this hall")
+            raise Refused(E.UNKNOWN_MATTER, f"no matter {req.matter!r} in this hall")
         t.service, t.target_window = target.id, None
         t.matter = req.matter if e.cfg.matter(req.matter) else None
         t.bundle = req.matter if e.cfg.bundle(req.matter) else None
@@ -134,9 +140,9 @@ def transfer(e: Engine, wid: str, req: m.TransferRequest, now: float) -> m.Windo
     else:
         tw = e.cfg.window(req.window or "")
         if tw is None:
-            raise Refused("unknown_window", f"no window {req.window!r} in this hall")
+            raise Refused(E.UNKNOWN_WINDOW, f"no window {req.window!r} in this hall")
         if tw.id == wid:
-            raise Refused("bad_request", "cannot transfer a ticket to its own window")
+            raise Refused(E.BAD_REQUEST, "cannot transfer a ticket to its own window")
         t.target_window, t.zone = tw.id, tw.zone
     # Keeps its number and its original place in line (enqueued_at).
     t.state = "waiting"
@@ -148,6 +154,7 @@ def transfer(e: Engine, wid: str, req: m.TransferRequest, now: float) -> m.Windo
     e.touch(t)
     e.touch_window(w)
     e.ch.zone_views.add(wc.zone)
+    e.happened(d.TicketTransferred(t, wid, from_line))
     return e.window_state(wid, now)
 
 
@@ -159,9 +166,10 @@ def pause(e: Engine, wid: str, req: m.PauseRequest, now: float) -> m.WindowState
             e.touch_window(w)
         return e.window_state(wid, now)
     if w.current and e.tickets.get(w.current) and e.tickets[w.current].state in ACTIVE:
-        raise Refused("busy", "finish, transfer or mark the current ticket as no-show first")
+        raise Refused(E.BUSY, "finish, transfer or mark the current ticket as no-show first")
     w.status, w.since, w.pause_reason = "paused", now, req.reason
     e.touch_window(w)
+    e.happened(d.WindowStatusChanged(wid, w.status))
     return e.window_state(wid, now)
 
 
@@ -170,6 +178,7 @@ def resume(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
     if w.status == "paused":
         w.status, w.since, w.pause_reason = "open", now, None
         e.touch_window(w)
+        e.happened(d.WindowStatusChanged(wid, w.status))
     return e.window_state(wid, now)
 
 
@@ -214,21 +223,21 @@ def visit(e: Engine, wid: str, req: m.Plain, now: float) -> m.VisitView:
                        phone=mask(t.phone, "phone") if t.phone else None, outcome=t.outcome)
 
 
-def window_rate(e: Engine, wid: str, req: m.WindowRateRequest, now: float) -> dict:
+def window_rate(e: Engine, wid: str, req: m.WindowRateRequest, now: float) -> m.RatingAck:
     w, _ = e.window_of(wid)
     ref = req.ticket or w.last_finished
     if ref is None:
-        raise Refused("no_ticket", "no finished visit at this window to rate")
+        raise Refused(E.NO_TICKET, "no finished visit at this window to rate")
     t = e.find_ticket(ref)
     if t.window != wid:
-        raise Refused("wrong_window", f"ticket {t.number} was not served at this window")
+        raise Refused(E.WRONG_WINDOW, f"ticket {t.number} was not served at this window")
     if req.level is None:
         if not req.timeout:
-            raise Refused("bad_request", "give a `level`, or `timeout: true` when nobody rated")
+            raise Refused(E.BAD_REQUEST, "give a `level`, or `timeout: true` when nobody rated")
         r = e.rate(t, None, "timeout", now)
     else:
         r = e.rate(t, req.level, "evaluator", now)
-    return {"ticket": r.ticket, "level": r.level}
+    return m.RatingAck(ticket=r.ticket, level=r.level)
 
 
 HANDLERS: dict[str, Callable[["Engine", str, Any, float], Any]] = {

@@ -16,10 +16,10 @@ import msgspec
 from hall import messages as m
 
 AVAILABILITY = ("engine.availability", "kiosk.availability", "display.availability", "device.availability")
-WATCHED = AVAILABILITY + ("stats.summary", "stats.engine", "zone.board", "zone.called", "device.status")
+WATCHED = AVAILABILITY + ("stats.summary", "stats.engine", "zone.waiting", "zone.called", "device.status")
 
 _dec = {name: msgspec.json.Decoder(t) for name, t in (
-    ("stats.summary", m.HallSummary), ("stats.engine", m.EngineStats), ("zone.board", m.ZoneBoard),
+    ("stats.summary", m.HallSummary), ("stats.engine", m.EngineStats), ("zone.waiting", m.ZoneWaiting),
     ("zone.called", m.CalledEvent), ("device.status", m.DeviceStatus), ("availability", m.Availability))}
 
 
@@ -35,7 +35,7 @@ class HallHealth:
     started_at: float
     summary: m.HallSummary | None = None
     engine: m.EngineStats | None = None
-    waiting: dict[str, int] = field(default_factory=dict)  # zone -> waiting_total
+    waiting: dict[str, int] = field(default_factory=dict)  # zone -> its total waiting
     calls: Counter = field(default_factory=Counter)  # zone -> calls seen since start
     recalls: Counter = field(default_factory=Counter)
     clients: dict[tuple[str, str], Seen] = field(default_factory=dict)  # (kind, id) -> state
@@ -52,9 +52,9 @@ class HallHealth:
                 self.summary = _dec[name].decode(payload) if payload else None
             elif name == "stats.engine":
                 self.engine = _dec[name].decode(payload) if payload else None
-            elif name == "zone.board":
+            elif name == "zone.waiting":
                 if payload:
-                    self.waiting[ident] = _dec[name].decode(payload).waiting_total
+                    self.waiting[ident] = _dec[name].decode(payload).total
                 else:
                     self.waiting.pop(ident, None)
             elif name == "zone.called":

@@ -30,7 +30,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
-from hall.messages import CalledEvent, CaseProgress, ProgressBoard, WindowState, ZoneBoard
+from hall.messages import CalledEvent, CaseProgress, ProgressBoard, WindowState, ZoneBoard, ZoneWaiting
 
 SEEN_EVENTS = 512   # event ids remembered for dedupe; far more than a flash's worth
 LIVE_CALLS = 64     # events not yet on a board (a board normally follows in ms)
@@ -107,6 +107,7 @@ class CallBoard:
     settings: BoardSettings
     order: tuple[str, ...] = ()  # group prefixes or zone ids in config order, for waiting
     _boards: dict[str, ZoneBoard] = field(default_factory=dict)
+    _waits: dict[str, ZoneWaiting] = field(default_factory=dict)  # zone -> its retained counts
     _live: deque = field(default_factory=lambda: deque(maxlen=LIVE_CALLS))
     _seen: OrderedDict = field(default_factory=OrderedDict)
     _flashes: deque = field(default_factory=lambda: deque(maxlen=LIVE_CALLS))  # (call, arrived)
@@ -135,6 +136,17 @@ class CallBoard:
     def clear_board(self, zone: str) -> None:
         """The retained board was deleted (empty payload)."""
         self._boards.pop(zone, None)
+
+    def on_waiting(self, counts: ZoneWaiting) -> None:
+        """A zone's retained waiting counts (``zone/<z>/waiting``)."""
+        if not self.wants(counts.zone):
+            return
+        old = self._waits.get(counts.zone)
+        if old is None or counts.at >= old.at:
+            self._waits[counts.zone] = counts
+
+    def clear_waiting(self, zone: str) -> None:
+        self._waits.pop(zone, None)
 
     def on_called(self, ev: CalledEvent, now: float) -> bool:
         """Take a live call; True when it is shown as the new, flashing call."""
@@ -277,12 +289,12 @@ class CallBoard:
     def _waiting(self) -> tuple[tuple[tuple[str, int], ...], int]:
         counts: dict[str, int] = {}
         total = 0
-        for zone, b in self._boards.items():
-            total += b.waiting_total
+        for zone, w in self._waits.items():
+            total += w.total
             if self.settings.waiting_by == "zone":
-                counts[zone] = counts.get(zone, 0) + b.waiting_total
+                counts[zone] = counts.get(zone, 0) + w.total
             else:
-                for prefix, n in b.waiting.items():
+                for prefix, n in w.groups.items():
                     counts[prefix] = counts.get(prefix, 0) + n
         rank = {k: i for i, k in enumerate(self.order)}
         ordered = sorted(counts.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))

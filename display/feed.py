@@ -89,6 +89,7 @@ class DisplayFeed:
         zones = self.screen.zones or ["+"]
         for z in zones:
             self.bus.subscribe(REGISTRY["zone.board"], self._on_board, ident=z)
+            self.bus.subscribe(REGISTRY["zone.waiting"], self._on_waiting, ident=z)
             self.bus.subscribe(REGISTRY["zone.called"], self._on_called, ident=z)
         self.bus.subscribe(REGISTRY["engine.availability"], self._on_engine, ident=ENGINE_ID)
         self.bus.subscribe(REGISTRY["config.current"], self._on_config, ident=HALL)
@@ -128,6 +129,12 @@ class DisplayFeed:
             self._put("board-cleared", p.ident)
             return
         self._decode("board", payload, m.ZoneBoard)
+
+    def _on_waiting(self, p: Parsed, payload: bytes) -> None:
+        if not payload:
+            self._put("waiting-cleared", p.ident)
+            return
+        self._decode("waiting", payload, m.ZoneWaiting)
 
     def _on_called(self, p: Parsed, payload: bytes) -> None:
         self._decode("called", payload, m.CalledEvent)
@@ -180,6 +187,10 @@ class DisplayFeed:
                     cb(item, fresh)
             elif kind == "board-cleared":
                 self.board.clear_board(item)
+            elif kind == "waiting":
+                self.board.on_waiting(item)
+            elif kind == "waiting-cleared":
+                self.board.clear_waiting(item)
             elif kind == "engine":
                 self.board.on_engine(item.state if item is not None else None)
             elif kind == "progress":

@@ -125,6 +125,8 @@ class Bridge:
                               | {d.window for d in mine if d.window})
         self._window_set = set(self.windows)
         self._states: dict[str, messages.WindowState] = {}
+        self._waiting: dict[str, int] = {}  # window -> its count, from the zone's waiting counts
+        self._zones = sorted({w.zone for w in config.windows if w.id in self._window_set})
         self._last_view: dict[str, object] = {}
         self._avail: dict[str, tuple[str, dict]] = {}
         self._lock = threading.Lock()
@@ -150,6 +152,8 @@ class Bridge:
             self._requesters[wid] = r
             self._workers[wid] = _WindowWorker(wid, self._send)
         bus.subscribe(REGISTRY["window.state"], self._on_state)
+        for zone in self._zones:
+            bus.subscribe(REGISTRY["zone.waiting"], self._on_waiting, ident=zone)
         bus.subscribe(REGISTRY["window.evaluate"], self._on_evaluate)
         bus.subscribe(REGISTRY["engine.availability"], self._on_engine)
         bus.on_connect(self._republish)
@@ -193,17 +197,37 @@ class Bridge:
             self._states[wid] = state
         self._show(wid, state)
 
+    def _on_waiting(self, parsed: Parsed, payload: bytes) -> None:
+        """A zone's counts: only the windows whose own count moved are redrawn."""
+        if not payload:
+            return
+        try:
+            counts = messages.decode(payload, messages.ZoneWaiting)
+        except Exception as e:
+            log.warning("bad waiting counts for zone %s: %s", parsed.ident, e)
+            return
+        moved = []
+        with self._lock:
+            for wid, n in counts.windows.items():
+                if wid in self._window_set and self._waiting.get(wid) != n:
+                    self._waiting[wid] = n
+                    moved.append((wid, self._states.get(wid)))
+        for wid, state in moved:
+            if state is not None:  # before its state: nothing to draw the count on yet
+                self._show(wid, state)
+
     def _show(self, wid: str, state) -> None:
         now = self.clock.now()
+        waiting = self._waiting.get(wid, 0)
         for d in self._by_window.get(wid, []):
             drv = self._driver_of.get(d.id)
             if drv is None:
                 continue
             if d.kind == "ledbar":
-                view = self._leds[d.id].render(state, now, self.out_of_service)
+                view = self._leds[d.id].render(state, now, self.out_of_service, waiting)
                 urgent = self._changed(d.id, view, lambda v: (v.lines[0], v.flash_s > 0))
             elif d.kind == "keypad":
-                view = keypad_view(state)
+                view = keypad_view(state, waiting)
                 urgent = self._changed(d.id, view, lambda v: (v.status, v.number))
             else:
                 continue

@@ -19,11 +19,13 @@ class KeypadView:
     number: str       # current ticket number or "----"
 
 
-def keypad_view(state) -> KeypadView:
+def keypad_view(state, waiting: int = 0) -> KeypadView:
+    """``state``: the window's WindowState (None: not known yet); ``waiting``: its count
+    from the zone's waiting counts."""
     if state is None:
         return KeypadView("closed", 0, "----")
     number = state.ticket.number if state.ticket is not None else "----"
-    return KeypadView(state.status, state.waiting, number)
+    return KeypadView(state.status, waiting, number)
 
 
 class KeyRefused(ValueError):

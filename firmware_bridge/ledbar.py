@@ -64,15 +64,15 @@ class LedPresenter:
         self._recalls = 0
         self._flash_until = 0.0
 
-    def render(self, state, now: float, out_of_service: bool = False) -> LedView:
+    def render(self, state, now: float, out_of_service: bool = False, waiting: int = 0) -> LedView:
         """``state`` is a :class:`hall.messages.WindowState` (or None: nothing known yet);
-        ``out_of_service``: the engine has been unreachable too long to trust ``state``."""
+        ``out_of_service``: the engine has been unreachable too long to trust ``state``;
+        ``waiting``: the window's count from its zone's ``zone/<z>/waiting``."""
         t = self.texts
         win = self.window_number
         if out_of_service:
             self._ticket, self._recalls, self._flash_until = None, 0, 0.0
             return LedView(lines=(_fmt(t.out_of_service, number="", window=win, waiting=""),))
-        waiting = state.waiting if state is not None else 0
         ticket = state.ticket if state is not None else None
         if ticket is not None:
             if ticket.ticket == self._ticket and ticket.recalls > self._recalls:

@@ -44,6 +44,7 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     "config.current": (ENGINE, PUBLIC),
     "config.audit": (ENGINE, ADMINS),  # who changed the config, and how
     "zone.board": (ENGINE, PUBLIC),
+    "zone.waiting": (ENGINE, PUBLIC),  # counts only: what a wall screen shows
     "zone.called": (ENGINE, PUBLIC),
     "stats.summary": (ENGINE, PUBLIC),
     "stats.engine": (ENGINE, ADMINS),
@@ -53,11 +54,12 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     # the public progress board: cases with masked names, written by the engine's case desk
     "stats.progress": (ENGINE, PUBLIC),
     "stats.case_depts": (ENGINE, ADMINS),  # per-department case counts for the supervisors
-    "alert.case": (ENGINE, ADMINS),  # 电子监察: a case near or past its deadline
+    "alert.case": (ENGINE, CONSOLE),  # 电子监察: a case near or past its deadline (no personal data)
     "window.state": (ENGINE, {"bridge": "windows", "terminal": "windows", "display": "windows", "admin": "all"}),
     "window.evaluate": (ENGINE, {"bridge": "windows", "terminal": "windows"}),
     "window.settled": (ENGINE, {"terminal": "windows", "admin": "all", "monitor": "all"}),
     "alert.unattended": (ENGINE, CONSOLE),
+    "alert.supervision": (ENGINE, CONSOLE),  # long waits and queues, paused or idle windows, 忙闲不均
     "alert.followup": (ENGINE, CONSOLE),
     "alert.staff": (ENGINE, ADMINS),  # a kiosk calling floor staff: the supervisors' console
     "stats.satisfaction.window": (ENGINE, CONSOLE),

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import paho.mqtt.client as mqtt
 
 from . import messages
+from .errors import ErrorCode as E
 from .topics import REGISTRY, Parsed, TopicError, TopicSpec
 
 log = logging.getLogger("hall.bus")
@@ -370,7 +371,7 @@ class Requester:
         if not self.bus.connected:
             # Not queued for later: a kiosk whose citizen has walked away must not
             # have its request delivered minutes afterwards (a ghost ticket).
-            raise RequestError("offline", "not connected to the hall bus")
+            raise RequestError(E.OFFLINE, "not connected to the hall bus")
         self._ensure_sub(op)
         rid = req_id or self.new_id()
         pending = _Pending()
@@ -380,7 +381,7 @@ class Requester:
         try:
             for _attempt in range(retries + 1):
                 if not self.bus.connected:
-                    raise RequestError("offline", "lost the connection to the hall bus")
+                    raise RequestError(E.OFFLINE, "lost the connection to the hall bus")
                 self.bus.publish(spec, self.ident, data)
                 if pending.event.wait(timeout):
                     resp = pending.response
@@ -388,8 +389,8 @@ class Requester:
                     if resp.status == "ok":
                         return resp.data
                     err = resp.error
-                    raise RequestError(err.code if err else "error", err.message if err else "")
-            raise RequestError("timeout", f"no reply to {op} within {timeout}s × {retries + 1}")
+                    raise RequestError(err.code if err else E.INTERNAL, err.message if err else "")
+            raise RequestError(E.TIMEOUT, f"no reply to {op} within {timeout}s × {retries + 1}")
         finally:
             with self._lock:
                 self._pending.pop(rid, None)

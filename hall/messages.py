@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from .errors import ErrorCode as E
+
 MAX_PAYLOAD = 16 * 1024  # bytes; larger requests are refused unread
 # Arrays and objects nested deeper than this are refused before any decode:
 # a decoder recurses once per level, and 2 KB of "[[[[…" would otherwise reach
@@ -106,6 +108,19 @@ class KioskRateRequest(Inbound):
     level: Level
     reasons: list[Literal["attitude", "efficiency", "explanation", "other"]] = []
     comment: ShortText | None = None
+
+class PrintedAck(Outbound):
+    """The engine noted whether the kiosk printed the ticket."""
+
+    ticket: str
+    printed: bool
+
+class RatingAck(Outbound):
+    """A rating recorded (from a kiosk or a window's evaluator); ``level`` null:
+    recorded as *not rated* (the evaluator timed out)."""
+
+    ticket: str
+    level: int | None
 
 class StaffCall(Outbound):
     """A kiosk's call for floor staff, retained on ``alert/<kiosk>/staff`` until cleared."""
@@ -223,7 +238,6 @@ class WindowState(Outbound):
     status: Literal["open", "paused", "closed"]
     staff: str | None
     ticket: TicketBrief | None
-    waiting: int
     at: float
     pause_reason: str | None = None
 
@@ -306,8 +320,17 @@ class ZoneBoard(Outbound):
     zone: str
     current: list[CallEntry]
     recent: list[CallEntry]
-    waiting: dict[str, int]
-    waiting_total: int
+    at: float
+
+class ZoneWaiting(Outbound):
+    """A zone's waiting counts, by matter group and by window of the zone.
+
+    Apart from the board and the window states, so that a new ticket costs one
+    small message per zone it touches, however many windows the hall has."""
+    zone: str
+    groups: dict[str, int]  # tickets of this zone's matters waiting, by group prefix (none: absent)
+    total: int  # the sum of ``groups``
+    windows: dict[str, int]  # every window of the zone: the tickets it may call now (lent lines too)
     at: float
 
 class CalledEvent(Outbound):
@@ -545,13 +568,24 @@ class SmsStatusRequest(Inbound):
 class SmsSyncRequest(Inbound):
     """From an SMS sender at start: resend me every message still pending."""
 
+class SmsStatusAck(Outbound):
+    """The state the engine now holds for the message (a re-report of a final one changes nothing)."""
+
+    sms: str
+    state: SmsState
+
+class SmsPending(Outbound):
+    """How many messages the engine resends to the sender that (re)started."""
+
+    pending: int
+
 class SmsRequest(Outbound):
     """An SMS to send.  ``phone`` is the full number: only the sender sees it."""
 
     sms: str
     ticket: str
-    reason: Literal["issued", "near", "called", "requeue", "notice",
-                 "case_ready", "case_correction", "case_extended"]
+    reason: Literal["issued", "near", "called", "requeue", "notice", "supervision",
+                    "case_ready", "case_correction", "case_extended"]
     phone: str
     text: str
     lang: str
@@ -622,6 +656,9 @@ class Appointment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class AppointmentsRequest(Inbound):
     appointments: list[Appointment]
+
+class AppointmentsLoaded(Outbound):
+    loaded: int  # bookings loaded (a code loaded again keeps the ticket it was used for)
 
 class ConfigCurrent(Outbound):
     """The config in force: no staff roster, no green-channel codes (``codes: []``)."""
@@ -710,6 +747,28 @@ class UnattendedAlert(Outbound):
     active: bool
     since: float | None
     at: float
+
+class SupervisionAlert(Outbound):
+    """电子监察 on the floor (id = ``<kind>.<subject>``), retained while it lasts and
+    cleared with an empty retained message; nothing personal in it.
+
+    ``long_wait``: ``subject`` a matter or bundle whose oldest ticket (``ticket``, its
+    number) has waited ``value`` minutes; ``long_queue``: ``value`` tickets wait for
+    it; ``paused`` / ``idle``: a window (``window_number``) paused, or open calling
+    nobody while its tickets wait, ``value`` minutes; ``imbalance``: ``subject`` is
+    ``hall``, ``value`` the index, ``moves`` the balancer's suggestion. ``value`` is
+    as measured when raised; ``threshold`` the configured line."""
+
+    kind: Literal["long_wait", "long_queue", "paused", "idle", "imbalance"]
+    subject: str
+    value: float
+    threshold: float
+    since: float
+    at: float
+    window_number: str | None = None
+    ticket: str | None = None
+    moves: list[BalanceMove] = []
+
 
 class EngineStats(Outbound):
     """Commit latency is measured from a batch leaving the worker to its commit's fsync."""
@@ -801,6 +860,7 @@ PAYLOAD_TYPES: dict[str, type] = {
     "SettledEvent": SettledEvent,
     # boards and wall displays
     "ZoneBoard": ZoneBoard,
+    "ZoneWaiting": ZoneWaiting,
     "CalledEvent": CalledEvent,
     "ProgressBoard": ProgressBoard,
     "CaseAlert": CaseAlert,
@@ -823,6 +883,7 @@ PAYLOAD_TYPES: dict[str, type] = {
     "HallSummary": HallSummary,
     "BalanceView": BalanceView,
     "UnattendedAlert": UnattendedAlert,
+    "SupervisionAlert": SupervisionAlert,
     "EngineStats": EngineStats,
     "AvailabilityDigest": AvailabilityDigest,
     **REQUEST_TYPES,
@@ -836,7 +897,8 @@ RESPONSE_DATA: dict[str, type] = {
     "alert.case_ack": CaseAlert,
     "device.case_open": CaseView, "device.case_step": CaseView, "device.case_extend": CaseView,
     "window.cases": CaseList,
-    "kiosk.staff": StaffCall,
+    "kiosk.staff": StaffCall, "kiosk.printed": PrintedAck, "kiosk.rate": RatingAck, "window.rate": RatingAck,
+    "device.sms_status": SmsStatusAck, "device.sms_sync": SmsPending, "config.appointments": AppointmentsLoaded,
     "kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData, "kiosk.profile_erase": ProfileErased,
     **{f"window.{op}": WindowState for op in (
         "login", "logout", "next", "recall", "noshow", "start", "transfer", "pause", "resume", "finish")},
@@ -874,7 +936,7 @@ def check_bounds(data: bytes, max_size: int = MAX_PAYLOAD, max_depth: int = MAX_
     """Refuse ``data`` (raise :class:`Unreadable`) if it is too large or nests
     too deep; looks at bytes only, never decodes."""
     if len(data) > max_size:
-        raise Unreadable("too_large", f"payload of {len(data)} bytes; at most {max_size}")
+        raise Unreadable(E.TOO_LARGE, f"payload of {len(data)} bytes; at most {max_size}")
     if data.count(b"[") + data.count(b"{") <= max_depth:
         return  # the common case: too few brackets to nest too deep at all
     depth = 0
@@ -883,7 +945,7 @@ def check_bounds(data: bytes, max_size: int = MAX_PAYLOAD, max_depth: int = MAX_
         if c == 0x5B or c == 0x7B:  # [ {
             depth += 1
             if depth > max_depth:
-                raise Unreadable("too_deep", f"arrays/objects nested deeper than {max_depth}")
+                raise Unreadable(E.TOO_DEEP, f"arrays/objects nested deeper than {max_depth}")
         elif c == 0x5D or c == 0x7D:  # ] }
             depth -= 1
 

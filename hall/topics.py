@@ -201,7 +201,10 @@ _SPECS += _requests(Kind.WINDOW, "window terminal", {
 # --- boards and wall displays ---
 _SPECS += [
     TopicSpec("zone.board", Kind.ZONE, "board", "ZoneBoard", True, "engine",
-              "A zone's current calls, recent calls and waiting counts."),
+              "A zone's current calls and recent calls."),
+    TopicSpec("zone.waiting", Kind.ZONE, "waiting", "ZoneWaiting", True, "engine",
+              "A zone's waiting counts: per matter group, and per window of the zone; published when one "
+              "of them changes (at most every half second), never by re-sending window states."),
     TopicSpec("zone.called", Kind.ZONE, "called", "CalledEvent", False, "engine",
               "A ticket called (or recalled) to a window of this zone."),
     TopicSpec("stats.progress", Kind.STATS, "progress", "ProgressBoard", True, "engine",
@@ -286,6 +289,9 @@ _SPECS += [
               "忙闲不均: windows lent to long queues, or the balancer's suggestions (id is always `hall`)."),
     TopicSpec("alert.unattended", Kind.ALERT, "unattended", "UnattendedAlert", True, "engine",
               "空岗: a window in service hours with nobody logged in (id = window id)."),
+    TopicSpec("alert.supervision", Kind.ALERT, "supervision", "SupervisionAlert", True, "engine",
+              "电子监察: a long wait or queue, a window paused or idle too long, 忙闲不均 (id = "
+              "`<kind>.<subject>`); cleared with an empty retained message. No personal data."),
     TopicSpec("stats.availability", Kind.STATS, "availability", "AvailabilityDigest", True, "metrics",
               "Every client's availability with the time it changed, as `onewindow metrics` saw it (id is "
               "always `hall`); read by `onewindow status`."),

@@ -137,7 +137,7 @@ class KioskFlow:
         self.printer_state: str = "unknown"      # ok | near_end | paper_out | offline | unknown
         self.changes = 0                         # bumped on every visible change (renderer hint)
         self._search = None
-        self.waiting: dict[str, dict[str, int]] = {}  # zone → group prefix → waiting (the zone boards)
+        self.waiting: dict[str, dict[str, int]] = {}  # zone → group prefix → waiting (zone/<z>/waiting)
 
     # ----------------------------------------------------------- helpers --
     @property
@@ -562,8 +562,8 @@ class KioskFlow:
             self.changes += 1
         return [self._printed(ok, error, ticket)]
 
-    def on_board(self, zone: str, waiting: dict[str, int] | None) -> None:
-        """A zone's retained board (waiting per group); None when it was cleared."""
+    def on_waiting(self, zone: str, waiting: dict[str, int] | None) -> None:
+        """A zone's retained waiting counts per group; None when they were cleared."""
         if waiting is None:
             self.waiting.pop(zone, None)
         else:

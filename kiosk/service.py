@@ -29,6 +29,7 @@ from hall.bus import Bus, BusSettings, RequestError, Requester
 from hall.clock import Clock, SystemClock
 from hall.config import HallConfig, parse_config
 from hall.topics import REGISTRY, Parsed
+from hall.errors import ErrorCode as E
 
 from .fake_printer import FakePrinter
 from .flow import S, Effect, KioskFlow, Print, PrintCase, Send
@@ -92,8 +93,8 @@ class KioskService:
         self.requester.subscribe_all()
         self.bus.subscribe(REGISTRY["engine.availability"], self._on_engine)
         self.bus.subscribe(REGISTRY["config.current"], self._on_config, ident="hall")
-        # waiting counts on the matter buttons come from the retained zone boards
-        self.bus.subscribe(REGISTRY["zone.board"], self._on_board)
+        # waiting counts on the matter buttons come from the zones' retained counts
+        self.bus.subscribe(REGISTRY["zone.waiting"], self._on_waiting)
         self.bus.on_connect(self._on_connect)
         for name, target, arg in (("kiosk-requests", self._request_worker, self._requests),
                                   ("kiosk-notes", self._request_worker, self._notes),
@@ -186,7 +187,7 @@ class KioskService:
                     # deliver it after a reconnect, issuing a ticket to someone
                     # who has walked away; fail at once instead ("Retry" later
                     # resends the same id).
-                    raise RequestError("timeout", "not connected to the broker")
+                    raise RequestError(E.TIMEOUT, "not connected to the broker")
                 data = self.requester.call(eff.op, eff.body, timeout=t.request_s,
                                            retries=t.retries, req_id=eff.req_id)
                 ok, code = True, None
@@ -291,13 +292,13 @@ class KioskService:
             return
         self._engines[parsed.ident] = state
 
-    def _on_board(self, parsed: Parsed, payload: bytes) -> None:
+    def _on_waiting(self, parsed: Parsed, payload: bytes) -> None:
         try:
-            waiting = m.decode(payload, m.ZoneBoard).waiting if payload else None
+            groups = m.decode(payload, m.ZoneWaiting).groups if payload else None
         except Exception as e:
-            log.warning("ignored zone board %s: %s", parsed.ident, e)
+            log.warning("ignored waiting counts of zone %s: %s", parsed.ident, e)
             return
-        self._post(lambda: self.flow.on_board(parsed.ident, waiting))
+        self._post(lambda: self.flow.on_waiting(parsed.ident, groups))
 
     def _on_config(self, parsed: Parsed, payload: bytes) -> None:
         """A newer hall config from the engine; applied when the kiosk is at home."""

@@ -1,9 +1,7 @@
 """How many wait for a matter or bundle, and about how long (pure).
 
-The one place that reads waiting counts for the kiosk: today from the zone
-boards' per-group counts (``zone/<z>/board``, retained), which is all a kiosk
-may read.  When the engine publishes counts per matter group on their own
-topics, only :func:`waiting_for` changes.
+The one place that reads waiting counts for the kiosk: the per-group counts
+of each zone's retained ``zone/<z>/waiting``, which is all a kiosk may read.
 
 The estimate is a range, not a promise: the people ahead share the windows
 that serve the matter, each taking about the matter's configured minutes;
@@ -28,12 +26,12 @@ class Wait:
     high_min: int
 
 
-def waiting_for(cfg: HallConfig, boards: dict[str, dict[str, int]], target: str) -> Wait | None:
-    """The wait for ``target`` (matter or bundle id); None while no board has arrived."""
+def waiting_for(cfg: HallConfig, counts: dict[str, dict[str, int]], target: str) -> Wait | None:
+    """The wait for ``target`` (matter or bundle id); None while its zone's counts have not arrived."""
     obj = cfg.matter(target) or cfg.bundle(target)
-    if obj is None or obj.zone not in boards:
+    if obj is None or obj.zone not in counts:
         return None
-    people = boards[obj.zone].get(obj.group, 0)
+    people = counts[obj.zone].get(obj.group, 0)
     minutes = obj.minutes if cfg.matter(target) else sum(cfg.matter(x).minutes for x in obj.matters)
     windows = max(1, sum(1 for w in cfg.windows if target in w.serves))
     mid = people * minutes / windows

@@ -185,15 +185,17 @@ def _pad(text: str, width: int) -> str:
 
 
 class Board:
-    """The terminal board: retained zone boards and the hall summary, redrawn each second."""
+    """The terminal board: retained zone boards and counts and the hall summary, redrawn each second."""
 
     def __init__(self, cfg: HallConfig, bus: Bus):
         self.cfg = cfg
         self.zones: dict[str, dict] = {}
+        self.waits: dict[str, dict] = {}  # zone -> its retained waiting counts
         self.summary: dict = {}
         self.windows: dict[str, dict] = {}  # the clerks look here to see what their keys did
         self.lock = threading.Lock()
         bus.subscribe(REGISTRY["zone.board"], self._zone)
+        bus.subscribe(REGISTRY["zone.waiting"], self._waits)
         bus.subscribe(REGISTRY["window.state"], self._window)
         bus.subscribe(REGISTRY["stats.summary"], self._summary, ident="hall")
 
@@ -201,6 +203,11 @@ class Board:
         if data:
             with self.lock:
                 self.zones[parsed.ident] = json.loads(data)
+
+    def _waits(self, parsed, data: bytes) -> None:
+        if data:
+            with self.lock:
+                self.waits[parsed.ident] = json.loads(data)
 
     def _window(self, parsed, data: bytes) -> None:
         if data:
@@ -217,6 +224,7 @@ class Board:
         with self.lock:
             s = dict(self.summary)
             zones = {k: dict(v) for k, v in self.zones.items()}
+            waits = {k: dict(v) for k, v in self.waits.items()}
         lines = [f"{self.cfg.hall.name.zh}  {self.cfg.hall.name.en}   {clock}",
                  f"issued {s.get('issued', 0):>5}   served {s.get('served', 0):>5}   "
                  f"waiting {s.get('waiting', 0):>4}   no-show {s.get('noshow', 0):>3}   "
@@ -226,8 +234,9 @@ class Board:
         for z in self.cfg.zones:
             b = zones.get(z.id, {})
             calls = "  ".join(f"{c['number']}→{c['window_number']}号" for c in b.get("recent", [])[:6])
-            waiting = " ".join(f"{g}:{n}" for g, n in b.get("waiting", {}).items())
-            lines.append(f"{_pad(z.name.zh, 14)}{_pad(z.name.en, 28)}waiting {b.get('waiting_total', 0):>3} "
+            w = waits.get(z.id, {})
+            waiting = " ".join(f"{g}:{n}" for g, n in w.get("groups", {}).items())
+            lines.append(f"{_pad(z.name.zh, 14)}{_pad(z.name.en, 28)}waiting {w.get('total', 0):>3} "
                          f"[{waiting}]   at windows {len(b.get('current', [])):>2}")
             lines.append(f"{'':14}latest calls: {calls}")
         return "\n".join(lines)

@@ -21,13 +21,13 @@ from .goldens import read_jsonl
 ROOT = Path(__file__).parent.parent
 
 
-def state(status="open", number=None, tstate="called", recalls=0, waiting=3, ticket="20261121-A023"):
+def state(status="open", number=None, tstate="called", recalls=0, ticket="20261121-A023"):
     brief = None
     if number:
         brief = m.TicketBrief(ticket=ticket, number=number, matter="M1", bundle=None, state=tstate,
                               called_at=1.0, recalls=recalls, priority="normal")
     return m.WindowState(window="W05", number="5", zone="Z1", status=status, staff="1001" if status != "closed"
-                         else None, ticket=brief, waiting=waiting, at=1.0)
+                         else None, ticket=brief, at=1.0)
 
 
 # ----------------------------------------------------------------- config --
@@ -98,16 +98,16 @@ LED2 = LED.model_copy(update={"rows": 2, "columns": 32})
 def led_cases() -> list[dict]:
     texts = LedTexts()
     out = []
-    for name, dev, st in [
-        ("closed", LED, state("closed")),
-        ("idle", LED, state("open")),
-        ("paused", LED, state("paused")),
-        ("call", LED, state(number="A023")),
-        ("serving", LED, state(number="A023", tstate="serving")),
-        ("call_2rows", LED2, state(number="G105", waiting=12)),
-        ("unknown", LED, None),
+    for name, dev, st, waiting in [
+        ("closed", LED, state("closed"), 3),
+        ("idle", LED, state("open"), 3),
+        ("paused", LED, state("paused"), 3),
+        ("call", LED, state(number="A023"), 3),
+        ("serving", LED, state(number="A023", tstate="serving"), 3),
+        ("call_2rows", LED2, state(number="G105"), 12),
+        ("unknown", LED, None, 0),
     ]:
-        view = LedPresenter(dev, texts, "5").render(st, 100.0)
+        view = LedPresenter(dev, texts, "5").render(st, 100.0, waiting=waiting)
         enc = view.encoded()
         frame = F.encode(1, F.LED_TEXT, F.led_payload(enc, view.flash_s, any(len(b) > dev.columns for b in enc)),
                          seq=1)
@@ -129,14 +129,14 @@ def test_led_out_of_service_text_replaces_a_stale_call():
     assert p.render(state(number="A023", recalls=1), 100.0).lines[0] == "A023 请到5号窗口"
     away = p.render(state(number="A023", recalls=1), 101.0, out_of_service=True)
     assert (away.lines, away.flash_s) == (("5号窗口 系统维护",), 0)
-    assert p.render(state(number="A023", recalls=1), 102.0).lines == ("A023 请到5号窗口", "等候 3 人")
+    assert p.render(state(number="A023", recalls=1), 102.0, waiting=3).lines == ("A023 请到5号窗口", "等候 3 人")
 
 
 def test_led_flashes_after_a_recall_only_for_a_while():
     p = LedPresenter(LED, LedTexts(flash_s=8), "5")
     assert p.render(state(number="A023"), 100.0).flash_s == 0
     assert p.render(state(number="A023", recalls=1), 101.0).flash_s == 8
-    assert p.render(state(number="A023", recalls=1, waiting=9), 104.5).flash_s == 5  # still flashing
+    assert p.render(state(number="A023", recalls=1), 104.5, waiting=9).flash_s == 5  # still flashing
     assert p.render(state(number="A023", recalls=1), 120.0).flash_s == 0
     assert p.render(state(number="A024"), 121.0).flash_s == 0  # a new call is not a recall
 
@@ -168,7 +168,7 @@ def test_keys_become_window_requests():
 
 
 def test_keypad_view():
-    assert keypad_view(state(number="A023", waiting=4)) == KeypadView("open", 4, "A023")
+    assert keypad_view(state(number="A023"), 4) == KeypadView("open", 4, "A023")
     assert keypad_view(None) == KeypadView("closed", 0, "----")
 
 

@@ -60,6 +60,8 @@ def test_eight_windows_end_to_end(broker, running_engine, bus_client, small_conf
         kiosk = Requester(client, "kiosk", "K1")
         states: dict = {}
         client.subscribe(REGISTRY["window.state"], lambda p, d: states.__setitem__(p.ident, json.loads(d)))
+        counts: dict = {}  # zone -> its retained waiting counts
+        client.subscribe(REGISTRY["zone.waiting"], lambda p, d: counts.__setitem__(p.ident, json.loads(d)))
         windows = [w.id for w in small_config.windows]
         assert len(windows) >= 8
         # staff log in at every window with their staff number on the keypad
@@ -84,9 +86,12 @@ def test_eight_windows_end_to_end(broker, running_engine, bus_client, small_conf
         led1 = rig.led(w1.id)
         number = led1.lines[0].split(" ")[0]
         assert wait(lambda: states[w1.id]["ticket"] and states[w1.id]["ticket"]["number"] == number)
-        st = states[w1.id]
-        want = expected_led(led1.address, [f"{number} 请到{w1.number}号窗口", f"等候 {st['waiting']} 人"])
-        assert any(same_but_seq(f, want) for f in led_frames(led1)), [f.hex() for f in led_frames(led1)]
+
+        def shown_with_count() -> bool:  # the LED bar's second line: the window's count from its zone
+            n = counts.get(w1.zone, {}).get("windows", {}).get(w1.id)
+            want = expected_led(led1.address, [f"{number} 请到{w1.number}号窗口", f"等候 {n} 人"])
+            return n is not None and any(same_but_seq(f, want) for f in led_frames(led1))
+        assert wait(shown_with_count), ([f.hex() for f in led_frames(led1)], counts.get(w1.zone))
         # recall flashes
         rig.press(w1.id, "recall")
         assert wait(lambda: led1.flash_s > 0)

@@ -81,12 +81,13 @@ class Collector:
 
 
 # Who may publish each registry entry, written down independently of hall/acl.py.
-ENGINE_WRITES = {"engine.availability", "window.state", "zone.board", "stats.summary", "alert.unattended",
+ENGINE_WRITES = {"engine.availability", "window.state", "zone.board", "zone.waiting", "stats.summary",
+                 "alert.unattended",
                  "config.current", "zone.called", "window.evaluate", "alert.followup",
                  "stats.satisfaction.window", "stats.satisfaction.staff", "stats.satisfaction.matter",
                  "stats.satisfaction.day", "device.sms", "window.settled", "stats.engine",
                  "stats.balance", "alert.staff", "config.audit", "stats.progress", "stats.case_depts",
-                 "alert.case"}
+                 "alert.case", "alert.supervision"}
 DEVICE_STATE = {"device.availability", "device.status"}
 
 

@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from caller.case_desk import UNSAVED_BATCHES, CaseDesk
-from caller.effects import Changes
 from caller.engine import Refused
 from caller.forms import Forms
 from hall import messages as m
@@ -163,10 +162,10 @@ def test_a_case_moved_twice_before_its_batch_is_committed_reads_its_own_step(tmp
 
     step("review")
     step("decided")  # in the same batch
-    desk.after_batch(Changes(), e, now)  # batch N ends; its commit has not happened
+    desk.on_events([], e, now)  # batch N ends; its commit has not happened
     view = step("issuing")  # in batch N+1
     assert [s.stage for s in view.steps] == ["accepted", "review", "decided", "issuing"]
     assert h.store.case("2026000001").stage == "accepted"  # the store has neither yet
     for _ in range(UNSAVED_BATCHES + 1):  # once the pipeline has surely written them: from the store
-        desk.after_batch(Changes(), e, now)
+        desk.on_events([], e, now)
     assert desk._full("2026000001").stage == "accepted"

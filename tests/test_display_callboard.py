@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hall.messages import CalledEvent, CallEntry, CaseProgress, ProgressBoard, ZoneBoard
+from hall.messages import CalledEvent, CallEntry, CaseProgress, ProgressBoard, ZoneBoard, ZoneWaiting
 
 from display.callboard import SEEN_EVENTS, BoardSettings, CallBoard
 
@@ -14,10 +14,12 @@ def entry(number, window="W05", wn="5", at=T0, recall=0):
                      matter="M001", at=at, recall=recall)
 
 
-def board(zone="Z1", current=(), recent=(), waiting=None, at=T0):
-    waiting = waiting or {"A": 3}
-    return ZoneBoard(zone=zone, current=list(current), recent=list(recent), waiting=waiting,
-                     waiting_total=sum(waiting.values()), at=at)
+def board(zone="Z1", current=(), recent=(), at=T0):
+    return ZoneBoard(zone=zone, current=list(current), recent=list(recent), at=at)
+
+
+def waits(zone, groups, at=T0):
+    return ZoneWaiting(zone=zone, groups=groups, total=sum(groups.values()), windows={}, at=at)
 
 
 def called(number, at, event=None, window="W05", wn="5", zone="Z1", recall=0):
@@ -94,7 +96,7 @@ def test_board_replaces_live_calls_and_rebuilds_after_reconnect():
     cb.on_link(False, T0 + 10)
     assert cb.view(T0 + 10).offline == "broker"
     cb.on_link(True, T0 + 20)
-    cb.on_board(board(current=[], recent=[], waiting={"A": 0}, at=T0 + 15), T0 + 20)
+    cb.on_board(board(current=[], recent=[], at=T0 + 15), T0 + 20)
     v = cb.view(T0 + 20)
     assert v.hero is None and v.recent == () and v.offline is None
 
@@ -117,9 +119,10 @@ def test_older_board_in_flight_is_ignored():
 
 def test_zone_filter_and_waiting_by_group_in_config_order():
     cb = make(zones=frozenset({"Z1", "Z8"}))
-    cb.on_board(board("Z1", waiting={"Y": 2, "A": 5}), T0)
-    cb.on_board(board("Z8", waiting={"A": 1}), T0)
-    cb.on_board(board("Z3", current=[entry("C001", "W13", "13")], waiting={"C": 9}), T0)
+    cb.on_waiting(waits("Z1", {"Y": 2, "A": 5}))
+    cb.on_waiting(waits("Z8", {"A": 1}))
+    cb.on_waiting(waits("Z3", {"C": 9}))
+    cb.on_board(board("Z3", current=[entry("C001", "W13", "13")]), T0)
     assert not cb.on_called(called("C001", T0, zone="Z3"), T0)
     v = cb.view(T0)
     assert v.hero is None
@@ -128,9 +131,12 @@ def test_zone_filter_and_waiting_by_group_in_config_order():
 
 def test_waiting_by_zone():
     cb = make(waiting_by="zone")
-    cb.on_board(board("Z1", waiting={"A": 5}), T0)
-    cb.on_board(board("Z3", waiting={"C": 2}), T0)
+    cb.on_waiting(waits("Z1", {"A": 5}))
+    cb.on_waiting(waits("Z3", {"C": 2}))
+    cb.on_waiting(waits("Z1", {"A": 9}, at=T0 - 1))  # older counts overtaken in flight
     assert cb.view(T0).waiting == (("Z1", 5), ("Z3", 2))
+    cb.on_waiting(waits("Z1", {"A": 4}, at=T0 + 1))
+    assert cb.view(T0).waiting == (("Z1", 4), ("Z3", 2))
 
 
 def test_engine_offline_and_unknown_engine_after_grace():
@@ -252,7 +258,7 @@ def test_window_grid_cells_follow_window_states_in_config_order():
     def state(w, n, status, ticket=None):
         brief = TicketBrief(ticket=f"20261121-{ticket}", number=ticket, matter="M001", bundle=None, state="called",
                             called_at=T0, recalls=0, priority="normal") if ticket else None
-        return WindowState(window=w, number=n, zone="Z1", status=status, staff="S1", ticket=brief, waiting=3, at=T0)
+        return WindowState(window=w, number=n, zone="Z1", status=status, staff="S1", ticket=brief, at=T0)
     cb.on_window(state("W01", "1", "open", "A021"))
     cb.on_window(state("W02", "2", "paused"))
     cb.on_window(state("W99", "99", "open", "A001"))  # not on this screen

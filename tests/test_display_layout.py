@@ -139,7 +139,7 @@ def test_rendered_layouts_cut_nothing(layout, lang):
     from display.callboard import BoardSettings, CallBoard
     from display.feed import board_settings, waiting_order
     from display.screen import WallScreen
-    from hall.messages import CalledEvent, CallEntry, ZoneBoard
+    from hall.messages import CalledEvent, CallEntry, ZoneBoard, ZoneWaiting
 
     win = kit.window()
     t0 = 1795400100.0
@@ -159,8 +159,8 @@ def test_rendered_layouts_cut_nothing(layout, lang):
             entries = [CallEntry(ticket=f"20261123-{z}{k}", number=f"A{100 + 20 * i + k:03d}", window=wins[0].id,
                                  window_number=wins[k % len(wins)].number, matter="M001",
                                  at=t0 - 100 - i * 20 - k) for k in range(20)]
-            board.on_board(ZoneBoard(zone=z, current=[], recent=entries, waiting={"A": 188}, waiting_total=188,
-                                     at=t0 - 1), t0)
+            board.on_board(ZoneBoard(zone=z, current=[], recent=entries, at=t0 - 1), t0)
+            board.on_waiting(ZoneWaiting(zone=z, groups={"A": 188}, total=188, windows={}, at=t0 - 1))
         last = [w for w in cfg.windows if w.zone == zone_ids[0]][-1]
         board.on_called(CalledEvent(event="e1", ticket="20261123-A999", number="A999", window=last.id,
                                     window_number=last.number, zone=zone_ids[0], matter="M001", recall=1,

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from hall.config import parse_config
-from hall.messages import CalledEvent, CallEntry, CaseProgress, ProgressBoard, ZoneBoard
+from hall.messages import CalledEvent, CallEntry, CaseProgress, ProgressBoard, ZoneBoard, ZoneWaiting
 
 from display.callboard import CallBoard
 from display.theme import RED_SOFT
@@ -51,8 +51,11 @@ EARLIER = [("A022", "3", 30), ("A021", "1", 95), ("Y003", "2", 130), ("A020", "4
 
 
 def z1_board(at=T0 - 1):
-    return ZoneBoard(zone="Z1", current=[], recent=[entry(n, w, T0 - ago) for n, w, ago in EARLIER],
-                     waiting={"A": 12, "Y": 3}, waiting_total=15, at=at)
+    return ZoneBoard(zone="Z1", current=[], recent=[entry(n, w, T0 - ago) for n, w, ago in EARLIER], at=at)
+
+
+def waits(zone, groups, at=T0 - 1):
+    return ZoneWaiting(zone=zone, groups=groups, total=sum(groups.values()), windows={}, at=at)
 
 
 class Rig:
@@ -104,6 +107,7 @@ def rig():
 def test_new_call_flashes_then_stays(rig, layout):
     r = rig(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
     r.board.on_board(z1_board(), T0)
+    r.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
     assert r.board.on_called(called("A023", "5", T0), T0)
     shown = r.show(T0 + 0.1)  # blink phase "on"
     assert shown["hero_number"] == "请 A023 号"
@@ -129,6 +133,7 @@ def test_new_call_flashes_then_stays(rig, layout):
 def test_recall_is_tagged(rig, layout):
     r = rig(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
     r.board.on_board(z1_board(), T0)
+    r.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
     r.board.on_called(called("A023", "5", T0 - 40), T0 - 40)
     assert r.board.on_called(called("A023", "5", T0, recall=1), T0)
     shown = r.show(T0 + 0.1)
@@ -140,7 +145,8 @@ def test_recall_is_tagged(rig, layout):
 @pytest.mark.parametrize("layout", ["landscape", "portrait"])
 def test_empty_morning_screen(rig, layout):
     r = rig(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
-    r.board.on_board(ZoneBoard(zone="Z1", current=[], recent=[], waiting={}, waiting_total=0, at=T0), T0)
+    r.board.on_board(ZoneBoard(zone="Z1", current=[], recent=[], at=T0), T0)
+    r.board.on_waiting(waits("Z1", {}, at=T0))
     shown = r.show(T0)
     assert "暂无叫号" in shown["hero_window"] and shown["hero_sub"] == "No calls yet"
     assert shown["recent"] == [] and shown["waiting"] == []
@@ -151,6 +157,7 @@ def test_empty_morning_screen(rig, layout):
 def test_offline_mark_broker_and_engine(rig, layout):
     r = rig(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
     r.board.on_board(z1_board(), T0)
+    r.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
     r.board.on_link(False, T0 + 1)
     shown = r.show(T0 + 1)
     assert shown["offline"] == "●  离线 · 信息可能未更新"
@@ -191,6 +198,7 @@ def progress_board(n=11):
 def test_progress_page_rotates_in_when_idle(rig, layout):
     r = rig(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
     r.board.on_board(z1_board(), T0)
+    r.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
     r.board.on_progress(progress_board())
     assert r.show(T0)["page"] == "calls"
     shown = r.show(T0 + 60)  # idle_seconds (60) after start
@@ -249,6 +257,7 @@ def test_progress_page_in_traditional_chinese_and_english(rig, lang):
 def test_traditional_chinese_screen(rig):
     r = rig(zones=["Z1"], layout="landscape", languages=["zh-TW", "en"])
     r.board.on_board(z1_board(), T0)
+    r.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
     r.board.on_called(called("A023", "5", T0), T0)
     shown = r.show(T0 + 0.6)
     assert "請" in shown["hero_number"] and "號" in shown["hero_number"]
@@ -260,6 +269,7 @@ def test_traditional_chinese_screen(rig):
 def test_english_screen(rig):
     r = rig(zones=["Z1"], layout="portrait", languages=["en", "zh-CN"])
     r.board.on_board(z1_board(), T0)
+    r.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
     r.board.on_called(called("A023", "5", T0), T0)
     shown = r.show(T0 + 0.6)
     assert "No." in shown["hero_number"] and "A023" in shown["hero_number"]
@@ -272,9 +282,11 @@ def test_english_screen(rig):
 def test_all_zones_screen_counts_waiting_by_zone(rig):
     r = rig(zones=[], layout="landscape", languages=["zh-CN", "en"], waiting_by="zone", recent=5)
     r.board.on_board(z1_board(), T0)
-    r.board.on_board(ZoneBoard(zone="Z3", current=[entry("C007", "13", T0 - 5)], recent=[],
-                               waiting={"C": 9, "Y": 1}, waiting_total=10, at=T0), T0)
-    r.board.on_board(ZoneBoard(zone="Z7", current=[], recent=[], waiting={"G": 21}, waiting_total=21, at=T0 - 1), T0)
+    r.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
+    r.board.on_board(ZoneBoard(zone="Z3", current=[entry("C007", "13", T0 - 5)], recent=[], at=T0), T0)
+    r.board.on_waiting(waits("Z3", {"C": 9, "Y": 1}))
+    r.board.on_board(ZoneBoard(zone="Z7", current=[], recent=[], at=T0 - 1), T0)
+    r.board.on_waiting(waits("Z7", {"G": 21}))
     r.board.on_called(called("G031", "40", T0, zone="Z7"), T0)
     shown = r.show(T0 + 0.6)
     assert "G031" in shown["hero_number"] and "40" in shown["hero_window"]
@@ -347,6 +359,7 @@ def test_window_grid_screen(rig, layout):
     from hall.messages import TicketBrief, WindowState
     r = rig(zones=["Z1", "Z2"], layout=layout, languages=["zh-CN", "en"], style="windows")
     r.board.on_board(z1_board(), T0)
+    r.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
     wins = [w for w in r.cfg.windows if w.zone in ("Z1", "Z2")]
     for i, w in enumerate(wins):
         status = ["open", "open", "paused", "closed"][i % 4]
@@ -354,7 +367,7 @@ def test_window_grid_screen(rig, layout):
         brief = TicketBrief(ticket=f"20261123-{ticket}", number=ticket, matter="M001", bundle=None,
                             state="serving", called_at=T0 - 60, recalls=0, priority="normal") if ticket else None
         r.board.on_window(WindowState(window=w.id, number=w.number, zone=w.zone, status=status, staff=None,
-                                      ticket=brief, waiting=3, at=T0))
+                                      ticket=brief, at=T0))
     r.board.on_called(called("A023", "5", T0), T0)
     shown = r.show(T0 + 0.1)
     assert "A023" in shown["hero_strip"]

@@ -74,6 +74,57 @@ def test_issue_call_finish_through_the_broker(running_engine, bus_client):
     assert [(r.level, r.source, r.staff) for r in eng.store.ratings()] == [(4, "evaluator", "S001")]
 
 
+class Ordered:
+    """Every message of some registry entries, in the order the broker delivered them."""
+
+    def __init__(self, bus, *names):
+        self.q: queue.Queue = queue.Queue()
+        for name in names:
+            bus.subscribe(REGISTRY[name], lambda p, d: self.q.put((p.spec.name, p.ident, json.loads(d) if d else None)))
+
+    def until(self, name, ident, where=lambda msg: True, timeout=5.0) -> list[tuple[str, str, dict]]:
+        """Everything up to and including the first message of ``name``/``ident`` (``where``)."""
+        seen = []
+        while True:
+            item = self.q.get(timeout=timeout)
+            seen.append(item)
+            if item[:2] == (name, ident) and where(item[2]):
+                return seen
+
+
+def counts_of(msg: dict) -> tuple:
+    assert isinstance(msg["at"], float)
+    return msg["zone"], msg["groups"], msg["total"], msg["windows"]
+
+
+def test_a_count_change_sends_one_zone_waiting_and_no_window_state(running_engine, bus_client):
+    """The cost of a ticket follows the zones it touches, not the number of windows."""
+    eng = running_engine()
+    c = bus_client(eng.hall_id, "watch")
+    seen = Ordered(c, "window.state", "zone.board", "zone.waiting")
+    kiosk = Requester(c, "kiosk", "K1")
+    w5, w1 = Requester(c, "window", "W5"), Requester(c, "window", "W1")
+    w5.call("login", {"staff": "S5"})
+    # the retained views of the engine's start, then W5's own change
+    seen.until("window.state", "W5", lambda st: st["staff"] == "S5")
+    kiosk.call("issue", {"matter": "M4"})  # Z2, group G: windows W5, W6 may call it
+    got = seen.until("zone.waiting", "Z2")
+    assert [(n, i) for n, i, _ in got] == [("zone.waiting", "Z2")]
+    assert counts_of(got[-1][2]) == ("Z2", {"G": 1}, 1, {"W5": 1, "W6": 1, "W7": 0, "W8": 0})
+    # a marker: W1's own state.  Before it, nothing at all: no window state re-sent
+    # for a count, no board, no counts of a zone whose counts did not change
+    w1.call("login", {"staff": "S1"})
+    assert [(n, i) for n, i, _ in seen.until("window.state", "W1")] == [("window.state", "W1")]
+    # a call: the window's own state, the zone's board, and its counts at once lower
+    assert w5.call("next", {})["ticket"]["number"] == "G001"
+    got = seen.until("zone.waiting", "Z2")
+    assert [(n, i) for n, i, _ in got] == [("window.state", "W5"), ("zone.board", "Z2"), ("zone.waiting", "Z2")]
+    assert "waiting" not in got[0][2] and "waiting" not in got[1][2]
+    assert counts_of(got[-1][2]) == ("Z2", {}, 0, {"W5": 0, "W6": 0, "W7": 0, "W8": 0})
+    w1.call("logout", {})
+    assert [(n, i) for n, i, _ in seen.until("window.state", "W1")] == [("window.state", "W1")]
+
+
 def test_late_subscriber_rebuilds_from_retained_state(running_engine, bus_client):
     eng = running_engine()
     hid = eng.hall_id
@@ -88,14 +139,16 @@ def test_late_subscriber_rebuilds_from_retained_state(running_engine, bus_client
     late = bus_client(hid, "late")
     ws = Collector(late, "window.state", "W5")
     board = Collector(late, "zone.board", "Z2")
+    counts = Collector(late, "zone.waiting", "Z2")
     avail = Collector(late, "engine.availability", "caller")
     summary = Collector(late, "stats.summary", "hall")
     cfg = Collector(late, "config.current", "hall")
     _, st = ws.get()
-    assert (st["status"], st["staff"], st["ticket"]["number"], st["waiting"]) == ("open", "S5", "G001", 2)
+    assert (st["status"], st["staff"], st["ticket"]["number"]) == ("open", "S5", "G001")
     _, b = board.get()
     assert [c["number"] for c in b["current"]] == ["G001"]
-    assert (b["waiting"], b["waiting_total"]) == ({"G": 2}, 2)
+    _, w = counts.get()
+    assert (w["groups"], w["total"], w["windows"]) == ({"G": 2}, 2, {"W5": 2, "W6": 2, "W7": 1, "W8": 1})
     assert avail.get()[1] == {"state": "online"}
     s = summary.get()[1]
     assert (s["issued"], s["waiting"], s["open_windows"]) == (3, 2, 1)

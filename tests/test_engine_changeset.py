@@ -96,7 +96,7 @@ def test_a_refusal_after_a_change_is_undone_too(monkeypatch):
         e.dequeue(t)
         t.state = "cancelled"
         e.touch(t)
-        raise kiosk_ops.Refused("bad_state", "changed my mind")
+        raise kiosk_ops.Refused(kiosk_ops.E.BAD_STATE, "changed my mind")
     monkeypatch.setitem(h.e._handlers, "kiosk.cancel", requeue_then_refuse)
     assert h.err("kiosk.cancel", "K1", T0 + 2 * MIN, ticket="A003", secret="00000000") == "bad_state"
     assert fingerprint(h.e) == before

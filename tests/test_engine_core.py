@@ -327,7 +327,8 @@ def test_zone_board_and_unattended_alarm():
     b = h.e.zone_board("Z1", T0 + 6)
     assert [(c.number, c.window_number) for c in b.current] == [("A001", "1")]
     assert [c.number for c in b.recent] == ["A001"]
-    assert (b.waiting, b.waiting_total) == ({"A": 1}, 1)
+    w = h.e.zone_waiting("Z1", T0 + 6)
+    assert (w.groups, w.total, w.windows) == ({"A": 1}, 1, {"W1": 1, "W2": 1, "W3": 1, "W4": 0})
     h.e.drain()
     h.e.tick(T0 + 7)  # Monday 09:00: in service hours
     alerts = {a.window: a.active for a in h.e.drain().alerts}

@@ -45,9 +45,9 @@ def test_profile_and_form_replies_reach_only_the_asker(small_config, tmp_path, d
         # the onlookers: each subscribes to the private replies and to one topic it may read (the marker)
         seen: dict[str, queue.Queue] = {}
         for user, private, marker in (
-                ("K02", "kiosk.response.profile_get", ("zone.board", "Z1")),
-                ("onewindow-admin", "kiosk.response.profile_get", ("zone.board", "Z1")),
-                ("onewindow-admin", "window.response.form", ("zone.board", "Z1")),
+                ("K02", "kiosk.response.profile_get", ("zone.waiting", "Z1")),
+                ("onewindow-admin", "kiosk.response.profile_get", ("zone.waiting", "Z1")),
+                ("onewindow-admin", "window.response.form", ("zone.waiting", "Z1")),
                 ("onewindow-bridge", "window.response.form", ("window.state", "W1"))):
             q: queue.Queue = queue.Queue()
             b = bus(user)
@@ -63,7 +63,7 @@ def test_profile_and_form_replies_reach_only_the_asker(small_config, tmp_path, d
         kiosk = Requester(k01, "kiosk", "K01")
         kiosk.call("profile_put", {"id_number": ID_NO, "values": {"name": "张三丰", "phone": "13812345678"}})
         assert kiosk.call("profile_get", {"id_number": ID_NO})["values"]["name"] == "张三丰"   # the asker reads it
-        kiosk.call("issue", {"bundle": "B1", "form": B1_FORM})        # → a new Z1 board: the marker
+        kiosk.call("issue", {"bundle": "B1", "form": B1_FORM})        # → new Z1 counts: the marker
         w1b = bus("W1")
         w1b.start()
         started.append(w1b)
@@ -72,10 +72,10 @@ def test_profile_and_form_replies_reach_only_the_asker(small_config, tmp_path, d
         w1.call("next", {})
         assert w1.call("form", {})["values"]["name"] == "张三丰"     # the clerk's window reads it
         w1.call("recall", {})                                          # → a new W1 state: the bridge's marker
-        kiosk.call("issue", {"matter": "M1"})                          # → another Z1 board, after the form reply
+        kiosk.call("issue", {"matter": "M1"})                          # → new Z1 counts, after the form reply
 
         # each onlooker reads until the marker that was published after every private reply:
-        # the Z1 board counting the M1 ticket, or W1's state after the recall
+        # the Z1 counts with the M1 ticket, or W1's state after the recall
         for key, q in seen.items():
             last = b'"recalls":1' if key.startswith("onewindow-bridge") else b'"A":1'
             while True:

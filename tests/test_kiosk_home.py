@@ -58,13 +58,13 @@ def test_buttons_show_how_many_wait_and_about_how_long_from_the_zone_board():
     f.press("zone:Z1", 0)
     before = [b.sub for blk in view.build(f, 0).blocks for b in blk.buttons if b.action == "target:M1"]
     assert before == ["市场监管局"] or "等候" not in (before[0] or "")  # no board yet: no figure
-    f.on_board("Z1", {"A": 6})
+    f.on_waiting("Z1", {"A": 6})
     subs = {b.action: b.sub for blk in view.build(f, 0).blocks for b in blk.buttons}
     from kiosk.waits import waiting_for
     w = waiting_for(f.cfg, f.waiting, "M1")
     assert w.people == 6 and 0 <= w.low_min < w.high_min
     assert f"等候 6 人 · 约 {w.low_min}–{w.high_min} 分钟" in subs["target:M1"]
-    f.on_board("Z1", {"A": 0})
+    f.on_waiting("Z1", {"A": 0})
     assert "现在无需等候" in {b.action: b.sub for blk in view.build(f, 0).blocks for b in blk.buttons}["target:M1"]
     f.press("target:M1", 0)
     assert any(b.kind == "banner" and "现在无需等候" in b.text for b in view.build(f, 0).blocks)

@@ -358,9 +358,9 @@ def test_example_hall_screens_fit_and_keep_touch_targets(kiosk):
     from hall.config import load_config
     cfg = load_config(Path(__file__).parent.parent / "config" / "hall.example.yaml")
     h, _ = kiosk(cfg, "K01", settings=BusSettings(port=free_port()), printer=False)
-    # the waiting counts the engine's retained zone boards carry
+    # the waiting counts the engine's retained zone counts carry
     for i, z in enumerate(cfg.zones):
-        h.svc.flow.on_board(z.id, {g.prefix: (7 * i + 3) % 23 for g in cfg.groups})
+        h.svc.flow.on_waiting(z.id, {g.prefix: (7 * i + 3) % 23 for g in cfg.groups})
     for elderly in (False, True):
         if elderly:
             h.press("elderly")

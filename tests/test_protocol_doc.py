@@ -22,6 +22,12 @@ def test_every_topic_has_a_payload_type_and_every_request_a_reply():
             assert REGISTRY.response_for(spec).op == spec.op
 
 
+def test_every_request_has_a_typed_reply():
+    """No ad-hoc dict replies: the data of every ok reply has its type in the doc's table."""
+    assert set(m.REQUEST_TYPES) == set(m.RESPONSE_DATA)
+    assert all(isinstance(t, type) and issubclass(t, m.msgspec.Struct) for t in m.RESPONSE_DATA.values())
+
+
 def test_engine_handles_exactly_the_engine_request_ops(small_config):
     from caller.service import CallerService
     e = Engine(small_config)

@@ -53,7 +53,7 @@ class Harness:
     def _commit(self, ch, ext_out) -> None:
         recs = []
         for x in self.exts:
-            xo = x.after_batch(ch, self.e, self.now)
+            xo = x.on_events(ch.domain, self.e, self.now)
             self.events.extend(xo.events)
             recs.extend(xo.records)
         for _x, r in ext_out.items():

@@ -94,19 +94,19 @@ def test_correction_by_sms_sends_exactly_the_missing_materials_once():
     box = SmsOutbox(h.cfg)
     box.rules.restore([], [], h.e.day)
     tid = called(h, phone="13812345678", answers={"agent": "agent"})
-    assert [e.payload.reason for e in box.after_batch(h.e.drain(), h.e, T0 + 2).events] == ["called"]
+    assert [e.payload.reason for e in box.on_events(h.e.drain().domain, h.e, T0 + 2).events] == ["called"]
     out = h.req("window.finish", "W1", T0 + 60,
                 outcome={"kind": "correction", "missing": ["articles", "proxy"], "note": "章程需全体股东签字",
                          "notify": "sms"})
     assert out.error is None
-    got = box.after_batch(h.e.drain(), h.e, T0 + 61)
+    got = box.on_events(h.e.drain().domain, h.e, T0 + 61)
     reqs = [e.payload for e in got.events]
     assert [(r.ticket, r.reason, r.phone) for r in reqs] == [(tid, "notice", "13812345678")]
     assert reqs[0].text == ("【测试行政服务中心】一次性告知：您办理的有限责任公司设立登记还需补齐以下材料："
                             "公司章程、授权委托书、章程需全体股东签字。备齐后请再来办理。")
     # a later batch touching the same ticket sends nothing more
     h.e.touch(h.e.tickets[tid])
-    assert box.after_batch(h.e.drain(), h.e, T0 + 90).events == []
+    assert box.on_events(h.e.drain().domain, h.e, T0 + 90).events == []
 
 
 def test_pause_reason_is_shown_and_cleared():
@@ -134,6 +134,7 @@ def test_queue_view_counts_and_oldest_place_per_line():
 
 
 def test_visit_gives_the_form_and_answers_to_the_window_with_the_phone_masked():
+    from caller.domain import FormFilled
     from tests.test_forms_engine import forms_raw
     h = hall(forms=forms_raw())
     form = {"name": "张三", "id_number": "11010519491231002X", "phone": "13812345678", "company_name": "西湖面馆",
@@ -141,9 +142,9 @@ def test_visit_gives_the_form_and_answers_to_the_window_with_the_phone_masked():
     tid = called(h, phone="13812345678", form=form, answers={"agent": "self"})
     # the core hands the form over in its change set, never on the ticket; the
     # forms extension (caller/forms.py) seals it and installs the reader
-    (handed,) = h.e.drain().forms
-    assert handed[0] == tid and handed[2:] == ("M1", form) and h.e.tickets[tid].form is None
-    h.e.form_of = lambda t: handed[3] if t.id == handed[0] else None
+    (handed,) = [ev for ev in h.e.drain().domain if isinstance(ev, FormFilled)]
+    assert (handed.ticket, handed.target, handed.values) == (tid, "M1", form) and h.e.tickets[tid].form is None
+    h.e.form_of = lambda t: handed.values if t.id == handed.ticket else None
     v = h.ok("window.visit", "W1", T0 + 5)
     assert (v.ticket, v.matter, v.form, v.answers, v.phone) == (
         tid, "M1", form, {"agent": "self"}, "138****5678")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from caller.engine import Refused
+from hall import messages as m
 from caller.sms_outbox import SmsOutbox
 from tests.test_ratings_core import Harness, at, cfg_with
 
@@ -132,7 +133,7 @@ def test_status_resend_sync_expiry_and_wrong_sender():
     h.tick(at(FRI, "09:00") + 21)  # the second was never answered: resent, the first not
     [(ident, req)] = h.take_raw = [(i, r) for i, r in h.take("device.sms")]
     assert (req.sms, req.attempt, req.phone) == (f"{t2.ticket}.issued", 2, "13900001111")
-    assert h.do("device.sms_sync", "sms1") == {"pending": 1}
+    assert h.do("device.sms_sync", "sms1") == m.SmsPending(pending=1)
     assert [r.attempt for _, r in h.take("device.sms")] == [3]
     with pytest.raises(Refused) as e:
         h.do("device.sms_status", "rogue", sms=f"{t2.ticket}.issued", state="sent")
@@ -143,7 +144,7 @@ def test_status_resend_sync_expiry_and_wrong_sender():
     assert states == {f"{t1.ticket}.issued": ("sent", ["17"]),
                       f"{t2.ticket}.issued": ("expired", [])}
     # a re-report of a final message changes nothing
-    assert h.do("device.sms_status", "sms1", sms=f"{t1.ticket}.issued", state="unknown")["state"] == "unknown"
+    assert h.do("device.sms_status", "sms1", sms=f"{t1.ticket}.issued", state="unknown").state == "unknown"
     assert h.store.sms_rows()[0].state == "sent"
 
 

@@ -1,8 +1,8 @@
 """The web process's one connection to the hall bus.
 
 It is a bus client like any other (its own MQTT identity, ``onewindow-web``):
-it keeps the retained window states, zone boards and the engine's
-availability it is sent, acts on the engine only through the window request
+it keeps the retained window states, zone boards, zone waiting counts and
+the engine's availability it is sent, acts on the engine only through the window request
 topics, and hands every change to listeners (the live pages).
 
 paho calls back in its network thread; requests are awaited in the asyncio
@@ -25,12 +25,13 @@ import msgspec
 from hall import messages as m
 from hall.bus import Bus, BusSettings, RequestError
 from hall.topics import REGISTRY, Parsed
+from hall.errors import ErrorCode as E
 
 log = logging.getLogger("web.bus")
 
 # what the admin console reads: aggregates and alerts the engine keeps retained
 CONSOLE_TOPICS = ("stats.summary", "stats.balance", "stats.satisfaction.window", "stats.satisfaction.day",
-                  "alert.unattended", "alert.followup")
+                  "alert.unattended", "alert.followup", "alert.supervision", "alert.case")
 
 Listener = Callable[[str, str, Any], None]  # (what, window or zone id, decoded JSON)
 
@@ -44,6 +45,8 @@ class Hub:
         self.retries = retries
         self.states: dict[str, dict] = {}  # window id → last retained state
         self.boards: dict[str, dict] = {}
+        self.waits: dict[str, dict] = {}  # zone id → its retained waiting counts
+        self.window_waiting: dict[str, int] = {}  # window id → its count, from its zone's
         self.engine = "unknown"  # online | offline | stopped | unknown
         # the console's retained figures and alerts: topic name → id → decoded JSON
         self.retained: dict[str, dict[str, Any]] = {n: {} for n in CONSOLE_TOPICS}
@@ -64,6 +67,7 @@ class Hub:
         b = self.bus
         b.subscribe(REGISTRY["window.state"], self._on_state)
         b.subscribe(REGISTRY["zone.board"], self._on_board)
+        b.subscribe(REGISTRY["zone.waiting"], self._on_waiting)
         b.subscribe(REGISTRY["engine.availability"], self._on_engine)
         for name in CONSOLE_TOPICS:
             b.subscribe(REGISTRY[name], lambda p, d, name=name: self._on_retained(name, p, d))
@@ -107,6 +111,15 @@ class Hub:
             self.boards[p.ident] = data
         self._emit("board", p.ident, data)
 
+    def _on_waiting(self, p: Parsed, payload: bytes) -> None:
+        data = self._json(payload)
+        if data is None:
+            self.waits.pop(p.ident, None)
+        else:
+            self.waits[p.ident] = data
+            self.window_waiting.update(data.get("windows", {}))
+        self._emit("waiting", p.ident, data)
+
     def _on_retained(self, name: str, p: Parsed, payload: bytes) -> None:
         data = self._json(payload)
         if data is None:  # a cleared retained topic: the alert or figure is gone
@@ -135,9 +148,9 @@ class Hub:
     # -------------------------------------------------------- requests --
     def check_online(self) -> None:
         if not self.bus.connected:
-            raise RequestError("offline", "the terminal server has lost the hall bus; nothing was sent")
+            raise RequestError(E.OFFLINE, "the terminal server has lost the hall bus; nothing was sent")
         if self.engine != "online":
-            raise RequestError("engine_offline", f"the queue engine is {self.engine}; nothing was sent")
+            raise RequestError(E.ENGINE_OFFLINE, f"the queue engine is {self.engine}; nothing was sent")
 
     async def request(self, window: str, op: str, body: dict[str, Any], rid: str | None = None) -> Any:
         """Send ``window/<id>/request/<op>`` and return the reply's data.
@@ -164,8 +177,8 @@ class Hub:
                 if resp.status == "ok":
                     return resp.data
                 err = resp.error
-                raise RequestError(err.code if err else "error", err.message if err else "")
-            raise RequestError("timeout", f"no reply from the engine to {op} within "
+                raise RequestError(err.code if err else E.INTERNAL, err.message if err else "")
+            raise RequestError(E.TIMEOUT, f"no reply from the engine to {op} within "
                                           f"{self.timeout_s:g}s × {self.retries + 1}")
         finally:
             with self._lock:

@@ -29,6 +29,7 @@ from .queue import (Bundle, Group, HallInfo, Matter, PriorityPolicy, QueueRules,
                     ServiceHours, Window, Zone)
 from .screens import ScreensConfig
 from .staff import StaffMember, staff_problems
+from .supervision import SupervisionConfig
 
 CURRENT_VERSION = 2
 
@@ -71,6 +72,9 @@ class HallConfig(Strict):
     screens: ScreensConfig = Field(default_factory=ScreensConfig, description="Wall displays and the voice announcer.")
     kiosks: KiosksConfig = Field(default_factory=KiosksConfig, description="Kiosks: guidance, printers, timeouts.")
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Evaluation (好差评) and SMS reminders.")
+    supervision: SupervisionConfig = Field(default_factory=SupervisionConfig,
+                                           description="Thresholds of the floor's alerts: long waits and queues, "
+                                                       "paused or idle windows, 忙闲不均.")
     cases: CasesConfig = Field(default_factory=CasesConfig,
                                description="Cases (办件): supervision warnings, the public board, look-ups.")
     forms: FormsConfig = Field(default_factory=FormsConfig, description="Application forms: fields, per-matter "

@@ -14,8 +14,8 @@ from . import view
 from .acks import AckStore
 
 PUSH_EVERY_S = 0.3
-WATCHED = {"state", "board", "engine", "bus", "stats.summary", "stats.balance", "stats.satisfaction.window",
-           "stats.satisfaction.day", "alert.unattended", "alert.followup"}
+WATCHED = {"state", "waiting", "engine", "bus", "stats.summary", "stats.balance", "stats.satisfaction.window",
+           "stats.satisfaction.day", "alert.unattended", "alert.followup", "alert.supervision", "alert.case"}
 
 
 class Console:
@@ -37,7 +37,7 @@ class Console:
 
     # ----------------------------------------------------------- views --
     def dashboard(self) -> dict:
-        return view.dashboard(self.cfg, self.hub.states, self.hub.boards, self.hub.retained, self.hub.engine)
+        return view.dashboard(self.cfg, self.hub.states, self.hub.waits, self.hub.retained, self.hub.engine)
 
     def alerts(self) -> list[dict]:
         return view.alerts(self.cfg, self.hub.retained, self.acks.get)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from caller.supervision import alert_text
 from hall.config import HallConfig
 
 from ..terminal.view import target_name
 
 STATUS_ZH = {"open": "服务中", "paused": "暂停", "closed": "未登录"}
-KIND_ZH = {"unattended": "空岗", "followup": "差评回访", "balance": "忙闲不均"}
+KIND_ZH = {"unattended": "空岗", "followup": "差评回访", "long_wait": "等候超时", "long_queue": "排队过长",
+           "paused": "暂停超时", "idle": "有人无服务", "imbalance": "忙闲不均", "case": "办件预警"}
 
 
 def _min(seconds: float | None) -> float:
@@ -31,15 +33,17 @@ def _hhmm(epoch: float | None, tz: str) -> str:
     return dt.datetime.fromtimestamp(epoch, ZoneInfo(tz)).strftime("%H:%M")
 
 
-def dashboard(cfg: HallConfig, states: dict[str, dict], boards: dict[str, dict],
+def dashboard(cfg: HallConfig, states: dict[str, dict], waits: dict[str, dict],
               retained: dict[str, dict[str, Any]], engine: str) -> dict:
-    """Per zone and window, and the hall's figures for today."""
+    """Per zone and window, and the hall's figures for today (``waits``: each
+    zone's retained waiting counts)."""
     names = {s.id: s.name for s in cfg.staff}
     sat_w = retained.get("stats.satisfaction.window", {})
     unattended = {w for w, a in retained.get("alert.unattended", {}).items() if a and a.get("active")}
     zones = []
     for z in cfg.zones:
         rows = []
+        counts = waits.get(z.id) or {}
         for w in (w for w in cfg.windows if w.zone == z.id):
             st = states.get(w.id) or {}
             sat = sat_w.get(w.id) or {}
@@ -50,11 +54,10 @@ def dashboard(cfg: HallConfig, states: dict[str, dict], boards: dict[str, dict],
                 "pause_reason": st.get("pause_reason") or "",
                 "staff": st.get("staff") or "", "staff_name": names.get(st.get("staff") or "", ""),
                 "current": t.get("number") or "", "matter": target_name(cfg, t.get("bundle") or t.get("matter")),
-                "waiting": st.get("waiting", 0), "rated": sat.get("rated", 0),
+                "waiting": counts.get("windows", {}).get(w.id, 0), "rated": sat.get("rated", 0),
                 "satisfaction": round(100 * sat.get("rate", 0.0)) if sat.get("rated") else None,
                 "unattended": w.id in unattended})
-        b = boards.get(z.id) or {}
-        zones.append({"id": z.id, "name": z.name.zh, "waiting": b.get("waiting_total", 0),
+        zones.append({"id": z.id, "name": z.name.zh, "waiting": counts.get("total", 0),
                       "open": sum(r["status"] == "open" for r in rows),
                       "paused": sum(r["status"] == "paused" for r in rows), "windows": rows})
     s = retained.get("stats.summary", {}).get("hall") or {}
@@ -100,12 +103,17 @@ def alerts(cfg: HallConfig, retained: dict[str, dict[str, Any]],
                     "text": f"{f.get('number', '')} · {where} · {f.get('level')}星"
                             + (f" · {reasons}" if reasons else "") + f" · 回访期限 {f.get('callback_due', '')}"
                             + (" · 已逾期" if f.get("overdue") else "")})
-    bal = retained.get("stats.balance", {}).get("hall") or {}
-    for mv in bal.get("suggested") or []:
-        out.append({"key": f"balance:{mv['window']}:{mv['line']}:{int(mv.get('since') or 0)}", "kind": "balance",
-                    "subject": mv["window"], "since": mv.get("since"),
-                    "text": f"建议 {mv['window_number']}号窗口 加办「{target_name(cfg, mv['line'])}」"
-                            f"（该队列约需 {mv.get('clearing_min', 0):.0f} 分钟清空）"})
+    for aid, a in sorted(retained.get("alert.supervision", {}).items()):
+        if a:
+            out.append({"key": f"{aid}:{int(a.get('since') or 0)}", "kind": a["kind"], "subject": a["subject"],
+                        "since": a.get("since"), "text": alert_text(cfg, a)})
+    for cid, c in sorted(retained.get("alert.case", {}).items()):
+        if c:  # the level is in the key: a case that turns red is a new alert to acknowledge
+            out.append({"key": f"case:{cid}:{c.get('level')}", "kind": "case", "subject": cid, "since": c.get("at"),
+                        "overdue": c.get("level") == "red",
+                        "text": f"办件 {cid} · {c.get('department', '')}「{c.get('matter', '')}」"
+                                + ("已超过承诺时限" if c.get("level") == "red" else "临近承诺时限")
+                                + f"（期限 {c.get('deadline', '')}，剩 {c.get('days_left', 0)} 个工作日）"})
     acks = acked([a["key"] for a in out])
     for a in out:
         a["kind_zh"] = KIND_ZH[a["kind"]]

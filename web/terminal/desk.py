@@ -51,6 +51,7 @@ class Desk:
         self.cfg = cfg
         self.hub = hub
         self.state: dict | None = hub.states.get(window)
+        self.waiting: int = hub.window_waiting.get(window, 0)
         self.visit: dict | None = None  # the engine's VisitView of the current ticket
         self.queue: dict | None = None
         self.settled: dict | None = None  # the last visit settled here (for the notice print view)
@@ -63,9 +64,12 @@ class Desk:
 
     # ------------------------------------------------------------ pages --
     def snapshot(self) -> list[tuple[str, Any]]:
-        return [("engine", self.engine_view()), ("state", view.state_view(self.cfg, self.state)),
+        return [("engine", self.engine_view()), ("state", self.state_view()),
                 ("queue", view.queue_lines(self.cfg, self.queue)),
                 ("visit", view.visit_view(self.cfg, self.visit)), ("pending", self.pending_view())]
+
+    def state_view(self, st: dict | None = None) -> dict | None:
+        return view.state_view(self.cfg, self.state if st is None else st, self.waiting)
 
     def engine_view(self) -> dict:
         return {"engine": self.hub.engine, "bus": self.hub.connected}
@@ -86,7 +90,7 @@ class Desk:
     def on_state(self, st: dict | None) -> None:
         old = self.state
         self.state = st
-        self.push("state", view.state_view(self.cfg, st))
+        self.push("state", self.state_view())
         cur = (st or {}).get("ticket")
         if cur is None:
             if self.visit is not None:
@@ -95,7 +99,14 @@ class Desk:
         elif self.visit is None or self.visit.get("ticket") != cur["ticket"] or \
                 self.visit.get("state") != cur["state"]:
             self.refresh_visit()
-        if old is None or st is None or old.get("waiting") != st.get("waiting"):
+        if old is None or st is None:
+            self.refresh_queue()
+
+    def on_waiting(self, n: int) -> None:
+        """The window's count moved (its zone's waiting counts): the total and the lines."""
+        if n != self.waiting:
+            self.waiting = n
+            self.push("state", self.state_view())
             self.refresh_queue()
 
     def on_engine(self) -> None:
@@ -177,7 +188,7 @@ class Desk:
             self.on_state(data)
             if data.get("ticket") and self._visit_task is not None:
                 await self._visit_task  # the reply to `next` waits for the form
-        return {"ok": True, "state": view.state_view(self.cfg, data) if isinstance(data, dict) else data}
+        return {"ok": True, "state": self.state_view(data) if isinstance(data, dict) else data}
 
     def discard_unconfirmed(self) -> None:
         self.unconfirmed = None
@@ -225,6 +236,10 @@ class Desks:
     def _dispatch(self, what: str, ident: str, data: Any) -> None:
         if what == "state" and ident in self.desks:
             self.desks[ident].on_state(data)
+        elif what == "waiting" and data:
+            for wid, n in data.get("windows", {}).items():
+                if wid in self.desks:
+                    self.desks[wid].on_waiting(n)
         elif what in ("engine", "bus"):
             for d in self.desks.values():
                 d.on_engine()

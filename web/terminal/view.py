@@ -77,12 +77,13 @@ def visit_view(cfg: HallConfig, v: dict | None, lang: str = LANG) -> dict | None
     }
 
 
-def state_view(cfg: HallConfig, st: dict | None) -> dict | None:
+def state_view(cfg: HallConfig, st: dict | None, waiting: int = 0) -> dict | None:
+    """``waiting``: the window's count, from its zone's waiting counts."""
     if not st:
         return None
     t = st.get("ticket")
     return {"status": st["status"], "staff": st.get("staff"), "number": st.get("number"),
-            "waiting": st.get("waiting", 0), "pause_reason": st.get("pause_reason"),
+            "waiting": waiting, "pause_reason": st.get("pause_reason"),
             "ticket": None if not t else {
                 "ticket": t["ticket"], "number": t["number"], "state": t["state"], "recalls": t["recalls"],
                 "name": target_name(cfg, t.get("bundle") or t.get("matter")), "called_at": t.get("called_at")}}
