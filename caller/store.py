@@ -27,8 +27,12 @@ from hall import messages as m
 from hall.crypto import DataCipher, KeyError_
 from hall.sqlite import open_durable
 
+from hall.daystats import DayStat
+from hall.daystats import encode as _encode_daystat
+
 from .config_admin import StoredRevision
 from .cases import OPEN, Case
+from .daystats import Presence
 from .effects import Changes
 from .form_records import FormsPurge, ProfileDrop, ProfileRow, TicketFormRow
 from .model import Rating, Ticket, WindowRec
@@ -48,6 +52,7 @@ _dec_sms = msgspec.json.Decoder(SmsRecord)
 
 
 _dec_revision = msgspec.json.Decoder(StoredRevision)
+_dec_presence = msgspec.json.Decoder(Presence)
 
 
 def _seal(cipher: Any, personal: dict[str, Any]) -> bytes | None:
@@ -112,6 +117,10 @@ _RECORDS: dict[type, tuple[str, Any]] = {
                  "VALUES (?,?,?,?,?,?,?)", _followup_row),
     StoredRevision: ("INSERT OR REPLACE INTO config_revisions (revision, at, who, action, data) "
                      "VALUES (?,?,?,?,?)", _revision_row),
+    DayStat: ("INSERT OR REPLACE INTO day_stats (day, scope, key, data) VALUES (?,?,?,?)",
+              lambda r: (r.day, r.scope, r.key, _encode_daystat(r))),
+    Presence: ("INSERT OR REPLACE INTO presence (day, window, start, data) VALUES (?,?,?,?)",
+               lambda r: (r.day, r.window, r.start, _enc.encode(r))),
     ProfileRow: ("INSERT OR REPLACE INTO profiles (key, updated_at, expires_at, data) VALUES (?,?,?,?)",
                  lambda r: (r.key, r.updated_at, r.expires_at, r.data)),
     ProfileDrop: ("DELETE FROM profiles WHERE key = ?", lambda r: (r.key,)),
@@ -236,6 +245,27 @@ class Store:
             "SELECT json_extract(CAST(data AS TEXT), '$.department') || '|' || "
             "json_extract(CAST(data AS TEXT), '$.result'), count(*) FROM cases "
             "WHERE json_extract(CAST(data AS TEXT), '$.result') IS NOT NULL GROUP BY 1"))
+
+    # ------------------------------------------------ daily aggregates --
+    def tickets_of_day(self, day: str) -> list[Ticket]:
+        """A day's tickets without their personal data (the aggregate needs none)."""
+        return [_dec_ticket.decode(r[0]) for r in self._reader().execute(
+            "SELECT data FROM tickets WHERE day = ?", (day,))]
+
+    def presence(self, day: str) -> list[Presence]:
+        return [_dec_presence.decode(r[0]) for r in self._reader().execute(
+            "SELECT data FROM presence WHERE day = ? ORDER BY start", (day,))]
+
+    def cases_touched_since(self, since: float) -> list[Case]:
+        """Cases updated at or after ``since`` (those decided since then among them)."""
+        return [_dec_case.decode(r[0]) for r in self._reader().execute(
+            "SELECT data FROM cases WHERE updated_at >= ?", (since,))]
+
+    def days_to_close(self, today: str) -> list[str]:
+        """Days before ``today`` with tickets and no aggregate yet."""
+        return [r[0] for r in self._reader().execute(
+            "SELECT DISTINCT day FROM tickets WHERE day < ? AND day NOT IN "
+            "(SELECT day FROM day_stats WHERE scope = 'hall') ORDER BY day", (today,))]
 
     def sms_unfinished(self) -> list[SmsRecord]:
         """SMS rows the sender has not reported final (pending or queued); a row

@@ -49,6 +49,7 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     "stats.summary": (ENGINE, PUBLIC),
     "stats.engine": (ENGINE, ADMINS),
     "stats.balance": (ENGINE, CONSOLE),
+    "stats.windows": (ENGINE, CONSOLE),  # per-window figures of today: counts and minutes only
     # `onewindow metrics` keeps who is online since when; `onewindow status` (an admin) reads it
     "stats.availability": ({"monitor": "all"}, ADMINS),
     # the public progress board: cases with masked names, written by the engine's case desk

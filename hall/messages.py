@@ -480,6 +480,25 @@ class CaseDeptStats(Outbound):
     departments: dict[str, dict[str, int]]  # name → open, early, on_time, overdue, warned
     at: float
 
+class WindowDay(Outbound):
+    """One window's figures for today (the console's per-window columns)."""
+
+    served: int  # visits finished
+    avg_handle_s: float  # start (or call) to finish, averaged; 0 before the first
+    open_min: float  # logged in and not paused
+    paused_min: float
+    idle_min: float  # open with no citizen at the window
+    utilisation: float  # share of logged-in time (open + paused) with a citizen at the window
+
+
+class WindowsToday(Outbound):
+    """Today's per-window figures, all windows in one message (id is always `hall`)."""
+
+    day: str
+    windows: dict[str, WindowDay]
+    at: float
+
+
 class ProgressBoard(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cases: list[CaseProgress]
     at: float
@@ -865,6 +884,7 @@ PAYLOAD_TYPES: dict[str, type] = {
     "ProgressBoard": ProgressBoard,
     "CaseAlert": CaseAlert,
     "CaseDeptStats": CaseDeptStats,
+    "WindowsToday": WindowsToday,
     "CaseList": CaseList,
     # ratings
     "FollowUp": FollowUp,

@@ -285,6 +285,9 @@ _SPECS += _requests(Kind.CONFIG, "admin", {
 _SPECS += [
     TopicSpec("stats.summary", Kind.STATS, "summary", "HallSummary", True, "engine",
               "Hall-wide KPIs for today, with how far estimates were from waits (id is always `hall`)."),
+    TopicSpec("stats.windows", Kind.STATS, "windows", "WindowsToday", True, "engine",
+              "Today per window: served, average handling, open, paused and idle minutes, utilisation "
+              "(id is always `hall`); refreshed when a visit ends or a window changes, and every 30 s."),
     TopicSpec("stats.balance", Kind.STATS, "balance", "BalanceView", True, "engine",
               "忙闲不均: windows lent to long queues, or the balancer's suggestions (id is always `hall`)."),
     TopicSpec("alert.unattended", Kind.ALERT, "unattended", "UnattendedAlert", True, "engine",

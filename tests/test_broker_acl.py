@@ -87,7 +87,7 @@ ENGINE_WRITES = {"engine.availability", "window.state", "zone.board", "zone.wait
                  "stats.satisfaction.window", "stats.satisfaction.staff", "stats.satisfaction.matter",
                  "stats.satisfaction.day", "device.sms", "window.settled", "stats.engine",
                  "stats.balance", "alert.staff", "config.audit", "stats.progress", "stats.case_depts",
-                 "alert.case", "alert.supervision"}
+                 "alert.case", "alert.supervision", "stats.windows"}
 DEVICE_STATE = {"device.availability", "device.status"}
 
 
