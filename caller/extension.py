@@ -83,5 +83,5 @@ def default_extensions(cfg: Any) -> list[Extension]:
     cipher = engine_cipher()
     forms = Forms(cfg, cipher)
     sms = SmsOutbox(cfg)
-    return [Followups(cfg), Satisfaction(cfg), sms, forms, CaseDesk(cfg, cipher), StaffCalls(cfg),
+    return [Followups(cfg), Satisfaction(cfg), sms, forms, CaseDesk(cfg, cipher, sms), StaffCalls(cfg),
             Supervision(cfg, sms), DayStats(cfg)]

@@ -19,7 +19,7 @@ import sqlite3
 import time
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Iterator, Any
 
 import msgspec
 
@@ -105,13 +105,14 @@ _dec_case = msgspec.json.Decoder(Case)
 
 
 def _case_row(c: Case) -> tuple:
-    return (c.case, c.ticket, c.stage, int(c.stage in OPEN), c.deadline, c.updated_at, _enc.encode(c))
+    return (c.case, c.ticket, c.stage, int(c.stage in OPEN), c.deadline, c.updated_at, _enc.encode(c),
+            f"{c.source}:{c.ref}" if c.ref else None)
 
 
 # extension records by type: (upsert statement, row of one record)
 _RECORDS: dict[type, tuple[str, Any]] = {
-    Case: ("INSERT OR REPLACE INTO cases (id, ticket, stage, open, deadline, updated_at, data) "
-           "VALUES (?,?,?,?,?,?,?)", _case_row),
+    Case: ("INSERT OR REPLACE INTO cases (id, ticket, stage, open, deadline, updated_at, data, ref) "
+           "VALUES (?,?,?,?,?,?,?,?)", _case_row),
     m.FollowUp: ("INSERT OR REPLACE INTO followups (id, ticket, day, status, due, closed_at, data) "
                  "VALUES (?,?,?,?,?,?,?)", _followup_row),
     StoredRevision: ("INSERT OR REPLACE INTO config_revisions (revision, at, who, action, data) "
@@ -210,10 +211,16 @@ class Store:
         if pii is not None and self.cipher is not None:
             a.phone = self.cipher.decrypt_json(pii).get("phone")
         return a
-    def cases_to_restore(self, recent: int) -> tuple[list[Case], list[Case], str]:
-        """(open cases, the ``recent`` latest updated, the highest case number)."""
+    def cases_to_restore(self, recent: int) -> tuple[Iterator[tuple], list[Case], str]:
+        """(the index of every open case — number, deadline, stage, department, warning,
+        acked, source, matter, ticket, accepted day, ref — the ``recent`` latest updated
+        whole, the highest case number). The index is read by SQLite from the JSON, so
+        50,000 open cases are never decoded whole at once."""
         db = self.db
-        open_ = [_dec_case.decode(r[0]) for r in db.execute("SELECT data FROM cases WHERE open = 1")]
+        j = "json_extract(CAST(data AS TEXT), '$.{}')".format
+        open_ = db.execute(f"SELECT id, deadline, stage, {j('department')}, {j('warning')}, {j('acked')}, "
+                           f"{j('source')}, {j('matter')}, ticket, {j('accepted_day')}, ref "
+                           "FROM cases WHERE open = 1")  # a cursor: rows one at a time
         latest = [_dec_case.decode(r[0]) for r in db.execute(
             "SELECT data FROM cases ORDER BY updated_at DESC LIMIT ?", (recent,))]
         row = db.execute("SELECT id FROM cases ORDER BY id DESC LIMIT 1").fetchone()
@@ -225,6 +232,11 @@ class Store:
 
     def case_for_ticket(self, ticket: str) -> str | None:
         row = self._reader().execute("SELECT id FROM cases WHERE ticket = ?", (ticket,)).fetchone()
+        return row[0] if row else None
+
+    def case_by_ref(self, system: str, ref: str) -> str | None:
+        """The number of the case an outside case system knows as ``ref``."""
+        row = self._reader().execute("SELECT id FROM cases WHERE ref = ?", (f"{system}:{ref}",)).fetchone()
         return row[0] if row else None
 
     def case_counts(self) -> list[tuple[str, int]]:

@@ -144,6 +144,13 @@ CREATE TABLE presence (
 CREATE INDEX presence_day ON presence(day);
 """
 
+# A case an outside case system opened is found by "<system>:<its own number>"; unique,
+# so a resent open can never make a second case.
+V6_CASE_REFS = """
+ALTER TABLE cases ADD COLUMN ref TEXT;
+CREATE UNIQUE INDEX cases_ref ON cases(ref) WHERE ref IS NOT NULL;
+"""
+
 MIGRATIONS: list[Migration] = [
     ("tables of the unversioned engine (idempotent on such a database)", lambda db: run_sql(db, V1)),
     ("profiles and ticket forms (encrypted personal data)", lambda db: run_sql(db, V2_FORMS)),
@@ -151,6 +158,7 @@ MIGRATIONS: list[Migration] = [
     ("personal data encrypted at rest (phones, forms, answers), config revisions", Keyed(lambda db, cipher: (
         _encrypt_personal_data(db, cipher), run_sql(db, V4_TABLES)))),
     ("daily aggregates for reports and the windows' presence stretches", lambda db: run_sql(db, V5_DAYSTATS)),
+    ("cases opened by an outside case system, found by its own number", lambda db: run_sql(db, V6_CASE_REFS)),
 ]
 
 
