@@ -179,7 +179,7 @@ def ahead(e: Engine, t: Ticket, now: float, limit: int | None = None) -> int:
     ``limit``: stop counting past it (the SMS rule only asks "≤ N?")."""
     if t.state != "waiting":
         return 0
-    if _crowd(e, e.line_of(t)) > FULL_REPLAY:
+    if _crowded(e, e.line_of(t)):
         return _same_line_ahead(e, t)
     return _ahead(e, t, now, _Lists(e), limit)
 
@@ -203,10 +203,16 @@ def _ahead(e: Engine, t: Ticket, now: float, lists: _Lists, limit: int | None = 
     return n  # not reachable by any window: everyone waiting there is ahead
 
 
-def _crowd(e: Engine, line: str) -> int:
-    """How many wait in every line the ticket's windows serve."""
-    r = e.routing
-    return sum(r.waiting_by_line.get(ln, 0) for ln in r.neighbour_lines(line))
+def _crowded(e: Engine, line: str) -> bool:
+    """More than FULL_REPLAY wait in the lines the ticket's windows serve (counted
+    only until that is known: in a big hall's morning it is after a line or two)."""
+    waiting = e.routing.waiting_by_line
+    n = 0
+    for ln in e.routing.neighbour_lines(line):
+        n += waiting.get(ln, 0)
+        if n > FULL_REPLAY:
+            return True
+    return False
 
 
 def _same_line_ahead(e: Engine, t: Ticket) -> int:
@@ -234,15 +240,21 @@ def _extrapolated(e: Engine, t: Ticket, line: str, ahead_n: int) -> WaitForecast
     return WaitForecast(mid_s=mid, lo_s=max(0.0, mid - Z_RANGE * sd), hi_s=mid + Z_RANGE * sd, base_s=mid)
 
 
-def _related_windows(e: Engine, line: str) -> list[str]:
+def _related_windows(e: Engine, line: str) -> list[str] | None:
     """The ticket's windows and every window that draws from one of their lines
-    with someone waiting in it (they compete for the same citizens)."""
+    with someone waiting in it (they compete for the same citizens); None as
+    soon as they are more than FULL_REPLAY_WINDOWS (the caller extrapolates,
+    and a 1,000-window hall's set is never built and sorted on every issue)."""
     first, neighbours = e.shape.related(line)
+    if len(first) > FULL_REPLAY_WINDOWS:
+        return None
     waiting = e.routing.waiting_by_line
     out = set(first)
     for ln, servers in neighbours:
         if waiting.get(ln):
             out.update(servers)
+            if len(out) > FULL_REPLAY_WINDOWS:
+                return None
     return sorted(out, key=e.shape.order.__getitem__)  # config order: deterministic
 
 
@@ -292,8 +304,8 @@ def position(e: Engine, t: Ticket, now: float) -> tuple[int, WaitForecast | None
     if t.state != "waiting":
         return 0, None
     line = e.line_of(t)
-    windows = _related_windows(e, line)
-    if len(windows) > FULL_REPLAY_WINDOWS or _crowd(e, line) > FULL_REPLAY:
+    windows = None if _crowded(e, line) else _related_windows(e, line)
+    if windows is None:
         n = _same_line_ahead(e, t)
         return n, _extrapolated(e, t, line, n)
     lists = _Lists(e)
@@ -308,8 +320,8 @@ def wait(e: Engine, t: Ticket, now: float) -> WaitForecast | None:
     if t.state != "waiting":
         return None
     line = e.line_of(t)
-    windows = _related_windows(e, line)
-    if len(windows) > FULL_REPLAY_WINDOWS or _crowd(e, line) > FULL_REPLAY:
+    windows = None if _crowded(e, line) else _related_windows(e, line)
+    if windows is None:
         return _extrapolated(e, t, line, _same_line_ahead(e, t))
     return _wait(e, t, now, line, _Lists(e), windows)
 
