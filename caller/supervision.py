@@ -34,7 +34,8 @@ import msgspec
 from hall import messages as m
 from hall.clock import local_dt
 
-from .engine import Changes, Emit, Engine
+from .domain import DomainEvent
+from .engine import Emit, Engine
 from .extension import ExtOut
 
 if TYPE_CHECKING:
@@ -75,8 +76,8 @@ class Supervision:
     def handle(self, op: str, ident: str, req: Any, engine: Engine, now: float) -> tuple[Any, ExtOut]:
         raise KeyError(op)
 
-    def after_batch(self, ch: Changes, engine: Engine, now: float) -> ExtOut:
-        return ExtOut()
+    def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
+        return ExtOut()  # it measures the core's state each tick, not event by event
 
     def republish(self, engine: Engine, now: float) -> list[Emit]:
         out = [Emit("alert.supervision", aid, a) for aid, a in self.raised.items()]
