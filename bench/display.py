@@ -17,6 +17,9 @@ Measured through a real mosquitto, with the display app built headless
                          warmed up with 500 first.
 - call_to_audio_ms       median `called` event `at` → the announcer's WAV on disk
                          (pyttsx3 + espeak-ng, chime, Mandarin; player none).
+- display_reconnects     how often the display's MQTT connection had to be made again
+                         while measured (0: it kept its connection).  The display is
+                         stopped before the broker, so the end of the run is not counted.
 
 --contended: a busy-loop hog on core 0 and this process (the display, and the
 benchmark's own MQTT client with it) pinned to core 0 beside it.  --cpu-scale F:
@@ -301,15 +304,19 @@ def main() -> None:
     client = Bus(hall_id, f"bench-client-{hall_id}", broker.settings)
     result: dict = {"contended": args.contended, "load_avg_1m": os.getloadavg()[0]}
     hog = None
+    disp: Display | None = None
+    connects = [0]
     try:
         client.start()
         disp = Display(cfg, broker.settings)
+        disp.feed.bus.on_connect(lambda: connects.__setitem__(0, connects[0] + 1))
         if args.contended:  # after the display's threads exist: every thread of this process
             hog = start_hog()
             pin(0)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and disp.feed.board.view(time.time()).offline:
             disp.frame()
+        first_connects = connects[0]  # a slow first connect (start's retry) is not a reconnect
         # first, on a quiet screen: the latency phase below calls faster than one per
         # flash_min_seconds, and the flashes it queues would still be running
         note("burst: 10 calls within 1 s, each must flash")
@@ -346,6 +353,7 @@ def main() -> None:
             result["call_to_audio_max_ms"] = round(max(audio), 1) if audio else None
             result["audio_calls"] = len(audio)
             result["synth"] = synth
+        result["display_reconnects"] = connects[0] - first_connects
         result["machine"] = (f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
                              f"GL {gl_renderer()}")
         if args.cpu_scale is not None:
@@ -354,6 +362,8 @@ def main() -> None:
             result.update(scaled(result, scale, ("call_to_screen_p50_ms", "call_to_screen_p99_ms")))
     finally:
         stop_hog(hog)
+        if disp is not None:  # before the broker: its going away is not a lost connection
+            disp.feed.stop()
         client.stop()
         engine.terminate()
         engine.wait(10)

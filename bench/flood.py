@@ -10,6 +10,10 @@ second meanwhile.  Reports:
 - victim_errors                  victims' requests not answered ok (target 0)
 - engine_rss_growth_mb           engine RSS after the flood minus before (target ≤ 10)
 - flood_offered / flood_ok / flood_rate_limited / flood_busy / flood_unanswered
+
+Side by side (``--shells``, ``--baseline DIR`` as in bench/engine.py): the
+top-level figures are the first shell's, median over ``--repeat`` runs; each
+shell's medians are under ``shells`` and every run under ``runs``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -26,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import Engine, big_hall, machine, p99  # noqa: E402
+from engine import ROOT, Engine, big_hall, machine, p99  # noqa: E402
 from mqtt_load import LeanClient  # noqa: E402
 
 from hall.broker import start_local_broker  # noqa: E402
@@ -111,6 +116,23 @@ async def run(host: str, port: int, hall: str, a: argparse.Namespace) -> dict:
             "flood_unanswered": offered - answered}
 
 
+def one_run(broker, work: Path, name: str, src: Path, args: tuple[str, ...], r: int, a) -> dict:
+    raw = big_hall(f"flood{name}{r}", 100)
+    raw["door"] = {"kiosk": {"rate": a.rate, "burst": a.burst}, "daily_tickets_per_kiosk": None}
+    eng = Engine(broker, raw, work, src=src, args=args)
+    try:
+        eng.wait_online(broker.settings)
+        time.sleep(1.0)
+        rss0 = eng.rss_mb()
+        res = asyncio.run(run(broker.settings.host, broker.port, eng.hall_id, a))
+        time.sleep(1.0)
+        res["engine_rss_growth_mb"] = round(eng.rss_mb() - rss0, 2)
+        res["engine_rss_mb"] = round(eng.rss_mb(), 1)
+    finally:
+        eng.stop()
+    return res
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
@@ -120,27 +142,40 @@ def main() -> int:
     ap.add_argument("--burst", type=int, default=50)
     ap.add_argument("--factor", type=float, default=20.0, help="the flooder offers factor × rate")
     ap.add_argument("--victim-rate", type=float, default=2.0, help="issues/s of each of the 15 victims")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--shells", default="gmqtt", help="Comma-separated: gmqtt, paho (the engine's MQTT client).")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="Another checkout whose engine also runs, as shell `old` (its own defaults).")
     a = ap.parse_args()
     if a.quick:
-        a.duration = 5.0
+        a.duration, a.repeat = 5.0, 1
+    shells: dict[str, tuple[Path, tuple[str, ...]]] = {
+        k: (ROOT, ("--mqtt-client", k)) for k in a.shells.split(",") if k}
+    if a.baseline:
+        shells["old"] = (a.baseline.resolve(), ())
     work = Path(tempfile.mkdtemp(prefix="onewindow-flood-"))
     broker = start_local_broker(workdir=work)
-    raw = big_hall("flood", 100)
-    raw["door"] = {"kiosk": {"rate": a.rate, "burst": a.burst}, "daily_tickets_per_kiosk": None}
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    runs: dict[str, list[dict]] = {k: [] for k in shells}
     try:
-        eng = Engine(broker, raw, work)
-        eng.wait_online(broker.settings)
-        time.sleep(1.0)
-        rss0 = eng.rss_mb()
-        res = asyncio.run(run(broker.settings.host, broker.port, eng.hall_id, a))
-        time.sleep(1.0)
-        res["engine_rss_growth_mb"] = round(eng.rss_mb() - rss0, 2)
-        res["engine_rss_mb"] = round(eng.rss_mb(), 1)
-        eng.stop()
+        for r in range(a.repeat):
+            for name, (src, args) in shells.items():
+                runs[name].append(one_run(broker, work, name, src, args, r, a))
     finally:
         broker.stop()
-    res.update({"duration_s": a.duration, "bucket": {"rate": a.rate, "burst": a.burst}, "factor": a.factor,
-                "broker": broker.kind, "machine": machine(), "date": time.strftime("%Y-%m-%d")})
+    numeric = ("victim_p99_ms", "victim_p50_ms", "victim_errors", "engine_rss_growth_mb", "engine_rss_mb",
+               "flood_offered", "flood_ok", "flood_rate_limited", "flood_busy", "flood_unanswered")
+    per_shell = {k: {f: statistics.median(x[f] for x in rs) for f in numeric} for k, rs in runs.items()}
+    first = next(iter(shells))
+    res: dict = dict(per_shell[first])
+    res.update({"shell": first, "shells": per_shell,
+                "runs": {k: [{f: x[f] for f in ("victim_p99_ms", "victim_p50_ms", "engine_rss_growth_mb")}
+                             for x in rs] for k, rs in runs.items()},
+                "flood_other": runs[first][-1]["flood_other"],
+                "duration_s": a.duration, "bucket": {"rate": a.rate, "burst": a.burst}, "factor": a.factor,
+                "broker": broker.kind, "machine": machine(), "load_avg_before": load_before,
+                "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
     print(json.dumps(res) if a.json else "\n".join(f"{k}: {v}" for k, v in res.items()))
     return 0
 

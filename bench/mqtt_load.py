@@ -131,19 +131,22 @@ class LeanClient:
         self.w.close()
 
 
-async def _closed_loop(host: str, port: int, hall: str, clients: int, duration: float, matters: int) -> int:
-    cs = [LeanClient(host, port, f"lean-{hall}-{i}", f"onewindow/{hall}/kiosk/L{i}/request/issue",
-                     f"onewindow/{hall}/kiosk/L{i}/response/issue") for i in range(clients)]
+async def _closed_loop(host: str, port: int, hall: str, clients: int, duration: float, matters: int,
+                       op: str = "issue") -> int:
+    cs = [LeanClient(host, port, f"lean-{hall}-{i}", f"onewindow/{hall}/kiosk/L{i}/request/{op}",
+                     f"onewindow/{hall}/kiosk/L{i}/response/{op}") for i in range(clients)]
     for c in cs:
         await c.connect()
     end = time.monotonic() + duration
     counts = [0] * clients
+    body = (lambda i, n: {"matter": f"M{(i + 7 * n) % matters}"}) if op == "issue" else \
+        (lambda i, n: {"ticket": f"Z{n % 1000:03d}"})  # a ticket that does not exist: refused at once
 
     async def run(i: int, c: LeanClient) -> None:
         n = 0
         while time.monotonic() < end:
-            reply = await c.call(f"L{i}-{n}-{time.monotonic_ns()}", {"matter": f"M{(i + 7 * n) % matters}"})
-            assert reply["status"] == "ok", reply
+            reply = await c.call(f"L{i}-{n}-{time.monotonic_ns()}", body(i, n))
+            assert reply["status"] == "ok" or op != "issue", reply
             n += 1
         counts[i] = n
 
@@ -154,9 +157,38 @@ async def _closed_loop(host: str, port: int, hall: str, clients: int, duration: 
 
 
 def closed_loop_rate(host: str, port: int, hall: str, clients: int = 16, duration: float = 5.0,
-                     matters: int = 100) -> float:
-    done = asyncio.run(_closed_loop(host, port, hall, clients, duration, matters))
+                     matters: int = 100, op: str = "issue") -> float:
+    """Requests answered per second; ``op`` "issue" (tickets) or "ticket" (a
+    look-up of a ticket that does not exist: the core refuses it at once, the
+    reply is recorded and committed like any other — the shell's own cost)."""
+    done = asyncio.run(_closed_loop(host, port, hall, clients, duration, matters, op))
     return done / duration
+
+
+def issue_n(host: str, port: int, hall: str, n: int, clients: int = 16, matters: int = 100) -> None:
+    """Issue ``n`` tickets from ``clients`` lean kiosks in closed loop (filling a day)."""
+    asyncio.run(_issue_n(host, port, hall, n, clients, matters))
+
+
+async def _issue_n(host: str, port: int, hall: str, n: int, clients: int, matters: int) -> None:
+    cs = [LeanClient(host, port, f"fill-{hall}-{i}", f"onewindow/{hall}/kiosk/L{i}/request/issue",
+                     f"onewindow/{hall}/kiosk/L{i}/response/issue") for i in range(clients)]
+    for c in cs:
+        await c.connect()
+    left = n
+
+    async def run(i: int, c: LeanClient) -> None:
+        nonlocal left
+        k = 0
+        while left > 0:
+            left -= 1
+            reply = await c.call(f"F{i}-{k}-{time.monotonic_ns()}", {"matter": f"M{(i + 7 * k) % matters}"})
+            assert reply["status"] == "ok", reply
+            k += 1
+
+    await asyncio.gather(*(run(i, c) for i, c in enumerate(cs)))
+    for c in cs:
+        await c.close()
 
 
 async def _call_latency(host: str, port: int, hall: str, windows: int, rate: float, duration: float,

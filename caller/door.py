@@ -1,4 +1,5 @@
-"""Token buckets per client, checked in the network thread before a request is queued.
+"""The engine's door: token buckets per client, checked before a request is
+queued, and the queue itself, fair between clients.
 
 Pure: the caller passes the monotonic time.  A client is ``(kind, id)``; its
 bucket holds ``burst`` tokens and refills at ``rate`` a second.  The map of
@@ -8,6 +9,9 @@ own id, but a mistaken ACL must not let the map grow without end), so past
 """
 
 from __future__ import annotations
+
+from collections import deque
+from typing import Any, Hashable
 
 from hall.config.door import DoorConfig
 
@@ -43,3 +47,44 @@ class TokenBuckets:
         if len(self._b) >= self.max_clients:  # all busy: the oldest half goes
             for key in sorted(self._b, key=lambda k: self._b[k][1])[: len(self._b) // 2]:
                 del self._b[key]
+
+
+class InboundQueue:
+    """Requests waiting for the core: one FIFO per client, taken round robin.
+
+    A client with a backlog (a burst within its bucket, a flood of retries)
+    never sits in front of another client's one request: each turn takes one
+    request of every client that has one.  Within a client the order is kept.
+    ``len()`` is the total, which the door bounds (``max_queue``).
+    """
+
+    def __init__(self) -> None:
+        self._q: dict[Hashable, deque[Any]] = {}
+        self._turn: deque[Hashable] = deque()  # clients with requests, in turn order
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def put(self, client: Hashable, item: Any) -> None:
+        q = self._q.get(client)
+        if q is None:
+            q = self._q[client] = deque()
+            self._turn.append(client)
+        q.append(item)
+        self._n += 1
+
+    def take(self, n: int) -> list[Any]:
+        """Up to ``n`` requests, one per client per turn."""
+        out: list[Any] = []
+        turn, queues = self._turn, self._q
+        while turn and len(out) < n:
+            client = turn.popleft()
+            q = queues[client]
+            out.append(q.popleft())
+            if q:
+                turn.append(client)
+            else:
+                del queues[client]
+        self._n -= len(out)
+        return out

@@ -63,6 +63,7 @@ class Engine:
         self.arrivals = Arrivals()
         self.hours = forecast.Hours(self)
         self.inflow = forecast.Inflow(self)
+        self.shape = forecast.Shape(self.routing)
         self.balancer = Balancer(self)
         self.estimate_errors: list[float] = []  # today's (actual − estimate) minutes, for the stat
         self.estimate_inside = 0  # of them, how many fell inside the printed range
@@ -237,6 +238,7 @@ class Engine:
             q.clear()
         self.stats.clear()
         self.arrivals.clear()
+        self.estimator.clear_day()
         self.inflow.clear()
         self.balancer.clear()
         self.balancer.moves_today = 0
@@ -394,6 +396,17 @@ class Engine:
         t.est_min, t.est_lo_min, t.est_hi_min = info.estimate_min, info.estimate_lo_min, info.estimate_hi_min
         return info
 
+    def observe_running(self, mean: Any, x: float) -> None:
+        """Add to one of the estimator's running means, undone with the command."""
+        mean.add(x)
+        self._undo.append(lambda: mean.remove(x))
+
+    def observe_login(self, now: float) -> None:
+        """A login soon after a period's start: how late staff come back (forecast)."""
+        late = self.hours.since_period_start(now)
+        if late is not None:
+            self.observe_running(self.estimator.login_late, late)
+
     def judge_estimate(self, t: Ticket, now: float) -> None:
         """On the first call: how far the promise was from the wait (minutes)."""
         if t.est_min is None:
@@ -468,8 +481,9 @@ class Engine:
         if start is not None:
             self.stats["handle_s"] += now - start
             self.stats["handle_n"] += 1
-            learned = self.estimator.learned(t.service)
-            self.ch.estimates[t.service] = self.estimator.observe(t.service, now - start)
+            learned = self.estimator.learned(t.service, w.id)
+            walk = t.served_at - t.called_at if t.served_at and t.called_at else None
+            self.ch.estimates[t.service] = self.estimator.observe(t.service, now - start, w.id, walk)
             self._undo.append(lambda: self.estimator.forget(t.service, learned))
         self.stats["served"] += 1
         self.estimator.observe_call(noshow=False)

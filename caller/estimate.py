@@ -8,6 +8,13 @@ table.  Outliers are clipped to 4× the expected time so one forgotten
 "finish" cannot wreck the estimate.  The spread starts at 60 % of the mean,
 what log-normal visit times of halls look like, until the day teaches better.
 
+What a call costs a window besides the visit, learned as today's running
+means (sums, so an undone command takes its observation back exactly): the
+walk-up between the call and the start of the visit, the time a window loses
+to a citizen who never comes, and how fast each window works against the
+matters' means (a shrunk ratio: a clerk's first visits say little).  Also
+how long a pause lasts and how late staff come back after a break.
+
 Arrivals per line (service or a window's own line) are an exponentially
 decaying count with a 30-minute time constant: the forecast needs to know who
 will still come and be called first (priority classes, higher skill weights).
@@ -20,6 +27,33 @@ from collections import Counter, defaultdict
 
 PRIOR_CV = 0.6
 TAU_S = 1800.0
+# priors of the running means, as (value, weight in observations): what a hall
+# looks like before the day has taught otherwise
+NOSHOW_PRIOR = (120.0, 3.0)  # a window waits about two minutes for a citizen who never comes
+PAUSE_PRIOR = (600.0, 2.0)  # a pause lasts about ten minutes
+SPEED_PRIOR_S = 7200.0  # a window's speed is judged against two hours of expected work
+LOGIN_WINDOW_S = 900.0  # a login this soon after a period's start is "coming back late"
+
+
+class Running:
+    """A running mean with a prior; ``add`` and ``remove`` are exact inverses."""
+
+    __slots__ = ("total", "n", "prior", "weight")
+
+    def __init__(self, prior: float = 0.0, weight: float = 0.0):
+        self.total, self.n, self.prior, self.weight = 0.0, 0, prior, weight
+
+    def add(self, x: float) -> None:
+        self.total += x
+        self.n += 1
+
+    def remove(self, x: float) -> None:
+        self.total -= x
+        self.n -= 1
+
+    def mean(self) -> float:
+        den = self.n + self.weight
+        return (self.total + self.prior * self.weight) / den if den else 0.0
 
 
 class Estimator:
@@ -30,6 +64,19 @@ class Estimator:
         self.alpha = alpha
         self.calls = 0
         self.noshows = 0
+        self.walk = Running()  # call → start of the visit (0 where staff never press start)
+        self.noshow_cost = Running(*NOSHOW_PRIOR)  # call → no-show mark
+        self.pause = Running(*PAUSE_PRIOR)
+        self.login_late = Running()  # period start → login
+        self._work: dict[str, list[float]] = {}  # window → [actual s, expected s]
+
+    def clear_day(self) -> None:
+        """What is learned of today's staff: it does not carry to tomorrow."""
+        self.walk = Running()
+        self.noshow_cost = Running(*NOSHOW_PRIOR)
+        self.pause = Running(*PAUSE_PRIOR)
+        self.login_late = Running()
+        self._work.clear()
 
     def load(self, service: str, minutes: float) -> None:
         self._learned[service] = minutes
@@ -47,11 +94,33 @@ class Estimator:
             return 60.0 * PRIOR_CV * self.handle_min(service)
         return 60.0 * math.sqrt(var)
 
-    def observe(self, service: str, seconds: float) -> float:
+    def speed(self, window: str) -> float:
+        """How long this window's visits take against the matters' means (1.0: as
+        the hall), shrunk towards 1 until it has served a few hours."""
+        w = self._work.get(window)
+        if w is None:
+            return 1.0
+        return (w[0] + SPEED_PRIOR_S) / (w[1] + SPEED_PRIOR_S)
+
+    def call_s(self, service: str, window: str | None = None) -> float:
+        """What one call of this service costs a window, on average: the walk-up and
+        the visit for a citizen who comes, the wait for one who does not."""
+        p = self.noshow_share()
+        visit = self.handle_s(service) * (self.speed(window) if window else 1.0)
+        return (1.0 - p) * (self.walk.mean() + visit) + p * self.noshow_cost.mean()
+
+    def observe(self, service: str, seconds: float, window: str | None = None,
+                walk_s: float | None = None) -> float:
         """Learn from one finished ticket; returns the new average minutes."""
         minutes = max(0.5, seconds / 60.0)
         minutes = min(minutes, 4 * self._expected.get(service, 10.0))
         old = self.handle_min(service)
+        if window is not None:
+            w = self._work.setdefault(window, [0.0, 0.0])
+            w[0] += 60.0 * minutes
+            w[1] += 60.0 * old
+        if walk_s is not None:
+            self.walk.add(walk_s)
         new = old + self.alpha * (minutes - old)
         prior_var = (PRIOR_CV * old) ** 2
         var = self._var.get(service, prior_var)
@@ -67,22 +136,34 @@ class Estimator:
         self.calls -= 1
         self.noshows -= int(noshow)
 
+    def noshow_share(self) -> float:
+        return (self.noshows + 1) / (self.calls + 20)  # starts near 5 %
+
     def show_factor(self) -> float:
         """Share of a mean visit a call costs: a no-show takes about a fifth of one."""
-        p = (self.noshows + 1) / (self.calls + 20)  # starts near 5 %
-        return 1.0 - 0.8 * p
+        return 1.0 - 0.8 * self.noshow_share()
 
-    def learned(self, service: str) -> tuple[float | None, float | None]:
-        """What is known of a service now (mean and spread), to put back with forget()."""
-        return self._learned.get(service), self._var.get(service)
+    def learned(self, service: str, window: str | None = None) -> tuple:
+        """What is known of a service (mean and spread) and of the window now, to put
+        back with forget()."""
+        w = self._work.get(window) if window else None
+        return (self._learned.get(service), self._var.get(service), window,
+                list(w) if w else None, self.walk.total, self.walk.n)
 
-    def forget(self, service: str, learned: tuple[float | None, float | None]) -> None:
+    def forget(self, service: str, learned: tuple) -> None:
         """Put back what was learned before an observation that was undone."""
-        for store, value in zip((self._learned, self._var), learned):
+        for store, value in zip((self._learned, self._var), learned[:2]):
             if value is None:
                 store.pop(service, None)
             else:
                 store[service] = value
+        window, work = learned[2], learned[3]
+        if window is not None:
+            if work is None:
+                self._work.pop(window, None)
+            else:
+                self._work[window] = work
+        self.walk.total, self.walk.n = learned[4], learned[5]
 
     def snapshot(self) -> dict[str, float]:
         return dict(self._learned)

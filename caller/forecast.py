@@ -35,13 +35,14 @@ from typing import TYPE_CHECKING
 
 from hall.clock import local_dt
 
+from .estimate import LOGIN_WINDOW_S
 from .model import ACTIVE, Ticket
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .routing import Routing
 
 LOGIN_GUESS_S = 120.0  # a closed window that should be staffed (`attended`) opens soon
-PAUSE_GUESS_S = 600.0  # a paused window is expected back after ten minutes in all
 Z_RANGE = 1.28  # ± this many standard deviations: an 80 % interval
 MODEL_ERR = 0.15  # the model's own error, as a share of the wait (calibrated: docs/estimates.md)
 # Beyond this many citizens waiting for a ticket's windows, its place is counted in
@@ -72,24 +73,28 @@ class _Lists:
     """The non-empty waiting lists a set of windows draws from, read through pointers;
     a window's candidates are gathered the first time it picks."""
 
-    def __init__(self, e: Engine, windows: list[str]):
+    def __init__(self, e: Engine):
         self.r = e.routing
+        self.shape = e.shape
         self.ptr: dict[tuple[str, str], int] = {}
-        self.cands: dict[str, list[tuple[str, str, float, list]]] = {}
+        self.cands: dict[str, list[tuple[tuple[str, str], float, list]]] = {}
 
-    def _gather(self, wid: str) -> list[tuple[str, str, float, list]]:
-        r = self.r
+    def _gather(self, wid: str) -> list[tuple[tuple[str, str], float, list]]:
         out = []
-        waiting = r.waiting_by_line
-        for line, weight in r.skills.get(wid, {}).items():
-            if not waiting.get(line):
-                continue
-            bonus = r.step * (weight - 1)
-            for klass, boost in r.boost.items():
-                lst = r._lines.get((line, klass))
+        lines = self.r._lines
+        ptr = self.ptr
+        cands = self.shape.cands(wid)
+        nonempty = self.r.nonempty
+        # the fewer of (lines it serves, lines with someone waiting) is walked
+        walk = [(ln, c) for ln in nonempty if (c := cands.get(ln))] if len(nonempty) < len(cands) \
+            else [(ln, c) for ln, c in cands.items() if ln in nonempty]
+        for line, classes in walk:
+            for klass, bonus in classes:
+                key = (line, klass)
+                lst = lines.get(key)
                 if lst:
-                    self.ptr.setdefault((line, klass), 0)
-                    out.append((line, klass, bonus + boost, lst))
+                    ptr.setdefault(key, 0)
+                    out.append((key, bonus, lst))
         self.cands[wid] = out
         return out
 
@@ -98,24 +103,69 @@ class _Lists:
             self.ptr[k] = 0
 
     def pick(self, wid: str, now: float) -> tuple[str, str, str] | None:
-        """What ``Routing.pick`` would return for ``wid`` at ``now`` (line, class, ticket)."""
+        """What ``Routing.pick`` would return for ``wid`` at ``now`` (line, class, ticket):
+        the best score, ties to the earlier place, then the earlier queue sequence."""
         best = None
-        best_key = None
+        best_s = bp = bq = 0.0
         ptr = self.ptr
         cands = self.cands.get(wid)
         if cands is None:
             cands = self._gather(wid)
-        for line, klass, bonus, lst in cands:
-            i = ptr[(line, klass)]
+        for key, bonus, lst in cands:
+            i = ptr[key]
             if i >= len(lst):
                 continue
-            place, qseq, tid = lst[i]
-            key = ((now - place) / 60.0 + bonus, -place, -qseq)
-            if best_key is None or key > best_key:
-                best_key, best = key, (line, klass, tid)
-        if best is not None:
-            ptr[(best[0], best[1])] += 1
-        return best
+            place, qseq, _tid = lst[i]
+            score = (now - place) / 60.0 + bonus
+            if best is None or score > best_s or (score == best_s and (place < bp or (place == bp and qseq < bq))):
+                best, best_s, bp, bq = (key, lst[i]), score, place, qseq
+        if best is None:
+            return None
+        key, (_p, _q, tid) = best
+        ptr[key] += 1
+        return key[0], key[1], tid
+
+
+class Shape:
+    """What the forecast reads of the skills, cached until they change (a new
+    config, a loan: ``Routing.version``), so an issue does not walk every
+    window's skills again."""
+
+    def __init__(self, r: Routing):
+        self.r = r
+        self._version = -1
+        self._cands: dict[str, dict[str, list[tuple[str, float]]]] = {}
+        self._related: dict[str, tuple[list[str], list[tuple[str, list[str]]]]] = {}
+        self.order: dict[str, int] = {}
+
+    def _fresh(self) -> None:
+        if self._version != self.r.version:
+            self._version = self.r.version
+            self._cands.clear()
+            self._related.clear()
+            self.order = {w: i for i, w in enumerate(self.r.skills)}  # config order
+
+    def cands(self, wid: str) -> dict[str, list[tuple[str, float]]]:
+        """line → [(class, score bonus)] of every line the window serves."""
+        self._fresh()
+        hit = self._cands.get(wid)
+        if hit is None:
+            r = self.r
+            hit = {line: [(k, r.step * (weight - 1) + boost) for k, boost in r.boost.items()]
+                   for line, weight in r.skills.get(wid, {}).items()}
+            self._cands[wid] = hit
+        return hit
+
+    def related(self, line: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
+        """The line's windows, and each line they serve with the windows of that line."""
+        self._fresh()
+        hit = self._related.get(line)
+        if hit is None:
+            r = self.r
+            first = list(r.servers.get(line, []))
+            hit = (first, [(ln, list(r.servers.get(ln, []))) for ln in r.neighbour_lines(line)])
+            self._related[line] = hit
+        return hit
 
 
 def _open_servers(e: Engine, line: str) -> list[str]:
@@ -123,8 +173,7 @@ def _open_servers(e: Engine, line: str) -> list[str]:
     return [w for w in servers if e.windows[w].status == "open"] or list(servers)
 
 
-def ahead(e: Engine, t: Ticket, now: float, limit: int | None = None,
-          lists: _Lists | None = None) -> int:
+def ahead(e: Engine, t: Ticket, now: float, limit: int | None = None) -> int:
     """Tickets called before ``t`` by its windows, clock stopped (see module doc).
 
     ``limit``: stop counting past it (the SMS rule only asks "≤ N?")."""
@@ -132,12 +181,11 @@ def ahead(e: Engine, t: Ticket, now: float, limit: int | None = None,
         return 0
     if _crowd(e, e.line_of(t)) > FULL_REPLAY:
         return _same_line_ahead(e, t)
-    servers = _open_servers(e, e.line_of(t))
-    if lists is None:
-        lists = _Lists(e, servers)
-    else:
-        lists.reset()
-    active = list(servers)
+    return _ahead(e, t, now, _Lists(e), limit)
+
+
+def _ahead(e: Engine, t: Ticket, now: float, lists: _Lists, limit: int | None = None) -> int:
+    active = _open_servers(e, e.line_of(t))
     n = 0
     while active:
         for wid in list(active):
@@ -176,26 +224,26 @@ def _same_line_ahead(e: Engine, t: Ticket) -> int:
 
 
 def _extrapolated(e: Engine, t: Ticket, line: str, ahead_n: int) -> WaitForecast | None:
-    """A long queue's wait: its citizens ahead × learned minutes ÷ staffed windows."""
+    """A long queue's wait: its citizens ahead × what a call costs ÷ staffed windows."""
     servers = e.routing.servers.get(line, [])
     staffed = sum(1 for w in servers if e.windows[w].status != "closed")
     if not staffed:
         return None
-    est = e.estimator
-    mid = (ahead_n + 0.5) * est.handle_s(t.service) * est.show_factor() / staffed
+    mid = (ahead_n + 0.5) * e.estimator.call_s(t.service) / staffed
     sd = MODEL_ERR * mid + 60.0
     return WaitForecast(mid_s=mid, lo_s=max(0.0, mid - Z_RANGE * sd), hi_s=mid + Z_RANGE * sd, base_s=mid)
 
 
 def _related_windows(e: Engine, line: str) -> list[str]:
-    """The ticket's windows and every window that draws from one of their lines."""
-    r = e.routing
-    first = r.servers.get(line, [])
-    lines = {ln for w in first for ln in r.skills.get(w, {}) if r.waiting_by_line.get(ln)}
+    """The ticket's windows and every window that draws from one of their lines
+    with someone waiting in it (they compete for the same citizens)."""
+    first, neighbours = e.shape.related(line)
+    waiting = e.routing.waiting_by_line
     out = set(first)
-    for ln in lines:
-        out.update(r.servers.get(ln, []))
-    return [w.id for w in e.cfg.windows if w.id in out]  # config order: deterministic
+    for ln, servers in neighbours:
+        if waiting.get(ln):
+            out.update(servers)
+    return sorted(out, key=e.shape.order.__getitem__)  # config order: deterministic
 
 
 def _free_at(e: Engine, wid: str, now: float, nobody: bool) -> float | None:
@@ -206,17 +254,25 @@ def _free_at(e: Engine, wid: str, now: float, nobody: bool) -> float | None:
     staffed, a closed window counts for nothing — an empty window in service
     hours is a 空岗 alarm, not a promise."""
     w = e.windows[wid]
+    est = e.estimator
     if w.status == "closed":
         wc = e.cfg.window(wid)
         return now + LOGIN_GUESS_S if nobody and wc is not None and wc.attended else None
     if w.status == "paused":
-        return max(now + 120.0, w.since + PAUSE_GUESS_S)
+        return max(now + 120.0, w.since + est.pause.mean())
     cur = e.tickets.get(w.current or "")
     if cur is None or cur.state not in ACTIVE:
         return now
-    elapsed = now - (cur.handle_start or now)
-    est = e.estimator
-    return now + remaining_s(est.handle_s(cur.service), est.spread_s(cur.service), elapsed)
+    speed = est.speed(wid)
+    mean, sd = est.handle_s(cur.service) * speed, est.spread_s(cur.service) * speed
+    if cur.state == "called" and est.walk.n:
+        # called, not yet at the window (this hall's staff press "start"): the walk-up
+        # and the whole visit to come, or the wait for a citizen who does not come
+        since = now - (cur.called_at or now)
+        p = est.noshow_share()
+        return now + (1.0 - p) * (max(0.0, est.walk.mean() - since) + remaining_s(mean, sd, 0.0)) \
+            + p * max(0.0, est.noshow_cost.mean() - since)
+    return now + remaining_s(mean, sd, now - (cur.handle_start or now))
 
 
 def remaining_s(mean: float, sd: float, elapsed: float) -> float:
@@ -235,56 +291,58 @@ def position(e: Engine, t: Ticket, now: float) -> tuple[int, WaitForecast | None
     """``ahead`` and ``wait`` of a ticket together, reading the queue once."""
     if t.state != "waiting":
         return 0, None
-    windows = _related_windows(e, e.line_of(t))
-    if len(windows) > FULL_REPLAY_WINDOWS or _crowd(e, e.line_of(t)) > FULL_REPLAY:
-        return _same_line_ahead(e, t), wait(e, t, now, windows=windows)
-    lists = _Lists(e, windows)
-    n = ahead(e, t, now, lists=lists)
+    line = e.line_of(t)
+    windows = _related_windows(e, line)
+    if len(windows) > FULL_REPLAY_WINDOWS or _crowd(e, line) > FULL_REPLAY:
+        n = _same_line_ahead(e, t)
+        return n, _extrapolated(e, t, line, n)
+    lists = _Lists(e)
+    n = _ahead(e, t, now, lists)
     lists.reset()
-    return n, wait(e, t, now, lists=lists, windows=windows)
+    return n, _wait(e, t, now, line, lists, windows)
 
 
-def wait(e: Engine, t: Ticket, now: float, lists: _Lists | None = None,
-         windows: list[str] | None = None) -> WaitForecast | None:
+def wait(e: Engine, t: Ticket, now: float) -> WaitForecast | None:
     """Seconds until ``t`` is called (mid and an 80 % range); None if no window
     that serves it is staffed."""
     if t.state != "waiting":
         return None
     line = e.line_of(t)
-    if _crowd(e, line) > FULL_REPLAY:
+    windows = _related_windows(e, line)
+    if len(windows) > FULL_REPLAY_WINDOWS or _crowd(e, line) > FULL_REPLAY:
         return _extrapolated(e, t, line, _same_line_ahead(e, t))
-    if windows is None:
-        windows = _related_windows(e, line)
-    if len(windows) > FULL_REPLAY_WINDOWS:
-        return _extrapolated(e, t, line, _same_line_ahead(e, t))
+    return _wait(e, t, now, line, _Lists(e), windows)
+
+
+def _wait(e: Engine, t: Ticket, now: float, line: str, lists: _Lists,
+          windows: list[str]) -> WaitForecast | None:
     start: list[tuple[float, int, str]] = []
-    nobody = all(e.windows[w].status == "closed" for w in e.routing.servers.get(line, []))
+    servers = e.routing.servers.get(line, [])
+    nobody = all(e.windows[w].status == "closed" for w in servers)
     for i, wid in enumerate(windows):
         at = _free_at(e, wid, now, nobody)
         if at is not None:
             start.append((e.hours.next_open(at), i, wid))
-    servers = set(e.routing.servers.get(line, []))
-    if not any(w in servers for _, _, w in start):
+    mine = set(servers)
+    if not any(w in mine for _, _, w in start):
         return None
-    if lists is None:
-        lists = _Lists(e, windows)
-    got = _replay(e, t, lists, start, servers)
+    got = _replay(e, t, lists, start, mine)
     if got is None:
         return _extrapolated(e, t, line, _same_line_ahead(e, t))
     at, var = got
-    return _with_inflow(e, t, line, servers, at - now, var, now)
+    return _with_inflow(e, t, line, mine, at - now, var, now)
 
 
 def _replay(e: Engine, t: Ticket, lists: _Lists, heap: list[tuple[float, int, str]],
             servers: set[str]) -> tuple[float, float] | None:
     """Play the policy forward until ``t`` is picked: (its call time, the variance of
-    the visits its windows handled first).  A visit lasts the learned mean, shortened
-    by the share of called citizens who do not come."""
+    the visits its windows handled first).  A call costs what it costs on average
+    today (``Estimator.call_s``): walk-up and visit at this window's speed, or the
+    wait for a citizen who does not come."""
     heapq.heapify(heap)
     var = 0.0
     calls = 0
     est = e.estimator
-    show = est.show_factor()
     while heap:
         at, i, wid = heapq.heappop(heap)
         got = lists.pick(wid, at)
@@ -296,12 +354,19 @@ def _replay(e: Engine, t: Ticket, lists: _Lists, heap: list[tuple[float, int, st
         other = e.tickets.get(got[2])
         svc = other.service if other is not None else got[0]
         if wid in servers:
-            sd = est.spread_s(svc)
+            sd = est.spread_s(svc) * est.speed(wid)
             var += sd * sd
         if calls > FULL_REPLAY:
             return None  # a long queue: the caller extrapolates
-        heapq.heappush(heap, (e.hours.next_open(at + est.handle_s(svc) * show), i, wid))
+        heapq.heappush(heap, (e.hours.next_open(at + call_cost(e, got[2], svc, wid)), i, wid))
     return None
+
+
+def call_cost(e: Engine, ticket: str, service: str, window: str) -> float:
+    """What calling ``ticket`` is expected to cost ``window``: the learned average
+    (bench/estimate.py --oracle replaces it with the simulator's truth, to measure
+    what no forecast could know)."""
+    return e.estimator.call_s(service, window)
 
 
 def _with_inflow(e: Engine, t: Ticket, line: str, servers: set[str], base_s: float,
@@ -318,7 +383,7 @@ def _with_inflow(e: Engine, t: Ticket, line: str, servers: set[str], base_s: flo
     lo, hi = mid - Z_RANGE * sd, mid + Z_RANGE * sd
     for g0, g1 in e.hours.gaps(now):
         if now + mid < g0 < now + hi:  # the call may slip past the break's start
-            gap = g1 - g0
+            gap = g1 - g0 + e.hours.late_s()
             p_before = _phi((g0 - now - mid) / sd)
             if p_before < 0.5:
                 mid += gap
@@ -332,18 +397,40 @@ def _phi(z: float) -> float:
 
 class Inflow:
     """Work that citizens still to come will add before a ticket of a line and class:
-    a list of (lead minutes, seconds of work per minute) terms, cached five minutes."""
+    a list of (lead minutes, seconds of work per minute) terms, one per lead; these,
+    each window's and each line's arrivals are cached five minutes."""
 
     TTL_S = 300.0  # arrival rates move over half an hour (caller/estimate.py)
 
     def __init__(self, e: Engine):
         self.e = e
         self._cache: dict[tuple[str, str], tuple[float, list[tuple[float, float]]]] = {}
+        self._lines: dict[str, tuple[float, float, list[tuple[str, float]]]] = {}
+        self._windows: dict[str, tuple[float, list[tuple[float, float]]]] = {}
+        self._version = -1
 
     def clear(self) -> None:
         self._cache.clear()
+        self._lines.clear()
+        self._windows.clear()
+
+    def _line(self, ln: str, now: float) -> tuple[float, list[tuple[str, float]]]:
+        """(seconds of work arriving per minute per window of the line, class shares)."""
+        hit = self._lines.get(ln)
+        if hit is not None and 0.0 <= now - hit[0] < self.TTL_S:
+            return hit[1], hit[2]
+        e = self.e
+        rate = e.arrivals.rate_per_min(ln, now)
+        work = rate * e.estimator.handle_s(ln) / max(1, len(e.routing.servers.get(ln, ()))) if rate > 0 else 0.0
+        shares = e.arrivals.class_shares(ln) if work else []
+        self._lines[ln] = (now, work, shares)
+        return work, shares
 
     def terms(self, line: str, klass: str, now: float) -> list[tuple[float, float]]:
+        if self._version != self.e.routing.version:  # skills changed (config, a loan)
+            self._version = self.e.routing.version
+            self._cache.clear()
+            self._windows.clear()
         hit = self._cache.get((line, klass))
         if hit is not None and now - hit[0] < self.TTL_S:
             return hit[1]
@@ -351,32 +438,40 @@ class Inflow:
         self._cache[(line, klass)] = (now, out)
         return out
 
+    def _window(self, wid: str, now: float) -> list[tuple[float, float]]:
+        """(score bonus, seconds of work per minute) of the arrivals the window may
+        call, summed per bonus."""
+        hit = self._windows.get(wid)
+        if hit is not None and 0.0 <= now - hit[0] < self.TTL_S:
+            return hit[1]
+        r = self.e.routing
+        acc: dict[float, float] = {}
+        for ln, weight in r.skills[wid].items():
+            work, shares = self._line(ln, now)
+            if not work:
+                continue
+            for other, share in shares:
+                bonus = r.step * (weight - 1) + r.boost.get(other, 0.0)
+                acc[bonus] = acc.get(bonus, 0.0) + work * share
+        out = list(acc.items())
+        self._windows[wid] = (now, out)
+        return out
+
     def _compute(self, line: str, klass: str, now: float) -> list[tuple[float, float]]:
         e, r = self.e, self.e.routing
         my_boost = r.boost.get(klass, 0.0)
-        per_line: dict[str, tuple[float, list[tuple[str, float]]]] = {}
-        out: list[tuple[float, float]] = []
+        acc: dict[float, float] = {}
         for wid in r.servers.get(line, ()):
             if e.windows[wid].status == "closed":
                 continue
-            skills = r.skills[wid]
-            my_bonus = r.step * (skills.get(line, 1) - 1) + my_boost
-            for ln, weight in skills.items():
-                hit = per_line.get(ln)
-                if hit is None:
-                    rate = e.arrivals.rate_per_min(ln, now)
-                    work = rate * e.estimator.handle_s(ln) / max(1, len(r.servers.get(ln, ()))) if rate > 0 else 0.0
-                    per_line[ln] = hit = (work, e.arrivals.class_shares(ln) if work else [])
-                work, shares = hit
-                if not work:
-                    continue
-                for other, share in shares:
-                    # arrivals within `lead` minutes after the ticket (and before its call)
-                    # are called first at this window
-                    lead = r.step * (weight - 1) + r.boost.get(other, 0.0) - my_bonus
-                    if lead > 0:
-                        out.append((lead, work * share))
-        return out
+            my_bonus = r.step * (r.skills[wid].get(line, 1) - 1) + my_boost
+            for bonus, work in self._window(wid, now):
+                # arrivals within `lead` minutes after the ticket (and before its call)
+                # are called first at this window
+                lead = bonus - my_bonus
+                if lead > 0:
+                    acc[lead] = acc.get(lead, 0.0) + work
+        return list(acc.items())
 
 
 def naive_minutes(e: Engine, t: Ticket) -> int:
@@ -391,13 +486,14 @@ def naive_minutes(e: Engine, t: Ticket) -> int:
 
 class Hours:
     """When the hall calls: a moment inside a closed gap of the day (lunch) moves to
-    the next opening; after the day's last period staff serve everyone who took a
-    number, so the evening is not a gap."""
+    the next opening, plus how late staff come back today; after the day's last
+    period staff serve everyone who took a number, so the evening is not a gap."""
 
     def __init__(self, e: Engine):
         self.e = e
         self._day: tuple[float, float] | None = None
         self._gaps: list[tuple[float, float]] = []
+        self._spans: list[tuple[float, float]] = []
 
     def _load(self, at: float) -> None:
         sh = self.e.cfg.service_hours
@@ -405,26 +501,43 @@ class Hours:
         day0 = local.replace(hour=0, minute=0, second=0, microsecond=0)
         self._day = (day0.timestamp(), (day0 + dt.timedelta(days=1)).timestamp())
         self._gaps = []
+        self._spans = []
         if not sh.is_open(day0.replace(hour=12)) and not any(
                 sh.is_open(day0.replace(hour=p.start.hour, minute=p.start.minute)) for p in sh.periods):
             return  # a closed day: nothing to move
         spans = [(day0.replace(hour=p.start.hour, minute=p.start.minute).timestamp(),
                   day0.replace(hour=p.end.hour, minute=p.end.minute).timestamp()) for p in sh.periods]
         spans.sort()
+        self._spans = spans
         for (_s1, e1), (s2, _e2) in zip(spans, spans[1:]):
             if s2 > e1:
                 self._gaps.append((e1, s2))
 
+    def _today(self, at: float) -> None:
+        if self._day is None or not self._day[0] <= at < self._day[1]:
+            self._load(at)
+
     def gaps(self, at: float) -> list[tuple[float, float]]:
         """The closed gaps (start, end) of the day of ``at`` (lunch breaks)."""
-        if self._day is None or not self._day[0] <= at < self._day[1]:
-            self._load(at)
+        self._today(at)
         return self._gaps
 
+    def late_s(self) -> float:
+        """How long after a period's start staff are back at their windows today."""
+        return self.e.estimator.login_late.mean()
+
     def next_open(self, at: float) -> float:
-        if self._day is None or not self._day[0] <= at < self._day[1]:
-            self._load(at)
+        self._today(at)
         for start, end in self._gaps:
             if start <= at < end:
-                return end
+                return end + self.late_s()
         return at
+
+    def since_period_start(self, at: float) -> float | None:
+        """Seconds since the start of the period ``at`` falls in, if it began less than
+        LOGIN_WINDOW_S ago (0 just before a start); None otherwise."""
+        self._today(at)
+        for start, _end in self._spans:
+            if start - LOGIN_WINDOW_S < at < start + LOGIN_WINDOW_S:
+                return max(0.0, at - start)
+        return None

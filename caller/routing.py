@@ -40,9 +40,12 @@ class Routing:
         self.configure(cfg)
         self._lines: dict[tuple[str, str], list[tuple[float, int, str]]] = {}
         self.waiting_by_line: Counter[str] = Counter()
+        self.nonempty: set[str] = set()  # lines with someone waiting
 
     def configure(self, cfg: HallConfig) -> None:
         self._neighbours: dict[str, tuple[str, ...]] = {}
+        # bumped whenever skills change (config, loans): caches of the skills key on it
+        self.version = getattr(self, "version", 0) + 1
         self.boost = {c.id: c.boost_minutes for c in cfg.priority.classes}
         self.step = cfg.priority.skill_step_minutes
         # window -> {line: weight}; bundles are served implicitly by a window that
@@ -79,6 +82,7 @@ class Routing:
         if line in self.skills.get(window_id, {}):
             return
         self._neighbours = {}
+        self.version += 1
         self.skills[window_id][line] = 1 - penalty_minutes / self.step if self.step else 1
         self.servers.setdefault(line, []).append(window_id)
 
@@ -86,11 +90,13 @@ class Routing:
         if self.skills.get(window_id, {}).pop(line, None) is not None:
             self.servers[line].remove(window_id)
             self._neighbours = {}
+            self.version += 1
 
     # ------------------------------------------------------------- lines --
     def add(self, line: str, klass: str, place: float, qseq: int, tid: str) -> None:
         insort(self._lines.setdefault((line, klass), []), (place, qseq, tid))
         self.waiting_by_line[line] += 1
+        self.nonempty.add(line)
 
     def remove(self, line: str, klass: str, place: float, qseq: int, tid: str) -> bool:
         lst = self._lines.get((line, klass))
@@ -100,12 +106,15 @@ class Routing:
         if i < len(lst) and lst[i][2] == tid:
             del lst[i]
             self.waiting_by_line[line] -= 1
+            if not self.waiting_by_line[line]:
+                self.nonempty.discard(line)
             return True
         return False
 
     def clear(self) -> None:
         self._lines.clear()
         self.waiting_by_line.clear()
+        self.nonempty.clear()
 
     # -------------------------------------------------------------- policy --
     def score(self, place: float, klass: str, weight: int, now: float) -> float:

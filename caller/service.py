@@ -1,15 +1,11 @@
-"""The engine's shell: MQTT in, group commit to SQLite, MQTT out.
+"""The engine's service: the core, its store and extensions, behind the shell.
 
-Threads: paho's network thread only parses the topic and queues the raw
-message.  The worker thread owns the core: it takes every message queued so
-far (up to ``max_batch``), applies them one by one, and hands the batch —
-changes, replies, events, views — to the committer thread, which writes it in
-ONE transaction and publishes only after that commit.  Under load the batches
-grow by themselves (the group commit of DESIGN §5), and the worker prepares
-batch N+1 while the committer waits for batch N's fsync (a pipeline two
-batches deep), so the disk's latency is not added to the CPU's.  Everything
-published goes through the committer, in order: nothing leaves before the
-state it shows is on disk.
+caller/shell.py runs the network and the core in one event loop and the
+SQLite commit in one thread (group commit, replies after the commit); this
+module is the core's side of it: answering one request (bounds before
+decode, identity, idempotency, dispatch), sealing a batch (the extensions'
+reactions, the views it changed), ticks, and the retained state republished
+after a reconnect.
 
 Waiting counts live on their own topic, one small retained message per zone
 (``zone/<z>/waiting``: per matter group and per window of the zone), sent at
@@ -23,21 +19,14 @@ actions are published at once.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
-import queue
-import sys
-import threading
-import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from hall import messages as m
-from hall import sdnotify
 from hall.bus import Bus, BusSettings
 from hall.clock import Clock, SystemClock, day_span, local_day
 from hall.config import HallConfig
@@ -46,12 +35,13 @@ from hall.errors import ErrorCode as E
 from hall.topics import REGISTRY, Parsed
 
 from . import config_admin
+from .committer import Work
 from .config_admin import ConfigAdmin
-from .door import TokenBuckets
 from .engine import Changes, Emit, Engine, Refused
 from .engine_health import EngineHealth
 from .extension import Extension, ExtOut, default_extensions
 from .identity import refused_requester
+from .shell import Batch, EngineShell
 from .store import Store
 
 log = logging.getLogger("caller.service")
@@ -60,11 +50,12 @@ MAX_BATCH = 500
 FLUSH_S = 0.5
 TICK_S = 1.0
 REPLY_CACHE = 5000
-SWITCH_INTERVAL_S = 0.001  # see start()
-BACKLOG_STEP = 16  # coalesced views sent per pass of the worker loop
-_REPUBLISH = object()
+BACKLOG_STEP = 16  # coalesced views sent per turn of the loop
+MQTT_CLIENTS = ("gmqtt", "paho")  # the engine's MQTT client: gmqtt in the loop, or paho's own thread
 
 ENGINE_ID = "caller"
+
+
 
 
 class ClockError(RuntimeError):
@@ -86,39 +77,19 @@ def check_clock(now: float, last_issued: float | None) -> None:
                          "(chronyc tracking, timedatectl) and start again")
 
 
-@dataclass
-class _Work:
-    """One unit for the committer: what to write, then what to publish."""
-
-    changes: Changes | None
-    to_store: list[tuple[str, str, bytes]]
-    records: list[Any]  # the extensions' typed rows
-    out: list[tuple[Any, str, Any]]
-    prune_before: str | None = None  # a new day: yesterday's idempotency records can go
-    purge: tuple[str, float] | None = None  # …and personal data past its retention
-    made: float = 0.0  # perf_counter when the worker handed it on (commit latency)
 
 
-@dataclass
-class _Batch:
-    """What one batch will store and send once it is committed."""
-
-    replies: list[tuple[Any, str, bytes]] = field(default_factory=list)  # (spec, ident, data)
-    to_store: list[tuple[str, str, bytes]] = field(default_factory=list)  # (key, day, data)
-    events: list[Emit] = field(default_factory=list)
-    in_batch: dict[str, bytes] = field(default_factory=dict)
-    records: list[Any] = field(default_factory=list)  # the extensions' typed rows
-    republish: bool = False
-
-
-class CallerService:
+class CallerService(EngineShell):
     """``start()`` loads the store, connects and serves; ``stop()`` leaves 'stopped'."""
+
+    TICK_S = TICK_S
+    FLUSH_S = FLUSH_S
 
     def __init__(self, config: HallConfig, db_path: str | Path, bus_settings: BusSettings,
                  clock: Clock | None = None, client_id: str | None = None,
                  config_path: str | Path | None = None, extensions: list[Extension] | None = None,
                  max_batch: int = MAX_BATCH, bus: Bus | None = None,
-                 cipher: DataCipher | None = None):
+                 cipher: DataCipher | None = None, mqtt_client: str = "gmqtt"):
         self.config = config
         self.cipher = cipher  # None: loaded at start from the credential (no I/O here)
         self.config_path = Path(config_path) if config_path else None
@@ -132,34 +103,25 @@ class CallerService:
         self.store = Store(db_path)
         self.config_admin = ConfigAdmin(config, self.config_path)
         self.engine = Engine(config)
-        # injected in tests (an in-process bus); the real one connects only in start()
-        self.bus = bus or Bus(self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
-                              availability=(REGISTRY["engine.availability"], ENGINE_ID))
-        # SimpleQueue: the C implementation; the network thread puts every request here
-        self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._buckets = TokenBuckets()  # network thread only
-        self.shed: dict[str, int] = {}  # requests answered at the door without queueing, by code
-        self._commits: queue.Queue[_Work | None] = queue.Queue(maxsize=2)  # the pipeline's depth
-        self._out: list[tuple[Any, str, Any]] = []  # worker-side: to publish after the next commit
+        if bus is None:  # injected in tests (an in-process bus); the real one connects only in start()
+            if mqtt_client not in MQTT_CLIENTS:
+                raise ValueError(f"mqtt_client: one of {MQTT_CLIENTS}, not {mqtt_client!r}")
+            from hall.loopbus import LoopBus
+            bus = (LoopBus if mqtt_client == "gmqtt" else Bus)(
+                self.hall_id, client_id or f"onewindow-caller-{self.hall_id}", bus_settings,
+                availability=(REGISTRY["engine.availability"], ENGINE_ID))
+        self.bus = bus
         self._backlog: deque[tuple[str, str]] = deque()  # coalesced views still to send
-        self._committer: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._pending_lines: set[str] = set()
         self._pending_zones: set[str] = set()
         self._sent_waiting: dict[str, tuple[dict, dict]] = {}  # zone -> counts last published
         self._summary_dirty = True
-        self.failed: BaseException | None = None
-        self.batches = 0  # for the benchmark: how well group commit groups
         self.health = EngineHealth(self.clock.now())  # stats/hall/engine for `onewindow metrics`
-        self.max_batch = max(1, max_batch)  # 1 = one commit per request (to measure what batching buys)
+        self._init_shell(max_batch)
 
     # ------------------------------------------------------------ life --
-    def start(self, timeout: float = 10.0) -> None:
-        # Three threads hand every request on (network → worker → committer); with
-        # CPython's default 5 ms GIL switch interval each hand-off can wait 5 ms.
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
+    def _load(self) -> None:
         if self.cipher is None:
             self.cipher = DataCipher.from_env()  # no key, no engine: personal data is never stored in clear
         self.store.cipher = self.cipher
@@ -173,142 +135,17 @@ class CallerService:
         if revisions:  # the file changed on the server since the last revision
             self.store.commit(Changes(), [], revisions)
         self.store.purge_personal(*self._purge_horizon(now))
-        # what start-up built (config, indexes, today's tickets) lives as long as
-        # the process: out of the cyclic collector's generations for good
-        gc.freeze()
+
+    def _subscribe(self) -> None:
         for spec in REGISTRY.requests():
             op = f"{spec.kind}.{spec.op}"
             if self.engine.handles(op) or op in self._ext_ops or op in config_admin.OPS:
                 self.bus.subscribe(spec, self._on_message)
-        self.bus.on_connect(lambda: self._q.put(_REPUBLISH))
-        self._thread = threading.Thread(target=self._run, name="caller-worker", daemon=True)
-        self._committer = threading.Thread(target=self._commit_loop, name="caller-commit", daemon=True)
-        self._committer.start()
-        self._thread.start()
-        self.bus.start(timeout)
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(10)
-        if self._committer and self._committer.is_alive():
-            self._commits.put(None)
-            self._committer.join(10)
-        self.bus.stop()
-        self.store.close()
-
-    def _on_message(self, parsed: Parsed, payload: bytes) -> None:
-        """The door (network thread): a request past its client's bucket, or
-        arriving while the queue is full, is answered at once and never queued."""
-        spec = parsed.spec
-        if spec.is_request:
-            door = self.config.door
-            if not self._buckets.take(door, spec.kind, parsed.ident, self.clock.monotonic()):
-                return self._shed(parsed, payload, E.RATE_LIMITED,
-                                  f"more than {door.bucket(spec.kind).rate:g} requests/s; slow down")
-            if self._q.qsize() >= door.max_queue:
-                return self._shed(parsed, payload, E.BUSY, "the engine is busy; try again shortly")
-        self._q.put((parsed, payload))
-
-    def _shed(self, parsed: Parsed, payload: bytes, code: str, message: str) -> None:
-        n = self.shed.get(code, 0)
-        self.shed[code] = n + 1
-        if n % 1000 == 0:  # a flood must not become a flood of log lines
-            log.warning("%s %s from %s (%d so far)", code, parsed.spec.name, parsed.ident, n + 1)
-        self.bus.publish(REGISTRY.response_for(parsed.spec), parsed.ident, m.encode(m.Response(
-            id=m.best_effort_id(payload), status="error", error=m.ErrorBody(code=code, message=message))))
-
-    # ---------------------------------------------------------- worker --
-    def _take_batch(self) -> list[Any]:
-        try:
-            # don't sleep while views wait to go out: only poll the queue then
-            batch = [self._q.get(timeout=0.1) if not self._backlog else self._q.get_nowait()]
-        except queue.Empty:
-            return []
-        while len(batch) < self.max_batch:
-            try:
-                batch.append(self._q.get_nowait())
-            except queue.Empty:
-                break
-        return batch
-
-    def _run(self) -> None:
-        last_tick = last_flush = -1e9
-        sdnotify.watch("caller-worker")  # blocked behind a stuck commit too: no pings
-        while not self._stop.is_set():
-            sdnotify.beat("caller-worker")
-            batch = self._take_batch()
-            try:
-                if batch:
-                    self._process(batch)
-                mono = self.clock.monotonic()
-                if mono - last_tick >= TICK_S:
-                    last_tick = mono
-                    self._tick()
-                if mono - last_flush >= FLUSH_S:
-                    last_flush = mono
-                    self._flush_waiting()
-                self._send_backlog()
-                if self._out:
-                    self._submit(None)
-            except Exception as e:
-                self._fail(e)
-                return
-
-    def _fail(self, e: BaseException) -> None:
-        """Memory and disk may differ now: stop serving; systemd restarts us from the store."""
-        if self.failed is None:
-            log.critical("engine stopped: %s", e, exc_info=e)
-            self.failed = e
-        self._stop.set()
-        self.bus.stop(state="offline")
-
-    def _emit(self, spec: Any, ident: str, payload: Any) -> None:
-        self._out.append((spec, ident, payload))
-
-    def _submit(self, changes: Changes | None, to_store: list[tuple[str, str, bytes]] = (),
-                records: list[Any] = (), prune_before: str | None = None,
-                purge: tuple[str, float] | None = None) -> None:
-        """Hand a batch to the committer (blocks while two are already waiting)."""
-        work = _Work(changes, list(to_store), list(records), self._out, prune_before,
-                     made=time.perf_counter(), purge=purge)
-        self._out = []
-        while not self._stop.is_set():
-            try:
-                self._commits.put(work, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-
-    def _commit_loop(self) -> None:
-        while True:
-            work = self._commits.get()
-            if work is None:
-                return
-            try:
-                if work.changes is not None:
-                    self.store.commit(work.changes, work.to_store, work.records)
-                    self.batches += 1
-                    self.health.committed(work.made)
-                if work.prune_before:
-                    self.store.prune_replies(work.prune_before)
-                if work.purge:
-                    self.store.purge_personal(*work.purge)
-            except Exception as e:
-                self._fail(e)
-                return
-            for spec, ident, payload in work.out:  # only now: what they show is on disk
-                self.bus.publish(spec, ident, payload)
-
-    def _process(self, batch: list[Any]) -> None:
-        now = self.clock.now()
-        self.health.requests += len(batch)
-        b = _Batch()
-        for item in batch:
-            if item is _REPUBLISH:
-                b.republish = True
-            else:
-                self._answer_once(item[0], item[1], now, b)
+    # ----------------------------------------------------------- batch --
+    def _seal(self, b: Batch, now: float) -> Work:
+        """The batch's changes drained, its views rendered, its replies and
+        events queued behind them: everything it sends, after its commit."""
         ch = self.engine.drain()
         b.events.extend(self._after(ch, now, b.records))
         for key, _day, data in b.to_store:
@@ -322,9 +159,10 @@ class CallerService:
             self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
         if b.republish:
             self._republish_all(now)
-        self._submit(ch, b.to_store, b.records)
+        out, self._out = self._out, []
+        return Work(ch, b.to_store, b.records, out, b.prune_before, b.purge)
 
-    def _answer_once(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
+    def _answer_once(self, parsed: Parsed, payload: bytes, now: float, b: Batch) -> None:
         """Every request gets exactly one reply, even when answering it fails
         outside the command (the core has undone the command's changes)."""
         n = len(b.replies)
@@ -344,7 +182,7 @@ class CallerService:
         decoded.  Allows everyone until the identity check fills it in."""
         return None
 
-    def _answer(self, parsed: Parsed, payload: bytes, now: float, b: "_Batch") -> None:
+    def _answer(self, parsed: Parsed, payload: bytes, now: float, b: Batch) -> None:
         """Validate one request, answer it from the idempotency record or by
         dispatching it, and add its reply to the batch."""
         spec = parsed.spec
@@ -392,7 +230,7 @@ class CallerService:
         b.events.extend(events)
 
     def _dispatch(self, op: str, ident: str, req: Any, now: float,
-                  b: "_Batch") -> tuple[Any, tuple[str, str] | None, list[Emit]]:
+                  b: Batch) -> tuple[Any, tuple[str, str] | None, list[Emit]]:
         if op in config_admin.OPS:
             return self._config_op(op, ident, req, now, b)
         if op in self._ext_ops:
@@ -448,9 +286,10 @@ class CallerService:
             self._summary_dirty = False
             self._backlog.append(("stats.summary", "hall"))
 
-    def _send_backlog(self) -> None:
-        """Up to BACKLOG_STEP views per pass of the worker loop, rendered as they go
-        out (so each shows the state of its moment, not of the flush)."""
+    def _send_backlog(self) -> bool:
+        """Up to BACKLOG_STEP views per turn of the loop, rendered as they go
+        out (so each shows the state of its moment, not of the flush); True
+        while more wait."""
         now = self.clock.now()
         e = self.engine
         for _ in range(min(BACKLOG_STEP, len(self._backlog))):
@@ -459,6 +298,7 @@ class CallerService:
                 self._emit(REGISTRY[name], ident, e.summary(now))
             elif ident in e.recent:  # else the zone went with a config push meanwhile
                 self._emit_waiting(ident, now)
+        return bool(self._backlog)
 
     def _emit_waiting(self, zone: str, now: float, force: bool = False) -> None:
         """A zone's counts, unless they are the ones it last published."""
@@ -468,29 +308,21 @@ class CallerService:
             self._sent_waiting[zone] = counts
             self._emit(REGISTRY["zone.waiting"], zone, view)
 
-    def _tick(self) -> None:
+    def _tick(self, b: Batch) -> None:
         now = self.clock.now()
         if self.health.due(self.clock.monotonic()):
-            self._emit(REGISTRY["stats.engine"], "hall", self.health.render(now, self._q.qsize()))
+            self._emit(REGISTRY["stats.engine"], "hall", self.health.render(now, self.inbound()))
         day_before = self.engine.day
         self.engine.tick(now)
-        ch = self.engine.drain()
-        records: list[Any] = []
-        events = self._after(ch, now, records)
         for x in self.extensions:
             xo = x.tick(self.engine, now)
-            events.extend(xo.events)
-            records.extend(xo.records)
-        for ev in events:
-            self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
+            b.events.extend(xo.events)
+            b.records.extend(xo.records)
         if day_before and self.engine.day != day_before:
             self._cache.clear()
-            self._republish_all(now)
-            self._submit(ch, [], records, prune_before=day_before, purge=self._purge_horizon(now))
-        else:
-            self._publish_changes(ch, now)
-            if ch.tickets or ch.windows or ch.ratings or records:
-                self._submit(ch, [], records)
+            b.republish = True
+            b.prune_before = day_before
+            b.purge = self._purge_horizon(now)
 
     def _republish_all(self, now: float) -> None:
         """After a (re)connect: the broker may have lost its retained state."""
@@ -512,7 +344,7 @@ class CallerService:
                 self._emit(REGISTRY[ev.spec], ev.ident, ev.payload)
 
     def _config_op(self, op: str, ident: str, req: Any, now: float,
-                   b: "_Batch") -> tuple[Any, tuple[str, str] | None, list[Emit]]:
+                   b: Batch) -> tuple[Any, tuple[str, str] | None, list[Emit]]:
         """config/<id>/request/…: caller/config_admin.py decides; a new config
         is on disk and in the engine before this returns."""
         try:

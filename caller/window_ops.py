@@ -33,6 +33,7 @@ def login(e: Engine, wid: str, req: m.LoginRequest, now: float) -> m.WindowState
             raise Refused(E.STAFF_ELSEWHERE, f"staff {req.staff} is logged in at window "
                           f"{e.cfg.window(other.id).number}")
     w.status, w.staff, w.since = "open", req.staff, now
+    e.observe_login(now)
     e.touch_window(w)
     e.happened(d.WindowStatusChanged(wid, w.status))
     return e.window_state(wid, now)
@@ -104,6 +105,9 @@ def noshow(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
     e.stats["noshow"] += 1
     e.estimator.observe_call(noshow=True)
     e.on_undo(lambda: e.estimator.unobserve_call(noshow=True))
+    # the window's time lost to it, from the first call of this visit
+    lost = now - (t.first_called_at if t.calls - t.recalls == 1 else t.called_at or now)
+    e.observe_running(e.estimator.noshow_cost, lost)
     w.current = None
     e.touch(t)
     e.touch_window(w)
@@ -176,6 +180,7 @@ def pause(e: Engine, wid: str, req: m.PauseRequest, now: float) -> m.WindowState
 def resume(e: Engine, wid: str, req: m.Plain, now: float) -> m.WindowState:
     w, wc = e.staffed(wid)
     if w.status == "paused":
+        e.observe_running(e.estimator.pause, now - w.since)
         w.status, w.since, w.pause_reason = "open", now, None
         e.touch_window(w)
         e.happened(d.WindowStatusChanged(wid, w.status))

@@ -20,6 +20,11 @@ Rules
   when nothing waits behind it), so three calls within a second flash three
   times, none skipped.  The flashing call is the big one; the others newer
   than it stay listed under it.
+* A flash is never skipped for want of a frame: a display too busy to draw
+  (a small Pi's shared core) holds a queued flash until a view has shown it
+  once; one first shown after its time was up flashes ``flash_min_seconds``
+  from then.  A flash held unshown ``stale_seconds`` past its time is
+  dropped (the call stays listed), as a stale call is never flashed.
 * Memory is bounded whatever the day brings: a few calls per zone, a fixed
   ring of seen event ids.
 """
@@ -112,6 +117,7 @@ class CallBoard:
     _seen: OrderedDict = field(default_factory=OrderedDict)
     _flashes: deque = field(default_factory=lambda: deque(maxlen=LIVE_CALLS))  # (call, arrived)
     _flash_from: float = 0.0   # when the head of _flashes began to flash
+    _flash_shown: bool = False  # the head of _flashes has been in a view (drawn) at least once
     _windows: dict[str, WindowState] = field(default_factory=dict)
     _last_call: float | None = None  # receipt time of the last live call (idle timer)
     _started: float | None = None
@@ -168,7 +174,7 @@ class CallBoard:
             return False  # an older call arriving after a newer one
         self._advance(now)
         if not self._flashes:
-            self._flash_from = now
+            self._flash_from, self._flash_shown = now, False
         self._flashes.append((call, now))
         self._last_call = now
         return True
@@ -198,6 +204,11 @@ class CallBoard:
     # ------------------------------------------------------------ output --
     def view(self, now: float) -> View:
         self._advance(now)
+        if self._flashes and not self._flash_shown:
+            self._flash_shown = True
+            end = self._flash_end()
+            if now >= end:  # first drawn after its time was up: its shortest flash from now
+                self._flash_from += now + self.settings.flash_min_seconds - end
         calls = self._calls()
         flash = self._flashes[0][0] if self._flashes else None
         flashing = flash is not None
@@ -229,9 +240,10 @@ class CallBoard:
         one before it ended, or when it arrived if that was later."""
         while self._flashes:
             end = self._flash_end()
-            if now < end:
-                return
+            if now < end or (not self._flash_shown and now - end <= self.settings.stale_seconds):
+                return  # still flashing, or not drawn yet: it waits for its frame
             self._flashes.popleft()
+            self._flash_shown = False
             if self._flashes:
                 self._flash_from = max(end, self._flashes[0][1])
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 from typing import Any, Callable
 
 import msgspec
@@ -81,8 +80,6 @@ class DisplayFeed:
         self.call_listeners: list[Callable[[m.CalledEvent, bool], None]] = []
         self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._linked = False
-        self._stopping = threading.Event()
-        self._retry: threading.Thread | None = None
 
     # ------------------------------------------------------------ life --
     def start(self, timeout: float = 5.0) -> None:
@@ -101,22 +98,12 @@ class DisplayFeed:
         self.bus.on_connect(lambda: self._put("link", True))
         self.board.start(self.clock.now())
         try:
-            self.bus.start(timeout)
+            # the connection under way is kept: paho goes on trying by itself
+            self.bus.start(timeout, keep_trying=True)
         except TimeoutError as e:
-            log.warning("%s; showing offline and retrying", e)
-            self._retry = threading.Thread(target=self._keep_trying, name="display-connect", daemon=True)
-            self._retry.start()
-
-    def _keep_trying(self) -> None:
-        while not self._stopping.wait(2.0):
-            try:
-                self.bus.start(5.0)
-                return
-            except TimeoutError:
-                continue
+            log.warning("%s; showing offline and still trying", e)
 
     def stop(self) -> None:
-        self._stopping.set()
         self.bus.stop()
 
     # ------------------------------------------------- network thread --

@@ -152,8 +152,14 @@ class Bus:
         """Run ``hook`` (in the network thread) after every successful connect."""
         self._connect_hooks.append(hook)
 
-    def start(self, timeout: float = 10.0) -> None:
-        """Connect and start the network thread; raises TimeoutError if no broker."""
+    def start(self, timeout: float = 10.0, keep_trying: bool = False) -> None:
+        """Connect and start the network thread; raises TimeoutError if no broker.
+
+        ``keep_trying``: on the timeout, the connection under way is kept and paho
+        goes on (re)trying in the background (a screen that shows "offline" until
+        then); otherwise it is stopped.  Stopping and starting again would never
+        connect over a link, or on a CPU, where a connect takes longer than the
+        timeout."""
         s = self.settings
         v5 = s.protocol == "5"
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
@@ -184,7 +190,8 @@ class Bus:
             c.connect_async(s.host, s.port, keepalive=s.keepalive)
         c.loop_start()
         if not self._connected.wait(timeout):
-            c.loop_stop()
+            if not keep_trying:
+                c.loop_stop()
             raise TimeoutError(f"no MQTT broker answered at {s.host}:{s.port}{' (TLS)' if s.tls else ''} "
                                f"within {timeout:.0f}s")
 

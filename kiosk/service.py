@@ -126,14 +126,10 @@ class KioskService:
             close()
 
     def _connect_loop(self) -> None:
-        while not self._stop.is_set() and self.bus._client is None:
-            try:
-                self.bus.start(timeout=5)
-                return
-            except TimeoutError:
-                log.warning("no broker yet; the kiosk keeps its screens and retries")
-                self.bus._client = None
-                self._stop.wait(2)
+        try:  # the connection under way is kept: paho goes on trying by itself
+            self.bus.start(timeout=5, keep_trying=True)
+        except TimeoutError:
+            log.warning("no broker yet; the kiosk keeps its screens and keeps trying")
 
     def _on_connect(self) -> None:
         if self._last_status is not None:

@@ -259,8 +259,28 @@ class HallDay:
             rec.called_at = now
         handle_s, noshow = self.visit.get(tid, (600.0, False))
         if noshow or self.e.tickets[tid].calls > 1:  # a no-show that re-queued: its fate is sealed
-            self.at(now + 60 * (1 + self.e.cfg.queue.recall_limit), "noshow", wid)
+            self.at(now + self.noshow_wait_s(), "noshow", wid)
             return
-        walk = 20 + (handle_s % 70)  # 20–90 s to walk up, fixed per visit
+        walk = self.walk_s(handle_s)
         self._req("window.start", wid, now + walk)
         self.at(now + walk + handle_s, "free", wid)
+
+    @staticmethod
+    def walk_s(handle_s: float) -> float:
+        return 20 + (handle_s % 70)  # 20–90 s to walk up, fixed per visit
+
+    def noshow_wait_s(self) -> float:
+        return 60.0 * (1 + self.e.cfg.queue.recall_limit)
+
+    def true_call_s(self, tid: str, in_hand: bool = False) -> float | None:
+        """What calling this ticket costs (``in_hand``: cost) its window: the
+        simulator's future, for bench/estimate.py's oracle only (the engine never
+        sees it)."""
+        v = self.visit.get(tid)
+        if v is None:
+            return None
+        handle_s, noshow = v
+        t = self.e.tickets.get(tid)
+        if noshow or (t is not None and t.calls > int(in_hand)):  # a re-queued no-show
+            return self.noshow_wait_s()
+        return self.walk_s(handle_s) + handle_s

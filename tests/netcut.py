@@ -1,20 +1,23 @@
 """A TCP relay between one client and the broker that a test can cut and
-restore: the network between a wall display and the hall server going away,
-without restarting the broker (whose retained state must stay)."""
+restore, or slow down: the network between a wall display and the hall
+server going away or crawling, without restarting the broker (whose retained
+state must stay)."""
 
 from __future__ import annotations
 
 import selectors
 import socket
 import threading
+import time
 
 
 class NetCut:
     """``port``: where the client connects.  ``cut()`` drops every relayed
     connection and refuses new ones until ``restore()``."""
 
-    def __init__(self, target_port: int, host: str = "127.0.0.1"):
+    def __init__(self, target_port: int, host: str = "127.0.0.1", delay_s: float = 0.0):
         self.target = (host, target_port)
+        self.delay_s = delay_s  # each chunk waits this long before it is passed on
         self._listen = socket.create_server((host, 0))
         self.port = self._listen.getsockname()[1]
         self._open = threading.Event()
@@ -81,6 +84,8 @@ class NetCut:
                     data = key.fileobj.recv(65536)
                     if not data:
                         return
+                    if self.delay_s:
+                        time.sleep(self.delay_s)
                     key.data.sendall(data)
         except OSError:
             return

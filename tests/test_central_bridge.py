@@ -99,6 +99,9 @@ def test_central_broker_sees_every_hall(tmp_path_factory):
         # the command centre reads every hall with `+` in the hall level
         city.subscribe(REGISTRY["stats.summary"], lambda p, d: seen.put((p.hall_id, json.loads(d))),
                        hall_id="+", ident="hall")
+        counts: queue.Queue = queue.Queue()  # and each zone's waiting counts
+        city.subscribe(REGISTRY["zone.waiting"], lambda p, d: counts.put((p.hall_id, p.ident, json.loads(d))),
+                       hall_id="+")
         city.start()
         for n, hid in enumerate(ids):
             raw = small_raw()
@@ -123,6 +126,16 @@ def test_central_broker_sees_every_hall(tmp_path_factory):
                 continue
             issued[hid] = s["issued"]
         assert issued == {ids[0]: 1, ids[1]: 2}
+        waiting: dict[str, int] = {}
+        end = time.monotonic() + 15
+        while time.monotonic() < end and any(waiting.get(h) != i + 1 for i, h in enumerate(ids)):
+            try:
+                hid, zone, c = counts.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if zone == "Z2":
+                waiting[hid] = c["groups"].get("G", 0)
+        assert waiting == {ids[0]: 1, ids[1]: 2}
         city.stop()
     finally:
         for e in engines:

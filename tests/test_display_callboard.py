@@ -49,6 +49,7 @@ def test_duplicate_event_id_does_not_flash_again():
     cb = make()
     ev = called("A023", T0)
     assert cb.on_called(ev, T0)
+    assert cb.view(T0 + 1).flashing  # drawn: its flash runs
     assert not cb.on_called(ev, T0 + 9)
     assert not cb.view(T0 + 9).flashing
 
@@ -228,7 +229,10 @@ def test_three_calls_within_one_second_flash_three_times_in_order():
     assert a1 - a0 >= 1.9 and b1 - b0 >= 1.9          # each at least flash_min_seconds (sampled every 50 ms)
     assert 1.95 <= b0 <= 2.05 and 3.95 <= c0 <= 4.05  # back to back, none skipped
     assert 7.9 <= c1 - c0 <= 8.0                       # the last one gets the whole flash_seconds
-    v = burst().view(T0 + 2.5)  # A024 flashing: the newer B002 and the older A023 stay listed under it
+    cb = burst()
+    for t in (T0 + 0.9, T0 + 2.1):  # frames drawn: A023's flash, then A024's
+        cb.view(t)
+    v = cb.view(T0 + 2.5)  # A024 flashing: the newer B002 and the older A023 stay listed under it
     assert v.hero.number == "A024" and [c.number for c in v.current] == ["B002", "A023"]
 
 
@@ -265,3 +269,25 @@ def test_window_grid_cells_follow_window_states_in_config_order():
     cells = cb.view(T0).windows
     assert [(c.number, c.ticket, c.status) for c in cells] == [
         ("1", "A021", "open"), ("2", None, "paused"), ("3", "A023", "unknown")]
+
+
+def test_a_display_too_busy_to_draw_still_flashes_every_call_of_a_burst():
+    """Frames every 3 s (a loaded Pi), flashes of 2 s: each call is drawn flashing, in order."""
+    numbers = ["A023", "A024", "B002", "B003"]
+
+    def four():
+        cb = make(flash_seconds=8, flash_min_seconds=2, current=3)
+        for i, number in enumerate(numbers):
+            assert cb.on_called(called(number, T0 + i * 0.2), T0 + i * 0.2)
+        return cb
+
+    cb = four()
+    drawn = []
+    for k in range(8):
+        v = cb.view(T0 + 0.5 + 3 * k)
+        if v.flashing and (not drawn or drawn[-1] != v.hero.number):
+            drawn.append(v.hero.number)
+    assert drawn == numbers
+    # a flash held unshown long past its time is dropped, never flashed late
+    v = four().view(T0 + 60)
+    assert not v.flashing and v.hero.number == "B003"

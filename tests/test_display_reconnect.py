@@ -47,7 +47,7 @@ def hall(running_engine, small_config, bus_client, broker):
     cfg = with_screen(small_config)
     eng = running_engine(config=cfg)
     client = bus_client(eng.hall_id, "staff")
-    link = NetCut(broker.settings.port).start()
+    link = NetCut(broker.settings.port).start()  # a test sets link.delay_s for a slow link
     feeds: list[DisplayFeed] = []
 
     def display(**kw) -> DisplayFeed:
@@ -113,3 +113,17 @@ def test_after_its_link_drops_the_display_shows_every_call_it_missed(hall):
     nxt = Requester(client, "window", "W1").call("next", {})["ticket"]["number"]
     pump(feed, lambda: feed.board.view(time.time()).flashing and feed.board.view(time.time()).hero.number == nxt,
          "the next call, flashing")
+
+
+def test_a_display_on_a_link_slower_than_its_connect_timeout_still_connects(hall):
+    """Its connection is not thrown away when the wait for it times out: on a link
+    (or a CPU) so slow that a connect takes longer than any timeout the display
+    waits for, giving up and starting again would never connect."""
+    eng, client, link, display = hall
+    Requester(client, "kiosk", "K1").call("issue", {"matter": "M1"})
+    first = call(client, "W1", "S1")
+    link.delay_s = 3.5  # CONNECT and CONNACK: 7 s, longer than the 5 s of each retry
+    feed = display()
+    feed.start(timeout=0.5)
+    assert not feed.bus.connected
+    pump(feed, lambda: first in on_screen(feed), "the first call over the slow link", timeout=40)

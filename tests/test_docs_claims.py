@@ -17,8 +17,9 @@ def test_the_figures_of_the_estimate_doc_are_the_code_s():
     text = (ROOT / "docs" / "estimates.md").read_text(encoding="utf-8")
     assert "± 1.28 of it — an 80 % interval" in text and forecast.Z_RANGE == 1.28
     assert "the model's own error (15 % of the\n   wait" in text and forecast.MODEL_ERR == 0.15
-    assert "paused: ten minutes after it paused (at least two from now)" in text
-    assert forecast.PAUSE_GUESS_S == 600.0
+    assert "(ten\n     minutes until the day has taught otherwise; at least two from now)" in text
+    from caller.estimate import PAUSE_PRIOR
+    assert PAUSE_PRIOR[0] == 600.0
     assert "expected within\n     two minutes" in text and forecast.LOGIN_GUESS_S == 120.0
     assert "`penalty_minutes` (60)" in text and BalanceRules().penalty_minutes == 60
     assert "(an exponentially decaying\n   count, 30-minute time constant)" in text

@@ -82,17 +82,18 @@ def test_ahead_catches_a_policy_change():
     def lifo_ties(self, wid, now):  # later queue sequence first on equal scores
         best, best_key = None, None
         cands = self.cands.get(wid)
-        for line, klass, bonus, lst in (cands if cands is not None else self._gather(wid)):
-            i = self.ptr[(line, klass)]
+        for key, bonus, lst in (cands if cands is not None else self._gather(wid)):
+            i = self.ptr[key]
             if i >= len(lst):
                 continue
             place, qseq, tid = lst[i]
-            key = ((now - place) / 60.0 + bonus, -place, qseq)
-            if best_key is None or key > best_key:
-                best_key, best = key, (line, klass, tid)
-        if best is not None:
-            self.ptr[(best[0], best[1])] += 1
-        return best
+            score = ((now - place) / 60.0 + bonus, -place, qseq)
+            if best_key is None or score > best_key:
+                best_key, best = score, (key, tid)
+        if best is None:
+            return None
+        self.ptr[best[0]] += 1
+        return best[0][0], best[0][1], best[1]
 
     forecast._Lists.pick = lifo_ties
     try:
@@ -190,3 +191,149 @@ def test_the_rest_of_a_visit_in_hand():
     assert forecast.remaining_s(mean, sd, 300.0) < fresh
     # a visit far past its mean is not about to end: long visits run longer still
     assert forecast.remaining_s(mean, sd, 1800.0) > 0.3 * mean
+
+
+# ------------------------------------------------ what the day teaches the forecast --
+def served(h: Hall, wid: str, n: int, at: float, walk_s: float, visit_s: float) -> float:
+    """``n`` M6 visits at ``wid`` from ``at``: called, started ``walk_s`` later, finished
+    ``visit_s`` after the start; returns the time the last one finished."""
+    for _ in range(n):
+        h.issue(at, matter="M6")
+        h.next(wid, at)
+        h.ok("window.start", wid, at + walk_s)
+        at += walk_s + visit_s
+        h.ok("window.finish", wid, at)
+    return at
+
+
+def test_the_walk_up_is_part_of_what_a_call_costs():
+    quick, slow = Hall(), Hall()
+    for h, walk in ((quick, 0.0), (slow, 120.0)):
+        h.login("W8", "S8")
+        served(h, "W8", 5, T0, walk, M6 * MIN)
+    est = slow.e.estimator
+    assert est.walk.mean() == 120.0 and quick.e.estimator.walk.mean() == 0.0
+    now = T0 + 60 * MIN
+    waits = []
+    for h in (quick, slow):
+        for i in range(3):
+            h.issue(now + i, matter="M6")
+        waits.append(h.issue(now + 3, matter="M6"))
+    # three calls before it at the one window, each two minutes longer (less the no-show share)
+    p = est.noshow_share()
+    assert waits[1].ahead == waits[0].ahead == 3
+    assert waits[1].estimate_min - waits[0].estimate_min == round(3 * 2 * (1 - p))
+
+
+def test_a_citizen_who_never_comes_costs_the_learned_wait():
+    h = Hall()
+    h.login("W8", "S8")
+    for k in range(4):  # staff wait 5 minutes for each before marking the no-show
+        h.issue(T0 + k * 10 * MIN, matter="M6")
+        h.next("W8", T0 + k * 10 * MIN)
+        h.ok("window.noshow", "W8", T0 + k * 10 * MIN + 5 * MIN)
+    est = h.e.estimator
+    prior, weight = 120.0, 3.0
+    assert est.noshow_cost.mean() == (4 * 300.0 + prior * weight) / (4 + weight)
+    p = est.noshow_share()
+    assert est.call_s("M6", "W8") == pytest.approx(
+        (1 - p) * est.handle_s("M6") * est.speed("W8") + p * est.noshow_cost.mean())
+
+
+def test_a_slow_window_is_expected_to_stay_slow():
+    h = Hall()
+    h.login("W5", "S5")  # W5 and W6 both serve M6 (8 minutes expected)
+    h.login("W6", "S6")
+    end5 = served(h, "W5", 6, T0, 0.0, 16 * MIN)  # twice the matter's time
+    end6 = served(h, "W6", 6, T0, 0.0, 8 * MIN)
+    est = h.e.estimator
+    # shrunk towards 1 (two hours of work judge a clerk), against a mean W5 itself raised
+    assert est.speed("W5") > 1.1 and est.speed("W6") < 1.0
+    now = max(end5, end6) + MIN
+    for i in range(3):
+        h.issue(now + i, matter="M6")
+    t = h.e.tickets[h.issue(now + 3, matter="M6").ticket]
+    mids = {}
+    for wid, other in (("W5", "W6"), ("W6", "W5")):  # the same queue behind one window at a time
+        h.ok("window.logout", other, now + 4)
+        _, w = forecast.position(h.e, t, now + 4)
+        mids[wid] = w.mid_s
+        h.login(other, "S" + other[1], now + 4)
+    # three calls before it, each at that window's own pace
+    assert mids["W5"] == pytest.approx(3 * est.call_s("M6", "W5"))
+    assert mids["W6"] == pytest.approx(3 * est.call_s("M6", "W6"))
+    assert mids["W5"] - mids["W6"] > 5 * MIN
+
+
+def test_a_paused_window_comes_back_after_the_learned_pause():
+    h = Hall()
+    h.login("W8", "S8")
+    for k in range(4):  # today's pauses last 20 minutes
+        h.ok("window.pause", "W8", T0 + k * 30 * MIN)
+        h.ok("window.resume", "W8", T0 + k * 30 * MIN + 20 * MIN)
+    est = h.e.estimator
+    assert est.pause.mean() == (4 * 1200.0 + 2 * 600.0) / 6
+    now = T0 + 130 * MIN
+    h.ok("window.pause", "W8", now)
+    t = h.issue(now + MIN, matter="M6")
+    # W8 is the only staffed window for M6: back at the learned pause length after it paused
+    assert t.estimate_min == round(est.pause.mean() / 60) - 1
+
+
+def test_staff_back_late_after_lunch_delay_the_afternoon_calls():
+    def day(late_min: float) -> Hall:
+        h = Hall()
+        opening = T0 - 30 * MIN  # 08:30
+        h.login("W8", "S8", opening + late_min * MIN)
+        return h
+
+    on_time, late = day(0), day(6)
+    assert late.e.estimator.login_late.mean() == 360.0
+    assert on_time.e.estimator.login_late.mean() == 0.0
+    noon = T0 + 170 * MIN  # 11:50: three before it, the third called after the break
+    told = []
+    for h in (on_time, late):
+        for i in range(3):
+            h.issue(noon + i, matter="M6")
+        told.append(h.issue(noon + 3, matter="M6"))
+    # the afternoon opens at 13:30; staff are expected back six minutes later
+    assert told[1].estimate_min - told[0].estimate_min == 6
+    # a login long after the start of a period is not "late from a break"
+    mid = Hall()
+    mid.login("W8", "S8", T0 + 60 * MIN)
+    assert mid.e.estimator.login_late.n == 0
+
+
+def test_what_a_command_learned_is_undone_with_it():
+    from caller.estimate import Estimator
+    est = Estimator({"M6": 8.0}, 0.2)
+    before = est.learned("M6", "W8")
+    est.observe("M6", 900.0, "W8", walk_s=40.0)
+    assert est.speed("W8") != 1.0 and est.walk.n == 1
+    est.forget("M6", before)
+    assert (est.speed("W8"), est.walk.n, est.walk.total, est.handle_min("M6")) == (1.0, 0, 0.0, 8.0)
+    # and through the engine: a refused command leaves nothing learned
+    h = Hall()
+    h.login("W8", "S8")
+    h.issue(T0, matter="M6")
+    h.next("W8", T0)
+    assert h.err("window.noshow", "W7", T0 + MIN) == "not_logged_in"
+    h.ok("window.start", "W8", T0 + MIN)
+    assert h.e.estimator.noshow_cost.n == 0 and h.e.estimator.walk.n == 0
+
+
+def test_a_lent_window_counts_at_once():
+    """The forecast's cache of the skills follows a loan (Routing.version)."""
+    h = Hall()
+    h.login("W8", "S8")
+    h.login("W1", "S1")
+    for i in range(4):
+        h.issue(T0 + i, matter="M6")
+    t = h.e.tickets[h.issue(T0 + 5, matter="M6").ticket]
+    alone = forecast.position(h.e, t, T0 + 10)
+    h.e.routing.lend("W1", "M6", 0.0)
+    helped = forecast.position(h.e, t, T0 + 10)
+    # the same four are called first, by two windows now: the wait halves
+    assert helped[0] == alone[0] == 4 and helped[1].mid_s < 0.6 * alone[1].mid_s
+    h.e.routing.unlend("W1", "M6")
+    assert forecast.position(h.e, t, T0 + 10) == alone

@@ -1,0 +1,51 @@
+"""sim/hallday.py: a simulated day through the real engine core."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hall.config import load_config
+from sim.hallday import HallDay, load_scenario
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "hall.example.yaml"
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def days():
+    cfg = load_config(EXAMPLE)
+    out = {}
+    for mode in ("off", "auto"):
+        d = HallDay(cfg, load_scenario("light"), seed=5, balance=mode)
+        d.run()
+        out[mode] = d
+    return out
+
+
+def test_two_policies_see_the_same_citizens(days):
+    off, auto = (sorted((t.issued_at, t.service, t.priority) for t in days[m].result.tickets)
+                 for m in ("off", "auto"))
+    assert off == auto and len(off) > 300
+    assert days["auto"].result.balance_moves >= 0
+
+
+def test_everyone_is_called_and_nobody_at_lunch(days):
+    d = days["off"]
+    assert all(t.called_at is not None for t in d.result.tickets)
+    for t in d.result.tickets:
+        local = dt.datetime.fromtimestamp(t.called_at, TZ).time()
+        assert not dt.time(12, 0, 1) <= local < dt.time(13, 30), (t.number, local)
+
+
+def test_the_oracle_knows_what_each_visit_really_cost(days):
+    """bench/estimate.py --oracle: what the simulator says a call will cost is what
+    the window then spent on it (a served visit: call to finish)."""
+    d = days["off"]
+    served = [t for t in d.e.tickets.values() if t.state == "done" and t.calls == 1]
+    assert len(served) > 100
+    for t in served[:200]:
+        assert t.finished_at - t.called_at == pytest.approx(d.true_call_s(t.id, in_hand=True))
