@@ -20,6 +20,9 @@ between two polls of one keypad, against the computed worst case.
 --contended: key_to_led with a busy-loop hog on core 0 and the bridge pinned to
 core 0 beside it.  --cpu-scale F: adds est_<pi>_* = CPU-bound figures × F
 (0: F for a Pi 4 and a Pi 5 measured here; method in bench/contend.py).
+--cpu-quota F: key_to_led with the bridge held to 1/F of one core by a CPU
+cgroup (a core F× slower: 7.3 ≈ a Pi 4), the engine at full speed as on the
+server (root; bench/contend.py).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from hall.config.devices import Line, SerialDevice  # noqa: E402
 from hall.crypto import use_fresh_key  # noqa: E402
 from hall.seriallink import SerialLink  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
-from contend import pi_scale, pin, scaled, start_hog, stop_hog  # noqa: E402
+from contend import CpuQuota, pi_scale, pin, scaled, start_hog, stop_hog  # noqa: E402
 from hallkit import one_matter_hall  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,7 +138,7 @@ def devices_process(port: str, conn) -> None:
     fake.stop()
 
 
-def key_to_led(trials: int, work: Path, log, contended: bool = False) -> dict:
+def key_to_led(trials: int, work: Path, log, contended: bool = False, quota: float | None = None) -> dict:
     port = str(work / "tty-bench")
     ctx = mp.get_context("fork")
     conn, child_conn = ctx.Pipe()
@@ -157,6 +160,10 @@ def key_to_led(trials: int, work: Path, log, contended: bool = False) -> dict:
     hog = start_hog() if contended else None
     if contended:
         pin(procs[1].pid)
+    cg = None
+    if quota:  # the bridge at a Pi core's pace
+        cg = CpuQuota(quota)
+        cg.add(procs[1].pid)
 
     def ask(cmd, arg=None):
         conn.send((cmd, arg))
@@ -248,6 +255,8 @@ def key_to_led(trials: int, work: Path, log, contended: bool = False) -> dict:
             pass
         devices.join(5)
         broker.stop()
+        if cg is not None:
+            cg.close()
 
 
 def _cpu_s(pid: int) -> float:
@@ -308,6 +317,9 @@ def main() -> None:
                     help="Seconds, not minutes: proves the benchmark runs (CI); its figures mean nothing.")
     ap.add_argument("--contended", action="store_true",
                     help="key_to_led with a CPU hog on core 0 and the bridge pinned to core 0 beside it.")
+    ap.add_argument("--cpu-quota", type=float, default=None, metavar="F",
+                    help="key_to_led with the bridge held to 1/F of one core (CPU cgroup, root): a core F× "
+                         "slower, e.g. 7.3 for a Pi 4; see bench/contend.py.")
     ap.add_argument("--cpu-scale", type=float, default=None, metavar="F",
                     help="Add Pi estimates: CPU-bound figures × F (0: F for Pi 4 and Pi 5 from sysbench; "
                          "see bench/contend.py).")
@@ -318,9 +330,10 @@ def main() -> None:
     use_fresh_key(work)  # the engine subprocess encrypts personal data with it
     out: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine":
                  f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                 "windows": WINDOWS, "contended": a.contended, "load_avg_1m": os.getloadavg()[0]}
+                 "windows": WINDOWS, "contended": a.contended, "cpu_quota_slower": a.cpu_quota,
+                 "load_avg_1m": os.getloadavg()[0]}
     with open(work / "bench.log", "ab") as log:
-        out.update(key_to_led(a.trials, work, log, a.contended))
+        out.update(key_to_led(a.trials, work, log, a.contended, a.cpu_quota))
     if a.cpu_scale is not None:
         scale = pi_scale(a.cpu_scale)
         out.update(scale)

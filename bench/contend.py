@@ -22,6 +22,15 @@ neighbour that never sleeps: the worst a small Pi's shared core does to it.
 CPU shares scale by F; latency figures scaled by F are an upper bound (the
 broker and the engine in the path run on the server, not on the Pi, and part
 of the latency is waiting, not CPU).
+
+``--cpu-quota F``: runs the device process itself at a Pi's pace instead of
+scaling its figures: a CPU cgroup (v1 ``cpu.cfs_quota_us`` or v2 ``cpu.max``,
+as root) lets it use 1/F of one core, i.e. the throughput of a core F× slower,
+with F as above (7.3 for a Pi 4, 4 for a Pi 5).  The broker and the engine stay
+at full speed, as they would on the server, so the figures are end to end.
+The quota is granted per 10 ms period: the process runs at this machine's
+speed for 10/F ms, then waits, so a Pi's steady slowness becomes stalls of up
+to ~9 ms; tails are pessimistic by about that much, medians are fair.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 PI4_NBODY_S_PER_STEP = 158.263 / 5_000_000  # source above, performance governor
 PI5_OVER_PI4 = 2737.49 / 1477.83  # sysbench single thread, source above
@@ -113,3 +123,53 @@ def scaled(figures: dict, scale: dict, keys: tuple[str, ...]) -> dict:
         pi = name.removeprefix("cpu_scale_")
         out.update({f"est_{pi}_{k}": round(figures[k] * f, 2) for k in keys if figures.get(k) is not None})
     return out
+
+
+CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")
+CGROUP_V2 = Path("/sys/fs/cgroup")
+QUOTA_PERIOD_US = 10_000
+
+
+class CpuQuota:
+    """A CPU cgroup that holds the processes put in it to 1/``slower`` of one core."""
+
+    def __init__(self, slower: float, name: str | None = None):
+        if slower < 1:
+            raise ValueError("--cpu-quota F: F is how many times slower the emulated core is (≥ 1)")
+        self.slower = slower
+        quota = max(1000, int(QUOTA_PERIOD_US / slower))  # the kernel's least quota is 1 ms
+        name = name or f"onewindow-bench-{os.getpid()}"
+        if (CGROUP_V1_CPU / "cpu.cfs_quota_us").exists():
+            self.path, self.parent = CGROUP_V1_CPU / name, CGROUP_V1_CPU
+            writes = {"cpu.cfs_period_us": str(QUOTA_PERIOD_US), "cpu.cfs_quota_us": str(quota)}
+        elif "cpu" in (CGROUP_V2 / "cgroup.controllers").read_text(encoding="ascii").split() \
+                if (CGROUP_V2 / "cgroup.controllers").exists() else False:
+            self.path, self.parent = CGROUP_V2 / name, CGROUP_V2
+            writes = {"cpu.max": f"{quota} {QUOTA_PERIOD_US}"}
+        else:
+            raise RuntimeError("--cpu-quota needs a CPU cgroup (v1 /sys/fs/cgroup/cpu or v2 with the cpu "
+                               "controller), as root; use --cpu-scale instead")
+        try:
+            self.path.mkdir()
+            for f, v in writes.items():
+                (self.path / f).write_text(v, encoding="ascii")
+        except OSError as e:
+            raise RuntimeError(f"--cpu-quota: cannot make the cgroup {self.path}: {e} (root needed; "
+                               "use --cpu-scale instead)") from e
+        self.share = quota / QUOTA_PERIOD_US
+
+    def add(self, pid: int) -> None:
+        """Put process ``pid`` (0: this one), all its threads and its later children in the group."""
+        (self.path / "cgroup.procs").write_text(str(pid or os.getpid()), encoding="ascii")
+
+    def close(self) -> None:
+        """Move whatever is left back out, then remove the group."""
+        try:
+            for pid in (self.path / "cgroup.procs").read_text(encoding="ascii").split():
+                try:
+                    (self.parent / "cgroup.procs").write_text(pid, encoding="ascii")
+                except OSError:
+                    pass  # gone meanwhile
+            self.path.rmdir()
+        except OSError:
+            pass

@@ -22,7 +22,9 @@ Measured through a real mosquitto, with the display app built headless
                          stopped before the broker, so the end of the run is not counted.
 
 --contended: a busy-loop hog on core 0 and this process (the display, and the
-benchmark's own MQTT client with it) pinned to core 0 beside it.  --cpu-scale F:
+benchmark's own MQTT client with it) pinned to core 0 beside it.  --cpu-quota F:
+this process held to 1/F of one core by a CPU cgroup (a core F× slower: 7.3 ≈ a
+Pi 4; root; bench/contend.py), the engine at full speed as on the server.  --cpu-scale F:
 adds est_<pi>_* = the screen latencies × F (0: F for a Pi 4 and a Pi 5 measured
 here; method in bench/contend.py).
 """
@@ -63,7 +65,7 @@ from hall.config import parse_config  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
 from hall.crypto import use_fresh_key  # noqa: E402
 
-from contend import pi_scale, pin, scaled, start_hog, stop_hog  # noqa: E402
+from contend import CpuQuota, pi_scale, pin, scaled, start_hog, stop_hog  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -284,6 +286,9 @@ def main() -> None:
                     help="Seconds, not minutes: proves the benchmark runs (CI); its figures mean nothing.")
     ap.add_argument("--contended", action="store_true",
                     help="A CPU hog on core 0 and this process (the display) pinned to core 0 beside it.")
+    ap.add_argument("--cpu-quota", type=float, default=None, metavar="F",
+                    help="Hold this process (the display) to 1/F of one core (CPU cgroup, root): a core F× "
+                         "slower, e.g. 7.3 for a Pi 4; see bench/contend.py.")
     ap.add_argument("--cpu-scale", type=float, default=None, metavar="F",
                     help="Add Pi estimates: CPU-bound figures × F (0: F for Pi 4 and Pi 5 from sysbench; "
                          "see bench/contend.py).")
@@ -302,8 +307,10 @@ def main() -> None:
     cfg_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     engine = start_engine(cfg_path, work / "engine.sqlite", broker.port, work / "engine.log")
     client = Bus(hall_id, f"bench-client-{hall_id}", broker.settings)
-    result: dict = {"contended": args.contended, "load_avg_1m": os.getloadavg()[0]}
+    result: dict = {"contended": args.contended, "cpu_quota_slower": args.cpu_quota,
+                    "load_avg_1m": os.getloadavg()[0]}
     hog = None
+    cg = None
     disp: Display | None = None
     connects = [0]
     try:
@@ -313,6 +320,9 @@ def main() -> None:
         if args.contended:  # after the display's threads exist: every thread of this process
             hog = start_hog()
             pin(0)
+        if args.cpu_quota:  # the display at a Pi core's pace (the engine is another process)
+            cg = CpuQuota(args.cpu_quota)
+            cg.add(0)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and disp.feed.board.view(time.time()).offline:
             disp.frame()
@@ -368,6 +378,8 @@ def main() -> None:
         engine.terminate()
         engine.wait(10)
         broker.stop()
+        if cg is not None:
+            cg.close()
     if args.json:
         print(json.dumps(result))
     else:

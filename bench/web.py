@@ -11,6 +11,17 @@ page's live event stream open (SSE):
                        state and queue updates.
 - web_rss_mb           the web process's resident memory after the run (VmRSS), and
                        its peak (VmHWM) as web_rss_peak_mb.
+- dashboard_load_ms    the admin console's dashboard opened by a logged-in auditor, on
+                       the same 50-window hall while it serves: the page (rendered on the
+                       server with every window) plus the first `dashboard` event of its
+                       live stream; the 95th percentile of 20 loads (p50 too).
+- month_report_s       a month's report opened in the console of the example hall
+                       (52 windows, 69 matters, 8 zones) with 90 open days of history
+                       (~150k tickets, bench/reportkit.py): the page with the
+                       month's figures, rankings and tables, then its four charts
+                       fetched at once as a browser does; the slowest of three months,
+                       each the first time it is asked (no cache). month_xlsx_s: that
+                       month's XLSX export after the page.
 """
 
 from __future__ import annotations
@@ -39,6 +50,9 @@ from hall.bus import Bus, Requester  # noqa: E402
 from hall.crypto import use_fresh_key  # noqa: E402
 from hallkit import one_matter_hall  # noqa: E402
 from web.auth import hash_pin  # noqa: E402
+from web.console.accounts import Account, hash_password, save_accounts  # noqa: E402
+
+CONSOLE_PASSWORD = "bench-audit-pass"
 
 PIN = "246810"
 FORM = {"company_name": "杭州西湖味道餐饮有限公司", "legal_person": "张三", "id_number": "11010519491231002X",
@@ -161,6 +175,106 @@ async def run(base: str, terminals: int, calls: int) -> dict:
             "next_to_form_max_ms": round(lat[-1], 1), "calls": calls}
 
 
+async def console_login(base: str) -> tuple[httpx.AsyncClient, dict]:
+    http = httpx.AsyncClient(base_url=base, timeout=60)
+    r = await http.post("/admin/login", data={"user": "bench-aud", "password": CONSOLE_PASSWORD})
+    m = re.search(r"ow_admin=([^;]+)", r.headers.get("set-cookie", ""))
+    if r.status_code != 303 or not m:
+        raise RuntimeError(f"console login: HTTP {r.status_code}")
+    return http, {"Cookie": f"ow_admin={m.group(1)}"}
+
+
+async def dashboard_loads(base: str, n: int) -> dict:
+    """The dashboard page, then the first `dashboard` event of its stream; ms per load."""
+    http, h = await console_login(base)
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        page = await http.get("/admin/", headers=h)
+        if page.status_code != 200 or "大厅看板" not in page.text:
+            raise RuntimeError(f"dashboard: HTTP {page.status_code}")
+        async with http.stream("GET", "/admin/events", headers=h, timeout=30) as r:
+            event = None
+            async for line in r.aiter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "dashboard":
+                    break
+        times.append((time.perf_counter() - t0) * 1000)
+    await http.aclose()
+    times.sort()
+    return {"dashboard_load_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
+            "dashboard_load_p50_ms": round(statistics.median(times), 1), "dashboard_loads": n}
+
+
+async def month_reports(base: str, months: list[str]) -> dict:
+    http, h = await console_login(base)
+    took = []
+    for month in months:
+        t0 = time.perf_counter()
+        page = await http.get(f"/admin/reports?month={month}", headers=h)
+        if page.status_code != 200 or 'id="eff-staff"' not in page.text:
+            raise RuntimeError(f"report {month}: HTTP {page.status_code}")
+        pngs = await asyncio.gather(*(http.get(f"/admin/reports/chart/{c}.png?month={month}", headers=h)
+                                      for c in ("arrivals", "waits", "satisfaction", "utilisation")))
+        if any(p.status_code != 200 or p.content[:4] != b"\x89PNG" for p in pngs):
+            raise RuntimeError(f"charts of {month}")
+        took.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    x = await http.get(f"/admin/reports/export.xlsx?month={months[-1]}", headers=h)
+    if x.status_code != 200 or x.content[:2] != b"PK":
+        raise RuntimeError("xlsx export")
+    xlsx_s = time.perf_counter() - t0
+    await http.aclose()
+    return {"month_report_s": round(max(took), 2), "month_report_each_s": [round(t, 2) for t in took],
+            "month_xlsx_s": round(xlsx_s, 2)}
+
+
+def console_bench(work: Path, env: dict, exe: list[str], quick: bool) -> dict:
+    """month_report_s: a second web process on the example hall, with its history."""
+    import datetime as dt
+
+    from hall.config import load_config
+    from reportkit import synth_history
+    example = ROOT / "config" / "hall.example.yaml"
+    days = 10 if quick else 90
+    t0 = time.perf_counter()
+    tickets = synth_history(load_config(example), work / "history.sqlite", dt.date(2026, 11, 30), days, 1700)
+    made_s = time.perf_counter() - t0
+    months = ["2026-11"] if quick else ["2026-09", "2026-10", "2026-11"]
+    port = free_port()
+    web = subprocess.Popen(exe + ["web", "serve", "--config", str(example), "--http-port", str(port),
+                                  "--accounts", str(work / "accounts.json"), "--acks-db", str(work / "acks2.sqlite"),
+                                  "--engine-db", str(work / "history.sqlite")],
+                           env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(base + "/admin/login", 30)
+        time.sleep(3)  # the process warms its chart library at start (web/app.py): a report comes later
+        out = asyncio.run(month_reports(base, months))
+        rss, hwm = proc_mem(web.pid)
+        out.update({"reports_web_rss_mb": round(rss, 1), "reports_web_rss_peak_mb": round(hwm, 1)})
+    finally:
+        web.terminate()
+        try:
+            web.wait(10)
+        except subprocess.TimeoutExpired:
+            web.kill()
+    return {**out, "history_days": days, "history_tickets": tickets, "history_made_s": round(made_s, 1)}
+
+
+def wait_http(url: str, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true", help="Print one JSON object.")
@@ -173,6 +287,7 @@ def main() -> None:
     use_fresh_key(work)  # the engine encrypts personal data with it
     raw = bench_hall(args.terminals)
     (work / "hall.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    save_accounts(work / "accounts.json", [Account("bench-aud", "审计", "auditor", hash_password(CONSOLE_PASSWORD))])
     broker = start_local_broker(workdir=work / "broker")
     env = {**os.environ, "ONEWINDOW_MQTT_HOST": "127.0.0.1", "ONEWINDOW_MQTT_PORT": str(broker.settings.port)}
     exe = [sys.executable, "-m", "hall.cli"]
@@ -182,7 +297,9 @@ def main() -> None:
                                              "--db", str(work / "caller.sqlite")], env=env, cwd=ROOT,
                                       stderr=subprocess.DEVNULL))
         port = free_port()
-        web = subprocess.Popen(exe + ["web", "serve", "--config", str(work / "hall.yaml"), "--http-port", str(port)],
+        web = subprocess.Popen(exe + ["web", "serve", "--config", str(work / "hall.yaml"), "--http-port", str(port),
+                                      "--accounts", str(work / "accounts.json"),
+                                      "--acks-db", str(work / "acks.sqlite")],
                                env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
         procs.append(web)
         bus = Bus(raw["hall"]["id"], "bench-kiosk", broker.settings)
@@ -208,11 +325,13 @@ def main() -> None:
                     raise
                 time.sleep(0.1)
         result = asyncio.run(run(base, args.terminals, calls))
+        result.update(asyncio.run(dashboard_loads(base, 5 if args.quick else 20)))
         rss, hwm = proc_mem(web.pid)
         result.update({"web_rss_mb": round(rss, 1), "web_rss_peak_mb": round(hwm, 1), "terminals": args.terminals,
                        "machine": platform.machine(), "cpus": os.cpu_count(),
                        "load": os.getloadavg()[0], "date": time.strftime("%Y-%m-%d")})
         bus.stop()
+        result.update(console_bench(work, env, exe, args.quick))
     finally:
         for p in procs:
             p.terminate()

@@ -95,6 +95,8 @@ class Case(msgspec.Struct, kw_only=True):
     warning: Literal["", "yellow", "red"] = ""
     acked: str = ""  # the warning colour a supervisor acknowledged
     updated_at: float = 0.0
+    ref: str | None = None  # the outside case system's own number (``source`` is that system)
+    lang: str = "zh-CN"  # of the citizen's SMS
 
 
 def allowed(c: Case) -> tuple[str, ...]:

@@ -64,6 +64,7 @@ class Extension(Protocol):
 def default_extensions(cfg: Any) -> list[Extension]:
     """The extensions a production engine runs, built from the hall config."""
     from .case_desk import CaseDesk
+    from .daystats import DayStats
     from .followups import Followups
     from .forms import Forms, engine_cipher
     from .satisfaction import Satisfaction
@@ -73,5 +74,5 @@ def default_extensions(cfg: Any) -> list[Extension]:
     cipher = engine_cipher()
     forms = Forms(cfg, cipher)
     sms = SmsOutbox(cfg)
-    return [Followups(cfg), Satisfaction(cfg), sms, forms, CaseDesk(cfg, cipher), StaffCalls(cfg),
-            Supervision(cfg, sms)]
+    return [Followups(cfg), Satisfaction(cfg), sms, forms, CaseDesk(cfg, cipher, sms), StaffCalls(cfg),
+            Supervision(cfg, sms), DayStats(cfg)]

@@ -5,7 +5,8 @@ engine's own check behind it (a hand-edited ACL, a login left over from an
 old config): a request on ``kiosk/<id>/request/…`` is served only if ``<id>``
 is a configured kiosk, so a display, or a kiosk the config no longer lists,
 cannot take a number; ``device/<id>`` must be its SMS sender, ``config/<id>``
-and ``alert/<id>`` an admin. ``window/<id>`` is checked where the engine looks
+and ``alert/<id>`` an admin; the case ops on ``device/<id>`` an outside case
+system (``cases.systems``), and no SMS sender may speak them. ``window/<id>`` is checked where the engine looks
 the window up (``unknown_window``): which bridge or terminal may speak for a
 window is the broker's to enforce, the engine cannot see the login.
 """
@@ -18,6 +19,9 @@ from hall.topics import Parsed
 
 # request kind (topic level) -> identity kinds that speak as it
 SPEAKERS = {"kiosk": ("kiosk",), "device": ("sender",), "config": ("admin",), "alert": ("admin",)}
+# ops of a kind that only some of its speakers may send (as hall/acl.py OP_REQUESTERS)
+OP_SPEAKERS = {"device.case_open": ("casesys",), "device.case_step": ("casesys",),
+               "device.case_extend": ("casesys",)}
 
 
 def _known(config: HallConfig) -> dict[str, frozenset[str]]:
@@ -26,7 +30,7 @@ def _known(config: HallConfig) -> dict[str, frozenset[str]]:
         by_kind: dict[str, set[str]] = {}
         for ident in identities(config):
             by_kind.setdefault(ident.kind, set()).add(ident.id)
-        cached = {k: frozenset(by_kind.get(k, ())) for k in ("kiosk", "sender", "admin")}
+        cached = {k: frozenset(by_kind.get(k, ())) for k in ("kiosk", "sender", "admin", "casesys")}
         object.__setattr__(config, "_requesters", cached)  # frozen model: cache beside it
     return cached
 
@@ -37,7 +41,7 @@ def refused_requester(config: HallConfig, parsed: Parsed) -> str | None:
     if kind == "window":
         return None
     known = _known(config)
-    speakers = SPEAKERS.get(kind)
+    speakers = OP_SPEAKERS.get(f"{kind}.{parsed.spec.op}") or SPEAKERS.get(kind)
     if speakers is None:
         return f"no requester of kind {kind!r} is configured"
     if any(parsed.ident in known[s] for s in speakers):

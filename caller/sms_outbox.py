@@ -25,7 +25,7 @@ from hall.errors import ErrorCode as E
 from .domain import DomainEvent
 from .engine import Emit, Engine, Refused
 from .extension import ExtOut
-from .sms_rules import FINAL, SmsRecord, SmsRules
+from .sms_rules import FINAL, Reason, SmsRecord, SmsRules
 
 if TYPE_CHECKING:
     from .store import Store
@@ -64,14 +64,16 @@ class SmsOutbox:
 
     _sender_id = "sms1"  # from the config in force, refreshed at every batch
 
-    def enqueue(self, sms_id: str, about: str, phone: str, text: str, engine: Engine, now: float) -> ExtOut:
-        """A message that belongs to no ticket (an alert to the supervision office):
-        one row and one request, kept and resent like any other. ``sms_id`` is unique;
+    def enqueue(self, sms_id: str, about: str, phone: str, text: str, engine: Engine, now: float,
+                reason: Reason = "supervision", lang: str = "zh-CN") -> ExtOut:
+        """A message that belongs to no ticket (an alert to the supervision office, a
+        case's step told to its applicant): one row and one request, kept and resent
+        like any other. ``sms_id`` is unique (the row's key: never sent twice);
         ``about`` (in the row's ticket column) says what it is about."""
         sc = engine.cfg.notify.sms
         self._sender_id = sc.sender_id
-        rec = SmsRecord(id=sms_id, day=engine.day, ticket=about, reason="supervision",
-                        phone=phone, text=text, lang="zh-CN", state="pending", created_at=now,
+        rec = SmsRecord(id=sms_id, day=engine.day, ticket=about, reason=reason,
+                        phone=phone, text=text, lang=lang, state="pending", created_at=now,
                         expires_at=now + sc.expire_s, updated_at=now)
         self.pending[rec.id] = rec
         rec, ev = self._request(rec, now)

@@ -14,6 +14,10 @@ second one):
   chose to send by SMS: the missing materials. The clerk asked for it, so it
   is sent even just after closing time.
 
+Cases (caller/case_desk.py) add ``case_ready``, ``case_correction`` and
+``case_extended``, keyed ``<case>.<reason>.<step>``: once per step of the
+timeline, made by the desk with the outbox's :meth:`SmsOutbox.enqueue`.
+
 No message outside service hours: an event reason that happens then is
 recorded as skipped; ``near`` is simply not judged then and gets its chance
 when the hall opens again (a ticket waiting over the lunch break).  A phone
@@ -45,7 +49,8 @@ from .model import Ticket
 from .settle import notice_lines
 from .routing import window_line
 
-Reason = Literal["issued", "near", "called", "requeue", "notice", "supervision"]
+Reason = Literal["issued", "near", "called", "requeue", "notice", "supervision", "case_ready",
+                 "case_correction", "case_extended"]
 RecState = Literal["pending", "queued", "sent", "failed", "expired", "unknown", "skipped"]
 FINAL = ("sent", "failed", "expired", "unknown", "skipped")
 

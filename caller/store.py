@@ -19,7 +19,7 @@ import sqlite3
 import time
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Iterator, Any
 
 import msgspec
 
@@ -27,8 +27,12 @@ from hall import messages as m
 from hall.crypto import DataCipher, KeyError_
 from hall.sqlite import open_durable
 
+from hall.daystats import DayStat
+from hall.daystats import encode as _encode_daystat
+
 from .config_admin import StoredRevision
 from .cases import OPEN, Case
+from .daystats import Presence
 from .effects import Changes
 from .form_records import FormsPurge, ProfileDrop, ProfileRow, TicketFormRow
 from .model import Rating, Ticket, WindowRec
@@ -48,6 +52,7 @@ _dec_sms = msgspec.json.Decoder(SmsRecord)
 
 
 _dec_revision = msgspec.json.Decoder(StoredRevision)
+_dec_presence = msgspec.json.Decoder(Presence)
 
 
 def _seal(cipher: Any, personal: dict[str, Any]) -> bytes | None:
@@ -100,17 +105,22 @@ _dec_case = msgspec.json.Decoder(Case)
 
 
 def _case_row(c: Case) -> tuple:
-    return (c.case, c.ticket, c.stage, int(c.stage in OPEN), c.deadline, c.updated_at, _enc.encode(c))
+    return (c.case, c.ticket, c.stage, int(c.stage in OPEN), c.deadline, c.updated_at, _enc.encode(c),
+            f"{c.source}:{c.ref}" if c.ref else None)
 
 
 # extension records by type: (upsert statement, row of one record)
 _RECORDS: dict[type, tuple[str, Any]] = {
-    Case: ("INSERT OR REPLACE INTO cases (id, ticket, stage, open, deadline, updated_at, data) "
-           "VALUES (?,?,?,?,?,?,?)", _case_row),
+    Case: ("INSERT OR REPLACE INTO cases (id, ticket, stage, open, deadline, updated_at, data, ref) "
+           "VALUES (?,?,?,?,?,?,?,?)", _case_row),
     m.FollowUp: ("INSERT OR REPLACE INTO followups (id, ticket, day, status, due, closed_at, data) "
                  "VALUES (?,?,?,?,?,?,?)", _followup_row),
     StoredRevision: ("INSERT OR REPLACE INTO config_revisions (revision, at, who, action, data) "
                      "VALUES (?,?,?,?,?)", _revision_row),
+    DayStat: ("INSERT OR REPLACE INTO day_stats (day, scope, key, data) VALUES (?,?,?,?)",
+              lambda r: (r.day, r.scope, r.key, _encode_daystat(r))),
+    Presence: ("INSERT OR REPLACE INTO presence (day, window, start, data) VALUES (?,?,?,?)",
+               lambda r: (r.day, r.window, r.start, _enc.encode(r))),
     ProfileRow: ("INSERT OR REPLACE INTO profiles (key, updated_at, expires_at, data) VALUES (?,?,?,?)",
                  lambda r: (r.key, r.updated_at, r.expires_at, r.data)),
     ProfileDrop: ("DELETE FROM profiles WHERE key = ?", lambda r: (r.key,)),
@@ -201,10 +211,16 @@ class Store:
         if pii is not None and self.cipher is not None:
             a.phone = self.cipher.decrypt_json(pii).get("phone")
         return a
-    def cases_to_restore(self, recent: int) -> tuple[list[Case], list[Case], str]:
-        """(open cases, the ``recent`` latest updated, the highest case number)."""
+    def cases_to_restore(self, recent: int) -> tuple[Iterator[tuple], list[Case], str]:
+        """(the index of every open case — number, deadline, stage, department, warning,
+        acked, source, matter, ticket, accepted day, ref — the ``recent`` latest updated
+        whole, the highest case number). The index is read by SQLite from the JSON, so
+        50,000 open cases are never decoded whole at once."""
         db = self.db
-        open_ = [_dec_case.decode(r[0]) for r in db.execute("SELECT data FROM cases WHERE open = 1")]
+        j = "json_extract(CAST(data AS TEXT), '$.{}')".format
+        open_ = db.execute(f"SELECT id, deadline, stage, {j('department')}, {j('warning')}, {j('acked')}, "
+                           f"{j('source')}, {j('matter')}, ticket, {j('accepted_day')}, ref "
+                           "FROM cases WHERE open = 1")  # a cursor: rows one at a time
         latest = [_dec_case.decode(r[0]) for r in db.execute(
             "SELECT data FROM cases ORDER BY updated_at DESC LIMIT ?", (recent,))]
         row = db.execute("SELECT id FROM cases ORDER BY id DESC LIMIT 1").fetchone()
@@ -218,12 +234,38 @@ class Store:
         row = self._reader().execute("SELECT id FROM cases WHERE ticket = ?", (ticket,)).fetchone()
         return row[0] if row else None
 
+    def case_by_ref(self, system: str, ref: str) -> str | None:
+        """The number of the case an outside case system knows as ``ref``."""
+        row = self._reader().execute("SELECT id FROM cases WHERE ref = ?", (f"{system}:{ref}",)).fetchone()
+        return row[0] if row else None
+
     def case_counts(self) -> list[tuple[str, int]]:
         """(department, result) counts of decided cases, for the per-department stats."""
         return list(self.db.execute(
             "SELECT json_extract(CAST(data AS TEXT), '$.department') || '|' || "
             "json_extract(CAST(data AS TEXT), '$.result'), count(*) FROM cases "
             "WHERE json_extract(CAST(data AS TEXT), '$.result') IS NOT NULL GROUP BY 1"))
+
+    # ------------------------------------------------ daily aggregates --
+    def tickets_of_day(self, day: str) -> list[Ticket]:
+        """A day's tickets without their personal data (the aggregate needs none)."""
+        return [_dec_ticket.decode(r[0]) for r in self._reader().execute(
+            "SELECT data FROM tickets WHERE day = ?", (day,))]
+
+    def presence(self, day: str) -> list[Presence]:
+        return [_dec_presence.decode(r[0]) for r in self._reader().execute(
+            "SELECT data FROM presence WHERE day = ? ORDER BY start", (day,))]
+
+    def cases_touched_since(self, since: float) -> list[Case]:
+        """Cases updated at or after ``since`` (those decided since then among them)."""
+        return [_dec_case.decode(r[0]) for r in self._reader().execute(
+            "SELECT data FROM cases WHERE updated_at >= ?", (since,))]
+
+    def days_to_close(self, today: str) -> list[str]:
+        """Days before ``today`` with tickets and no aggregate yet."""
+        return [r[0] for r in self._reader().execute(
+            "SELECT DISTINCT day FROM tickets WHERE day < ? AND day NOT IN "
+            "(SELECT day FROM day_stats WHERE scope = 'hall') ORDER BY day", (today,))]
 
     def sms_unfinished(self) -> list[SmsRecord]:
         """SMS rows the sender has not reported final (pending or queued); a row

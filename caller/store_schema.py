@@ -131,12 +131,34 @@ CREATE INDEX cases_updated ON cases(updated_at);
 CREATE UNIQUE INDEX cases_ticket ON cases(ticket) WHERE ticket IS NOT NULL;
 """
 
+# Daily aggregates written as each day closes (caller/daystats.py), read by
+# reports without touching a ticket; and the windows' open/paused stretches,
+# the one part of a day the tickets do not record.
+V5_DAYSTATS = """
+CREATE TABLE day_stats (
+    day TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (day, scope, key));
+CREATE TABLE presence (
+    day TEXT NOT NULL, window TEXT NOT NULL, start REAL NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (window, start));
+CREATE INDEX presence_day ON presence(day);
+"""
+
+# A case an outside case system opened is found by "<system>:<its own number>"; unique,
+# so a resent open can never make a second case.
+V6_CASE_REFS = """
+ALTER TABLE cases ADD COLUMN ref TEXT;
+CREATE UNIQUE INDEX cases_ref ON cases(ref) WHERE ref IS NOT NULL;
+"""
+
 MIGRATIONS: list[Migration] = [
     ("tables of the unversioned engine (idempotent on such a database)", lambda db: run_sql(db, V1)),
     ("profiles and ticket forms (encrypted personal data)", lambda db: run_sql(db, V2_FORMS)),
     ("cases (办件) with their timelines", lambda db: run_sql(db, V3_CASES)),
     ("personal data encrypted at rest (phones, forms, answers), config revisions", Keyed(lambda db, cipher: (
         _encrypt_personal_data(db, cipher), run_sql(db, V4_TABLES)))),
+    ("daily aggregates for reports and the windows' presence stretches", lambda db: run_sql(db, V5_DAYSTATS)),
+    ("cases opened by an outside case system, found by its own number", lambda db: run_sql(db, V6_CASE_REFS)),
 ]
 
 

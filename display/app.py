@@ -64,6 +64,10 @@ def make_app(feed: DisplayFeed, clock: HallClock | None = None):
             self.wall.size_hint = (1, 1)
             feed.wake = Clock.create_trigger(self.refresh)
             feed.config_listeners.append(self.wall.apply_config)
+            # the progress board pages by what the screen can show at the reading rule's size
+            feed.board.progress_capacity = self.wall.progress_capacity
+            feed.config_listeners.append(
+                lambda *_: setattr(feed.board, "progress_capacity", self.wall.progress_capacity))
             if os.environ.get("SDL_VIDEODRIVER") == "offscreen":
                 # SDL's offscreen swap does not flush Mesa: unflushed frames pile up
                 # (memory grows every frame) and the next texture upload stalls on

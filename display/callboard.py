@@ -123,6 +123,8 @@ class CallBoard:
     _started: float | None = None
     _link: _LinkState = field(default_factory=_LinkState)
     _progress: tuple[CaseProgress, ...] = ()
+    # cases the screen can show a page at the reading rule's size (0: settings.progress_rows)
+    progress_capacity: int = 0
 
     # ------------------------------------------------------------ inputs --
     def wants(self, zone: str) -> bool:
@@ -325,7 +327,7 @@ class CallBoard:
         idle = now - idle_from
         if idle < self.settings.idle_seconds:
             return "calls", 0, 0, ()
-        rows = self.settings.progress_rows
+        rows = min(self.settings.progress_rows, self.progress_capacity or self.settings.progress_rows)
         pages = (len(self._progress) + rows - 1) // rows
         # progress page 1…n, then the calls page once, and round again
         slot = int((idle - self.settings.idle_seconds) // self.settings.page_seconds) % (pages + 1)

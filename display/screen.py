@@ -181,10 +181,15 @@ class WallScreen(Widget):
         return Box(0, foot.h, self.width, head.y - foot.h)
 
     def _build_progress(self) -> BoxLayout:
-        """A table in landscape; in portrait each case takes two lines (number and
-        name, then the matter) with the status on the right, to use the height."""
+        """The progress board, a case in a block of lines: number, masked name, matter and
+        stage first, then deadline, department and working days left (in portrait the
+        matter and the department get a line each). As many cases a page as the body
+        holds at the reading rule's size (``progress_capacity``), at most
+        ``screens.progress_rows``: a far-read screen shows fewer a page, never smaller text."""
+        from kivy.uix.widget import Widget
         portrait = self.portrait
         u = max(self.u, self.layout.min_font / 38)  # the smallest text here (38u) meets the reading rule
+        body = self._body_box()
         page = BoxLayout(orientation="vertical", padding=[30 * u, 20 * u], spacing=8 * u)
         top = BoxLayout(orientation="horizontal", size_hint_y=None, height=90 * u)
         self.progress_title = txt("", 60 * u, WHITE, markup=True)
@@ -192,44 +197,36 @@ class WallScreen(Widget):
         top.add_widget(self.progress_title)
         top.add_widget(self.progress_pageno)
         page.add_widget(top)
-        head = Panel(HEADER_BG, orientation="horizontal", size_hint_y=None, height=70 * u, padding=[20 * u, 0])
-        self.progress_rows: list[tuple[Label, Label, Label, Label]] = []
-        n = self.cfg.screens.progress_rows
-        if not portrait:
-            widths = (0.29, 0.15, 0.36, 0.20)
-            self.progress_head = [txt("", 42 * u, SOFT, size_hint_x=w) for w in widths]
-            for lb in self.progress_head:
-                head.add_widget(lb)
-            page.add_widget(head)
-            for i in range(n):
-                row = Panel(ROW_BG[i % 2], orientation="horizontal", padding=[20 * u, 0])
-                cells = tuple(txt("", (40 if j in (0, 2) else 46) * u, WHITE, size_hint_x=w)
-                              for j, w in enumerate(widths))
-                for c in cells:
-                    row.add_widget(c)
-                page.add_widget(row)
-                self.progress_rows.append(cells)  # type: ignore[arg-type]
-            return page
-        self.progress_head = [txt("", 40 * u, SOFT, size_hint_x=0.5), txt("", 40 * u, SOFT, size_hint_x=0.22),
-                              txt("", 40 * u, SOFT, "right", size_hint_x=0.28)]
-        for lb in self.progress_head:
-            head.add_widget(lb)
-        page.add_widget(head)
-        for i in range(n):
-            row = Panel(ROW_BG[i % 2], orientation="horizontal", padding=[20 * u, 6 * u])
-            left = BoxLayout(orientation="vertical")
-            first = BoxLayout(orientation="horizontal")
-            case, name = txt("", 48 * u, WHITE, size_hint_x=0.69), txt("", 48 * u, WHITE, size_hint_x=0.31)
-            first.add_widget(case)
-            first.add_widget(name)
-            matter = txt("", 38 * u, SOFT)
-            left.add_widget(first)
-            left.add_widget(matter)
-            status = txt("", 50 * u, WHITE, "right", size_hint_x=0.28)
-            row.add_widget(left)
-            row.add_widget(status)
+        self.progress_head = []
+        # (cell index, width share, font in u, colour, align) per line; cells: number, name,
+        # matter, department, stage, deadline, days left (texts.case_cells)
+        if portrait:
+            lines = [[(0, 0.46, 44, WHITE, "left"), (1, 0.22, 44, WHITE, "left"), (4, 0.32, 44, WHITE, "right")],
+                     [(2, 1.0, 38, WHITE, "left")], [(3, 1.0, 38, SOFT, "left")],
+                     [(5, 0.55, 38, SOFT, "left"), (6, 0.45, 38, WHITE, "right")]]
+        else:
+            lines = [[(0, 0.22, 44, WHITE, "left"), (1, 0.12, 44, WHITE, "left"), (2, 0.46, 44, WHITE, "left"),
+                      (4, 0.20, 44, WHITE, "right")],
+                     [(5, 0.34, 38, SOFT, "left"), (3, 0.42, 38, SOFT, "left"), (6, 0.24, 38, WHITE, "right")]]
+        row_h = sum(max(f for _, _, f, _, _ in line) * 1.35 * u for line in lines) + 12 * u
+        avail = body.h - 40 * u - 90 * u - 8 * u
+        fits = max(1, int(avail // (row_h + 8 * u)))
+        self.progress_capacity = min(self.cfg.screens.progress_rows, fits)
+        self.progress_rows: list[tuple[Txt, ...]] = []
+        for i in range(self.progress_capacity):
+            row = Panel(ROW_BG[i % 2], orientation="vertical", padding=[20 * u, 6 * u], size_hint_y=None,
+                        height=row_h)
+            cells: dict[int, Txt] = {}
+            for n, line in enumerate(lines):
+                box = BoxLayout(orientation="horizontal")
+                for idx, share, font, colour, align in line:
+                    cells[idx] = txt("", font * u, colour, align, size_hint_x=share)
+                    box.add_widget(cells[idx])
+                    self.texts[f"progress.{i}.{idx}"] = cells[idx]
+                row.add_widget(box)
             page.add_widget(row)
-            self.progress_rows.append((case, name, matter, status))
+            self.progress_rows.append(tuple(cells[k] for k in range(7)))
+        page.add_widget(Widget())  # the rest of the body
         return page
 
     # ------------------------------------------------------------ config --
@@ -254,21 +251,15 @@ class WallScreen(Widget):
         for lb, key in ((self.recent_title, "recent"), (self.waiting_title, "waiting")):
             if lb is not None:
                 lb.set(self._title(key))
-        self.progress_title.set(self._title("progress_title", WHITE))
-        if self.portrait:  # the matter sits under the case number: one heading says both
-            heads = [f"{texts.t('case', self.lang)} / {texts.t('matter', self.lang)}",
-                     texts.t("name", self.lang), texts.t("status", self.lang)]
-        else:
-            heads = [texts.t(key, self.lang) for key in ("case", "name", "matter", "status")]
-        for lb, text in zip(self.progress_head, heads):
-            lb.set(text)
+        # portrait: the title in the first language only, beside the page number
+        self.progress_title.set(self._title("progress_title", WHITE, second=not self.portrait))
         self._last = None
 
-    def _title(self, key: str, colour=SOFT) -> str:
+    def _title(self, key: str, colour=SOFT, second: bool = True) -> str:
         # colours as markup on a white tint: a tint would multiply (dim) the
         # green total that follows the waiting title
         main = texts.t(key, self.lang)
-        if self.lang2 and not self.layout.titles_short:
+        if second and self.lang2 and not self.layout.titles_short:
             main += f"  {texts.t(key, self.lang2)}"
         return f"[color={hexc(colour)}]{main}[/color]"
 
@@ -409,11 +400,11 @@ class WallScreen(Widget):
                 for c in cells:
                     c.set("")
                 continue
-            cells[0].set(case.case)
-            cells[1].set(case.name)
-            cells[2].set(texts.matter_label(self.cfg, case.matter, self.lang))
-            cells[3].set(texts.t(case.status, self.lang))
-            cells[3].tint = STATUS_COLOURS.get(case.status, WHITE)
+            for c, text in zip(cells, texts.case_cells(self.cfg, case, self.lang)):
+                c.set(text)
+            # overdue cases marked red; otherwise the stage in the colour of its status
+            cells[4].tint = RED_SOFT if case.overdue else STATUS_COLOURS.get(case.status, WHITE)
+            cells[6].tint = RED_SOFT if case.overdue else WHITE
 
     def problems(self) -> list[str]:
         """Every text that is cut, or drawn wider or taller than its box, or a box

@@ -38,6 +38,21 @@ LABELS: dict[str, dict[str, str]] = {
     "name": {"zh-CN": "申请人", "zh-TW": "申請人", "en": "Applicant"},
     "matter": {"zh-CN": "事项", "zh-TW": "事項", "en": "Matter"},
     "status": {"zh-CN": "状态", "zh-TW": "狀態", "en": "Status"},
+    "department": {"zh-CN": "办理部门", "zh-TW": "辦理部門", "en": "Department"},
+    "stage": {"zh-CN": "办理环节", "zh-TW": "辦理環節", "en": "Stage"},
+    "deadline": {"zh-CN": "承诺办结 {d}", "zh-TW": "承諾辦結 {d}", "en": "Due {d}"},
+    "days_left": {"zh-CN": "剩 {n} 个工作日", "zh-TW": "剩 {n} 個工作日", "en": "{n} days left"},
+    "overdue_n": {"zh-CN": "逾期 {n} 日", "zh-TW": "逾期 {n} 日", "en": "{n} days late"},
+    "overdue": {"zh-CN": "已逾期", "zh-TW": "已逾期", "en": "Late"},
+    "stage_accepted": {"zh-CN": "受理", "zh-TW": "受理", "en": "Accepted"},
+    "stage_review": {"zh-CN": "审查", "zh-TW": "審查", "en": "Review"},
+    "stage_decided": {"zh-CN": "决定", "zh-TW": "決定", "en": "Decided"},
+    "stage_issuing": {"zh-CN": "制证", "zh-TW": "製證", "en": "Issuing"},
+    "stage_ready": {"zh-CN": "待领取", "zh-TW": "待領取", "en": "Ready"},
+    "stage_collected": {"zh-CN": "已领取", "zh-TW": "已領取", "en": "Collected"},
+    "stage_correction": {"zh-CN": "补正中", "zh-TW": "補正中", "en": "Correction"},
+    "stage_denied": {"zh-CN": "不予许可", "zh-TW": "不予許可", "en": "Refused"},
+    "stage_withdrawn": {"zh-CN": "撤回", "zh-TW": "撤回", "en": "Withdrawn"},
     "page": {"zh-CN": "第 {i}/{n} 页", "zh-TW": "第 {i}/{n} 頁", "en": "Page {i}/{n}"},
     "received": {"zh-CN": "已受理", "zh-TW": "已受理", "en": "Received"},
     "processing": {"zh-CN": "办理中", "zh-TW": "辦理中", "en": "In progress"},
@@ -76,6 +91,28 @@ def waiting_label(cfg: HallConfig, key: str, by: str, lang: str) -> str:
         return z.name.get(lang) if z else key
     g = cfg.group(key)
     return f"{key} {g.name.get(lang)}" if g else key
+
+
+def case_cells(cfg: HallConfig, c, lang: str) -> tuple[str, str, str, str, str, str, str]:
+    """One case of the progress board as the screen shows it: number, masked name,
+    matter, department, stage, deadline, working days left — each saying what it is
+    (the screen has no column heads: a case takes a block of lines) — in ``lang``."""
+    m = cfg.matter(c.matter) if c.matter else None
+    department = m.department.get(lang) if m is not None else (c.department or "")
+    stage = t(f"stage_{c.stage}", lang) if c.stage and f"stage_{c.stage}" in LABELS else t(c.status, lang)
+    deadline = t("deadline", lang, d=c.deadline[5:]) if c.deadline else ""
+    if c.overdue and c.days_left is not None and c.days_left < 0:
+        left = t("overdue_n", lang, n=str(-c.days_left))
+    elif c.overdue:
+        left = t("overdue", lang)
+    elif c.days_left is not None and c.stage in OPEN_STAGES:
+        left = t("days_left", lang, n=str(c.days_left))
+    else:
+        left = ""
+    return (c.case, c.name, matter_label(cfg, c.matter, lang), department, stage, deadline, left)
+
+
+OPEN_STAGES = ("accepted", "review", "decided", "issuing", "correction")
 
 
 def matter_label(cfg: HallConfig, matter: str | None, lang: str) -> str:

@@ -35,7 +35,8 @@ ADMINS: Grants = {"admin": "all", "monitor": "all"}
 # the admin console runs in `onewindow web` (a terminal login): it shows these aggregates and alerts
 CONSOLE: Grants = {**ADMINS, "terminal": "all"}
 WATCHERS: Grants = {"engine": "all", "admin": "all", "monitor": "all"}
-DEVICE_PUBLISHERS: Grants = {"bridge": "devices", "kiosk": "devices", "sender": "devices"}
+DEVICE_PUBLISHERS: Grants = {"bridge": "devices", "kiosk": "devices", "sender": "devices",
+                             "casesys": "devices"}
 
 # spec name -> (writers, readers), for everything that is not a request or reply
 RULES: dict[str, tuple[Grants, Grants]] = {
@@ -48,6 +49,7 @@ RULES: dict[str, tuple[Grants, Grants]] = {
     "stats.summary": (ENGINE, PUBLIC),
     "stats.engine": (ENGINE, ADMINS),
     "stats.balance": (ENGINE, CONSOLE),
+    "stats.windows": (ENGINE, CONSOLE),  # per-window figures of today: counts and minutes only
     # `onewindow metrics` keeps who is online since when; `onewindow status` (an admin) reads it
     "stats.availability": ({"monitor": "all"}, ADMINS),
     # the public progress board: cases with masked names, written by the engine's case desk
@@ -93,6 +95,11 @@ OP_REQUESTERS: dict[str, Grants] = {
     # moving a case along its timeline is the clerk's terminal's, not a keypad's
     "window.case_step": {"terminal": "windows"},
     "window.case_extend": {"terminal": "windows"},
+    "window.cases": {"terminal": "windows"},
+    # an outside case system (审批系统) opens and moves cases under its own id; an SMS sender may not
+    "device.case_open": {"casesys": "self"},
+    "device.case_step": {"casesys": "self"},
+    "device.case_extend": {"casesys": "self"},
 }
 
 

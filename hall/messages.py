@@ -351,7 +351,7 @@ class ProgressRequest(Inbound):
 class CaseProgress(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     case: str
     name: str  # already masked by the publisher, e.g. 张*明
-    matter: str | None = None
+    matter: str | None = None  # the matter's id (screens name it in their languages)
     status: Literal["received", "processing", "done", "ready"]
     updated_at: float
     department: str | None = None
@@ -407,6 +407,56 @@ class CaseExtendRequest(Inbound):
     reason: ShortText
 
 
+CaseRef = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
+Handler = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class CaseOpenRequest(Inbound):
+    """An outside case system (审批系统) opens a case it accepted: ``ref`` is its own
+    number for it (a resent open answers with the case already opened). The
+    applicant's data reach only the engine, which keeps them encrypted."""
+
+    ref: CaseRef
+    matter: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    handler: Handler
+    accepted_on: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] | None = None  # default: today
+    opinion: ShortText = ""
+    name: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    id_number: IdNumber | None = None
+    phone: Phone | None = None
+    lang: Literal["zh-CN", "zh-TW", "en"] = "zh-CN"  # of the citizen's SMS
+
+
+class CaseRefStepRequest(Inbound):
+    """A step of a case the outside system opened, by its ``ref``."""
+
+    ref: CaseRef
+    stage: Literal["accepted", "review", "decided", "issuing", "ready", "collected",
+                   "correction", "denied", "withdrawn"]
+    handler: Handler
+    opinion: ShortText = ""
+
+
+class CaseRefExtendRequest(Inbound):
+    ref: CaseRef
+    days: Annotated[int, msgspec.Meta(ge=1, le=60)]
+    reason: ShortText
+    handler: Handler
+
+
+class CaseListRequest(Inbound):
+    """The window terminal's case list: the cases this window opened, or the open
+    cases of the departments of the matters it serves."""
+
+    scope: Literal["window", "department"] = "window"
+
+
+class CaseList(Outbound):
+    cases: list[CaseProgress]  # open ones, nearest deadline first, at most ``limit``
+    total: int  # how many matched
+    limit: int
+
+
 class CaseAckRequest(Inbound):
     case: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 
@@ -429,6 +479,25 @@ class CaseDeptStats(Outbound):
 
     departments: dict[str, dict[str, int]]  # name → open, early, on_time, overdue, warned
     at: float
+
+class WindowDay(Outbound):
+    """One window's figures for today (the console's per-window columns)."""
+
+    served: int  # visits finished
+    avg_handle_s: float  # start (or call) to finish, averaged; 0 before the first
+    open_min: float  # logged in and not paused
+    paused_min: float
+    idle_min: float  # open with no citizen at the window
+    utilisation: float  # share of logged-in time (open + paused) with a citizen at the window
+
+
+class WindowsToday(Outbound):
+    """Today's per-window figures, all windows in one message (id is always `hall`)."""
+
+    day: str
+    windows: dict[str, WindowDay]
+    at: float
+
 
 class ProgressBoard(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cases: list[CaseProgress]
@@ -534,7 +603,8 @@ class SmsRequest(Outbound):
 
     sms: str
     ticket: str
-    reason: Literal["issued", "near", "called", "requeue", "notice", "supervision"]
+    reason: Literal["issued", "near", "called", "requeue", "notice", "supervision",
+                    "case_ready", "case_correction", "case_extended"]
     phone: str
     text: str
     lang: str
@@ -778,6 +848,7 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     "window.form": Plain,
     "window.case_step": CaseStepRequest,
     "window.case_extend": CaseExtendRequest,
+    "window.cases": CaseListRequest,
     # ratings
     "alert.followups": FollowupListRequest,
     "alert.followup_close": FollowupCloseRequest,
@@ -785,6 +856,10 @@ REQUEST_TYPES: dict[str, type[Inbound]] = {
     # SMS
     "device.sms_status": SmsStatusRequest,
     "device.sms_sync": SmsSyncRequest,
+    # an outside case system
+    "device.case_open": CaseOpenRequest,
+    "device.case_step": CaseRefStepRequest,
+    "device.case_extend": CaseRefExtendRequest,
     # the config
     "config.set": ConfigSetRequest,
     "config.appointments": AppointmentsRequest,
@@ -809,6 +884,8 @@ PAYLOAD_TYPES: dict[str, type] = {
     "ProgressBoard": ProgressBoard,
     "CaseAlert": CaseAlert,
     "CaseDeptStats": CaseDeptStats,
+    "WindowsToday": WindowsToday,
+    "CaseList": CaseList,
     # ratings
     "FollowUp": FollowUp,
     # kiosks
@@ -838,6 +915,8 @@ RESPONSE_DATA: dict[str, type] = {
     "kiosk.requeue": TicketInfo, "kiosk.cancel": TicketInfo, "kiosk.progress": CaseProgress,
     "kiosk.case": CaseView, "window.case_step": CaseView, "window.case_extend": CaseView,
     "alert.case_ack": CaseAlert,
+    "device.case_open": CaseView, "device.case_step": CaseView, "device.case_extend": CaseView,
+    "window.cases": CaseList,
     "kiosk.staff": StaffCall, "kiosk.printed": PrintedAck, "kiosk.rate": RatingAck, "window.rate": RatingAck,
     "device.sms_status": SmsStatusAck, "device.sms_sync": SmsPending, "config.appointments": AppointmentsLoaded,
     "kiosk.profile_get": ProfileData, "kiosk.profile_put": ProfileData, "kiosk.profile_erase": ProfileErased,

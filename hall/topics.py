@@ -243,7 +243,13 @@ _SPECS += _requests(Kind.KIOSK, "kiosk", {
     "case": "A case's whole timeline by its number and the last four of the applicant's ID or phone."})
 _SPECS += _requests(Kind.WINDOW, "window terminal", {
     "case_step": "Move a case along its timeline (受理→审查→决定→制证→待领取→已领取, 补正中, 不予许可, 撤回).",
-    "case_extend": "Extend a case's deadline by working days, with the reason."})
+    "case_extend": "Extend a case's deadline by working days, with the reason.",
+    "cases": "The clerk's case list: this window's open cases, or its departments' (nearest deadline first)."})
+# an outside case system (审批系统) under its own id (`cases.systems`); `ref` is its own case number
+_SPECS += _requests(Kind.DEVICE, "outside case system (onewindow case-adapter)", {
+    "case_open": "Open a case accepted in the outside case system (idempotent by its `ref`).",
+    "case_step": "Report a step of a case the outside system opened (by its `ref`).",
+    "case_extend": "Report an extension of such a case's deadline (by its `ref`)."})
 _SPECS += _requests(Kind.ALERT, "supervisor (admin console)", {
     "case_ack": "Acknowledge a case's supervision warning (id = the client's own id)."})
 
@@ -279,6 +285,9 @@ _SPECS += _requests(Kind.CONFIG, "admin", {
 _SPECS += [
     TopicSpec("stats.summary", Kind.STATS, "summary", "HallSummary", True, "engine",
               "Hall-wide KPIs for today, with how far estimates were from waits (id is always `hall`)."),
+    TopicSpec("stats.windows", Kind.STATS, "windows", "WindowsToday", True, "engine",
+              "Today per window: served, average handling, open, paused and idle minutes, utilisation "
+              "(id is always `hall`); refreshed when a visit ends or a window changes, and every 30 s."),
     TopicSpec("stats.balance", Kind.STATS, "balance", "BalanceView", True, "engine",
               "忙闲不均: windows lent to long queues, or the balancer's suggestions (id is always `hall`)."),
     TopicSpec("alert.unattended", Kind.ALERT, "unattended", "UnattendedAlert", True, "engine",

@@ -13,6 +13,7 @@ While a request is out the busy screen ignores presses and never times out
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Callable, Generic, TypeVar
@@ -40,7 +41,8 @@ class S(StrEnum):
     TICKET = "ticket"
     ERROR = "error"
     CHECKIN = "checkin"
-    PROGRESS = "progress"
+    PROGRESS = "progress"            # the case number
+    PROGRESS_CODE = "progress_code"  # the last four of the applicant's ID or phone
     PROGRESS_RESULT = "progress_result"
     LOOKUP = "lookup"
     STAFF = "staff"
@@ -72,7 +74,17 @@ class Print:
     phone: str | None
 
 
-Effect = Send | Print
+@dataclass(frozen=True)
+class PrintCase:
+    """Print a case's timeline (as the screen shows it: masked) on the ticket printer."""
+
+    token: int
+    case: dict[str, Any]
+    lang: str
+
+
+Effect = Send | Print | PrintCase
+CODE_RE = re.compile(r"^[0-9X]{4}$")  # the kiosk's second factor: 4 of an ID number (X) or a phone
 
 
 @dataclass
@@ -97,6 +109,8 @@ class Session:
     ticket: dict[str, Any] | None = None
     print_state: str = "none"            # none | printing | ok | failed | no_printer
     progress: dict[str, Any] | None = None
+    case_no: str = ""                     # typed on PROGRESS, asked for with the code
+    case_print: str = "none"              # none | printing | ok | failed: the case slip
     lookup: dict[str, Any] | None = None
     lookup_secret: str | None = None      # from the scanned QR; needed to cancel, re-queue, rate
     lookup_note: str | None = None
@@ -222,7 +236,7 @@ class KioskFlow:
             self.s.typed = line[:32]
             return self._submit_pressed()
         if self.screen == S.PROGRESS:
-            self.s.typed = line[:64]
+            self.s.typed = line[:32]
             return self._submit_pressed()
         from .ticket_layout import parse_ticket_qr
         scanned = parse_ticket_qr(self.cfg, line)
@@ -270,6 +284,8 @@ class KioskFlow:
 
     def _progress_pressed(self) -> None:
         self.s.typed = ""
+        self.s.case_no = ""
+        self.s.progress = None
         self._go(S.PROGRESS)
 
     def _page_pressed(self, delta: int) -> None:
@@ -306,7 +322,7 @@ class KioskFlow:
     def _back_pressed(self) -> None:
         back = {
             S.ZONE: S.HOME, S.BUNDLES: S.HOME, S.SEARCH: S.HOME, S.CHECKIN: S.HOME,
-            S.PROGRESS: S.HOME, S.PROGRESS_RESULT: S.PROGRESS, S.IDENTITY: S.MATTER,
+            S.PROGRESS: S.HOME, S.PROGRESS_CODE: S.PROGRESS, S.PROGRESS_RESULT: S.HOME, S.IDENTITY: S.MATTER,
             S.PHONE: S.IDENTITY if self.cfg.kiosks.identity else S.MATTER,
             S.CODE: S.CONFIRM, S.LOOKUP: S.HOME, S.STAFF: S.HOME,
         }
@@ -377,9 +393,33 @@ class KioskFlow:
         if self.screen == S.CHECKIN and typed:
             return self._checkin()
         if self.screen == S.PROGRESS and typed:
-            self.s.typed = ""
-            return [self._send("progress", {"case": typed})]
+            self.s.case_no, self.s.typed, self.s.bad_input = typed, "", False
+            self._go(S.PROGRESS_CODE)
+            return None
+        if self.screen == S.PROGRESS_CODE:
+            if not CODE_RE.match(typed.upper()):
+                self.s.bad_input = True
+                self.changes += 1
+                return None
+            self.s.typed, self.s.bad_input = "", False
+            # a wrong code answers like an unknown case (the engine gives no oracle)
+            return [self._send("case", {"case": self.s.case_no, "code": typed.upper()})]
         return None
+
+    def _print_case_pressed(self) -> list[Effect] | None:
+        if self.screen != S.PROGRESS_RESULT or not self.s.progress or not self.has_printer \
+                or self.s.case_print == "printing":
+            return None
+        self.token += 1
+        self.s.case_print = "printing"
+        self.changes += 1
+        return [PrintCase(self.token, dict(self.s.progress), self.s.lang)]
+
+    def on_case_printed(self, token: int, ok: bool) -> None:
+        """The shell printed a case slip (or failed to)."""
+        if token == self.token and self.screen == S.PROGRESS_RESULT:
+            self.s.case_print = "ok" if ok else "failed"
+            self.changes += 1
 
     def _checkin(self) -> list[Effect]:
         code = self.s.typed.strip()
@@ -462,6 +502,7 @@ class KioskFlow:
             self.s.error_back = {
                 "bad_priority_code": S.CONFIRM, "unknown_appointment": S.CHECKIN,
                 "too_early": S.CHECKIN, "wrong_day": S.CHECKIN, "unknown_case": S.PROGRESS,
+                "rate_limited": S.HOME,
                 "bad_form": S.FORM, "bad_profile": S.FORM,
             }.get(self.s.error, S.FORM_CONSENT if op.startswith("profile_") else S.HOME)
             if self.s.error == "bad_priority_code":
@@ -490,8 +531,9 @@ class KioskFlow:
         if op == "staff":
             self._go(S.STAFF)
             return []
-        if op == "progress":
+        if op in ("progress", "case"):
             self.s.progress = dict(data) if isinstance(data, dict) else {"raw": data}
+            self.s.case_print = "none"
             self._go(S.PROGRESS_RESULT)
         elif op in ("ticket", "cancel", "rate"):
             if op == "ticket":
@@ -609,6 +651,7 @@ ACTIONS: dict[str, Handler[Any]] = {
     "rate": Handler(KioskFlow._rate_pressed, _level),
     "done": _plain(KioskFlow._done_pressed),
     "staff": _plain(KioskFlow._staff_pressed),
+    "print_case": _plain(KioskFlow._print_case_pressed),
 }
 
 # the application form's actions: kiosk/forms_flow.py adds its rows to ACTIONS

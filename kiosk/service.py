@@ -32,7 +32,7 @@ from hall.topics import REGISTRY, Parsed
 from hall.errors import ErrorCode as E
 
 from .fake_printer import FakePrinter
-from .flow import S, Effect, KioskFlow, Print, Send
+from .flow import S, Effect, KioskFlow, Print, PrintCase, Send
 from .printer import (EscposTicketPrinter, PrinterStatus, PrintError, TicketPrinter,
                       cols_for)
 from .scanner import InputSource
@@ -214,6 +214,10 @@ class KioskService:
                 self._update_status(self.printer.status())
                 next_poll = self.clock.monotonic() + poll
                 continue
+            if isinstance(job, PrintCase):
+                self._print_case(job)
+                next_poll = self.clock.monotonic() + poll
+                continue
             assert isinstance(job, Print)
             ok, err = True, None
             try:
@@ -229,6 +233,25 @@ class KioskService:
             tid = job.ticket.get("ticket", "")
             self._post(lambda job=job, ok=ok, err=err, tid=tid: self._run(
                 self.flow.on_printed(job.token, tid, ok, err, self.clock.monotonic())))
+
+    def _print_case(self, job: PrintCase) -> None:
+        """A case slip: nothing to report to the engine, only to the screen."""
+        from .case_slip import case_slip
+        from .view import case_lines
+        pc = self.printer_cfg
+        ok = True
+        try:
+            lines = case_lines(self.flow, job.case, job.lang)
+            self.printer.print(case_slip(self.cfg, job.case, lines, job.lang,
+                                         cols_for(pc.profile if pc else "TM-T20II"), self.clock.now()))
+        except PrintError as e:
+            ok = False
+            log.warning("case slip %s not printed: %s", job.case.get("case"), e.reason)
+        except Exception:
+            ok = False
+            log.exception("case slip %s not printed", job.case.get("case"))
+        self._update_status(self.printer.status())
+        self._post(lambda: self.flow.on_case_printed(job.token, ok))
 
     def _doc(self, job: Print):
         pc = self.printer_cfg

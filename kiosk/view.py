@@ -401,8 +401,24 @@ def _v_checkin(flow: KioskFlow, now: float) -> ScreenView:
 
 def _v_progress(flow: KioskFlow, now: float) -> ScreenView:
     lang = flow.lang
-    blocks = [Block("field", flow.s.typed), Block("spacer", weight=1), *_alnum_keys(flow)]
+    blocks = [Block("field", flow.s.typed), Block("spacer", weight=1), _keys(flow, DIGITS, 3)]
     return ScreenView("progress", t("progress.title", lang), tuple(blocks),
+                      _std_nav(flow, Btn(t("nav.ok", lang), "submit", "primary")))
+
+
+CODE_KEYS = tuple("123456789") + ("X", "0", "del")
+
+
+def _v_progress_code(flow: KioskFlow, now: float) -> ScreenView:
+    lang = flow.lang
+    blocks = [Block("text", t("progress.case", lang, case=flow.s.case_no), style="strong"),
+              Block("text", t("progress.code_hint", lang)),
+              # what is typed shows as dots: someone behind the citizen reads no digits
+              Block("field", "●" * len(flow.s.typed))]
+    if flow.s.bad_input:
+        blocks.append(Block("text", t("progress.code_bad", lang), style="error"))
+    blocks += [Block("spacer", weight=1), _keys(flow, CODE_KEYS, 3)]
+    return ScreenView("progress_code", t("progress.code_title", lang), tuple(blocks),
                       _std_nav(flow, Btn(t("nav.ok", lang), "submit", "primary")))
 
 
@@ -412,21 +428,62 @@ def _fmt_time(flow: KioskFlow, epoch: float | None) -> str:
     return local_dt(float(epoch), flow.cfg.hall.timezone).strftime("%Y-%m-%d %H:%M")
 
 
+def stage_name(stage: str, lang: str) -> str:
+    key = f"case.stage.{stage}"
+    return t(key, lang) if texts.has(key) else stage
+
+
+def case_lines(flow: KioskFlow, c: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    """A case's timeline as (style, text) lines: the screen and the printed slip say the same."""
+    out = [("strong", t("progress.case", lang, case=c.get("case", "")))]
+    if c.get("name"):
+        out.append(("", t("progress.name", lang, name=c["name"])))  # masked by the engine
+    out.append(("", t("progress.matter", lang, matter=c.get("matter", ""))))
+    out.append(("", t("progress.department", lang, department=c.get("department", ""))))
+    open_ = c.get("stage") in ("accepted", "review", "decided", "issuing", "correction")
+    if open_:
+        out.append(("", t("progress.deadline", lang, deadline=c.get("deadline", ""), n=max(0, c.get("days_left", 0)))))
+    else:
+        out.append(("", t("progress.deadline_done", lang, deadline=c.get("deadline", ""))))
+    if c.get("overdue"):
+        out.append(("error", t("progress.overdue", lang)))
+    out.append(("strong", t("progress.steps", lang)))
+    for s in c.get("steps", ()):
+        line = f"{_fmt_time(flow, s.get('at'))}  {stage_name(s.get('stage', ''), lang)}  {s.get('handler', '')}"
+        if s.get("opinion"):
+            line += ("：" if lang != "en" else ": ") + s["opinion"]
+        out.append(("muted", line))
+    return out
+
+
 def _v_progress_result(flow: KioskFlow, now: float) -> ScreenView:
     lang = flow.lang
     p = flow.s.progress or {}
-    status = p.get("status", "")
-    key = f"progress.status.{status}"
-    blocks = [Block("text", t("progress.case", lang, case=p.get("case", "")), style="strong")]
-    if p.get("name"):
-        blocks.append(Block("text", t("progress.name", lang, name=p["name"])))
-    if p.get("matter"):
-        blocks.append(Block("text", target_name(flow, p["matter"])))
-    blocks.append(Block("big", t(key, lang) if texts.has(key) else status))
-    if p.get("updated_at"):
-        blocks.append(Block("text", t("progress.updated", lang, time=_fmt_time(flow, p["updated_at"])), style="muted"))
+    if "steps" not in p:  # the public board's line of a case (no timeline)
+        status = p.get("status", "")
+        key = f"progress.status.{status}"
+        blocks = [Block("text", t("progress.case", lang, case=p.get("case", "")), style="strong")]
+        if p.get("name"):
+            blocks.append(Block("text", t("progress.name", lang, name=p["name"])))
+        if p.get("matter"):
+            blocks.append(Block("text", target_name(flow, p["matter"])))
+        blocks.append(Block("big", t(key, lang) if texts.has(key) else status))
+        if p.get("updated_at"):
+            blocks.append(Block("text", t("progress.updated", lang, time=_fmt_time(flow, p["updated_at"])),
+                                style="muted"))
+        blocks.append(Block("spacer", weight=1))
+        return ScreenView("progress_result", t("home.progress", lang), tuple(blocks), _std_nav(flow))
+    blocks = [Block("big", stage_name(p.get("stage", ""), lang), style="lead")]
+    blocks += [Block("text", text, style=style) for style, text in case_lines(flow, p, lang)]
+    state = flow.s.case_print
+    if state != "none":
+        key = {"printing": "progress.printing", "ok": "progress.printed", "failed": "progress.print_failed"}[state]
+        blocks.append(Block("banner", t(key, lang), style="warn" if state == "failed" else "info"))
     blocks.append(Block("spacer", weight=1))
-    return ScreenView("progress_result", t("home.progress", lang), tuple(blocks), _std_nav(flow))
+    nav = _std_nav(flow, back=False)
+    if flow.has_printer:
+        nav += (Btn(t("progress.print", lang), "print_case", "primary"),)
+    return ScreenView("progress_result", t("home.progress", lang), tuple(blocks), nav)
 
 
 def _v_lookup(flow: KioskFlow, now: float) -> ScreenView:
@@ -464,6 +521,7 @@ SCREENS: dict[S, Callable[[KioskFlow, float], ScreenView]] = {
     S.HOME: _v_home, S.ZONE: _v_zone, S.BUNDLES: _v_bundles, S.SEARCH: _v_search, S.MATTER: _v_matter,
     S.IDENTITY: _v_identity, S.PHONE: _v_phone, S.CONFIRM: _v_confirm, S.CODE: _v_code, S.BUSY: _v_busy,
     S.TICKET: _v_ticket, S.ERROR: _v_error, S.CHECKIN: _v_checkin, S.PROGRESS: _v_progress,
+    S.PROGRESS_CODE: _v_progress_code,
     S.PROGRESS_RESULT: _v_progress_result, S.LOOKUP: _v_lookup, S.STAFF: _v_staff,
 }
 

@@ -31,7 +31,7 @@ fi
 stamp=.venv/.onewindow-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e ".[ui,voice,input,embedded,web,test,bench]"
+  .venv/bin/pip install -q -e ".[ui,voice,input,embedded,web,reports,test,bench]"
   touch "$stamp"
 fi
 # the screens' font: the Simplified Chinese face out of Noto CJK's collection (hall/fonts.py)

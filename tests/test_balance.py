@@ -160,3 +160,25 @@ def test_unknown_authorisation_is_refused():
     with pytest.raises(ConfigError) as ei:
         parse_config(raw)
     assert "windows[0].authorised: unknown matter, bundle or zone 'NOPE'" in str(ei.value)
+
+
+def test_a_window_stays_home_while_its_own_arrivals_need_the_windows_there():
+    """`spare_load`: a window is lent only while the windows left at home could carry
+    the arrivals to its own matters (a lent visit keeps it from its own citizens)."""
+    def after(arrivals: int) -> list:
+        h = hall()
+        for wid in ("W1", "W5", "W6"):
+            h.ok("window.login", wid, T0, staff="S" + wid[1])
+        for i in range(arrivals):  # social-security cards, 10 minutes each, all called by W6
+            h.ok("kiosk.issue", "K1", T0 + i, matter="M4")
+        for i in range(arrivals):
+            h.ok("window.next", "W6", T0 + 10 + i)
+        h.e.estimator.load("M4", 10.0)  # the visits took their 10 minutes (the test pressed at once)
+        h.queue_m1(4, T0 + 20)
+        h.tick(T0 + MIN)
+        return [(x.window, x.line) for x in h.e.balancer.view(T0 + MIN).active]
+
+    # W6 stays at home: 2 arrivals in the last minute ≈ 0.65 of its time (30-minute rate)
+    assert after(2) == [("W5", "M1")]
+    # 3 arrivals ≈ 0.97 of W6's time: more than spare_load (0.8), so W5 is not lent
+    assert after(3) == []

@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.broker, needs("mosquitto")]
 def acl_hall() -> HallConfig:
     """The small hall with one identity of every kind: two bridges (W1+W2 on
     line l1, W5 on line l2), a web terminal for W3 and W4 with a scanner at W3,
-    a display, an announcer, the SMS sender, two admins and a monitor."""
+    a display, an announcer, the SMS sender, two admins, a monitor and an outside
+    case system (审批系统)."""
     raw = small_raw()
     raw["hall"]["id"] = unique_hall_id()
     raw["devices"] = {
@@ -42,6 +43,7 @@ def acl_hall() -> HallConfig:
                                  {"id": "br2", "lines": ["l2"]}],
                      "terminals": [{"id": "web", "windows": ["W3", "W4"]}],
                      "announcers": ["ann1"], "admins": ["admin", "sup1"], "monitors": ["mon1"]}
+    raw["cases"] = {"systems": [{"id": "approval", "name": "审批系统"}]}
     return parse_config(raw)
 
 
@@ -85,7 +87,7 @@ ENGINE_WRITES = {"engine.availability", "window.state", "zone.board", "zone.wait
                  "stats.satisfaction.window", "stats.satisfaction.staff", "stats.satisfaction.matter",
                  "stats.satisfaction.day", "device.sms", "window.settled", "stats.engine",
                  "stats.balance", "alert.staff", "config.audit", "stats.progress", "stats.case_depts",
-                 "alert.case", "alert.supervision"}
+                 "alert.case", "alert.supervision", "stats.windows"}
 DEVICE_STATE = {"device.availability", "device.status"}
 
 
@@ -94,15 +96,17 @@ def expected_writers(spec: TopicSpec) -> set[str]:
         return {"engine"}  # every reply
     if spec.name in ("window.request.visit", "window.request.form"):
         return {"terminal"}  # the reply carries a filled form: not for a keypad's bridge
-    if spec.name in ("window.request.case_step", "window.request.case_extend"):
-        return {"terminal"}  # cases are moved from the clerk's terminal
+    if spec.name in ("window.request.case_step", "window.request.case_extend", "window.request.cases"):
+        return {"terminal"}  # cases are listed and moved from the clerk's terminal
+    if spec.name in ("device.request.case_open", "device.request.case_step", "device.request.case_extend"):
+        return {"casesys"}  # the outside case system's own ops: not the SMS sender's
     if spec.is_request:
         return {"kiosk": {"kiosk"}, "window": {"bridge", "terminal"}, "config": {"admin"},
                 "alert": {"admin"}, "device": {"sender"}}[spec.kind.value]
     if spec.name in ENGINE_WRITES:
         return {"engine"}
     if spec.name in DEVICE_STATE:
-        return {"bridge", "kiosk", "sender"}
+        return {"bridge", "kiosk", "sender", "casesys"}
     return {"kiosk.availability": {"kiosk"}, "display.availability": {"display", "announcer"},
             "device.scan": {"bridge"}, "stats.availability": {"monitor"}}[spec.name]
 
@@ -131,7 +135,7 @@ def test_each_registry_topic_is_writable_only_by_its_publisher_kinds(hall):
     for ident in identities(cfg):
         one_of_each.setdefault(ident.kind, ident)
     assert set(one_of_each) == {"engine", "kiosk", "display", "announcer", "bridge", "terminal", "sender",
-                                "admin", "monitor"}
+                                "admin", "monitor", "casesys"}
     seen = Collector()
     watcher = login(b, users, "watcher", hall_id=hid)
     for spec in REGISTRY:

@@ -4,12 +4,14 @@ restored after a restart — on the pure core with a store file, fake times."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 import yaml
 
-from caller.case_desk import CaseDesk
+from caller.case_desk import UNSAVED_BATCHES, CaseDesk
 from caller.engine import Refused
 from caller.forms import Forms
+from hall import messages as m
 from hall.config import parse_config
 from hall.crypto import DataCipher, new_key
 from tests.conftest import small_raw
@@ -36,10 +38,10 @@ def harness(tmp_path, now, key):
     return Harness(cfg, [forms, CaseDesk(cfg, cipher)], now, db_path=str(tmp_path / "cases.sqlite"))
 
 
-def accept(h, matter="M1", form=FORM, window="W1"):
+def accept(h, matter="M1", form=FORM, window="W1", staff="S1"):
     t = h.do("kiosk.issue", "K1", matter=matter, **({"form": form} if form else {}))
     if h.e.windows[window].status == "closed":
-        h.do("window.login", window, staff="S1")
+        h.do("window.login", window, staff=staff)
     h.do("window.next", window)
     h.do("window.finish", window, outcome={"kind": "accepted"})
     return t
@@ -49,7 +51,8 @@ def test_a_case_opens_on_acceptance_with_its_deadline_and_a_masked_board(tmp_pat
     h = harness(tmp_path, at("2026-09-29", "10:00"), new_key())  # a Tuesday before 国庆
     accept(h)
     desk = h.exts[1]
-    (case,) = desk.open.values()
+    (number,) = desk.open
+    case = desk._case(number)
     # 3 working days after 29 Sep: 30 Sep, then 8 and 9 Oct (1–7 October are 国庆)
     assert (case.case, case.stage, case.deadline, case.name_masked) == ("2026000001", "accepted", "2026-10-09", "张*丰")
     ident, board = h.take("stats.progress")[-1]
@@ -125,4 +128,44 @@ def test_restart_keeps_open_cases_and_numbering(tmp_path):
     accept(h2, matter="M3", form=None)  # a matter without a form: a case all the same
     assert sorted(h2.exts[1].open)[-1] == "2026000003"
     assert h2.do("kiosk.case", "K1", case="2026000002", code=ID_NO[-4:]).matter == "有限责任公司设立登记"
-    assert h2.exts[1].open["2026000003"].name_masked == ""
+    assert h2.exts[1]._case("2026000003").name_masked == ""
+
+
+def test_the_terminal_lists_its_window_s_and_its_departments_open_cases(tmp_path):
+    h = harness(tmp_path, at("2026-11-16", "10:00"), new_key())
+    accept(h)                        # W1, M1 (市场监督管理局)
+    accept(h, matter="M3", form=None, window="W2", staff="S2")
+    accept(h, window="W1")
+    h.do("window.case_step", "W1", case="2026000003", stage="withdrawn", opinion="申请人撤回")
+    mine = h.do("window.cases", "W1", scope="window")
+    assert ([c.case for c in mine.cases], mine.total) == (["2026000001"], 1)  # withdrawn: no longer open
+    row = mine.cases[0]
+    assert (row.name, row.matter, row.stage, row.deadline, row.days_left) == ("张*丰", "M1", "accepted", "2026-11-19", 3)
+    depts = {c.department for c in h.do("window.cases", "W2", scope="department").cases}
+    served = {h.cfg.matter(mid).department.get("zh-CN") for mid in h.e.routing.skills["W2"] if h.cfg.matter(mid)}
+    assert depts and depts <= served
+    with pytest.raises(Refused) as ei:
+        h.do("window.cases", "W99")
+    assert ei.value.code == "unknown_window"
+
+
+def test_a_case_moved_twice_before_its_batch_is_committed_reads_its_own_step(tmp_path):
+    # the engine applies batch N+1 while batch N waits for its fsync: the desk keeps the
+    # whole records it changed until they are surely written, and reads them from there
+    h = harness(tmp_path, at("2026-11-16", "10:00"), new_key())
+    accept(h)
+    desk, e, now = h.exts[1], h.e, h.now
+    def step(stage):
+        req = msgspec.convert({"id": stage, "case": "2026000001", "stage": stage, "opinion": "同意"},
+                              m.CaseStepRequest)
+        return desk.handle("window.case_step", "W1", req, e, now)[0]
+
+    step("review")
+    step("decided")  # in the same batch
+    desk.on_events([], e, now)  # batch N ends; its commit has not happened
+    view = step("issuing")  # in batch N+1
+    assert [s.stage for s in view.steps] == ["accepted", "review", "decided", "issuing"]
+    assert h.store.case("2026000001").stage == "accepted"  # the store has neither yet
+    for _ in range(UNSAVED_BATCHES + 1):  # once the pipeline has surely written them: from the store
+        desk.on_events([], e, now)
+    assert desk._full("2026000001").stage == "accepted"

@@ -11,6 +11,7 @@ from tests import display_kit as kit  # noqa: I001  (sets up headless Kivy first
 
 from pathlib import Path
 
+import msgspec
 import pytest
 import yaml
 
@@ -18,6 +19,7 @@ from hall.config import parse_config
 from hall.messages import CalledEvent, CallEntry, CaseProgress, ProgressBoard, ZoneBoard, ZoneWaiting
 
 from display.callboard import CallBoard
+from display.theme import RED_SOFT
 from display.feed import board_settings, waiting_order
 
 pytestmark = pytest.mark.ui
@@ -69,6 +71,7 @@ class Rig:
         self.board.on_link(True, T0 - 10)
         self.board.on_engine("online")
         self.wall = WallScreen(cfg, self.scr, SIZES[self.scr.layout])
+        self.board.progress_capacity = self.wall.progress_capacity  # as display/app.py does
         self.win.add_widget(self.wall)
 
     def show(self, now):
@@ -173,13 +176,22 @@ def test_offline_mark_broker_and_engine(rig, layout):
     assert r.show(T0 + 3)["offline"] == ""
 
 
+PORTRAIT_PER = 4
+STAGES = [("ready", "ready", 0), ("review", "processing", 2), ("accepted", "received", 5),
+          ("collected", "done", 0), ("decided", "processing", -2), ("correction", "processing", 1)]
+
+
 def progress_board(n=11):
     names = ["张*明", "李*", "王*华", "赵*", "陈*军", "刘*芳", "杨*", "黄*强", "周*", "吴*丽", "徐*"]
-    statuses = ["ready", "processing", "received", "done"]
     matters = ["M001", "M018", "M036", "M027", "M053", "B02", "M043", "M060", "M020", "M011", "M051"]
-    return ProgressBoard(cases=[
-        CaseProgress(case=f"XH2026112{i:04d}", name=names[i % len(names)], matter=matters[i % len(matters)],
-                     status=statuses[i % 4], updated_at=T0 - 3600) for i in range(n)], at=T0 - 60)
+    cases = []
+    for i in range(n):
+        stage, status, left = STAGES[i % len(STAGES)]
+        cases.append(CaseProgress(
+            case=f"2026{i + 120:06d}", name=names[i % len(names)], matter=matters[i % len(matters)],
+            status=status, updated_at=T0 - 3600, department="区政务服务中心" if matters[i % len(matters)] == "B02"
+            else None, stage=stage, deadline=f"2026-11-{25 + left:02d}", days_left=left, overdue=left < 0))
+    return ProgressBoard(cases=cases, at=T0 - 60)
 
 
 @pytest.mark.parametrize("layout", ["landscape", "portrait"])
@@ -191,14 +203,55 @@ def test_progress_page_rotates_in_when_idle(rig, layout):
     assert r.show(T0)["page"] == "calls"
     shown = r.show(T0 + 60)  # idle_seconds (60) after start
     assert shown["page"] == "progress"
-    assert shown["progress"][0] == ("XH20261120000", "张*明", "有限责任公司设立登记", "可领取")
-    assert shown["progress"][5] == ("XH20261120005", "刘*芳", "二手房交易一件事", "办理中")
-    assert len(shown["progress"]) == 8
+    # as many cases a page as fit at the reading rule's size for 5 m (a 55" screen)
+    per = r.wall.progress_capacity
+    assert per == {"landscape": 3, "portrait": PORTRAIT_PER}[layout] and len(shown["progress"]) == per
+    # number, masked name, matter, department, stage, deadline, working days left
+    assert shown["progress"][0] == ("2026000120", "张*明", "有限责任公司设立登记", "市场监督管理局", "待领取",
+                                    "承诺办结 11-25", "")
+    assert shown["progress"][1] == ("2026000121", "李*", "二手房转移登记", "自然资源和规划局", "审查",
+                                    "承诺办结 11-27", "剩 2 个工作日")
     r.shot(f"{layout}-progress", publish=True)
-    shown = r.show(T0 + 60 + 15)
-    assert shown["page"] == "progress" and len(shown["progress"]) == 3
+    page, row = divmod(4, per)  # the fifth case is overdue: marked
+    shown = r.show(T0 + 60 + 15 * page)
+    assert shown["progress"][row] == ("2026000124", "陈*军", "退休待遇申领", "人力资源和社会保障局", "决定",
+                                      "承诺办结 11-23", "逾期 2 日")
+    assert r.wall.progress_rows[row][6].tint == list(RED_SOFT)
+    r.shot(f"{layout}-progress-overdue")
+    n = -(-11 // per)
+    pages = [r.show(T0 + 60 + 15 * k)["progress"] for k in range(n)]
+    assert [len(p) for p in pages] == [per] * (n - 1) + [11 - per * (n - 1)]  # then the calls page
+    assert r.show(T0 + 60 + 15 * n)["page"] == "calls"
     r.board.on_called(called("A023", "5", T0 + 80), T0 + 80)
     assert r.show(T0 + 80)["page"] == "calls"
+
+
+def test_a_near_read_screen_shows_more_cases_a_page(rig):
+    r = rig(zones=["Z1"], layout="landscape", languages=["zh-CN"], viewing_distance_m=2)
+    r.board.on_progress(progress_board())
+    shown = r.show(T0 + 60)
+    assert r.wall.progress_capacity == 6 and len(shown["progress"]) == 6  # twice the 5 m screen's
+    r.shot("landscape-progress-near")
+
+
+@pytest.mark.parametrize("lang", ["zh-TW", "en"])
+def test_progress_page_in_traditional_chinese_and_english(rig, lang):
+    r = rig(zones=["Z1"], layout="landscape", languages=[lang])
+    r.board.on_board(z1_board(), T0)
+    board = progress_board(6)
+    if lang == "en":  # English names run longer: these fit at 5 m (longer ones are cut with "…", docs/display.md)
+        board.cases[:] = [msgspec.structs.replace(c, matter=mt) for c, mt in zip(board.cases, ("M003", "M018", "M043"))]
+    r.board.on_progress(board)
+    shown = r.show(T0 + 60)
+    want = {"zh-TW": [("2026000120", "张*明", "有限責任公司設立登記", "市場監督管理局", "待領取", "承諾辦結 11-25", ""),
+                      ("2026000121", "李*", "二手房轉移登記", "自然資源和規劃局", "審查", "承諾辦結 11-27",
+                       "剩 2 個工作日")],
+            "en": [("2026000120", "张*明", "Company name declaration", "Market Regulation Bureau", "Ready",
+                    "Due 11-25", ""),
+                   ("2026000121", "李*", "Resale housing transfer", "Natural Resources Bureau", "Review", "Due 11-27",
+                    "2 days left")]}
+    assert shown["progress"][:2] == want[lang]
+    r.shot(f"progress-{lang}")
 
 
 def test_traditional_chinese_screen(rig):

@@ -22,6 +22,7 @@ def test_the_figures_of_the_estimate_doc_are_the_code_s():
     assert PAUSE_PRIOR[0] == 600.0
     assert "expected within\n     two minutes" in text and forecast.LOGIN_GUESS_S == 120.0
     assert "`penalty_minutes` (60)" in text and BalanceRules().penalty_minutes == 60
+    assert "(`spare_load`: within 80 % of their time" in text and BalanceRules().spare_load == 0.8
     assert "(an exponentially decaying\n   count, 30-minute time constant)" in text
     from caller.estimate import TAU_S
     assert TAU_S == 1800.0

@@ -11,7 +11,7 @@ import yaml
 from hall.config import ConfigError, load_config, parse_config
 from hall import guide
 from kiosk import texts, view
-from kiosk.flow import S, KioskFlow, Print, Send
+from kiosk.flow import S, KioskFlow, Print, PrintCase, Send
 from hall.matter_search import SearchIndex
 
 from .conftest import small_raw
@@ -311,18 +311,53 @@ def test_a_ticket_looked_up_without_its_secret_cannot_be_cancelled():
     assert view.build(f, 2).blocks  # the message is rendered from texts (err.bad_secret)
 
 
-def test_progress_query():
+CASE = {"case": "2026000001", "name": "张*丰", "matter": "有限责任公司设立登记", "department": "市场监督管理局",
+        "stage": "correction", "deadline": "2026-10-13", "days_left": 3, "overdue": False, "result": None,
+        "steps": [{"stage": "accepted", "at": 1790733600.0, "handler": "李科员", "opinion": "材料齐全"},
+                  {"stage": "correction", "at": 1791423000.0, "handler": "王审查", "opinion": "缺营业执照副本"}]}
+
+
+def test_case_query_asks_the_number_then_the_code_and_prints_the_timeline():
     f = make_flow()
     f.press("progress", 0)
-    for k in "2026001":
+    for k in "2026000001":
         f.press(f"key:{k}", 0)
-    (p,) = f.press("submit", 0)
-    assert p.op == "progress" and p.body == {"case": "2026001"}
-    f.on_reply(p.token, True, {"case": "2026001", "name": "张*明", "matter": "M1", "status": "ready",
-                               "updated_at": 1795237380.0}, None, 1)
+    assert f.press("submit", 0) == [] and f.screen == S.PROGRESS_CODE
+    for k in "002":
+        f.press(f"key:{k}", 0)
+    assert f.press("submit", 0) == [] and f.s.bad_input  # three characters: not sent
     v = view.build(f, 0)
+    assert [b.text for b in v.blocks if b.kind == "field"] == ["●●●"]  # no digits on screen
+    f.press("key:X", 0)
+    (q,) = f.press("submit", 0)
+    assert (q.op, q.body) == ("case", {"case": "2026000001", "code": "002X"})
+    f.on_reply(q.token, True, CASE, None, 1)
     assert f.screen == S.PROGRESS_RESULT
-    assert any(b.text == "已办结，可领取" for b in v.blocks)
+    shown = [b.text for b in view.build(f, 0).blocks]
+    assert shown[:6] == ["补正中", "办件编号：2026000001", "申请人：张*丰", "事项：有限责任公司设立登记",
+                         "办理部门：市场监督管理局", "承诺办结：2026-10-13（剩 3 个工作日）"]
+    assert shown[6:9] == ["办理经过", "2026-09-30 10:00  受理  李科员：材料齐全",
+                          "2026-10-08 09:30  补正中  王审查：缺营业执照副本"]
+    (pr,) = f.press("print_case", 2)
+    assert isinstance(pr, PrintCase) and pr.case == CASE and f.s.case_print == "printing"
+    assert f.press("print_case", 2) == []  # one slip at a time
+    f.on_case_printed(pr.token, True)
+    assert "已打印，请取走凭条" in [b.text for b in view.build(f, 0).blocks]
+    f.press("back", 3)
+    assert f.screen == S.HOME  # not back to the code
+
+
+def test_a_wrong_code_reads_like_an_unknown_case():
+    f = make_flow()
+    f.press("progress", 0)
+    f.scan("2026000001", 0)  # a scanned case number goes straight to the code
+    assert (f.screen, f.s.case_no) == (S.PROGRESS_CODE, "2026000001")
+    for k in "1234":
+        f.press(f"key:{k}", 0)
+    (q,) = f.press("submit", 0)
+    f.on_reply(q.token, False, None, "unknown_case", 1)
+    assert (f.screen, f.s.error, f.s.error_back) == (S.ERROR, "unknown_case", S.PROGRESS)
+    assert "没有找到这个办件，请核对办件编号和验证码" in [b.text for b in view.build(f, 0).blocks]
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "zh-TW", "en"])

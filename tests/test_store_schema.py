@@ -106,7 +106,7 @@ def test_an_empty_file_gets_every_table(tmp_path):
     s.close()
     assert names == {"tickets", "windows", "counters", "replies", "ratings", "estimates",
                      "appointments", "meta", "followups", "sms", "profiles", "ticket_forms", "cases",
-                     "config_revisions"}
+                     "config_revisions", "day_stats", "presence"}
 
 
 def _db(tmp_path):

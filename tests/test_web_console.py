@@ -199,6 +199,14 @@ def test_dashboard_shows_windows_and_hall_figures_live_and_no_phone_or_id_number
     w1 = d["zones"][0]["windows"][0]
     assert (w1["id"], w1["status"], w1["staff"], w1["staff_name"]) == ("W1", "open", "S001", "王芳")
     assert w1["rated"] == 1 and w1["satisfaction"] == 0 and d["hall"]["satisfaction"] == 0
+    # the window's own figures of today (stats/hall/windows, from the engine's daystats)
+    served = lambda d: d["zones"][0]["windows"][0]["served"] == 1  # noqa: E731
+    d = next((e[1] for e in reversed(ev.all) if e[0] == "dashboard" and served(e[1])), None) \
+        or ev.get("dashboard", served)
+    w1, w2 = d["zones"][0]["windows"][:2]
+    assert w1["avg_handle_min"] is not None and w1["avg_handle_min"] >= 0 and w1["paused_min"] == 0
+    assert 0 <= w1["utilisation"] <= 100 and w1["idle_min"] >= 0
+    assert (w2["served"], w2["utilisation"]) == (0, None)  # nobody logged in at W2: no time to use
     alerts = ev.get("alerts", lambda a: any(x["kind"] == "followup" for x in a))
     fu = next(a for a in alerts if a["kind"] == "followup")
     assert fu["key"] == f"followup:FU-{t['ticket']}" and t["number"] in fu["text"] and "2星" in fu["text"]

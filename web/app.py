@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ class WebContext:
     # the console's config operations speak as this admin identity (None: they are off)
     admin_id: str | None = None
     admin_bus: BusSettings | None = None
+    history_db: str | None = None  # the engine's database, read-only: the reports' daily aggregates
     desks: Desks = field(init=False)
     console: Console = field(init=False)
     config_desk: ConfigDesk = field(init=False)
@@ -118,6 +120,9 @@ def create_app(ctx: WebContext) -> Starlette:
             await asyncio.to_thread(ctx.hub.start)
             await asyncio.to_thread(ctx.config_desk.start)
         dog = asyncio.ensure_future(watchdog())
+        if ctx.history_db and os.path.exists(ctx.history_db):
+            from .console import reports  # its drawing processes start now, not with the first report
+            reports.start_pool()
         # what start-up built (config, templates, search index) lives as long as the
         # process: out of the cyclic collector's generations, as in the engine
         gc.freeze()
@@ -132,6 +137,8 @@ def create_app(ctx: WebContext) -> Starlette:
                 await asyncio.to_thread(ctx.hub.stop)
                 await asyncio.to_thread(ctx.config_desk.stop)
             ctx.acks.close()
+            from .console import reports
+            reports.stop_pool()
 
     async def home(request):
         return RedirectResponse("/terminal/", status_code=303)

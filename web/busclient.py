@@ -31,7 +31,8 @@ log = logging.getLogger("web.bus")
 
 # what the admin console reads: aggregates and alerts the engine keeps retained
 CONSOLE_TOPICS = ("stats.summary", "stats.balance", "stats.satisfaction.window", "stats.satisfaction.day",
-                  "alert.unattended", "alert.followup", "alert.supervision", "alert.case")
+                  "alert.unattended", "alert.followup", "alert.supervision", "alert.case",
+                  "stats.windows")
 
 Listener = Callable[[str, str, Any], None]  # (what, window or zone id, decoded JSON)
 

@@ -40,6 +40,8 @@ def cmd() -> None:
               help="The console's accounts (admin, supervisor, auditor): `onewindow web account-add` writes it.")
 @click.option("--acks-db", default="/var/lib/onewindow/web/acks.sqlite", show_default=True,
               help="SQLite file of the console's alert acknowledgements (who, when).")
+@click.option("--engine-db", default="/var/lib/onewindow/caller.sqlite", show_default=True,
+              help="The engine's database, opened read-only for the console's reports (daily aggregates only).")
 @click.option("--admin-id", default=None, envvar="ONEWINDOW_WEB_ADMIN_ID",
               help="An admin identity of the hall config (`access.admins`, e.g. `web-admin`) the console's config "
                    "operations speak as; without it they are off. Its own login: not the one `onewindow config` uses.")
@@ -50,7 +52,7 @@ def cmd() -> None:
 def serve_cmd(config_path: str, bind: str, http_port: int, mqtt: MqttOptions, tls_cert: str | None,
               tls_key: str | None, insecure_cookie: bool, lockout_failures: int, lockout_minutes: int,
               idle_minutes: int, accounts_path: str, acks_db: str, admin_id: str | None,
-              admin_password_file: str | None) -> None:
+              admin_password_file: str | None, engine_db: str) -> None:
     """Serve the clerks' window terminal and the admin console of one hall."""
     import os
     from dataclasses import replace
@@ -87,7 +89,7 @@ def serve_cmd(config_path: str, bind: str, http_port: int, mqtt: MqttOptions, tl
         admin_bus = replace(settings, username=admin_id, password=password)
     app = create_app(WebContext(cfg=cfg, hub=hub, auth=auth, cookie_secure=not insecure_cookie,
                                 accounts=console, acks=AckStore(acks_db), admin_id=admin_id,
-                                admin_bus=admin_bus))
+                                admin_bus=admin_bus, history_db=engine_db))
     tls: dict = {}
     if tls_cert:
         key = tls_key or os.path.join(os.environ.get("CREDENTIALS_DIRECTORY", ""), "web-tls-key")

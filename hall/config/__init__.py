@@ -25,6 +25,7 @@ from .forms import FormsConfig
 from .kiosk import KiosksConfig
 from .notify import NotifyConfig
 from .privacy import PrivacyConfig
+from .reports import ReportsConfig
 from .queue import (Bundle, Group, HallInfo, Matter, PriorityPolicy, QueueRules,
                     ServiceHours, Window, Zone)
 from .screens import ScreensConfig
@@ -88,6 +89,8 @@ class HallConfig(Strict):
                                              "terminals, announcers and admins (see docs/security.md).")
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig,
                                    description="How long personal data (phones, forms) is kept.")
+    reports: ReportsConfig = Field(default_factory=ReportsConfig,
+                                   description="Reports: the weights of the monthly 效能指数.")
 
     @model_validator(mode="after")
     def _cross(self) -> "HallConfig":

@@ -47,7 +47,8 @@ class AccessConfig(Strict):
                                                           "statistics (`onewindow metrics`); no personal data.")
 
 
-KINDS = ("engine", "kiosk", "display", "announcer", "bridge", "terminal", "sender", "admin", "monitor")
+KINDS = ("engine", "kiosk", "display", "announcer", "bridge", "terminal", "sender", "admin", "monitor",
+         "casesys")
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ def identities(cfg) -> list[Identity]:
     out.append(Identity(sid, "sender", devices=frozenset({sid})))
     out += [Identity(i, "admin") for i in a.admins]
     out += [Identity(i, "monitor") for i in a.monitors]
+    # an outside case system (审批系统, docs/cases.md): its own device/<id> requests and availability
+    out += [Identity(s.id, "casesys", devices=frozenset({s.id})) for s in cfg.cases.systems]
     return out
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .base import Strict
+from .base import Ident, Strict
+
+
+class CaseSystem(Strict):
+    id: Ident = Field(description="The outside case system's (审批系统) MQTT username; it opens cases and "
+                                  "reports their steps on `device/<id>/request/case_open|case_step|case_extend` "
+                                  "(`onewindow case-adapter --id`).")
+    name: str = Field("", max_length=40, description="What the hall calls it (审批系统, 不动产登记系统…); "
+                                                     "for people reading logs and the config.")
 
 
 class CasesConfig(Strict):
@@ -17,3 +25,5 @@ class CasesConfig(Strict):
                                 description="Wrong case look-ups a kiosk may make in `query_window_s` "
                                             "before it is refused for a while (no guessing).")
     query_window_s: int = Field(600, ge=10, le=86400, description="The window of `query_failures`.")
+    systems: list[CaseSystem] = Field(default=[], description="Outside case systems (审批系统) that open cases "
+                                                          "and report steps through their own credential.")

@@ -42,7 +42,8 @@ class SmsTemplates(Strict):
     """Texts per reason, Chinese and English (``tw`` optional).  Placeholders:
     ``{hall}`` hall name, ``{number}`` ticket, ``{matter}``, ``{ahead}``,
     ``{minutes}`` estimate, ``{range}`` its 80 % range (``15–25``), ``{window}`` window number, ``{zone}``, ``{deadline}`` HH:MM,
-    ``{missing}`` the materials still to bring (the 补正 notice)."""
+    ``{missing}`` the materials still to bring (the 补正 notice); for cases: ``{case}`` the case
+    number, ``{deadline}`` its deadline (a date), ``{reason}`` an extension's reason."""
 
     issued: Names = Field(
         default=Names(zh="【{hall}】您已取号{number}（{matter}），前面还有{ahead}人，请留意叫号。",
@@ -65,6 +66,19 @@ class SmsTemplates(Strict):
         default=Names(zh="【{hall}】一次性告知：您办理的{matter}还需补齐以下材料：{missing}。备齐后请再来办理。",
                       en="[{hall}] For {matter} please bring: {missing}. Then come again."),
         description="补正 one-time notice (一次性告知) sent when the clerk chooses SMS.")
+    case_ready: Names = Field(
+        default=Names(zh="【{hall}】您的办件{case}（{matter}）已办结，请携带身份证件到大厅领取。",
+                      en="[{hall}] Your case {case} ({matter}) is ready: collect it at the hall with your ID."),
+        description="A case reached 待领取 (ready to collect).")
+    case_correction: Names = Field(
+        default=Names(zh="【{hall}】您的办件{case}（{matter}）需补正：{missing}。请备齐后到大厅提交，补正期间办理时限暂停。",
+                      en="[{hall}] Case {case} ({matter}) needs: {missing}. Bring it to the hall; "
+                         "the time limit waits for you."),
+        description="A case went to 补正中: what is missing (the clerk's opinion).")
+    case_extended: Names = Field(
+        default=Names(zh="【{hall}】您的办件{case}（{matter}）办理时限延长至{deadline}，原因：{reason}。",
+                      en="[{hall}] The time limit of case {case} ({matter}) is extended to {deadline}: {reason}."),
+        description="A case's deadline was extended (延期).")
 
 
 class GsmSenderConfig(Strict):
@@ -123,6 +137,8 @@ class SmsConfig(Strict):
                                                    "(its printed ticket tells it so).")
     on_called: bool = Field(True, description="Send a message on the first call (not on recalls).")
     on_noshow: bool = Field(True, description="Tell a no-show until when it may re-queue.")
+    on_case: bool = Field(True, description="Tell an applicant when their case is ready to collect, needs "
+                                            "correction (补正) or has its deadline extended (docs/cases.md).")
     per_phone_max: int = Field(6, ge=1, le=100, description="At most this many messages to one number…")
     per_phone_minutes: int = Field(60, ge=1, le=1440, description="…within this many minutes.")
     resend_s: int = Field(20, ge=2, le=600, description="Resend a request the sender has not answered.")

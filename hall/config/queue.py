@@ -198,7 +198,7 @@ class BalanceRules(Strict):
                                             "a loan ends when the queue it helps clears within it.")
     hold_minutes: float = Field(15, ge=0, le=240, description="A loan lasts at least this long (no flapping) "
                                                             "unless the window's own queue needs it back.")
-    spare_load: float = Field(0.9, gt=0, le=1,
+    spare_load: float = Field(0.8, gt=0, le=1,
                               description="A window is lent only while arrivals to its own matters need less "
                                           "than this share of their staffed windows' time.")
     penalty_minutes: float = Field(

@@ -15,7 +15,8 @@ from .acks import AckStore
 
 PUSH_EVERY_S = 0.3
 WATCHED = {"state", "waiting", "engine", "bus", "stats.summary", "stats.balance", "stats.satisfaction.window",
-           "stats.satisfaction.day", "alert.unattended", "alert.followup", "alert.supervision", "alert.case"}
+           "stats.satisfaction.day", "alert.unattended", "alert.followup", "alert.supervision", "alert.case",
+           "stats.windows"}
 
 
 class Console:

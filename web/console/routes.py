@@ -152,5 +152,6 @@ async def logout(request: Request, s: Session) -> Response:
 
 def routes() -> list[Route]:
     from . import config_routes  # it declares its POSTs through `mutating` above
+    from . import reports
     return [Route("/", page), Route("/login", login_form), Route("/login", login, methods=["POST"]),
-            Route("/events", events), ack, logout, *config_routes.routes()]
+            Route("/events", events), ack, logout, *config_routes.routes(), *reports.routes()]

@@ -33,12 +33,23 @@ def _hhmm(epoch: float | None, tz: str) -> str:
     return dt.datetime.fromtimestamp(epoch, ZoneInfo(tz)).strftime("%H:%M")
 
 
+def _window_day(d: dict | None) -> dict:
+    """A window's figures of today (stats/hall/windows), as the page shows them."""
+    if not d:
+        return {"served": None, "avg_handle_min": None, "idle_min": None, "paused_min": None,
+                "utilisation": None}
+    return {"served": d.get("served", 0), "avg_handle_min": _min(d.get("avg_handle_s")) if d.get("served") else None,
+            "idle_min": d.get("idle_min", 0.0), "paused_min": d.get("paused_min", 0.0),
+            "utilisation": round(100 * d.get("utilisation", 0.0)) if d.get("open_min") or d.get("paused_min") or d.get("served") else None}
+
+
 def dashboard(cfg: HallConfig, states: dict[str, dict], waits: dict[str, dict],
               retained: dict[str, dict[str, Any]], engine: str) -> dict:
     """Per zone and window, and the hall's figures for today (``waits``: each
     zone's retained waiting counts)."""
     names = {s.id: s.name for s in cfg.staff}
     sat_w = retained.get("stats.satisfaction.window", {})
+    today = (retained.get("stats.windows", {}).get("hall") or {}).get("windows") or {}
     unattended = {w for w, a in retained.get("alert.unattended", {}).items() if a and a.get("active")}
     zones = []
     for z in cfg.zones:
@@ -56,7 +67,7 @@ def dashboard(cfg: HallConfig, states: dict[str, dict], waits: dict[str, dict],
                 "current": t.get("number") or "", "matter": target_name(cfg, t.get("bundle") or t.get("matter")),
                 "waiting": counts.get("windows", {}).get(w.id, 0), "rated": sat.get("rated", 0),
                 "satisfaction": round(100 * sat.get("rate", 0.0)) if sat.get("rated") else None,
-                "unattended": w.id in unattended})
+                "unattended": w.id in unattended, **_window_day(today.get(w.id))})
         zones.append({"id": z.id, "name": z.name.zh, "waiting": counts.get("total", 0),
                       "open": sum(r["status"] == "open" for r in rows),
                       "paused": sum(r["status"] == "paused" for r in rows), "windows": rows})

@@ -28,11 +28,13 @@
           el("td", { textContent: w.staff_name ? `${w.staff_name} (${w.staff})` : (w.staff || (w.unattended ? "空岗" : "—")) }),
           el("td", { textContent: w.current ? `${w.current} ${w.matter}` : "—" }),
           el("td", { className: "num", textContent: w.waiting }),
-          el("td", { className: "num", textContent: w.satisfaction === null ? "—" : `${w.satisfaction}% / ${w.rated}` }));
+          el("td", { className: "num", textContent: w.satisfaction === null ? "—" : `${w.satisfaction}% / ${w.rated}` }),
+          ...["served", "avg_handle_min", "idle_min", "paused_min", "utilisation"].map((k) =>
+            el("td", { className: "num", textContent: w[k] === null || w[k] === undefined ? "—" : w[k] + (k === "utilisation" ? "%" : "") })));
         tr.dataset.window = w.id;
         return tr;
       });
-      const head = el("tr", {}, ...["窗口", "状态", "工作人员", "当前号", "可办等候", "满意率/评价数"].map((h) => el("th", { textContent: h })));
+      const head = el("tr", {}, ...["窗口", "状态", "工作人员", "当前号", "可办等候", "满意率/评价数", "今日已办", "平均办理(分)", "空闲(分)", "暂停(分)", "利用率"].map((h) => el("th", { textContent: h })));
       return el("div", { className: "card zone" },
         el("h3", { textContent: z.name + " " }, el("span", { className: "muted", textContent: `等候 ${z.waiting} · 开放 ${z.open} · 暂停 ${z.paused}` })),
         el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows)));

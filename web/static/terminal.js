@@ -164,6 +164,7 @@
     } finally { setBusy(false); }
   }
   window.terminalAct = act;
+  window.terminalKit = { $, el, rid, toast, post }; // for the page's other scripts (terminal_cases.js)
 
   document.querySelectorAll("[data-op]").forEach((b) => b.addEventListener("click", () => act(b.dataset.op)));
   document.querySelectorAll("[data-dialog]").forEach((b) => b.addEventListener("click", () => openDialog(b.dataset.dialog)));

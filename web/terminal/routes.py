@@ -109,9 +109,11 @@ async def page(request: Request) -> Response:
     desk = ctx.desks.get(s.window)
     if desk.state is None:
         desk.state = ctx.hub.states.get(s.window)
+    from caller.cases import STAGE_NAMES
     return templates.TemplateResponse(request, "terminal/page.html", {
         "s": s, "window": wc, "hall": ctx.cfg.hall.name.zh,
-        "windows": view.transfer_windows(ctx.cfg, s.window)})
+        "windows": view.transfer_windows(ctx.cfg, s.window),
+        "stages": [(k, v) for k, v in STAGE_NAMES.items() if k != "accepted"]})
 
 
 async def events(request: Request) -> Response:
@@ -151,6 +153,18 @@ async def act(request: Request) -> Response:
     op = request.path_params["op"]
     if op not in ACTIONS:
         return JSONResponse({"ok": False, "error": {"code": "bad_request", "message": f"no action {op}"}}, 404)
+    got = await _body_and_rid(request, s)
+    if isinstance(got, Response):
+        return got
+    body, rid = got
+    out = await context(request).desks.get(s.window).act(op, body, rid)
+    status = 200 if out["ok"] else HTTP_OF.get(out["error"]["code"], 422)
+    return JSONResponse(out, status)
+
+
+async def _body_and_rid(request: Request, s: Session) -> tuple[dict[str, Any], str] | Response:
+    """A POST's JSON object and its request id, scoped to the session: the engine's
+    idempotency record is per window, and two clerks' pages make their ids alone."""
     try:
         body: dict[str, Any] = await request.json()
         if not isinstance(body, dict):
@@ -161,10 +175,7 @@ async def act(request: Request) -> Response:
     if not (8 <= len(rid) <= 40 and ID_RE.match(rid)):
         return JSONResponse({"ok": False, "error": {"code": "bad_request",
                                                     "message": "`rid` (8–40 id characters) is required"}}, 400)
-    # the engine's idempotency record is per window: scope the page's id to the session
-    out = await context(request).desks.get(s.window).act(op, body, f"{s.staff}.{rid}"[:64])
-    status = 200 if out["ok"] else HTTP_OF.get(out["error"]["code"], 422)
-    return JSONResponse(out, status)
+    return body, f"{s.staff}.{rid}"[:64]
 
 
 async def retry(request: Request) -> Response:
@@ -257,6 +268,49 @@ async def print_notice(request: Request) -> Response:
     return _print(request, "terminal/print_notice.html", settled)
 
 
+# --- cases (办件): the clerk's list and the steps of a case (docs/cases.md) ---
+
+CASE_OPS = {"case_step": ("case", "stage", "opinion"), "case_extend": ("case", "days", "reason")}
+
+
+async def case_list(request: Request) -> Response:
+    s = _session(request)
+    if s is None:
+        return JSONResponse({"ok": False, "error": {"code": "no_session", "message": "please log in"}}, 401)
+    ctx = context(request)
+    scope = request.query_params.get("scope", "window")
+    if scope not in ("window", "department"):
+        return JSONResponse({"ok": False, "error": {"code": "bad_request", "message": "scope: window|department"}},
+                            400)
+    try:
+        data = await ctx.hub.request(s.window, "cases", {"scope": scope})
+    except RequestError as e:
+        return JSONResponse({"ok": False, "error": {"code": e.code, "message": e.message}}, HTTP_OF.get(e.code, 409))
+    return JSONResponse({"ok": True, **view.case_list(ctx.cfg, data)})
+
+
+async def case_act(request: Request) -> Response:
+    s = _guard(request)
+    if isinstance(s, Response):
+        return s
+    op = request.path_params["op"]
+    fields = CASE_OPS.get(op)
+    if fields is None:
+        return JSONResponse({"ok": False, "error": {"code": "bad_request", "message": f"no case action {op}"}}, 404)
+    got = await _body_and_rid(request, s)
+    if isinstance(got, Response):
+        return got
+    raw, rid = got
+    # the handler is the clerk logged in here (the engine takes the window's staff): never from the page
+    body = {k: raw[k] for k in fields if k in raw}
+    try:
+        data = await context(request).hub.request(s.window, op, body, rid=rid)
+    except RequestError as e:
+        return JSONResponse({"ok": False, "error": {"code": e.code, "message": e.message}}, HTTP_OF.get(e.code, 422))
+    log.info("window %s: %s %s by %s", s.window, op, data.get("case") if isinstance(data, dict) else "", s.staff)
+    return JSONResponse({"ok": True, "case": data})
+
+
 def routes() -> list[Route]:
     return [
         Route("/", page), Route("/login", login_form), Route("/login", login, methods=["POST"]),
@@ -264,4 +318,5 @@ def routes() -> list[Route]:
         Route("/retry", retry, methods=["POST"]), Route("/discard", discard, methods=["POST"]),
         Route("/search", search), Route("/logout", logout, methods=["POST"]),
         Route("/print/form", print_form), Route("/print/notice", print_notice),
+        Route("/cases", case_list), Route("/case/{op}", case_act, methods=["POST"]),
     ]

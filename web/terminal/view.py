@@ -92,3 +92,16 @@ def state_view(cfg: HallConfig, st: dict | None, waiting: int = 0) -> dict | Non
 def transfer_windows(cfg: HallConfig, own: str) -> list[dict[str, Any]]:
     return [{"id": w.id, "number": w.number, "zone": cfg.zone(w.zone).name.zh if cfg.zone(w.zone) else w.zone}
             for w in cfg.windows if w.id != own]
+
+
+
+def case_list(cfg: HallConfig, data: dict | None) -> dict:
+    """The engine's CaseList with the matter and the stage named for the clerk."""
+    from caller.cases import STAGE_NAMES  # the timeline's own names (pure module)
+    data = data or {}
+    rows = []
+    for c in data.get("cases", ()):
+        mt = cfg.matter(c.get("matter") or "")
+        rows.append({**c, "matter_name": mt.name.zh if mt else (c.get("matter") or ""),
+                     "stage_name": STAGE_NAMES.get(c.get("stage") or "", c.get("stage") or "")})
+    return {"cases": rows, "total": data.get("total", len(rows)), "limit": data.get("limit", len(rows))}
