@@ -159,7 +159,7 @@ def _kiosk_worker(settings: BusSettings, hall_id: str, kiosk_ids: list[str], mat
         done = 0
         i = n
         while time.time() < end:
-            req.call("issue", {"matter": f"M{i % matters}"}, timeout=10, retries=0)
+            req.request("issue", {"matter": f"M{i % matters}"}, timeout=10, retries=0)
             done += 1
             i += 7
         counts.append(done)

@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -341,6 +342,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
         broker.stop()
+        shutil.rmtree(work, ignore_errors=True)  # 90 days of history are ~190 MB
     if args.json:
         print(json.dumps(result))
     else:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .domain import DomainEvent
-from .engine import Changes, Emit, Engine
+from .engine import Emit, Engine
 
 if TYPE_CHECKING:
     from .store import Store
@@ -51,14 +51,23 @@ class Extension(Protocol):
     def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
         """React to a batch's domain events (tickets issued, called, settled, rated…), in order."""
 
-    # ``after_batch(ch: Changes, engine, now) -> ExtOut``: the former hook (the
-    # engine's change set), still called for an extension without ``on_events``
-
     def tick(self, engine: Engine, now: float) -> ExtOut:
         """Periodic duties (about once a second)."""
 
     def republish(self, engine: Engine, now: float) -> list[Emit]:
         """Its retained state, for a (re)connect."""
+
+
+def check_extensions(exts: list[Any]) -> list[Any]:
+    """Refuse, at construction, an extension written for the former hook
+    (``after_batch``, which read the engine's change set): it would otherwise
+    never be called."""
+    for x in exts:
+        if not callable(getattr(x, "on_events", None)):
+            raise TypeError(f"extension {getattr(x, 'name', x)!r} has no on_events(events, engine, now): "
+                            "extensions consume the domain events of caller/domain.py "
+                            "(the after_batch hook is gone)")
+    return exts
 
 
 def default_extensions(cfg: Any) -> list[Extension]:

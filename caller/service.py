@@ -39,7 +39,7 @@ from .committer import Work
 from .config_admin import ConfigAdmin
 from .engine import Changes, Emit, Engine, Refused
 from .engine_health import EngineHealth
-from .extension import Extension, ExtOut, default_extensions
+from .extension import Extension, ExtOut, check_extensions, default_extensions
 from .identity import refused_requester
 from .shell import Batch, EngineShell
 from .store import Store
@@ -95,7 +95,7 @@ class CallerService(EngineShell):
         self.config_path = Path(config_path) if config_path else None
         self.hall_id = config.hall.id
         self.clock = clock or SystemClock()
-        self.extensions = default_extensions(config) if extensions is None else extensions
+        self.extensions = check_extensions(default_extensions(config) if extensions is None else extensions)
         self._ext_ops: dict[str, Extension] = {op: x for x in self.extensions for op in x.ops()}
         # read-only ops whose replies carry personal data: answered again on a
         # retry rather than kept in the idempotency records (stored in clear)
@@ -251,8 +251,7 @@ class CallerService(EngineShell):
         """Let each extension react to the batch; its records join the transaction."""
         events: list[Emit] = []
         for x in self.extensions:
-            xo: ExtOut = x.on_events(ch.domain, self.engine, now) if hasattr(x, "on_events") \
-                else x.after_batch(ch, self.engine, now)
+            xo: ExtOut = x.on_events(ch.domain, self.engine, now)
             events.extend(xo.events)
             records.extend(xo.records)
         return events

@@ -125,9 +125,11 @@ class EngineShell:
         if hasattr(self.bus, "bind"):  # hall.loopbus.LoopBus runs on this loop
             self.bus.bind(self._loop, self._loop_tid)
         self._committer.start()
+        # connected before serving, so nothing is published on a bus not yet
+        # started; what arrives meanwhile waits in the door's queue for _begin
+        self.bus.start(timeout)
         self._serving = True
         self._loop.call_soon_threadsafe(self._begin)
-        self.bus.start(timeout)
 
     def _run_loop(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)

@@ -77,7 +77,7 @@ class Supervision:
         raise KeyError(op)
 
     def on_events(self, events: list[DomainEvent], engine: Engine, now: float) -> ExtOut:
-        return ExtOut()  # it measures the core's state each tick, not event by event
+        return ExtOut()  # measured each tick, from the core's state at that moment
 
     def republish(self, engine: Engine, now: float) -> list[Emit]:
         out = [Emit("alert.supervision", aid, a) for aid, a in self.raised.items()]

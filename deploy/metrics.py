@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -36,8 +36,10 @@ DIGEST_EVERY_S = 1.0
 class HallCollector:
     """A prometheus_client collector over a :class:`HallHealth` (read at scrape time)."""
 
-    def __init__(self, health: HallHealth, lock: threading.Lock, hall_id: str):
+    def __init__(self, health: HallHealth, lock: threading.Lock, hall_id: str,
+                 ignored: Callable[[], int] = lambda: 0):
         self.health, self.lock, self.hall = health, lock, hall_id
+        self.ignored = ignored  # payloads the bus dropped as undecodable
 
     def collect(self) -> Iterator:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -103,7 +105,7 @@ class HallCollector:
                     sms.add_metric([hall, dev], float(st.detail["queued"]))
             out += [ok, sms]
             g = gauge("metrics_ignored_payloads", "Bus payloads the exporter could not read")
-            g.add_metric([hall], h.ignored)
+            g.add_metric([hall], self.ignored())
             out.append(g)
         yield from out
 
@@ -124,21 +126,20 @@ class MetricsService:
 
     def start(self, timeout: float = 10.0) -> None:
         from prometheus_client import CollectorRegistry, start_http_server
-        for name in WATCHED:
-            spec = REGISTRY[name]
-            self.bus.subscribe(spec, self._on_message)
+        for name in WATCHED:  # typed by the bus, which drops (and counts) what does not decode
+            self.bus.listen(REGISTRY[name], self._on_message)
         registry = CollectorRegistry(auto_describe=True)
-        registry.register(HallCollector(self.health, self.lock, self.hall_id))
+        registry.register(HallCollector(self.health, self.lock, self.hall_id,
+                                        ignored=lambda: sum(self.bus.dropped.values())))
         self._http, _ = start_http_server(self.listen[1], addr=self.listen[0], registry=registry)
         self.port = self._http.server_port
         self._thread = threading.Thread(target=self._run, name="metrics-digest", daemon=True)
         self._thread.start()
         self.bus.start(timeout)
 
-    def _on_message(self, parsed, payload: bytes) -> None:
+    def _on_message(self, parsed, msg: Any) -> None:
         with self.lock:
-            if not self.health.feed(parsed.spec.name, parsed.ident, payload, time.time()):
-                log.warning("ignored an unreadable %s from %s", parsed.spec.name, parsed.ident)
+            self.health.feed(parsed.spec.name, parsed.ident, msg, time.time())
 
     def _run(self) -> None:
         sdnotify.watch("metrics")

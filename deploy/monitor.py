@@ -1,7 +1,7 @@
 """What the hall bus says about the hall's health, kept as plain state.
 
 The pure core of `onewindow metrics` (and what `onewindow status` reads):
-fed with (topic spec, id, payload, time), it keeps today's counts, queue
+fed with (topic spec, id, typed payload, time) by the bus, it keeps today's counts, queue
 depths, the engine's own health, every client's availability with the time
 it changed, and device status.  No I/O, no Prometheus, no MQTT here.
 """
@@ -11,16 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-import msgspec
+from typing import Any
 
 from hall import messages as m
 
 AVAILABILITY = ("engine.availability", "kiosk.availability", "display.availability", "device.availability")
 WATCHED = AVAILABILITY + ("stats.summary", "stats.engine", "zone.waiting", "zone.called", "device.status")
-
-_dec = {name: msgspec.json.Decoder(t) for name, t in (
-    ("stats.summary", m.HallSummary), ("stats.engine", m.EngineStats), ("zone.waiting", m.ZoneWaiting),
-    ("zone.called", m.CalledEvent), ("device.status", m.DeviceStatus), ("availability", m.Availability))}
 
 
 @dataclass
@@ -40,40 +36,33 @@ class HallHealth:
     recalls: Counter = field(default_factory=Counter)
     clients: dict[tuple[str, str], Seen] = field(default_factory=dict)  # (kind, id) -> state
     devices: dict[str, m.DeviceStatus] = field(default_factory=dict)
-    ignored: int = 0  # payloads that did not decode (logged by the shell)
     changed: bool = False  # the availability digest needs publishing
 
-    def feed(self, name: str, ident: str, payload: bytes, now: float) -> bool:
-        """One message; False when its payload could not be read."""
-        try:
-            if name in AVAILABILITY:
-                self._availability(name.split(".")[0], ident, payload, now)
-            elif name == "stats.summary":
-                self.summary = _dec[name].decode(payload) if payload else None
-            elif name == "stats.engine":
-                self.engine = _dec[name].decode(payload) if payload else None
-            elif name == "zone.waiting":
-                if payload:
-                    self.waiting[ident] = _dec[name].decode(payload).total
-                else:
-                    self.waiting.pop(ident, None)
-            elif name == "zone.called":
-                ev = _dec[name].decode(payload)
-                (self.recalls if ev.recall else self.calls)[ident] += 1
-            elif name == "device.status" and payload:
-                self.devices[ident] = _dec[name].decode(payload)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            self.ignored += 1
-            return False
-        return True
+    def feed(self, name: str, ident: str, msg: Any, now: float) -> None:
+        """One message as the bus decoded it (its registered type; None: a cleared retained topic)."""
+        if name in AVAILABILITY:
+            self._availability(name.split(".")[0], ident, msg, now)
+        elif name == "stats.summary":
+            self.summary = msg
+        elif name == "stats.engine":
+            self.engine = msg
+        elif name == "zone.waiting":
+            if msg is not None:
+                self.waiting[ident] = msg.total
+            else:
+                self.waiting.pop(ident, None)
+        elif name == "zone.called" and msg is not None:
+            (self.recalls if msg.recall else self.calls)[ident] += 1
+        elif name == "device.status" and msg is not None:
+            self.devices[ident] = msg
 
-    def _availability(self, kind: str, ident: str, payload: bytes, now: float) -> None:
+    def _availability(self, kind: str, ident: str, avail: m.Availability | None, now: float) -> None:
         key = (kind, ident)
-        if not payload:  # retained state cleared: the client was removed
+        if avail is None:  # retained state cleared: the client was removed
             if self.clients.pop(key, None) is not None:
                 self.changed = True
             return
-        state = _dec["availability"].decode(payload).state
+        state = avail.state
         old = self.clients.get(key)
         if old is not None and old.state == state:
             return

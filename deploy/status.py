@@ -14,7 +14,6 @@ import threading
 import time
 
 import click
-import msgspec
 
 from hall import messages as m
 from hall.bus import Bus, BusSettings
@@ -84,30 +83,22 @@ def read_retained(hall_id: str, settings: BusSettings, quiet: float = 0.5, timeo
     digest: list[m.AvailabilityDigest] = []
     last = [time.monotonic()]
     lock = threading.Lock()
-    dec = msgspec.json.Decoder(m.Availability)
-    ddec = msgspec.json.Decoder(m.AvailabilityDigest)
 
-    def on_avail(p, payload: bytes) -> None:
+    def on_avail(p, avail: m.Availability | None) -> None:
         with lock:
             last[0] = time.monotonic()
-            try:
-                if payload:
-                    states[(p.spec.kind.value, p.ident)] = dec.decode(payload).state
-            except (msgspec.ValidationError, msgspec.DecodeError):
-                pass
+            if avail is not None:
+                states[(p.spec.kind.value, p.ident)] = avail.state
 
-    def on_digest(p, payload: bytes) -> None:
+    def on_digest(p, got: m.AvailabilityDigest | None) -> None:
         with lock:
             last[0] = time.monotonic()
-            try:
-                digest[:] = [ddec.decode(payload)] if payload else []
-            except (msgspec.ValidationError, msgspec.DecodeError):
-                pass
+            digest[:] = [got] if got is not None else []
 
     bus = Bus(hall_id, client_id or f"onewindow-status-{int(time.time())}", settings)
-    for name in AVAILABILITY:
-        bus.subscribe(REGISTRY[name], on_avail)
-    bus.subscribe(REGISTRY["stats.availability"], on_digest, ident="hall")
+    for name in AVAILABILITY:  # typed by the bus: a payload that does not decode is dropped there
+        bus.listen(REGISTRY[name], on_avail)
+    bus.listen(REGISTRY["stats.availability"], on_digest, ident="hall")
     bus.start(timeout)
     try:
         end = time.monotonic() + timeout

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import msgspec
 
 from hall import messages as m
 from hall.bus import Bus, BusSettings
@@ -47,8 +46,8 @@ class AnnouncerService:
     def start(self, timeout: float = 10.0) -> None:
         if self.clips is not None:
             self.clips.load()  # complete → clips; else the synthesiser, and a log line says why
-        self.bus.subscribe(REGISTRY["zone.called"], self._on_called)
-        self.bus.subscribe(REGISTRY["config.current"], self._on_config, ident="hall")
+        self.bus.listen(REGISTRY["zone.called"], self._on_called)
+        self.bus.listen(REGISTRY["config.current"], self._on_config, ident="hall")
         self.announcer.start()
         self.bus.start(timeout)
 
@@ -56,16 +55,12 @@ class AnnouncerService:
         self.bus.stop()
         self.announcer.stop()
 
-    def _on_called(self, p: Parsed, payload: bytes) -> None:
-        try:
-            ev = m.decode(payload, m.CalledEvent)
-        except (msgspec.ValidationError, msgspec.DecodeError) as e:
-            log.warning("dropped a called event: %s", e)
-            return
-        self.announcer.say(ev)
+    def _on_called(self, p: Parsed, ev: m.CalledEvent | None) -> None:
+        if ev is not None:  # typed by the bus: a malformed one was dropped there, logged
+            self.announcer.say(ev)
 
-    def _on_config(self, p: Parsed, payload: bytes) -> None:
-        cfg = published_config(payload, self.config, "voice settings")
+    def _on_config(self, p: Parsed, cur: m.ConfigCurrent | None) -> None:
+        cfg = published_config(cur, self.config, "voice settings")
         if cfg is None:
             return
         self.config = cfg

@@ -15,7 +15,6 @@ import logging
 import queue
 from typing import Any, Callable
 
-import msgspec
 
 from hall import messages as m
 from hall.bus import Bus, BusSettings
@@ -50,18 +49,15 @@ def waiting_order(cfg: HallConfig, screen: Screen) -> tuple[str, ...]:
 
 
 
-def published_config(payload: bytes, current: HallConfig, what: str) -> HallConfig | None:
+def published_config(cur: m.ConfigCurrent | None, current: HallConfig, what: str) -> HallConfig | None:
     """The hall config retained on ``config/hall/current`` when it differs from
-    ``current``; None when it is the same, empty or refused (then logged, and
+    ``current``; None when it is the same, cleared or refused (then logged, and
     the running one stays)."""
-    if not payload:
+    if cur is None or cur.digest == current.digest():
         return None
     try:
-        cur = m.decode(payload, m.ConfigCurrent)
-        if cur.digest == current.digest():
-            return None
         return parse_config(cur.config, "config/hall/current")
-    except (msgspec.ValidationError, msgspec.DecodeError, ConfigError) as e:
+    except ConfigError as e:
         log.warning("kept the running %s; the published config was refused: %s", what, e)
         return None
 
@@ -85,15 +81,15 @@ class DisplayFeed:
     def start(self, timeout: float = 5.0) -> None:
         zones = self.screen.zones or ["+"]
         for z in zones:
-            self.bus.subscribe(REGISTRY["zone.board"], self._on_board, ident=z)
-            self.bus.subscribe(REGISTRY["zone.waiting"], self._on_waiting, ident=z)
-            self.bus.subscribe(REGISTRY["zone.called"], self._on_called, ident=z)
-        self.bus.subscribe(REGISTRY["engine.availability"], self._on_engine, ident=ENGINE_ID)
-        self.bus.subscribe(REGISTRY["config.current"], self._on_config, ident=HALL)
+            self.bus.listen(REGISTRY["zone.board"], self._on_board, ident=z)
+            self.bus.listen(REGISTRY["zone.waiting"], self._on_waiting, ident=z)
+            self.bus.listen(REGISTRY["zone.called"], self._on_called, ident=z)
+        self.bus.listen(REGISTRY["engine.availability"], self._on_engine, ident=ENGINE_ID)
+        self.bus.listen(REGISTRY["config.current"], self._on_config, ident=HALL)
         if self.screen.progress_page:
-            self.bus.subscribe(REGISTRY["stats.progress"], self._on_progress, ident=HALL)
+            self.bus.listen(REGISTRY["stats.progress"], self._on_progress, ident=HALL)
         if self.screen.style == "windows":
-            self.bus.subscribe(REGISTRY["window.state"], self._on_window)
+            self.bus.listen(REGISTRY["window.state"], self._on_window)
         # Runs before the retained messages of the renewed subscriptions are handled.
         self.bus.on_connect(lambda: self._put("link", True))
         self.board.start(self.clock.now())
@@ -111,49 +107,38 @@ class DisplayFeed:
         self._inbox.put((kind, item))
         self.wake()
 
-    def _on_board(self, p: Parsed, payload: bytes) -> None:
-        if not payload:
+    # typed by the bus (Bus.listen): a payload that does not decode never gets here
+
+    def _on_board(self, p: Parsed, board: m.ZoneBoard | None) -> None:
+        if board is None:
             self._put("board-cleared", p.ident)
-            return
-        self._decode("board", payload, m.ZoneBoard)
+        else:
+            self._put("board", board)
 
-    def _on_waiting(self, p: Parsed, payload: bytes) -> None:
-        if not payload:
+    def _on_waiting(self, p: Parsed, waiting: m.ZoneWaiting | None) -> None:
+        if waiting is None:
             self._put("waiting-cleared", p.ident)
-            return
-        self._decode("waiting", payload, m.ZoneWaiting)
+        else:
+            self._put("waiting", waiting)
 
-    def _on_called(self, p: Parsed, payload: bytes) -> None:
-        self._decode("called", payload, m.CalledEvent)
+    def _on_called(self, p: Parsed, ev: m.CalledEvent | None) -> None:
+        if ev is not None:
+            self._put("called", ev)
 
-    def _on_engine(self, p: Parsed, payload: bytes) -> None:
-        if not payload:
-            self._put("engine", None)
-            return
-        self._decode("engine", payload, m.Availability)
+    def _on_engine(self, p: Parsed, avail: m.Availability | None) -> None:
+        self._put("engine", avail)
 
-    def _on_window(self, p: Parsed, payload: bytes) -> None:
-        if payload:
-            self._decode("window", payload, m.WindowState)
+    def _on_window(self, p: Parsed, state: m.WindowState | None) -> None:
+        if state is not None:
+            self._put("window", state)
 
-    def _on_progress(self, p: Parsed, payload: bytes) -> None:
-        if not payload:
-            self._put("progress", None)
-            return
-        self._decode("progress", payload, m.ProgressBoard)
+    def _on_progress(self, p: Parsed, board: m.ProgressBoard | None) -> None:
+        self._put("progress", board)
 
-    def _on_config(self, p: Parsed, payload: bytes) -> None:
-        cfg = published_config(payload, self.config, "config")
+    def _on_config(self, p: Parsed, cur: m.ConfigCurrent | None) -> None:
+        cfg = published_config(cur, self.config, "config")
         if cfg is not None:
             self._put("config", cfg)
-
-    def _decode(self, kind: str, payload: bytes, type_: type) -> None:
-        try:
-            msg = m.decode(payload, type_)
-        except (msgspec.ValidationError, msgspec.DecodeError) as e:
-            log.warning("dropped a %s message: %s", kind, e)
-            return
-        self._put(kind, msg)
 
     # ------------------------------------------------------ UI thread --
     def drain(self, now: float | None = None) -> bool:

@@ -151,11 +151,11 @@ class Bridge:
             r.subscribe_all()  # before connecting: no reply can slip past
             self._requesters[wid] = r
             self._workers[wid] = _WindowWorker(wid, self._send)
-        bus.subscribe(REGISTRY["window.state"], self._on_state)
+        bus.listen(REGISTRY["window.state"], self._on_state)
         for zone in self._zones:
-            bus.subscribe(REGISTRY["zone.waiting"], self._on_waiting, ident=zone)
-        bus.subscribe(REGISTRY["window.evaluate"], self._on_evaluate)
-        bus.subscribe(REGISTRY["engine.availability"], self._on_engine)
+            bus.listen(REGISTRY["zone.waiting"], self._on_waiting, ident=zone)
+        bus.listen(REGISTRY["window.evaluate"], self._on_evaluate)
+        bus.listen(REGISTRY["engine.availability"], self._on_engine)
         bus.on_connect(self._republish)
         bus.start(timeout)
         self._started_at = self._engine_lost_at = self.clock.monotonic()
@@ -184,27 +184,17 @@ class Bridge:
             self.bus = None
 
     # --------------------------------------------------------- bus → views --
-    def _on_state(self, parsed: Parsed, payload: bytes) -> None:
+    def _on_state(self, parsed: Parsed, state: messages.WindowState | None) -> None:
         wid = parsed.ident
-        if wid not in self._window_set or not payload:
+        if wid not in self._window_set or state is None:
             return  # (USB-keypad-only windows need the state too: pause toggles on it)
-        try:
-            state = messages.decode(payload, messages.WindowState)
-        except Exception as e:
-            log.warning("bad window state for %s: %s", wid, e)
-            return
         with self._lock:
             self._states[wid] = state
         self._show(wid, state)
 
-    def _on_waiting(self, parsed: Parsed, payload: bytes) -> None:
+    def _on_waiting(self, parsed: Parsed, counts: messages.ZoneWaiting | None) -> None:
         """A zone's counts: only the windows whose own count moved are redrawn."""
-        if not payload:
-            return
-        try:
-            counts = messages.decode(payload, messages.ZoneWaiting)
-        except Exception as e:
-            log.warning("bad waiting counts for zone %s: %s", parsed.ident, e)
+        if counts is None:
             return
         moved = []
         with self._lock:
@@ -233,12 +223,8 @@ class Bridge:
                 continue
             drv.set_view(d.id, view, urgent=urgent)
 
-    def _on_engine(self, parsed: Parsed, payload: bytes) -> None:
-        try:
-            online = bool(payload) and messages.decode(payload, messages.Availability).state == "online"
-        except Exception as e:
-            log.warning("bad engine availability: %s", e)
-            online = False
+    def _on_engine(self, parsed: Parsed, avail: messages.Availability | None) -> None:
+        online = avail is not None and avail.state == "online"
         with self._lock:
             if online:
                 self._engine_lost_at = None
@@ -274,15 +260,10 @@ class Bridge:
         self._last_view[dev_id] = view
         return prev is None or key(prev) != key(view)
 
-    def _on_evaluate(self, parsed: Parsed, payload: bytes) -> None:
+    def _on_evaluate(self, parsed: Parsed, p: messages.EvaluatePrompt | None) -> None:
         wid = parsed.ident
         session = self._sessions.get(wid)
-        if session is None:
-            return
-        try:
-            p = messages.decode(payload, messages.EvaluatePrompt)
-        except Exception as e:
-            log.warning("bad evaluate prompt for %s: %s", wid, e)
+        if session is None or p is None:
             return
         with self._lock:
             closed = session.prompt(p.ticket, p.number, p.timeout_s, self.clock.monotonic())
@@ -341,7 +322,7 @@ class Bridge:
                 return
         self.sent.append((wid, op, body))
         try:
-            self._requesters[wid].call(op, body, timeout=3.0, retries=2)
+            self._requesters[wid].request(op, body, timeout=3.0, retries=2)
         except RequestError as e:
             log.info("window %s %s refused: %s", wid, op, e)
 

@@ -8,6 +8,11 @@
   let a process republish its retained state after the broker restarts.
 * MQTT 5 where the broker speaks it, 3.1.1 otherwise (amqtt): nothing in the
   protocol depends on MQTT 5 properties, request ids live in the payload.
+* Typed for every process: :meth:`Bus.listen` hands a subscriber the struct
+  its registry entry names (hall/messages.py), and drops a payload that does
+  not decode with a log line naming the field; :class:`Requester` sends each
+  op's request type and returns its reply type.  Only the engine's door
+  subscribes raw (:meth:`Bus.subscribe`): it answers a bad request itself.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import re
 import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import msgspec
 import paho.mqtt.client as mqtt
 
 from . import messages
@@ -29,7 +36,11 @@ from .topics import REGISTRY, Parsed, TopicError, TopicSpec
 log = logging.getLogger("hall.bus")
 
 Handler = Callable[[Parsed, bytes], None]
+TypedHandler = Callable[[Parsed, Any], None]  # (parsed, the payload's struct or None)
 
+
+# values quoted in a decode error ("Invalid enum value 'x'"): the field is logged, never its value
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 TLS_PORT = 8883
 PLAIN_PORT = 1883
@@ -142,6 +153,7 @@ class Bus:
         # few subscriptions of that entry are checked (not every pattern)
         self._by_spec: dict[str, list[_Sub]] = {}
         self._connect_hooks: list[Callable[[], None]] = []
+        self.dropped: dict[str, int] = {}  # registry name → payloads that did not decode as its type
         self._connected = threading.Event()
         self._client: mqtt.Client | None = None
         self._lock = threading.Lock()
@@ -241,8 +253,12 @@ class Bus:
     # ----------------------------------------------------------- subscribe --
     def subscribe(self, spec: TopicSpec, handler: Handler, *, ident: str = "+",
                   hall_id: str | None = None) -> None:
-        """Subscribe to one registry entry; ``handler(parsed, payload)`` runs in
-        the network thread and must not block."""
+        """Subscribe to one registry entry, raw: ``handler(parsed, payload)`` gets
+        the bytes; it runs in the network thread and must not block.
+
+        Only the engine's door uses this (it bounds and decodes each request
+        itself, to answer a bad one with its own error reply); every other
+        client uses :meth:`listen`, which hands over the decoded struct."""
         hid = hall_id or self.hall_id
         pattern = spec.pattern(hid, ident)
         sub = _Sub(pattern, spec.qos, handler, spec.name, hid, ident)
@@ -251,6 +267,37 @@ class Bus:
             self._by_spec[spec.name] = self._by_spec.get(spec.name, []) + [sub]
         if self._client is not None and self._connected.is_set():
             self._client.subscribe(pattern, qos=sub.qos)
+
+    def listen(self, spec: TopicSpec, handler: TypedHandler, *, ident: str = "+",
+               hall_id: str | None = None) -> None:
+        """Subscribe to one registry entry, typed: ``handler(parsed, msg)`` gets the
+        payload decoded as the entry's type (``spec.payload`` in hall/messages.py),
+        or None for an empty payload (a retained topic cleared).
+
+        A payload that does not decode (bad JSON, nested too deep, a field of the
+        wrong type) never reaches the handler: it is dropped with a log line naming
+        the topic, the sender's id and the field (never the payload: it may hold
+        personal data), counted in :attr:`dropped`, and the process goes on."""
+        typ = messages.PAYLOAD_TYPES[spec.payload]
+
+        def typed(parsed: Parsed, payload: bytes) -> None:
+            if not payload:
+                handler(parsed, None)
+                return
+            try:
+                msg = messages.decode(payload, typ)
+            except msgspec.DecodeError as e:  # Unreadable and ValidationError are DecodeErrors
+                self._drop(parsed, e)
+                return
+            handler(parsed, msg)
+        self.subscribe(spec, typed, ident=ident, hall_id=hall_id)
+
+    def _drop(self, parsed: Parsed, e: Exception) -> None:
+        name = parsed.spec.name
+        n = self.dropped.get(name, 0) + 1
+        self.dropped[name] = n
+        if n <= 10 or n % 1000 == 0:  # a sender gone wrong must not become a flood of log lines
+            log.warning("dropped %s from %s: %s (%d so far)", name, parsed.ident, _QUOTED.sub("…", str(e)), n)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties=None):
         if reason_code.is_failure:
@@ -348,7 +395,7 @@ class Requester:
             return
         self._subscribed.add(op)
         resp_spec = REGISTRY[f"{self.kind}.response.{op}"]
-        self.bus.subscribe(resp_spec, self._on_response, ident=self.ident)
+        self.bus.listen(resp_spec, self._on_response, ident=self.ident)
 
     def subscribe_all(self) -> None:
         """Subscribe to every response of this kind up front (before connecting)."""
@@ -356,11 +403,8 @@ class Requester:
             if spec.kind == self.kind:
                 self._ensure_sub(spec.op or "")
 
-    def _on_response(self, parsed: Parsed, payload: bytes) -> None:
-        try:
-            resp = messages.decode(payload, messages.Response)
-        except Exception:
-            log.warning("undecodable response on %s", parsed.spec.name)
+    def _on_response(self, parsed: Parsed, resp: messages.Response | None) -> None:
+        if resp is None:
             return
         with self._lock:
             p = self._pending.get(resp.id)
@@ -368,23 +412,47 @@ class Requester:
             p.response = resp
             p.event.set()
 
-    def call(self, op: str, body: dict[str, Any], *, timeout: float = 3.0, retries: int = 2,
-             req_id: str | None = None) -> Any:
-        """Send ``body`` (without ``id``) and return the reply's ``data``.
+    def request(self, op: str, body: Any, *, timeout: float = 3.0, retries: int = 2,
+                req_id: str | None = None) -> Any:
+        """Send ``body`` (a dict of fields without ``id``, or the request struct)
+        as the op's registered request type; return the reply's ``data`` as its
+        registered type (``messages.RESPONSE_DATA``).
 
-        Raises :class:`RequestError` on an error reply or after the retries.
+        Raises :class:`RequestError`: ``bad_request`` naming the field when the
+        body is not a valid request (nothing is sent), the engine's code on an
+        error reply, ``internal`` when an ok reply does not fit its type,
+        ``offline`` or ``timeout``.
         """
+        name = f"{self.kind}.{op}"
+        data = self._exchange(op, name, body, timeout, retries, req_id)
+        try:
+            return messages.reply_data(name, data)
+        except msgspec.ValidationError as e:
+            raise RequestError(E.INTERNAL, f"the reply to {op} is not a {messages.RESPONSE_DATA[name].__name__}: "
+                                           f"{e}") from None
+
+    def call(self, op: str, body: Any, *, timeout: float = 3.0, retries: int = 2,
+             req_id: str | None = None) -> Any:
+        """:meth:`request`, with the typed reply turned into plain JSON values
+        (dicts and lists): for command-line tools that print it, and scripts."""
+        return msgspec.to_builtins(self.request(op, body, timeout=timeout, retries=retries, req_id=req_id))
+
+    def _exchange(self, op: str, name: str, body: Any, timeout: float, retries: int,
+                  req_id: str | None) -> Any:
         spec = REGISTRY[f"{self.kind}.request.{op}"]
+        rid = req_id or self.new_id()
+        try:
+            data = messages.request_payload(name, rid, body)
+        except msgspec.ValidationError as e:
+            raise RequestError(E.BAD_REQUEST, f"{op}: {e}") from None
         if not self.bus.connected:
             # Not queued for later: a kiosk whose citizen has walked away must not
             # have its request delivered minutes afterwards (a ghost ticket).
             raise RequestError(E.OFFLINE, "not connected to the hall bus")
         self._ensure_sub(op)
-        rid = req_id or self.new_id()
         pending = _Pending()
         with self._lock:
             self._pending[rid] = pending
-        data = messages.encode({"id": rid, **body})
         try:
             for _attempt in range(retries + 1):
                 if not self.bus.connected:

@@ -974,6 +974,21 @@ def encode(msg: Any) -> bytes:
     return _encoder.encode(msg)
 
 
+def request_payload(name: str, rid: str, body: Any) -> bytes:
+    """The request ``name`` (``kiosk.issue``) with id ``rid``, built as its
+    registered type and encoded: a field the engine would refuse (unknown,
+    wrong type, out of bounds) raises ``msgspec.ValidationError`` naming it,
+    before anything is sent.  ``body``: a dict of fields, or the request struct."""
+    fields = msgspec.to_builtins(body) if isinstance(body, msgspec.Struct) else body
+    return _encoder.encode(msgspec.convert({**fields, "id": rid}, REQUEST_TYPES[name]))
+
+
+def reply_data(name: str, data: Any) -> Any:
+    """The ``data`` of an ok reply to ``name`` as its registered type (RESPONSE_DATA);
+    raises ``msgspec.ValidationError`` naming the field that does not fit."""
+    return msgspec.convert(data, RESPONSE_DATA[name])
+
+
 def decode(data: bytes, type_: type, max_size: int | None = None) -> Any:
     """Bound (nesting always, size when given), decode and validate; raises
     :class:`Unreadable`, ``msgspec.ValidationError`` or ``msgspec.DecodeError``."""

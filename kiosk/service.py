@@ -91,10 +91,10 @@ class KioskService:
     # ---------------------------------------------------------- lifecycle --
     def start(self, connect_timeout: float = 0.0) -> None:
         self.requester.subscribe_all()
-        self.bus.subscribe(REGISTRY["engine.availability"], self._on_engine)
-        self.bus.subscribe(REGISTRY["config.current"], self._on_config, ident="hall")
+        self.bus.listen(REGISTRY["engine.availability"], self._on_engine)
+        self.bus.listen(REGISTRY["config.current"], self._on_config, ident="hall")
         # waiting counts on the matter buttons come from the zones' retained counts
-        self.bus.subscribe(REGISTRY["zone.waiting"], self._on_waiting)
+        self.bus.listen(REGISTRY["zone.waiting"], self._on_waiting)
         self.bus.on_connect(self._on_connect)
         for name, target, arg in (("kiosk-requests", self._request_worker, self._requests),
                                   ("kiosk-notes", self._request_worker, self._notes),
@@ -184,6 +184,7 @@ class KioskService:
                     # who has walked away; fail at once instead ("Retry" later
                     # resends the same id).
                     raise RequestError(E.TIMEOUT, "not connected to the broker")
+                # typed both ways on the bus; the flow keeps its screen state as plain values
                 data = self.requester.call(eff.op, eff.body, timeout=t.request_s,
                                            retries=t.retries, req_id=eff.req_id)
                 ok, code = True, None
@@ -281,27 +282,18 @@ class KioskService:
             log.exception("publishing printer status failed")
 
     # ------------------------------------------------------- subscriptions --
-    def _on_engine(self, parsed: Parsed, payload: bytes) -> None:
-        try:
-            state = m.decode(payload, m.Availability).state if payload else "offline"
-        except Exception:
-            return
-        self._engines[parsed.ident] = state
+    def _on_engine(self, parsed: Parsed, avail: m.Availability | None) -> None:
+        self._engines[parsed.ident] = avail.state if avail else "offline"
 
-    def _on_waiting(self, parsed: Parsed, payload: bytes) -> None:
-        try:
-            groups = m.decode(payload, m.ZoneWaiting).groups if payload else None
-        except Exception as e:
-            log.warning("ignored waiting counts of zone %s: %s", parsed.ident, e)
-            return
+    def _on_waiting(self, parsed: Parsed, counts: m.ZoneWaiting | None) -> None:
+        groups = counts.groups if counts else None
         self._post(lambda: self.flow.on_waiting(parsed.ident, groups))
 
-    def _on_config(self, parsed: Parsed, payload: bytes) -> None:
+    def _on_config(self, parsed: Parsed, cur: m.ConfigCurrent | None) -> None:
         """A newer hall config from the engine; applied when the kiosk is at home."""
-        if not payload:
+        if cur is None:
             return
         try:
-            cur = m.decode(payload, m.ConfigCurrent)
             raw = dict(cur.config)
             kiosks = raw.get("kiosks") or {}
             if not kiosks.get("devices") and not kiosks.get("guides"):

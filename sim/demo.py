@@ -23,7 +23,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+import msgspec
 
+from hall import messages as m
 from hall.broker import start_local_broker
 from hall.bus import Bus, RequestError, Requester
 from hall.config import ConfigError, HallConfig, load_config
@@ -194,29 +196,30 @@ class Board:
         self.summary: dict = {}
         self.windows: dict[str, dict] = {}  # the clerks look here to see what their keys did
         self.lock = threading.Lock()
-        bus.subscribe(REGISTRY["zone.board"], self._zone)
-        bus.subscribe(REGISTRY["zone.waiting"], self._waits)
-        bus.subscribe(REGISTRY["window.state"], self._window)
-        bus.subscribe(REGISTRY["stats.summary"], self._summary, ident="hall")
+        # typed by the bus; the board keeps plain values of the validated structs
+        bus.listen(REGISTRY["zone.board"], self._zone)
+        bus.listen(REGISTRY["zone.waiting"], self._waits)
+        bus.listen(REGISTRY["window.state"], self._window)
+        bus.listen(REGISTRY["stats.summary"], self._summary, ident="hall")
 
-    def _zone(self, parsed, data: bytes) -> None:
-        if data:
+    def _zone(self, parsed, board: m.ZoneBoard | None) -> None:
+        if board is not None:
             with self.lock:
-                self.zones[parsed.ident] = json.loads(data)
+                self.zones[parsed.ident] = msgspec.to_builtins(board)
 
-    def _waits(self, parsed, data: bytes) -> None:
-        if data:
+    def _waits(self, parsed, counts: m.ZoneWaiting | None) -> None:
+        if counts is not None:
             with self.lock:
-                self.waits[parsed.ident] = json.loads(data)
+                self.waits[parsed.ident] = msgspec.to_builtins(counts)
 
-    def _window(self, parsed, data: bytes) -> None:
-        if data:
-            self.windows[parsed.ident] = json.loads(data)  # one dict store: atomic under the GIL
+    def _window(self, parsed, state: m.WindowState | None) -> None:
+        if state is not None:
+            self.windows[parsed.ident] = msgspec.to_builtins(state)  # one dict store: atomic under the GIL
 
-    def _summary(self, parsed, data: bytes) -> None:
-        if data:
+    def _summary(self, parsed, summary: m.HallSummary | None) -> None:
+        if summary is not None:
             with self.lock:
-                self.summary = json.loads(data)
+                self.summary = msgspec.to_builtins(summary)
 
     def render(self, now: float, width: int = 100) -> str:
         tz = ZoneInfo(self.cfg.hall.timezone)

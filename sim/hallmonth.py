@@ -122,8 +122,7 @@ class HallHistory:
     def feed(self, now: float) -> None:
         ch = self.engine.drain()
         for x in self.extensions:  # as the shell does (caller/service.py)
-            xo = x.on_events(ch.domain, self.engine, now) if hasattr(x, "on_events") \
-                else x.after_batch(ch, self.engine, now)
+            xo = x.on_events(ch.domain, self.engine, now)
             self.pending.add(ch, xo)
         if now - self._last_commit >= COMMIT_EVERY_S:
             self.commit(now)

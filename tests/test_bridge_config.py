@@ -225,7 +225,7 @@ def test_stale_keys_are_dropped_not_replayed(small_config):
     calls = []
 
     class Req:
-        def call(self, op, body, **kw):
+        def request(self, op, body, **kw):
             calls.append((op, body))
 
     clock = ManualClock(1000.0)

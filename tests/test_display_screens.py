@@ -308,9 +308,8 @@ def test_published_config_relabels_the_screen_without_restart(rig):
     raw["screens"]["displays"][0]["zones"] = ["Z2"]  # a zone change needs a restart: kept
     raw["screens"]["notice"] = {"zh": "今日下午三点起暂停受理公积金业务", "en": "No housing fund service after 3 pm today"}
     new = parse_config(raw)
-    payload = m.encode(m.ConfigCurrent(version=1, digest=new.digest(), config=new.to_json_dict()))
-    feed._on_config(None, payload)
-    feed._on_config(None, b'{"version": 1, "digest": "x", "config": {"version": 1}}')  # refused: kept
+    feed._on_config(None, m.ConfigCurrent(version=1, digest=new.digest(), config=new.to_json_dict()))
+    feed._on_config(None, m.ConfigCurrent(version=1, digest="x", config={"version": 1}))  # refused: kept
     feed.drain(T0)
     shown = r.show(T0)
     assert shown["hall"] == "Xihu District Administrative Service Center"

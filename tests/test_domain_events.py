@@ -135,10 +135,15 @@ class _Recorder:
 
 
 def test_the_service_hands_each_extension_the_batchs_events(small_config):
-    new, old = _Recorder("new", True), _Recorder("old", False)
-    svc = CallerService(small_config, "/nonexistent/never-opened.sqlite", None, extensions=[new, old])
+    a, b = _Recorder("a", True), _Recorder("b", True)
+    svc = CallerService(small_config, "/nonexistent/never-opened.sqlite", None, extensions=[a, b])
     h = busy_hall()
     ch = h.e.drain()
     svc._after(ch, T0, [])
-    assert new.got == [("events", ch.domain)] and ch.domain
-    assert old.got == [("changes", ch)]  # an extension not yet moved keeps the former hook
+    assert a.got == b.got == [("events", ch.domain)] and ch.domain
+
+
+def test_an_extension_for_the_former_hook_is_refused_at_construction(small_config):
+    """after_batch (the engine's change set) is gone: such an extension would never be called."""
+    with pytest.raises(TypeError, match="'old' has no on_events"):
+        CallerService(small_config, "/nonexistent/never-opened.sqlite", None, extensions=[_Recorder("old", False)])

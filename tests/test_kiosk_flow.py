@@ -420,17 +420,18 @@ def test_newer_hall_config_from_the_engine_is_applied_at_home_only():
     raw = cfg.to_json_dict()
     raw["matters"][0]["name"]["zh"] = "公司设立登记（新）"
     raw["kiosks"] = {}                                    # the engine's file has no kiosk section
-    payload = m.encode(m.ConfigCurrent(version=1, digest="x", config=raw))
+    published = m.ConfigCurrent(version=1, digest="x", config=raw)   # as the bus decodes it
     svc.press("zone:Z1")
-    svc._on_config(None, payload)
+    svc._on_config(None, published)
     svc.pump()
     assert svc.flow.cfg.matter("M1").name.zh == "有限责任公司设立登记"   # mid-session: kept
     svc.press("home")
-    svc._on_config(None, payload)
+    svc._on_config(None, published)
     svc.pump()
     assert svc.flow.cfg.matter("M1").name.zh == "公司设立登记（新）"
     assert svc.flow.cfg.kiosks.guide("M1") is not None                 # own guides kept
-    svc._on_config(None, b"{not json")
+    svc._on_config(None, m.ConfigCurrent(version=1, digest="y", config={"hall": "not a hall"}))  # refused
+    svc._on_config(None, None)                                          # cleared
     svc.pump()
     assert svc.flow.cfg.matter("M1").name.zh == "公司设立登记（新）"
 

@@ -40,10 +40,12 @@ class StandIn:
         with self._lock:
             if parsed.spec.op == "sms_status":
                 self.statuses.append(req)
+                data = m.SmsStatusAck(sms=req["sms"], state=req["state"])
             else:
                 self.syncs += 1
+                data = m.SmsPending(pending=0)
         self.bus.publish(REGISTRY.response_for(parsed.spec), parsed.ident,
-                         m.Response(id=req["id"], status="ok", data={}))
+                         m.Response(id=req["id"], status="ok", data=data))  # the replies the engine gives
 
     def states(self, sms_id):
         with self._lock:

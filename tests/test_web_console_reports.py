@@ -88,3 +88,37 @@ def test_reports_need_a_session_and_refuse_a_bad_request(reports_web):
     assert u.get("/admin/reports/export.sql?month=2026-11").status_code == 404
     empty = u.get("/admin/reports?month=2026-10")  # before the history: a page that says so
     assert empty.status_code == 200 and 'id="empty"' in empty.text
+
+
+def test_a_dead_drawing_process_is_replaced_and_the_chart_still_comes(reports_web):
+    """The charts are drawn in worker processes: one killed (out of memory, say) must not
+    leave the console without charts until a restart."""
+    import os
+    import signal
+
+    from web.console import reports
+    cfg, web, db, days, user = reports_web
+    u = user("aud1")
+    assert u.get("/admin/reports/chart/waits.png?month=2026-11").status_code == 200
+    pool = reports.start_pool()
+    for pid in list(pool._processes):  # the pool's own processes, by their pids
+        os.kill(pid, signal.SIGKILL)
+    r = u.get("/admin/reports/chart/arrivals.png?month=2026-11")  # not drawn yet: needs a worker
+    assert r.status_code == 200 and r.content[:4] == b"\x89PNG"
+    assert reports.start_pool() is not pool
+
+
+def test_without_the_engine_database_the_page_says_so(broker):
+    web = WebServer(parse_config(small_raw()), broker.settings, accounts=accounts())
+    web.ctx.history_db = "/nonexistent/caller.sqlite"
+    web.start()
+    try:
+        u = ConsoleUser(web)
+        assert u.login("aud1", PASSWORDS["aud1"]).status_code == 303
+        r = u.get("/admin/reports?month=2026-11")
+        assert r.status_code == 400 and "no such database" in r.text
+        assert u.get("/admin/reports/export.xlsx?month=2026-11").status_code == 400
+        assert u.get("/admin/").status_code == 200  # the rest of the console is unaffected
+        u.close()
+    finally:
+        web.stop()

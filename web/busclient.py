@@ -66,15 +66,16 @@ class Hub:
     # ------------------------------------------------------------ life --
     def start(self, timeout: float = 10.0) -> None:
         b = self.bus
-        b.subscribe(REGISTRY["window.state"], self._on_state)
-        b.subscribe(REGISTRY["zone.board"], self._on_board)
-        b.subscribe(REGISTRY["zone.waiting"], self._on_waiting)
-        b.subscribe(REGISTRY["engine.availability"], self._on_engine)
+        # typed by the bus; the pages get plain JSON values of the validated structs
+        b.listen(REGISTRY["window.state"], self._on_state)
+        b.listen(REGISTRY["zone.board"], self._on_board)
+        b.listen(REGISTRY["zone.waiting"], self._on_waiting)
+        b.listen(REGISTRY["engine.availability"], self._on_engine)
         for name in CONSOLE_TOPICS:
-            b.subscribe(REGISTRY[name], lambda p, d, name=name: self._on_retained(name, p, d))
+            b.listen(REGISTRY[name], lambda p, d, name=name: self._on_retained(name, p, d))
         for spec in REGISTRY.requests():
             if spec.kind == "window":
-                b.subscribe(REGISTRY.response_for(spec), self._on_response)
+                b.listen(REGISTRY.response_for(spec), self._on_response)
         b.on_connect(lambda: self._emit("bus", "", {"connected": True}))
         b.start(timeout)
 
@@ -94,51 +95,47 @@ class Hub:
                 log.exception("listener failed on %s %s", what, ident)
 
     @staticmethod
-    def _json(payload: bytes) -> Any:
-        return msgspec.json.decode(payload) if payload else None
+    def _plain(msg: Any) -> Any:
+        return msgspec.to_builtins(msg) if msg is not None else None
 
-    def _on_state(self, p: Parsed, payload: bytes) -> None:
-        data = self._json(payload)
+    def _on_state(self, p: Parsed, state: m.WindowState | None) -> None:
+        # a field the type does not have (a form on a retained topic) is never decoded, so never kept
+        data = self._plain(state)
         if data is None:
             self.states.pop(p.ident, None)
         else:
-            data.get("ticket") and data["ticket"].pop("form", None)  # never kept from a retained topic
             self.states[p.ident] = data
         self._emit("state", p.ident, data)
 
-    def _on_board(self, p: Parsed, payload: bytes) -> None:
-        data = self._json(payload)
+    def _on_board(self, p: Parsed, board: m.ZoneBoard | None) -> None:
+        data = self._plain(board)
         if data is not None:
             self.boards[p.ident] = data
         self._emit("board", p.ident, data)
 
-    def _on_waiting(self, p: Parsed, payload: bytes) -> None:
-        data = self._json(payload)
+    def _on_waiting(self, p: Parsed, counts: m.ZoneWaiting | None) -> None:
+        data = self._plain(counts)
         if data is None:
             self.waits.pop(p.ident, None)
         else:
             self.waits[p.ident] = data
-            self.window_waiting.update(data.get("windows", {}))
+            self.window_waiting.update(counts.windows)
         self._emit("waiting", p.ident, data)
 
-    def _on_retained(self, name: str, p: Parsed, payload: bytes) -> None:
-        data = self._json(payload)
+    def _on_retained(self, name: str, p: Parsed, msg: Any) -> None:
+        data = self._plain(msg)
         if data is None:  # a cleared retained topic: the alert or figure is gone
             self.retained[name].pop(p.ident, None)
         else:
             self.retained[name][p.ident] = data
         self._emit(name, p.ident, data)
 
-    def _on_engine(self, p: Parsed, payload: bytes) -> None:
-        data = self._json(payload) or {"state": "offline"}
-        self.engine = data.get("state", "offline")
+    def _on_engine(self, p: Parsed, avail: m.Availability | None) -> None:
+        self.engine = avail.state if avail is not None else "offline"
         self._emit("engine", p.ident, self.engine)
 
-    def _on_response(self, p: Parsed, payload: bytes) -> None:
-        try:
-            resp = m.decode(payload, m.Response)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            log.warning("undecodable reply on window %s", p.ident)
+    def _on_response(self, p: Parsed, resp: m.Response | None) -> None:
+        if resp is None:
             return
         with self._lock:
             entry = self._pending.get(resp.id)
@@ -147,6 +144,14 @@ class Hub:
             loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(resp))
 
     # -------------------------------------------------------- requests --
+    @staticmethod
+    def _reply(op: str, data: Any) -> Any:
+        """The reply's data checked against its registered type, as plain JSON values for the pages."""
+        try:
+            return msgspec.to_builtins(m.reply_data(f"window.{op}", data))
+        except msgspec.ValidationError as e:
+            raise RequestError(E.INTERNAL, f"the reply to {op} does not fit its type: {e}") from None
+
     def check_online(self) -> None:
         if not self.bus.connected:
             raise RequestError(E.OFFLINE, "the terminal server has lost the hall bus; nothing was sent")
@@ -159,11 +164,14 @@ class Hub:
         Raises :class:`RequestError`: ``offline``/``engine_offline`` when nothing
         was sent, ``timeout`` when it was sent and no reply came (the caller
         may retry with the same ``rid``), or the engine's own error code."""
-        self.check_online()
         spec = REGISTRY[f"window.request.{op}"]
         rid = rid or self.new_id()
+        try:  # typed both ways: the request as its registered type, the reply's data as its own
+            data = m.request_payload(f"window.{op}", rid, body)
+        except msgspec.ValidationError as e:
+            raise RequestError(E.BAD_REQUEST, f"{op}: {e}") from None
+        self.check_online()
         loop = asyncio.get_running_loop()
-        data = m.encode({"id": rid, **body})
         try:
             for _ in range(self.retries + 1):
                 fut = loop.create_future()
@@ -176,7 +184,7 @@ class Hub:
                 except asyncio.TimeoutError:
                     continue
                 if resp.status == "ok":
-                    return resp.data
+                    return self._reply(op, resp.data)
                 err = resp.error
                 raise RequestError(err.code if err else E.INTERNAL, err.message if err else "")
             raise RequestError(E.TIMEOUT, f"no reply from the engine to {op} within "

@@ -23,10 +23,10 @@ import secrets
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-import msgspec
 import yaml
 
 from caller.config_admin import config_diff
+from hall import messages as m
 from hall.bus import Bus, BusSettings, RequestError, Requester
 from hall.config import ConfigError, HallConfig, parse_config
 from hall.config_cli import revision_of, revision_text
@@ -96,7 +96,7 @@ class ConfigDesk:
         self.bus = Bus(self.hall_id, f"{self.admin_id}-web-{self.hall_id}", s)
         self.requester = Requester(self.bus, "config", self.admin_id)
         self.requester.subscribe_all()
-        self.bus.subscribe(REGISTRY["config.audit"], self._on_audit)  # retained: the latest comes at once
+        self.bus.listen(REGISTRY["config.audit"], self._on_audit)  # retained: the latest comes at once
         try:
             self.bus.start()
         except TimeoutError as e:  # the pages say so; paho keeps trying
@@ -106,12 +106,10 @@ class ConfigDesk:
         if self.bus is not None:
             self.bus.stop()
 
-    def _on_audit(self, parsed: Any, payload: bytes) -> None:  # paho's thread
-        try:
-            revision = msgspec.json.decode(payload)["revision"]
-        except (msgspec.DecodeError, KeyError, TypeError):
-            log.warning("undecodable config audit record")
+    def _on_audit(self, parsed: Any, audit: m.ConfigAudit | None) -> None:  # paho's thread; typed by the bus
+        if audit is None:
             return
+        revision = audit.revision
         if revision != self.followed and self._loop is not None and self.on_config is not None:
             self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.follow()))
 

@@ -21,6 +21,7 @@ import multiprocessing
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -69,7 +70,24 @@ def stop_pool() -> None:
 
 
 async def in_worker(fn, *args):
-    return await asyncio.wrap_future(start_pool().submit(fn, *args))
+    """Run ``fn`` in a drawing process.  A drawing process that died (killed, out of
+    memory) breaks its pool for good: a new pool is started and the work tried once more."""
+    for attempt in (1, 2):
+        pool = start_pool()
+        try:
+            return await asyncio.wrap_future(pool.submit(fn, *args))
+        except BrokenProcessPool:
+            log.warning("reports: a drawing process died; starting new ones (attempt %d)", attempt)
+            _drop_pool(pool)
+    raise RuntimeError("the drawing processes keep dying")
+
+
+def _drop_pool(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    with _lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _params(request: Request) -> tuple[str, str, str]:
