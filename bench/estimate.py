@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from caller import forecast  # noqa: E402
 from caller.engine import Engine  # noqa: E402
+from caller.estimate import Estimator  # noqa: E402
 from engine import big_hall  # noqa: E402  (bench/engine.py: the hall its issue figures use)
 from hall import messages as m  # noqa: E402
 from hall.config import load_config, parse_config  # noqa: E402
@@ -56,14 +57,14 @@ def oracle(day: HallDay):
     cost, free_at = forecast.call_cost, forecast._free_at
 
     def true_cost(e, ticket, service, window):
-        got = day.true_call_s(ticket) if e is day.e else None
+        got = day.true_call_s(ticket, window) if e is day.e else None
         return cost(e, ticket, service, window) if got is None else got
 
     def true_free_at(e, wid, now, nobody):
         w = e.windows[wid]
         cur = e.tickets.get(w.current or "") if e is day.e and w.status == "open" else None
         if cur is not None and cur.state in ("called", "serving") and cur.called_at is not None:
-            got = day.true_call_s(cur.id, in_hand=True)
+            got = day.true_call_s(cur.id, wid, in_hand=True)
             if got is not None:
                 return max(now, cur.called_at + got)
         return free_at(e, wid, now, nobody)
@@ -75,12 +76,27 @@ def oracle(day: HallDay):
         forecast.call_cost, forecast._free_at = cost, free_at
 
 
-def measure(load: str, seeds: list[int], with_oracle: bool = False) -> dict:
+@contextmanager
+def one_pace():
+    """The forecast without each window's learned pace (every clerk as the hall's mean)."""
+    speed = Estimator.speed
+    Estimator.speed = lambda self, window: 1.0
+    try:
+        yield
+    finally:
+        Estimator.speed = speed
+
+
+def measure(load: str, seeds: list[int], with_oracle: bool = False, pace: float | None = None,
+            window_pace: bool = True) -> dict:
     cfg = load_config(EXAMPLE)
+    scenario = load_scenario(load)
+    if pace is not None:
+        scenario = scenario.model_copy(update={"staff_pace": pace})
     done, cpu, walls = [], [], []
     for seed in seeds:
-        day = HallDay(cfg, load_scenario(load), seed=seed, balance="off")
-        with oracle(day) if with_oracle else nullcontext():
+        day = HallDay(cfg, scenario, seed=seed, balance="off")
+        with oracle(day) if with_oracle else nullcontext(), nullcontext() if window_pace else one_pace():
             r = day.run()
         done += [t for t in r.tickets if t.wait_min is not None]
         cpu += r.estimate_cpu_us
@@ -91,6 +107,7 @@ def measure(load: str, seeds: list[int], with_oracle: bool = False) -> dict:
     mae, nmae = st.mean(err), st.mean(naive)
     return {
         "load": load, "seeds": seeds, "tickets": len(done), "oracle": with_oracle,
+        "staff_pace": scenario.staff_pace, "window_pace_learned": window_pace,
         "estimate_mae_min": round(mae, 2), "naive_mae_min": round(nmae, 2),
         "mae_ratio_to_naive": round(mae / nmae, 3) if nmae else None,
         "estimate_median_abs_err_min": round(_q(err, 0.5), 2),
@@ -143,12 +160,18 @@ def main() -> None:
     ap.add_argument("--oracle", action="store_true",
                     help="Also the normal day with the forecast told every visit's true length "
                          "(the simulator's future): the error no forecast can remove.")
+    ap.add_argument("--pace", type=float, default=None,
+                    help="Also the normal day with clerks' paces this far apart (σ), the forecast with "
+                         "and without each window's learned pace.")
     a = ap.parse_args()
     loads, seeds = (["light"], [1]) if a.quick else (["light", "normal", "peak"], list(range(1, a.seeds + 1)))
     res = {"results": [measure(x, seeds) for x in loads],
            "big_hall": [measure_big_hall(600 if a.quick else 6000, share) for share in (0.0, 0.5)]}
     if a.oracle:
         res["oracle_normal"] = measure("normal", seeds, with_oracle=True)
+    if a.pace is not None:
+        res["staff_pace_normal"] = [measure("normal", seeds, pace=a.pace, window_pace=learn)
+                                    for learn in (True, False)]
     if not a.quick:
         normal = next(r for r in res["results"] if r["load"] == "normal")
         res["targets_normal"] = {k: {"value": normal[k], "target": v,

@@ -93,9 +93,11 @@ class TicketCancelled:
 
 @dataclass(frozen=True, slots=True)
 class Rated:
-    """A rating row: a citizen's level, or ``level`` None when the evaluator timed out."""
+    """A rating row: a citizen's level, or ``level`` None when the evaluator timed out;
+    ``ticket`` is the visit rated."""
 
     rating: Rating
+    ticket: Ticket
 
 
 @dataclass(frozen=True, slots=True)

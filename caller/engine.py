@@ -465,7 +465,7 @@ class Engine:
             t.rated = True  # a timeout leaves the citizen free to rate later at a kiosk
             self.touch(t)
         self.ch.ratings.append(r)
-        self.happened(d.Rated(r))
+        self.happened(d.Rated(r, t))
         return r
 
     def end_current(self, w: WindowRec, wc: Any, now: float) -> Ticket | None:

@@ -27,7 +27,7 @@ from hall.errors import ErrorCode as E
 from .domain import DomainEvent, Rated
 from .engine import Emit, Engine, Refused
 from .extension import ExtOut
-from .model import Rating
+from .model import Rating, Ticket
 from .workdays import add_working_days  # noqa: F401  (tests import it from here)
 
 if TYPE_CHECKING:
@@ -64,22 +64,21 @@ class Followups:
         return {"alert.followups": m.FollowupListRequest, "alert.followup_close": m.FollowupCloseRequest}
 
     # ---------------------------------------------------------------- core --
-    def open_for(self, r: Rating, engine: Engine, now: float) -> m.FollowUp | None:
+    def open_for(self, r: Rating, t: Ticket, engine: Engine, now: float) -> m.FollowUp | None:
         if r.level not in BAD_LEVELS:
             return None
         fid = followup_id(r.ticket)
         if fid in self.records:  # one rating per visit; a replayed batch must not reopen it
             return None
         cfg = engine.cfg
-        t = engine.tickets.get(r.ticket)
         rated_day = dt.date.fromisoformat(local_day(now, cfg.hall.timezone))
         fc = cfg.notify.followup
         wc = cfg.window(r.window) if r.window else None
         f = m.FollowUp(
-            followup=fid, ticket=r.ticket, number=t.number if t else r.ticket.split("-", 1)[-1],
+            followup=fid, ticket=r.ticket, number=t.number,
             day=r.day, level=r.level, reasons=list(r.reasons), comment=r.comment, window=r.window,
             window_number=wc.number if wc else None, staff=r.staff, matter=r.matter,
-            phone=mask(t.phone, "phone") or None if t else None, opened_at=now,
+            phone=mask(t.phone, "phone") or None, opened_at=now,
             callback_due=add_working_days(rated_day, fc.callback_working_days, cfg.service_hours).isoformat(),
             due=add_working_days(rated_day, fc.deadline_working_days, cfg.service_hours).isoformat(),
             status="open", at=now)
@@ -91,7 +90,7 @@ class Followups:
         for ev in events:
             if not isinstance(ev, Rated):
                 continue
-            f = self.open_for(ev.rating, engine, now)
+            f = self.open_for(ev.rating, ev.ticket, engine, now)
             if f is not None:
                 out.records.append(f)
                 out.events.append(Emit("alert.followup", f.followup, f))

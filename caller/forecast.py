@@ -375,7 +375,8 @@ def _with_inflow(e: Engine, t: Ticket, line: str, servers: set[str], base_s: flo
     and move a call that may miss the lunch break past it."""
     n_srv = max(1, sum(1 for w in servers if e.windows[w].status != "closed"))
     horizon_min = base_s / 60.0
-    extra_s = sum(coef * min(lead, horizon_min) for lead, coef in e.inflow.terms(line, t.priority, now)) / n_srv
+    extra_s = sum(coef * _arriving_minutes(e, now, min(lead, horizon_min))
+                  for lead, coef in e.inflow.terms(line, t.priority, now)) / n_srv
     mid = base_s + extra_s
     # the spread: visits before it (their handling times), the arrivals, and the model's
     # own error (staff behaviour it cannot see), which grows with the wait
@@ -389,6 +390,16 @@ def _with_inflow(e: Engine, t: Ticket, line: str, servers: set[str], base_s: flo
                 mid += gap
             hi += gap
     return WaitForecast(mid_s=mid, lo_s=max(0.0, lo), hi_s=hi, base_s=base_s)
+
+
+def _arriving_minutes(e: Engine, now: float, minutes: float) -> float:
+    """Minutes of the next ``minutes`` in which citizens can take a number: none in a
+    closed gap (lunch) where the kiosks issue only in service hours."""
+    if not e.cfg.queue.issue_only_in_service_hours:
+        return minutes
+    end = now + 60.0 * minutes
+    shut = sum(max(0.0, min(end, g1) - max(now, g0)) for g0, g1 in e.hours.gaps(now))
+    return minutes - shut / 60.0
 
 
 def _phi(z: float) -> float:

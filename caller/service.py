@@ -32,6 +32,7 @@ from hall.clock import Clock, SystemClock, day_span, local_day
 from hall.config import HallConfig
 from hall.crypto import DataCipher
 from hall.errors import ErrorCode as E
+from hall.pii import scrub
 from hall.topics import REGISTRY, Parsed
 
 from . import config_admin
@@ -190,7 +191,7 @@ class CallerService(EngineShell):
         resp_spec = REGISTRY.response_for(spec)
 
         def refuse(rid: str, code: str, message: str) -> None:
-            log.warning("refused %s from %s: %s: %s", op, parsed.ident, code, message)
+            log.warning("refused %s from %s: %s: %s", op, parsed.ident, code, scrub(message))
             b.replies.append((resp_spec, parsed.ident, m.encode(m.Response(
                 id=rid, status="error", error=m.ErrorBody(code=code, message=message)))))
 

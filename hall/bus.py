@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import re
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import paho.mqtt.client as mqtt
 
 from . import messages
 from .errors import ErrorCode as E
+from .pii import scrub
 from .topics import REGISTRY, Parsed, TopicError, TopicSpec
 
 log = logging.getLogger("hall.bus")
@@ -39,8 +39,6 @@ Handler = Callable[[Parsed, bytes], None]
 TypedHandler = Callable[[Parsed, Any], None]  # (parsed, the payload's struct or None)
 
 
-# values quoted in a decode error ("Invalid enum value 'x'"): the field is logged, never its value
-_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 TLS_PORT = 8883
 PLAIN_PORT = 1883
@@ -297,7 +295,7 @@ class Bus:
         n = self.dropped.get(name, 0) + 1
         self.dropped[name] = n
         if n <= 10 or n % 1000 == 0:  # a sender gone wrong must not become a flood of log lines
-            log.warning("dropped %s from %s: %s (%d so far)", name, parsed.ident, _QUOTED.sub("…", str(e)), n)
+            log.warning("dropped %s from %s: %s (%d so far)", name, parsed.ident, scrub(str(e)), n)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties=None):
         if reason_code.is_failure:

@@ -16,6 +16,7 @@ Forms follow what Chinese public boards print:
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 Kind = Literal["phone", "id_number", "name", "text"]
@@ -73,3 +74,21 @@ def mask(value: str | None, kind: Kind) -> str:
         return _BY_KIND[kind](value)
     except KeyError:
         raise ValueError(f"unknown personal-data kind {kind!r}") from None
+
+
+# what a log line must never carry: a value quoted by a decoder or a refusal
+# ("Invalid enum value '13812345678'", "no matter 'x'"), and anything shaped
+# like a mobile or ID number that came unquoted
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])|(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def scrub(text: str) -> str:
+    """Text that came from a client's payload (a decode error, a refusal's
+    message), made fit for a log line: quoted values are blanked to ``…`` so
+    the line names the field but never its value, and a bare mobile or ID
+    number is masked as :func:`mask` does."""
+    text = _QUOTED.sub("…", text)
+    text = _ID_NUMBER.sub(lambda mo: mask_id_number(mo.group()), text)
+    return _MOBILE.sub(lambda mo: mask_phone(mo.group()), text)

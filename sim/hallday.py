@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import itertools
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class Scenario(BaseModel):
     pauses_per_window: float = Field(1.0, ge=0, le=10, description="Pauses per staffed window per day.")
     pause_minutes: float = Field(10, ge=0, le=120, description="Mean length of a pause.")
     late_login_minutes: float = Field(5, ge=0, le=120, description="Staff log in up to this late.")
+    staff_pace: float = Field(0.0, ge=0, le=1, description="How far clerks' paces differ: σ of each "
+                              "staffed window's log-normal factor on its visits' lengths (mean 1).")
     balance: Literal["off", "suggest", "auto"] = Field("off", description="The balancer's mode this day.")
 
 
@@ -115,6 +118,7 @@ class HallDay:
         self.leaving: set[str] = set()  # lunch: finish the visit in hand, then log out
         self.evening = False  # after the last period: serve everyone who has a number
         self.staff: dict[str, str] = {}
+        self.pace: dict[str, float] = {}  # window → factor on its visits' lengths
         self.log: dict[str, TicketLog] = {}
         self.result = DayResult(scenario.name, seed)
 
@@ -143,8 +147,11 @@ class HallDay:
         attended = [w.id for w in self.cfg.windows if w.attended]
         n_staffed = max(1, round(len(attended) * self.sc.staffed_share))
         staffed = sorted(self.rng.sample(attended, n_staffed), key=attended.index)  # who is off: seeded
+        pace = random.Random(self.seed * 7907 + 5)  # apart from arrivals and staff hours
+        sd = self.sc.staff_pace
         for i, wid in enumerate(staffed):
             self.staff[wid] = f"S{i:03d}"
+            self.pace[wid] = math.exp(pace.gauss(-sd * sd / 2, sd)) if sd else 1.0
             for p in periods:
                 start = self._local(p.start.hour, p.start.minute)
                 self.at(start + self.rng.uniform(0, self.sc.late_login_minutes * 60), "login", wid)
@@ -194,6 +201,9 @@ class HallDay:
                 break
 
     def _on_login(self, now: float, wid: str) -> None:
+        if wid in self.leaving:  # a visit ran through the whole break: the clerk never left
+            self.leaving.discard(wid)
+            return
         if self._req("window.login", wid, now, staff=self.staff[wid]).error is None:
             self._call(now, wid)
 
@@ -258,6 +268,7 @@ class HallDay:
         if rec is not None and rec.called_at is None:
             rec.called_at = now
         handle_s, noshow = self.visit.get(tid, (600.0, False))
+        handle_s *= self.pace.get(wid, 1.0)
         if noshow or self.e.tickets[tid].calls > 1:  # a no-show that re-queued: its fate is sealed
             self.at(now + self.noshow_wait_s(), "noshow", wid)
             return
@@ -272,7 +283,7 @@ class HallDay:
     def noshow_wait_s(self) -> float:
         return 60.0 * (1 + self.e.cfg.queue.recall_limit)
 
-    def true_call_s(self, tid: str, in_hand: bool = False) -> float | None:
+    def true_call_s(self, tid: str, window: str, in_hand: bool = False) -> float | None:
         """What calling this ticket costs (``in_hand``: cost) its window: the
         simulator's future, for bench/estimate.py's oracle only (the engine never
         sees it)."""
@@ -283,4 +294,5 @@ class HallDay:
         t = self.e.tickets.get(tid)
         if noshow or (t is not None and t.calls > int(in_hand)):  # a re-queued no-show
             return self.noshow_wait_s()
+        handle_s *= self.pace.get(window, 1.0)
         return self.walk_s(handle_s) + handle_s

@@ -51,7 +51,7 @@ def test_a_visit_from_issue_to_rating_in_order():
         ("TicketCalled", "A001", "W1", True),
         ("VisitFinished", "A001", "W1"),
         ("VisitSettled", "A001", "W1", "accepted"),
-        ("Rated", t.ticket, 5),
+        ("Rated", "A001", t.ticket, 5),
         ("LinesMoved", ["M1"]),  # once per batch, last
     ]
     assert h.e.drain().domain == []  # drained: a later batch does not see them again

@@ -337,3 +337,15 @@ def test_a_lent_window_counts_at_once():
     assert helped[0] == alone[0] == 4 and helped[1].mid_s < 0.6 * alone[1].mid_s
     h.e.routing.unlend("W1", "M6")
     assert forecast.position(h.e, t, T0 + 10) == alone
+
+
+def test_nobody_takes_a_number_during_lunch():
+    """Citizens still to come (who may be called first) arrive only while the kiosks
+    issue: the lunch break brings none where numbers are given in service hours only."""
+    shut = Hall(queue={"issue_only_in_service_hours": True}).e
+    open_all_day = Hall().e  # the test hall issues at any hour
+    at_1150, at_1320 = T0 + 170 * MIN, T0 + 260 * MIN
+    assert forecast._arriving_minutes(shut, at_1150, 30) == pytest.approx(10)  # 11:50–12:00
+    assert forecast._arriving_minutes(shut, at_1320, 30) == pytest.approx(20)  # 13:30–13:50
+    assert forecast._arriving_minutes(shut, T0, 30) == 30
+    assert forecast._arriving_minutes(open_all_day, at_1150, 30) == 30

@@ -48,4 +48,21 @@ def test_the_oracle_knows_what_each_visit_really_cost(days):
     served = [t for t in d.e.tickets.values() if t.state == "done" and t.calls == 1]
     assert len(served) > 100
     for t in served[:200]:
-        assert t.finished_at - t.called_at == pytest.approx(d.true_call_s(t.id, in_hand=True))
+        assert t.finished_at - t.called_at == pytest.approx(d.true_call_s(t.id, t.window, in_hand=True))
+
+
+def test_clerks_at_their_own_pace():
+    """`staff_pace`: each staffed window's visits are its own factor longer or shorter."""
+    cfg = load_config(EXAMPLE)
+    d = HallDay(cfg, load_scenario("light").model_copy(update={"staff_pace": 0.3}), seed=5, balance="off")
+    d.run()
+    paces = sorted(d.pace.values())
+    assert len(paces) > 20 and paces[0] < 0.85 and paces[-1] > 1.15
+    served = [t for t in d.e.tickets.values() if t.state == "done" and t.calls == 1]
+    for t in served[:200]:
+        assert t.finished_at - t.called_at == pytest.approx(d.true_call_s(t.id, t.window, in_hand=True))
+    # the same citizens as at one pace: the arrivals do not depend on the staff
+    same = HallDay(cfg, load_scenario("light"), seed=5, balance="off")
+    same.run()
+    assert sorted((t.issued_at, t.service) for t in d.result.tickets) == \
+        sorted((t.issued_at, t.service) for t in same.result.tickets)

@@ -21,7 +21,7 @@ import pytest
 from caller.service import CallerService
 from caller.store import Store
 from hall.broker import find_mosquitto, start_local_broker
-from hall.bus import Bus, BusSettings, Requester
+from hall.bus import Bus, BusSettings, Requester, RequestError
 from hall.clock import ManualClock, day_span
 from hall.config import parse_config
 from hall.crypto import DataCipher, KeyError_, new_key
@@ -278,3 +278,34 @@ def test_a_retention_keeps_personal_data_for_the_days_configured(tmp_path, broke
     eng.start()
     eng.stop()
     assert pii_rows(db) == 0
+
+
+def test_a_refusal_quoting_what_the_client_sent_logs_the_field_not_the_value(
+        running_engine, bus_client, small_config, caplog, monkeypatch):
+    """A refusal's message may quote the client's value back to it (the reply is
+    the client's own); the engine's log line of that refusal never holds it."""
+    caplog.set_level(logging.WARNING, logger="caller.service")
+    running_engine()
+    kiosk = Requester(bus_client(small_config.hall.id, "k"), "kiosk", "K1")
+    with pytest.raises(RequestError) as e:  # an ID number typed where the matter goes
+        kiosk.call("issue", {"matter": "11010519491231002X"})
+    assert e.value.code == "unknown_matter" and "11010519491231002X" in e.value.message
+    # a phone in an enum field, which msgspec's error quotes; sent raw, as a
+    # client that does not use our Requester would (ours refuses it before sending)
+    from hall import messages
+    monkeypatch.setattr(messages, "request_payload", lambda _n, rid, body: json.dumps({"id": rid, **body}).encode())
+    with pytest.raises(RequestError) as e:
+        kiosk.call("issue", {"matter": "M1", "lang": "13900001111"})
+    assert e.value.code == "bad_request"
+    refused = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused kiosk.issue")]
+    assert refused == ["refused kiosk.issue from K1: bad_request: Invalid enum value … - at `$.lang`"]
+    for line in (r.getMessage() for r in caplog.records):
+        assert "11010519491231002X" not in line and "13900001111" not in line, line
+
+
+def test_scrub_masks_bare_numbers_and_blanks_quoted_values():
+    from hall.pii import scrub
+    assert scrub("Invalid enum value '13900001111' - at `$.lang`") == "Invalid enum value … - at `$.lang`"
+    assert scrub("phone 13900001111 id 11010519491231002X") == "phone 139****1111 id 1101**********002X"
+    # a case number, a time stamp and a ticket number are not personal data
+    assert scrub("case 2026000123 at 1764505678.25 ticket A012") == "case 2026000123 at 1764505678.25 ticket A012"
