@@ -167,3 +167,40 @@ def test_admin_changes_a_window_with_its_diff_a_stale_change_is_refused_and_the_
     finally:
         other.close()
         web.stop()
+
+
+def test_supervisor_sees_a_long_queue_and_the_imbalance_suggestion_and_acknowledges_it(
+        running_engine, broker, bus_client, browser):
+    from selenium.webdriver.common.by import By
+
+    from hall.bus import Requester
+    raw = console_raw()
+    raw["supervision"] = {"long_queue": 5, "imbalance": 3.0, "hold_s": 0}
+    raw["queue"]["balance"] = {"mode": "suggest", "busy_minutes": 30, "idle_minutes": 12, "every_s": 10}
+    next(w for w in raw["windows"] if w["id"] == "W5")["authorised"] = ["Z1"]
+    cfg = parse_config(raw)
+    running_engine(config=cfg)
+    web = WebServer(cfg, broker.settings, accounts=accounts()).start()
+    try:
+        bus = bus_client(cfg.hall.id, "probe")
+        for w, staff in (("W1", "S001"), ("W5", "S005"), ("W6", "S006")):
+            Requester(bus, "window", w).call("login", {"staff": staff})
+        kiosk = Requester(bus, "kiosk", "K1")
+        for mt in ["M1"] * 6 + ["M2", "M3", "M4", "M6"]:
+            kiosk.call("issue", {"matter": mt})
+        d = browser
+        by = d.find_element
+        login(d, web.url, "sup1", PASSWORDS["sup1"])
+        wait(d, lambda d: {"long_queue", "imbalance"} <= {a["kind"] for a in data(d, "alerts")}
+             and any(a["kind"] == "imbalance" and "建议" in a["text"] for a in data(d, "alerts")),
+             timeout=30, what="the long queue and the imbalance with its suggestion")
+        imb = next(a for a in data(d, "alerts") if a["kind"] == "imbalance")
+        assert "建议 5号窗口 加办「有限责任公司设立登记」" in imb["text"], imb["text"]
+        lq = next(a for a in data(d, "alerts") if a["kind"] == "long_queue")
+        assert lq["text"] == "「有限责任公司设立登记」6 人等候（超过 5 人）"
+        by(By.CSS_SELECTOR, f'button[data-ack="{imb["key"]}"]').click()
+        wait(d, lambda d: any(a["key"] == imb["key"] and a["ack"] for a in data(d, "alerts")), what="acknowledged")
+        assert "已确认：sup1" in by(By.CSS_SELECTOR, f'tr[data-key="{imb["key"]}"]').text
+        shot(d, "08-supervision-alerts")
+    finally:
+        web.stop()

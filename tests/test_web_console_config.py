@@ -234,3 +234,22 @@ def test_the_auditor_sees_the_config_and_changes_nothing(console_hall):
             assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", (path, r.text)
     assert "config" not in PERMISSIONS["auditor"] | PERMISSIONS["supervisor"]
     assert eng.config_admin.revision == 0 and len(eng.config_admin.revisions) == 1
+
+
+def test_without_an_admin_identity_the_page_says_so_and_nothing_is_sent(running_engine, broker):
+    from tests.test_web_console import PASSWORDS, accounts
+    from tests.web_kit import WebServer
+    cfg = parse_config(console_raw())
+    eng = running_engine(config=cfg)
+    web = WebServer(cfg, broker.settings, accounts=accounts()).start()  # no admin_id
+    admin = ConsoleUser(web)
+    try:
+        assert admin.login("admin1", PASSWORDS["admin1"]).status_code == 303
+        page = admin.get("/admin/config")
+        assert page.status_code == 200 and "未配置管理员总线身份" in page.text and "no_admin_identity" in page.text
+        r = preview(admin, "notice", "", {"zh": "x", "en": "x"})
+        assert r.status_code == 503 and r.json()["error"]["code"] == "no_admin_identity"
+        assert eng.config_admin.revision == 0
+    finally:
+        admin.close()
+        web.stop()

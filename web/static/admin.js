@@ -25,7 +25,7 @@
         const tr = el("tr", { className: w.unattended ? "unattended" : "" },
           el("td", {}, el("b", { textContent: w.number + "号" })),
           el("td", {}, el("span", { className: "st " + w.status, textContent: w.status_zh + (w.pause_reason ? "：" + w.pause_reason : "") })),
-          el("td", { textContent: w.staff_name ? `${w.staff_name} (${w.staff})` : (w.unattended ? "空岗" : "—") }),
+          el("td", { textContent: w.staff_name ? `${w.staff_name} (${w.staff})` : (w.staff || (w.unattended ? "空岗" : "—")) }),
           el("td", { textContent: w.current ? `${w.current} ${w.matter}` : "—" }),
           el("td", { className: "num", textContent: w.waiting }),
           el("td", { className: "num", textContent: w.satisfaction === null ? "—" : `${w.satisfaction}% / ${w.rated}` }),
