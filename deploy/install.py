@@ -44,7 +44,7 @@ def entries_for(o: InstallOptions, root: Path) -> list[Entry]:
     secrets: dict[str, bytes] = {}
     if o.role == "server":
         from .provision import server_secrets
-        secrets = server_secrets(root)
+        secrets = server_secrets(root, o)
     return plan(o, secrets)
 
 

@@ -29,10 +29,14 @@ def acl_text(o: Any) -> str:
     return acl.render_acl(o.hall_id)
 
 
+CONSOLE_ADMIN = "web-admin"  # the console's admin identity, when access.admins lists it (docs/admin.md)
+
+
 def server_logins(o: Any) -> dict[str, str]:
     """process -> MQTT username, as the hall config names them (the ACL is made
     from the same config): the engine's and the SMS sender's ids, the web
-    terminal and the metrics monitor where the config lists them."""
+    terminal and the metrics monitor where the config lists them, and the
+    console's admin identity (`web-admin`) where access.admins has it."""
     import yaml
 
     from hall.config import parse_config
@@ -40,10 +44,13 @@ def server_logins(o: Any) -> dict[str, str]:
     access = getattr(cfg, "access", None)
     terminals = [t.id for t in getattr(access, "terminals", [])]
     monitors = list(getattr(access, "monitors", []))
-    return {"caller": getattr(access, "engine", "onewindow-caller"),
-            "web": "web" if "web" in terminals else "onewindow-web",
-            "sms": cfg.notify.sms.sender_id,
-            "metrics": monitors[0] if monitors else "onewindow-metrics"}
+    out = {"caller": getattr(access, "engine", "onewindow-caller"),
+           "web": "web" if "web" in terminals else "onewindow-web",
+           "sms": cfg.notify.sms.sender_id,
+           "metrics": monitors[0] if monitors else "onewindow-metrics"}
+    if CONSOLE_ADMIN in getattr(access, "admins", []):
+        out[CONSOLE_ADMIN] = CONSOLE_ADMIN
+    return out
 
 
 def _creds():
@@ -54,12 +61,17 @@ def _creds():
     return creds
 
 
-def server_secrets(root: Path) -> dict[str, bytes]:
+def server_secrets(root: Path, o: Any = None) -> dict[str, bytes]:
     """New values for the server's credential files that do not exist yet
     (the applier keeps existing ones). The broker passwords are made by
     `onewindow creds` (ensure_server_logins), the rest here."""
     out: dict[str, bytes] = {}
     cred = root / L.CREDENTIALS.lstrip("/")
+    # onewindow-web loads the console's admin password (LoadCredential= cannot be
+    # optional): an empty one where the hall has no console admin identity
+    if o is not None and CONSOLE_ADMIN not in server_logins(o) \
+            and not (cred / f"{CONSOLE_ADMIN}-mqtt-password").exists():
+        out[f"{CONSOLE_ADMIN}-mqtt-password"] = b""
     if not (cred / "data-key").exists():
         from hall.crypto import new_key
         out["data-key"] = new_key()

@@ -102,9 +102,14 @@ def server(o: InstallOptions, secrets: dict[str, bytes]) -> list[Entry]:
     for name, value in secrets.items():
         out.append(secret(f"{L.CREDENTIALS}/{name}", value, why="systemd credential"))
     from .provision import server_logins
-    for proc, user in server_logins(o).items():
+    from .provision import CONSOLE_ADMIN
+    logins = server_logins(o)
+    for proc, user in logins.items():
+        if proc == CONSOLE_ADMIN:
+            continue  # not a process: the web process's second login, named in web.env
+        extra = f"ONEWINDOW_WEB_ADMIN_ID={CONSOLE_ADMIN}\n" if proc == "web" and CONSOLE_ADMIN in logins else ""
         out.append(text(f"{L.ETC}/{proc}.env", f"# onewindow-{proc}'s broker login (the hall config's id)\n"
-                        f"ONEWINDOW_MQTT_USER={user}\n", 0o640, "root", "onewindow",
+                        f"ONEWINDOW_MQTT_USER={user}\n{extra}", 0o640, "root", "onewindow",
                         why=f"onewindow-{proc}.service"))
     return out
 

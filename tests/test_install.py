@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from deploy import layout as L
@@ -84,6 +85,10 @@ def test_server_staging_tree(tmp_path):
     # each server process logs in as the hall config names it (the ACL is made from the same config)
     assert (root / "etc/onewindow/caller.env").read_text().endswith("\nONEWINDOW_MQTT_USER=onewindow-caller\n")
     assert (root / "etc/onewindow/sms.env").read_text().endswith("\nONEWINDOW_MQTT_USER=sms1\n")
+    # the console's config operations: its admin identity, named to the web process
+    assert (root / "etc/onewindow/web.env").read_text().endswith(
+        "\nONEWINDOW_MQTT_USER=onewindow-web\nONEWINDOW_WEB_ADMIN_ID=web-admin\n")
+    assert not (root / "etc/onewindow/web-admin.env").exists()
     assert "MaxRetentionSec=90day" in (root / "etc/systemd/journald.conf.d/onewindow.conf").read_text()
     if shutil.which("systemd-sysusers"):
         assert re.search(r"^onewindow:x:\d+:\d+:onewindow hall services:/var/lib/onewindow:/usr/sbin/nologin$",
@@ -225,3 +230,19 @@ def test_a_failing_step_is_one_clear_error(tmp_path):
         pytest.skip("systemctl / systemd-sysusers not installed")
     with pytest.raises(ValueError, match=r"^service user failed: systemd-sysusers .*Unit file is masked\.$"):
         install(o, tmp_path / "root", run=refuse)
+
+
+def test_a_hall_without_a_console_admin_still_starts_the_web_unit(tmp_path):
+    """onewindow-web loads the console admin's password; a hall whose access.admins
+    has no web-admin gets an empty one (the unit starts, config operations are off)."""
+    raw = yaml.safe_load(HALL.read_text(encoding="utf-8"))
+    raw["access"]["admins"] = ["admin", "supervisor"]
+    hall = tmp_path / "hall.yaml"
+    hall.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    root = tmp_path / "root"
+    run_install("server", "--config", str(hall), "--root", str(root), "--no-release")
+    cred = root / "etc/onewindow/credentials/web-admin-mqtt-password"
+    assert cred.read_bytes() == b"" and mode(cred) == 0o600
+    assert "ONEWINDOW_WEB_ADMIN_ID" not in (root / "etc/onewindow/web.env").read_text()
+    unit = (root / "etc/systemd/system/onewindow-web.service").read_text()
+    assert "LoadCredential=mqtt-admin-password:/etc/onewindow/credentials/web-admin-mqtt-password" in unit
