@@ -61,8 +61,12 @@ def shot(drv, name: str, area: str = "terminal") -> Path:
 
 
 def wait(drv, cond, timeout=10.0, what="condition"):
+    """Until ``cond`` holds; an element the page re-rendered while it was read
+    (stale) counts as "not yet", like one not there yet."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(drv, timeout).until(lambda d: cond(d), message=what)
+    return WebDriverWait(drv, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                         ).until(lambda d: cond(d), message=what)
 
 
 def print_view(drv, main: str, name: str, title: str, css: str) -> str:

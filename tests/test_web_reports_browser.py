@@ -46,7 +46,7 @@ def test_an_auditor_opens_the_month_report_with_its_charts(reports_web, browser)
     Select(d.find_element(By.ID, "scope")).select_by_value("staff")
     d.find_element(By.ID, "show").click()
     wait(d, lambda d: "2026-W45" in d.find_element(By.ID, "series").text, what="weeks by staff")
-    assert "王芳" in d.find_element(By.ID, "totals").text
+    wait(d, lambda d: "王芳" in d.find_element(By.ID, "totals").text, what="totals by staff")
     d.execute_script("document.getElementById('totals').scrollIntoView()")
     shot(d, "11-report-weeks-staff")
     d.set_window_size(1440, 1000)
