@@ -156,16 +156,10 @@ def console_hall(running_engine, broker, bus_client):
     # "admin" of access.admins: the console's config operations speak as it
     web = WebServer(cfg, broker.settings, accounts=accounts(), admin_id="admin").start()
     bus = bus_client(cfg.hall.id, "probe")
-    users: list[ConsoleUser] = []
-
-    def user(name: str) -> ConsoleUser:
-        u = ConsoleUser(web)
-        users.append(u)
-        assert u.login(name, PASSWORDS[name]).status_code == 303
-        return u
+    users = logins(web)
+    user = users.login
     yield cfg, eng, web, bus, user
-    for u in users:
-        u.close()
+    users.close()
     web.stop()
 
 
@@ -277,3 +271,20 @@ def test_dashboard_counts_come_from_the_zones_waiting_counts(small_config):
     assert (z1["waiting"], z2["waiting"]) == (3, 0)  # Z2's counts not arrived yet: 0, not an error
     assert [(w["id"], w["status"], w["waiting"]) for w in z1["windows"]] == [
         ("W1", "open", 3), ("W2", "closed", 2), ("W3", "closed", 0), ("W4", "closed", 1)]
+
+
+class logins:
+    """Console users logged in for one test, each by its password, closed at the end."""
+
+    def __init__(self, web):
+        self.web, self.users = web, []
+
+    def login(self, name: str) -> "ConsoleUser":
+        u = ConsoleUser(self.web)
+        self.users.append(u)
+        assert u.login(name, PASSWORDS[name]).status_code == 303
+        return u
+
+    def close(self) -> None:
+        for u in self.users:
+            u.close()

@@ -12,7 +12,7 @@ import pytest
 from hall.config import parse_config
 from hall.daystats import figures, merge
 from reports.history import History
-from tests.test_web_console import PASSWORDS, ConsoleUser, accounts
+from tests.test_web_console import PASSWORDS, ConsoleUser, accounts, logins
 from tests.web_kit import WebServer
 
 from .conftest import small_raw
@@ -32,16 +32,10 @@ def reports_web(broker):
     web = WebServer(cfg, broker.settings, accounts=accounts())
     web.ctx.history_db = str(db)
     web.start()
-    users: list[ConsoleUser] = []
-
-    def user(name: str) -> ConsoleUser:
-        u = ConsoleUser(web)
-        users.append(u)
-        assert u.login(name, PASSWORDS[name]).status_code == 303
-        return u
+    users = logins(web)
+    user = users.login
     yield cfg, web, db, days, user
-    for u in users:
-        u.close()
+    users.close()
     web.stop()
 
 
