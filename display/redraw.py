@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterable
 
-FULL_EVERY_S = 60.0   # a whole frame now and then: what a missed change would leave lasts at most this
+FULL_EVERY_S = 600.0  # a whole frame now and then: what a missed change would leave lasts at most this
 MARGIN_PX = 0         # around every changed box (boxes are whole pixels covering what is drawn)
 MAX_BOXES = 6         # more separate boxes than this: one box around them all
 FULL_SHARE = 0.6      # boxes covering more of the screen than this: draw it whole
