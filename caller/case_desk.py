@@ -426,7 +426,7 @@ class CaseDesk:
                           department=c.department, stage=c.stage, deadline=c.deadline, days_left=left,
                           overdue=c.result == "overdue" or (c.stage in C.OPEN and left < 0), result=c.result,
                           steps=[m.CaseStepView(stage=s.stage, at=s.at, handler=s.handler, opinion=s.opinion)
-                                 for s in c.steps])
+                                 for s in c.steps], matter_id=c.matter)
 
     def _alert(self, engine: Engine, c: C.Case | OpenCase, now: float) -> m.CaseAlert:
         mt = engine.cfg.matter(c.matter)
