@@ -8,6 +8,13 @@ Measured through a real mosquitto, with the display app built headless
                          call, or under it while an earlier call has its flash) and the
                          frame holding it has been drawn and flushed to GL; configured
                          as the app (30 fps, interrupt clock, paged notice).
+- cpu_ms_per_call        (--cost N) what a call costs the display's process in CPU, free of the
+                         machine's load: messages put straight into the display's inbox, each
+                         call followed for flash_seconds + 0.5 s (its blink included); median of
+                         the whole process (Kivy, the rasteriser's threads) and of the UI thread
+                         alone; cpu_ms_to_screen up to the frame that shows it, rasterised;
+                         frames_per_call, textures_per_call and texture_kpx_per_call (text
+                         rendered); idle_cpu_ms_per_s and idle_frames_per_s once nothing changes.
 - burst_calls_all_flashed  10 calls within 1 s (events and boards as the engine sends them),
                          first, on a quiet screen: the share of them seen flashing as the
                          big call on the drawn screen, in call order (1.0: none skipped).
@@ -242,14 +249,15 @@ class RenderCounter:
         return self.frames, self.textures, self.texture_px
 
 
-def render_cost(disp: Display, calls: int, hold: float) -> dict:
+def render_cost(disp: Display, calls: int, hold: float, idle: float = 5.0) -> dict:
     """What a call costs the display in CPU, free of the machine's load: messages put
     straight into the feed's inbox (as its network thread does; no broker, no engine),
     the loop pumped as the app runs it, and for each call, from the message until
     ``hold`` seconds later (its flash and the frames after it), the CPU of the whole
     process (Kivy, the rasteriser's threads), of the UI thread, the frames drawn and
     the label textures rendered.  Calls go to two zones, each with its retained board
-    and waiting counts, as the engine sends them."""
+    and waiting counts, as the engine sends them.  Then ``idle`` seconds with nothing
+    new: the CPU and frames a screen costs while nothing but time changes."""
     from kivy.graphics.opengl import glFinish
     counter = RenderCounter()
     feed = disp.feed
@@ -285,7 +293,14 @@ def render_cost(disp: Display, calls: int, hold: float) -> dict:
                      t1 - t0, px1 - px0))
     rows = rows[1:] if len(rows) > 2 else rows  # the first call pays for fonts and first textures
     med = lambda k: statistics.median(r[k] for r in rows)  # noqa: E731
+    f0, c0, w0 = counter.frames, time.process_time(), time.monotonic()
+    while time.monotonic() - w0 < idle:  # the calls' flashes are over: nothing changes but time
+        disp.frame()
+    glFinish()
+    span = time.monotonic() - w0
     return {"cost_calls": len(rows), "cost_hold_s": hold,
+            "idle_cpu_ms_per_s": round((time.process_time() - c0) / span * 1000, 2),
+            "idle_frames_per_s": round((counter.frames - f0) / span, 2),
             "cpu_ms_to_screen": round(med(0) * 1000, 2), "frames_to_screen": med(1),
             "cpu_ms_per_call": round(med(2) * 1000, 2), "ui_thread_cpu_ms_per_call": round(med(3) * 1000, 2),
             "frames_per_call": med(4), "textures_per_call": med(5),
