@@ -53,7 +53,7 @@ from hall.config.devices import Line, SerialDevice  # noqa: E402
 from hall.crypto import use_fresh_key  # noqa: E402
 from hall.seriallink import SerialLink  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
-from contend import CpuQuota, pi_scale, pin, scaled, start_hog, stop_hog  # noqa: E402
+from contend import Contention, add_options  # noqa: E402
 from hallkit import one_matter_hall  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,7 +138,7 @@ def devices_process(port: str, conn) -> None:
     fake.stop()
 
 
-def key_to_led(trials: int, work: Path, log, contended: bool = False, quota: float | None = None) -> dict:
+def key_to_led(trials: int, work: Path, log, contend: Contention) -> dict:
     port = str(work / "tty-bench")
     ctx = mp.get_context("fork")
     conn, child_conn = ctx.Pipe()
@@ -156,14 +156,9 @@ def key_to_led(trials: int, work: Path, log, contended: bool = False, quota: flo
         subprocess.Popen([py, "-m", "hall.cli", "bridge", "--config", str(cfg_path), "--no-inputs",
                           "--id", "bench"], env=env, stdout=log, stderr=subprocess.STDOUT),
     ]
-    # --contended: the bridge shares its one core with a process that never sleeps
-    hog = start_hog() if contended else None
-    if contended:
-        pin(procs[1].pid)
-    cg = None
-    if quota:  # the bridge at a Pi core's pace
-        cg = CpuQuota(quota)
-        cg.add(procs[1].pid)
+    # --contended: the bridge shares its one core with a process that never sleeps;
+    # --cpu-quota: the bridge at a Pi core's pace
+    contend.apply(procs[1].pid)
 
     def ask(cmd, arg=None):
         conn.send((cmd, arg))
@@ -241,7 +236,7 @@ def key_to_led(trials: int, work: Path, log, contended: bool = False, quota: flo
     finally:
         if bus is not None:
             bus.stop()
-        stop_hog(hog)
+        contend.stop_hog()
         for p in procs:
             p.terminate()
         for p in procs:
@@ -255,8 +250,7 @@ def key_to_led(trials: int, work: Path, log, contended: bool = False, quota: flo
             pass
         devices.join(5)
         broker.stop()
-        if cg is not None:
-            cg.close()
+        contend.close()
 
 
 def _cpu_s(pid: int) -> float:
@@ -315,30 +309,20 @@ def main() -> None:
     ap.add_argument("--skip-poll", action="store_true")
     ap.add_argument("--quick", action="store_true",
                     help="Seconds, not minutes: proves the benchmark runs (CI); its figures mean nothing.")
-    ap.add_argument("--contended", action="store_true",
-                    help="key_to_led with a CPU hog on core 0 and the bridge pinned to core 0 beside it.")
-    ap.add_argument("--cpu-quota", type=float, default=None, metavar="F",
-                    help="key_to_led with the bridge held to 1/F of one core (CPU cgroup, root): a core F× "
-                         "slower, e.g. 7.3 for a Pi 4; see bench/contend.py.")
-    ap.add_argument("--cpu-scale", type=float, default=None, metavar="F",
-                    help="Add Pi estimates: CPU-bound figures × F (0: F for Pi 4 and Pi 5 from sysbench; "
-                         "see bench/contend.py).")
+    add_options(ap, "the bridge (key_to_led)")
     a = ap.parse_args()
     if a.quick:
         a.trials, a.poll_seconds = 10, 1.0
+    contend = Contention(a)
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-bridge-"))
     use_fresh_key(work)  # the engine subprocess encrypts personal data with it
     out: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine":
                  f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                 "windows": WINDOWS, "contended": a.contended, "cpu_quota_slower": a.cpu_quota,
-                 "load_avg_1m": os.getloadavg()[0]}
+                 "windows": WINDOWS, **contend.settings(), "load_avg_1m": os.getloadavg()[0]}
     with open(work / "bench.log", "ab") as log:
-        out.update(key_to_led(a.trials, work, log, a.contended, a.cpu_quota))
-    if a.cpu_scale is not None:
-        scale = pi_scale(a.cpu_scale)
-        out.update(scale)
-        out.update(scaled(out, scale, ("bridge_cpu_percent", "key_to_led_p50_ms", "key_to_led_p99_ms",
-                                          "split_bridge_in_p50_ms", "split_bridge_out_p50_ms")))
+        out.update(key_to_led(a.trials, work, log, contend))
+    out.update(contend.estimates(out, ("bridge_cpu_percent", "key_to_led_p50_ms", "key_to_led_p99_ms",
+                                       "split_bridge_in_p50_ms", "split_bridge_out_p50_ms")))
     if not a.skip_poll:
         out.update(poll_period(115200, a.poll_seconds))
         out.update(poll_period(9600, a.poll_seconds if a.quick else max(a.poll_seconds, 12.0)))
