@@ -580,10 +580,9 @@ class Engine:
         return views.summary(self, now)
 
     def zones_of_lines(self, lines: set[str]) -> set[str]:
-        zones = set()
+        zones: set[str] = set()
         for line in lines:
-            for wid in self.routing.servers.get(line, []):
-                zones.add(self.cfg.window(wid).zone)
+            zones |= self.routing.zones_of(line)
         return zones
 
     def windows_of_lines(self, lines: set[str]) -> set[str]:
