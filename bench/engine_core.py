@@ -172,6 +172,30 @@ class Core:
             self.run(reqs)
 
 
+class GcPauses:
+    """The cyclic collector's pauses while it runs (a long one stalls every request behind it)."""
+
+    def __init__(self) -> None:
+        self.n = self.full = 0
+        self.longest = self.longest_full = 0.0
+        self._t0 = 0.0
+        gc.callbacks.append(self._cb)
+
+    def _cb(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+            return
+        d = time.perf_counter() - self._t0
+        self.n += 1
+        self.longest = max(self.longest, d)
+        if info["generation"] == 2:
+            self.full += 1
+            self.longest_full = max(self.longest_full, d)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._cb)
+
+
 def timed(fn: Callable[[], None]) -> float:
     t0 = time.process_time()
     fn()
@@ -189,6 +213,7 @@ def measure(a: argparse.Namespace, work: Path, prof: cProfile.Profile | None) ->
     svc = core.svc
     gc.collect()
     gc.freeze()  # as the engine does after start-up
+    pauses = GcPauses()
     # warm up: the first tickets of the day, every code path once
     core.issues(a.warm, 1)
     out: dict[str, Any] = {}
@@ -229,6 +254,9 @@ def measure(a: argparse.Namespace, work: Path, prof: cProfile.Profile | None) ->
     out["flush_ms"] = out.get("issue_flush_ms", 0.0)
     out["cpu_us_per_issue_at_rate"] = round(out["issue_us"] + (out["tick_ms"] + 2 * out["flush_ms"])
                                             * 1e3 / a.rate, 1)
+    pauses.stop()
+    out["gc_pauses"], out["gc_max_ms"] = pauses.n, round(pauses.longest * 1e3, 2)
+    out["gc_full"], out["gc_full_max_ms"] = pauses.full, round(pauses.longest_full * 1e3, 2)
     out["waiting_at_end"] = sum(svc.engine.routing.waiting_by_line.values())
     out["messages_per_issue"] = round(core.sent / max(1, core.n), 2)
     return out

@@ -106,7 +106,7 @@ class Engine:
         outer = (self.ch, self._dirty_t, self._dirty_w)
         self.ch, self._dirty_t, self._dirty_w = Changes(), {}, set()
         self.events, self._undo, self._saved = [], [], {}
-        stats, qseq = self.stats.copy(), self._qseq
+        stats, qseq = dict(self.stats), self._qseq  # a plain dict copies in C; a Counter's copy is Python
         try:
             data = self._handlers[op](self, ident, req, now)
         except BaseException as exc:
@@ -125,13 +125,13 @@ class Engine:
         self._undo, self._saved = [], {}
         return Outcome(data=data, events=self.events, changes=cmd)
 
-    def _rollback(self, stats: Counter, qseq: int) -> None:
+    def _rollback(self, stats: dict, qseq: int) -> None:
         for step in reversed(self._undo):
             step()
         for rec, before in self._saved.values():
             for f in rec.__struct_fields__:
                 setattr(rec, f, getattr(before, f))
-        self.stats, self._qseq = stats, qseq
+        self.stats, self._qseq = Counter(stats), qseq
         self.events, self._undo, self._saved = [], [], {}
 
     def edit(self, rec: Any) -> Any:
