@@ -18,6 +18,7 @@ whether the handler checked everything first or not (docs/design.md).
 from __future__ import annotations
 
 import hmac
+from bisect import bisect_left, insort
 import logging
 import secrets
 from collections import Counter, deque
@@ -66,6 +67,7 @@ class Engine:
         self.shape = forecast.Shape(self.routing)
         self.balancer = Balancer(self)
         self.estimate_errors: list[float] = []  # today's (actual − estimate) minutes, for the stat
+        self.estimate_abs: list[float] = []  # their sizes, sorted as they come (the summary's quantiles)
         self.estimate_inside = 0  # of them, how many fell inside the printed range
         self.recent: dict[str, deque[m.CallEntry]] = {
             z.id: deque(maxlen=cfg.queue.board_recent) for z in cfg.zones}
@@ -243,6 +245,7 @@ class Engine:
         self.balancer.clear()
         self.balancer.moves_today = 0
         self.estimate_errors.clear()
+        self.estimate_abs.clear()
         self.estimate_inside = 0
         self.by_kiosk.clear()
         self.by_phone.clear()
@@ -414,12 +417,14 @@ class Engine:
         actual = (now - t.issued_at) / 60.0
         inside = (t.est_lo_min or 0) <= actual <= (t.est_hi_min if t.est_hi_min is not None else t.est_min)
         self.estimate_errors.append(actual - t.est_min)
+        insort(self.estimate_abs, abs(actual - t.est_min))
         self.estimate_inside += inside
         self._undo.append(lambda: self._unjudge(inside))
         self.ch.estimate_stat = True
 
     def _unjudge(self, inside: bool) -> None:
-        self.estimate_errors.pop()
+        x = abs(self.estimate_errors.pop())
+        del self.estimate_abs[bisect_left(self.estimate_abs, x)]
         self.estimate_inside -= inside
 
     def new_ticket(self, ident: str, service: str, klass: str, lang: str, now: float,

@@ -86,7 +86,7 @@ class Routing:
         self._group_of: dict[str, _Group] = {}
         self._line_groups: dict[str, list[_Group]] = {}
         self._groups: dict[frozenset[str], _Group] = {}
-        self._own = {wid: window_line(wid) for wid in self.skills}
+        self._own = {wid: window_line(wid) for wid in self.skills}  # while it is among its skills
         for wid, sk in self.skills.items():
             self._join(wid, frozenset(sk).difference((self._own[wid],)))
 
@@ -129,13 +129,17 @@ class Routing:
         self.version += 1
         self.skills[window_id][line] = 1 - penalty_minutes / self.step if self.step else 1
         self.servers.setdefault(line, []).append(window_id)
-        if line != self._own.get(window_id):
+        if line == window_line(window_id):
+            self._own[window_id] = line
+        else:
             self._join(window_id, self._leave(window_id) | {line})
 
     def unlend(self, window_id: str, line: str) -> None:
         if self.skills.get(window_id, {}).pop(line, None) is not None:
             self.servers[line].remove(window_id)
-            if line != self._own.get(window_id):
+            if line == self._own.get(window_id):
+                self._own[window_id] = ""  # no line of that name: counts 0
+            else:
                 self._join(window_id, self._leave(window_id) - {line})
             self._neighbours = {}
             self._line_zones.pop(line, None)

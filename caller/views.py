@@ -64,7 +64,7 @@ def estimate_error(e: Engine) -> dict:
     errs = e.estimate_errors
     if not errs:
         return {}
-    ab = sorted(abs(x) for x in errs)
+    ab = e.estimate_abs  # kept sorted by the engine: a late day's thousands are not sorted per summary
     return dict(estimate_n=len(errs),
                 estimate_median_abs_err_min=round(_quantile(ab, 0.5), 1),
                 estimate_p90_abs_err_min=round(_quantile(ab, 0.9), 1),
