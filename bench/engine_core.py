@@ -22,7 +22,10 @@ machine's load does not change, unlike latencies) per operation:
 - ``call_us``         one `next` alone in its batch, all windows logged in
 - ``tick_ms``         the periodic duties (core tick, extensions: supervision…)
 - ``flush_ms``        the waiting counts of the zones that changed, rendered
-- ``commit_us``       of ``issue_us``, the store's commit (SQLite, fsync)
+- ``commit_us``       of ``issue_us``, the store's commit (SQLite, fsync), which
+                      the engine runs in its committer thread, not its loop
+- ``issue_forecast_us`` of ``issue_us``, the waiting forecast of the reply
+                      (``caller/forecast.py``'s ``position``)
 - ``cpu_us_per_issue_at_rate``
                       (rate × issue + tick + 2 × flush) / rate: the CPU one
                       issue costs at ``--rate`` issues/s (bench/engine.py's
@@ -56,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from engine import big_hall, machine  # noqa: E402  (bench/engine.py: the same hall)
 
+from caller import forecast  # noqa: E402
 from caller.service import CallerService  # noqa: E402
 from hall import messages as m  # noqa: E402
 from hall.bus import BusSettings  # noqa: E402
@@ -172,6 +176,26 @@ class Core:
             self.run(reqs)
 
 
+class Timed:
+    """CPU spent inside one function of the core (patched on its module while measured)."""
+
+    def __init__(self, module: Any, name: str):
+        self.module, self.name, self.real = module, name, getattr(module, name)
+        self.cpu, self.calls = 0.0, 0
+
+        def wrapper(*a: Any, **k: Any) -> Any:
+            t0 = time.process_time()
+            try:
+                return self.real(*a, **k)
+            finally:
+                self.cpu += time.process_time() - t0
+                self.calls += 1
+        setattr(module, name, wrapper)
+
+    def stop(self) -> None:
+        setattr(self.module, self.name, self.real)
+
+
 class GcPauses:
     """The cyclic collector's pauses while it runs (a long one stalls every request behind it)."""
 
@@ -246,7 +270,10 @@ def measure(a: argparse.Namespace, work: Path, prof: cProfile.Profile | None) ->
             out[f"{name}_flush_ms"] = round(statistics.median(flushes) * 1e3, 2)
             out[f"{name}_flush_ms_max"] = round(max(flushes) * 1e3, 2)
 
+    fc = Timed(forecast, "position")  # the waiting forecast of each issue's reply (caller/forecast.py)
     phase("issue", a.n, lambda first, k: core.issues(k, 1, a.warm + first))
+    fc.stop()
+    out["issue_forecast_us"] = round(fc.cpu / max(1, fc.calls) * 1e6, 1)
     phase("issue_batch16", a.n, lambda first, k: core.issues(k, 16, a.warm + a.n + first))
     core.login_all()
     phase("call", a.calls, lambda first, k: core.calls(k, first))
