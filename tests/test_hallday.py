@@ -66,3 +66,38 @@ def test_clerks_at_their_own_pace():
     same.run()
     assert sorted((t.issued_at, t.service) for t in d.result.tickets) == \
         sorted((t.issued_at, t.service) for t in same.result.tickets)
+
+
+def _day(load: str = "light", **update) -> HallDay:
+    cfg = load_config(EXAMPLE)
+    d = HallDay(cfg, load_scenario(load).model_copy(update=update), seed=5, balance="off")
+    d.run()
+    return d
+
+
+def test_sources_of_error_removed_one_at_a_time(days):
+    """bench/estimate.py --decompose: each knob removes one thing from the same day."""
+    base = days["off"]
+    issued = sorted((t.issued_at, t.service) for t in base.result.tickets)
+    assert {t.priority for t in base.result.tickets} >= {"normal", "elderly"}
+
+    plain = _day(priority_share=0.0)  # the same citizens, every one of them normal
+    assert sorted((t.issued_at, t.service) for t in plain.result.tickets) == issued
+    assert {t.priority for t in plain.result.tickets} == {"normal"}
+
+    # no lunch: the same citizens (the break's would-be arrivals were refused anyway),
+    # called during what was the break (a normal day: the light one's queue is empty by then)
+    lunch, open_day = _day("normal"), _day("normal", lunch=False)
+    assert sorted((t.issued_at, t.service) for t in open_day.result.tickets) == \
+        sorted((t.issued_at, t.service) for t in lunch.result.tickets)
+    def at_lunch(d: HallDay) -> int:
+        return sum(dt.time(12, 5) <= dt.datetime.fromtimestamp(t.called_at, TZ).time() < dt.time(13, 25)
+                   for t in d.result.tickets)
+    assert at_lunch(lunch) == 0 and at_lunch(open_day) > 5
+
+    # citizens who would not come never take a number; the others are the same
+    present = _day(noshows_take_numbers=False)
+    kept = sorted((t.issued_at, t.service) for t in present.result.tickets)
+    assert set(kept) < set(issued) and len(kept) > 0.9 * len(issued)
+    assert not any(t.state == "noshow" or t.calls > 1 for t in present.e.tickets.values())
+    assert any(t.calls > 1 or t.state == "noshow" for t in base.e.tickets.values())
