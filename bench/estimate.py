@@ -13,6 +13,11 @@ median forecast CPU per issued ticket) ≤ 100 — on the example hall's day and
 on bench/engine.py's big hall (200 windows, 100 matters) in an issue burst of
 6,000 tickets with nobody calling, its windows closed (as bench/engine.py
 runs it) or half of them open.
+
+``--decompose`` runs the normal day again with one source of error removed at
+a time (visit lengths told to the forecast, no priority citizens, no pauses,
+no no-shows, staff on time, no lunch break) and all of them: what the error
+is made of (docs/benchmarks.md).
 """
 
 from __future__ import annotations
