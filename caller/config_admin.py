@@ -37,7 +37,7 @@ import msgspec
 import yaml
 
 from hall import messages as m
-from hall.config import HallConfig, ConfigError, parse_config
+from hall.config import HallConfig, ConfigError, parse_config, read_yaml
 from hall.errors import ErrorCode as E
 
 from .effects import Emit, Refused
@@ -276,7 +276,7 @@ class ConfigAdmin:
             if old is None:
                 raise Refused(E.UNKNOWN_REVISION, f"no revision {req.revision}; revisions "
                               f"{min(self.revisions, default=0)}–{self.revision} are kept")
-            raw = with_local_settings(yaml.safe_load(old.yaml), self.config)
+            raw = with_local_settings(read_yaml(old.yaml), self.config)
             return self._change(raw, req.base, ident, req.by, "rollback", engine, now, rollback_of=req.revision)
         return self._change(req.config, req.base, ident, req.by, "push", engine, now)
 
@@ -324,6 +324,6 @@ class ConfigAdmin:
 
 def _parse_stored(r: StoredRevision) -> HallConfig | None:
     try:
-        return parse_config(yaml.safe_load(r.yaml), f"revision {r.audit.revision}")
+        return parse_config(read_yaml(r.yaml), f"revision {r.audit.revision}")
     except ConfigError:  # an older schema's file: the diff starts from nothing
         return None
