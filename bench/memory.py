@@ -16,6 +16,13 @@ records can be weighed on its own:
   interpreter, in the order the engine meets them (what is shared with an
   earlier one is counted there), and the engine's own packages.
 
+- ``processes``: the RSS (and its peak, VmHWM) of the other long-running
+  processes once started and settled, each against the example hall
+  (`config/hall.example.yaml`, with fake devices: the bridge's ``--fake``
+  ptys, the SMS sender's ``fake`` type, the screens headless) and a running
+  engine: ``display``, ``kiosk``, ``bridge``, ``sms``, ``web`` (``--quick``:
+  the bridge only).  They run on Pi-class boards.
+
 ``--baseline DIR`` runs the same stages with the code of another checkout
 (e.g. ``git worktree add /tmp/old main``) side by side, interleaved when
 ``--repeat`` > 1.  RSS counts what is resident, so the figures depend little on
@@ -144,6 +151,88 @@ def import_costs(src: Path) -> dict[str, float]:
     return json.loads(r.stdout)
 
 
+def _mem(pid: int) -> tuple[float, float]:
+    """VmRSS and VmHWM (MB) of ``pid``."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                out[line[:5]] = int(line.split()[1]) / 1024
+    return out["VmRSS"], out["VmHWM"]
+
+
+SETTLE_S = 3.0  # a process has started when its RSS grew < 0.25 MB in this long
+
+
+def settled_rss(proc: subprocess.Popen, least_s: float = 5.0, most_s: float = 90.0) -> tuple[float, float]:
+    """Wait until the process's RSS stops growing (at least ``least_s``), then
+    its (RSS, peak); raises if it exits first."""
+    start = time.monotonic()
+    seen: list[tuple[float, float]] = []
+    while True:
+        time.sleep(0.5)
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[3:5]} exited with {proc.returncode}")
+        now = time.monotonic()
+        rss, hwm = _mem(proc.pid)
+        seen.append((now, rss))
+        window = [r for t, r in seen if t >= now - SETTLE_S]
+        if now - start >= max(least_s, SETTLE_S) and max(window) - min(window) < 0.25:
+            return rss, hwm
+        if now - start > most_s:
+            return rss, hwm
+
+
+def process_rss(broker, work: Path, quick: bool) -> dict[str, dict[str, float]]:
+    """Each long-running process of the example hall, started alone beside an engine."""
+    from web.console.accounts import save_accounts
+
+    raw = yaml.safe_load((ROOT / "config" / "hall.example.yaml").read_text(encoding="utf-8"))
+    raw["notify"]["sms"]["sender"] = {"type": "fake"}  # no modem here
+    cfg = work / "example.yaml"
+    cfg.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    save_accounts(work / "accounts.json", [])
+    env = {**os.environ, "ONEWINDOW_MQTT_PORT": str(broker.port),
+           "ONEWINDOW_MQTT_PROTOCOL": broker.settings.protocol, "PYTHONPATH": str(ROOT),
+           "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1",
+           "KIVY_HOME": str(work / "kivy")}
+    exe = [sys.executable, "-m", "hall.cli"]
+    commands = {
+        "display": ["display", "--config", str(cfg)],
+        "kiosk": ["kiosk", "--config", str(cfg), "--id", "K01"],
+        "bridge": ["bridge", "--config", str(cfg), "--fake"],
+        "sms": ["sms", "--config", str(cfg), "--journal", str(work / "sms.sqlite")],
+        "web": ["web", "serve", "--config", str(cfg), "--http-port", "0", "--accounts", str(work / "accounts.json"),
+                "--acks-db", str(work / "acks.sqlite")],
+    }
+    if quick:
+        commands = {"bridge": commands["bridge"]}
+    engine = subprocess.Popen(exe + ["caller", "--config", str(cfg), "--db", str(work / "example.sqlite")],
+                              env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out: dict[str, dict[str, float]] = {}
+    try:
+        for name, args in commands.items():
+            log = open(work / f"{name}.log", "ab")
+            p = subprocess.Popen(exe + args, env=env, cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT)
+            try:
+                rss, hwm = settled_rss(p)
+                out[name] = {"rss_mb": round(rss, 2), "peak_mb": round(hwm, 2)}
+            except RuntimeError as e:
+                raise RuntimeError(f"{e}; see {work / f'{name}.log'}") from None
+            finally:
+                p.terminate()
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            print(f"{name}: {out[name]}", file=sys.stderr, flush=True)
+    finally:
+        engine.terminate()
+        engine.wait(20)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
@@ -152,6 +241,8 @@ def main() -> None:
     ap.add_argument("--tickets", type=int, default=20000, help="Tickets in the day.")
     ap.add_argument("--baseline", type=Path, default=None,
                     help="Another checkout whose engine runs the same stages, as `old`.")
+    ap.add_argument("--no-processes", dest="processes", action="store_false",
+                    help="The engine only, not the other processes' RSS.")
     ap.add_argument("--quick", action="store_true",
                     help="Seconds, not minutes: proves the benchmark runs (CI); its figures mean nothing.")
     a = ap.parse_args()
@@ -171,9 +262,10 @@ def main() -> None:
                 runs[name].append(engine_stages(broker, work, src, f"{name}{r}", a.windows, a.tickets))
                 print(f"run {r} {name}: " + json.dumps({k: round(v, 2) for k, v in runs[name][-1].items()}),
                       file=sys.stderr, flush=True)
+        processes = process_rss(broker, work, a.quick) if a.processes else {}
     finally:
         broker.stop()
-    result: dict = {}
+    result: dict = {"processes": processes}
     for name, rs in runs.items():
         med = {k: round(statistics.median(x[k] for x in rs), 2) for k in rs[0]}
         result[name] = {"stages": med, "runs": [{k: round(v, 2) for k, v in x.items()} for x in rs],
@@ -189,6 +281,8 @@ def main() -> None:
         for name in srcs:
             print(name, json.dumps(result[name]["stages"]))
             print(" " * len(name), json.dumps(result[name]["imports"]))
+        for name, mem in processes.items():
+            print(f"{name}: {mem}")
 
 
 if __name__ == "__main__":
