@@ -41,7 +41,7 @@ from . import cases as C
 from .domain import DomainEvent, VisitSettled
 from .engine import Emit, Engine, Refused
 from .extension import ExtOut
-from .sms_rules import render
+from .sms_rules import next_allowed, render
 
 if TYPE_CHECKING:
     from .sms_outbox import SmsOutbox
@@ -269,7 +269,8 @@ class CaseDesk:
 
     def _tell(self, engine: Engine, c: C.Case, new: C.Case, day: dt.date, now: float, out: ExtOut) -> None:
         """An SMS to the applicant at 待领取, 补正中 (what is missing) and an extension: once
-        per step, the row keyed by the step's place in the timeline and written with it."""
+        per step, the row keyed by the step's place in the timeline and written with it;
+        held until ``notify.sms.case_hours`` when the step comes at night."""
         sc = engine.cfg.notify.sms
         if self.sms is None or not sc.on_case or new.applicant is None:
             return
@@ -291,7 +292,7 @@ class CaseDesk:
             return
         text = render(getattr(sc.templates, reason).get(new.lang), values)
         sent = self.sms.enqueue(f"{new.case}.{reason}.{len(new.steps) - 1}", new.case, phone, text, engine, now,
-                                reason=reason, lang=new.lang)
+                                reason=reason, lang=new.lang, due_at=next_allowed(now, engine.tz, sc.case_hours))
         out.events += sent.events
         out.records += sent.records
 
@@ -425,7 +426,7 @@ class CaseDesk:
                           department=c.department, stage=c.stage, deadline=c.deadline, days_left=left,
                           overdue=c.result == "overdue" or (c.stage in C.OPEN and left < 0), result=c.result,
                           steps=[m.CaseStepView(stage=s.stage, at=s.at, handler=s.handler, opinion=s.opinion)
-                                 for s in c.steps])
+                                 for s in c.steps], matter_id=c.matter)
 
     def _alert(self, engine: Engine, c: C.Case | OpenCase, now: float) -> m.CaseAlert:
         mt = engine.cfg.matter(c.matter)

@@ -23,7 +23,11 @@ from hall import messages as m
 from .model import Rating, Ticket
 
 
-@dataclass(frozen=True, slots=True)
+# every event is a frozen, slotted record: cheap (thousands a second) and never changed by a reader
+event = dataclass(frozen=True, slots=True)
+
+
+@event
 class DayStarted:
     """The hall's local midnight passed: yesterday's open tickets were cancelled."""
 
@@ -31,76 +35,75 @@ class DayStarted:
     previous: str
 
 
-@dataclass(frozen=True, slots=True)
-class TicketIssued:
+@event
+class TicketEvent:
+    """About one ticket (the live record): the ticket events' common part, and
+    what an extension tests for (``isinstance(ev, TICKET_EVENTS)``)."""
+
+    ticket: Ticket
+
+
+@event
+class WindowTicketEvent(TicketEvent):
+    """About one ticket at one window (called, finished, settled, no-show, transferred there)."""
+
+    window: str
+
+
+@event
+class TicketIssued(TicketEvent):
     """A new ticket, from a kiosk's issue or an appointment's check-in."""
 
-    ticket: Ticket
 
-
-@dataclass(frozen=True, slots=True)
-class TicketCalled:
-    ticket: Ticket
-    window: str
+@event
+class TicketCalled(WindowTicketEvent):
     recall: bool
 
 
-@dataclass(frozen=True, slots=True)
-class VisitFinished:
+@event
+class VisitFinished(WindowTicketEvent):
     """The window finished serving the ticket (``finish``, or ``next`` that implies it)."""
 
-    ticket: Ticket
-    window: str
 
-
-@dataclass(frozen=True, slots=True)
-class VisitSettled:
+@event
+class VisitSettled(WindowTicketEvent):
     """The clerk said how the visit ended (办结 / 受理 / 补正 / 不予受理)."""
 
-    ticket: Ticket
-    window: str
     outcome: m.VisitOutcome
 
 
-@dataclass(frozen=True, slots=True)
-class TicketNoShow:
-    ticket: Ticket
-    window: str
+@event
+class TicketNoShow(WindowTicketEvent):
+    """Skipped after its recalls."""
 
 
-@dataclass(frozen=True, slots=True)
-class TicketRequeued:
+@event
+class TicketRequeued(TicketEvent):
     """A no-show ticket back in line (at the back), from a kiosk."""
 
-    ticket: Ticket
 
-
-@dataclass(frozen=True, slots=True)
-class TicketTransferred:
+@event
+class TicketTransferred(WindowTicketEvent):
     """Sent on to another matter or window, keeping its number and place; ``from_line`` is the line it left."""
 
-    ticket: Ticket
-    window: str
     from_line: str
 
 
-@dataclass(frozen=True, slots=True)
-class TicketCancelled:
+@event
+class TicketCancelled(TicketEvent):
     """Cancelled by its citizen (midnight's cancellations are :class:`DayStarted`)."""
 
-    ticket: Ticket
 
-
-@dataclass(frozen=True, slots=True)
+@event
 class Rated:
     """A rating row: a citizen's level, or ``level`` None when the evaluator timed out;
-    ``ticket`` is the visit rated."""
+    ``ticket`` is the visit rated (not a ticket event: nothing happened to the ticket)."""
 
     rating: Rating
     ticket: Ticket
 
 
-@dataclass(frozen=True, slots=True)
+@event
 class FormFilled:
     """The form a ticket was issued with (personal data: the forms extension
     seals it; it is never kept on the ticket record)."""
@@ -111,7 +114,7 @@ class FormFilled:
     values: dict[str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@event
 class WindowStatusChanged:
     """A window opened, paused, resumed or closed (its staff logged in or out)."""
 
@@ -119,14 +122,14 @@ class WindowStatusChanged:
     status: str
 
 
-@dataclass(frozen=True, slots=True)
+@event
 class LinesMoved:
     """The waiting lines whose queue changed in the batch (one per batch, last)."""
 
     lines: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
+@event
 class HallReconfigured:
     """A new hall config is in force: windows, skills and expected minutes may differ."""
 
@@ -135,6 +138,7 @@ DomainEvent = Union[DayStarted, TicketIssued, TicketCalled, VisitFinished, Visit
                     TicketRequeued, TicketTransferred, TicketCancelled, Rated, FormFilled,
                     WindowStatusChanged, LinesMoved, HallReconfigured]
 
-# events that are about one ticket (they have ``.ticket`` as a Ticket record)
-TICKET_EVENTS = (TicketIssued, TicketCalled, VisitFinished, VisitSettled, TicketNoShow, TicketRequeued,
-                 TicketTransferred, TicketCancelled)
+# events that are about one ticket (they have ``.ticket`` as a Ticket record): TicketIssued,
+# TicketCalled, VisitFinished, VisitSettled, TicketNoShow, TicketRequeued, TicketTransferred,
+# TicketCancelled
+TICKET_EVENTS = (TicketEvent,)

@@ -19,6 +19,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from hall import messages as m
+from hall.clock import local_day, local_dt
 from hall.pii import mask
 from hall.errors import ErrorCode as E
 
@@ -65,17 +66,25 @@ class SmsOutbox:
     _sender_id = "sms1"  # from the config in force, refreshed at every batch
 
     def enqueue(self, sms_id: str, about: str, phone: str, text: str, engine: Engine, now: float,
-                reason: Reason = "supervision", lang: str = "zh-CN") -> ExtOut:
+                reason: Reason = "supervision", lang: str = "zh-CN", due_at: float = 0.0) -> ExtOut:
         """A message that belongs to no ticket (an alert to the supervision office, a
         case's step told to its applicant): one row and one request, kept and resent
         like any other. ``sms_id`` is unique (the row's key: never sent twice);
-        ``about`` (in the row's ticket column) says what it is about."""
+        ``about`` (in the row's ticket column) says what it is about. A ``due_at``
+        after ``now`` holds it (the row only, kept over a restart) until the tick
+        that reaches it; its row belongs to the day it is due, so the day's purge
+        of personal data does not take its phone while it waits."""
         sc = engine.cfg.notify.sms
         self._sender_id = sc.sender_id
-        rec = SmsRecord(id=sms_id, day=engine.day, ticket=about, reason=reason,
-                        phone=phone, text=text, lang=lang, state="pending", created_at=now,
-                        expires_at=now + sc.expire_s, updated_at=now)
+        held = due_at > now
+        rec = SmsRecord(id=sms_id, day=local_day(due_at, engine.tz) if held else engine.day, ticket=about,
+                        reason=reason, phone=phone, text=text, lang=lang, state="pending", created_at=now,
+                        expires_at=max(now, due_at) + sc.expire_s, updated_at=now, due_at=due_at)
         self.pending[rec.id] = rec
+        if held:
+            log.info("sms %s to %s held until %s", rec.id, mask(rec.phone, "phone"),
+                     local_dt(due_at, engine.tz).isoformat(timespec="minutes"))
+            return ExtOut(records=[rec])
         rec, ev = self._request(rec, now)
         log.info("sms %s to %s queued", rec.id, mask(rec.phone, "phone"))
         return ExtOut(events=[ev], records=[rec])
@@ -104,6 +113,8 @@ class SmsOutbox:
         if op == "device.sms_sync":
             out = ExtOut()
             for rec in self.pending.values():
+                if rec.due_at > now:
+                    continue  # held: the tick sends it when it is due
                 rec, ev = self._request(rec, now)
                 out.events.append(ev)
                 out.records.append(rec)
@@ -130,6 +141,8 @@ class SmsOutbox:
             return out
         self._sender_id = sc.sender_id
         for rec in list(self.pending.values()):
+            if rec.due_at > now:
+                continue
             if now >= rec.expires_at:
                 rec.state, rec.detail, rec.updated_at = "expired", "not sent in time", now
                 del self.pending[rec.id]

@@ -17,6 +17,8 @@ second one):
 Cases (caller/case_desk.py) add ``case_ready``, ``case_correction`` and
 ``case_extended``, keyed ``<case>.<reason>.<step>``: once per step of the
 timeline, made by the desk with the outbox's :meth:`SmsOutbox.enqueue`.
+Nobody waits in the hall for those, so one whose step arrives outside
+``case_hours`` is not skipped but held (``due_at``: :func:`next_allowed`).
 
 No message outside service hours: an event reason that happens then is
 recorded as skipped; ``near`` is simply not judged then and gets its chance
@@ -33,14 +35,17 @@ touched line, not O(waiting tickets).
 
 from __future__ import annotations
 
+import datetime as dt
 from bisect import bisect_left, insort
 from collections import deque
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from hall.clock import local_dt
 from hall.config.notify import SmsConfig
+from hall.config.queue import Period
 
 from . import domain as d
 from . import forecast
@@ -74,6 +79,17 @@ class SmsRecord(msgspec.Struct, kw_only=True):
     parts: int = 0
     refs: list[str] = []
     updated_at: float = 0.0
+    due_at: float = 0.0  # not sent before (a case's message held until the sending hours)
+
+
+def next_allowed(now: float, tz: str, hours: Period) -> float:
+    """``now`` if it is inside the daily sending ``hours`` (hall local), else the
+    next time they start: later today before them, tomorrow after them."""
+    local = local_dt(now, tz)
+    if hours.start <= local.time() < hours.end:
+        return now
+    day = local.date() if local.time() < hours.start else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, hours.start, ZoneInfo(tz)).timestamp()
 
 
 class _Safe(dict):

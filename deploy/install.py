@@ -19,7 +19,7 @@ from typing import Callable
 
 from . import layout as L
 from .plan import Applier, Entry, describe
-from .roles import InstallOptions, plan
+from .roles import InstallOptions, plan, units_for
 
 
 @dataclass
@@ -72,7 +72,7 @@ def install(o: InstallOptions, root: Path, run: Runner = _run) -> Report:
         from .provision import ensure_server_logins, ensure_server_tls
         rep.steps.append(("broker logins", ensure_server_logins(root, o, applier)))
         rep.steps.append(("broker TLS", ensure_server_tls(root, o, applier)))
-    units = list(L.ROLES[o.role].units)
+    units = list(units_for(o))
     # a oneshot started by its timer is not enabled itself
     enable = [u for u in units if not (u.endswith(".service") and u[:-8] + ".timer" in units)]
     _step(rep, "enable units", run, ["systemctl", *([] if on_machine else [f"--root={root}"]), "enable", *enable],

@@ -30,13 +30,27 @@ def acl_text(o: Any) -> str:
 
 
 CONSOLE_ADMIN = "web-admin"  # the console's admin identity, when access.admins lists it (docs/admin.md)
+CASE_ADAPTER = "case-adapter"  # onewindow-case-adapter.service: an outside case system's CSV drop folder
+CASE_ADAPTER_UNIT = "onewindow-case-adapter.service"
+
+
+def case_adapter_system(cfg: Any) -> str | None:
+    """The id of the outside case system (cases.systems) whose CSV drop folder
+    this server reads, if any. The unit is one instance with one inbox, so a
+    hall naming two such systems is refused with the reason."""
+    csv = [s.id for s in cfg.cases.systems if s.adapter == "csv"]
+    if len(csv) > 1:
+        raise ValueError(f"cases.systems: {', '.join(csv)} all use the CSV drop folder; the server runs one "
+                         f"case adapter (one inbox): set `adapter: none` on all but one")
+    return csv[0] if csv else None
 
 
 def server_logins(o: Any) -> dict[str, str]:
     """process -> MQTT username, as the hall config names them (the ACL is made
     from the same config): the engine's and the SMS sender's ids, the web
-    terminal and the metrics monitor where the config lists them, and the
-    console's admin identity (`web-admin`) where access.admins has it."""
+    terminal and the metrics monitor where the config lists them, the
+    console's admin identity (`web-admin`) where access.admins has it, and the
+    case adapter's where cases.systems has one with a CSV drop folder."""
     import yaml
 
     from hall.config import parse_config
@@ -50,6 +64,9 @@ def server_logins(o: Any) -> dict[str, str]:
            "metrics": monitors[0] if monitors else "onewindow-metrics"}
     if CONSOLE_ADMIN in getattr(access, "admins", []):
         out[CONSOLE_ADMIN] = CONSOLE_ADMIN
+    system = case_adapter_system(cfg)
+    if system:
+        out[CASE_ADAPTER] = system
     return out
 
 

@@ -78,7 +78,18 @@ def common(o: InstallOptions) -> list[Entry]:
         folder(L.CREDENTIALS, 0o700, why="systemd credentials (LoadCredential=)"),
         text(f"{L.ETC}/{o.role}.env", env_file(o), 0o640, "root", "onewindow", why="the unit's EnvironmentFile"),
         text("/etc/systemd/journald.conf.d/onewindow.conf", JOURNALD, why="log retention"),
-    ] + [text(f"{L.UNIT_PATH}/{u}", unit_text(u), why="systemd unit") for u in L.ROLES[o.role].units]
+    ] + [text(f"{L.UNIT_PATH}/{u}", unit_text(u), why="systemd unit") for u in units_for(o)]
+
+
+def units_for(o: InstallOptions) -> tuple[str, ...]:
+    """The role's units, and on a server the case adapter's where the hall config
+    has an outside case system with a CSV drop folder."""
+    units = L.ROLES[o.role].units
+    if o.role == "server":
+        from .provision import CASE_ADAPTER, CASE_ADAPTER_UNIT, server_logins
+        if CASE_ADAPTER in server_logins(o):
+            units += (CASE_ADAPTER_UNIT,)
+    return units
 
 
 def secret(path: str, value: bytes, mode: int = 0o600, group: str = "root", why: str = "") -> Entry:
@@ -102,12 +113,14 @@ def server(o: InstallOptions, secrets: dict[str, bytes]) -> list[Entry]:
     for name, value in secrets.items():
         out.append(secret(f"{L.CREDENTIALS}/{name}", value, why="systemd credential"))
     from .provision import server_logins
-    from .provision import CONSOLE_ADMIN
+    from .provision import CASE_ADAPTER, CONSOLE_ADMIN
     logins = server_logins(o)
     for proc, user in logins.items():
         if proc == CONSOLE_ADMIN:
             continue  # not a process: the web process's second login, named in web.env
         extra = f"ONEWINDOW_WEB_ADMIN_ID={CONSOLE_ADMIN}\n" if proc == "web" and CONSOLE_ADMIN in logins else ""
+        if proc == CASE_ADAPTER:
+            extra = f"CASE_SYSTEM_ID={user}\n"  # the unit's --id: the system's id is its login
         out.append(text(f"{L.ETC}/{proc}.env", f"# onewindow-{proc}'s broker login (the hall config's id)\n"
                         f"ONEWINDOW_MQTT_USER={user}\n{extra}", 0o640, "root", "onewindow",
                         why=f"onewindow-{proc}.service"))

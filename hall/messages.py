@@ -381,6 +381,9 @@ class CaseView(Outbound):
     overdue: bool
     result: str | None
     steps: list[CaseStepView]
+    # ``matter`` and ``department`` are the hall's Simplified names; a kiosk shows
+    # the matter's (and its department's) names in its own language from this id
+    matter_id: str = ""
 
 
 class CaseQuery(Inbound):

@@ -434,12 +434,17 @@ def stage_name(stage: str, lang: str) -> str:
 
 
 def case_lines(flow: KioskFlow, c: dict[str, Any], lang: str) -> list[tuple[str, str]]:
-    """A case's timeline as (style, text) lines: the screen and the printed slip say the same."""
+    """A case's timeline as (style, text) lines: the screen and the printed slip say the same.
+    The matter and its department by the kiosk's own names in ``lang`` where it knows the
+    matter (the engine's reply names them in Simplified Chinese)."""
+    mt = flow.cfg.matter(c.get("matter_id") or "")
+    matter = mt.name.get(lang) if mt else c.get("matter", "")
+    department = mt.department.get(lang) if mt else c.get("department", "")
     out = [("strong", t("progress.case", lang, case=c.get("case", "")))]
     if c.get("name"):
         out.append(("", t("progress.name", lang, name=c["name"])))  # masked by the engine
-    out.append(("", t("progress.matter", lang, matter=c.get("matter", ""))))
-    out.append(("", t("progress.department", lang, department=c.get("department", ""))))
+    out.append(("", t("progress.matter", lang, matter=matter)))
+    out.append(("", t("progress.department", lang, department=department)))
     open_ = c.get("stage") in ("accepted", "review", "decided", "issuing", "correction")
     if open_:
         out.append(("", t("progress.deadline", lang, deadline=c.get("deadline", ""), n=max(0, c.get("days_left", 0)))))

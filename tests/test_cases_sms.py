@@ -80,3 +80,66 @@ def test_no_phone_or_sms_off_tells_nobody(tmp_path):
     h2.do("window.case_step", "W1", case="2026000001", stage="correction", opinion="缺材料")
     assert h.take("device.sms") == [] and h2.take("device.sms") == []
     assert h.store.sms_rows() == [] and h2.store.sms_rows() == []
+
+
+def test_a_step_at_night_is_told_at_the_next_sending_hour_once_over_a_restart(tmp_path, caplog):
+    """Steps at 03:00 and 21:00 are held (only the row, no request) until 08:00 hall time;
+    the held rows outlive a restart and the day's purge of personal data, and each goes
+    out once when due. A step inside the hours goes out at once."""
+    caplog.set_level(logging.INFO)
+    key = new_key()
+    h = harness(tmp_path, at("2026-11-16", "10:00"), key)  # Monday
+    accept(h, form=FORM)
+    h.do("window.case_step", "W1", now=at("2026-11-17", "03:00"), case="2026000001", stage="correction",
+         opinion="营业执照副本", handler="王审查")
+    h.tick(at("2026-11-17", "07:59"))
+    assert h.take("device.sms") == []  # positive marker below: the row exists and is held
+    (row,) = h.store.sms_rows()
+    assert (row.id, row.state, row.day, row.due_at) == ("2026000001.case_correction.1", "pending", "2026-11-17",
+                                                        at("2026-11-17", "08:00"))
+    assert "held until 2026-11-17T08:00+08:00" in caplog.text
+    h.do("device.sms_sync", "sms1")  # a sender (re)starting asks for what is pending: not what is held
+    assert h.take("device.sms") == []
+    h.tick(at("2026-11-17", "08:00"))
+    (sent,) = h.take("device.sms")
+    assert (sent[1].sms, sent[1].phone, sent[1].expires_at) == ("2026000001.case_correction.1", PHONE,
+                                                                at("2026-11-17", "08:15"))
+    h.do("device.sms_status", "sms1", sms="2026000001.case_correction.1", state="sent", parts=1, refs=["1"])
+    # an evening step: held to tomorrow's 08:00, across midnight's purge and a restart
+    h.do("window.case_step", "W1", now=at("2026-11-17", "21:00"), case="2026000001", stage="accepted",
+         opinion="材料已补齐", handler="王审查")
+    h.do("window.case_extend", "W1", case="2026000001", days=2, reason="需现场核查")
+    h.tick(at("2026-11-17", "23:59"))
+    assert h.take("device.sms") == []
+    h.store.purge_personal("2026-11-18", at("2026-11-18", "00:00"))  # the engine's midnight roll (retention 0)
+    h.store.close()
+    h2 = harness(tmp_path, at("2026-11-18", "07:00"), key)
+    assert sorted(h2.exts[1].pending) == ["2026000001.case_extended.3"]
+    h2.tick(at("2026-11-18", "07:30"))
+    assert h2.take("device.sms") == []
+    h2.tick(at("2026-11-18", "08:00"))
+    (sent,) = h2.take("device.sms")
+    assert (sent[1].sms, sent[1].phone) == ("2026000001.case_extended.3", PHONE)
+    h2.do("device.sms_status", "sms1", sms="2026000001.case_extended.3", state="sent", parts=1, refs=["2"])
+    h2.tick(at("2026-11-18", "09:00"))
+    # inside the hours: at once
+    h2.now = at("2026-11-18", "10:00")
+    for stage in ("review", "decided", "ready"):
+        h2.do("window.case_step", "W1", case="2026000001", stage=stage, opinion="", handler="王审查")
+    (sent,) = h2.take("device.sms")
+    assert sent[1].sms == "2026000001.case_ready.6"
+    assert sorted(r.id for r in h2.store.sms_rows()) == [
+        "2026000001.case_correction.1", "2026000001.case_extended.3", "2026000001.case_ready.6"]  # once each
+
+
+def test_the_next_sending_time():
+    from caller.sms_rules import next_allowed
+    from hall.config.queue import Period
+    import datetime as dt
+    hours = Period(start=dt.time(8, 0), end=dt.time(20, 0))
+    tz = "Asia/Shanghai"
+    assert next_allowed(at("2026-11-16", "08:00"), tz, hours) == at("2026-11-16", "08:00")
+    assert next_allowed(at("2026-11-16", "19:59"), tz, hours) == at("2026-11-16", "19:59")
+    assert next_allowed(at("2026-11-16", "20:00"), tz, hours) == at("2026-11-17", "08:00")
+    assert next_allowed(at("2026-11-16", "00:00"), tz, hours) == at("2026-11-16", "08:00")
+    assert next_allowed(at("2026-12-31", "23:00"), tz, hours) == at("2027-01-01", "08:00")

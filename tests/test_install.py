@@ -246,3 +246,53 @@ def test_a_hall_without_a_console_admin_still_starts_the_web_unit(tmp_path):
     assert "ONEWINDOW_WEB_ADMIN_ID" not in (root / "etc/onewindow/web.env").read_text()
     unit = (root / "etc/systemd/system/onewindow-web.service").read_text()
     assert "LoadCredential=mqtt-admin-password:/etc/onewindow/credentials/web-admin-mqtt-password" in unit
+
+
+def hall_with_systems(tmp_path: Path, *systems: dict) -> Path:
+    raw = yaml.safe_load(HALL.read_text(encoding="utf-8"))
+    raw.setdefault("cases", {})["systems"] = list(systems)
+    hall = tmp_path / "hall.yaml"
+    hall.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return hall
+
+
+def test_a_hall_with_a_csv_case_system_gets_its_adapter_unit_and_login(tmp_path):
+    """cases.systems with a CSV drop folder: the adapter's unit is written and enabled,
+    case-adapter.env names the system (its --id and its broker login), and the unit's
+    credential reaches that login's password like every server process's."""
+    hall = hall_with_systems(tmp_path, {"id": "approval", "name": "审批系统"},
+                             {"id": "budong", "name": "不动产登记系统", "adapter": "none"})
+    root = tmp_path / "root"
+    run_install("server", "--config", str(hall), "--root", str(root), "--no-release")
+    unit = root / "etc/systemd/system/onewindow-case-adapter.service"
+    assert unit.read_bytes() == (REPO / "systemd/onewindow-case-adapter.service").read_bytes()
+    assert "LoadCredential=mqtt-password:/etc/onewindow/credentials/case-adapter-mqtt-password" in unit.read_text()
+    env = root / "etc/onewindow/case-adapter.env"
+    assert env.read_text() == ("# onewindow-case-adapter's broker login (the hall config's id)\n"
+                               "ONEWINDOW_MQTT_USER=approval\nCASE_SYSTEM_ID=approval\n")
+    assert mode(env) == 0o640 and manifest(root)["/etc/onewindow/case-adapter.env"]["group"] == "onewindow"
+    if shutil.which("systemctl"):
+        wants = root / "etc/systemd/system/multi-user.target.wants"
+        assert "onewindow-case-adapter.service" in {p.name for p in wants.iterdir()}
+    try:
+        from hall import creds
+    except ImportError:
+        return
+    if shutil.which("mosquitto_passwd"):
+        link = root / "etc/onewindow/credentials/case-adapter-mqtt-password"
+        assert link.is_symlink() and link.read_text() == creds.credential_path("approval", root).read_text()
+        assert re.search(r"^approval:\$7\$", (root / "etc/mosquitto/onewindow.passwd").read_text(), flags=re.M)
+        assert not creds.credential_path("budong", root).exists()  # it speaks MQTT itself: its own login, by hand
+
+
+def test_no_csv_case_system_no_adapter_unit_and_two_are_refused(tmp_path):
+    root = tmp_path / "root"
+    run_install("server", "--config", str(hall_with_systems(tmp_path, {"id": "budong", "adapter": "none"})),
+                "--root", str(root), "--no-release")
+    assert not (root / "etc/systemd/system/onewindow-case-adapter.service").exists()
+    assert not (root / "etc/onewindow/case-adapter.env").exists()
+    two = hall_with_systems(tmp_path, {"id": "approval"}, {"id": "budong"})
+    r = CliRunner().invoke(install_cmd, ["server", "--config", str(two), "--root", str(tmp_path / "r2"),
+                                         "--no-release"])
+    assert r.exit_code != 0
+    assert "cases.systems: approval, budong all use the CSV drop folder" in r.output + str(r.exception)

@@ -24,6 +24,18 @@ def screen_text(h) -> str:
     return " ".join(w.text for w in h.view.root.walk() if hasattr(w, "text"))
 
 
+def look_up(h) -> str:
+    """The case number and the right code typed on PROGRESS: the result screen's text."""
+    for k in "2026000001":
+        h.press(f"key:{k}")
+    h.press("submit")
+    for k in PHONE[-4:]:
+        h.press(f"key:{k}")
+    h.press("submit")
+    assert h.until(lambda: h.svc.flow.screen == S.PROGRESS_RESULT)
+    return screen_text(h)
+
+
 def test_a_citizen_reads_and_prints_their_case(hall, running_engine, kiosk, bus_client, data_key):  # noqa: F811
     clock = ManualClock(at("2026-09-30", "10:00"))  # the day before 国庆
     running_engine(hall, clock=clock)
@@ -54,14 +66,7 @@ def test_a_citizen_reads_and_prints_their_case(hall, running_engine, kiosk, bus_
     assert "没有找到这个办件，请核对办件编号和验证码" in screen_text(h)
     shot(h, "72-case-unknown")
     h.press("back")
-    for k in "2026000001":
-        h.press(f"key:{k}")
-    h.press("submit")
-    for k in PHONE[-4:]:
-        h.press(f"key:{k}")
-    h.press("submit")
-    assert h.until(lambda: h.svc.flow.screen == S.PROGRESS_RESULT)
-    text = screen_text(h)
+    text = look_up(h)
     # deadline 13 October (5 working days over 国庆 and the 调休 Saturday); 补正中 since 8 October
     for want in ("补正中", "办件编号：2026000001", "承诺办结：2026-10-13", "2026-09-30 10:00  受理  S01",
                  "2026-10-08 09:30  审查  S01：材料齐全", "2026-10-08 09:30  补正中  S01：缺营业执照副本"):
@@ -79,3 +84,13 @@ def test_a_citizen_reads_and_prints_their_case(hall, running_engine, kiosk, bus_
     h.step()
     shot(h, "74-case-printed")
     assert "已打印，请取走凭条" in screen_text(h)
+    # the same case on a Traditional-Chinese kiosk: the matter and department in its names
+    h.press("home")
+    assert h.until(lambda: h.svc.flow.screen == S.HOME)
+    h.press("lang:zh-TW")
+    h.press("progress")
+    text = look_up(h)
+    for want in ("事項：有限責任公司設立登記", "辦理部門：市場監督管理局", "補正中"):
+        assert want in text, want
+    assert "有限责任公司" not in text
+    shot(h, "75-case-timeline-zh-TW")

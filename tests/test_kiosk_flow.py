@@ -360,6 +360,31 @@ def test_case_query_asks_the_number_then_the_code_and_prints_the_timeline():
     assert f.screen == S.HOME  # not back to the code
 
 
+@pytest.mark.parametrize("lang, matter, department", [
+    ("zh-CN", "事项：有限责任公司设立登记", "办理部门：市场监督管理局"),
+    ("zh-TW", "事項：有限責任公司設立登記", "辦理部門：市場監督管理局"),
+    ("en", "Matter: Company registration", "Department: Market Regulation")])
+def test_the_timeline_names_the_matter_and_department_in_the_kiosk_language(lang, matter, department):
+    """The engine names them in Simplified Chinese; the kiosk's own names for the
+    matter's id say them in the citizen's language, on screen and on the slip."""
+    from kiosk.case_slip import case_slip
+    f = make_flow()
+    f.press(f"lang:{lang}", 0)
+    f.press("progress", 0)
+    f.scan("2026000001", 0)
+    for k in "002X":
+        f.press(f"key:{k}", 0)
+    (q,) = f.press("submit", 0)
+    f.on_reply(q.token, True, dict(CASE, matter_id="M1"), None, 1)
+    shown = [b.text for b in view.build(f, 0).blocks]
+    assert shown[3:5] == [matter, department]
+    slip = case_slip(f.cfg, CASE, view.case_lines(f, dict(CASE, matter_id="M1"), lang), lang, 32, 0.0)
+    printed = [i.text for i in slip.items if hasattr(i, "text")]
+    assert matter in printed and department in printed
+    # a matter the kiosk does not know (a newer config): the engine's words, not nothing
+    assert view.case_lines(f, dict(CASE, matter_id="M999"), lang)[2][1].endswith("有限责任公司设立登记")
+
+
 def test_a_wrong_code_reads_like_an_unknown_case():
     f = make_flow()
     f.press("progress", 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from .base import Ident, Strict
@@ -13,6 +15,10 @@ class CaseSystem(Strict):
                                   "(`onewindow case-adapter --id`).")
     name: str = Field("", max_length=40, description="What the hall calls it (审批系统, 不动产登记系统…); "
                                                      "for people reading logs and the config.")
+    adapter: Literal["csv", "none"] = Field(
+        "csv", description="How it reaches the engine: `csv` — it drops CSV files into the hall server's inbox "
+                           "and `onewindow case-adapter` sends them (`onewindow install server` enables that "
+                           "unit with this id's broker login); `none` — it speaks the MQTT ops itself.")
 
 
 class CasesConfig(Strict):

@@ -8,12 +8,14 @@ file path named here, never from this schema.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
 from .base import Ident, Names, Strict
+from .queue import Period
 
 
 class EvaluationConfig(Strict):
@@ -139,6 +141,11 @@ class SmsConfig(Strict):
     on_noshow: bool = Field(True, description="Tell a no-show until when it may re-queue.")
     on_case: bool = Field(True, description="Tell an applicant when their case is ready to collect, needs "
                                             "correction (补正) or has its deadline extended (docs/cases.md).")
+    case_hours: Period = Field(
+        default_factory=lambda: Period(start=dt.time(8, 0), end=dt.time(20, 0)),
+        description="Hall local hours when a case's message (待领取, 补正中, an extension) may go out, every "
+                    "day; one whose step arrives outside them (an outside system reporting at night) is held "
+                    "and sent at the next `start`.")
     per_phone_max: int = Field(6, ge=1, le=100, description="At most this many messages to one number…")
     per_phone_minutes: int = Field(60, ge=1, le=1440, description="…within this many minutes.")
     resend_s: int = Field(20, ge=2, le=600, description="Resend a request the sender has not answered.")
