@@ -13,6 +13,11 @@ median forecast CPU per issued ticket) ≤ 100 — on the example hall's day and
 on bench/engine.py's big hall (200 windows, 100 matters) in an issue burst of
 6,000 tickets with nobody calling, its windows closed (as bench/engine.py
 runs it) or half of them open.
+
+``--decompose`` runs the normal day again with one source of error removed at
+a time (visit lengths told to the forecast, no priority citizens, no pauses,
+no no-shows, staff on time, no lunch break) and all of them: what the error
+is made of (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -87,12 +92,38 @@ def one_pace():
         Estimator.speed = speed
 
 
+# One source of the error removed at a time from the normal day (--decompose): the
+# simulated hall without it, or (visit lengths) the forecast told them.
+SOURCES = {
+    "visit lengths (the forecast told each visit's true length)": ({}, True),
+    "priority citizens (none come)": ({"priority_share": 0.0}, False),
+    "pauses (none)": ({"pauses_per_window": 0.0}, False),
+    "no-shows (those citizens never take a number)": ({"noshows_take_numbers": False}, False),
+    "late logins (staff on time)": ({"late_login_minutes": 0.0}, False),
+    "lunch (the hall open 08:30-17:30 straight)": ({"lunch": False}, False),
+}
+
+
+def decompose(seeds: list[int]) -> list[dict]:
+    """The normal day as it is, with each source of uncertainty removed in turn, and
+    with all of them removed."""
+    rows = [{"removed": "nothing", **measure("normal", seeds)}]
+    for name, (update, with_oracle) in SOURCES.items():
+        rows.append({"removed": name, **measure("normal", seeds, with_oracle=with_oracle, update=update)})
+    everything = {k: v for update, _ in SOURCES.values() for k, v in update.items()}
+    rows.append({"removed": "all of them", **measure("normal", seeds, with_oracle=True, update=everything)})
+    rows.append({"removed": "all but visit lengths", **measure("normal", seeds, update=everything)})
+    return rows
+
+
 def measure(load: str, seeds: list[int], with_oracle: bool = False, pace: float | None = None,
-            window_pace: bool = True) -> dict:
+            window_pace: bool = True, update: dict | None = None) -> dict:
     cfg = load_config(EXAMPLE)
     scenario = load_scenario(load)
     if pace is not None:
         scenario = scenario.model_copy(update={"staff_pace": pace})
+    if update:
+        scenario = scenario.model_copy(update=update)
     done, cpu, walls = [], [], []
     for seed in seeds:
         day = HallDay(cfg, scenario, seed=seed, balance="off")
@@ -163,12 +194,17 @@ def main() -> None:
     ap.add_argument("--pace", type=float, default=None,
                     help="Also the normal day with clerks' paces this far apart (σ), the forecast with "
                          "and without each window's learned pace.")
+    ap.add_argument("--decompose", action="store_true",
+                    help="Also the normal day with each source of uncertainty removed in turn (the simulator "
+                         "without it, or the forecast told the visits' true lengths), and all of them.")
     a = ap.parse_args()
     loads, seeds = (["light"], [1]) if a.quick else (["light", "normal", "peak"], list(range(1, a.seeds + 1)))
     res = {"results": [measure(x, seeds) for x in loads],
            "big_hall": [measure_big_hall(600 if a.quick else 6000, share) for share in (0.0, 0.5)]}
     if a.oracle:
         res["oracle_normal"] = measure("normal", seeds, with_oracle=True)
+    if a.decompose:
+        res["decomposition_normal"] = decompose(seeds)
     if a.pace is not None:
         res["staff_pace_normal"] = [measure("normal", seeds, pace=a.pace, window_pace=learn)
                                     for learn in (True, False)]

@@ -268,6 +268,9 @@ def _free_at(e: Engine, wid: str, now: float, nobody: bool) -> float | None:
     w = e.windows[wid]
     est = e.estimator
     if w.status == "closed":
+        back = e.hours.back_from_break(w.since, now)
+        if back is not None:
+            return back  # logged out for the break: its clerk comes back as late as today's do
         wc = e.cfg.window(wid)
         return now + LOGIN_GUESS_S if nobody and wc is not None and wc.attended else None
     if w.status == "paused":
@@ -341,18 +344,18 @@ def _wait(e: Engine, t: Ticket, now: float, line: str, lists: _Lists,
     got = _replay(e, t, lists, start, mine)
     if got is None:
         return _extrapolated(e, t, line, _same_line_ahead(e, t))
-    at, var = got
-    return _with_inflow(e, t, line, mine, at - now, var, now)
+    at, var, k3 = got
+    return _with_inflow(e, t, line, mine, at - now, var, now, k3)
 
 
 def _replay(e: Engine, t: Ticket, lists: _Lists, heap: list[tuple[float, int, str]],
-            servers: set[str]) -> tuple[float, float] | None:
+            servers: set[str]) -> tuple[float, float, float] | None:
     """Play the policy forward until ``t`` is picked: (its call time, the variance of
     the visits its windows handled first).  A call costs what it costs on average
     today (``Estimator.call_s``): walk-up and visit at this window's speed, or the
     wait for a citizen who does not come."""
     heapq.heapify(heap)
-    var = 0.0
+    var = k3 = 0.0
     calls = 0
     est = e.estimator
     while heap:
@@ -361,17 +364,25 @@ def _replay(e: Engine, t: Ticket, lists: _Lists, heap: list[tuple[float, int, st
         if got is None:
             continue  # nothing left for it: idle until someone new comes
         if got[2] == t.id:
-            return at, var
+            return at, var, k3
         calls += 1
         other = e.tickets.get(got[2])
         svc = other.service if other is not None else got[0]
         if wid in servers:
-            sd = est.spread_s(svc) * est.speed(wid)
+            speed = est.speed(wid)
+            sd = est.spread_s(svc) * speed
             var += sd * sd
+            k3 += _ln_k3(est.handle_s(svc) * speed, sd)
         if calls > FULL_REPLAY:
             return None  # a long queue: the caller extrapolates
         heapq.heappush(heap, (e.hours.next_open(at + call_cost(e, got[2], svc, wid)), i, wid))
     return None
+
+
+def _ln_k3(mean: float, sd: float) -> float:
+    """Third central moment of a log-normal visit of this mean and spread: (c² + 3)·c·sd³."""
+    c = sd / max(mean, 1.0)
+    return (c * c + 3.0) * c * sd ** 3
 
 
 def call_cost(e: Engine, ticket: str, service: str, window: str) -> float:
@@ -382,26 +393,67 @@ def call_cost(e: Engine, ticket: str, service: str, window: str) -> float:
 
 
 def _with_inflow(e: Engine, t: Ticket, line: str, servers: set[str], base_s: float,
-                 var: float, now: float) -> WaitForecast:
+                 var: float, now: float, k3: float = 0.0) -> WaitForecast:
     """Add the expected citizens who arrive after ``t`` and are still called first,
-    and move a call that may miss the lunch break past it."""
+    take the median (not the mean) of the wait, and put the call and its range on
+    the clock around the lunch break."""
     n_srv = max(1, sum(1 for w in servers if e.windows[w].status != "closed"))
     horizon_min = base_s / 60.0
     extra_s = sum(coef * _arriving_minutes(e, now, min(lead, horizon_min))
                   for lead, coef in e.inflow.terms(line, t.priority, now)) / n_srv
-    mid = base_s + extra_s
+    # worked out in open time (the breaks cut out), then put back on the clock: the map
+    # is monotone, so the range's ends stay the ends
+    late = e.hours.late_s()
+    breaks = [(g0, g1 - g0 + late) for g0, g1 in e.hours.gaps(now) if g0 > now]
+    base_open = base_s - sum(gap for g0, gap in breaks if now + base_s >= g0)  # crossed in the replay
+    mid = base_open + extra_s - _median_shift(e, t, n_srv, var, k3, extra_s)
     # the spread: visits before it (their handling times), the arrivals, and the model's
     # own error (staff behaviour it cannot see), which grows with the wait
     sd = math.sqrt(var) / n_srv + 0.25 * extra_s + MODEL_ERR * mid + 30.0
     lo, hi = mid - Z_RANGE * sd, mid + Z_RANGE * sd
-    for g0, g1 in e.hours.gaps(now):
-        if now + mid < g0 < now + hi:  # the call may slip past the break's start
-            gap = g1 - g0 + e.hours.late_s()
-            p_before = _phi((g0 - now - mid) / sd)
-            if p_before < 0.5:
-                mid += gap
-            hi += gap
-    return WaitForecast(mid_s=mid, lo_s=max(0.0, lo), hi_s=hi, base_s=base_s)
+    at = _clock(now, mid, breaks)
+    for g0, gap in breaks:
+        if now + base_s >= g0:
+            # the replay itself crossed the break: the figure stays after it
+            at = max(at, g0 + gap - now)
+        elif now + mid >= g0:
+            # only the citizens still to come push it past the break's start: the
+            # figure stays at the edge (measured: moving it past the break is wrong
+            # more often than not — docs/estimates.md), the range reaches past it
+            at = g0 - now
+    return WaitForecast(mid_s=max(0.0, at), lo_s=max(0.0, _clock(now, lo, breaks)),
+                        hi_s=_clock(now, hi, breaks), base_s=base_s)
+
+
+def _clock(now: float, open_s: float, breaks: list[tuple[float, float]]) -> float:
+    """Seconds from now on the clock to a moment ``open_s`` of open time away: a call
+    that would fall at or after a break's start is made after it (a median that does
+    is the median of a call more likely to miss the break than not)."""
+    for g0, gap in breaks:
+        if now + open_s >= g0:
+            open_s += gap
+    return open_s
+
+
+def _median_shift(e: Engine, t: Ticket, n_srv: int, var: float, k3: float, extra_s: float) -> float:
+    """Mean minus median of the wait (Cornish-Fisher: κ3 / 6σ²): the visits before it
+    and the citizens still to come are right-skewed, so the wait's median — the figure
+    that is wrong by the least on average — lies below the mean the replay adds up.
+    The arrivals still to come are a compound Poisson count of visits like the
+    ticket's own, each delaying it by a visit ÷ its windows."""
+    s2, m3 = var / n_srv ** 2, k3 / n_srv ** 3
+    if extra_s > 0.0:
+        est = e.estimator
+        x = est.handle_s(t.service) / n_srv
+        c = est.spread_s(t.service) / max(est.handle_s(t.service), 1.0)
+        lam = extra_s / x  # how many are expected to jump the queue
+        if lam < math.log(2.0) and s2 < (0.5 * x) ** 2:
+            return extra_s  # more likely than not nobody does: the median adds nothing
+        s2 += lam * x * x * (1.0 + c * c)
+        m3 += lam * x ** 3 * (1.0 + c * c) ** 3
+    if s2 <= 0.0:
+        return 0.0
+    return min(m3 / (6.0 * s2), extra_s + math.sqrt(var) / n_srv)
 
 
 def _arriving_minutes(e: Engine, now: float, minutes: float) -> float:
@@ -555,6 +607,16 @@ class Hours:
             if start <= at < end:
                 return end + self.late_s()
         return at
+
+    def back_from_break(self, closed_at: float, now: float) -> float | None:
+        """When a window closed at ``closed_at`` (a logout at or after a break's start,
+        the visit in hand finished first) is expected back: the break's end plus
+        today's lateness, no sooner than a minute from now; None once that is more than
+        LOGIN_WINDOW_S past the break's end (then it is 空岗, not a late return)."""
+        for g0, g1 in self.gaps(now):
+            if g0 <= closed_at < g1 and now < g1 + LOGIN_WINDOW_S:
+                return max(now + 60.0, g1 + self.late_s())
+        return None
 
     def since_period_start(self, at: float) -> float | None:
         """Seconds since the start of the period ``at`` falls in, if it began less than

@@ -55,6 +55,12 @@ class Scenario(BaseModel):
     staff_pace: float = Field(0.0, ge=0, le=1, description="How far clerks' paces differ: σ of each "
                               "staffed window's log-normal factor on its visits' lengths (mean 1).")
     balance: Literal["off", "suggest", "auto"] = Field("off", description="The balancer's mode this day.")
+    priority_share: float = Field(1.0, ge=0, le=5, description="Priority arrivals (elderly 8 %, green channel "
+                                  "2 % of citizens) times this; 0: everyone is a normal citizen.")
+    lunch: bool = Field(True, description="False: the hall's periods run into one (no lunch break), staff "
+                        "work through; the same citizens come (none during the break).")
+    noshows_take_numbers: bool = Field(True, description="False: the citizens who would not come when called "
+                                       "never take a number (the others are the same).")
 
 
 def load_scenario(name_or_path: str) -> Scenario:
@@ -62,6 +68,14 @@ def load_scenario(name_or_path: str) -> Scenario:
     if not p.exists():
         p = SCENARIOS / f"{name_or_path}.yaml"
     return Scenario(**yaml.safe_load(p.read_text(encoding="utf-8")))
+
+
+def without_breaks(cfg: HallConfig) -> HallConfig:
+    """The hall with its day's periods run into one, from the first start to the
+    last end (a scenario without lunch)."""
+    sh = cfg.service_hours
+    one = sh.periods[0].model_copy(update={"end": sh.periods[-1].end})
+    return cfg.model_copy(update={"service_hours": sh.model_copy(update={"periods": [one]})})
 
 
 @dataclass
@@ -101,13 +115,17 @@ class HallDay:
         q = cfg.queue
         cfg = cfg.model_copy(update={"queue": q.model_copy(update={
             "balance": q.balance.model_copy(update={"mode": mode})})})
+        # the arrivals follow the hall as configured, breaks included, whatever the scenario
+        self.day = Day(cfg, seed=seed, scale=scenario.arrivals_scale, skew=scenario.demand_skew,
+                       zone_skew=scenario.zone_skew, priority_share=scenario.priority_share)
+        self.breaks = [(a.end, b.start) for a, b in zip(cfg.service_hours.periods, cfg.service_hours.periods[1:])]
+        if not scenario.lunch:
+            cfg = without_breaks(cfg)
         self.cfg = cfg
         self.sc = scenario
         self.seed = seed
         self.tz = ZoneInfo(cfg.hall.timezone)
         self.date = date or dt.date(2026, 11, 23)  # a Monday
-        self.day = Day(cfg, seed=seed, scale=scenario.arrivals_scale, skew=scenario.demand_skew,
-                       zone_skew=scenario.zone_skew)
         self.rng = random.Random(seed * 7919 + 17)  # staff behaviour: apart from arrivals
         self.e = Engine(cfg)
         self._heap: list[tuple[float, int, str, str]] = []
@@ -141,8 +159,13 @@ class HallDay:
         self.e.restore([], [], [], {}, [], now=opening - 600)
         closing = self._local(periods[-1].end.hour, periods[-1].end.minute)
         fate = random.Random(self.seed * 104729 + 3)  # who will not come when called
+        breaks = [(self._local(b0.hour, b0.minute), self._local(b1.hour, b1.minute)) for b0, b1 in self.breaks]
         for a in self.day.arrivals(opening, closing):
             a.noshow = fate.random() < self.sc.noshow  # type: ignore[attr-defined]
+            if a.noshow and not self.sc.noshows_take_numbers:
+                continue
+            if not self.sc.lunch and any(b0 <= a.at < b1 for b0, b1 in breaks):
+                continue  # the hall with a break would have refused them: the same citizens
             self.at(a.at, "arrive", msgspec.json.encode(a.__dict__).decode())
         attended = [w.id for w in self.cfg.windows if w.attended]
         n_staffed = max(1, round(len(attended) * self.sc.staffed_share))
@@ -274,7 +297,12 @@ class HallDay:
             return
         walk = self.walk_s(handle_s)
         self._req("window.start", wid, now + walk)
-        self.at(now + walk + handle_s, "free", wid)
+        self.at(now + walk + self.visit_s(tid, now + walk, handle_s), "free", wid)
+
+    def visit_s(self, tid: str, start: float, handle_s: float) -> float:
+        """How long the visit that starts at ``start`` lasts (what was drawn with the
+        arrival; tests rewrite the future through it to show the forecast never sees it)."""
+        return handle_s
 
     @staticmethod
     def walk_s(handle_s: float) -> float:

@@ -75,11 +75,12 @@ class Day:
     """Arrivals and service times for one simulated day."""
 
     def __init__(self, cfg: HallConfig, seed: int = 1, scale: float = 1.0, skew: float = 0.5,
-                 zone_skew: float = 0.0):
+                 zone_skew: float = 0.0, priority_share: float = 1.0):
         """``scale`` 1.0 offers the hall its design load (DESIGN_LOAD of what its
         windows can serve in a day); ``skew`` is how far today's demand per
         matter strays from the hall's window plan, ``zone_skew`` per zone — a
-        department's busy day (σ of log-normal factors)."""
+        department's busy day (σ of log-normal factors).  ``priority_share`` scales
+        the share of priority citizens (0: none), drawing the same random numbers."""
         self.cfg = cfg
         self.rng = random.Random(seed)
         self.tz = ZoneInfo(cfg.hall.timezone)
@@ -106,6 +107,7 @@ class Day:
         daily = sum(HOURLY.values())
         self.scale = scale * DESIGN_LOAD * capacity_min / (daily * mean_minutes)
         self.classes = {c.id: c for c in cfg.priority.classes}
+        self.priority_share = priority_share
 
     def rate_per_s(self, epoch: float) -> float:
         hour = dt.datetime.fromtimestamp(epoch, self.tz).hour
@@ -127,7 +129,9 @@ class Day:
         ids, ws = zip(*self.matter_weights)
         service = self.rng.choices(ids, ws)[0]
         matter, bundle = (None, service) if self.cfg.bundle(service) else (service, None)
-        p = self.rng.random()
+        p = self.rng.random() / self.priority_share if self.priority_share else 1.0
+        if not self.priority_share:
+            self.rng.random()  # the same draws as with priority citizens: the same day otherwise
         klass, code = "normal", None
         if p < 0.08 and "elderly" in self.classes:
             klass = "elderly"

@@ -66,3 +66,73 @@ def test_clerks_at_their_own_pace():
     same.run()
     assert sorted((t.issued_at, t.service) for t in d.result.tickets) == \
         sorted((t.issued_at, t.service) for t in same.result.tickets)
+
+
+def _day(load: str = "light", **update) -> HallDay:
+    cfg = load_config(EXAMPLE)
+    d = HallDay(cfg, load_scenario(load).model_copy(update=update), seed=5, balance="off")
+    d.run()
+    return d
+
+
+def test_sources_of_error_removed_one_at_a_time(days):
+    """bench/estimate.py --decompose: each knob removes one thing from the same day."""
+    base = days["off"]
+    issued = sorted((t.issued_at, t.service) for t in base.result.tickets)
+    assert {t.priority for t in base.result.tickets} >= {"normal", "elderly"}
+
+    plain = _day(priority_share=0.0)  # the same citizens, every one of them normal
+    assert sorted((t.issued_at, t.service) for t in plain.result.tickets) == issued
+    assert {t.priority for t in plain.result.tickets} == {"normal"}
+
+    # no lunch: the same citizens (the break's would-be arrivals were refused anyway),
+    # called during what was the break (a normal day: the light one's queue is empty by then)
+    lunch, open_day = _day("normal"), _day("normal", lunch=False)
+    assert sorted((t.issued_at, t.service) for t in open_day.result.tickets) == \
+        sorted((t.issued_at, t.service) for t in lunch.result.tickets)
+    def at_lunch(d: HallDay) -> int:
+        return sum(dt.time(12, 5) <= dt.datetime.fromtimestamp(t.called_at, TZ).time() < dt.time(13, 25)
+                   for t in d.result.tickets)
+    assert at_lunch(lunch) == 0 and at_lunch(open_day) > 5
+
+    # citizens who would not come never take a number; the others are the same
+    present = _day(noshows_take_numbers=False)
+    kept = sorted((t.issued_at, t.service) for t in present.result.tickets)
+    assert set(kept) < set(issued) and len(kept) > 0.9 * len(issued)
+    assert not any(t.state == "noshow" or t.calls > 1 for t in present.e.tickets.values())
+    assert any(t.calls > 1 or t.state == "noshow" for t in base.e.tickets.values())
+
+
+class RewrittenFuture(HallDay):
+    """The same day up to ``cut``; after it nobody comes and every visit still running
+    lasts twice as long — nothing the engine could see before ``cut`` changes."""
+
+    def __init__(self, *a, cut: float, **kw):
+        super().__init__(*a, **kw)
+        self.cut = cut
+
+    def _on_arrive(self, now: float, arg: str) -> None:
+        if now < self.cut:
+            super()._on_arrive(now, arg)
+
+    def visit_s(self, tid: str, start: float, handle_s: float) -> float:
+        return 2 * handle_s if start + handle_s > self.cut else handle_s
+
+
+def test_the_estimate_never_sees_the_simulators_future():
+    """What a ticket is told at issue depends on the hall until then only: the lengths of
+    visits not finished yet and the citizens still to come are the simulator's secret
+    (bench/estimate.py --oracle breaks it on purpose, and only there)."""
+    cfg = load_config(EXAMPLE)
+    day = HallDay(cfg, load_scenario("normal"), seed=5, balance="off")
+    day.run()
+    cut = dt.datetime(2026, 11, 23, 10, 30, tzinfo=TZ).timestamp()
+    other = RewrittenFuture(cfg, load_scenario("normal"), seed=5, balance="off", cut=cut)
+    other.run()
+    told = {t.number: (t.issued_at, t.est_min, t.est_lo, t.est_hi) for t in day.result.tickets if t.issued_at < cut}
+    assert len(told) > 300 and any(t[1] > 20 for t in told.values())
+    assert {t.number: (t.issued_at, t.est_min, t.est_lo, t.est_hi)
+            for t in other.result.tickets if t.issued_at < cut} == told
+    # the rewritten future is real: the same tickets waited differently
+    waits = {t.number: t.called_at for t in day.result.tickets if t.issued_at < cut}
+    assert sum(t.called_at != waits[t.number] for t in other.result.tickets if t.issued_at < cut) > 20

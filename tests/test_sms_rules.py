@@ -41,8 +41,8 @@ def test_near_reminder_once_then_called_once(tmp_path):
     h.do("window.next", "W5", at(FRI, "09:10"))
     h.do("window.next", "W5")
     assert sent(h) == []
-    h.do("window.next", "W5")  # three called: two ahead now (W5 learned it is quick: 0–30 min)
-    assert sent(h) == [("sms1", "near", "【测试行政服务中心】您的号码G006前面还有2人，预计约0–30分钟叫到，请回到社保医保区等候。")]
+    h.do("window.next", "W5")  # three called: two ahead now (W5 learned it is quick: 0–25 min)
+    assert sent(h) == [("sms1", "near", "【测试行政服务中心】您的号码G006前面还有2人，预计约0–25分钟叫到，请回到社保医保区等候。")]
     h.do("window.next", "W5")
     h.do("window.next", "W5")
     assert sent(h) == []  # never a second "near"
@@ -65,7 +65,7 @@ def test_estimate_rule_and_english_template():
     h.do("window.next", "W5")
     assert sent(h) == []
     h.do("window.login", "W6", staff="S6")  # a second window opens: the estimate halves
-    assert sent(h) == [("sms1", "near", "[Test Service Hall] G005: 3 ahead of you, about 7–29 min. "
+    assert sent(h) == [("sms1", "near", "[Test Service Hall] G005: 3 ahead of you, about 6–28 min. "
                                          "Please come back to Social insurance zone.")]
 
 
