@@ -75,7 +75,7 @@ class HttpFeed:
         self.cafile = cafile
         self.token = token
         self.timeout = timeout
-        self.results: list[list[str]] = []  # what happened to each event of the last answer (no personal data)
+        self.results: list[list[str]] = []  # each event of the last answer that had any (no personal data)
         self._ctx: ssl.SSLContext | None = None
 
     def where(self) -> str:
@@ -151,7 +151,8 @@ class HttpFeed:
                             e.code, e.message)
                 continue
             lines.append(result_line(row, got))
-        self.results = lines
+        if events:
+            self.results = lines
         if after != since:
             self._keep(after)
         if events:
