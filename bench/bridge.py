@@ -12,6 +12,17 @@ rate, so the wire time of those frames is computed and reported beside it.
   key_to_led_p50_ms / p99_ms         one key at a time, round robin over the windows
   key_to_led_burst_p99_ms            all 100 windows press `next` at once
   bridge_cpu_percent                 the bridge process, polling 100 keypads every 100 ms
+                                     while the keys come one at a time
+  bridge_cpu_idle_percent            the same process polling, with no key for 5 s; and
+  bridge_cpu_us_per_transaction_idle that CPU per request the devices read
+  bridge_cpu_ms_per_key              (CPU while keys came − the idle rate × that time) / keys:
+                                     the request, its reply, the window state, the zone's
+                                     counts, LED and keypad frames (CPU time: load-independent)
+
+poll_cpu: the OWB driver alone in the benchmark process (fakes in their own process),
+polling the 100 keypads every 100 ms with every view already shown: CPU time per
+transaction and per sweep of 100 keypads (`--profile FILE`: under cProfile, CPU time).
+`--profile-bridge FILE`: key_to_led's bridge process with a cProfile per thread.
 
 poll period: the same 200 devices with the fake emulating wire time at 9600
 and at 115200 baud (bridge driver in-process, no broker); the largest gap
@@ -36,6 +47,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -53,11 +65,37 @@ from hall.config.devices import Line, SerialDevice  # noqa: E402
 from hall.crypto import use_fresh_key  # noqa: E402
 from hall.seriallink import SerialLink  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
-from contend import CpuQuota, pi_scale, pin, scaled, start_hog, stop_hog  # noqa: E402
+from contend import Contention, add_options  # noqa: E402
 from hallkit import one_matter_hall  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 WINDOWS = 100
+# `--profile-bridge FILE`: runs `onewindow bridge` with one cProfile per thread (CPU
+# time of that thread: time.thread_time), merged into FILE when the process ends
+THREAD_PROFILER = """
+import atexit, cProfile, pstats, sys, threading, time
+out, profs = sys.argv.pop(1), []
+def start(*_):
+    p = cProfile.Profile(time.thread_time)
+    profs.append(p)
+    p.enable()
+threading.setprofile(start)
+start()
+def dump():
+    for p in profs:
+        p.disable()
+    st = pstats.Stats(profs[0])
+    for p in profs[1:]:
+        try:
+            st.add(p)
+        except TypeError:
+            pass  # a thread that never ran any Python under its profiler
+    st.dump_stats(out)
+atexit.register(dump)
+from hall.cli import main
+sys.argv[0] = "onewindow"
+main()
+"""
 
 
 def hall(port: str, windows: int) -> dict:
@@ -123,6 +161,8 @@ def devices_process(port: str, conn) -> None:
             break
         if cmd == "wait_all":  # every bar's first line contains arg
             conn.send(wait(lambda: all(led.lines and arg in led.lines[0] for led in leds.values()), 60))
+        elif cmd == "rx":  # requests the devices have read so far
+            conn.send(fake.rx_frames)
         elif cmd == "login_all":
             for i, kp in enumerate(kps.values()):
                 kp.press("login", str(5000 + i))
@@ -138,13 +178,20 @@ def devices_process(port: str, conn) -> None:
     fake.stop()
 
 
-def key_to_led(trials: int, work: Path, log, contended: bool = False, quota: float | None = None) -> dict:
-    port = str(work / "tty-bench")
+def start_devices(port: str):
+    """The 200 fakes on ``port`` in a process of their own → (process, command pipe)."""
     ctx = mp.get_context("fork")
     conn, child_conn = ctx.Pipe()
     devices = ctx.Process(target=devices_process, args=(port, child_conn), daemon=True)
     devices.start()
     assert conn.recv() == "ready"
+    return devices, conn
+
+
+def key_to_led(trials: int, work: Path, log, contend: Contention, idle_s: float = 5.0,
+               profile: Path | None = None) -> dict:
+    port = str(work / "tty-bench")
+    devices, conn = start_devices(port)
     cfg_path = work / "hall.yaml"
     cfg_path.write_text(yaml.safe_dump(hall(port, WINDOWS), allow_unicode=True), encoding="utf-8")
     broker = start_local_broker(workdir=work)
@@ -153,17 +200,13 @@ def key_to_led(trials: int, work: Path, log, contended: bool = False, quota: flo
     procs = [
         subprocess.Popen([py, "-m", "hall.cli", "caller", "--config", str(cfg_path), "--db",
                           str(work / "engine.sqlite")], env=env, stdout=log, stderr=subprocess.STDOUT),
-        subprocess.Popen([py, "-m", "hall.cli", "bridge", "--config", str(cfg_path), "--no-inputs",
-                          "--id", "bench"], env=env, stdout=log, stderr=subprocess.STDOUT),
+        subprocess.Popen([py, *(["-c", THREAD_PROFILER, str(profile)] if profile else ["-m", "hall.cli"]),
+                          "bridge", "--config", str(cfg_path), "--no-inputs", "--id", "bench"],
+                         env=env, stdout=log, stderr=subprocess.STDOUT),
     ]
-    # --contended: the bridge shares its one core with a process that never sleeps
-    hog = start_hog() if contended else None
-    if contended:
-        pin(procs[1].pid)
-    cg = None
-    if quota:  # the bridge at a Pi core's pace
-        cg = CpuQuota(quota)
-        cg.add(procs[1].pid)
+    # --contended: the bridge shares its one core with a process that never sleeps;
+    # --cpu-quota: the bridge at a Pi core's pace
+    contend.apply(procs[1].pid)
 
     def ask(cmd, arg=None):
         conn.send((cmd, arg))
@@ -192,6 +235,11 @@ def key_to_led(trials: int, work: Path, log, contended: bool = False, quota: flo
         for _ in range(trials + 2 * WINDOWS + 10):
             kiosk.call("issue", {"matter": "M1"})
         wids = [f"W{i:03d}" for i in range(1, WINDOWS + 1)]
+        # the bridge with nothing to do but poll: its CPU per second and per transaction
+        time.sleep(1.0)  # the logins' views and waiting counts are sent by now
+        cpu0, wall0, rx0 = _cpu_s(procs[1].pid), time.monotonic(), ask("rx")
+        time.sleep(idle_s)
+        idle_cpu, idle_wall, idle_rx = _cpu_s(procs[1].pid) - cpu0, time.monotonic() - wall0, ask("rx") - rx0
         cpu0, wall0 = _cpu_s(procs[1].pid), time.monotonic()
         seq: list[float] = []
         rows = []
@@ -204,7 +252,8 @@ def key_to_led(trials: int, work: Path, log, contended: bool = False, quota: flo
             seq.append((t1 - t0) * 1000)
             rows.append((wid, number, t0, t1))
             time.sleep(0.01)
-        bridge_cpu = 100 * (_cpu_s(procs[1].pid) - cpu0) / (time.monotonic() - wall0)
+        keys_cpu, keys_wall = _cpu_s(procs[1].pid) - cpu0, time.monotonic() - wall0
+        bridge_cpu = 100 * keys_cpu / keys_wall
         time.sleep(0.5)
         got = ask("next", wids)
         if got is None:
@@ -233,6 +282,11 @@ def key_to_led(trials: int, work: Path, log, contended: bool = False, quota: flo
             "key_to_led_burst_p99_ms": round(pct(burst, 99), 2),
             "key_to_led_trials": len(seq),
             "bridge_cpu_percent": round(bridge_cpu, 1),
+            # CPU time, not latency: what a Pi's budget is made of (the clock ticks
+            # of /proc are 10 ms, so a short idle phase is coarse)
+            "bridge_cpu_idle_percent": round(100 * idle_cpu / idle_wall, 1),
+            "bridge_cpu_us_per_transaction_idle": round(1e6 * idle_cpu / max(idle_rx, 1), 1),
+            "bridge_cpu_ms_per_key": round(1000 * (keys_cpu - idle_cpu / idle_wall * keys_wall) / len(seq), 2),
             **{f"split_{k}_p50_ms": round(statistics.median(v), 2) for k, v in split.items() if v},
             **{f"split_{k}_p99_ms": round(pct(v, 99), 2) for k, v in split.items() if v},
             "wire_event_plus_led_ms_115200": round(F.wire_ms(event_frame + led_frame, 115200), 2),
@@ -241,7 +295,7 @@ def key_to_led(trials: int, work: Path, log, contended: bool = False, quota: flo
     finally:
         if bus is not None:
             bus.stop()
-        stop_hog(hog)
+        contend.stop_hog()
         for p in procs:
             p.terminate()
         for p in procs:
@@ -255,14 +309,83 @@ def key_to_led(trials: int, work: Path, log, contended: bool = False, quota: flo
             pass
         devices.join(5)
         broker.stop()
-        if cg is not None:
-            cg.close()
+        contend.close()
 
 
 def _cpu_s(pid: int) -> float:
     """user + system CPU seconds of a process (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def poll_cpu(seconds: float, work: Path, profile: Path | None = None) -> dict:
+    """The line loop's own CPU: the OWB driver of the 200 devices in this process
+    (the fakes in a process of their own, so their CPU is not counted), polling
+    100 keypads every 100 ms at 115200 with every device showing its view, and
+    nothing else happening.  CPU time of this process per transaction and per
+    sweep of the 100 keypads: load-independent, unlike a latency.  ``profile``:
+    the loop run under cProfile, its stats written there (pstats file)."""
+    port = str(work / "tty-pollcpu")
+    devices, conn = start_devices(port)
+    raw = hall(port, WINDOWS)["devices"]
+    line = Line(**raw["lines"][0])
+    devs = [SerialDevice(**d) for d in raw["serial"]]
+    online: set[str] = set()
+    drv: BusDriver = OwbDriver(line, devs, SerialLink(port, line.baud), on_event=lambda e: None,
+                               on_availability=lambda d, ok, why: online.add(d.id) if ok else None)
+    from firmware_bridge.keypad import KeypadView
+    from firmware_bridge.ledbar import LedView
+    for d in devs:  # what a running bridge's devices show: a view each, already sent
+        drv.set_view(d.id, LedView((f"{d.window} 欢迎您",)) if d.kind == "ledbar"
+                     else KeypadView("open", 3, "----"))
+    stop_at = [0.0]
+    measured: dict = {}
+
+    def loop() -> None:
+        # the driver's own loop, in this thread (cProfile sees one thread); a step
+        # that finds the measured time over stops it
+        inner = drv.step
+
+        def step() -> float:
+            now = time.monotonic()
+            if not measured and len(online) == len(devs) and not drv._dirty:
+                measured.update(cpu=time.process_time(), tx=drv.transactions, wall=now)
+                stop_at[0] = now + seconds
+            elif measured and now >= stop_at[0]:
+                measured.update(cpu1=time.process_time(), tx1=drv.transactions, wall1=now)
+                drv._stop.set()
+            return inner()
+        drv.step = step
+        drv._run()
+
+    try:
+        drv.link.open()
+        guard = time.monotonic() + 60 + seconds
+        threading.Timer(guard - time.monotonic(), drv._stop.set).start()
+        if profile is not None:
+            import cProfile
+            prof = cProfile.Profile(time.process_time)  # CPU, not waits
+            prof.runcall(loop)
+            prof.dump_stats(str(profile))
+        else:
+            loop()
+    finally:
+        drv.link.close()
+        conn.send(("stop", None))
+        devices.join(5)
+    if "cpu1" not in measured:
+        raise SystemExit("poll_cpu: the devices never all answered (see the fakes)")
+    cpu = measured["cpu1"] - measured["cpu"]
+    tx = measured["tx1"] - measured["tx"]
+    wall = measured["wall1"] - measured["wall"]
+    per_tx = cpu / tx
+    polls_per_s = WINDOWS * 1000 / line.poll_interval_ms
+    return {"poll_cpu_us_per_transaction": round(per_tx * 1e6, 1),
+            "poll_cpu_ms_per_sweep_100_keypads": round(per_tx * WINDOWS * 1000, 2),
+            "poll_transactions_per_s": round(tx / wall, 1),
+            "poll_cpu_percent_of_core": round(100 * cpu / wall, 1),
+            "poll_cpu_percent_at_100_keypads_per_100ms": round(100 * per_tx * polls_per_s, 1),
+            **({"poll_profile": str(profile)} if profile is not None else {})}
 
 
 def poll_period(baud: int, seconds: float) -> dict:
@@ -312,33 +435,35 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="Print one JSON object.")
     ap.add_argument("--trials", type=int, default=300)
     ap.add_argument("--poll-seconds", type=float, default=8.0)
-    ap.add_argument("--skip-poll", action="store_true")
+    ap.add_argument("--skip-poll", action="store_true", help="Skip the poll period (wire time emulated).")
+    ap.add_argument("--skip-key", action="store_true", help="Skip key_to_led (no broker, no engine).")
+    ap.add_argument("--poll-cpu-seconds", type=float, default=5.0,
+                    help="How long poll_cpu measures the line loop's CPU (0: skip it).")
+    ap.add_argument("--profile", type=Path, default=None, metavar="FILE",
+                    help="Run poll_cpu's line loop under cProfile and write its stats to FILE (pstats).")
+    ap.add_argument("--profile-bridge", type=Path, default=None, metavar="FILE",
+                    help="Run key_to_led's bridge process with a cProfile per thread (CPU time), "
+                         "merged into FILE (pstats) at its end.")
     ap.add_argument("--quick", action="store_true",
                     help="Seconds, not minutes: proves the benchmark runs (CI); its figures mean nothing.")
-    ap.add_argument("--contended", action="store_true",
-                    help="key_to_led with a CPU hog on core 0 and the bridge pinned to core 0 beside it.")
-    ap.add_argument("--cpu-quota", type=float, default=None, metavar="F",
-                    help="key_to_led with the bridge held to 1/F of one core (CPU cgroup, root): a core F× "
-                         "slower, e.g. 7.3 for a Pi 4; see bench/contend.py.")
-    ap.add_argument("--cpu-scale", type=float, default=None, metavar="F",
-                    help="Add Pi estimates: CPU-bound figures × F (0: F for Pi 4 and Pi 5 from sysbench; "
-                         "see bench/contend.py).")
+    add_options(ap, "the bridge (key_to_led)")
     a = ap.parse_args()
     if a.quick:
-        a.trials, a.poll_seconds = 10, 1.0
+        a.trials, a.poll_seconds, a.poll_cpu_seconds = 10, 1.0, min(a.poll_cpu_seconds, 1.0)
+    contend = Contention(a)
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-bridge-"))
     use_fresh_key(work)  # the engine subprocess encrypts personal data with it
     out: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine":
                  f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                 "windows": WINDOWS, "contended": a.contended, "cpu_quota_slower": a.cpu_quota,
-                 "load_avg_1m": os.getloadavg()[0]}
+                 "windows": WINDOWS, **contend.settings(), "load_avg_1m": os.getloadavg()[0]}
     with open(work / "bench.log", "ab") as log:
-        out.update(key_to_led(a.trials, work, log, a.contended, a.cpu_quota))
-    if a.cpu_scale is not None:
-        scale = pi_scale(a.cpu_scale)
-        out.update(scale)
-        out.update(scaled(out, scale, ("bridge_cpu_percent", "key_to_led_p50_ms", "key_to_led_p99_ms",
-                                          "split_bridge_in_p50_ms", "split_bridge_out_p50_ms")))
+        if not a.skip_key:
+            out.update(key_to_led(a.trials, work, log, contend, 1.0 if a.quick else 5.0,
+                                  a.profile_bridge and a.profile_bridge.resolve()))
+    out.update(contend.estimates(out, ("bridge_cpu_percent", "key_to_led_p50_ms", "key_to_led_p99_ms",
+                                       "split_bridge_in_p50_ms", "split_bridge_out_p50_ms")))
+    if a.poll_cpu_seconds > 0:
+        out.update(poll_cpu(a.poll_cpu_seconds, work, a.profile))
     if not a.skip_poll:
         out.update(poll_period(115200, a.poll_seconds))
         out.update(poll_period(9600, a.poll_seconds if a.quick else max(a.poll_seconds, 12.0)))

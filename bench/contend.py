@@ -35,6 +35,7 @@ to ~9 ms; tails are pessimistic by about that much, medians are fair.
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -173,3 +174,59 @@ class CpuQuota:
             self.path.rmdir()
         except OSError:
             pass
+
+
+def add_options(ap: argparse.ArgumentParser, device: str) -> None:
+    """``--contended``, ``--cpu-quota F`` and ``--cpu-scale F``, worded for ``device``
+    (the process that is pinned or held: "the bridge", "this process (the display)")."""
+    ap.add_argument("--contended", action="store_true",
+                    help=f"A CPU hog on core {HOG_CORE} and {device} pinned to core {HOG_CORE} beside it.")
+    ap.add_argument("--cpu-quota", type=float, default=None, metavar="F",
+                    help=f"Hold {device} to 1/F of one core (CPU cgroup, root): a core F× slower, "
+                         "e.g. 7.3 for a Pi 4; see bench/contend.py.")
+    ap.add_argument("--cpu-scale", type=float, default=None, metavar="F",
+                    help="Add Pi estimates: CPU-bound figures × F (0: F for Pi 4 and Pi 5 measured here; "
+                         "see bench/contend.py).")
+
+
+class Contention:
+    """What ``--contended`` / ``--cpu-quota`` do to one device process, and the
+    ``--cpu-scale`` estimates: ``apply(pid)`` once the process and its threads
+    exist, ``close()`` in a ``finally`` (stops the hog, removes the cgroup)."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.contended = bool(args.contended)
+        self.quota = args.cpu_quota
+        self.scale_arg = args.cpu_scale
+        self._hog: subprocess.Popen | None = None
+        self._cg: CpuQuota | None = None
+
+    def settings(self) -> dict:
+        """The switches, for the benchmark's JSON."""
+        return {"contended": self.contended, "cpu_quota_slower": self.quota}
+
+    def apply(self, pid: int) -> None:
+        """Pin ``pid`` (0: this process) beside a hog, and/or hold it to its quota."""
+        if self.contended:
+            self._hog = start_hog()
+            pin(pid)
+        if self.quota:
+            self._cg = CpuQuota(self.quota)
+            self._cg.add(pid)
+
+    def stop_hog(self) -> None:
+        stop_hog(self._hog)
+        self._hog = None
+
+    def close(self) -> None:
+        self.stop_hog()
+        if self._cg is not None:
+            self._cg.close()
+            self._cg = None
+
+    def estimates(self, figures: dict, keys: tuple[str, ...]) -> dict:
+        """With ``--cpu-scale``: the factors and ``est_<pi>_<key>`` (else nothing)."""
+        if self.scale_arg is None:
+            return {}
+        scale = pi_scale(self.scale_arg)
+        return {**scale, **scaled(figures, scale, keys)}

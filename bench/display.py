@@ -65,7 +65,7 @@ from hall.config import parse_config  # noqa: E402
 from hall.topics import REGISTRY  # noqa: E402
 from hall.crypto import use_fresh_key  # noqa: E402
 
-from contend import CpuQuota, pi_scale, pin, scaled, start_hog, stop_hog  # noqa: E402
+from contend import Contention, add_options  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -284,14 +284,7 @@ def main() -> None:
     ap.add_argument("--audio", type=int, default=40, help="Calls for the audio figure.")
     ap.add_argument("--quick", action="store_true",
                     help="Seconds, not minutes: proves the benchmark runs (CI); its figures mean nothing.")
-    ap.add_argument("--contended", action="store_true",
-                    help="A CPU hog on core 0 and this process (the display) pinned to core 0 beside it.")
-    ap.add_argument("--cpu-quota", type=float, default=None, metavar="F",
-                    help="Hold this process (the display) to 1/F of one core (CPU cgroup, root): a core F× "
-                         "slower, e.g. 7.3 for a Pi 4; see bench/contend.py.")
-    ap.add_argument("--cpu-scale", type=float, default=None, metavar="F",
-                    help="Add Pi estimates: CPU-bound figures × F (0: F for Pi 4 and Pi 5 from sysbench; "
-                         "see bench/contend.py).")
+    add_options(ap, "this process (the display)")
     args = ap.parse_args()
     if args.quick:
         args.calls, args.soak, args.audio = 5, 20, 1
@@ -307,22 +300,17 @@ def main() -> None:
     cfg_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     engine = start_engine(cfg_path, work / "engine.sqlite", broker.port, work / "engine.log")
     client = Bus(hall_id, f"bench-client-{hall_id}", broker.settings)
-    result: dict = {"contended": args.contended, "cpu_quota_slower": args.cpu_quota,
-                    "load_avg_1m": os.getloadavg()[0]}
-    hog = None
-    cg = None
+    contend = Contention(args)
+    result: dict = {**contend.settings(), "load_avg_1m": os.getloadavg()[0]}
     disp: Display | None = None
     connects = [0]
     try:
         client.start()
         disp = Display(cfg, broker.settings)
         disp.feed.bus.on_connect(lambda: connects.__setitem__(0, connects[0] + 1))
-        if args.contended:  # after the display's threads exist: every thread of this process
-            hog = start_hog()
-            pin(0)
-        if args.cpu_quota:  # the display at a Pi core's pace (the engine is another process)
-            cg = CpuQuota(args.cpu_quota)
-            cg.add(0)
+        # after the display's threads exist: every thread of this process, at a Pi
+        # core's pace with --cpu-quota (the engine is another process)
+        contend.apply(0)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and disp.feed.board.view(time.time()).offline:
             disp.frame()
@@ -366,20 +354,16 @@ def main() -> None:
         result["display_reconnects"] = connects[0] - first_connects
         result["machine"] = (f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
                              f"GL {gl_renderer()}")
-        if args.cpu_scale is not None:
-            scale = pi_scale(args.cpu_scale)
-            result.update(scale)
-            result.update(scaled(result, scale, ("call_to_screen_p50_ms", "call_to_screen_p99_ms")))
+        result.update(contend.estimates(result, ("call_to_screen_p50_ms", "call_to_screen_p99_ms")))
     finally:
-        stop_hog(hog)
+        contend.stop_hog()
         if disp is not None:  # before the broker: its going away is not a lost connection
             disp.feed.stop()
         client.stop()
         engine.terminate()
         engine.wait(10)
         broker.stop()
-        if cg is not None:
-            cg.close()
+        contend.close()
     if args.json:
         print(json.dumps(result))
     else:

@@ -79,13 +79,21 @@ class Balancer:
         return hit
 
     # ------------------------------------------------------------ measures --
-    def clearing_min(self, line: str) -> float:
+    def clearing_min(self, line: str, opened: set[str] | None = None) -> float:
+        """``opened``: the open windows, when the caller measures many lines at once."""
         e = self.e
         n = e.routing.waiting_by_line.get(line, 0)
         if not n:
             return 0.0
-        staffed = sum(1 for w in e.routing.servers.get(line, ()) if e.windows[w].status == "open")
+        servers = e.routing.servers.get(line, ())
+        if opened is None:
+            staffed = sum(1 for w in servers if e.windows[w].status == "open")
+        else:
+            staffed = len(opened.intersection(servers))
         return n * e.estimator.handle_min(line) / max(1, staffed)
+
+    def opened(self) -> set[str]:
+        return {wid for wid, w in self.e.windows.items() if w.status == "open"}
 
     def own_clearing_min(self, wid: str) -> float:
         """How long the window's own (configured) lines would keep it busy."""
@@ -110,7 +118,8 @@ class Balancer:
 
     def imbalance(self) -> float:
         """max ÷ mean clearing time over lines with someone waiting (1.0 = even)."""
-        vals = [self.clearing_min(line) for line, n in self.e.routing.waiting_by_line.items() if n]
+        opened = self.opened()
+        vals = [self.clearing_min(line, opened) for line, n in self.e.routing.waiting_by_line.items() if n]
         if not vals:
             return 1.0
         mean = sum(vals) / len(vals)
@@ -173,7 +182,8 @@ class Balancer:
         lent_to: dict[str, int] = {}
         for wid, _ in self.loans:
             lent_to[wid] = lent_to.get(wid, 0) + 1
-        clearing = {line: self.clearing_min(line) for line, n in e.routing.waiting_by_line.items() if n}
+        opened = self.opened()
+        clearing = {line: self.clearing_min(line, opened) for line, n in e.routing.waiting_by_line.items() if n}
         for wc in e.cfg.windows:
             if wc.kind != "comprehensive" or not wc.authorised or e.windows[wc.id].status != "open":
                 continue

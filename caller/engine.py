@@ -18,6 +18,7 @@ whether the handler checked everything first or not (docs/design.md).
 from __future__ import annotations
 
 import hmac
+from bisect import bisect_left, insort
 import logging
 import secrets
 from collections import Counter, deque
@@ -66,6 +67,7 @@ class Engine:
         self.shape = forecast.Shape(self.routing)
         self.balancer = Balancer(self)
         self.estimate_errors: list[float] = []  # today's (actual − estimate) minutes, for the stat
+        self.estimate_abs: list[float] = []  # their sizes, sorted as they come (the summary's quantiles)
         self.estimate_inside = 0  # of them, how many fell inside the printed range
         self.recent: dict[str, deque[m.CallEntry]] = {
             z.id: deque(maxlen=cfg.queue.board_recent) for z in cfg.zones}
@@ -106,7 +108,7 @@ class Engine:
         outer = (self.ch, self._dirty_t, self._dirty_w)
         self.ch, self._dirty_t, self._dirty_w = Changes(), {}, set()
         self.events, self._undo, self._saved = [], [], {}
-        stats, qseq = self.stats.copy(), self._qseq
+        stats, qseq = dict(self.stats), self._qseq  # a plain dict copies in C; a Counter's copy is Python
         try:
             data = self._handlers[op](self, ident, req, now)
         except BaseException as exc:
@@ -125,13 +127,13 @@ class Engine:
         self._undo, self._saved = [], {}
         return Outcome(data=data, events=self.events, changes=cmd)
 
-    def _rollback(self, stats: Counter, qseq: int) -> None:
+    def _rollback(self, stats: dict, qseq: int) -> None:
         for step in reversed(self._undo):
             step()
         for rec, before in self._saved.values():
             for f in rec.__struct_fields__:
                 setattr(rec, f, getattr(before, f))
-        self.stats, self._qseq = stats, qseq
+        self.stats, self._qseq = Counter(stats), qseq
         self.events, self._undo, self._saved = [], [], {}
 
     def edit(self, rec: Any) -> Any:
@@ -243,6 +245,7 @@ class Engine:
         self.balancer.clear()
         self.balancer.moves_today = 0
         self.estimate_errors.clear()
+        self.estimate_abs.clear()
         self.estimate_inside = 0
         self.by_kiosk.clear()
         self.by_phone.clear()
@@ -414,12 +417,14 @@ class Engine:
         actual = (now - t.issued_at) / 60.0
         inside = (t.est_lo_min or 0) <= actual <= (t.est_hi_min if t.est_hi_min is not None else t.est_min)
         self.estimate_errors.append(actual - t.est_min)
+        insort(self.estimate_abs, abs(actual - t.est_min))
         self.estimate_inside += inside
         self._undo.append(lambda: self._unjudge(inside))
         self.ch.estimate_stat = True
 
     def _unjudge(self, inside: bool) -> None:
-        self.estimate_errors.pop()
+        x = abs(self.estimate_errors.pop())
+        del self.estimate_abs[bisect_left(self.estimate_abs, x)]
         self.estimate_inside -= inside
 
     def new_ticket(self, ident: str, service: str, klass: str, lang: str, now: float,
@@ -580,10 +585,9 @@ class Engine:
         return views.summary(self, now)
 
     def zones_of_lines(self, lines: set[str]) -> set[str]:
-        zones = set()
+        zones: set[str] = set()
         for line in lines:
-            for wid in self.routing.servers.get(line, []):
-                zones.add(self.cfg.window(wid).zone)
+            zones |= self.routing.zones_of(line)
         return zones
 
     def windows_of_lines(self, lines: set[str]) -> set[str]:

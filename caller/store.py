@@ -36,6 +36,7 @@ from .daystats import Presence
 from .effects import Changes
 from .form_records import FormsPurge, ProfileDrop, ProfileRow, TicketFormRow
 from .model import Rating, Ticket, WindowRec
+from .reply_keys import ReplyKeys
 from .sms_rules import SmsRecord
 from .store_schema import V1 as SCHEMA  # noqa: F401  (the unversioned schema, for old-DB tests)
 from .store_schema import migrate
@@ -150,6 +151,9 @@ class Store:
         # start) must not bring it back
         self._purged_day, self._purged_ts = "", 0.0
         self.purges = 0  # purges that deleted something
+        # the idempotency keys the replies table may hold (filled at open): a new
+        # request's key, nearly always absent, is known absent without a query
+        self.reply_keys = ReplyKeys()
         self._db: sqlite3.Connection | None = None
         # a second connection for look-ups from other threads: with WAL a reader
         # never waits for the writer's fsync, and sees only what is committed
@@ -160,6 +164,8 @@ class Store:
         # a purge overwrites what it deletes, in the file and in the WAL
         self._db.execute("PRAGMA secure_delete=ON")
         migrate(self._db, cipher=self.cipher)
+        for key, day in self._db.execute("SELECT key, day FROM replies"):
+            self.reply_keys.add(key, day)
         if str(self.path) != ":memory:":
             self._rdb = sqlite3.connect(self.path, check_same_thread=False)
             self._rdb.execute("PRAGMA query_only=1")
@@ -292,6 +298,8 @@ class Store:
         return TicketFormRow(ticket=row[0], day=row[1], target=row[2], data=row[3]) if row else None
 
     def reply(self, key: str) -> bytes | None:
+        if not self.reply_keys.maybe(key):
+            return None
         row = self._reader().execute("SELECT data FROM replies WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
@@ -347,6 +355,8 @@ class Store:
                       else None, a.start)
                      for a, tid in ch.appointments])
             if replies:
+                for key, day, _ in replies:  # known before written: a look-up never misses it
+                    self.reply_keys.add(key, day)
                 db.executemany("INSERT OR IGNORE INTO replies (key, day, data) VALUES (?,?,?)", replies)
             for rec in records:
                 keyed = _KEYED.get(type(rec))
@@ -363,6 +373,7 @@ class Store:
     def prune_replies(self, before_day: str) -> None:
         """Idempotency records are needed for retries, not forever."""
         self.db.execute("DELETE FROM replies WHERE day < ?", (before_day,))
+        self.reply_keys.forget_before(before_day)
 
     def purge_personal(self, before_day: str, before_ts: float) -> int:
         """Delete the phones and form data of tickets and SMS of days before

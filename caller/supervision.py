@@ -93,34 +93,54 @@ class Supervision:
 
     # ------------------------------------------------------------ measures --
     def readings(self, engine: Engine, now: float) -> list[Reading]:
+        """The readings that can change something this tick: those over their
+        threshold, and those of the alerts raised now (which may clear).  Any
+        other reading — under its threshold, no alert — would leave everything
+        as it is, so none is made: a tick of a 1,000-window hall costs the
+        windows' few comparisons, not thousands of readings to judge."""
         s = engine.cfg.supervision
         r = s.clear_ratio
+        raised: dict[str, set[str]] = {}  # kind → subjects with an alert up
+        for a in self.raised.values():
+            raised.setdefault(a.kind, set()).add(a.subject)
         out: list[Reading] = []
+
+        def read(kind: str, subject: str, value: float, threshold: float, over: bool, under: bool) -> None:
+            if over or subject in raised.get(kind, ()):
+                out.append(Reading(kind, subject, value, threshold, over, under))
+
         for line, n in engine.routing.waiting_by_line.items():
             if line.startswith("@") or not n:
                 continue  # a ticket sent to one window waits in that window's line: its window's alerts
             oldest = engine.routing.oldest(line)
             wait = (now - oldest) / 60.0 if oldest is not None else 0.0
-            out.append(Reading("long_wait", line, round(wait, 1), s.long_wait_minutes,
-                               wait >= s.long_wait_minutes, wait < s.long_wait_minutes * r))
-            out.append(Reading("long_queue", line, n, s.long_queue, n >= s.long_queue, n < s.long_queue * r))
+            read("long_wait", line, round(wait, 1), s.long_wait_minutes,
+                 wait >= s.long_wait_minutes, wait < s.long_wait_minutes * r)
+            read("long_queue", line, n, s.long_queue, n >= s.long_queue, n < s.long_queue * r)
         in_hours = engine.cfg.service_hours.is_open(local_dt(now, engine.tz))
+        waiting_for = engine.routing.waiting_for_window
+        idle_since = self.idle_since
+        paused_up, idle_up = raised.get("paused", ()), raised.get("idle", ())
         for wc in engine.cfg.windows:
-            w = engine.windows.get(wc.id)
+            wid = wc.id
+            w = engine.windows.get(wid)
             if w is None:
                 continue
-            paused = (now - w.since) / 60.0 if in_hours and w.status == "paused" else 0.0
-            out.append(Reading("paused", wc.id, round(paused, 1), s.paused_minutes,
-                               paused >= s.paused_minutes, paused == 0.0))
-            idle = in_hours and w.status == "open" and w.current is None and \
-                engine.routing.waiting_for_window(wc.id) > 0
+            status = w.status if in_hours else "closed"  # out of hours nobody is paused or idle
+            # a window neither paused, nor idle, nor with an alert up reads 0 and "under"
+            # on both measures: nothing to judge (the common case, kept cheap)
+            if status == "paused" or wid in paused_up:
+                paused = (now - w.since) / 60.0 if status == "paused" else 0.0
+                read("paused", wid, round(paused, 1), s.paused_minutes, paused >= s.paused_minutes,
+                     paused == 0.0)
+            idle = status == "open" and w.current is None and waiting_for(wid) > 0
             if idle:
-                self.idle_since.setdefault(wc.id, now)
-            else:
-                self.idle_since.pop(wc.id, None)
-            minutes = (now - self.idle_since[wc.id]) / 60.0 if idle else 0.0
-            out.append(Reading("idle", wc.id, round(minutes, 1), s.idle_minutes, minutes >= s.idle_minutes,
-                               not idle))
+                since = idle_since.setdefault(wid, now)
+            elif wid in idle_since:
+                del idle_since[wid]
+            if idle or wid in idle_up:
+                minutes = (now - since) / 60.0 if idle else 0.0
+                read("idle", wid, round(minutes, 1), s.idle_minutes, minutes >= s.idle_minutes, not idle)
         index = engine.balancer.imbalance()
         out.append(Reading("imbalance", "hall", index, s.imbalance, index >= s.imbalance,
                            index < s.imbalance * r))

@@ -31,20 +31,20 @@ def window_state(e: Engine, wid: str, now: float) -> m.WindowState:
 
 def zone_board(e: Engine, zone: str, now: float) -> m.ZoneBoard:
     current = []
-    for wc in e.cfg.windows:
-        if wc.zone != zone:
-            continue
-        t = e.tickets.get(e.windows[wc.id].current or "")
+    tickets, windows, numbers = e.tickets, e.windows, e.routing.number_of
+    for wid in e.routing.zone_windows.get(zone, ()):
+        cur = windows[wid].current
+        t = tickets.get(cur) if cur else None
         if t is not None and t.state in ACTIVE:
-            current.append(m.CallEntry(ticket=t.id, number=t.number, window=wc.id,
-                                       window_number=wc.number, matter=t.matter or t.bundle,
+            current.append(m.CallEntry(ticket=t.id, number=t.number, window=wid,
+                                       window_number=numbers[wid], matter=t.matter or t.bundle,
                                        at=t.called_at or now, recall=t.recalls))
     return m.ZoneBoard(zone=zone, current=current, recent=list(e.recent[zone]), at=now)
 
 
 def zone_waiting(e: Engine, zone: str, now: float) -> m.ZoneWaiting:
     groups = {g: n for (z, g), n in e.waiting_zone_group.items() if z == zone and n > 0}
-    windows = {wc.id: e.routing.waiting_for_window(wc.id) for wc in e.cfg.windows if wc.zone == zone}
+    windows = e.routing.waiting_in_zone(zone)
     return m.ZoneWaiting(zone=zone, groups=dict(sorted(groups.items())), total=sum(groups.values()),
                          windows=windows, at=now)
 
@@ -64,7 +64,7 @@ def estimate_error(e: Engine) -> dict:
     errs = e.estimate_errors
     if not errs:
         return {}
-    ab = sorted(abs(x) for x in errs)
+    ab = e.estimate_abs  # kept sorted by the engine: a late day's thousands are not sorted per summary
     return dict(estimate_n=len(errs),
                 estimate_median_abs_err_min=round(_quantile(ab, 0.5), 1),
                 estimate_p90_abs_err_min=round(_quantile(ab, 0.9), 1),

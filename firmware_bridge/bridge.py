@@ -204,9 +204,11 @@ class Bridge:
                     moved.append((wid, self._states.get(wid)))
         for wid, state in moved:
             if state is not None:  # before its state: nothing to draw the count on yet
-                self._show(wid, state)
+                self._show(wid, state, count_only=True)
 
-    def _show(self, wid: str, state) -> None:
+    def _show(self, wid: str, state, count_only: bool = False) -> None:
+        """``count_only``: only the waiting count changed: devices that do not show it
+        are left alone (not even formatted)."""
         now = self.clock.now()
         waiting = self._waiting.get(wid, 0)
         for d in self._by_window.get(wid, []):
@@ -214,6 +216,8 @@ class Bridge:
             if drv is None:
                 continue
             if d.kind == "ledbar":
+                if count_only and not self._leds[d.id].shows_waiting:
+                    continue
                 view = self._leds[d.id].render(state, now, self.out_of_service, waiting)
                 urgent = self._changed(d.id, view, lambda v: (v.lines[0], v.flash_s > 0))
             elif d.kind == "keypad":

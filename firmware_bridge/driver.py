@@ -40,6 +40,7 @@ log = logging.getLogger("firmware_bridge.driver")
 
 TURNAROUND_MS = 25.0     # device's reply latency we allow for, beside wire time
 MAX_REPLY_BYTES = 32
+QUIET = object()  # the reply was exactly the driver's ``quiet_reply``: nothing to interpret
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,13 @@ class Slot:
     sent_at: float = -1e9           # last view sent (for coalescing non-urgent ones)
     gen: int = 0                    # schedule generation: older heap entries are stale
     stats: dict = field(default_factory=lambda: {"tx": 0, "retries": 0, "timeouts": 0, "events": 0})
+    # plain attributes, not properties: read several times per transaction
+    id: str = field(init=False)
+    polled: bool = field(init=False)
 
-    @property
-    def id(self) -> str:
-        return self.cfg.id
-
-    @property
-    def polled(self) -> bool:
-        return self.cfg.kind in ("keypad", "evaluator")
+    def __post_init__(self) -> None:
+        self.id = self.cfg.id
+        self.polled = self.cfg.kind in ("keypad", "evaluator")
 
 
 class BusDriver:
@@ -93,6 +93,12 @@ class BusDriver:
         self._rr = 0
         self._dirty: dict[str, tuple[bool, int]] = {}  # device id → (urgent, order) of pending views
         self._dirty_seq = itertools.count()
+        # the pending views by when they may go, so a pick never walks them all (with
+        # 100 keypads' waiting counts held back by `coalesce_ms`, a walk per transaction
+        # was half the line's CPU): ready ones by (not urgent, order), held-back ones by
+        # release time; an entry whose (urgent, order) is no longer _dirty's is stale
+        self._ready: list[tuple[bool, int, str]] = []
+        self._held: list[tuple[float, int, str]] = []
         # by due time (line thread only), O(log n) per pick: keypad/evaluator polls, and
         # the rest (LED keepalives, probes of silent devices); the two take turns, so
         # 100 LED keepalives falling due together never stall the keypads
@@ -103,7 +109,11 @@ class BusDriver:
         for s in self._order:
             self.schedule(s, 0.0)
         self._lock = threading.Lock()
-        self._wake = threading.Event()
+        # a wake-up pending = this raw lock released; the loop sleeps in acquire(timeout)
+        # (one C call, where an Event's wait and clear cost ~10 µs of Python per sleep,
+        # and the loop sleeps between most polls)
+        self._wake = threading.Lock()
+        self._wake.acquire()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._port_backoff = Backoff(0.5, cap)
@@ -128,8 +138,25 @@ class BusDriver:
             if view != slot.confirmed:
                 prev = self._dirty.get(device_id)
                 if prev is None or (urgent and not prev[0]):
-                    self._dirty[device_id] = (urgent, next(self._dirty_seq))
-        self._wake.set()
+                    self._mark_dirty_locked(slot, urgent)
+        self._kick()
+
+    def _mark_dirty_locked(self, slot: Slot, urgent: bool) -> None:
+        order = next(self._dirty_seq)
+        self._dirty[slot.id] = (urgent, order)
+        if urgent:
+            heapq.heappush(self._ready, (False, order, slot.id))
+        else:
+            # a waiting count changes at every keypad whenever any window calls:
+            # at most one such update per device per `coalesce_ms`
+            heapq.heappush(self._held, (slot.sent_at + self.line.coalesce_ms / 1000.0, order, slot.id))
+
+    def _kick(self) -> None:
+        """Wake the line loop (any thread)."""
+        try:
+            self._wake.release()
+        except RuntimeError:
+            pass  # already pending
 
     def start(self) -> None:
         self._stop.clear()
@@ -138,7 +165,7 @@ class BusDriver:
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
+        self._kick()
         if self._thread:
             self._thread.join(5)
         self.link.close()
@@ -173,6 +200,13 @@ class BusDriver:
     def probe_request(self, slot: Slot) -> bytes:
         raise NotImplementedError
 
+    def quiet_reply(self, slot: Slot, request: bytes) -> bytes | None:
+        """The exact bytes of the reply that says nothing new to ``request`` (a poll's
+        "no key"), or None.  Most of a line's transactions are such polls; a reply
+        equal to these bytes is taken as read without parsing it (then
+        ``handle_reply`` is not called: the reply must leave nothing to do)."""
+        return None
+
     def is_reply(self, slot: Slot, request: bytes, msg) -> bool:
         raise NotImplementedError
 
@@ -195,8 +229,7 @@ class BusDriver:
                 log.exception("line %s: unexpected error", self.line.id)
                 delay = 0.5
             if delay > 0:
-                self._wake.wait(min(delay, 1.0))  # at least a beat a second for the watchdog
-                self._wake.clear()
+                self._wake.acquire(True, min(delay, 1.0))  # at least a beat a second for the watchdog
         sdnotify.unwatch(beat)
 
     def step(self) -> float:
@@ -227,7 +260,14 @@ class BusDriver:
         if isinstance(job, float):
             return job
         slot, kind = job
-        self._do(slot, kind, now)
+        gen = slot.gen
+        try:
+            self._do(slot, kind, now)
+        except BaseException:
+            if kind != "update" and slot.gen == gen:
+                with self._lock:
+                    self.schedule(slot, now + 1.0)  # safety net: a bug must not unpoll a device
+            raise
         return 0.0
 
     def schedule(self, slot: Slot, at: float) -> None:
@@ -251,31 +291,43 @@ class BusDriver:
     def _redirty_locked(self, slot: Slot) -> None:
         """After ``confirmed`` was forgotten (reopen, reboot): its view is due again, urgently."""
         if slot.desired is not None and slot.confirmed is None:
-            self._dirty[slot.id] = (True, next(self._dirty_seq))
+            self._mark_dirty_locked(slot, True)
 
     def _pick(self, now: float):
         with self._lock:
             # 1. views to send to devices that are (or may be) there: urgent first, then FIFO
-            best = None
             held = 3600.0
-            gap = self.line.coalesce_ms / 1000.0
-            for dev_id, (urgent, order) in list(self._dirty.items()):
-                s = self.slots[dev_id]
-                if s.desired is None or s.desired == s.confirmed:
-                    del self._dirty[dev_id]
-                    continue
-                if s.online is False:
-                    continue
-                if not urgent and now < s.sent_at + gap:
-                    # a waiting count changes at every keypad whenever any window calls:
-                    # send at most one such update per device per `coalesce_ms`
-                    held = min(held, s.sent_at + gap - now)
-                    continue
-                key = (not urgent, order)
-                if best is None or key < best[0]:
-                    best = (key, s)
-            if best is not None:
-                return best[1], "update"
+            if self._dirty:
+                dirty, ready, hq = self._dirty, self._ready, self._held
+                gap = self.line.coalesce_ms / 1000.0
+                while hq and hq[0][0] <= now:
+                    _, order, dev_id = heapq.heappop(hq)
+                    release = self.slots[dev_id].sent_at + gap  # it may have been sent since marked
+                    if release <= now:
+                        heapq.heappush(ready, (True, order, dev_id))
+                    else:
+                        heapq.heappush(hq, (release, order, dev_id))
+                while ready:
+                    _, order, dev_id = ready[0]
+                    entry = dirty.get(dev_id)
+                    if entry is None or entry[1] != order:
+                        heapq.heappop(ready)  # sent, or superseded by a newer entry
+                        continue
+                    s = self.slots[dev_id]
+                    if s.desired is None or s.desired == s.confirmed:
+                        heapq.heappop(ready)
+                        del dirty[dev_id]
+                        continue
+                    if s.online is False:
+                        # stays in _dirty; it is marked again when the device answers
+                        heapq.heappop(ready)
+                        continue
+                    return s, "update"
+                if hq:
+                    held = hq[0][0] - now
+            else:
+                self._ready.clear()
+                self._held.clear()
             # 2. the poll due first, or a keepalive / probe: turn about when both are due
             poll, wait_p = self._peek(self._due_polls, now)
             other, wait_o = self._peek(self._due_other, now)
@@ -287,7 +339,7 @@ class BusDriver:
                 s = None
             if s is not None:
                 heapq.heappop(self._due_polls if s is poll else self._due_other)
-                self.schedule(s, now + 1.0)  # safety net; _do reschedules it properly
+                s.gen += 1  # out of the heaps until _do (or step's safety net) schedules it
                 return s, ("poll" if s.polled and s.online is not False else "probe")
             soonest = min(wait_p, wait_o)
             if self._port_retry_at > now:
@@ -323,14 +375,20 @@ class BusDriver:
                 slot.sent_at = now
             if slot.online is False:
                 slot.confirmed = None  # it may have been power-cycled: show it the state again
+                slot.backoff.reset()
             slot.online = True
-            slot.backoff.reset()
             self.schedule(slot, now + (self.line.poll_interval_ms / 1000.0 if slot.polled
                                        else self.keepalive_s))
-        events = self.handle_reply(slot, kind, reply)
-        with self._lock:
-            self._redirty_locked(slot)
-        self._announce(slot, True, "answering")
+            if reply is QUIET:
+                self._redirty_locked(slot)
+        if reply is QUIET:
+            events = ()
+        else:
+            events = self.handle_reply(slot, kind, reply)
+            with self._lock:
+                self._redirty_locked(slot)
+        if slot.announced is not True:
+            self._announce(slot, True, "answering")
         for ev in events:
             slot.stats["events"] += 1
             try:
@@ -340,6 +398,7 @@ class BusDriver:
 
     def _transact(self, slot: Slot, request: bytes):
         timeout = self._timeout(request)
+        quiet = self.quiet_reply(slot, request)
         for attempt in range(1 + self.line.retries):
             if attempt:
                 slot.stats["retries"] += 1
@@ -354,6 +413,8 @@ class BusDriver:
                 data = self.link.read(left)
                 if not data:
                     continue
+                if data == quiet and not self._parser.pending:
+                    return QUIET
                 for msg in self.parse(data):
                     if self.is_reply(slot, request, msg):
                         return msg

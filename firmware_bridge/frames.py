@@ -192,6 +192,11 @@ class FrameParser:
     def reset(self) -> None:
         self._buf.clear()
 
+    @property
+    def pending(self) -> int:
+        """Bytes held back until the rest of their frame comes."""
+        return len(self._buf)
+
 
 # ------------------------------------------------------------ payloads ---
 

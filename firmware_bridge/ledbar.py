@@ -63,6 +63,12 @@ class LedPresenter:
         self._ticket: str | None = None
         self._recalls = 0
         self._flash_until = 0.0
+        # whether a new waiting count can change what the bar shows: with the default
+        # texts a one-line bar never shows it, and a count that moves at every call in
+        # the zone need not be formatted for each of its bars
+        t = texts
+        shown = [t.call, t.serving, t.idle, t.paused, t.closed] + ([t.second_line] if device.rows >= 2 else [])
+        self.shows_waiting = any("{waiting" in tmpl for tmpl in shown)
 
     def render(self, state, now: float, out_of_service: bool = False, waiting: int = 0) -> LedView:
         """``state`` is a :class:`hall.messages.WindowState` (or None: nothing known yet);

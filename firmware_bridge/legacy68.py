@@ -133,6 +133,11 @@ class LegacyParser:
     def reset(self) -> None:
         self._buf.clear()
 
+    @property
+    def pending(self) -> int:
+        """Bytes held back until the rest of their frame comes."""
+        return len(self._buf)
+
 
 def legacy_level(key: int) -> int | None:
     """The evaluator's key byte → our level (5 = 非常满意); None for timeout.

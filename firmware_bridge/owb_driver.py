@@ -37,6 +37,9 @@ class OwbDriver(BusDriver):
         # A random start keeps a restarted bridge from matching the device's cache.
         self._seqs = {s.id: random.randrange(16) for s in self._order}
         self._warned: set[tuple[str, str]] = set()
+        # a plain poll (nothing to acknowledge) and its "no key" ACK, per device and
+        # sequence number, built once: most of a line's traffic is these 16 pairs
+        self._plain_polls: dict[str, list[tuple[bytes, bytes] | None]] = {s.id: [None] * 16 for s in self._order}
 
     def _frame(self, slot: Slot, cmd: int, payload: bytes = b"") -> bytes:
         seq = self._seqs[slot.id] = (self._seqs[slot.id] + 1) & 0x0F
@@ -56,7 +59,22 @@ class OwbDriver(BusDriver):
         raise TypeError(f"no OWB request for {type(view).__name__}")
 
     def poll_request(self, slot: Slot) -> bytes:
-        return self._frame(slot, F.POLL, bytes((slot.pending_ack,)))
+        if slot.pending_ack:
+            return self._frame(slot, F.POLL, bytes((slot.pending_ack,)))
+        seq = self._seqs[slot.id] = (self._seqs[slot.id] + 1) & 0x0F
+        pair = self._plain_polls[slot.id][seq]
+        if pair is None:
+            a = slot.cfg.address
+            pair = self._plain_polls[slot.id][seq] = (
+                F.encode(a, F.POLL, b"\x00", seq=seq), F.encode(a, F.ACK, b"\x00", seq=seq, reply=True))
+        return pair[0]
+
+    def quiet_reply(self, slot: Slot, request: bytes) -> bytes | None:
+        """ACK with no flags to a plain poll: no key, not blank since power-up."""
+        if request[3] != F.POLL or request[5] != 0:
+            return None
+        pair = self._plain_polls[slot.id][request[2] & 0x0F]
+        return pair[1] if pair is not None and pair[0] == request else None
 
     def probe_request(self, slot: Slot) -> bytes:
         return self._frame(slot, F.PING)

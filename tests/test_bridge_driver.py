@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from firmware_bridge import frames as F
 from firmware_bridge.driver import KeyEvent
 from firmware_bridge.evaluator import IDLE, PromptView
 from firmware_bridge.fakes import (FakeEvaluator, FakeKeypad, FakeLedBar, FakeLegacyEvaluator,
@@ -360,3 +361,74 @@ def test_wrong_kind_of_device_at_an_address_is_reported_once(rig, caplog):
     assert more_tx(r, "led-W1", 3)  # more keepalives
     assert sum("answers as a keypad" in m for m in caplog.messages) == 1
     assert sum("refused a request" in m for m in caplog.messages) == 1  # the LED text, NAKed once
+
+
+def test_a_plain_poll_and_its_quiet_ack_are_the_protocol_bytes(rig):
+    """Plain polls are built once per device and sequence number, and a reply equal to
+    the "no key" ACK is taken without parsing: both must be the very bytes a keypad
+    speaks (the fake and the reference firmware), for every sequence number."""
+    from tests.test_bridge_frames import _firmware_proto
+    fw = _firmware_proto()
+    r = rig()
+    r.add(FakeKeypad(9), "kp", "keypad")
+    drv = OwbDriver(r.line, r.devs, SerialLink(r.line.port, r.line.baud), on_event=r.events.append,
+                    on_availability=lambda *a: None)
+    slot = drv.slots["kp"]
+    fake = FakeKeypad(9)
+    fake.fresh = False  # has been shown its state: no flag in its ACK
+    chip = fw.Device(9, fw.KIND_KEYPAD)
+    chip.fresh = False
+    seen = set()
+    for _ in range(40):  # every sequence number, and each again from the cache
+        req = drv.poll_request(slot)
+        seq = req[2] & 0x0F
+        seen.add(seq)
+        assert req == F.encode(9, F.POLL, b"\x00", seq=seq)
+        quiet = drv.quiet_reply(slot, req)
+        assert quiet == fake.handle(F.decode(req)) == bytes(chip.handle(9, seq, F.POLL, b"\x00"))
+    assert len(seen) == 16
+    slot.pending_ack = 7  # a poll that acknowledges a key is built afresh, and has no quiet reply
+    req = drv.poll_request(slot)
+    assert req == F.encode(9, F.POLL, b"\x07", seq=req[2] & 0x0F)
+    assert drv.quiet_reply(slot, req) is None
+    assert drv.quiet_reply(slot, drv.probe_request(slot)) is None
+
+
+def test_a_held_waiting_count_goes_out_once_its_time_comes(rig):
+    r = rig(coalesce_ms=2000)
+    kp = r.add(FakeKeypad(2), "kp", "keypad")
+    led = r.add(FakeLedBar(1), "led", "ledbar")
+    r.start()
+    r.driver.set_view("kp", KeypadView("open", 1, "A001"), urgent=True)
+    assert wait(lambda: kp.display == ("open", 1, "A001"))
+    shows = sum(1 for f in kp.frames if f[3] == F.KEYPAD_SHOW)
+    for n in range(2, 12):
+        r.driver.set_view("kp", KeypadView("open", n, "A001"))
+        r.driver.set_view("led", LedView((f"A00{n % 10} 请到5号窗口",)), urgent=True)  # calls elsewhere
+    assert wait(lambda: kp.display == ("open", 11, "A001"))
+    assert wait(lambda: led.lines == ["A001 请到5号窗口"])
+    # the ten counts came within 2 s of the last update: one frame, the newest count
+    assert sum(1 for f in kp.frames if f[3] == F.KEYPAD_SHOW) - shows == 1
+
+
+def test_a_bug_while_building_a_poll_does_not_stop_the_device_being_polled(rig, caplog):
+    """A pick takes the device out of the schedule until its transaction reschedules it;
+    when the transaction raises first, it is put back (else the keypad is never polled again)."""
+    caplog.set_level(logging.ERROR, "firmware_bridge")
+    r = rig()
+    kp = r.add(FakeKeypad(2), "kp", "keypad")
+    r.start()
+    assert wait(lambda: ("kp", True) in r.avail)
+    real = r.driver.poll_request
+    failed = []
+
+    def buggy(slot):
+        if not failed:
+            failed.append(slot.id)
+            raise RuntimeError("a bug")
+        return real(slot)
+    r.driver.poll_request = buggy
+    assert wait(lambda: failed)
+    kp.press("next")
+    assert wait(lambda: [e.key for e in r.events] == ["next"])
+    assert any("unexpected error" in m for m in caplog.messages)

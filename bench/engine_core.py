@@ -1,0 +1,328 @@
+"""The engine's core without network: `python bench/engine_core.py --json`.
+
+bench/engine.py measures the whole engine through mosquitto, where the
+machine's load moves every wall-clock figure.  This one runs the same
+1,000-window hall (``bench/engine.py``'s ``big_hall``) in one process and one
+thread: a :class:`caller.service.CallerService` with a bus that is never
+started, the store on a real SQLite file (WAL, synchronous=FULL), the door's
+``_answer_once`` → ``_seal`` → the committer's ``write`` for each batch,
+exactly the path of a request in the engine, minus the MQTT client and the
+thread hand-offs.  Emitted payloads are encoded (``m.encode``), as the bus
+would, but not sent.  Time is a manual clock: issues at ``--rate`` a second of
+the hall's day (in service hours unless ``--evening``), the core's tick every
+second and the waiting counts' flush every half second of it, as the shell
+does.
+
+It reports the CPU time of the process (``time.process_time``: what the
+machine's load does not change, unlike latencies) per operation:
+
+- ``issue_us``        one issue alone in its batch (what 500 issues/s offered
+                      mostly is): door, core, extensions, views, commit
+- ``issue_batch16_us``one issue in a batch of 16 (the closed loop's shape)
+- ``call_us``         one `next` alone in its batch, all windows logged in
+- ``tick_ms``         the periodic duties (core tick, extensions: supervision…)
+- ``flush_ms``        the waiting counts of the zones that changed, rendered
+- ``commit_us``       of ``issue_us``, the store's commit (SQLite, fsync), which
+                      the engine runs in its committer thread, not its loop
+- ``issue_forecast_us`` of ``issue_us``, the waiting forecast of the reply
+                      (``caller/forecast.py``'s ``position``)
+- ``cpu_us_per_issue_at_rate``
+                      (rate × issue + tick + 2 × flush) / rate: the CPU one
+                      issue costs at ``--rate`` issues/s (bench/engine.py's
+                      ``cpu_us_per_issue`` measures this through the network)
+
+``--profile FILE`` writes a cProfile of the issue and call phases (read it
+with ``python -m pstats FILE``); ``--top N`` prints the N costliest
+functions by own time.  ``--quick`` proves it runs (CI); its figures mean
+nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import gc
+import json
+import logging
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from engine import big_hall, machine  # noqa: E402  (bench/engine.py: the same hall)
+
+from caller import forecast  # noqa: E402
+from caller.service import CallerService  # noqa: E402
+from hall import messages as m  # noqa: E402
+from hall.bus import BusSettings  # noqa: E402
+from hall.clock import ManualClock  # noqa: E402
+from hall.config import parse_config  # noqa: E402
+from hall.crypto import DataCipher, new_key, use_fresh_key  # noqa: E402
+from hall.topics import REGISTRY, Parsed  # noqa: E402
+
+
+class _Unstarted:
+    """The bus of an engine that is never connected: subscriptions are noted, nothing is sent."""
+
+    def subscribe(self, *a: Any, **k: Any) -> None:
+        pass
+
+    def publish(self, *a: Any, **k: Any) -> None:
+        raise AssertionError("the core harness publishes nothing")
+
+
+class Core:
+    """One engine's core, store and extensions, driven by hand in this thread."""
+
+    def __init__(self, windows: int, work: Path, start: float, rate: float):
+        cfg = parse_config(big_hall("core", windows), "bench")
+        self.clock = ManualClock(start)
+        self.svc = CallerService(cfg, work / "core.sqlite", BusSettings(), clock=self.clock,
+                                 bus=_Unstarted(), cipher=DataCipher(new_key()))  # type: ignore[arg-type]
+        self.svc._load()
+        self.sent = 0
+        self.svc._emit = self._emit  # type: ignore[method-assign]
+        self.step = 1.0 / rate
+        self._next_tick = start + 1.0
+        self._next_flush = start + 0.5
+        self.tick_cpu: list[float] = []  # CPU seconds of each tick, of each flush
+        self.flush_cpu: list[float] = []
+        self.commit_s = 0.0
+        self.n = 0
+        self.spec_issue = REGISTRY["kiosk.request.issue"]
+        self.spec_next = REGISTRY["window.request.next"]
+        self.spec_login = REGISTRY["window.request.login"]
+        self.windows = windows
+
+    def _emit(self, spec: Any, ident: str, payload: Any) -> None:
+        """What the bus would do with it: encode (bytes pass as they are)."""
+        if not isinstance(payload, (bytes, bytearray)):
+            m.encode(payload)
+        self.sent += 1
+
+    def _commit(self, b: Any) -> None:
+        svc = self.svc
+        t0 = time.process_time()
+        work = svc._seal(b, self.clock.now())
+        t1 = time.process_time()
+        if work.writes():
+            svc._committer.write(work)
+        self.commit_s += time.process_time() - t1
+        self._seal_s = t1 - t0
+
+    def request(self, spec: Any, ident: str, body: dict, batch: list[tuple[Parsed, bytes]]) -> None:
+        self.n += 1
+        body = {"id": f"r{self.n}", **body}
+        batch.append((Parsed(spec, "core", ident), json.dumps(body).encode()))
+
+    def run(self, batch: list[tuple[Parsed, bytes]]) -> None:
+        """One batch through door → core → seal → commit; then whatever the
+        clock made due (tick, flush), as the shell's timer would."""
+        from caller.shell import Batch
+        svc = self.svc
+        b = Batch()
+        now = self.clock.now()
+        for parsed, payload in batch:
+            svc._answer_once(parsed, payload, now, b)
+        b.count = len(batch)
+        self._commit(b)
+        self.clock._t += self.step * len(batch)
+        self.due()
+
+    def due(self) -> None:
+        from caller.shell import Batch
+        svc, now = self.svc, self.clock.now()
+        if now >= self._next_tick:
+            self._next_tick += 1.0
+            t0 = time.process_time()
+            b = Batch()
+            svc._tick(b)
+            b.ticked = True
+            self._commit(b)
+            self.tick_cpu.append(time.process_time() - t0)
+        if now >= self._next_flush:
+            self._next_flush += 0.5
+            t0 = time.process_time()
+            svc._flush_waiting()
+            while svc._send_backlog():
+                pass
+            self.flush_cpu.append(time.process_time() - t0)
+
+    def issues(self, n: int, batch: int, first: int = 0) -> None:
+        for i in range(first, first + n, batch):
+            reqs: list[tuple[Parsed, bytes]] = []
+            for j in range(i, min(first + n, i + batch)):
+                self.request(self.spec_issue, f"L{j % 16}", {"matter": f"M{j % 100}"}, reqs)
+            self.run(reqs)
+
+    def login_all(self) -> None:
+        for w in range(self.windows):
+            reqs: list[tuple[Parsed, bytes]] = []
+            self.request(self.spec_login, f"W{w}", {"staff": f"S{w}"}, reqs)
+            self.run(reqs)
+
+    def calls(self, n: int, first: int = 0) -> None:
+        for i in range(first, first + n):
+            reqs: list[tuple[Parsed, bytes]] = []
+            self.request(self.spec_next, f"W{i % self.windows}", {}, reqs)
+            self.run(reqs)
+
+
+class Timed:
+    """CPU spent inside one function of the core (patched on its module while measured)."""
+
+    def __init__(self, module: Any, name: str):
+        self.module, self.name, self.real = module, name, getattr(module, name)
+        self.cpu, self.calls = 0.0, 0
+
+        def wrapper(*a: Any, **k: Any) -> Any:
+            t0 = time.process_time()
+            try:
+                return self.real(*a, **k)
+            finally:
+                self.cpu += time.process_time() - t0
+                self.calls += 1
+        setattr(module, name, wrapper)
+
+    def stop(self) -> None:
+        setattr(self.module, self.name, self.real)
+
+
+class GcPauses:
+    """The cyclic collector's pauses while it runs (a long one stalls every request behind it)."""
+
+    def __init__(self) -> None:
+        self.n = self.full = 0
+        self.longest = self.longest_full = 0.0
+        self._t0 = 0.0
+        gc.callbacks.append(self._cb)
+
+    def _cb(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+            return
+        d = time.perf_counter() - self._t0
+        self.n += 1
+        self.longest = max(self.longest, d)
+        if info["generation"] == 2:
+            self.full += 1
+            self.longest_full = max(self.longest_full, d)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._cb)
+
+
+def timed(fn: Callable[[], None]) -> float:
+    t0 = time.process_time()
+    fn()
+    return time.process_time() - t0
+
+
+def in_hours_start(evening: bool) -> float:
+    """A Wednesday of the hall's (Asia/Shanghai) week, 09:00 — or 21:00 with ``evening``."""
+    tz = dt.timezone(dt.timedelta(hours=8))
+    return dt.datetime(2026, 11, 25, 21 if evening else 9, 0, tzinfo=tz).timestamp()
+
+
+def measure(a: argparse.Namespace, work: Path, prof: cProfile.Profile | None) -> dict[str, Any]:
+    core = Core(a.windows, work, in_hours_start(a.evening), a.rate)
+    svc = core.svc
+    gc.collect()
+    gc.freeze()  # as the engine does after start-up
+    pauses = GcPauses()
+    # warm up: the first tickets of the day, every code path once
+    core.issues(a.warm, 1)
+    out: dict[str, Any] = {}
+
+    def phase(name: str, n: int, fn: Callable[[int, int], None]) -> None:
+        """``n`` operations in chunks of ``a.chunk``: the CPU per operation is the
+        median chunk's (a chunk the machine's load slowed weighs no more than
+        one); ticks and flushes are timed apart, as what they each cost."""
+        per_op, commit = [], []
+        t0, f0 = len(core.tick_cpu), len(core.flush_cpu)
+        for first in range(0, n, a.chunk):
+            k = min(a.chunk, n - first)
+            s = (sum(core.tick_cpu), sum(core.flush_cpu), core.commit_s)
+            if prof is not None:
+                prof.enable()
+            cpu = timed(lambda: fn(first, k))
+            if prof is not None:
+                prof.disable()
+            side = sum(core.tick_cpu) - s[0] + sum(core.flush_cpu) - s[1]
+            per_op.append((cpu - side) / k)
+            commit.append((core.commit_s - s[2]) / k)
+        out[f"{name}_us"] = round(statistics.median(per_op) * 1e6, 1)
+        out[f"{name}_us_min"] = round(min(per_op) * 1e6, 1)
+        out[f"{name}_commit_us"] = round(statistics.median(commit) * 1e6, 1)
+        ticks, flushes = core.tick_cpu[t0:], core.flush_cpu[f0:]
+        if ticks:
+            out[f"{name}_tick_ms"] = round(statistics.median(ticks) * 1e3, 2)
+            out[f"{name}_tick_ms_max"] = round(max(ticks) * 1e3, 2)
+        if flushes:
+            out[f"{name}_flush_ms"] = round(statistics.median(flushes) * 1e3, 2)
+            out[f"{name}_flush_ms_max"] = round(max(flushes) * 1e3, 2)
+
+    fc = Timed(forecast, "position")  # the waiting forecast of each issue's reply (caller/forecast.py)
+    phase("issue", a.n, lambda first, k: core.issues(k, 1, a.warm + first))
+    fc.stop()
+    out["issue_forecast_us"] = round(fc.cpu / max(1, fc.calls) * 1e6, 1)
+    phase("issue_batch16", a.n, lambda first, k: core.issues(k, 16, a.warm + a.n + first))
+    core.login_all()
+    phase("call", a.calls, lambda first, k: core.calls(k, first))
+    out["tick_ms"] = out.get("issue_tick_ms", 0.0)
+    out["flush_ms"] = out.get("issue_flush_ms", 0.0)
+    out["cpu_us_per_issue_at_rate"] = round(out["issue_us"] + (out["tick_ms"] + 2 * out["flush_ms"])
+                                            * 1e3 / a.rate, 1)
+    pauses.stop()
+    out["gc_pauses"], out["gc_max_ms"] = pauses.n, round(pauses.longest * 1e3, 2)
+    out["gc_full"], out["gc_full_max_ms"] = pauses.full, round(pauses.longest_full * 1e3, 2)
+    out["waiting_at_end"] = sum(svc.engine.routing.waiting_by_line.values())
+    out["messages_per_issue"] = round(core.sent / max(1, core.n), 2)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--windows", type=int, default=1000)
+    ap.add_argument("--n", type=int, default=3000, help="issues per phase")
+    ap.add_argument("--calls", type=int, default=2000)
+    ap.add_argument("--chunk", type=int, default=250, help="operations per timed chunk")
+    ap.add_argument("--warm", type=int, default=500, help="issues before measuring")
+    ap.add_argument("--rate", type=float, default=500.0, help="issues per second of the hall's clock")
+    ap.add_argument("--evening", action="store_true",
+                    help="run at 21:00 hall time (outside service hours) instead of 09:00")
+    ap.add_argument("--profile", type=Path, default=None, help="write a cProfile of the measured phases")
+    ap.add_argument("--top", type=int, default=0, help="print the N costliest functions (own time)")
+    ap.add_argument("--quick", action="store_true", help="a few seconds: proves it runs")
+    a = ap.parse_args()
+    if a.quick:
+        a.windows, a.n, a.calls, a.warm, a.rate, a.chunk = 50, 100, 50, 20, 100.0, 50
+    logging.basicConfig(level=logging.ERROR)
+    prof = cProfile.Profile(time.process_time) if (a.profile or a.top) else None  # CPU, not fsync waits
+    with tempfile.TemporaryDirectory(prefix="onewindow-core-") as tmp:
+        use_fresh_key(tmp)  # the forms extension reads the hall key as the engine would
+        load = [round(x, 2) for x in os.getloadavg()]
+        result = measure(a, Path(tmp), prof)
+    result.update(windows=a.windows, rate=a.rate, in_service_hours=not a.evening, machine=machine(),
+                  load_avg_before=load, load_avg_after=[round(x, 2) for x in os.getloadavg()],
+                  date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    if prof is not None:
+        if a.profile:
+            prof.dump_stats(a.profile)
+        if a.top:
+            pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(a.top)
+    print(json.dumps(result) if a.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
