@@ -8,6 +8,13 @@ Measured through a real mosquitto, with the display app built headless
                          call, or under it while an earlier call has its flash) and the
                          frame holding it has been drawn and flushed to GL; configured
                          as the app (30 fps, interrupt clock, paged notice).
+- cpu_ms_per_call        (--cost N) what a call costs the display's process in CPU, free of the
+                         machine's load: messages put straight into the display's inbox, each
+                         call followed for flash_seconds + 0.5 s (its blink included); median of
+                         the whole process (Kivy, the rasteriser's threads) and of the UI thread
+                         alone; cpu_ms_to_screen up to the frame that shows it, rasterised;
+                         frames_per_call, textures_per_call and texture_kpx_per_call (text
+                         rendered); idle_cpu_ms_per_s and idle_frames_per_s once nothing changes.
 - burst_calls_all_flashed  10 calls within 1 s (events and boards as the engine sends them),
                          first, on a quiet screen: the share of them seen flashing as the
                          big call on the drawn screen, in call order (1.0: none skipped).
@@ -97,7 +104,8 @@ class Display:
         from kivy.config import Config
         Config.set("graphics", "width", "1920")
         Config.set("graphics", "height", "1080")
-        Config.set("graphics", "maxfps", "30")  # as display/app.py
+        from display.app import render_settings
+        render_settings()  # frame rate and multisampling as the app
         from kivy.base import EventLoop
         EventLoop.ensure_window()
         from display.app import make_app
@@ -213,6 +221,92 @@ def soak(disp: Display, client: Bus, n: int, start: int) -> None:
         disp.wait_for(number)
 
 
+class RenderCounter:
+    """Frames drawn and label textures rendered (count and pixels) while it is on."""
+
+    def __init__(self):
+        from kivy.base import EventLoop
+        from kivy.core.text import Label as CoreLabel
+        self.frames = 0
+        self.textures = 0
+        self.texture_px = 0
+        EventLoop.window.bind(on_flip=self._flip)
+        cls, orig = CoreLabel, CoreLabel.refresh
+        counter = self
+
+        def refresh(label):
+            orig(label)
+            tex = label.texture
+            if tex is not None and tex.width > 1:
+                counter.textures += 1
+                counter.texture_px += tex.width * tex.height
+        cls.refresh = refresh
+
+    def _flip(self, *_):
+        self.frames += 1
+
+    def snapshot(self) -> tuple[int, int, int]:
+        return self.frames, self.textures, self.texture_px
+
+
+def render_cost(disp: Display, calls: int, hold: float, idle: float = 5.0) -> dict:
+    """What a call costs the display in CPU, free of the machine's load: messages put
+    straight into the feed's inbox (as its network thread does; no broker, no engine),
+    the loop pumped as the app runs it, and for each call, from the message until
+    ``hold`` seconds later (its flash and the frames after it), the CPU of the whole
+    process (Kivy, the rasteriser's threads), of the UI thread, the frames drawn and
+    the label textures rendered.  Calls go to two zones, each with its retained board
+    and waiting counts, as the engine sends them.  Then ``idle`` seconds with nothing
+    new: the CPU and frames a screen costs while nothing but time changes."""
+    from kivy.graphics.opengl import glFinish
+    counter = RenderCounter()
+    feed = disp.feed
+    recent: dict[str, list[m.CallEntry]] = {"Z1": [], "Z4": []}
+    rows = []
+    for i in range(calls):
+        zone = "Z1" if i % 3 else "Z4"
+        prefix = "A" if zone == "Z1" else "D"
+        number = f"{prefix}{(i + 100) % 1000:03d}"
+        glFinish()
+        f0, t0, px0 = counter.snapshot()
+        c0, u0, w0 = time.process_time(), time.thread_time(), time.monotonic()
+        now = time.time()
+        ev = m.CalledEvent(event=f"cost-{i}", ticket=f"20261123-{number}-{i}", number=number, window="W05",
+                           window_number=str(5 + i % 7), zone=zone, matter="M001", recall=int(i % 10 == 9),
+                           lang="zh-CN", at=now)
+        entry = m.CallEntry(ticket=ev.ticket, number=number, window="W05", window_number=ev.window_number,
+                            matter="M001", at=now, recall=ev.recall)
+        recent[zone] = ([entry] + recent[zone])[:8]
+        feed._put("called", ev)
+        feed._put("board", m.ZoneBoard(zone=zone, current=[entry], recent=recent[zone], at=now))
+        feed._put("waiting", m.ZoneWaiting(zone=zone, groups={prefix: 40 - i % 40}, total=40 - i % 40,
+                                           windows={"W05": i % 40}, at=now))
+        while number not in disp.shown():
+            disp.frame()
+        glFinish()  # the rasteriser's work for the frame that shows it is part of its cost
+        shown_cpu, shown_frames = time.process_time() - c0, counter.frames - f0
+        while time.monotonic() - w0 < hold:
+            disp.frame()
+        glFinish()
+        f1, t1, px1 = counter.snapshot()
+        rows.append((shown_cpu, shown_frames, time.process_time() - c0, time.thread_time() - u0, f1 - f0,
+                     t1 - t0, px1 - px0))
+    rows = rows[1:] if len(rows) > 2 else rows  # the first call pays for fonts and first textures
+    med = lambda k: statistics.median(r[k] for r in rows)  # noqa: E731
+    f0, c0, w0 = counter.frames, time.process_time(), time.monotonic()
+    while time.monotonic() - w0 < idle:  # the calls' flashes are over: nothing changes but time
+        disp.frame()
+    glFinish()
+    span = time.monotonic() - w0
+    return {"cost_calls": len(rows), "cost_hold_s": hold,
+            "idle_cpu_ms_per_s": round((time.process_time() - c0) / span * 1000, 2),
+            "idle_frames_per_s": round((counter.frames - f0) / span, 2),
+            "cpu_ms_to_screen": round(med(0) * 1000, 2), "frames_to_screen": med(1),
+            "cpu_ms_per_call": round(med(2) * 1000, 2), "ui_thread_cpu_ms_per_call": round(med(3) * 1000, 2),
+            "frames_per_call": med(4), "textures_per_call": med(5),
+            "texture_kpx_per_call": round(med(6) / 1000, 1)}
+
+
 def burst(disp: Display, client: Bus, n: int = 10, within: float = 1.0) -> float:
     """n calls within ``within`` seconds; the share of them seen on the drawn screen as
     the big, flashing call, in call order (0 when the order is wrong).  The blink's
@@ -280,6 +374,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true", help="Print one JSON object.")
     ap.add_argument("--calls", type=int, default=300, help="Engine calls for the latency figure.")
+    ap.add_argument("--cost", type=int, default=20,
+                    help="Calls for the in-process CPU figures (cpu_ms_per_call, frames_per_call; 0: none).")
     ap.add_argument("--soak", type=int, default=10000, help="Calls for the RSS figure.")
     ap.add_argument("--audio", type=int, default=40, help="Calls for the audio figure.")
     ap.add_argument("--quick", action="store_true",
@@ -287,7 +383,7 @@ def main() -> None:
     add_options(ap, "this process (the display)")
     args = ap.parse_args()
     if args.quick:
-        args.calls, args.soak, args.audio = 5, 20, 1
+        args.calls, args.soak, args.audio, args.cost = 5, 20, 1, 3
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: no stray brokers
 
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-display-"))
@@ -315,17 +411,21 @@ def main() -> None:
         while time.monotonic() < deadline and disp.feed.board.view(time.time()).offline:
             disp.frame()
         first_connects = connects[0]  # a slow first connect (start's retry) is not a reconnect
+        if args.cost:
+            note(f"CPU per call over {args.cost} calls put straight into the display's inbox")
+            result.update(render_cost(disp, args.cost, cfg.screens.flash_seconds + 0.5))
         # first, on a quiet screen: the latency phase below calls faster than one per
         # flash_min_seconds, and the flashes it queues would still be running
         note("burst: 10 calls within 1 s, each must flash")
         result["burst_calls_all_flashed"] = burst(disp, client)
-        note(f"screen latency over {args.calls} engine calls (offscreen, 30 fps as the app)")
-        lat = screen_latency(disp, client, args.calls)
-        lat.sort()
-        result["call_to_screen_p50_ms"] = round(statistics.median(lat), 1)
-        result["call_to_screen_p99_ms"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1)
-        result["call_to_screen_max_ms"] = round(lat[-1], 1)
-        result["screen_calls"] = len(lat)
+        if args.calls:
+            note(f"screen latency over {args.calls} engine calls (offscreen, 30 fps as the app)")
+            lat = screen_latency(disp, client, args.calls)
+            lat.sort()
+            result["call_to_screen_p50_ms"] = round(statistics.median(lat), 1)
+            result["call_to_screen_p99_ms"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1)
+            result["call_to_screen_max_ms"] = round(lat[-1], 1)
+            result["screen_calls"] = len(lat)
 
         if args.soak:
             note(f"memory over {args.soak} calls")

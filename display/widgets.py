@@ -8,6 +8,8 @@ of calls creates no widgets (memory stays flat, see bench/display.py).
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, Rectangle
 from kivy.lang import Builder
@@ -56,6 +58,45 @@ Builder.load_string("""
 """)
 
 
+class TextureCache:
+    """Rendered text by (text, size, font, markup): a screen shows the same few
+    hundred strings all day (numbers move from the big call to the rows under
+    it and to the recent list, window names, counts, the clock), and each is
+    rendered once instead of on every move.  A new string gets a new texture,
+    never one redrawn in place: a software renderer (llvmpipe) would first wait
+    for the frame still being drawn with the old one.  Bounded by pixels, least
+    recently used first out (memory stays flat over a day)."""
+
+    def __init__(self, max_px: int = 4_000_000):
+        self.max_px = max_px
+        self._items: OrderedDict = OrderedDict()
+        self._px = 0
+        self.rendered = 0  # misses: textures rendered (benchmark)
+
+    def get(self, key):
+        tex = self._items.get(key)
+        if tex is not None:
+            self._items.move_to_end(key)
+        return tex
+
+    def put(self, key, tex) -> None:
+        self.rendered += 1
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._px -= old.width * old.height
+        self._items[key] = tex
+        self._px += tex.width * tex.height
+        while self._px > self.max_px and len(self._items) > 1:
+            _, gone = self._items.popitem(last=False)
+            self._px -= gone.width * gone.height
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+TEXTURES = TextureCache()
+
+
 class Txt(Label):
     """One line of text.  ``fit``: "shrink" the font or "cut" the text (…) when
     it is wider than the widget; markup lines are not fitted."""
@@ -83,6 +124,21 @@ class Txt(Label):
             self._full = text
             self.base_size = size or self.base_size
             self._refit()
+
+    def texture_update(self, *largs):
+        """Label's rendering, through :data:`TEXTURES`."""
+        if not self.text:
+            return super().texture_update(*largs)
+        key = (self.text, self.markup, self.font_size, self.font_name, self.bold, self.italic, tuple(self.color))
+        tex = TEXTURES.get(key)
+        if tex is None:
+            self._label.texture = None  # a texture of its own (the class docstring says why)
+            super().texture_update(*largs)
+            if self.texture is not None and self.texture.width > 1:
+                TEXTURES.put(key, self.texture)
+            return
+        self.texture = tex
+        self.texture_size = list(tex.size)
 
     def _upload(self) -> None:
         # Render and upload the texture now, between frames.  Left to Kivy, the
@@ -228,7 +284,7 @@ class Ticker(StencilView):
     def scroll(self, dt_s: float) -> None:
         if not self.scrolling:
             self._t += dt_s
-            if len(self.pages) > 1 and self._t >= self.PAGE_S:
+            if len(self.pages) > 1 and self._t >= self.PAGE_S - 0.1:  # a timer's tick may come a hair early
                 self._t = 0.0
                 self._page = (self._page + 1) % len(self.pages)
                 self.label.set(self.pages[self._page])

@@ -31,7 +31,9 @@ def window():
         from kivy.config import Config
         Config.set("graphics", "width", "960")
         Config.set("graphics", "height", "540")
-        Config.set("graphics", "maxfps", "0")
+        from display.app import render_settings
+        render_settings()  # drawn as the app draws (no multisampling)
+        Config.set("graphics", "maxfps", "0")  # tests pump frames themselves
         from kivy.base import EventLoop
         EventLoop.ensure_window()
         from display.theme import register_font
