@@ -51,6 +51,11 @@ MAX_BATCH = 500
 FLUSH_S = 0.5
 TICK_S = 1.0
 REPLY_CACHE = 5000
+# The replies kept for a retry are bounded by size as well as number: an issue's
+# reply names every window of its line (1 KB in a 1,000-window hall, 5 MB for
+# 5,000 of them).  1 MiB still holds the last seconds at 500 issues/s, more than a
+# client's retry window; an older retry is answered from the store (one look-up).
+REPLY_CACHE_BYTES = 1 << 20
 BACKLOG_STEP = 16  # coalesced views sent per turn of the loop
 MQTT_CLIENTS = ("gmqtt", "paho")  # the engine's MQTT client: gmqtt in the loop, or paho's own thread
 
@@ -114,6 +119,7 @@ class CallerService(EngineShell):
         self.bus = bus
         self._backlog: deque[tuple[str, str]] = deque()  # coalesced views still to send
         self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache_bytes = 0  # of the keys and replies in _cache
         self._pending_lines: set[str] = set()
         self._pending_zones: set[str] = set()
         self._sent_waiting: dict[str, tuple[dict, dict]] = {}  # zone -> counts last published
@@ -150,9 +156,8 @@ class CallerService(EngineShell):
         ch = self.engine.drain()
         b.events.extend(self._after(ch, now, b.records))
         for key, _day, data in b.to_store:
-            self._cache[key] = data  # before the commit: a retry in a later batch is
-            if len(self._cache) > REPLY_CACHE:  # answered after this batch's commit anyway
-                self._cache.popitem(last=False)
+            self._cache_put(key, data)  # before the commit: a retry in a later batch is
+        self._cache_trim(keep=len(b.to_store))  # answered after this batch's commit anyway
         self._publish_changes(ch, now)
         for resp_spec, ident, data in b.replies:
             self._emit(resp_spec, ident, data)
@@ -162,6 +167,21 @@ class CallerService(EngineShell):
             self._republish_all(now)
         out, self._out = self._out, []
         return Work(ch, b.to_store, b.records, out, b.prune_before, b.purge)
+
+    def _cache_put(self, key: str, data: bytes) -> None:
+        old = self._cache.pop(key, None)
+        if old is not None:
+            self._cache_bytes -= len(key) + len(old)
+        self._cache[key] = data
+        self._cache_bytes += len(key) + len(data)
+
+    def _cache_trim(self, keep: int) -> None:
+        """Oldest first, never the ``keep`` newest: the batch being sealed is not
+        committed yet, so the store could not answer a retry of it."""
+        while (len(self._cache) > max(keep, REPLY_CACHE)
+               or (self._cache_bytes > REPLY_CACHE_BYTES and len(self._cache) > keep)):
+            k, v = self._cache.popitem(last=False)
+            self._cache_bytes -= len(k) + len(v)
 
     def _answer_once(self, parsed: Parsed, payload: bytes, now: float, b: Batch) -> None:
         """Every request gets exactly one reply, even when answering it fails
@@ -320,6 +340,7 @@ class CallerService(EngineShell):
             b.records.extend(xo.records)
         if day_before and self.engine.day != day_before:
             self._cache.clear()
+            self._cache_bytes = 0
             b.republish = True
             b.prune_before = day_before
             b.purge = self._purge_horizon(now)

@@ -23,10 +23,12 @@ import os
 import ssl
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import msgspec
-import paho.mqtt.client as mqtt
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as mqtt
 
 from . import messages
 from .errors import ErrorCode as E
@@ -170,6 +172,10 @@ class Bus:
         then); otherwise it is stopped.  Stopping and starting again would never
         connect over a link, or on a CPU, where a connect takes longer than the
         timeout."""
+        # paho only here: the engine's default shell (hall/loopbus.py) subclasses
+        # this Bus but connects with gmqtt, and paho's import costs it 2 MB of RSS
+        import paho.mqtt.client as mqtt
+
         s = self.settings
         v5 = s.protocol == "5"
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,

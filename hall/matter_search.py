@@ -7,6 +7,8 @@ hand table: 400–900 matter names hold many rare and polyphonic characters
 
 from __future__ import annotations
 
+import gc
+import sys
 from dataclasses import dataclass
 
 from hall.config import HallConfig
@@ -33,16 +35,30 @@ def _pinyin(text: str) -> tuple[str, str]:
     return initials, full
 
 
+def _pinyin_all(texts: list[str]) -> list[tuple[str, str]]:
+    """:func:`_pinyin` of each text, without keeping pypinyin.
+
+    Its phrase dictionaries (what reads 重新 and 银行 right) take ~55 MB once
+    imported, and the index needs them once per config; the kiosk and the web
+    terminal would carry them for the rest of their run.  A process that did
+    not have pypinyin before drops it again (~45 MB back; the next config's
+    index imports it again, ~0.5 s here)."""
+    had = "pypinyin" in sys.modules
+    try:
+        return [_pinyin(t) for t in texts]
+    finally:
+        if not had:
+            for name in [k for k in sys.modules if k == "pypinyin" or k.startswith("pypinyin.")]:
+                del sys.modules[name]
+            gc.collect()  # its modules refer to each other
+
+
 class SearchIndex:
     def __init__(self, cfg: HallConfig):
-        entries = []
-        for b in cfg.bundles:
-            ini, full = _pinyin(b.name.zh)
-            entries.append(Entry(b.id, True, b.name.zh, ini, full, b.name.en.lower()))
-        for m in cfg.matters:
-            ini, full = _pinyin(m.name.zh)
-            entries.append(Entry(m.id, False, m.name.zh, ini, full, m.name.en.lower()))
-        self.entries = entries
+        targets = [(b, True) for b in cfg.bundles] + [(m, False) for m in cfg.matters]
+        readings = _pinyin_all([t.name.zh for t, _ in targets])
+        self.entries = [Entry(t.id, is_bundle, t.name.zh, ini, full, t.name.en.lower())
+                        for (t, is_bundle), (ini, full) in zip(targets, readings)]
 
     def search(self, query: str, limit: int = 50) -> list[Entry]:
         """Initials prefix first, then initials anywhere, full pinyin, English, Chinese."""

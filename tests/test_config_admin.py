@@ -237,3 +237,20 @@ def test_the_cli_gets_diffs_pushes_and_rolls_back(hall, broker, tmp_path, monkey
     assert eng.config.queue.recall_limit == 2
     r = run(config_cmd, ["check", str(Path(__file__).parent / "halls" / "small.yaml")])
     assert r.exit_code == 0
+
+
+def test_revisions_are_held_compressed_and_read_back_whole():
+    """Every revision (the whole config as YAML, and a diff) stays in the engine
+    for history and rollback: held compressed, it reads back unchanged."""
+    import time
+
+    from caller.config_admin import ConfigAdmin
+    cfg = parse_config(raw_for("packed"))
+    admin = ConfigAdmin(cfg, None)
+    rec = admin.restore([], time.time())[0]
+    back = admin.revisions[0]
+    assert back == rec and back.yaml and back.audit.diff
+    assert parse_config(yaml.safe_load(back.yaml)) == cfg
+    held = len(admin.revisions._packed[0])
+    assert held * 4 < len(rec.yaml) + len(rec.audit.diff)
+    assert list(admin.revisions) == [0] and len(admin.revisions) == 1

@@ -180,3 +180,34 @@ def test_after_a_broker_restart_the_engine_republishes_and_serves_again(small_co
         client.stop()
         eng.stop()
         b.stop()
+
+
+def test_replies_kept_for_retries_are_bounded_but_never_those_not_yet_committed(tmp_path, monkeypatch):
+    """The replies kept in memory for a retry are bounded by size; one that
+    left the cache is answered from the store, and the batch still being
+    committed is never evicted (the store could not answer its retry yet, and
+    the request would be done twice)."""
+    import caller.service as service
+    monkeypatch.setattr(service, "REPLY_CACHE_BYTES", 1)  # every reply is over the bound
+    svc, bus = _service(tmp_path)
+    svc.start()
+    try:
+        entered, release, _keys = _hang_commits(svc, monkeypatch, "first")
+        _issue(svc, "K1", "first")
+        assert entered.wait(10)
+        _issue(svc, "K1", "first")  # a retry while its batch is being committed
+        _issue(svc, "K2", "other")
+        release.set()
+        assert bus.wait_for_reply("other", 10)
+        _issue(svc, "K1", "first")  # and once more after both commits: from the store
+        _issue(svc, "K3", "marker")
+        assert bus.wait_for_reply("marker", 10)
+        firsts = [d for _t, d in bus.replies() if b'"id":"first"' in d]
+        assert len(firsts) == 3 and firsts[0] == firsts[1] == firsts[2]
+        assert b'"status":"ok"' in firsts[0]
+        assert len(svc.engine.tickets) == 3  # first, other, marker: no second ticket for a retry
+        assert len(svc._cache) == 1  # only the newest batch's reply ("marker") is kept
+        assert svc._cache_bytes == sum(len(k) + len(v) for k, v in svc._cache.items())
+    finally:
+        release.set()
+        svc.stop()

@@ -105,6 +105,19 @@ def test_search_by_pinyin_initials_name_and_english():
     assert idx.search("zzzz") == []
 
 
+def test_pinyin_reads_polyphones_by_phrase_and_is_not_kept_loaded(monkeypatch):
+    """The index's readings use pypinyin's phrase dictionaries (重 of 重新, 行 of
+    银行); ~55 MB that a kiosk or the web terminal must not carry afterwards."""
+    import sys
+
+    from hall.matter_search import _pinyin_all
+    for name in [k for k in sys.modules if k.split(".")[0] == "pypinyin"]:
+        monkeypatch.delitem(sys.modules, name)
+    assert _pinyin_all(["重新办理银行卡", "住房公积金"]) == [("cxblyhk", "chongxinbanliyinhangka"),
+                                                         ("zfgjj", "zhufanggongjijin")]
+    assert not [k for k in sys.modules if k.split(".")[0] == "pypinyin"]
+
+
 def test_search_screen_types_initials_on_screen_keys():
     f = make_flow()
     f.press("search", 0)

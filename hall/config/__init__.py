@@ -8,8 +8,10 @@ is handed a bad config keeps the one it has (see caller/service.py).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+import pickle
 from pathlib import Path
 from typing import Any, Literal
 
@@ -338,10 +340,30 @@ def parse_config(raw: Any, source: str = "config") -> HallConfig:
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def read_yaml(text: str) -> Any:
+    """``yaml.safe_load`` of ``text`` (libyaml's when present), without keeping
+    the parse's memory.
+
+    The loader builds the whole document's node graph (two position marks per
+    node: ~50× the text, 15 MB for a 1,000-window hall) before it makes the
+    first value, and the values it keeps are allocated among those nodes; once
+    the graph is freed, Python's allocator can give an arena back to the system
+    only when nothing in it survives, so a long-lived process kept ~13 MB it
+    never used again.  A copy through pickle, made after the graph is gone
+    (``gc.collect()``: the loader holds it in a reference cycle), puts what is
+    kept in fresh memory: 14.1 → 5.3 MB of RSS for that hall's config
+    (docs/benchmarks.md, "The engine's memory").  pickle rather than JSON: YAML
+    gives dates (``closed_dates``) that JSON would refuse; the blob never
+    leaves this function."""
+    blob = pickle.dumps(yaml.load(text, Loader=_SAFE_LOADER), protocol=pickle.HIGHEST_PROTOCOL)
+    gc.collect()
+    return pickle.loads(blob)
+
+
 def load_config(path: str | Path) -> HallConfig:
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        raw = read_yaml(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise ConfigError([("(file)", f"cannot read {path}: {e.strerror}")], str(path)) from None
     except yaml.YAMLError as e:
