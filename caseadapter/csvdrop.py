@@ -71,20 +71,21 @@ def parse(data: bytes) -> list[Row | BadRow]:
         why = f"unknown columns {sorted(unknown)}" if unknown else "no action column"
         return [BadRow(1, "", "", f"{why}; the header must use {', '.join(COLUMNS)}")]
     digest = hashlib.sha256(data).hexdigest()[:20]
-    out: list[Row | BadRow] = []
-    for n, raw in enumerate(reader, start=2):
-        rec = {k: (v or "").strip() for k, v in raw.items() if k}
-        action, ref = rec.get("action", "").lower(), rec.get("ref", "")
-        op = OPS.get(action)
-        if op is None:
-            out.append(BadRow(n, action, ref, f"action must be one of {', '.join(OPS)}"))
-            continue
-        made = _body(action, rec)
-        if isinstance(made, str):
-            out.append(BadRow(n, action, ref, made))
-        else:
-            out.append(Row(n, action, ref, op, made, f"csv-{digest}-{n}"))
-    return out
+    return [record(n, raw, f"csv-{digest}-{n}") for n, raw in enumerate(reader, start=2)]
+
+
+def record(n: int, raw: dict[str, Any], req_id: str) -> Row | BadRow:
+    """One event of the outside system — a CSV row, or an HTTP feed's JSON object with
+    the same keys (caseadapter/httpfeed.py) — as a request, or the reason it is not one."""
+    rec = {k: str(v if v is not None else "").strip() for k, v in raw.items() if k}
+    action, ref = rec.get("action", "").lower(), rec.get("ref", "")
+    op = OPS.get(action)
+    if op is None:
+        return BadRow(n, action, ref, f"action must be one of {', '.join(OPS)}")
+    made = _body(action, rec)
+    if isinstance(made, str):
+        return BadRow(n, action, ref, made)
+    return Row(n, action, ref, op, made, req_id)
 
 
 def _body(action: str, rec: dict[str, str]) -> dict[str, Any] | str:

@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from hall import sdnotify
 from hall.bus import Bus, BusSettings, RequestError, Requester
@@ -35,6 +35,14 @@ TRANSIENT = ("offline", "timeout", "busy", "rate_limited")
 Call = Callable[[str, dict[str, Any], str], Any]  # (op, body, request id) → reply data
 
 
+class Source(Protocol):
+    """Where an outside system's events come from (a drop folder, an HTTP feed)."""
+
+    def run_pass(self, call: Call, stopped: Callable[[], bool]) -> None: ...
+
+    def where(self) -> str: ...
+
+
 class Inbox:
     """The drop folder: files to take, results to leave. No bus: testable alone."""
 
@@ -44,6 +52,15 @@ class Inbox:
 
     def pending(self) -> list[Path]:
         return sorted(p for p in self.folder.glob("*.csv") if p.is_file())
+
+    def run_pass(self, call: Call, stopped: Callable[[], bool]) -> None:
+        """One look at the folder: every file in name order, until one cannot be sent."""
+        for path in self.pending():
+            if stopped() or not self.process(path, call):
+                break
+
+    def where(self) -> str:
+        return f"inbox {self.folder}"
 
     def process(self, path: Path, call: Call) -> bool:
         """Send every row of one file; True when the file is finished (results
@@ -84,10 +101,11 @@ class Inbox:
 class CaseAdapter:
     """``start()``/``stop()`` for hall.runner.serve; constructor does no I/O."""
 
-    def __init__(self, hall_id: str, system_id: str, inbox: str | Path, bus_settings: BusSettings,
+    def __init__(self, hall_id: str, system_id: str, inbox: str | Path | Source, bus_settings: BusSettings,
                  interval: float = 5.0, client_id: str | None = None):
         self.system_id = system_id
-        self.inbox = Inbox(inbox)
+        # where the events come from: a drop folder (a path), or any Source (caseadapter/httpfeed.py)
+        self.inbox: Source = Inbox(inbox) if isinstance(inbox, (str, Path)) else inbox
         self.interval = interval
         self.bus = Bus(hall_id, client_id or system_id, bus_settings,
                        availability=(REGISTRY["device.availability"], system_id))
@@ -123,11 +141,9 @@ class CaseAdapter:
         while not self._stop.is_set():
             sdnotify.beat("case-adapter")
             try:
-                for path in self.inbox.pending():
-                    if self._stop.is_set() or not self.inbox.process(path, self._call):
-                        break
-            except OSError as e:  # the share went away: try again on the next pass
-                log.warning("inbox %s: %s", self.inbox.folder, e)
+                self.inbox.run_pass(self._call, self._stop.is_set)
+            except OSError as e:  # the share (or the outside system) went away: try again on the next pass
+                log.warning("%s: %s", self.inbox.where(), e)
             self.passes += 1
             self._wake.wait(self.interval)
             self._wake.clear()

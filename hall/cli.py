@@ -26,7 +26,7 @@ SUBCOMMANDS = {
     "sms": ("sms.cli:cmd", "Run the SMS sender."),
     "followup": ("caller.followup_cli:cmd", "List and close bad-review follow-ups."),
     "report": ("reports.cli:cmd", "A month's report: CSV, XLSX, charts, summary (效能指数 ranking)."),
-    "case-adapter": ("caseadapter.cli:cmd", "Send an outside case system's CSV drop files to the engine."),
+    "case-adapter": ("caseadapter.cli:cmd", "Send an outside case system's CSV drop files or HTTPS feed to the engine."),
     "fonts": ("hall.fonts:cmd", "Extract the screens' CJK font (Noto Sans CJK SC) at install."),
     "voice-clips": ("display.cli:voice_clips_cmd", "Make the announcer's default voice prompts (espeak-ng)."),
     "web": ("web.cli:cmd", "Serve the window terminal (clerks' pages in a browser)."),

@@ -84,10 +84,17 @@ class KioskView:
         self.buttons: dict[str, object] = {}
         self._overflows = False
         self.inner = float(screen.width)
+        self.body = None  # the screen's content, in ``self.scroll`` between the header and the nav
+        self.scroll = None
 
     # ------------------------------------------------------------- drawing --
+    def scrolls(self) -> bool:
+        """The content is taller than the space between the header and the nav."""
+        return self.body is not None and self.body.minimum_height > self.scroll.height + 1
+
     def show(self, v: ScreenView) -> None:
         from kivy.uix.boxlayout import BoxLayout
+        from kivy.uix.scrollview import ScrollView
 
         self.current = v
         self.buttons = {}
@@ -104,12 +111,25 @@ class KioskView:
         _paint(band, HEADER)
         band.add_widget(head)
         root.add_widget(band)
-        body = BoxLayout(orientation="vertical", padding=(pad, mt.mm(4)), spacing=mt.mm(3))
+        # The content fills the space between the header and the nav (its spacers take what
+        # is left); content taller than that (a realistic hall in elderly mode: the type
+        # size is never reduced) starts under the header and scrolls, with a visible bar,
+        # instead of being drawn over the header and off the panel where nobody reaches it.
+        body = BoxLayout(orientation="vertical", padding=(pad, mt.mm(4)), spacing=mt.mm(3), size_hint_y=None)
+        scroll = ScrollView(do_scroll_x=False, bar_width=mt.mm(2), scroll_type=["bars", "content"],
+                            bar_color=(0.35, 0.4, 0.5, 0.9), bar_inactive_color=(0.35, 0.4, 0.5, 0.6))
+
+        def fit_body(*_):
+            body.height = max(scroll.height, body.minimum_height)
+        scroll.bind(height=fit_body)
+        body.bind(minimum_height=fit_body)
         if v.title:
             body.add_widget(self._label(v.title, mt.font(11), INK, bold=True))
         for b in v.blocks:
             self._block(body, b, mt)
-        root.add_widget(body)
+        scroll.add_widget(body)
+        root.add_widget(scroll)
+        self.body, self.scroll = body, scroll
         if v.nav:
             nav = BoxLayout(size_hint_y=None, height=mt.btn_h + mt.mm(8), padding=(pad, mt.mm(4)),
                             spacing=mt.mm(4))
@@ -236,6 +256,11 @@ class KioskView:
         from kivy.utils import escape_markup
 
         size = font or (mt.font(9.5) if keypad else mt.font(8.5))
+        room = width - mt.mm(3)
+        label = ("√ " if b.style == "selected" else "") + b.label
+        if b.icon:
+            label = b.icon + "  " + label  # the icon is drawn larger: counted as a character more
+        size = _fitting(label, size, room, least=size * 0.7)  # one line where it can, not a word cut in two
         text = escape_markup(b.label)
         bg, fg = STYLE_BG.get(b.style, STYLE_BG["normal"]), STYLE_FG.get(b.style, INK)
         if b.style == "tile" and b.colour:
@@ -245,7 +270,8 @@ class KioskView:
         if b.style == "selected":
             text = "√ " + text
         if b.sub:
-            text += f"\n[size={int(size * 0.72)}]{escape_markup(b.sub)}[/size]"
+            sub = _fitting(b.sub, size * 0.72, room, least=size * 0.5)
+            text += f"\n[size={int(sub)}]{escape_markup(b.sub)}[/size]"
         btn = Button(text=text, markup=True, font_name=FONT, font_size=size, size_hint_y=None, height=height,
                      width=width, text_size=(width - mt.mm(3), None),
                      halign="center", valign="middle", background_normal="", background_down="",
@@ -259,6 +285,17 @@ class KioskView:
         _outline(btn, (0.35, 0.4, 0.5, 1) if b.style in ("normal", "quiet") else None)
         self.buttons[b.action] = btn
         return btn
+
+
+def _fitting(text: str, size: float, room: float, least: float) -> float:
+    """The font size (at most ``size``, at least ``least``) at which the longest line of
+    ``text`` fits ``room`` pixels: a wide character (Han) is about one em, a narrow one
+    about half (the ticket layout's column count)."""
+    from .ticket_layout import width as text_cols
+    cols = max((text_cols(line) for line in text.split("\n")), default=0)
+    if cols == 0:
+        return size
+    return max(least, min(size, room / (cols / 2 * 1.08)))
 
 
 def rgba(hex_: str) -> tuple[float, float, float, float]:

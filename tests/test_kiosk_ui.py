@@ -83,8 +83,35 @@ def shot(h, name: str) -> None:
         shutil.copy(path, DOCS / f"{name}.png")
 
 
+def window_y(w) -> tuple[float, float]:
+    """A widget's bottom and top on the panel (inside the scrolling content too)."""
+    return w.to_window(w.x, w.y)[1], w.to_window(w.x, w.top)[1]
+
+
+def under_the_header(h) -> None:
+    """Nothing of the content is drawn over the header band: taller content scrolls."""
+    v = h.view
+    top = window_y(v.scroll)[1]
+    for w in v.body.walk():
+        if getattr(w, "text", ""):
+            assert window_y(w)[1] <= top + 1, f"{h.svc.flow.screen}: {w.text!r} is drawn over the header"
+
+
+def reachable_above_the_nav(h, widgets) -> None:
+    """Scrolled to the end, every one of ``widgets`` shows above the nav bar."""
+    v = h.view
+    v.scroll.scroll_y = 0
+    h.step()
+    nav_top = window_y(v.scroll)[0]
+    assert all(window_y(w)[0] >= nav_top - 1 for w in widgets), "runs under the nav bar"
+    v.scroll.scroll_y = 1
+    h.step()
+
+
 def touch_targets_ok(h) -> None:
-    """Every button on screen is at least kiosks.screen.touch_mm in both directions."""
+    """Every button on screen is at least kiosks.screen.touch_mm in both directions,
+    and no content is drawn over the header."""
+    under_the_header(h)
     scr = h.svc.cfg.kiosks.screen
     least = scr.touch_mm / 25.4 * scr.dpi
     for action, btn in h.view.buttons.items():
@@ -149,7 +176,9 @@ def test_plain_matter_issue_print_and_every_step_on_screen(hall, running_engine,
 def test_bundle_in_elderly_mode_with_elderly_priority(hall, running_engine, kiosk):
     running_engine(hall)
     h, fp = kiosk(hall, "K2", printer=True)
+    assert h.until(lambda: h.svc.flow.screen == S.HOME)  # a press while it starts is ignored
     h.press("elderly")
+    assert h.svc.flow.s.elderly
     shot(h, "10-home-elderly")
     touch_targets_ok(h)
     h.press("target:B1")
@@ -364,6 +393,7 @@ def test_example_hall_screens_fit_and_keep_touch_targets(kiosk):
     for elderly in (False, True):
         if elderly:
             h.press("elderly")
+            assert h.svc.flow.s.elderly
         tag = "-elderly" if elderly else ""
         shot(h, f"00-example-home{tag}")
         touch_targets_ok(h)
@@ -375,18 +405,18 @@ def test_example_hall_screens_fit_and_keep_touch_targets(kiosk):
         shot(h, f"00-example-matter{tag}")
         touch_targets_ok(h)
         root = h.view.root
-        # nothing drawn below the bottom of the panel
-        assert all(w.y >= -1 for w in root.walk() if hasattr(w, "text") and w.text)
+        # a matter's screen fits without scrolling in both type sizes
+        assert not h.view.scrolls()
         h.press("home")
         # the longest merged checklist: 开办餐饮店一件事 with every condition met
         h.press("target:B01")
         for a in ("answer:shareholders=company", "answer:agent=agent", "answer:kind=catering"):
             h.press(a)
         shot(h, f"00-example-bundle{tag}")
+        under_the_header(h)
         texts = [w for w in root.walk() if hasattr(w, "text") and w.text]
         assert sum("□" in w.text for w in texts) == 10
-        nav_top = max(w.top for w in root.walk() if getattr(w, "text", "") in ("返回", "Back"))
-        assert all(w.y >= nav_top - 1 for w in texts if "□" in w.text), "checklist runs under the nav bar"
+        reachable_above_the_nav(h, [w for w in texts if "□" in w.text])
         h.press("home")
     h.press("elderly")
     h.step()
@@ -444,13 +474,14 @@ def test_a_long_checklist_goes_to_two_columns_instead_of_off_screen(kiosk):
     cfg = kiosk_config(guides=[{"target": "M1", "materials": mats}])
     h, _ = kiosk(cfg, "K3", settings=BusSettings(port=free_port()), printer=False)
     h.press("elderly")
+    assert h.svc.flow.s.elderly
     h.press("zone:Z1")
     h.press("target:M1")
     shot(h, "67-long-checklist-elderly")
     root = h.view.root
     boxes = [w for w in root.walk() if "□" in getattr(w, "text", "")]
     assert len(boxes) == 26
-    nav_top = max(w.top for w in root.walk() if getattr(w, "text", "") == "返回")
-    assert all(w.y >= nav_top - 1 for w in boxes)
+    assert not h.view.scrolls()  # two columns fit: no scrolling to learn what to bring
+    reachable_above_the_nav(h, boxes)
     assert len({round(w.x) for w in boxes}) == 2          # two columns
     touch_targets_ok(h)

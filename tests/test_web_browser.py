@@ -69,6 +69,29 @@ def wait(drv, cond, timeout=10.0, what="condition"):
                          ).until(lambda d: cond(d), message=what)
 
 
+def press(drv, css: str, what: str = "") -> None:
+    """Click an action button once it is enabled. The page disables every action while
+    one is on its way (and until the engine is online); the state that a test waits for
+    may come by SSE before that action's own reply, so a click right after such a wait
+    can land on a disabled button and do nothing."""
+    from selenium.webdriver.common.by import By
+    wait(drv, lambda d: d.find_element(By.CSS_SELECTOR, css).is_enabled(), what=what or f"{css} enabled")
+    drv.find_element(By.CSS_SELECTOR, css).click()
+
+
+def key(drv, k: str, css: str) -> None:
+    """Press a keyboard shortcut once the button it stands for (``css``) is enabled."""
+    from selenium.webdriver.common.by import By
+    wait(drv, lambda d: d.find_element(By.CSS_SELECTOR, css).is_enabled(), what=f"{css} enabled for {k!r}")
+    drv.find_element(By.TAG_NAME, "body").send_keys(k)
+
+
+def text_of(drv, elem_id: str, want: str) -> None:
+    """Until the element shows ``want`` (state and visit come as separate events)."""
+    from selenium.webdriver.common.by import By
+    wait(drv, lambda d: d.find_element(By.ID, elem_id).text == want, what=f"#{elem_id} = {want!r}")
+
+
 def print_view(drv, main: str, name: str, title: str, css: str) -> str:
     """Switch to the print view the page opened, shoot it as printed, close it;
     returns the text of ``css`` there."""
@@ -121,14 +144,14 @@ def test_clerk_clicks_through_login_next_transfer_correction_and_finish(
         by(By.ID, "pin").send_keys(PIN)
         by(By.ID, "login-btn").click()
         wait(d, lambda d: data(d, "queue.length") == 3, what="queue shown")
-        assert by(By.ID, "status").text == "服务中"
+        text_of(d, "status", "服务中")
         assert "暂无" not in by(By.ID, "queue").text and "开办餐饮店一件事" in by(By.ID, "queue").text
         shot(d, "02-logged-in-queue")
 
         # --- next, by the keyboard shortcut
-        by(By.TAG_NAME, "body").send_keys("n")
+        key(d, "n", '[data-op="next"]')
         wait(d, lambda d: data(d, "visit") and data(d, "visit.number") == t1["number"], what="visit")
-        assert by(By.ID, "number").text == t1["number"]
+        text_of(d, "number", t1["number"])
         form_text = by(By.ID, "form").text
         assert "11010519491231002X" in form_text and "张三" in form_text  # in full, here only
         assert "138****5678" in by(By.ID, "phone").text
@@ -140,10 +163,12 @@ def test_clerk_clicks_through_login_next_transfer_correction_and_finish(
         assert "杭州市西湖区文三路 90 号" in text
 
         # --- transfer to a matter of another zone, found by its pinyin initials
-        by(By.CSS_SELECTOR, '[data-dialog="transfer"]').click()
+        press(d, '[data-dialog="transfer"]')
         by(By.ID, "transfer-q").send_keys("shbz")
-        wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#transfer-results li.sel"), what="search result")
-        assert by(By.CSS_SELECTOR, "#transfer-results li.sel").text == "社会保障卡申领"
+        # the results of this query, not of "s" or "sh" answered while the clerk typed
+        chosen = '#transfer-results[data-q="shbz"] li.sel'
+        wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, chosen), what="search result")
+        assert by(By.CSS_SELECTOR, chosen).text == "社会保障卡申领"
         shot(d, "04-transfer-by-initials")
         by(By.ID, "transfer-go").click()
         wait(d, lambda d: data(d, "visit") is None and data(d, "state.ticket") is None, what="transferred")
@@ -151,12 +176,12 @@ def test_clerk_clicks_through_login_next_transfer_correction_and_finish(
         assert (t.service, t.state, t.number) == ("M4", "waiting", t1["number"])
 
         # --- next: the bundle; tick what was handed in; 补正 for the rest
-        by(By.CSS_SELECTOR, '[data-op="next"]').click()
+        press(d, '[data-op="next"]')
         wait(d, lambda d: data(d, "visit") and data(d, "visit.number") == t2["number"], what="bundle visit")
         assert "有限责任公司设立登记、食品经营许可" in by(By.ID, "matter").text
         by(By.CSS_SELECTOR, '#materials input[value="id_card"]').click()
         by(By.CSS_SELECTOR, '#materials input[value="articles"]').click()
-        by(By.CSS_SELECTOR, '[data-dialog="finish"]').click()
+        press(d, '[data-dialog="finish"]')
         by(By.CSS_SELECTOR, 'input[name="outcome"][value="correction"]').click()
         missing = [e.get_attribute("value") for e in d.find_elements(By.CSS_SELECTOR, "#missing input:checked")]
         assert missing == ["lease"]  # the needed material not ticked (proxy is not needed: self)
@@ -170,16 +195,10 @@ def test_clerk_clicks_through_login_next_transfer_correction_and_finish(
         assert "住所使用证明" in print_view(d, main, "06-notice-print", "一次性告知", "ol.missing")
 
         # --- next (M2), finish 办结 by the keyboard
-        by(By.TAG_NAME, "body").send_keys("n")
+        key(d, "n", '[data-op="next"]')
         wait(d, lambda d: data(d, "state.ticket") and data(d, "state.ticket.name") == "食品经营许可", what="M2")
-        def finish_open(d) -> bool:
-            # the finish button is disabled while `next`'s reply is still on its way
-            # (the state may arrive by SSE first): press `f` again until the dialog opens
-            if by(By.ID, "dlg-finish").get_attribute("open") is not None:
-                return True
-            by(By.TAG_NAME, "body").send_keys("f")
-            return False
-        wait(d, finish_open, what="finish dialog")
+        key(d, "f", '[data-dialog="finish"]')
+        wait(d, lambda d: by(By.ID, "dlg-finish").get_attribute("open") is not None, what="finish dialog")
         by(By.ID, "finish-go").click()
         assert settled.get()[1]["outcome"]["kind"] == "done"
         wait(d, lambda d: data(d, "state.ticket") is None, what="finished")
@@ -187,10 +206,10 @@ def test_clerk_clicks_through_login_next_transfer_correction_and_finish(
         # --- a double click on next: one call
         t4 = kiosk.call("issue", {"matter": "M1"})
         t5 = kiosk.call("issue", {"matter": "M1"})
-        wait(d, lambda d: not by(By.CSS_SELECTOR, '[data-op="next"]').get_property("disabled"), what="next enabled")
+        wait(d, lambda d: by(By.CSS_SELECTOR, '[data-op="next"]').is_enabled(), what="next enabled")
         d.execute_script("const b = document.querySelector('[data-op=\"next\"]'); b.click(); b.click();")
         wait(d, lambda d: data(d, "state.ticket") and data(d, "state.ticket.number") == t4["number"], what="t4")
-        by(By.CSS_SELECTOR, '[data-op="recall"]').click()
+        press(d, '[data-op="recall"]')
         numbers = []
         while True:  # up to the recall: the marker that every call before it has arrived
             _, ev = called.get()

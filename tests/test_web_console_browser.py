@@ -144,6 +144,7 @@ def test_admin_changes_a_window_with_its_diff_a_stale_change_is_refused_and_the_
         wait(d, lambda d: cfg_data(d, "applied.status") == 409, what="the stale refusal")
         assert cfg_data(d, "applied.body.error.code") == "stale_config"
         assert "配置已被他人修改" in by(By.ID, "problems").text and "配置已被他人修改" in by(By.ID, "toast").text
+        assert "revision" not in by(By.ID, "toast").text  # the engine's English words stay in the logs
         assert eng.config.window("W3").attended is True and eng.config_admin.revision == 2
         shot(d, "06-config-stale-refused")
 

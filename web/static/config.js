@@ -27,7 +27,10 @@
 
   function refused(err) {
     if (err.code === "forbidden") return "无权限：只读账号不能修改配置";
-    return (err.zh || "未生效：") + " " + err.message + ` (${err.code})`;
+    // a sentence of its own says it all; one ending in "：" is followed by the details
+    // (the engine's message is for logs and scripts: English)
+    const zh = err.zh || "未生效：";
+    return (/[：:]$/.test(zh) ? `${zh} ${err.message}` : zh) + ` (${err.code})`;
   }
 
   function setRevision(n) {

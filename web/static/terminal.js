@@ -85,15 +85,22 @@
   function renderVisit() {
     const v = page.visit;
     $("#visit").classList.toggle("hidden", !v);
-    if (!v) return;
+    if (!v) { page.shownVisit = null; return; }
     if (v.is_bundle) $("#matter").textContent = `${v.name}（${v.bundle_matters.join("、")}）`;
     $("#ticket-meta").textContent = (v.priority ? `【${v.priority}】` : "") + $("#ticket-meta").textContent.replace(/^【.*?】/, "");
+    // Every window state (a citizen more in the queue) redraws the head only: the form and the
+    // materials the clerk is ticking are drawn once per visit, and a visit sent again (after a
+    // reconnect) keeps the ticks, so nothing the clerk did is undone under the mouse.
+    if (page.shownVisit === v) return;
+    const same = page.shownVisit && page.shownVisit.number === v.number;
+    const ticked = new Set(same ? Array.from(document.querySelectorAll("#materials input:checked"), (c) => c.value) : []);
+    page.shownVisit = v;
     const ans = $("#answers");
     ans.replaceChildren(...(v.answers.length ? v.answers.map((a) => el("li", {}, `${a.question} `, el("b", { textContent: a.answer })))
       : [el("li", { className: "muted", textContent: "无" })]));
     const mats = $("#materials");
     mats.replaceChildren(...v.materials.map((m) => {
-      const cb = el("input", { type: "checkbox", value: m.id });
+      const cb = el("input", { type: "checkbox", value: m.id, checked: ticked.has(m.id) });
       cb.dataset.material = m.id;
       return el("li", { className: m.needed ? "" : "optional" },
         el("label", {}, cb, ` ${m.name}`, m.note ? el("span", { className: "muted", textContent: `（${m.note}）` }) : "",
@@ -184,11 +191,15 @@
   $("#transfer-q").addEventListener("input", async (ev) => {
     const q = ev.target.value.trim();
     const seq = ++searchSeq;
+    const ul = $("#transfer-results");
+    // the list shown is an older query's until this one's answer: nothing in it is chosen
     chosen = null;
-    if (!q) { $("#transfer-results").replaceChildren(); return; }
+    ul.dataset.q = "";
+    ul.querySelectorAll("li.sel").forEach((n) => n.classList.remove("sel"));
+    if (!q) { ul.replaceChildren(); return; }
     const r = await (await fetch(`/terminal/search?q=${encodeURIComponent(q)}`, { credentials: "same-origin" })).json();
     if (seq !== searchSeq) return;
-    const ul = $("#transfer-results");
+    ul.dataset.q = q;  // the query these results answer
     ul.replaceChildren(...r.results.map((x, i) => {
       const li = el("li", { textContent: (x.bundle ? "【一件事】" : "") + x.name });
       li.dataset.target = x.target;

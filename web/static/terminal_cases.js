@@ -50,10 +50,30 @@
     render();
   }
 
+  // a refusal said in the clerk's words (the engine's message is for logs and scripts)
+  function refusal(code, body) {
+    const row = cases.rows.find((x) => x.case === body.case);
+    const to = $("#case-stage").querySelector(`[value="${body.stage}"]`);
+    switch (code) {
+      case "bad_transition":
+        return `办件 ${body.case} 现为「${row ? row.stage_name : "?"}」，不能直接转到「${to ? to.textContent : body.stage}」`;
+      case "bad_request":
+        return body.days !== undefined ? "延期须填写工作日天数和理由" : "补正中、不予许可须填写办理意见（缺什么、为什么）";
+      case "bad_state": return `办件 ${body.case} 已办结或已撤回，不能延期`;
+      case "unknown_case": return `没有办件 ${body.case}`;
+      case "not_logged_in": return "本窗口无人登录";
+      default: return null;
+    }
+  }
+
   async function send(op, body, what) {
     const out = await post(`/terminal/case/${op}`, { rid: rid(), ...body });
     cases.last = out;
-    if (!out.ok) { toast(`${what}未完成：${out.error.message} (${out.error.code})`, true); return; }
+    if (!out.ok) {
+      const said = refusal(out.error.code, body) || out.error.message;
+      toast(`${what}未完成：${said} (${out.error.code})`, true);
+      return;
+    }
     const stage = $("#case-stage").querySelector(`[value="${out.case.stage}"]`);
     toast(`${what}：办件 ${out.case.case} 现为「${stage ? stage.textContent : out.case.stage}」，承诺办结 ${out.case.deadline}`);
     await load();
