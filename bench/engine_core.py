@@ -33,7 +33,9 @@ machine's load does not change, unlike latencies) per operation:
 
 ``--profile FILE`` writes a cProfile of the issue and call phases (read it
 with ``python -m pstats FILE``); ``--top N`` prints the N costliest
-functions by own time.  ``--quick`` proves it runs (CI); its figures mean
+functions by own time; ``--count`` adds ``*_py_calls``, the Python function
+calls per operation (its share of ticks and flushes included): a figure the
+machine's load does not move.  ``--quick`` proves it runs (CI); its figures mean
 nothing.
 """
 
@@ -248,17 +250,21 @@ def measure(a: argparse.Namespace, work: Path, prof: cProfile.Profile | None) ->
         one); ticks and flushes are timed apart, as what they each cost."""
         per_op, commit = [], []
         t0, f0 = len(core.tick_cpu), len(core.flush_cpu)
+        counter = cProfile.Profile() if a.count else None  # one profiler at a time: --count or --profile
         for first in range(0, n, a.chunk):
             k = min(a.chunk, n - first)
             s = (sum(core.tick_cpu), sum(core.flush_cpu), core.commit_s)
-            if prof is not None:
-                prof.enable()
+            p = prof or counter
+            if p is not None:
+                p.enable()
             cpu = timed(lambda: fn(first, k))
-            if prof is not None:
-                prof.disable()
+            if p is not None:
+                p.disable()
             side = sum(core.tick_cpu) - s[0] + sum(core.flush_cpu) - s[1]
             per_op.append((cpu - side) / k)
             commit.append((core.commit_s - s[2]) / k)
+        if counter is not None:  # the operations' share of ticks and flushes included
+            out[f"{name}_py_calls"] = round(pstats.Stats(counter).total_calls / n)
         out[f"{name}_us"] = round(statistics.median(per_op) * 1e6, 1)
         out[f"{name}_us_min"] = round(min(per_op) * 1e6, 1)
         out[f"{name}_commit_us"] = round(statistics.median(commit) * 1e6, 1)
@@ -302,11 +308,16 @@ def main() -> int:
                     help="run at 21:00 hall time (outside service hours) instead of 09:00")
     ap.add_argument("--profile", type=Path, default=None, help="write a cProfile of the measured phases")
     ap.add_argument("--top", type=int, default=0, help="print the N costliest functions (own time)")
+    ap.add_argument("--count", action="store_true",
+                    help="also Python function calls per operation (load-independent; the CPU "
+                         "figures of such a run include the profiler's)")
     ap.add_argument("--quick", action="store_true", help="a few seconds: proves it runs")
     a = ap.parse_args()
     if a.quick:
         a.windows, a.n, a.calls, a.warm, a.rate, a.chunk = 50, 100, 50, 20, 100.0, 50
     logging.basicConfig(level=logging.ERROR)
+    if a.count and (a.profile or a.top):
+        ap.error("--count runs its own profiler: not with --profile or --top")
     prof = cProfile.Profile(time.process_time) if (a.profile or a.top) else None  # CPU, not fsync waits
     with tempfile.TemporaryDirectory(prefix="onewindow-core-") as tmp:
         use_fresh_key(tmp)  # the forms extension reads the hall key as the engine would
