@@ -208,10 +208,11 @@ class KioskView:
             cols = 2 if self._overflows else 1
             grid = GridLayout(cols=cols, spacing=(mt.mm(4), mt.mm(1.5)), size_hint_y=None)
             grid.bind(minimum_height=grid.setter("height"))
-            for item in b.items:
-                # NBSP: the box never wraps away from its item
-                grid.add_widget(self._label("□\u00a0" + item, mt.body, INK,
-                                            width=(self.inner - (cols - 1) * mt.mm(4)) / cols))
+            w = (self.inner - (cols - 1) * mt.mm(4)) / cols
+            # NBSP: the box never wraps away from its item
+            labels = [self._label("□\u00a0" + item, mt.body, INK, width=w) for item in b.items]
+            for i in range(0, len(labels), cols):
+                self._row_top_aligned(grid, labels[i:i + cols], w)
             parent.add_widget(grid)
         elif b.kind in ("buttons", "keypad"):
             huge = b.style == "huge"
@@ -230,6 +231,25 @@ class KioskView:
             parent.add_widget(grid)
         if b.weight and b.kind != "spacer":
             parent.add_widget(Widget(size_hint_y=b.weight))
+
+    @staticmethod
+    def _row_top_aligned(grid, labels, width: float) -> None:
+        """One row of a grid whose items start at the same height (a one-line item beside
+        a two-line one: a grid cell puts a shorter widget at its bottom)."""
+        from kivy.uix.boxlayout import BoxLayout
+        from kivy.uix.widget import Widget
+        cells = [BoxLayout(orientation="vertical", size_hint=(None, None), width=width) for _ in labels]
+
+        def even(*_):
+            h = max(lab.height for lab in labels)
+            for c in cells:
+                c.height = h
+        for cell, lab in zip(cells, labels):
+            cell.add_widget(lab)
+            cell.add_widget(Widget())
+            lab.bind(height=even)
+            grid.add_widget(cell)
+        even()
 
     def _label(self, text: str, size: float, color, *, bold: bool = False, halign: str = "left",
                pad: float = 0, width: float | None = None):
