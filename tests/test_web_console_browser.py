@@ -177,7 +177,10 @@ def test_supervisor_sees_a_long_queue_and_the_imbalance_suggestion_and_acknowled
     from hall.bus import Requester
     raw = console_raw()
     raw["supervision"] = {"long_queue": 5, "imbalance": 3.0, "hold_s": 0}
-    raw["queue"]["balance"] = {"mode": "suggest", "busy_minutes": 30, "idle_minutes": 12, "every_s": 10}
+    # the engine runs on the real clock: without quiet_before_break_minutes 0 the
+    # balancer suggests nothing in the last half hour of the day (23:30 hall time)
+    raw["queue"]["balance"] = {"mode": "suggest", "busy_minutes": 30, "idle_minutes": 12, "every_s": 10,
+                               "quiet_before_break_minutes": 0}
     next(w for w in raw["windows"] if w["id"] == "W5")["authorised"] = ["Z1"]
     cfg = parse_config(raw)
     running_engine(config=cfg)
