@@ -394,7 +394,11 @@ def main() -> None:
     cfg = parse_config(raw)
     cfg_path = work / "hall.yaml"
     cfg_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    engine = start_engine(cfg_path, work / "engine.sqlite", broker.port, work / "engine.log")
+    try:
+        engine = start_engine(cfg_path, work / "engine.sqlite", broker.port, work / "engine.log")
+    except BaseException:  # an engine that never came up: no broker left behind
+        broker.stop()
+        raise
     client = Bus(hall_id, f"bench-client-{hall_id}", broker.settings)
     contend = Contention(args)
     result: dict = {**contend.settings(), "load_avg_1m": os.getloadavg()[0]}
