@@ -16,15 +16,19 @@ import yaml
 from hall.broker import start_local_broker
 from hall.bus import Bus
 from hall.config import HallConfig, parse_config
-from tests.needs import pytest_configure, pytest_runtest_setup, require_unless_allowed  # noqa: F401 (hooks)
+from tests import needs
+from tests.needs import pytest_runtest_setup, require_unless_allowed  # noqa: F401 (hooks)
 
 HERE = Path(__file__).parent
 _hall_seq = itertools.count(1)
 
 
 def pytest_configure(config):
-    """A data key made at test time for every engine of the session (and its subprocesses)."""
+    """The ``needs`` mark, and a data key made at test time for every engine of the
+    session (and its subprocesses)."""
     import tempfile
+
+    needs.pytest_configure(config)
 
     from hall.crypto import ENV_FILE, write_key
     if not os.environ.get(ENV_FILE):
