@@ -7,7 +7,10 @@ docs/screens/kiosk/ were picked from there after looking at them.
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from datetime import time as dtime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -230,9 +233,13 @@ def test_appointment_check_in_by_scanning_the_booking_qr(hall, running_engine, k
     eng = running_engine(hall)
     admin = bus_client(hall.hall.id, "admin")
     now = time.time()
+    # booked for a minute ago (on time), but never before the hall's midnight: in the
+    # first minute of a day a minute ago is yesterday, another day's booking
+    since_midnight = now - datetime.combine(datetime.fromtimestamp(now, ZoneInfo(hall.hall.timezone)).date(),
+                                            dtime(), ZoneInfo(hall.hall.timezone)).timestamp()
+    start = now - min(60.0, since_midnight)
     Requester(admin, "config", "admin").call("appointments", {"appointments": [
-        # booked for a minute ago: on time, and on today's date even just before midnight
-        {"code": "BK20261121001", "matter": "M5", "start": now - 60, "end": now + 1800}]})
+        {"code": "BK20261121001", "matter": "M5", "start": start, "end": now + 1800}]})
     h, fp = kiosk(hall)
     h.press("checkin")
     shot(h, "30-checkin")
