@@ -254,6 +254,13 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
+def provenance(load_before: list[float]) -> dict:
+    """Where and when a result was measured: every benchmark's JSON carries these."""
+    return {"machine": machine(), "load_avg_before": load_before,
+            "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
 def measure_shell(broker, work: Path, name: str, src: Path, args: tuple[str, ...], r: int, a, out: dict,
                   side: bool) -> None:
     """One run of every figure for one shell; ``side``: also the side-by-side
@@ -336,9 +343,7 @@ def main() -> None:
     result["windows"] = {"issue_per_s": 200, "issue_p99_ms": 20 if a.quick else 1000,
                          "call_p99_ms": 20 if a.quick else 1000, "rss_mb": 20 if a.quick else 1000}
     result["broker"] = broker.kind
-    result["machine"] = machine()
-    result["load_avg_before"], result["load_avg_after"] = load_before, [round(x, 2) for x in os.getloadavg()]
-    result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    result.update(provenance(load_before))
     if a.json:
         print(json.dumps(result))
     else:

@@ -46,7 +46,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import big_hall, machine  # noqa: E402
+from engine import big_hall, provenance  # noqa: E402
 from hall.broker import start_local_broker  # noqa: E402
 from hall.crypto import use_fresh_key  # noqa: E402
 from mqtt_load import issue_n  # noqa: E402
@@ -272,9 +272,7 @@ def main() -> None:
                         "imports": {k: round(v, 2) for k, v in import_costs(srcs[name]).items()}}
     result["rss_mb"] = result["new"]["stages"]["tickets"]
     result["windows"], result["tickets"] = a.windows, a.tickets
-    result["machine"] = machine()
-    result["load_avg_before"], result["load_avg_after"] = load_before, [round(x, 2) for x in os.getloadavg()]
-    result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    result.update(provenance(load_before))
     if a.json:
         print(json.dumps(result))
     else:
