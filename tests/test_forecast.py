@@ -437,3 +437,16 @@ def test_a_call_pushed_past_the_break_only_by_citizens_still_to_come():
     # the replay itself crossing the break: the figure stays after it, whatever the median
     w = forecast._with_inflow(h.e, t, "M6", {"W8"}, 101 * MIN, 0.0, now)
     assert w.mid_s >= 100 * MIN
+
+
+def test_windows_of_one_weight_share_their_candidate_classes():
+    """The forecast's per-window candidates (line → classes with their score
+    bonus) are one list per weight, shared by every window: 2.2 MB less at
+    1,000 windows; each still holds what its own skills give."""
+    h = Hall()
+    r, shape = h.e.routing, h.e.shape
+    w1, w2 = shape.cands("W1"), shape.cands("W2")  # M1 3, M2 1, M3 1 / M1 1, M2 3, M3 1
+    for wid, got in (("W1", w1), ("W2", w2)):
+        assert got == {line: [(k, r.step * (weight - 1) + boost) for k, boost in r.boost.items()]
+                       for line, weight in r.skills[wid].items()}
+    assert w1["M2"] is w2["M1"] and w1["M1"] is w2["M2"] and w1["M1"] != w1["M2"]
