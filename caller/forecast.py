@@ -135,7 +135,6 @@ class Shape:
         self.r = r
         self._version = -1
         self._cands: dict[str, dict[str, list[tuple[str, float]]]] = {}
-        self._by_weight: dict[float, list[tuple[str, float]]] = {}
         self._related: dict[str, tuple[list[str], list[tuple[str, list[str]]]]] = {}
         self.order: dict[str, int] = {}
 
@@ -143,7 +142,6 @@ class Shape:
         if self._version != self.r.version:
             self._version = self.r.version
             self._cands.clear()
-            self._by_weight.clear()
             self._related.clear()
             self.order = {w: i for i, w in enumerate(self.r.skills)}  # config order
 
@@ -153,16 +151,8 @@ class Shape:
         hit = self._cands.get(wid)
         if hit is None:
             r = self.r
-            # a line's classes depend on the window's weight only: one list per
-            # weight, shared (read-only) by every window and line (2.2 → 0.5 MB
-            # at 1,000 windows of 10 lines each)
-            by_weight = self._by_weight
-            hit = {}
-            for line, weight in r.skills.get(wid, {}).items():
-                classes = by_weight.get(weight)
-                if classes is None:
-                    classes = by_weight[weight] = [(k, r.step * (weight - 1) + boost) for k, boost in r.boost.items()]
-                hit[line] = classes
+            hit = {line: [(k, r.step * (weight - 1) + boost) for k, boost in r.boost.items()]
+                   for line, weight in r.skills.get(wid, {}).items()}
             self._cands[wid] = hit
         return hit
 
@@ -172,8 +162,10 @@ class Shape:
         hit = self._related.get(line)
         if hit is None:
             r = self.r
-            first = list(r.servers.get(line, []))
-            hit = (first, [(ln, list(r.servers.get(ln, []))) for ln in r.neighbour_lines(line)])
+            # the routing's own lists, not copies: they change only with its
+            # version, which empties this cache (copies of every neighbour's
+            # windows for every line were 2.2 MB at 1,000 windows)
+            hit = (r.servers.get(line, []), [(ln, r.servers.get(ln, [])) for ln in r.neighbour_lines(line)])
             self._related[line] = hit
         return hit
 

@@ -439,14 +439,19 @@ def test_a_call_pushed_past_the_break_only_by_citizens_still_to_come():
     assert w.mid_s >= 100 * MIN
 
 
-def test_windows_of_one_weight_share_their_candidate_classes():
-    """The forecast's per-window candidates (line → classes with their score
-    bonus) are one list per weight, shared by every window: 2.2 MB less at
-    1,000 windows; each still holds what its own skills give."""
+
+def test_related_windows_are_the_routings_own_lists_and_follow_a_loan():
+    """The forecast's related windows of a line are the routing's lists, not a
+    copy per line (2.2 MB at 1,000 windows); a loan changes the routing's
+    version and what the forecast sees with it."""
     h = Hall()
     r, shape = h.e.routing, h.e.shape
-    w1, w2 = shape.cands("W1"), shape.cands("W2")  # M1 3, M2 1, M3 1 / M1 1, M2 3, M3 1
-    for wid, got in (("W1", w1), ("W2", w2)):
-        assert got == {line: [(k, r.step * (weight - 1) + boost) for k, boost in r.boost.items()]
-                       for line, weight in r.skills[wid].items()}
-    assert w1["M2"] is w2["M1"] and w1["M1"] is w2["M2"] and w1["M1"] != w1["M2"]
+    first, neighbours = shape.related("M1")
+    assert first is r.servers["M1"] and sorted(first) == ["W1", "W2", "W3"]
+    assert all(servers is r.servers[ln] for ln, servers in neighbours)
+    assert {ln for ln, _ in neighbours} == {ln for w in first for ln in r.skills[w]} and "M4" not in dict(neighbours)
+    r.lend("W5", "M1", 5.0)  # W5 serves M4, M5, M6
+    first, neighbours = shape.related("M1")
+    assert "W5" in first and {"M4", "M5", "M6"} <= {ln for ln, _ in neighbours}
+    r.unlend("W5", "M1")
+    assert "W5" not in shape.related("M1")[0]
