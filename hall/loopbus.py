@@ -23,10 +23,11 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from typing import Any, Iterator
 
-from . import messages
+from . import messages, mqttwire
 from .bus import Bus, BusSettings
 from .topics import TopicError, TopicSpec
 
@@ -52,6 +53,8 @@ class LoopBus(Bus):
         self._loop_thread: int | None = None
         self._offline: deque[tuple[str, bytes, int, bool]] = deque(maxlen=OFFLINE_QUEUE)
         self._corked = False
+        self._proto: Any = None  # the connection's gmqtt protocol, once it is ours to write to (_take_reads)
+        self._v5 = False
 
     def bind(self, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
         """The loop this connection runs on and the id of the thread running it."""
@@ -150,7 +153,18 @@ class LoopBus(Bus):
             if qos and not self._stopping:
                 self._offline.append((topic, data, qos, retain))
             return
-        c.publish(topic, data, qos=qos, retain=retain)
+        proto = self._proto
+        if proto is None:
+            c.publish(topic, data, qos=qos, retain=retain)
+            return
+        # gmqtt's Client.publish, without its Message and properties: the same
+        # bytes (tests/test_mqttwire.py), the same packet ids, and a QoS 1
+        # message kept the same way until its PUBACK (resent after a reconnect)
+        mid = proto.id_generator.next_id() if qos else None
+        pkt = mqttwire.publish(topic.encode(), data, qos, retain, mid, self._v5)
+        proto.write_data(pkt)
+        if qos:
+            c._persistent_storage.push_message(mid, pkt)
 
     @contextlib.contextmanager
     def corked(self) -> Iterator[None]:
@@ -177,18 +191,60 @@ class LoopBus(Bus):
             if buf:
                 proto.write_data(b"".join(buf))
 
-    def _cork_reads(self) -> None:
-        """Each chunk gmqtt reads is parsed inside :meth:`corked`."""
-        proto = getattr(getattr(self._client, "_connection", None), "_protocol", None)
-        if proto is None or "_read_packet" in vars(proto):
+    def _take_reads(self) -> None:
+        """This connection's bytes are read here instead of by gmqtt's read loop.
+
+        Each chunk is split into packets inside :meth:`corked` (its PUBACKs
+        and the door's immediate replies leave in one write).  A QoS 0 or 1
+        PUBLISH without properties (every request) is acknowledged and
+        delivered at once, as gmqtt does with its optimistic acknowledgement;
+        every other packet (CONNACK, SUBACK, PUBACK, PINGRESP, a PUBLISH with
+        a topic alias…) goes to gmqtt's own handler, in order.  The end of
+        the stream still reaches gmqtt's reader, which closes the connection
+        and reconnects as before."""
+        c = self._client
+        conn = getattr(c, "_connection", None)
+        proto = getattr(conn, "_protocol", None)
+        if proto is None or "data_received" in vars(proto):
             return
-        parse = proto._read_packet
+        from gmqtt.mqtt.package import Package
+        handler = conn._handler
+        v5 = proto.proto_ver >= 5
+        pending = b""
+        deliver = self.deliver
+        split, read_publish, puback = mqttwire.split, mqttwire.read_publish, mqttwire.puback
 
-        def parse_corked(data: bytes) -> int:
+        def data_received(data: bytes) -> None:
+            nonlocal pending
+            if pending:
+                data = pending + data
+            if handler.current_connection is not conn:
+                return  # a superseded connection: gmqtt drops its packets too
+            conn._last_data_in = time.monotonic()  # gmqtt's keep-alive watches it
+            packets: list[tuple[int, bytes]] = []
+            used = split(data, packets)
+            if used < 0:  # a length MQTT does not allow: the stream cannot be trusted
+                log.error("%s: malformed packet from the broker; reconnecting", self.client_id)
+                pending = b""
+                proto._transport.close()
+                return
+            pending = data[used:]
             with self.corked():
-                return parse(data)
+                for first, body in packets:
+                    pub = read_publish(first, body, v5) if first & 0xF0 == 0x30 else None
+                    if pub is None:
+                        handler(Package(first, body))
+                        continue
+                    topic, payload, mid = pub
+                    if mid is not None:
+                        proto.write_data(puback(mid, v5))
+                    try:
+                        deliver(topic, payload)
+                    except Exception:  # as gmqtt's handler: logged, the connection goes on
+                        log.exception("delivering %s failed", topic[:200])
 
-        proto._read_packet = parse_corked
+        proto.data_received = data_received
+        self._proto, self._v5 = proto, v5
 
     def _on_loop(self) -> bool:
         return threading.get_ident() == self._loop_thread
@@ -196,7 +252,7 @@ class LoopBus(Bus):
     # ------------------------------------------------------------ callbacks --
     def _on_connect(self, client, flags, rc, properties) -> None:
         import gmqtt
-        self._cork_reads()
+        self._take_reads()
         with self._lock:
             subs = list(self._subs)
         if subs:  # one SUBSCRIBE; gmqtt's own list is rebuilt, not grown, on each reconnect
@@ -218,6 +274,7 @@ class LoopBus(Bus):
         log.info("%s connected to %s:%s", self.client_id, self.settings.host, self.settings.port)
 
     def _on_disconnect(self, client, packet, exc=None) -> None:
+        self._proto = None
         if self._connected.is_set() and not self._stopping:
             log.warning("%s disconnected; reconnecting", self.client_id)
         self._connected.clear()
