@@ -96,12 +96,15 @@ def transfer_windows(cfg: HallConfig, own: str) -> list[dict[str, Any]]:
 
 
 def case_list(cfg: HallConfig, data: dict | None) -> dict:
-    """The engine's CaseList with the matter and the stage named for the clerk."""
+    """The engine's CaseList with the matter and the stage named for the clerk, and each
+    case's next stages as the engine's own table allows them (``next``, named)."""
     from caller.cases import STAGE_NAMES  # the timeline's own names (pure module)
     data = data or {}
+    allowed = data.get("next") or {}
     rows = []
     for c in data.get("cases", ()):
         mt = cfg.matter(c.get("matter") or "")
         rows.append({**c, "matter_name": mt.name.zh if mt else (c.get("matter") or ""),
-                     "stage_name": STAGE_NAMES.get(c.get("stage") or "", c.get("stage") or "")})
+                     "stage_name": STAGE_NAMES.get(c.get("stage") or "", c.get("stage") or ""),
+                     "next": [{"stage": st, "name": STAGE_NAMES.get(st, st)} for st in allowed.get(c["case"], ())]})
     return {"cases": rows, "total": data.get("total", len(rows)), "limit": data.get("limit", len(rows))}
