@@ -89,14 +89,20 @@ svc.stop()
 """
 
 # What each library adds, imported one after another in a fresh interpreter
-# (the order the engine meets them: a shared dependency counts for the first).
-# (importlib.metadata: pydantic's plugin loader imports it when the first model is built)
-IMPORTS = ("asyncio", "sqlite3", "msgspec", "click", "yaml", "pydantic", "importlib.metadata",
+# (the order the engine meets them: a shared dependency counts for the first),
+# with pydantic's plugin loader replaced first as `onewindow caller` does
+# (caller/pydantic_plugins.py: else importlib.metadata, 2.3 MB, when the first model is built)
+IMPORTS = ("asyncio", "sqlite3", "msgspec", "click", "yaml", "pydantic",
            "cryptography.fernet", "gmqtt", "chinese_calendar", "hall.messages", "hall.config", "hall.bus",
            "caller.service", "hall.loopbus")
 
 _IMPORT_CHILD = _RSS + r"""
 import importlib, json, sys
+try:
+    from caller.pydantic_plugins import without_pydantic_plugins
+    without_pydantic_plugins()
+except ImportError:  # a baseline from before it
+    pass
 out = {"python": rss()}
 for name in sys.argv[1:]:
     before = rss()
