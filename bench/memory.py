@@ -97,12 +97,13 @@ IMPORTS = ("asyncio", "sqlite3", "msgspec", "click", "yaml", "pydantic",
            "caller.service", "hall.loopbus")
 
 _IMPORT_CHILD = _RSS + r"""
-import importlib, json, sys
-try:
+import importlib, json, os, sys
+import caller
+# only the checkout's own (a baseline from before it has none; the venv's
+# editable install would find the current checkout's instead)
+if any(os.path.exists(os.path.join(p, "pydantic_plugins.py")) for p in caller.__path__):
     from caller.pydantic_plugins import without_pydantic_plugins
     without_pydantic_plugins()
-except ImportError:  # a baseline from before it
-    pass
 out = {"python": rss()}
 for name in sys.argv[1:]:
     before = rss()
