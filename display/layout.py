@@ -502,3 +502,141 @@ def _windows(lay: Layout, body: Box, d: Demands, m: Metrics, f: float, row, gap:
         lay.slots[f"win.{i}.status"] = Slot(Box(cell.x + cell.w - inner / 2 - st_w, cell.y, st_w, cell.h), f,
                                             "right", d.status)
     lay.waiting_cols = cols
+
+
+# ------------------------------------------------------------------ the progress board --
+
+# A case is a block of lines (cells as texts.case_cells: 0 number, 1 masked name,
+# 2 matter, 3 department, 4 stage, 5 deadline, 6 working days left).  In each
+# line one cell (the second of the pair) takes the room the others leave; the
+# cells before it are left-aligned, the ones after it right-aligned.  The first
+# line — the number a citizen looks for and the stage — is the largest.
+PROGRESS_LINES: dict[bool, tuple[tuple[tuple[int, ...], int], ...]] = {
+    False: (((0, 1, 4), 1), ((2, 5), 2), ((3, 6), 3)),                 # landscape: three lines
+    True: (((0, 1, 4), 1), ((2,), 2), ((3,), 3), ((5, 6), 5)),         # portrait: four, names on their own
+}
+PROGRESS_FIRST = 1.3     # the first line's size over the others'
+PROGRESS_MAX = 2.0       # text grows to fill the page up to this many times the minimum
+PROGRESS_GAP = 0.5      # between two cells of a line, em
+
+
+@dataclass(frozen=True)
+class ProgressDemands:
+    """The widest text of each cell of the progress board, in the screen's language."""
+
+    title: str
+    page: str                  # "第 88/88 页"
+    cells: tuple[str, ...]     # per cell (see PROGRESS_LINES): the widest text it must hold
+    rows: int = 8              # at most this many cases a page (screens.progress_rows)
+
+
+@dataclass
+class ProgressLayout:
+    capacity: int              # cases a page
+    size: float                # the size of every line but the first (px)
+    slots: dict[str, Slot] = field(default_factory=dict)
+    panels: dict[str, Box] = field(default_factory=dict)
+
+
+def progress(body: Box, d: ProgressDemands, f: float, portrait: bool, m: Metrics | None = None
+             ) -> ProgressLayout:
+    """The progress board in ``body``: as many cases a page as fit at the
+    reading rule's size ``f`` (at most ``d.rows``), then the text grown until
+    those cases fill the page — as large as the height allows, never so large
+    that a cell holds less of its text than at the minimum size."""
+    m = m or font_metrics()
+    lines = PROGRESS_LINES[portrait]
+    row = lambda s: math.ceil(s * m.line)  # noqa: E731
+    pad = round(f * 0.4)
+    vpad = round(f * 0.2)
+    inner = Box(body.x + pad, body.y + vpad, body.w - 2 * pad, body.h - 2 * vpad)
+
+    first = PROGRESS_FIRST
+
+    def sizes(b: float) -> tuple[float, float, float]:
+        """(title, first line, other lines) at base size ``b``."""
+        return round(b * first), round(b * first), round(b)
+
+    def block_h(b: float) -> float:
+        _, s1, s2 = sizes(b)
+        return sum(row(s1 if i == 0 else s2) for i in range(len(lines))) + 2 * round(b * 0.15)
+
+    def head_h(b: float) -> float:
+        return row(sizes(b)[0]) + round(b * 0.2)
+
+    def fits(b: float, n: int) -> bool:
+        return head_h(b) + n * block_h(b) + (n - 1) * round(b * 0.15) <= inner.h
+
+    def rooms(b: float) -> list[float]:
+        """The room left for each line's flexible cell at base size ``b``."""
+        _, s1, s2 = sizes(b)
+        out = []
+        for i, (cells, flex) in enumerate(lines):
+            s = s1 if i == 0 else s2
+            fixed = sum(m.width(d.cells[c], s) for c in cells if c != flex)
+            out.append(inner.w - 2 * round(b * 0.4) - fixed - (len(cells) - 1) * s * PROGRESS_GAP)
+        return out
+
+    # the first line larger only as far as its cells fit it at the minimum size
+    # (long English stage names: "Ready to collect")
+    while first > 1.0 and rooms(f)[0] < m.width(d.cells[lines[0][1]], sizes(f)[1]):
+        first = round(first - 0.1, 1)
+    n = 1
+    while n < d.rows and fits(f, n + 1):
+        n += 1
+    at_min = rooms(f)
+
+    def wide_enough(b: float) -> bool:
+        _, s1, s2 = sizes(b)
+        for i, ((_, flex), room) in enumerate(zip(lines, rooms(b))):
+            s = s1 if i == 0 else s2
+            # the cell must hold what it held at the minimum size (a longer name
+            # is cut with "…" at any size)
+            need = min(m.width(d.cells[flex], s), max(0.0, at_min[i]) * b / f)
+            if room < need:
+                return False
+        return True
+
+    lo, hi = float(f), f * PROGRESS_MAX
+    if fits(hi, n) and wide_enough(hi):
+        lo = hi
+    else:
+        for _ in range(16):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if fits(mid, n) and wide_enough(mid) else (lo, mid)
+    b = math.floor(lo)
+    st, s1, s2 = sizes(b)
+    out = ProgressLayout(n, s2)
+    page_w = m.width(d.page, s2) + 1
+    head = Box(inner.x, inner.y + inner.h - head_h(b), inner.w, head_h(b))
+    out.slots["progress.title"] = Slot(Box(head.x, head.y, head.w - page_w - pad, row(st)), st, "left", d.title)
+    out.slots["progress.page"] = Slot(Box(head.x + head.w - page_w, head.y, page_w, row(st)), s2, "right", d.page)
+    # what the height leaves goes between the blocks: the page is filled to its foot
+    spare = inner.h - head_h(b) - n * block_h(b)
+    step = spare / n
+    top = head.y
+    ipad = round(b * 0.4)
+    for k in range(n):
+        top -= step
+        blk = Box(inner.x, top - block_h(b), inner.w, block_h(b))
+        out.panels[f"progress.{k}"] = blk
+        y = blk.y + blk.h - round(b * 0.15)
+        for i, (cells, flex) in enumerate(lines):
+            s = s1 if i == 0 else s2
+            h = row(s)
+            y -= h
+            gap = s * PROGRESS_GAP
+            widths = {c: m.width(d.cells[c], s) + 1 for c in cells if c != flex}
+            x = blk.x + ipad
+            right = blk.x + blk.w - ipad
+            flex_right = right - sum(widths[c] + gap for c in cells[cells.index(flex) + 1:])
+            for c in cells:
+                if c == flex:
+                    box, align = Box(x, y, flex_right - x, h), "left"
+                    x = flex_right + gap
+                else:
+                    box, align = Box(x, y, widths[c], h), "left" if cells.index(c) < cells.index(flex) else "right"
+                    x += widths[c] + gap
+                out.slots[f"progress.{k}.{c}"] = Slot(box, s, align, d.cells[c])
+        top = blk.y
+    return out

@@ -186,3 +186,45 @@ def test_rendered_layouts_cut_nothing(layout, lang):
                            publish=(zones, recent) == (12, 16) and lang != "zh-TW")
         finally:
             win.remove_widget(wall)
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+@pytest.mark.parametrize("lang", ["zh-CN", "zh-TW", "en"])
+@pytest.mark.parametrize("distance", [2, 3.5, 5])
+def test_progress_board_fills_the_page_at_or_above_the_reading_size(layout, lang, distance):
+    from tests import display_kit  # noqa: F401  (headless Kivy before display.screen imports it)
+    from display.layout import Box, progress
+    from display.screen import progress_demands
+    cfg = hall(8, zones=["Z1"], layout=layout, languages=LANGS[lang], viewing_distance_m=distance)
+    scr = cfg.screens.displays[0]
+    portrait = layout == "portrait"
+    lay = compute(SIZES[layout], demands_for(cfg, lang), Physical(scr.diagonal_inches, distance))
+    head, foot = lay.panels["header"], lay.panels["footer"]
+    body = Box(0, foot.h, lay.width, head.y - foot.h)
+    d = progress_demands(cfg, scr, LANGS[lang][0], LANGS[lang][1], portrait)
+    p = progress(body, d, lay.min_font, portrait)
+    m = font_metrics()
+    assert 1 <= p.capacity <= cfg.screens.progress_rows
+    for name, slot in p.slots.items():
+        assert slot.box.inside(body), name
+        assert slot.size >= lay.min_font - 0.5, name
+        assert slot.box.h + 0.5 >= slot.size * LINE_EM, name
+    # every cell holds its widest text, but a matter's or a department's name (cut with "…" when long)
+    for k in range(p.capacity):
+        for c in (0, 1, 4, 5, 6):
+            s = p.slots[f"progress.{k}.{c}"]
+            assert m.width(s.sample, s.size) <= s.box.w + 0.5, (k, c, s)
+    texts = [(n, s.box) for n, s in p.slots.items()]
+    assert not [(a, b) for (a, x), (b, y) in itertools.combinations(texts, 2) if x.overlaps(y)]
+    # a page of cases reaches the foot of the body: no empty half screen
+    blocks = [p.panels[f"progress.{k}"] for k in range(p.capacity)]
+    assert min(b.y for b in blocks) - body.y <= lay.min_font
+    # and a fourth case would not have fit at the minimum size: the page holds all it can
+    if p.capacity < cfg.screens.progress_rows:
+        assert sum(b.h for b in blocks) / p.capacity * (p.capacity + 1) > body.h - 2 * lay.min_font
+
+
+def demands_for(cfg, lang):
+    from display.screen import demands
+    langs = LANGS[lang]
+    return demands(cfg, cfg.screens.displays[0], langs[0], langs[1])

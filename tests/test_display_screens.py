@@ -176,7 +176,7 @@ def test_offline_mark_broker_and_engine(rig, layout):
     assert r.show(T0 + 3)["offline"] == ""
 
 
-PORTRAIT_PER = 4
+PORTRAIT_PER = 5
 STAGES = [("ready", "ready", 0), ("review", "processing", 2), ("accepted", "received", 5),
           ("collected", "done", 0), ("decided", "processing", -2), ("correction", "processing", 1)]
 
@@ -206,6 +206,10 @@ def test_progress_page_rotates_in_when_idle(rig, layout):
     # as many cases a page as fit at the reading rule's size for 5 m (a 55" screen)
     per = r.wall.progress_capacity
     assert per == {"landscape": 3, "portrait": PORTRAIT_PER}[layout] and len(shown["progress"]) == per
+    # the cases fill the page down to the footer, the number larger than the minimum
+    footer_top = r.wall.layout.panels["footer"].h
+    assert min(p.y for p in r.wall.progress_panels) - footer_top <= r.wall.layout.min_font
+    assert r.wall.progress_rows[0][0].font_size > r.wall.layout.min_font
     # number, masked name, matter, department, stage, deadline, working days left
     assert shown["progress"][0] == ("2026000120", "张*明", "有限责任公司设立登记", "市场监督管理局", "待领取",
                                     "承诺办结 11-25", "")
@@ -217,7 +221,7 @@ def test_progress_page_rotates_in_when_idle(rig, layout):
     assert shown["progress"][row] == ("2026000124", "陈*军", "退休待遇申领", "人力资源和社会保障局", "决定",
                                       "承诺办结 11-23", "逾期 2 日")
     assert r.wall.progress_rows[row][6].tint == list(RED_SOFT)
-    r.shot(f"{layout}-progress-overdue")
+    r.shot(f"{layout}-progress-overdue", publish=layout == "landscape")
     n = -(-11 // per)
     pages = [r.show(T0 + 60 + 15 * k)["progress"] for k in range(n)]
     assert [len(p) for p in pages] == [per] * (n - 1) + [11 - per * (n - 1)]  # then the calls page
@@ -230,7 +234,8 @@ def test_a_near_read_screen_shows_more_cases_a_page(rig):
     r = rig(zones=["Z1"], layout="landscape", languages=["zh-CN"], viewing_distance_m=2)
     r.board.on_progress(progress_board())
     shown = r.show(T0 + 60)
-    assert r.wall.progress_capacity == 6 and len(shown["progress"]) == 6  # twice the 5 m screen's
+    # at 2 m the reading rule's minimum is 22 px: progress_rows (8) fit, not the 5 m screen's 3
+    assert r.wall.progress_capacity == 8 and len(shown["progress"]) == 8
     r.shot("landscape-progress-near")
 
 
