@@ -136,6 +136,7 @@ class Demands:
     clock: str = "88:88"
     windows: tuple[str, ...] = ()  # window-grid style: the windows' "12号" labels
     status: str = "办理中"
+    notice: str = ""               # the notice line's longest text (of the screen's languages)
 
 
 @dataclass
@@ -155,6 +156,7 @@ class Layout:
     waiting_cols: int = 0
     per_page: int = 0              # window-grid style: windows per page
     header_lines: tuple[str, ...] = ()  # hall and zone names as laid out in the header
+    notice_lines: int = 1          # lines of the notice a page (two on a narrow screen it does not fit)
 
     @property
     def screen(self) -> Box:
@@ -218,12 +220,17 @@ def compute(size: tuple[int, int], d: Demands, phys: Physical = Physical(), styl
                              d.date)
     lay.slots["clock"] = Slot(Box(W - pad - clock_w, H - gap - first_h, clock_w, first_h), fc, "right", d.clock)
 
-    # footer: the notice (paged to fit, display/widgets.py) and the offline mark
-    fh = row(f) + 2 * gap
+    # footer: the notice (paged to fit, display/widgets.py) and the offline mark.
+    # A portrait screen has height to spare and a narrow line: a notice wider
+    # than the line gets two, so that a sentence is read whole.
+    lay.notice_lines = 2 if H > W and m.width(d.notice, f) > (W - 2 * pad) * 0.96 else 1
+    fh = lay.notice_lines * row(f) + 2 * gap
     lay.panels["footer"] = Box(0, 0, W, fh)
     off_w = m.width(d.offline, f) + pad
-    # the notice has the whole line while online; the renderer narrows it when the mark shows
-    lay.slots["notice"] = Slot(Box(pad, gap, W - 2 * pad, row(f)), f, "left")
+    # the notice has the whole line while online (the renderer narrows it when the
+    # mark shows); its clip is the whole footer: a line's texture (ascender to
+    # descender, 1.45 em) is taller than the line, and Latin descenders reach under it
+    lay.slots["notice"] = Slot(Box(pad, 0, W - 2 * pad, fh), f, "left")
     lay.slots["offline"] = Slot(Box(W - pad - off_w, gap, off_w, row(f)), f, "right", d.offline)
 
     body = Box(pad, fh + pad, W - 2 * pad, H - hh - fh - 2 * pad)

@@ -44,6 +44,7 @@ def demands(cfg: HallConfig, screen: Screen, lang: str, lang2: str | None) -> De
                   key=lambda t_: m.width(t_, 1))
     labels = tuple(texts.waiting_label(cfg, k, screen.waiting_by, lang) for k in waiting_keys(cfg, screen))
     return Demands(
+        notice=max(notice_texts(cfg, screen, lang, lang2), key=lambda t_: m.width(t_, 1), default=""),
         hall=cfg.hall.name.get(lang),
         zone="、".join(z.name.get(lang) for z in zones) if screen.zones else "",
         date=texts.clock_text(_WIDE_DATE, lang)[1],
@@ -58,6 +59,12 @@ def demands(cfg: HallConfig, screen: Screen, lang: str, lang2: str | None) -> De
         windows=tuple(texts.t("window_cell", lang, w=w.number) for w in windows),
         status=max((texts.t(f"win_{k}", lang) for k in (*WINDOW_STATUS_COLOURS, "idle")),
                    key=lambda t_: m.width(t_, 1)))
+
+
+def notice_texts(cfg: HallConfig, screen: Screen, lang: str, lang2: str | None) -> list[str]:
+    """The notice line in each of the screen's languages."""
+    notice = screen.notice or cfg.screens.notice
+    return [notice.get(x) if notice is not None else texts.t("notice", x) for x in (lang, lang2) if x]
 
 
 def progress_demands(cfg: HallConfig, screen: Screen, lang: str, lang2: str | None,
@@ -141,8 +148,8 @@ class WallScreen(Widget):
         self.date_label = self._text(self, "date", SOFT)
         self.clock_label = self._text(self, "clock", WHITE)
         notice = lay.slots["notice"]
-        self.ticker = self._put(self, Ticker(notice.size, 150 * self.u, scroll=self.screen.notice_scroll),
-                                notice.box)
+        self.ticker = self._put(self, Ticker(notice.size, 150 * self.u, scroll=self.screen.notice_scroll,
+                                             lines=lay.notice_lines), notice.box)
         self.offline_label = self._text(self, "offline", RED_SOFT)
         # the calls page: its widgets live in a plain Widget so the progress page can replace it
         self.calls_page = Widget(size_hint=(None, None), pos=self.pos, size=self.size)
@@ -244,10 +251,7 @@ class WallScreen(Widget):
         self._build()
         for lb, line in zip(self.header_labels, self.layout.header_lines):
             lb.set(line)
-        notice = screen.notice or cfg.screens.notice
-        langs = [self.lang] + ([self.lang2] if self.lang2 else [])
-        self.ticker.set_pages([notice.get(lang) if notice is not None else texts.t("notice", lang)
-                               for lang in langs])
+        self.ticker.set_pages(notice_texts(cfg, screen, self.lang, self.lang2))
         for lb, key in ((self.recent_title, "recent"), (self.waiting_title, "waiting")):
             if lb is not None:
                 lb.set(self._title(key))
@@ -297,7 +301,10 @@ class WallScreen(Widget):
         self._waiting(view, now)
         self.offline_label.set(("●  " + texts.t(f"offline_{view.offline}", self.lang)) if view.offline else "")
         notice, mark = self.layout.slots["notice"].box, self.layout.slots["offline"].box
-        self.ticker.width = (mark.x - notice.x) if view.offline else notice.w
+        if self.layout.notice_lines > 1:  # the mark takes the last line, the notice keeps its width
+            self.ticker.use_lines(self.layout.notice_lines - 1 if view.offline else self.layout.notice_lines)
+        else:
+            self.ticker.width = (mark.x - notice.x) if view.offline else notice.w
         if view.page == "progress":
             self._progress(view)
         return False
@@ -421,6 +428,22 @@ class WallScreen(Widget):
                 out.append(f"{name}: {lb._full!r} cut to {lb.text!r}")
             if lb.font_size < self.layout.min_font - 0.5:
                 out.append(f"{name}: {lb.font_size:.0f} px under the {self.layout.min_font:.0f} px minimum")
+        # the notice is drawn inside a clip (a StencilView): its glyphs' ink must be
+        # inside it, descenders too (Noto Sans CJK: ink from -0.25 em (g, y) to
+        # 0.88 em (Han) about the baseline, which lies 0.288 em above the bottom of
+        # a 1.448 em texture)
+        tk = self.ticker
+        clip = Box(tk.x, tk.y, tk.width, tk.height)
+        for i, row in enumerate(tk.rows):
+            if not row.text or tk.scrolling:
+                continue
+            size = row.font_size
+            base = row.center_y - row.texture_size[1] / 2 + 0.288 * size
+            ink = Box(row.x, base - 0.25 * size, min(row.texture_size[0], row.width), 1.13 * size)
+            if not ink.inside(clip):
+                out.append(f"notice line {i}: {row.text!r} clipped (ink {ink}, strip {clip})")
+            if row.text != row._full or size < self.layout.min_font - 0.5:
+                out.append(f"notice line {i}: {row._full!r} shown as {row.text!r} at {size:.0f} px")
         return out
 
     def texts_shown(self) -> dict[str, object]:

@@ -166,8 +166,9 @@ def test_offline_mark_broker_and_engine(rig, layout):
     # the notice shares the footer with the mark: split into pages that fit, not shrunk
     from display.widgets import extent as _extent
     tk = r.wall.ticker
-    assert "".join(tk.pages).replace(" ", "") == tk.text.replace(" ", "")
-    assert all(_extent(p, tk.label.base_size) <= tk.width * 0.96 for p in tk.pages)
+    lines = [ln for p in tk.pages for ln in p.split("\n")]
+    assert "".join(lines).replace(" ", "") == tk.text.replace(" ", "")
+    assert all(_extent(ln, tk.label.base_size) <= tk.width * 0.96 for ln in lines)
     r.board.on_link(True, T0 + 2)
     r.board.on_engine("offline")
     assert r.show(T0 + 2)["offline"] == "●  叫号系统离线"
@@ -176,7 +177,7 @@ def test_offline_mark_broker_and_engine(rig, layout):
     assert r.show(T0 + 3)["offline"] == ""
 
 
-PORTRAIT_PER = 5
+PORTRAIT_PER = 4
 STAGES = [("ready", "ready", 0), ("review", "processing", 2), ("accepted", "received", 5),
           ("collected", "done", 0), ("decided", "processing", -2), ("correction", "processing", 1)]
 
@@ -381,3 +382,19 @@ def test_window_grid_screen(rig, layout):
     assert shown["windows"][2] == (f"{wins[2].number}号", "", "暂停")
     assert len(shown["windows"]) == min(per, len(wins))
     r.shot(f"{layout}-window-grid", publish=True)
+
+
+def test_notice_pages_keep_sentences_phrases_and_words_whole():
+    kit.window()
+    from display.widgets import notice_pages
+    en = "Please watch the screen for your number. Missed it? Re-queue at a kiosk."
+    zh = "请留意屏幕叫号，过号请到取号机重新排队。办事进度可在取号机查询。"
+    # a portrait line (1,036 px wide strip) holds two lines: the English notice whole on one page
+    assert notice_pages(en, 54, 994, 2) == [["Please watch the screen for your",
+                                             "number. Missed it? Re-queue at a kiosk."]]
+    # one line a page: each sentence on a page of its own, never a word cut
+    assert notice_pages(en, 54, 1800, 1) == [["Please watch the screen for your number."],
+                                             ["Missed it? Re-queue at a kiosk."]]
+    # Han text broken after a comma or a full stop, not inside a phrase
+    assert notice_pages(zh, 54, 994, 2) == [["请留意屏幕叫号，", "过号请到取号机重新排队。"], ["办事进度可在取号机查询。"]]
+    assert notice_pages(zh, 54, 1800, 1) == [[zh]]
