@@ -137,6 +137,7 @@ class Demands:
     windows: tuple[str, ...] = ()  # window-grid style: the windows' "12号" labels
     status: str = "办理中"
     notice: str = ""               # the notice line's longest text (of the screen's languages)
+    zones: tuple[str, ...] = ()    # the zone names one by one (a header line breaks between them)
 
 
 @dataclass
@@ -156,6 +157,7 @@ class Layout:
     waiting_cols: int = 0
     per_page: int = 0              # window-grid style: windows per page
     header_lines: tuple[str, ...] = ()  # hall and zone names as laid out in the header
+    header_hall_lines: int = 1     # how many of them hold the hall's name
     notice_lines: int = 1          # lines of the notice a page (two on a narrow screen it does not fit)
 
     @property
@@ -188,16 +190,18 @@ def compute(size: tuple[int, int], d: Demands, phys: Physical = Physical(), styl
     gap = round(f * 0.15)
     pad = round(f * 0.4)
 
-    # header: hall and zone names left (wrapped onto more lines when they must
-    # be), date and clock right
+    # header: hall and zone names left, date and clock right; on one line when
+    # they fit, else the clock on the first line and the date under it, and the
+    # names flowing round them (display/layout.py ``header_flow``)
     fc = round(f * 1.2)
     clock_w = m.width(d.clock, fc) + pad
     date_w = m.width(d.date, f) + pad
     one = (d.hall + ("  " + d.zone if d.zone else ""))
     if m.width(one, f) <= W - 2 * pad - clock_w - date_w:
-        lines = [one]
+        lines, lay.header_hall_lines = [one], 1
     else:
-        lines = wrap(d.hall, W - 2 * pad - clock_w, f, m) + (wrap(d.zone, W - 2 * pad - date_w, f, m) if d.zone else [])
+        lines, lay.header_hall_lines = header_flow(d, [W - 2 * pad - clock_w, W - 2 * pad - date_w, W - 2 * pad],
+                                                   f, m)
         if len(lines) == 1:
             lines.append("")  # the date goes under the clock
     lay.header_lines = tuple(lines)
@@ -206,18 +210,17 @@ def compute(size: tuple[int, int], d: Demands, phys: Physical = Physical(), styl
     header = Box(0, H - hh, W, hh)
     lay.panels["header"] = header
     y = H - gap - first_h
+    ys = []
     for i, text in enumerate(lines):
         h = first_h if i == 0 else row(f)
         if i:
             y -= h
-        right = clock_w if i == 0 else (date_w if i == len(lines) - 1 else 0)
-        if len(lines) == 1:
-            right = clock_w + date_w
+        ys.append((y, h))
+        right = (clock_w + date_w if len(lines) == 1 else clock_w) if i == 0 else (date_w if i == 1 else 0)
         lay.slots[f"header.{i}"] = Slot(Box(pad, y, W - 2 * pad - right, h), f, "left", text)
-    date_y = H - gap - first_h if len(lines) == 1 else header.y + gap
+    date_y, date_h = ys[0] if len(lines) == 1 else ys[1]
     date_x = W - pad - clock_w - date_w if len(lines) == 1 else W - pad - date_w
-    lay.slots["date"] = Slot(Box(date_x, date_y, date_w, row(f) if len(lines) > 1 else first_h), f, "right",
-                             d.date)
+    lay.slots["date"] = Slot(Box(date_x, date_y, date_w, date_h), f, "right", d.date)
     lay.slots["clock"] = Slot(Box(W - pad - clock_w, H - gap - first_h, clock_w, first_h), fc, "right", d.clock)
 
     # footer: the notice (paged to fit, display/widgets.py) and the offline mark.
@@ -241,24 +244,63 @@ def compute(size: tuple[int, int], d: Demands, phys: Physical = Physical(), styl
     return lay
 
 
-def wrap(text: str, width: float, size: float, m: Metrics) -> list[str]:
-    """``text`` in lines no wider than ``width``: at spaces in Latin text, between
-    any two characters in Han text (never inside a word)."""
-    words = text.split(" ") if " " in text else list(text)
-    sep = " " if " " in text else ""
+HEADER_LINES = 3  # at most; what is left after them is cut with "…"
+
+
+def header_flow(d: Demands, widths: list[float], size: float, m: Metrics) -> tuple[list[str], int]:
+    """The hall's name, then the zones' names on lines of their own, in lines no
+    wider than ``widths`` (line i: ``widths[i]``, the last for the rest): at
+    most ``HEADER_LINES``, the last cut with "…" when they do not fit.  A
+    zone's name is never broken inside when it fits a line by itself (no
+    lone 区 under 投资项目); a Latin name only between words.  Returns the
+    lines and how many of them hold the hall's name."""
+    hall = flow([(d.hall, "")], widths, size, m)
+    zones = list(d.zones) or ([d.zone] if d.zone else [])
+    han = any("\u4e00" <= c <= "\u9fff" for c in "".join(zones))
+    sep = "、" if han else ","
+    # the separator stays with the name before it: a line may end with it, never start
+    tokens = [(z + (sep if i < len(zones) - 1 else ""), "" if han or i == 0 else " ") for i, z in enumerate(zones)]
+    zone = flow(tokens, widths[len(hall):] or widths[-1:], size, m) if zones else []
+    every = hall + zone
+    lines = every[:HEADER_LINES]
+    for i, text in enumerate(lines):
+        width = widths[min(i, len(widths) - 1)]
+        more = i == len(lines) - 1 and len(every) > len(lines)  # lines left out after this one
+        if more and m.width(text + " …", size) <= width:
+            lines[i] = text + ("…" if han else " …")  # "…, Investment Projects, …": more zones
+        elif more or m.width(text, size) > width:
+            while text and m.width(text + "…", size) > width:
+                text = text[:-1]
+            lines[i] = text.rstrip(" ,、") + "…"
+    return lines, min(len(hall), len(lines))
+
+
+def flow(tokens: list[tuple[str, str]], widths: list[float], size: float, m: Metrics) -> list[str]:
+    """Tokens (text, what joins it to the one before on a line) in lines no wider
+    than ``widths[i]`` (the last width for the rest).  A token wider than a
+    line by itself is broken between its words, or its characters (Han)."""
     lines: list[str] = []
     cur = ""
-    for w in words:
-        cand = f"{cur}{sep}{w}" if cur else w
-        if cur and m.width(cand, size) > width:
-            lines.append(cur)
-            cur = w
-        else:
+    queue = list(tokens)
+    while queue:
+        text, join = queue.pop(0)
+        width = widths[min(len(lines), len(widths) - 1)]
+        cand = f"{cur}{join}{text}" if cur else text
+        if m.width(cand, size) <= width:
             cur = cand
+            continue
+        if cur:
+            lines.append(cur)
+            cur = ""
+            queue.insert(0, (text, join))
+            continue
+        parts = text.split(" ") if " " in text else list(text)
+        if len(parts) == 1:
+            cur = text  # one glyph wider than a line: header_flow cuts it
+            continue
+        queue[:0] = [(p, " " if " " in text and i else "") for i, p in enumerate(parts)]
     if cur:
         lines.append(cur)
-    if any(m.width(x, size) > width for x in lines):
-        raise LayoutError(f"{text!r} does not fit {width:.0f} px at {size:.0f} px even wrapped")
     return lines
 
 

@@ -46,7 +46,8 @@ def demands(cfg: HallConfig, screen: Screen, lang: str, lang2: str | None) -> De
     return Demands(
         notice=max(notice_texts(cfg, screen, lang, lang2), key=lambda t_: m.width(t_, 1), default=""),
         hall=cfg.hall.name.get(lang),
-        zone="、".join(z.name.get(lang) for z in zones) if screen.zones else "",
+        zone=("、" if lang.startswith("zh") else ", ").join(z.name.get(lang) for z in zones) if screen.zones else "",
+        zones=tuple(z.name.get(lang) for z in zones) if screen.zones else (),
         date=texts.clock_text(_WIDE_DATE, lang)[1],
         number=number, window=texts.t("window", lang, w=wide_win), window_short=f"→ {wide_win}",
         hero_pre=texts.t("please", lang) if lang != "en" else "No.", hero_post=texts.t("hao", lang),
@@ -143,7 +144,7 @@ class WallScreen(Widget):
         self.texts: dict[str, Txt] = {}
         self._put(self, Panel(HEADER_BG), lay.panels["header"])
         self._put(self, Panel(FOOTER_BG), lay.panels["footer"])
-        self.header_labels = [self._text(self, f"header.{i}", WHITE if i == 0 else SOFT)
+        self.header_labels = [self._text(self, f"header.{i}", WHITE if i < lay.header_hall_lines else SOFT)
                               for i in range(len(lay.header_lines))]
         self.date_label = self._text(self, "date", SOFT)
         self.clock_label = self._text(self, "clock", WHITE)
