@@ -474,8 +474,6 @@ class Engine:
         self.tickets[tid] = t
         self.by_number[number] = tid
         self._saved[id(t)] = (t, None)  # new: nothing of it to restore (edit() needs no copy)
-        self._undo.append(lambda: (self.tickets.pop(tid, None), self.by_number.pop(number, None),
-                                   self._count_issuer(t, -1)))
         if ident:  # _count_issuer
             self.by_kiosk[ident] += 1
         if phone:
@@ -483,7 +481,10 @@ class Engine:
         self.stats["issued"] += 1
         line = spec.id  # a new ticket waits in its service's line (line_of)
         self.arrivals.observe(line, klass, now)
-        self._undo.append(lambda: self.arrivals.unobserve(line, klass))
+        # one undo step for the ticket's records, its issuer's counts and the arrival
+        # (none of the statements since the number can fail halfway)
+        self._undo.append(lambda: (self.arrivals.unobserve(line, klass), self.tickets.pop(tid, None),
+                                   self.by_number.pop(number, None), self._count_issuer(t, -1)))
         self.enqueue(t)
         self._dirty_t[tid] = t  # touch
         self.ch.domain.append(d.TicketIssued(t))  # happened
