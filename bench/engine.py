@@ -27,6 +27,8 @@ the engine of another checkout (e.g. ``git worktree add /tmp/old <commit>``)
 as shell ``old``, run with its own code and defaults.  The top-level figures
 are the first shell's.  Each figure is the median of ``--repeat`` runs, the
 shells interleaved in every run; every run's value is kept under ``runs``.
+``cpu_ref_ms`` (bench/provenance.py) is taken before each shell's run: the VM's
+speed moves by up to ~2× between quarter-hours, so a run is read with it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -56,6 +57,7 @@ from hall.topics import REGISTRY  # noqa: E402
 from mqtt_load import call_latency  # noqa: E402
 from mqtt_load import closed_loop_rate  # noqa: E402
 from mqtt_load import issue_n  # noqa: E402
+from provenance import cpu_ref_ms, machine, provenance  # noqa: E402,F401  (machine: other benches import it from here)
 
 
 WIDE_OPEN = {"rate": 1e9, "burst": 10 ** 9}
@@ -242,25 +244,6 @@ def p99(xs: list[float]) -> float:
     return xs[min(len(xs) - 1, int(0.99 * len(xs)))] if xs else float("nan")
 
 
-def machine() -> str:
-    cpu = "unknown cpu"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
-def provenance(load_before: list[float]) -> dict:
-    """Where and when a result was measured: every benchmark's JSON carries these."""
-    return {"machine": machine(), "load_avg_before": load_before,
-            "load_avg_after": [round(x, 2) for x in os.getloadavg()],
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-
-
 def measure_shell(broker, work: Path, name: str, src: Path, args: tuple[str, ...], r: int, a, out: dict,
                   side: bool) -> None:
     """One run of every figure for one shell; ``side``: also the side-by-side
@@ -320,13 +303,15 @@ def main() -> None:
     first = next(iter(shells))
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-"))
     broker = start_local_broker(workdir=work)
-    figures = ("shell_per_s", "shell_cpu_us_per_request", "issue_per_s", "issue_p99_ms", "issue_p50_ms", "cpu_us_per_issue", "call_p99_ms",
+    figures = ("cpu_ref_ms", "shell_per_s", "shell_cpu_us_per_request", "issue_per_s", "issue_p99_ms", "issue_p50_ms", "cpu_us_per_issue", "call_p99_ms",
                "call_p50_ms", "rss_mb", "issue_per_s_no_group_commit", "issue_per_s_requester_clients")
     runs: dict[str, dict[str, list[float]]] = {k: {f: [] for f in figures} for k in shells}
     load_before = [round(x, 2) for x in os.getloadavg()]
+    cpu_ref_before = cpu_ref_ms()
     try:
         for r in range(a.repeat):
             for name, (src, args) in shells.items():
+                runs[name]["cpu_ref_ms"].append(cpu_ref_ms())  # how fast the VM ran this run
                 measure_shell(broker, work, name, src, args, r, a, runs[name], side=name == first)
                 print(f"run {r} {name}: " + json.dumps({f: round(v[-1], 2) for f, v in runs[name].items() if v}),
                       file=sys.stderr, flush=True)  # progress: a long run interrupted still tells
@@ -343,7 +328,7 @@ def main() -> None:
     result["windows"] = {"issue_per_s": 200, "issue_p99_ms": 20 if a.quick else 1000,
                          "call_p99_ms": 20 if a.quick else 1000, "rss_mb": 20 if a.quick else 1000}
     result["broker"] = broker.kind
-    result.update(provenance(load_before))
+    result.update(provenance(load_before, cpu_ref_before))
     if a.json:
         print(json.dumps(result))
     else:

@@ -31,7 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import ROOT, Engine, big_hall, machine, p99  # noqa: E402
+from engine import ROOT, Engine, big_hall, p99  # noqa: E402
+from provenance import cpu_ref_ms, provenance  # noqa: E402
 from mqtt_load import LeanClient  # noqa: E402
 
 from hall.broker import start_local_broker  # noqa: E402
@@ -156,6 +157,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="onewindow-flood-"))
     broker = start_local_broker(workdir=work)
     load_before = [round(x, 2) for x in os.getloadavg()]
+    cpu_ref_before = cpu_ref_ms()
     runs: dict[str, list[dict]] = {k: [] for k in shells}
     try:
         for r in range(a.repeat):
@@ -173,9 +175,8 @@ def main() -> int:
                              for x in rs] for k, rs in runs.items()},
                 "flood_other": runs[first][-1]["flood_other"],
                 "duration_s": a.duration, "bucket": {"rate": a.rate, "burst": a.burst}, "factor": a.factor,
-                "broker": broker.kind, "machine": machine(), "load_avg_before": load_before,
-                "load_avg_after": [round(x, 2) for x in os.getloadavg()],
-                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+                "broker": broker.kind})
+    res.update(provenance(load_before, cpu_ref_before))
     print(json.dumps(res) if a.json else "\n".join(f"{k}: {v}" for k, v in res.items()))
     return 0
 
