@@ -83,7 +83,8 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 import caller  # noqa: E402,F401  (the packages first, from --src: bench/engine.py puts this checkout first)
 import hall  # noqa: E402,F401
 
-from engine import big_hall, machine  # noqa: E402  (bench/engine.py: the same hall)
+from engine import big_hall  # noqa: E402  (bench/engine.py: the same hall)
+from provenance import cpu_ref_ms, provenance  # noqa: E402
 
 from caller import forecast  # noqa: E402
 from caller.engine import Engine  # noqa: E402
@@ -382,10 +383,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="onewindow-core-") as tmp:
         use_fresh_key(tmp)  # the forms extension reads the hall key as the engine would
         load = [round(x, 2) for x in os.getloadavg()]
+        ref = None if a.quick else cpu_ref_ms()  # how fast this VM ran meanwhile (bench/provenance.py)
         result = measure(a, Path(tmp), prof)
-    result.update(src=str(Path(forecast.__file__).resolve().parent.parent), windows=a.windows, rate=a.rate, in_service_hours=not a.evening, machine=machine(),
-                  load_avg_before=load, load_avg_after=[round(x, 2) for x in os.getloadavg()],
-                  date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    result.update(src=str(Path(forecast.__file__).resolve().parent.parent), windows=a.windows, rate=a.rate,
+                  in_service_hours=not a.evening, **provenance(load, ref))
     if prof is not None:
         if a.profile:
             prof.dump_stats(a.profile)
