@@ -43,8 +43,9 @@ nothing.
 Side by side (this VM's CPU speed moves by up to 2× between quarter-hours, so
 a figure alone says little): ``--baseline DIR --repeat N`` runs this script on
 the code of checkout DIR (``git worktree add DIR main``) and on this one, N
-rounds, alternating which goes first, and prints both runs and the ratios
-new/old of the medians; ``--src DIR`` runs on DIR's code alone.
+rounds, alternating which goes first, and prints both runs and, per figure,
+the median over rounds of new ÷ old within a round; ``--src DIR`` runs on
+DIR's code alone.
 """
 
 from __future__ import annotations
@@ -337,12 +338,12 @@ def side_by_side(a: argparse.Namespace) -> dict[str, Any]:
             done = subprocess.run([sys.executable, __file__, *args, "--src", str(srcs[name])],
                                   check=True, capture_output=True, text=True)
             runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
-    ratio = {}
+    ratio = {}  # the median over rounds of new ÷ old in the same round (the VM's speed drifts)
     for k, v in runs["new"][0].items():
         if isinstance(v, (int, float)) and not isinstance(v, bool) and k in runs["old"][0]:
-            old = statistics.median(x[k] for x in runs["old"])
-            if old:
-                ratio[k] = round(statistics.median(x[k] for x in runs["new"]) / old, 3)
+            pairs = [n[k] / o[k] for n, o in zip(runs["new"], runs["old"]) if o.get(k)]
+            if pairs:
+                ratio[k] = round(statistics.median(pairs), 3)
     return {"baseline": str(srcs["old"]), "rounds": a.repeat, "old": runs["old"], "new": runs["new"],
             "ratio_new_old": ratio}
 
