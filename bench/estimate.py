@@ -9,7 +9,8 @@ the same trace, are compared with the wait it then had until its first call.
 
 Targets (normal load): estimate_mae_min ≤ 3 and ≤ ¼ of naive_mae_min;
 estimate_p90_abs_err_min ≤ 8; interval_coverage ≥ 0.8; estimate_cpu_us (the
-median forecast CPU per issued ticket) ≤ 100 — on the example hall's day and
+median forecast CPU per issued ticket) ≤ 500 (issue #14's figure: it runs on
+every issue) — on the example hall's day and
 on bench/engine.py's big hall (200 windows, 100 matters) in an issue burst of
 6,000 tickets with nobody calling, its windows closed (as bench/engine.py
 runs it) or half of them open.
@@ -45,7 +46,7 @@ from sim.hallday import HallDay, load_scenario  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "hall.example.yaml"
 TARGETS = {"estimate_mae_min": 3.0, "mae_ratio_to_naive": 0.25, "estimate_p90_abs_err_min": 8.0,
-           "interval_coverage": 0.8, "estimate_cpu_us": 100.0}
+           "interval_coverage": 0.8, "estimate_cpu_us": 500.0}
 T0 = 1795237200.0  # a Monday, 09:00 in Shanghai
 
 

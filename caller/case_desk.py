@@ -463,7 +463,7 @@ class CaseDesk:
         mine.sort(key=lambda c: (c.deadline, c.case))
         shown = [full for c in mine[:self.LIST_LIMIT] if (full := self._full(c.case)) is not None]
         return m.CaseList(cases=[self._row(engine, c, day) for c in shown], total=len(mine),
-                          limit=self.LIST_LIMIT)
+                          limit=self.LIST_LIMIT, next={c.case: list(C.allowed(c)) for c in shown})
 
     def _dept_stats(self, engine: Engine, now: float) -> Emit:
         depts: dict[str, dict[str, int]] = {}

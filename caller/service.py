@@ -56,6 +56,7 @@ REPLY_CACHE = 5000
 # 5,000 of them).  1 MiB still holds the last seconds at 500 issues/s, more than a
 # client's retry window; an older retry is answered from the store (one look-up).
 REPLY_CACHE_BYTES = 1 << 20
+REQUESTER_CACHE = 10_000  # (entry, id) whose right to ask is known (_refused_requester)
 BACKLOG_STEP = 16  # coalesced views sent per turn of the loop
 MQTT_CLIENTS = ("gmqtt", "paho")  # the engine's MQTT client: gmqtt in the loop, or paho's own thread
 
@@ -124,6 +125,9 @@ class CallerService(EngineShell):
         self._pending_zones: set[str] = set()
         self._sent_waiting: dict[str, tuple[dict, dict]] = {}  # zone -> counts last published
         self._summary_dirty = True
+        self._routes: dict[str, tuple] = {}  # request entry -> what _answer needs of it (_route)
+        self._requesters_of: HallConfig | None = None  # the config _requesters was worked out for
+        self._requesters: dict[tuple[str, str], str | None] = {}
         self.health = EngineHealth(self.clock.now())  # stats/hall/engine for `onewindow metrics`
         self._init_shell(max_batch)
 
@@ -207,8 +211,8 @@ class CallerService(EngineShell):
         """Validate one request, answer it from the idempotency record or by
         dispatching it, and add its reply to the batch."""
         spec = parsed.spec
-        op = f"{spec.kind}.{spec.op}"
-        resp_spec = REGISTRY.response_for(spec)
+        route = self._routes.get(spec.name) or self._route(spec)
+        op, resp_spec, req_type, limit, recorded, key_kind, key_op = route
 
         def refuse(rid: str, code: str, message: str) -> None:
             log.warning("refused %s from %s: %s: %s", op, parsed.ident, code, scrub(message))
@@ -218,20 +222,17 @@ class CallerService(EngineShell):
         refusal = self.may_speak_as(spec.kind, parsed.ident)
         if refusal is not None:
             return refuse(m.best_effort_id(payload), *refusal)
-        limit = m.PAYLOAD_LIMITS.get(op, m.MAX_PAYLOAD)  # a whole hall config is bigger
         try:  # bounds first: nothing is decoded that is too large or nests too deep
-            req = m.decode(payload, m.REQUEST_TYPES[op], limit)
+            req = m.decode(payload, req_type, limit)
         except m.Unreadable as e:
             return refuse("", e.code, e.message)
         except msgspec.ValidationError as e:
             return refuse(m.best_effort_id(payload, limit), E.BAD_REQUEST, str(e))
         except msgspec.DecodeError as e:
             return refuse("", E.BAD_JSON, str(e))
-        if (why := refused_requester(self.config, parsed)) is not None:
+        if (why := self._refused_requester(parsed)) is not None:
             return refuse(req.id, E.FORBIDDEN, why)
-        key = f"{spec.kind}/{parsed.ident}/{spec.op}/{req.id}"
-        # reads carrying personal data or a whole config are never kept for a retry
-        recorded = op not in m.UNRECORDED_OPS and op not in self._unrecorded
+        key = f"{key_kind}/{parsed.ident}/{key_op}/{req.id}"
         cached = (b.in_batch.get(key) or self._cache.get(key) or self.store.reply(key)) if recorded else None
         if cached is not None:  # a retry: the first answer again, nothing done twice
             b.replies.append((resp_spec, parsed.ident, cached))
@@ -249,6 +250,35 @@ class CallerService(EngineShell):
             b.to_store.append((key, self.engine.day, reply))
         b.replies.append((resp_spec, parsed.ident, reply))
         b.events.extend(events)
+
+    def _route(self, spec: Any) -> tuple:
+        """What :meth:`_answer` needs of a request's registry entry, worked out
+        once per entry: (op, reply entry, request type, size limit, whether its
+        reply is kept for a retry, the kind and op in its idempotency key)."""
+        op = f"{spec.kind}.{spec.op}"
+        route = (op, REGISTRY.response_for(spec), m.REQUEST_TYPES[op],
+                 m.PAYLOAD_LIMITS.get(op, m.MAX_PAYLOAD),  # a whole hall config is bigger
+                 # reads carrying personal data or a whole config are never kept for a retry
+                 op not in m.UNRECORDED_OPS and op not in self._unrecorded,
+                 str(spec.kind), spec.op)
+        self._routes[spec.name] = route
+        return route
+
+    def _refused_requester(self, parsed: Parsed) -> str | None:
+        """caller/identity.py's answer, kept per config, entry and id: the same
+        few hundred requesters ask again and again."""
+        if self._requesters_of is not self.config:
+            self._requesters_of, self._requesters = self.config, {}
+        key = (parsed.spec.name, parsed.ident)
+        try:
+            return self._requesters[key]
+        except KeyError:
+            pass
+        why = refused_requester(self.config, parsed)
+        if len(self._requesters) >= REQUESTER_CACHE:  # bounded: ids come from outside
+            self._requesters.clear()
+        self._requesters[key] = why
+        return why
 
     def _dispatch(self, op: str, ident: str, req: Any, now: float,
                   b: Batch) -> tuple[Any, tuple[str, str] | None, list[Emit]]:

@@ -144,6 +144,9 @@ class EngineShell:
         ready.wait()
         if hasattr(self.bus, "bind"):  # hall.loopbus.LoopBus runs on this loop
             self.bus.bind(self._loop, self._loop_tid)
+            # a request read while a commit is in flight is acknowledged with
+            # that batch's replies: one write, not one more per request
+            self.bus.hold_acks_while(lambda: self._in_flight is not None)
         self._committer.start()
         # connected before serving, so nothing is published on a bus not yet
         # started; what arrives meanwhile waits in the door's queue for _begin

@@ -23,10 +23,11 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
-from typing import Any, Iterator
+from typing import Any, Callable
 
-from . import messages
+from . import messages, mqttwire
 from .bus import Bus, BusSettings
 from .topics import TopicError, TopicSpec
 
@@ -39,7 +40,8 @@ _gmqtt_log.setLevel(logging.INFO)
 
 OFFLINE_QUEUE = 10_000  # QoS 1 messages kept while disconnected; beyond, the oldest go
 RECONNECT_DELAY_S = 1
-STOP_ACK_S = 2.0  # how long stop() waits for the broker to acknowledge the last state
+STOP_ACK_S = 2.0
+TOPIC_CACHE = 10_000  # published topics kept built (LoopBus.publish); past it the cache starts again  # how long stop() waits for the broker to acknowledge the last state
 
 
 class LoopBus(Bus):
@@ -52,6 +54,24 @@ class LoopBus(Bus):
         self._loop_thread: int | None = None
         self._offline: deque[tuple[str, bytes, int, bool]] = deque(maxlen=OFFLINE_QUEUE)
         self._corked = False
+        self._acks: list[bytes] = []  # PUBACKs not written yet (hold_acks_while)
+        self._hold: Callable[[], bool] | None = None
+        # the connection's gmqtt protocol while connected and ours to read and write (_take_reads)
+        self._proto: Any = None
+        self._topics: dict[tuple[str, str], bytes] = {}  # (entry, id) -> topic, built and checked
+        self._v5 = False
+
+    def hold_acks_while(self, busy: Callable[[], bool]) -> None:
+        """While ``busy()``, the PUBACKs of what was read wait for the next write
+        instead of a ``send()`` of their own.
+
+        The engine says "a commit is in flight": the replies of that batch are
+        written when it returns, at most one commit later, and the PUBACKs
+        leave in front of them.  Every request is answered, so whatever was
+        acknowledged is written with, or before, its own reply; the broker
+        keeps any number of messages unacknowledged (``max_inflight_messages
+        0``, and no receive maximum is announced)."""
+        self._hold = busy
 
     def bind(self, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
         """The loop this connection runs on and the id of the thread running it."""
@@ -116,6 +136,7 @@ class LoopBus(Bus):
         if c is None:
             return
         self._client = None
+        self._proto = None
         self._stopping = True
         if self._availability and self._connected.is_set():
             spec, ident = self._availability
@@ -144,16 +165,48 @@ class LoopBus(Bus):
         self._send(topic, data, qos, retain)
         return None
 
+    def publish(self, spec: TopicSpec, ident: str, payload: Any, *, retain: bool | None = None,
+                qos: int | None = None, hall_id: str | None = None) -> None:
+        """:meth:`Bus.publish`; in the loop's thread while connected, the
+        topic of an entry and id is built and checked once, not per message."""
+        proto = self._proto
+        if (proto is None or retain is not None or qos is not None or hall_id is not None
+                or threading.get_ident() != self._loop_thread):
+            return super().publish(spec, ident, payload, retain=retain, qos=qos, hall_id=hall_id)
+        key = (spec.name, ident)
+        topic = self._topics.get(key)
+        if topic is None:
+            topic = spec.topic(self.hall_id, ident).encode()
+            if len(self._topics) >= TOPIC_CACHE:  # bounded: ids come from outside too
+                self._topics.clear()
+            self._topics[key] = topic
+        self._write(proto, topic, payload if isinstance(payload, (bytes, bytearray)) else messages.encode(payload),
+                    spec.qos, spec.retained)
+        return None
+
     def _send(self, topic: str, data: bytes, qos: int, retain: bool) -> None:
         c = self._client
         if c is None or not self._connected.is_set():
             if qos and not self._stopping:
                 self._offline.append((topic, data, qos, retain))
             return
-        c.publish(topic, data, qos=qos, retain=retain)
+        proto = self._proto
+        if proto is None:
+            c.publish(topic, data, qos=qos, retain=retain)
+            return
+        self._write(proto, topic.encode(), data, qos, retain)
 
-    @contextlib.contextmanager
-    def corked(self) -> Iterator[None]:
+    def _write(self, proto: Any, topic: bytes, data: bytes, qos: int, retain: bool) -> None:
+        """gmqtt's Client.publish without its Message and properties: the same
+        bytes (tests/test_mqttwire.py), the same packet ids, and a QoS 1
+        message kept the same way until its PUBACK (resent after a reconnect)."""
+        mid = proto.id_generator.next_id() if qos else None
+        pkt = mqttwire.publish(topic, data, qos, retain, mid, self._v5)
+        proto.write_data(pkt)
+        if qos:
+            self._client._persistent_storage.push_message(mid, pkt)
+
+    def corked(self) -> Any:
         """What is written inside goes to the socket in ONE write at the end.
 
         gmqtt writes each packet to the transport at once, which is one
@@ -161,34 +214,67 @@ class LoopBus(Bus):
         becomes one.  Used around a batch's publishes and around the parsing
         of each chunk read (the PUBACKs and door replies it causes).  It
         shadows the protocol object's ``write_data`` for the duration."""
-        c = self._client
-        proto = getattr(getattr(c, "_connection", None), "_protocol", None)
+        proto = self._proto
         if proto is None or self._corked or not self._on_loop():
-            yield
+            return _UNCORKED
+        return _Cork(self, proto)
+
+    def _take_reads(self) -> None:
+        """This connection's bytes are read here instead of by gmqtt's read loop.
+
+        Each chunk is split into packets inside :meth:`corked` (its PUBACKs
+        and the door's immediate replies leave in one write).  A QoS 0 or 1
+        PUBLISH without properties (every request) is acknowledged and
+        delivered at once, as gmqtt does with its optimistic acknowledgement;
+        every other packet (CONNACK, SUBACK, PUBACK, PINGRESP, a PUBLISH with
+        a topic alias…) goes to gmqtt's own handler, in order.  The end of
+        the stream still reaches gmqtt's reader, which closes the connection
+        and reconnects as before."""
+        c = self._client
+        conn = getattr(c, "_connection", None)
+        proto = getattr(conn, "_protocol", None)
+        if proto is None or "data_received" in vars(proto):
             return
-        buf: list[bytes] = []
-        proto.write_data = buf.append
-        self._corked = True
-        try:
-            yield
-        finally:
-            del proto.write_data  # the class's method again
-            self._corked = False
-            if buf:
-                proto.write_data(b"".join(buf))
+        from gmqtt.mqtt.package import Package
+        handler = conn._handler
+        v5 = proto.proto_ver >= 5
+        pending = b""
+        acks = self._acks
+        acks.clear()  # a new connection: the old one's are moot
+        deliver = self.deliver
+        split, read_publish, puback = mqttwire.split, mqttwire.read_publish, mqttwire.puback
 
-    def _cork_reads(self) -> None:
-        """Each chunk gmqtt reads is parsed inside :meth:`corked`."""
-        proto = getattr(getattr(self._client, "_connection", None), "_protocol", None)
-        if proto is None or "_read_packet" in vars(proto):
-            return
-        parse = proto._read_packet
+        def data_received(data: bytes) -> None:
+            nonlocal pending
+            if pending:
+                data = pending + data
+            if handler.current_connection is not conn:
+                return  # a superseded connection: gmqtt drops its packets too
+            conn._last_data_in = time.monotonic()  # gmqtt's keep-alive watches it
+            packets: list[tuple[int, bytes]] = []
+            used = split(data, packets)
+            if used < 0:  # a length MQTT does not allow: the stream cannot be trusted
+                log.error("%s: malformed packet from the broker; reconnecting", self.client_id)
+                pending = b""
+                proto._transport.close()
+                return
+            pending = data[used:]
+            with self.corked():  # its PUBACKs and the door's immediate replies: one write
+                for first, body in packets:
+                    pub = read_publish(first, body, v5) if first & 0xF0 == 0x30 else None
+                    if pub is None:
+                        handler(Package(first, body))
+                        continue
+                    topic, payload, mid = pub
+                    if mid is not None:
+                        acks.append(puback(mid, v5))
+                    try:
+                        deliver(topic, payload)
+                    except Exception:  # as gmqtt's handler: logged, the connection goes on
+                        log.exception("delivering %s failed", topic[:200])
 
-        def parse_corked(data: bytes) -> int:
-            with self.corked():
-                return parse(data)
-
-        proto._read_packet = parse_corked
+        proto.data_received = data_received
+        self._proto, self._v5 = proto, v5
 
     def _on_loop(self) -> bool:
         return threading.get_ident() == self._loop_thread
@@ -196,7 +282,7 @@ class LoopBus(Bus):
     # ------------------------------------------------------------ callbacks --
     def _on_connect(self, client, flags, rc, properties) -> None:
         import gmqtt
-        self._cork_reads()
+        self._take_reads()
         with self._lock:
             subs = list(self._subs)
         if subs:  # one SUBSCRIBE; gmqtt's own list is rebuilt, not grown, on each reconnect
@@ -218,6 +304,7 @@ class LoopBus(Bus):
         log.info("%s connected to %s:%s", self.client_id, self.settings.host, self.settings.port)
 
     def _on_disconnect(self, client, packet, exc=None) -> None:
+        self._proto = None
         if self._connected.is_set() and not self._stopping:
             log.warning("%s disconnected; reconnecting", self.client_id)
         self._connected.clear()
@@ -225,3 +312,32 @@ class LoopBus(Bus):
     def _on_message(self, client, topic, payload, qos, properties) -> int:
         self.deliver(topic, payload)
         return 0  # PUBACK "success" (already sent: optimistic acknowledgement)
+
+
+class _Cork:
+    """:meth:`LoopBus.corked` while connected: the protocol's writes are
+    collected, then written at once."""
+
+    __slots__ = ("_bus", "_proto", "_buf")
+
+    def __init__(self, bus: LoopBus, proto: Any):
+        self._bus, self._proto = bus, proto
+
+    def __enter__(self) -> None:
+        self._buf: list[bytes] = []
+        self._proto.write_data = self._buf.append
+        self._bus._corked = True
+
+    def __exit__(self, *exc: Any) -> None:
+        proto, bus, buf = self._proto, self._bus, self._buf
+        del proto.write_data  # the class's method again
+        bus._corked = False
+        acks = bus._acks
+        if acks and (buf or bus._hold is None or not bus._hold()):
+            buf[:0] = acks  # acknowledgements first, in the order they were read
+            acks.clear()
+        if buf:
+            proto.write_data(b"".join(buf))
+
+
+_UNCORKED = contextlib.nullcontext()

@@ -458,6 +458,8 @@ class CaseList(Outbound):
     cases: list[CaseProgress]  # open ones, nearest deadline first, at most ``limit``
     total: int  # how many matched
     limit: int
+    # case → the stages it may move to now (caller/cases.py's ``allowed``): the terminal offers only these
+    next: dict[str, list[str]] = {}
 
 
 class CaseAckRequest(Inbound):

@@ -18,12 +18,14 @@ handled topic cannot be forgotten in the subscription list (Frigate's regret).
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
 
 ROOT = "onewindow"
+PARSED_CACHE = 10_000  # topics kept parsed (Registry.parse); past it the cache starts again
 ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
@@ -74,11 +76,12 @@ class TopicSpec:
     doc: str
     qos: int = 1
 
-    @property
+    # worked out once per entry, not on every message (the engine reads both per request)
+    @functools.cached_property
     def is_request(self) -> bool:
         return self.attr.startswith("request/")
 
-    @property
+    @functools.cached_property
     def op(self) -> str | None:
         if self.attr.startswith(("request/", "response/")):
             return self.attr.split("/", 1)[1]
@@ -86,8 +89,10 @@ class TopicSpec:
 
     def topic(self, hall_id: str, ident: str) -> str:
         """The concrete topic for one hall and one id (for publishing)."""
-        check_id(hall_id, "hall id")
-        check_id(ident, f"{self.kind} id")
+        if hall_id not in _GOOD_IDS:
+            check_id(hall_id, "hall id")
+        if ident not in _GOOD_IDS:
+            check_id(ident, f"{self.kind} id")
         return f"{ROOT}/{hall_id}/{self.kind}/{ident}/{self.attr}"
 
     def pattern(self, hall_id: str = "+", ident: str = "+") -> str:
@@ -321,6 +326,10 @@ class Registry:
                 raise ValueError(f"duplicate topic spec {spec.name}")
             self._by_name[spec.name] = spec
             self._by_shape[(spec.kind.value, spec.attr)] = spec
+        self._responses = {s.name: self._by_name[f"{s.kind}.response.{s.op}"] for s in specs
+                           if s.is_request and f"{s.kind}.response.{s.op}" in self._by_name}
+        # topics already parsed: a hall's requests come on a few hundred topics, over and over
+        self._parsed: dict[str, Parsed] = {}
 
     def __getitem__(self, name: str) -> TopicSpec:
         return self._by_name[name]
@@ -333,6 +342,16 @@ class Registry:
 
         Raises :class:`TopicError` for anything outside the registry.
         """
+        parsed = self._parsed.get(topic)
+        if parsed is not None:
+            return parsed
+        parsed = self._parse(topic)
+        if len(self._parsed) >= PARSED_CACHE:  # bounded: topics come from outside
+            self._parsed.clear()
+        self._parsed[topic] = parsed
+        return parsed
+
+    def _parse(self, topic: str) -> Parsed:
         parts = topic.split("/")
         if len(parts) < 5 or parts[0] != ROOT:
             raise TopicError(f"not an onewindow topic: {topic!r}")
@@ -349,7 +368,8 @@ class Registry:
         return Parsed(spec, hall_id, sys.intern(ident))
 
     def response_for(self, request: TopicSpec) -> TopicSpec:
-        return self._by_name[f"{request.kind}.response.{request.op}"]
+        spec = self._responses.get(request.name)
+        return spec if spec is not None else self._by_name[f"{request.kind}.response.{request.op}"]
 
     def requests(self, kind: Kind | None = None) -> list[TopicSpec]:
         return [s for s in self if s.is_request and (kind is None or s.kind == kind)]

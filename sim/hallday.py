@@ -139,6 +139,7 @@ class HallDay:
         self.pace: dict[str, float] = {}  # window → factor on its visits' lengths
         self.log: dict[str, TicketLog] = {}
         self.result = DayResult(scenario.name, seed)
+        self.now = 0.0  # the simulated present: the time of the event being handled
 
     # ------------------------------------------------------------ schedule --
     def at(self, when: float, kind: str, arg: str = "") -> None:
@@ -186,6 +187,7 @@ class HallDay:
             self.at(float(minute), "tick")
         while self._heap:
             now, _, kind, arg = heapq.heappop(self._heap)
+            self.now = now
             getattr(self, f"_on_{kind}")(now, arg)
         self.result.tickets = list(self.log.values())
         self.result.wall_s = time.perf_counter() - t0
@@ -296,8 +298,15 @@ class HallDay:
             self.at(now + self.noshow_wait_s(), "noshow", wid)
             return
         walk = self.walk_s(handle_s)
-        self._req("window.start", wid, now + walk)
+        # the clerk presses "start" when the citizen reaches the window: an event of its
+        # own, so the engine hears it then and never a time ahead of the present
+        self.at(now + walk, "start", f"{wid} {tid}")
         self.at(now + walk + self.visit_s(tid, now + walk, handle_s), "free", wid)
+
+    def _on_start(self, now: float, arg: str) -> None:
+        wid, tid = arg.split()
+        if self.e.windows[wid].current == tid and self.e.tickets[tid].state == "called":
+            self._req("window.start", wid, now)
 
     def visit_s(self, tid: str, start: float, handle_s: float) -> float:
         """How long the visit that starts at ``start`` lasts (what was drawn with the

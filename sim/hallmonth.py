@@ -100,7 +100,7 @@ class _Day(HallDay):
                 outcome["reason"] = "不符合受理条件"
             self._req("window.finish", wid, now, outcome=outcome)
             level = _pick(self.fate, LEVELS)
-            self._req("window.rate", wid, now + 5, **({"level": level} if level else {"timeout": True}))
+            self._req("window.rate", wid, now, **({"level": level} if level else {"timeout": True}))
         super()._on_free(now, wid)
 
 

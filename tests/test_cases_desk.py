@@ -149,6 +149,22 @@ def test_the_terminal_lists_its_window_s_and_its_departments_open_cases(tmp_path
     assert ei.value.code == "unknown_window"
 
 
+def test_the_list_offers_each_case_exactly_the_moves_the_timeline_allows(tmp_path):
+    """The terminal offers what the list's ``next`` says: the engine's own table, and for a
+    case in 补正中 the stage it left (not the table's empty row)."""
+    from caller.cases import TRANSITIONS
+    h = harness(tmp_path, at("2026-11-16", "10:00"), new_key())
+    accept(h)
+    accept(h, window="W1")
+    h.do("window.case_step", "W1", case="2026000002", stage="review", opinion="")
+    h.do("window.case_step", "W1", case="2026000002", stage="correction", opinion="缺营业执照复印件")
+    got = h.do("window.cases", "W1", scope="window").next
+    assert got == {"2026000001": ["review", "correction", "withdrawn"], "2026000002": ["review", "withdrawn"]}
+    assert got["2026000001"] == list(TRANSITIONS["accepted"])
+    h.do("window.case_step", "W1", case="2026000002", stage="review", opinion="")  # what was offered is accepted
+    assert h.do("window.cases", "W1", scope="window").next["2026000002"] == list(TRANSITIONS["review"])
+
+
 def test_a_case_moved_twice_before_its_batch_is_committed_reads_its_own_step(tmp_path):
     # the engine applies batch N+1 while batch N waits for its fsync: the desk keeps the
     # whole records it changed until they are surely written, and reads them from there

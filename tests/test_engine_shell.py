@@ -211,3 +211,61 @@ def test_replies_kept_for_retries_are_bounded_but_never_those_not_yet_committed(
     finally:
         release.set()
         svc.stop()
+
+
+@pytest.mark.broker
+def test_a_request_read_during_a_commit_is_acknowledged_with_that_batchs_replies(broker, small_config, tmp_path,
+                                                                                  monkeypatch):
+    """The PUBACK of a request that arrives while a commit is in flight leaves
+    in the same write as the replies of that batch (one send, not two); on an
+    idle engine it leaves at once; every request is acknowledged once."""
+    from hall import mqttwire
+    hall = small_config.hall.id
+    svc = CallerService(small_config, tmp_path / "engine.sqlite", broker.settings, client_id=f"eng-{hall}")
+    client = Bus(hall, f"cli-{hall}", broker.settings)
+    svc.start()
+    try:
+        writes: list[bytes] = []
+        transport = svc.bus._proto._transport
+        real_write = transport.write
+        monkeypatch.setattr(transport, "write", lambda data: (writes.append(bytes(data)), real_write(data))[1])
+        entered, release, _keys = _hang_commits(svc, monkeypatch, "first")
+        client.start()
+        k1, k2 = Requester(client, "kiosk", "K1"), Requester(client, "kiosk", "K2")
+        got: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: got.put(k1.call("issue", {"matter": "M1"}, req_id="first", timeout=20,
+                                                                 retries=0)),
+                         daemon=True).start()
+        assert entered.wait(10)
+        acked_idle = [w for w in writes if w[0] == 0x40]
+        assert len(acked_idle) == 1  # "first" reached an idle engine: acknowledged at once, alone
+        # "second" arrives while "first" is committed; the door shows it was read
+        threading.Thread(target=lambda: got.put(k2.call("issue", {"matter": "M1"}, req_id="second", timeout=20,
+                                                                 retries=0)),
+                         daemon=True).start()
+        for _ in range(1000):
+            if svc.health.requests >= 2:
+                break
+            threading.Event().wait(0.01)
+        n_before = len(writes)
+        release.set()
+        assert {got.get(timeout=20)["number"] for _ in range(2)} == {"A001", "A002"}
+        packets = []
+        for w in writes:
+            pk: list = []
+            assert mqttwire.split(w, pk) == len(w)
+            packets.append(pk)
+        acks = [i for i, pk in enumerate(packets) for first, _ in pk if first == 0x40]
+        assert len(acks) == 2  # each request acknowledged once
+        # the second PUBACK went out in the write that carried the first reply, in front of it
+        i = acks[1]
+        assert i >= n_before
+        kinds = [first & 0xF0 for first, _ in packets[i]]
+        assert kinds[0] == 0x40 and 0x30 in kinds
+        topics = [body[2:2 + int.from_bytes(body[:2], "big")].decode() for first, body in packets[i]
+                  if first & 0xF0 == 0x30]
+        assert REGISTRY["kiosk.response.issue"].topic(hall, "K1") in topics
+    finally:
+        release.set()
+        client.stop()
+        svc.stop()

@@ -136,3 +136,29 @@ def test_the_estimate_never_sees_the_simulators_future():
     # the rewritten future is real: the same tickets waited differently
     waits = {t.number: t.called_at for t in day.result.tickets if t.issued_at < cut}
     assert sum(t.called_at != waits[t.number] for t in other.result.tickets if t.issued_at < cut) > 20
+
+
+class Recorded(HallDay):
+    """Every request the engine hears, with the simulated present it was sent in."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.sent: list[tuple[str, str, float, float]] = []
+
+    def _req(self, op: str, ident: str, now: float, **body):
+        self.sent.append((op, ident, now, self.now))
+        return super()._req(op, ident, now, **body)
+
+
+def test_the_engine_hears_every_request_at_the_simulated_present():
+    """A request stamped ahead of the present (a "start" sent with the call, at the time
+    the citizen will arrive) lets the engine see the simulator's future: each is sent when
+    it happens, and "start" comes after its call by the walk-up."""
+    d = Recorded(load_config(EXAMPLE), load_scenario("light"), seed=5, balance="off")
+    d.run()
+    ahead = [(op, when - present) for op, _, when, present in d.sent if when != present]
+    assert ahead == []
+    starts = [s for s in d.sent if s[0] == "window.start"]
+    assert len(starts) > 100
+    served = [t for t in d.e.tickets.values() if t.served_at is not None]
+    assert served and all(20 <= t.served_at - t.called_at <= 90 or t.calls > 1 for t in served)

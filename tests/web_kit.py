@@ -85,7 +85,8 @@ class WebServer:
     """`onewindow web` in this process: the real app, hub and uvicorn on a free port."""
 
     def __init__(self, cfg: HallConfig, bus_settings, clock=None, timeout_s: float = 2.0, retries: int = 1,
-                 accounts=None, acks_path: str = ":memory:", admin_id: str | None = None, **auth_kw):
+                 accounts=None, acks_path: str = ":memory:", admin_id: str | None = None, admin_bus=None,
+                 **auth_kw):
         import uvicorn
 
         from web.app import WebContext, create_app
@@ -99,7 +100,7 @@ class WebServer:
         kw = {"clock": clock} if clock else {}
         self.ctx = WebContext(cfg=cfg, hub=self.hub, auth=self.auth, accounts=ConsoleAuth(accounts or [], **auth_kw),
                               acks=AckStore(acks_path), admin_id=admin_id,
-                              admin_bus=bus_settings if admin_id else None, **kw)
+                              admin_bus=(admin_bus or bus_settings) if admin_id else None, **kw)
         self.app = create_app(self.ctx)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

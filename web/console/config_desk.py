@@ -73,6 +73,7 @@ class ConfigDesk:
         self.previews: dict[str, Preview] = {}
         self.bus: Bus | None = None
         self.requester: Requester | None = None
+        self.alerts: Requester | None = None
         # told each new config revision (whoever made it: this console, `onewindow config`, a
         # file edited on the server), e.g. to take up a new staff roster without a restart
         self.on_config: Callable[[HallConfig], None] | None = None
@@ -96,6 +97,9 @@ class ConfigDesk:
         self.bus = Bus(self.hall_id, f"{self.admin_id}-web-{self.hall_id}", s)
         self.requester = Requester(self.bus, "config", self.admin_id)
         self.requester.subscribe_all()
+        # the same admin identity acknowledges case warnings (alert/<admin-id>/request/case_ack)
+        self.alerts = Requester(self.bus, "alert", self.admin_id)
+        self.alerts.subscribe_all()
         self.bus.listen(REGISTRY["config.audit"], self._on_audit)  # retained: the latest comes at once
         try:
             self.bus.start()
@@ -127,14 +131,22 @@ class ConfigDesk:
             log.info("config revision %d taken up", cur["revision"])
 
     # ------------------------------------------------------------ bus --
-    async def _call(self, op: str, body: dict[str, Any]) -> Any:
-        if self.requester is None:
+    async def _call(self, op: str, body: dict[str, Any], kind: str = "config") -> Any:
+        requester = self.requester if kind == "config" else self.alerts
+        if requester is None:
             raise ConfigRefused("no_admin_identity", "this console has no admin identity on the bus "
-                                "(onewindow web serve --admin-id): config operations are off")
+                                "(onewindow web serve --admin-id): config operations and case "
+                                "acknowledgements are off")
         try:
-            return await asyncio.to_thread(self.requester.call, op, body, timeout=self.timeout_s, retries=1)
+            return await asyncio.to_thread(requester.call, op, body, timeout=self.timeout_s, retries=1)
         except RequestError as e:
             raise ConfigRefused(e.code, e.message) from None
+
+    async def ack_case(self, case: str) -> dict:
+        """Tell the engine a supervisor has seen a case's warning: it keeps the acknowledged
+        colour with the case (across restarts, on the retained ``alert/<case>/case`` every
+        console reads). Acknowledging again answers the same; a new colour needs a new one."""
+        return await self._call("case_ack", {"case": case}, kind="alert")
 
     async def current(self) -> dict[str, Any]:
         """``{revision, digest, config, yaml}``: the whole config in force (secrets included)."""

@@ -21,6 +21,7 @@ from ..auth import LoginError, Session
 from ..terminal.desk import Page
 from ..terminal.routes import _foreign
 from .accounts import may
+from .config_desk import ConfigRefused
 
 log = logging.getLogger("web.console")
 
@@ -136,10 +137,18 @@ async def ack(request: Request, s: Session) -> Response:
     alert = next((a for a in ctx.console.alerts() if a["key"] == key), None)
     if alert is None:
         return _err("no_alert", "no such alert now (it may have cleared)", 404)
+    engine = None
+    if alert["kind"] == "case":  # 电子监察 is the engine's record: it is told first, and its word counts
+        try:
+            engine = await ctx.config_desk.ack_case(alert["subject"])
+        except ConfigRefused as e:
+            log.warning("console: the engine did not take %s's acknowledgement of %s: %s", s.staff, key, e.code)
+            return _err(e.code, e.message, 409 if e.code not in ("timeout", "offline", "no_admin_identity") else 503)
     a = ctx.acks.ack(key, alert["kind"], s.staff, s.roles[0], ctx.clock.now(), note)
     log.info("console: %s acknowledged %s", s.staff, key)
     ctx.console.changed()
-    return JSONResponse({"ok": True, "ack": {"key": a.key, "by": a.by, "role": a.role, "at": a.at}})
+    return JSONResponse({"ok": True, "ack": {"key": a.key, "by": a.by, "role": a.role, "at": a.at},
+                         "engine": engine})
 
 
 @mutating("/logout", "view")

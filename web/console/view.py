@@ -121,7 +121,7 @@ def alerts(cfg: HallConfig, retained: dict[str, dict[str, Any]],
     for cid, c in sorted(retained.get("alert.case", {}).items()):
         if c:  # the level is in the key: a case that turns red is a new alert to acknowledge
             out.append({"key": f"case:{cid}:{c.get('level')}", "kind": "case", "subject": cid, "since": c.get("at"),
-                        "overdue": c.get("level") == "red",
+                        "overdue": c.get("level") == "red", "engine_acked": bool(c.get("acked")),
                         "text": f"办件 {cid} · {c.get('department', '')}「{c.get('matter', '')}」"
                                 + ("已超过承诺时限" if c.get("level") == "red" else "临近承诺时限")
                                 + f"（期限 {c.get('deadline', '')}，剩 {c.get('days_left', 0)} 个工作日）"})
@@ -131,6 +131,8 @@ def alerts(cfg: HallConfig, retained: dict[str, dict[str, Any]],
         a["since_hhmm"] = _hhmm(a["since"], tz)
         k = acks.get(a["key"])
         a["ack"] = None if k is None else {"by": k.by, "role": k.role, "at": k.at, "at_hhmm": _hhmm(k.at, tz)}
+        if a["ack"] is None and a.get("engine_acked"):  # acknowledged at another console (the engine's record)
+            a["ack"] = {"by": "已在引擎记录", "role": "", "at": a["since"], "at_hhmm": ""}
     out.sort(key=lambda a: (a["ack"] is not None, a["since"] or 0))
     return out
 

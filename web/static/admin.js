@@ -74,7 +74,11 @@
       toast("网络错误：未确认", true);
       return { ok: false };
     }
-    if (body.ok) toast("已确认");
+    const LEVEL = { yellow: "黄色预警", red: "红色预警" };
+    if (body.ok && body.engine) {  // a case's warning: the engine's own record of it, as it answered
+      const e = body.engine;
+      toast(`已确认：办件 ${e.case} ${LEVEL[e.level] || e.level}${e.acked ? "，引擎已记录" : "，引擎未记录"}（期限 ${e.deadline}）`, !e.acked);
+    } else if (body.ok) toast("已确认");
     else toast(body.error.code === "forbidden" ? "无权限：只读账号不能确认告警" : `未确认：${body.error.message}`, true);
     data.lastAck = { status: r.status, body };
     return body;

@@ -42,7 +42,20 @@
     if (c) {
       $("#case-chosen").textContent = c.case;
       $("#case-chosen-stage").textContent = `${c.stage_name} · ${c.matter_name} · 承诺 ${c.deadline}`;
+      offer(c);
     }
+  }
+
+  // only the stages the engine's timeline allows from this case's stage (the list's `next`)
+  function offer(c) {
+    const sel = $("#case-stage");
+    const was = sel.value;
+    const next = c.next || [];
+    sel.replaceChildren(...next.map((n) => el("option", { value: n.stage, textContent: n.name })));
+    if (next.some((n) => n.stage === was)) sel.value = was;
+    sel.disabled = !next.length;
+    $("#case-step-go").disabled = !next.length;
+    sel.title = next.length ? "" : "此环节不能再转入其他环节";
   }
 
   function choose(number) {
@@ -52,11 +65,11 @@
 
   // a refusal said in the clerk's words (the engine's message is for logs and scripts)
   function refusal(code, body) {
-    const row = cases.rows.find((x) => x.case === body.case);
     const to = $("#case-stage").querySelector(`[value="${body.stage}"]`);
     switch (code) {
       case "bad_transition":
-        return `办件 ${body.case} 现为「${row ? row.stage_name : "?"}」，不能直接转到「${to ? to.textContent : body.stage}」`;
+        // the page's row may be stale (another terminal moved it): the engine's message names the stage now
+        return `办件 ${body.case} 不能转到「${to ? to.textContent : body.stage}」`;
       case "bad_request":
         return body.days !== undefined ? "延期须填写工作日天数和理由" : "补正中、不予许可须填写办理意见（缺什么、为什么）";
       case "bad_state": return `办件 ${body.case} 已办结或已撤回，不能延期`;
@@ -70,8 +83,11 @@
     const out = await post(`/terminal/case/${op}`, { rid: rid(), ...body });
     cases.last = out;
     if (!out.ok) {
-      const said = refusal(out.error.code, body) || out.error.message;
-      toast(`${what}未完成：${said} (${out.error.code})`, true);
+      // the clerk's words, and the engine's own message beside them (it names what is allowed)
+      const said = refusal(out.error.code, body);
+      const engine = out.error.message || "";
+      toast(`${what}未完成：${said ? `${said}（${engine}）` : engine} (${out.error.code})`, true);
+      await load(); // the case may have moved elsewhere meanwhile: offer what is allowed now
       return;
     }
     const stage = $("#case-stage").querySelector(`[value="${out.case.stage}"]`);

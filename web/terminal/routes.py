@@ -109,11 +109,9 @@ async def page(request: Request) -> Response:
     desk = ctx.desks.get(s.window)
     if desk.state is None:
         desk.state = ctx.hub.states.get(s.window)
-    from caller.cases import STAGE_NAMES
     return templates.TemplateResponse(request, "terminal/page.html", {
         "s": s, "window": wc, "hall": ctx.cfg.hall.name.zh,
-        "windows": view.transfer_windows(ctx.cfg, s.window),
-        "stages": [(k, v) for k, v in STAGE_NAMES.items() if k != "accepted"]})
+        "windows": view.transfer_windows(ctx.cfg, s.window)})
 
 
 async def events(request: Request) -> Response:

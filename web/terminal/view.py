@@ -89,6 +89,16 @@ def state_view(cfg: HallConfig, st: dict | None, waiting: int = 0) -> dict | Non
                 "name": target_name(cfg, t.get("bundle") or t.get("matter")), "called_at": t.get("called_at")}}
 
 
+def window_view(cfg: HallConfig, wid: str) -> dict | None:
+    """The window as the config in force names it (its page's header and transfer list)."""
+    wc = cfg.window(wid)
+    if wc is None:
+        return None
+    zone = cfg.zone(wc.zone)
+    return {"id": wid, "number": wc.number, "zone": zone.name.zh if zone else wc.zone, "hall": cfg.hall.name.zh,
+            "transfer": transfer_windows(cfg, wid)}
+
+
 def transfer_windows(cfg: HallConfig, own: str) -> list[dict[str, Any]]:
     return [{"id": w.id, "number": w.number, "zone": cfg.zone(w.zone).name.zh if cfg.zone(w.zone) else w.zone}
             for w in cfg.windows if w.id != own]
@@ -96,12 +106,15 @@ def transfer_windows(cfg: HallConfig, own: str) -> list[dict[str, Any]]:
 
 
 def case_list(cfg: HallConfig, data: dict | None) -> dict:
-    """The engine's CaseList with the matter and the stage named for the clerk."""
+    """The engine's CaseList with the matter and the stage named for the clerk, and each
+    case's next stages as the engine's own table allows them (``next``, named)."""
     from caller.cases import STAGE_NAMES  # the timeline's own names (pure module)
     data = data or {}
+    allowed = data.get("next") or {}
     rows = []
     for c in data.get("cases", ()):
         mt = cfg.matter(c.get("matter") or "")
         rows.append({**c, "matter_name": mt.name.zh if mt else (c.get("matter") or ""),
-                     "stage_name": STAGE_NAMES.get(c.get("stage") or "", c.get("stage") or "")})
+                     "stage_name": STAGE_NAMES.get(c.get("stage") or "", c.get("stage") or ""),
+                     "next": [{"stage": st, "name": STAGE_NAMES.get(st, st)} for st in allowed.get(c["case"], ())]})
     return {"cases": rows, "total": data.get("total", len(rows)), "limit": data.get("limit", len(rows))}
