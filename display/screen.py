@@ -157,6 +157,9 @@ class WallScreen(Widget):
         page = self.calls_page
         self.hero_panel = Panel(HERO_BG)
         self._put(page, self.hero_panel, lay.panels["hero"])
+        # the box that blinks: the new call's lines only (display/layout.py _flash_box)
+        self.flash_panel = Panel(HERO_BG)
+        self._put(page, self.flash_panel, lay.panels["flash"])
         self.hero_tag = self._text(page, "hero.tag", AMBER)
         self.hero_pre = self._text(page, "hero.pre", AMBER)
         self.hero_number = self._text(page, "hero.number", AMBER)
@@ -334,7 +337,7 @@ class WallScreen(Widget):
 
     def _flash(self, view: View, now: float) -> None:
         on = view.flashing and int(now * 2) % 2 == 0  # 2 Hz blink
-        self.hero_panel.set_bg(FLASH_BG if on else HERO_BG)
+        self.flash_panel.set_bg(FLASH_BG if on else HERO_BG)
         colour = WHITE if on else AMBER
         for lb in (self.hero_pre, self.hero_number, self.hero_post, self.hero_strip):
             if lb is not None and tuple(lb.tint) != colour:
@@ -469,7 +472,7 @@ class WallScreen(Widget):
             "offline": full(self.offline_label), "clock": full(self.clock_label),
             "notice": self.ticker.text,
             "progress": [tuple(full(c) for c in cells) for cells in self.progress_rows if full(cells[0])],
-            "flash_bg": tuple(self.hero_panel._color.rgba),
+            "flash_bg": tuple(self.flash_panel._color.rgba),
         }
 
 
