@@ -408,3 +408,14 @@ def test_progress_board_never_shows_a_full_name(rig):
     r.board.on_progress(board)
     shown = r.show(T0 + 60)
     assert [row[1] for row in shown["progress"]] == ["张*丰", "欧**娜", "张*明"]
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+def test_english_window_grid_call_fits_its_strip(rig, layout):
+    r = rig(zones=["Z1", "Z2"], layout=layout, languages=["en", "zh-CN"], style="windows")
+    r.board.on_board(z1_board(), T0)
+    r.board.on_called(called("A023", "12", T0, recall=1), T0)
+    shown = r.show(T0 + 0.1)  # Rig.show: problems() == [], markup lines included
+    want = {"landscape": "Number A023, please go to window 12", "portrait": "No. A023 → Window 12"}[layout]
+    assert shown["hero_strip"].startswith(want) and "Recall" in shown["hero_strip"]
+    r.shot(f"{layout}-window-grid-en", publish=layout == "portrait")
