@@ -136,6 +136,8 @@ class Demands:
     clock: str = "88:88"
     windows: tuple[str, ...] = ()  # window-grid style: the windows' "12号" labels
     status: str = "办理中"
+    notice: str = ""               # the notice line's longest text (of the screen's languages)
+    zones: tuple[str, ...] = ()    # the zone names one by one (a header line breaks between them)
 
 
 @dataclass
@@ -155,6 +157,8 @@ class Layout:
     waiting_cols: int = 0
     per_page: int = 0              # window-grid style: windows per page
     header_lines: tuple[str, ...] = ()  # hall and zone names as laid out in the header
+    header_hall_lines: int = 1     # how many of them hold the hall's name
+    notice_lines: int = 1          # lines of the notice a page (two on a narrow screen it does not fit)
 
     @property
     def screen(self) -> Box:
@@ -186,16 +190,18 @@ def compute(size: tuple[int, int], d: Demands, phys: Physical = Physical(), styl
     gap = round(f * 0.15)
     pad = round(f * 0.4)
 
-    # header: hall and zone names left (wrapped onto more lines when they must
-    # be), date and clock right
+    # header: hall and zone names left, date and clock right; on one line when
+    # they fit, else the clock on the first line and the date under it, and the
+    # names flowing round them (display/layout.py ``header_flow``)
     fc = round(f * 1.2)
     clock_w = m.width(d.clock, fc) + pad
     date_w = m.width(d.date, f) + pad
     one = (d.hall + ("  " + d.zone if d.zone else ""))
     if m.width(one, f) <= W - 2 * pad - clock_w - date_w:
-        lines = [one]
+        lines, lay.header_hall_lines = [one], 1
     else:
-        lines = wrap(d.hall, W - 2 * pad - clock_w, f, m) + (wrap(d.zone, W - 2 * pad - date_w, f, m) if d.zone else [])
+        lines, lay.header_hall_lines = header_flow(d, [W - 2 * pad - clock_w, W - 2 * pad - date_w, W - 2 * pad],
+                                                   f, m)
         if len(lines) == 1:
             lines.append("")  # the date goes under the clock
     lay.header_lines = tuple(lines)
@@ -204,26 +210,30 @@ def compute(size: tuple[int, int], d: Demands, phys: Physical = Physical(), styl
     header = Box(0, H - hh, W, hh)
     lay.panels["header"] = header
     y = H - gap - first_h
+    ys = []
     for i, text in enumerate(lines):
         h = first_h if i == 0 else row(f)
         if i:
             y -= h
-        right = clock_w if i == 0 else (date_w if i == len(lines) - 1 else 0)
-        if len(lines) == 1:
-            right = clock_w + date_w
+        ys.append((y, h))
+        right = (clock_w + date_w if len(lines) == 1 else clock_w) if i == 0 else (date_w if i == 1 else 0)
         lay.slots[f"header.{i}"] = Slot(Box(pad, y, W - 2 * pad - right, h), f, "left", text)
-    date_y = H - gap - first_h if len(lines) == 1 else header.y + gap
+    date_y, date_h = ys[0] if len(lines) == 1 else ys[1]
     date_x = W - pad - clock_w - date_w if len(lines) == 1 else W - pad - date_w
-    lay.slots["date"] = Slot(Box(date_x, date_y, date_w, row(f) if len(lines) > 1 else first_h), f, "right",
-                             d.date)
+    lay.slots["date"] = Slot(Box(date_x, date_y, date_w, date_h), f, "right", d.date)
     lay.slots["clock"] = Slot(Box(W - pad - clock_w, H - gap - first_h, clock_w, first_h), fc, "right", d.clock)
 
-    # footer: the notice (paged to fit, display/widgets.py) and the offline mark
-    fh = row(f) + 2 * gap
+    # footer: the notice (paged to fit, display/widgets.py) and the offline mark.
+    # A portrait screen has height to spare and a narrow line: a notice wider
+    # than the line gets two, so that a sentence is read whole.
+    lay.notice_lines = 2 if H > W and m.width(d.notice, f) > (W - 2 * pad) * 0.96 else 1
+    fh = lay.notice_lines * row(f) + 2 * gap
     lay.panels["footer"] = Box(0, 0, W, fh)
     off_w = m.width(d.offline, f) + pad
-    # the notice has the whole line while online; the renderer narrows it when the mark shows
-    lay.slots["notice"] = Slot(Box(pad, gap, W - 2 * pad, row(f)), f, "left")
+    # the notice has the whole line while online (the renderer narrows it when the
+    # mark shows); its clip is the whole footer: a line's texture (ascender to
+    # descender, 1.45 em) is taller than the line, and Latin descenders reach under it
+    lay.slots["notice"] = Slot(Box(pad, 0, W - 2 * pad, fh), f, "left")
     lay.slots["offline"] = Slot(Box(W - pad - off_w, gap, off_w, row(f)), f, "right", d.offline)
 
     body = Box(pad, fh + pad, W - 2 * pad, H - hh - fh - 2 * pad)
@@ -234,24 +244,63 @@ def compute(size: tuple[int, int], d: Demands, phys: Physical = Physical(), styl
     return lay
 
 
-def wrap(text: str, width: float, size: float, m: Metrics) -> list[str]:
-    """``text`` in lines no wider than ``width``: at spaces in Latin text, between
-    any two characters in Han text (never inside a word)."""
-    words = text.split(" ") if " " in text else list(text)
-    sep = " " if " " in text else ""
+HEADER_LINES = 3  # at most; what is left after them is cut with "…"
+
+
+def header_flow(d: Demands, widths: list[float], size: float, m: Metrics) -> tuple[list[str], int]:
+    """The hall's name, then the zones' names on lines of their own, in lines no
+    wider than ``widths`` (line i: ``widths[i]``, the last for the rest): at
+    most ``HEADER_LINES``, the last cut with "…" when they do not fit.  A
+    zone's name is never broken inside when it fits a line by itself (no
+    lone 区 under 投资项目); a Latin name only between words.  Returns the
+    lines and how many of them hold the hall's name."""
+    hall = flow([(d.hall, "")], widths, size, m)
+    zones = list(d.zones) or ([d.zone] if d.zone else [])
+    han = any("\u4e00" <= c <= "\u9fff" for c in "".join(zones))
+    sep = "、" if han else ","
+    # the separator stays with the name before it: a line may end with it, never start
+    tokens = [(z + (sep if i < len(zones) - 1 else ""), "" if han or i == 0 else " ") for i, z in enumerate(zones)]
+    zone = flow(tokens, widths[len(hall):] or widths[-1:], size, m) if zones else []
+    every = hall + zone
+    lines = every[:HEADER_LINES]
+    for i, text in enumerate(lines):
+        width = widths[min(i, len(widths) - 1)]
+        more = i == len(lines) - 1 and len(every) > len(lines)  # lines left out after this one
+        if more and m.width(text + " …", size) <= width:
+            lines[i] = text + ("…" if han else " …")  # "…, Investment Projects, …": more zones
+        elif more or m.width(text, size) > width:
+            while text and m.width(text + "…", size) > width:
+                text = text[:-1]
+            lines[i] = text.rstrip(" ,、") + "…"
+    return lines, min(len(hall), len(lines))
+
+
+def flow(tokens: list[tuple[str, str]], widths: list[float], size: float, m: Metrics) -> list[str]:
+    """Tokens (text, what joins it to the one before on a line) in lines no wider
+    than ``widths[i]`` (the last width for the rest).  A token wider than a
+    line by itself is broken between its words, or its characters (Han)."""
     lines: list[str] = []
     cur = ""
-    for w in words:
-        cand = f"{cur}{sep}{w}" if cur else w
-        if cur and m.width(cand, size) > width:
-            lines.append(cur)
-            cur = w
-        else:
+    queue = list(tokens)
+    while queue:
+        text, join = queue.pop(0)
+        width = widths[min(len(lines), len(widths) - 1)]
+        cand = f"{cur}{join}{text}" if cur else text
+        if m.width(cand, size) <= width:
             cur = cand
+            continue
+        if cur:
+            lines.append(cur)
+            cur = ""
+            queue.insert(0, (text, join))
+            continue
+        parts = text.split(" ") if " " in text else list(text)
+        if len(parts) == 1:
+            cur = text  # one glyph wider than a line: header_flow cuts it
+            continue
+        queue[:0] = [(p, " " if " " in text and i else "") for i, p in enumerate(parts)]
     if cur:
         lines.append(cur)
-    if any(m.width(x, size) > width for x in lines):
-        raise LayoutError(f"{text!r} does not fit {width:.0f} px at {size:.0f} px even wrapped")
     return lines
 
 
@@ -502,3 +551,141 @@ def _windows(lay: Layout, body: Box, d: Demands, m: Metrics, f: float, row, gap:
         lay.slots[f"win.{i}.status"] = Slot(Box(cell.x + cell.w - inner / 2 - st_w, cell.y, st_w, cell.h), f,
                                             "right", d.status)
     lay.waiting_cols = cols
+
+
+# ------------------------------------------------------------------ the progress board --
+
+# A case is a block of lines (cells as texts.case_cells: 0 number, 1 masked name,
+# 2 matter, 3 department, 4 stage, 5 deadline, 6 working days left).  In each
+# line one cell (the second of the pair) takes the room the others leave; the
+# cells before it are left-aligned, the ones after it right-aligned.  The first
+# line — the number a citizen looks for and the stage — is the largest.
+PROGRESS_LINES: dict[bool, tuple[tuple[tuple[int, ...], int], ...]] = {
+    False: (((0, 1, 4), 1), ((2, 5), 2), ((3, 6), 3)),                 # landscape: three lines
+    True: (((0, 1, 4), 1), ((2,), 2), ((3,), 3), ((5, 6), 5)),         # portrait: four, names on their own
+}
+PROGRESS_FIRST = 1.3     # the first line's size over the others'
+PROGRESS_MAX = 2.0       # text grows to fill the page up to this many times the minimum
+PROGRESS_GAP = 0.5      # between two cells of a line, em
+
+
+@dataclass(frozen=True)
+class ProgressDemands:
+    """The widest text of each cell of the progress board, in the screen's language."""
+
+    title: str
+    page: str                  # "第 88/88 页"
+    cells: tuple[str, ...]     # per cell (see PROGRESS_LINES): the widest text it must hold
+    rows: int = 8              # at most this many cases a page (screens.progress_rows)
+
+
+@dataclass
+class ProgressLayout:
+    capacity: int              # cases a page
+    size: float                # the size of every line but the first (px)
+    slots: dict[str, Slot] = field(default_factory=dict)
+    panels: dict[str, Box] = field(default_factory=dict)
+
+
+def progress(body: Box, d: ProgressDemands, f: float, portrait: bool, m: Metrics | None = None
+             ) -> ProgressLayout:
+    """The progress board in ``body``: as many cases a page as fit at the
+    reading rule's size ``f`` (at most ``d.rows``), then the text grown until
+    those cases fill the page — as large as the height allows, never so large
+    that a cell holds less of its text than at the minimum size."""
+    m = m or font_metrics()
+    lines = PROGRESS_LINES[portrait]
+    row = lambda s: math.ceil(s * m.line)  # noqa: E731
+    pad = round(f * 0.4)
+    vpad = round(f * 0.2)
+    inner = Box(body.x + pad, body.y + vpad, body.w - 2 * pad, body.h - 2 * vpad)
+
+    first = PROGRESS_FIRST
+
+    def sizes(b: float) -> tuple[float, float, float]:
+        """(title, first line, other lines) at base size ``b``."""
+        return round(b * first), round(b * first), round(b)
+
+    def block_h(b: float) -> float:
+        _, s1, s2 = sizes(b)
+        return sum(row(s1 if i == 0 else s2) for i in range(len(lines))) + 2 * round(b * 0.15)
+
+    def head_h(b: float) -> float:
+        return row(sizes(b)[0]) + round(b * 0.2)
+
+    def fits(b: float, n: int) -> bool:
+        return head_h(b) + n * block_h(b) + (n - 1) * round(b * 0.15) <= inner.h
+
+    def rooms(b: float) -> list[float]:
+        """The room left for each line's flexible cell at base size ``b``."""
+        _, s1, s2 = sizes(b)
+        out = []
+        for i, (cells, flex) in enumerate(lines):
+            s = s1 if i == 0 else s2
+            fixed = sum(m.width(d.cells[c], s) for c in cells if c != flex)
+            out.append(inner.w - 2 * round(b * 0.4) - fixed - (len(cells) - 1) * s * PROGRESS_GAP)
+        return out
+
+    # the first line larger only as far as its cells fit it at the minimum size
+    # (long English stage names: "Ready to collect")
+    while first > 1.0 and rooms(f)[0] < m.width(d.cells[lines[0][1]], sizes(f)[1]):
+        first = round(first - 0.1, 1)
+    n = 1
+    while n < d.rows and fits(f, n + 1):
+        n += 1
+    at_min = rooms(f)
+
+    def wide_enough(b: float) -> bool:
+        _, s1, s2 = sizes(b)
+        for i, ((_, flex), room) in enumerate(zip(lines, rooms(b))):
+            s = s1 if i == 0 else s2
+            # the cell must hold what it held at the minimum size (a longer name
+            # is cut with "…" at any size)
+            need = min(m.width(d.cells[flex], s), max(0.0, at_min[i]) * b / f)
+            if room < need:
+                return False
+        return True
+
+    lo, hi = float(f), f * PROGRESS_MAX
+    if fits(hi, n) and wide_enough(hi):
+        lo = hi
+    else:
+        for _ in range(16):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if fits(mid, n) and wide_enough(mid) else (lo, mid)
+    b = math.floor(lo)
+    st, s1, s2 = sizes(b)
+    out = ProgressLayout(n, s2)
+    page_w = m.width(d.page, s2) + 1
+    head = Box(inner.x, inner.y + inner.h - head_h(b), inner.w, head_h(b))
+    out.slots["progress.title"] = Slot(Box(head.x, head.y, head.w - page_w - pad, row(st)), st, "left", d.title)
+    out.slots["progress.page"] = Slot(Box(head.x + head.w - page_w, head.y, page_w, row(st)), s2, "right", d.page)
+    # what the height leaves goes between the blocks: the page is filled to its foot
+    spare = inner.h - head_h(b) - n * block_h(b)
+    step = spare / n
+    top = head.y
+    ipad = round(b * 0.4)
+    for k in range(n):
+        top -= step
+        blk = Box(inner.x, top - block_h(b), inner.w, block_h(b))
+        out.panels[f"progress.{k}"] = blk
+        y = blk.y + blk.h - round(b * 0.15)
+        for i, (cells, flex) in enumerate(lines):
+            s = s1 if i == 0 else s2
+            h = row(s)
+            y -= h
+            gap = s * PROGRESS_GAP
+            widths = {c: m.width(d.cells[c], s) + 1 for c in cells if c != flex}
+            x = blk.x + ipad
+            right = blk.x + blk.w - ipad
+            flex_right = right - sum(widths[c] + gap for c in cells[cells.index(flex) + 1:])
+            for c in cells:
+                if c == flex:
+                    box, align = Box(x, y, flex_right - x, h), "left"
+                    x = flex_right + gap
+                else:
+                    box, align = Box(x, y, widths[c], h), "left" if cells.index(c) < cells.index(flex) else "right"
+                    x += widths[c] + gap
+                out.slots[f"progress.{k}.{c}"] = Slot(box, s, align, d.cells[c])
+        top = blk.y
+    return out

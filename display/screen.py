@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kivy.graphics import Color, Rectangle
-from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
 from hall.clock import local_dt
@@ -23,7 +21,7 @@ from hall.config.screens import Screen
 
 from . import texts
 from .callboard import Call, View
-from .layout import Box, Demands, Layout, Physical, compute
+from .layout import Box, Demands, Layout, Physical, ProgressDemands, compute, progress
 from .theme import (AMBER, BG, FLASH_BG, FOOTER_BG, GREEN, GREY, HEADER_BG, HERO_BG, RED_SOFT, ROW_BG, SOFT,
                     STATUS_COLOURS, WHITE, hexc)
 from .widgets import Panel, Ticker, Txt, txt
@@ -46,8 +44,10 @@ def demands(cfg: HallConfig, screen: Screen, lang: str, lang2: str | None) -> De
                   key=lambda t_: m.width(t_, 1))
     labels = tuple(texts.waiting_label(cfg, k, screen.waiting_by, lang) for k in waiting_keys(cfg, screen))
     return Demands(
+        notice=max(notice_texts(cfg, screen, lang, lang2), key=lambda t_: m.width(t_, 1), default=""),
         hall=cfg.hall.name.get(lang),
-        zone="、".join(z.name.get(lang) for z in zones) if screen.zones else "",
+        zone=("、" if lang.startswith("zh") else ", ").join(z.name.get(lang) for z in zones) if screen.zones else "",
+        zones=tuple(z.name.get(lang) for z in zones) if screen.zones else (),
         date=texts.clock_text(_WIDE_DATE, lang)[1],
         number=number, window=texts.t("window", lang, w=wide_win), window_short=f"→ {wide_win}",
         hero_pre=texts.t("please", lang) if lang != "en" else "No.", hero_post=texts.t("hao", lang),
@@ -60,6 +60,37 @@ def demands(cfg: HallConfig, screen: Screen, lang: str, lang2: str | None) -> De
         windows=tuple(texts.t("window_cell", lang, w=w.number) for w in windows),
         status=max((texts.t(f"win_{k}", lang) for k in (*WINDOW_STATUS_COLOURS, "idle")),
                    key=lambda t_: m.width(t_, 1)))
+
+
+def notice_texts(cfg: HallConfig, screen: Screen, lang: str, lang2: str | None) -> list[str]:
+    """The notice line in each of the screen's languages."""
+    notice = screen.notice or cfg.screens.notice
+    return [notice.get(x) if notice is not None else texts.t("notice", x) for x in (lang, lang2) if x]
+
+
+def progress_demands(cfg: HallConfig, screen: Screen, lang: str, lang2: str | None,
+                     portrait: bool) -> ProgressDemands:
+    """The widest text of each cell of the progress board (texts.case_cells), in ``lang``."""
+    from .layout import font_metrics
+    m = font_metrics()
+
+    def widest(items) -> str:
+        return max(items, key=lambda x: m.width(x, 1), default="")
+
+    stages = [texts.t(k, lang) for k in texts.LABELS if k.startswith("stage_")]
+    stages += [texts.t(k, lang) for k in ("received", "processing", "done", "ready")]
+    title = texts.t("progress_title", lang) + (f"  {texts.t('progress_title', lang2)}"
+                                               if lang2 and not portrait else "")
+    return ProgressDemands(
+        title=title, page=texts.t("page", lang, i="88", n="88"),
+        cells=("2026888888",  # texts.case_cells: year and a six-digit sequence (caller/cases.py)
+               "欧**娜",       # a masked two-character surname (hall/pii.py)
+               widest([x.name.get(lang) for x in (*cfg.matters, *cfg.bundles)]),
+               widest([x.department.get(lang) for x in cfg.matters]),
+               widest(stages), texts.t("deadline", lang, d="12-28"),
+               widest([texts.t("days_left", lang, n="88"), texts.t("overdue_n", lang, n="88"),
+                       texts.t("overdue", lang)])),
+        rows=cfg.screens.progress_rows)
 
 
 def _screen_groups(cfg: HallConfig, screen: Screen) -> set[str]:
@@ -113,13 +144,13 @@ class WallScreen(Widget):
         self.texts: dict[str, Txt] = {}
         self._put(self, Panel(HEADER_BG), lay.panels["header"])
         self._put(self, Panel(FOOTER_BG), lay.panels["footer"])
-        self.header_labels = [self._text(self, f"header.{i}", WHITE if i == 0 else SOFT)
+        self.header_labels = [self._text(self, f"header.{i}", WHITE if i < lay.header_hall_lines else SOFT)
                               for i in range(len(lay.header_lines))]
         self.date_label = self._text(self, "date", SOFT)
         self.clock_label = self._text(self, "clock", WHITE)
         notice = lay.slots["notice"]
-        self.ticker = self._put(self, Ticker(notice.size, 150 * self.u, scroll=self.screen.notice_scroll),
-                                notice.box)
+        self.ticker = self._put(self, Ticker(notice.size, 150 * self.u, scroll=self.screen.notice_scroll,
+                                             lines=lay.notice_lines), notice.box)
         self.offline_label = self._text(self, "offline", RED_SOFT)
         # the calls page: its widgets live in a plain Widget so the progress page can replace it
         self.calls_page = Widget(size_hint=(None, None), pos=self.pos, size=self.size)
@@ -156,10 +187,7 @@ class WallScreen(Widget):
                                       self._text(page, f"win.{i}.number", AMBER),
                                       self._text(page, f"win.{i}.status", SOFT)))
         self.add_widget(page)
-        body = self._body_box()
         self.progress_page = self._build_progress()
-        self.progress_page.size_hint = (None, None)
-        self.progress_page.pos, self.progress_page.size = (self.x + body.x, self.y + body.y), (body.w, body.h)
         self._page = "calls"
 
     def _put(self, parent, widget, box: Box):
@@ -180,53 +208,30 @@ class WallScreen(Widget):
         head, foot = self.layout.panels["header"], self.layout.panels["footer"]
         return Box(0, foot.h, self.width, head.y - foot.h)
 
-    def _build_progress(self) -> BoxLayout:
-        """The progress board, a case in a block of lines: number, masked name, matter and
-        stage first, then deadline, department and working days left (in portrait the
-        matter and the department get a line each). As many cases a page as the body
-        holds at the reading rule's size (``progress_capacity``), at most
-        ``screens.progress_rows``: a far-read screen shows fewer a page, never smaller text."""
-        from kivy.uix.widget import Widget
-        portrait = self.portrait
-        u = max(self.u, self.layout.min_font / 38)  # the smallest text here (38u) meets the reading rule
-        body = self._body_box()
-        page = BoxLayout(orientation="vertical", padding=[30 * u, 20 * u], spacing=8 * u)
-        top = BoxLayout(orientation="horizontal", size_hint_y=None, height=90 * u)
-        self.progress_title = txt("", 60 * u, WHITE, markup=True)
-        self.progress_pageno = txt("", 38 * u, SOFT, "right", size_hint_x=None, width=300 * u)
-        top.add_widget(self.progress_title)
-        top.add_widget(self.progress_pageno)
-        page.add_widget(top)
-        self.progress_head = []
-        # (cell index, width share, font in u, colour, align) per line; cells: number, name,
-        # matter, department, stage, deadline, days left (texts.case_cells)
-        if portrait:
-            lines = [[(0, 0.46, 44, WHITE, "left"), (1, 0.22, 44, WHITE, "left"), (4, 0.32, 44, WHITE, "right")],
-                     [(2, 1.0, 38, WHITE, "left")], [(3, 1.0, 38, SOFT, "left")],
-                     [(5, 0.55, 38, SOFT, "left"), (6, 0.45, 38, WHITE, "right")]]
-        else:
-            lines = [[(0, 0.22, 44, WHITE, "left"), (1, 0.12, 44, WHITE, "left"), (2, 0.46, 44, WHITE, "left"),
-                      (4, 0.20, 44, WHITE, "right")],
-                     [(5, 0.34, 38, SOFT, "left"), (3, 0.42, 38, SOFT, "left"), (6, 0.24, 38, WHITE, "right")]]
-        row_h = sum(max(f for _, _, f, _, _ in line) * 1.35 * u for line in lines) + 12 * u
-        avail = body.h - 40 * u - 90 * u - 8 * u
-        fits = max(1, int(avail // (row_h + 8 * u)))
-        self.progress_capacity = min(self.cfg.screens.progress_rows, fits)
+    def _build_progress(self) -> Widget:
+        """The progress board, a case in a block of lines (display/layout.py
+        ``progress``): as many cases a page as the body holds at the reading
+        rule's size (``progress_capacity``), at most ``screens.progress_rows``,
+        then the text grown until they fill the page."""
+        lay = self.progress_layout
+        page = Widget(size_hint=(None, None), pos=self.pos, size=self.size)
+        self.progress_capacity = lay.capacity
+        title, pageno = lay.slots["progress.title"], lay.slots["progress.page"]
+        self.progress_title = self._put(page, txt("", title.size, WHITE, markup=True), title.box)
+        self.progress_pageno = self._put(page, txt("", pageno.size, SOFT, "right"), pageno.box)
+        self.texts["progress.page"] = self.progress_pageno
+        colours = {0: WHITE, 1: WHITE, 2: WHITE, 3: SOFT, 4: WHITE, 5: SOFT, 6: WHITE}
         self.progress_rows: list[tuple[Txt, ...]] = []
-        for i in range(self.progress_capacity):
-            row = Panel(ROW_BG[i % 2], orientation="vertical", padding=[20 * u, 6 * u], size_hint_y=None,
-                        height=row_h)
-            cells: dict[int, Txt] = {}
-            for n, line in enumerate(lines):
-                box = BoxLayout(orientation="horizontal")
-                for idx, share, font, colour, align in line:
-                    cells[idx] = txt("", font * u, colour, align, size_hint_x=share)
-                    box.add_widget(cells[idx])
-                    self.texts[f"progress.{i}.{idx}"] = cells[idx]
-                row.add_widget(box)
-            page.add_widget(row)
-            self.progress_rows.append(tuple(cells[k] for k in range(7)))
-        page.add_widget(Widget())  # the rest of the body
+        self.progress_panels: list[Panel] = []
+        for i in range(lay.capacity):
+            self.progress_panels.append(self._put(page, Panel(ROW_BG[i % 2]), lay.panels[f"progress.{i}"]))
+            cells = []
+            for c in range(7):
+                slot = lay.slots[f"progress.{i}.{c}"]
+                lb = self._put(page, txt("", slot.size, colours[c], slot.halign), slot.box)
+                self.texts[f"progress.{i}.{c}"] = lb
+                cells.append(lb)
+            self.progress_rows.append(tuple(cells))
         return page
 
     # ------------------------------------------------------------ config --
@@ -241,13 +246,13 @@ class WallScreen(Widget):
         self.demands = demands(cfg, screen, self.lang, self.lang2)
         self.layout: Layout = compute((int(self.width), int(self.height)), self.demands,
                                       Physical(screen.diagonal_inches, screen.viewing_distance_m), screen.style)
+        self.progress_layout = progress(self._body_box(), progress_demands(cfg, screen, self.lang, self.lang2,
+                                                                           self.portrait),
+                                        self.layout.min_font, self.portrait)
         self._build()
         for lb, line in zip(self.header_labels, self.layout.header_lines):
             lb.set(line)
-        notice = screen.notice or cfg.screens.notice
-        langs = [self.lang] + ([self.lang2] if self.lang2 else [])
-        self.ticker.set_pages([notice.get(lang) if notice is not None else texts.t("notice", lang)
-                               for lang in langs])
+        self.ticker.set_pages(notice_texts(cfg, screen, self.lang, self.lang2))
         for lb, key in ((self.recent_title, "recent"), (self.waiting_title, "waiting")):
             if lb is not None:
                 lb.set(self._title(key))
@@ -297,7 +302,10 @@ class WallScreen(Widget):
         self._waiting(view, now)
         self.offline_label.set(("●  " + texts.t(f"offline_{view.offline}", self.lang)) if view.offline else "")
         notice, mark = self.layout.slots["notice"].box, self.layout.slots["offline"].box
-        self.ticker.width = (mark.x - notice.x) if view.offline else notice.w
+        if self.layout.notice_lines > 1:  # the mark takes the last line, the notice keeps its width
+            self.ticker.use_lines(self.layout.notice_lines - 1 if view.offline else self.layout.notice_lines)
+        else:
+            self.ticker.width = (mark.x - notice.x) if view.offline else notice.w
         if view.page == "progress":
             self._progress(view)
         return False
@@ -421,6 +429,22 @@ class WallScreen(Widget):
                 out.append(f"{name}: {lb._full!r} cut to {lb.text!r}")
             if lb.font_size < self.layout.min_font - 0.5:
                 out.append(f"{name}: {lb.font_size:.0f} px under the {self.layout.min_font:.0f} px minimum")
+        # the notice is drawn inside a clip (a StencilView): its glyphs' ink must be
+        # inside it, descenders too (Noto Sans CJK: ink from -0.25 em (g, y) to
+        # 0.88 em (Han) about the baseline, which lies 0.288 em above the bottom of
+        # a 1.448 em texture)
+        tk = self.ticker
+        clip = Box(tk.x, tk.y, tk.width, tk.height)
+        for i, row in enumerate(tk.rows):
+            if not row.text or tk.scrolling:
+                continue
+            size = row.font_size
+            base = row.center_y - row.texture_size[1] / 2 + 0.288 * size
+            ink = Box(row.x, base - 0.25 * size, min(row.texture_size[0], row.width), 1.13 * size)
+            if not ink.inside(clip):
+                out.append(f"notice line {i}: {row.text!r} clipped (ink {ink}, strip {clip})")
+            if row.text != row._full or size < self.layout.min_font - 0.5:
+                out.append(f"notice line {i}: {row._full!r} shown as {row.text!r} at {size:.0f} px")
         return out
 
     def texts_shown(self) -> dict[str, object]:

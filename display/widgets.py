@@ -8,6 +8,7 @@ of calls creates no widgets (memory stays flat, see bench/display.py).
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
 from kivy.core.text import Label as CoreLabel
@@ -186,11 +187,15 @@ def extent(text: str, size: float) -> float:
     return lab.get_extents(text)[0]
 
 
-_BREAKS = "。！？；，、.!?;, "
+_ENDS = "。！？；.!?;"      # a sentence or clause ends: the best place for a page to end
+_BREAKS = "，、,: "          # a phrase ends (Latin: between words)
 
 
 def split_text(text: str, size: float, room: float) -> list[str]:
-    """``text`` in pieces no wider than ``room``, cut after punctuation when possible."""
+    """``text`` in pieces no wider than ``room``: cut after a sentence's end when
+    one is in the second half of what fits, else after the last comma or
+    between two words; never inside a word, nor inside a Han phrase unless it
+    alone is wider than the line."""
     pages: list[str] = []
     rest = text.strip()
     while rest:
@@ -204,11 +209,46 @@ def split_text(text: str, size: float, room: float) -> list[str]:
                 lo = mid
             else:
                 hi = mid - 1
-        cut = max((i + 1 for i in range(lo) if rest[i] in _BREAKS), default=lo)
-        if cut < lo // 2:  # no punctuation in the second half: cut where it fills
+        if lo < len(rest) and rest[lo] == " ":
+            lo += 1  # a word ends exactly at the edge
+        ends = [i + 1 for i in range(lo) if rest[i] in _ENDS]
+        breaks = [i + 1 for i in range(lo) if rest[i] in _BREAKS]
+        cut = next((c for c in reversed(ends) if c >= lo // 2), None)
+        if cut is None:
+            cut = next(reversed(breaks), None)  # a phrase kept whole, even on a short line
+        if cut is None:  # no punctuation, no space: Han text fills the line
             cut = lo
         pages.append(rest[:cut].strip())
         rest = rest[cut:].strip()
+    return pages
+
+
+def notice_pages(text: str, size: float, room: float, lines: int) -> list[list[str]]:
+    """``text`` as pages of at most ``lines`` lines no wider than ``room``: whole
+    sentences share a line while they fit, a sentence starts a page when the
+    one before it filled the page, and only a sentence longer than a page is
+    split between two."""
+    blocks: list[list[str]] = []  # the lines of each sentence
+    for snt in (x for x in re.split(r"(?<=[。！？；])|(?<=[.!;])\s+", text.strip()) if x and x.strip()):
+        snt = snt.strip()
+        if blocks:
+            joined = blocks[-1][-1] + (" " if snt[0].isascii() else "") + snt
+            if extent(joined, size) <= room:
+                blocks[-1][-1] = joined
+                continue
+        blocks.append(split_text(snt, size, room))
+    pages: list[list[str]] = []
+    cur: list[str] = []
+    for b in blocks:
+        if cur and len(cur) + len(b) > lines:
+            pages.append(cur)
+            cur = []
+        while len(b) > lines:
+            pages.append(b[:lines])
+            b = b[lines:]
+        cur += b
+    if cur:
+        pages.append(cur)
     return pages
 
 
@@ -230,20 +270,28 @@ class Ticker(StencilView):
 
     PAGE_S = 8.0
 
-    def __init__(self, size_px: float, speed: float, scroll: bool = False, **kw):
+    def __init__(self, size_px: float, speed: float, scroll: bool = False, lines: int = 1, **kw):
+        """``lines``: lines a page holds (a narrow portrait screen takes two,
+        display/layout.py); the strip is as tall as that many lines' textures,
+        so no glyph is clipped."""
         super().__init__(**kw)
         self.speed = speed
         self.scrolling = scroll
-        self.pages: list[str] = []
+        self.pages: list[str] = []  # lines of a page joined by "\n"
         self._page = 0
         self._t = 0.0
         if scroll:
             self.label = Label(font_name=FONT_NAME, font_size=size_px, color=(0.88, 0.90, 0.94, 1),
                                size_hint=(None, None), halign="left", valign="middle")
             self.label.bind(texture_size=lambda w, ts: setattr(w, "size", ts))
+            self.rows = [self.label]
         else:
-            self.label = Txt(size_px, tint=(0.88, 0.90, 0.94, 1), fit="shrink", size_hint=(None, None))
-        self.add_widget(self.label)
+            self.rows = [Txt(size_px, tint=(0.88, 0.90, 0.94, 1), fit="shrink", size_hint=(None, None))
+                         for _ in range(max(1, lines))]
+            self.label = self.rows[0]
+        for row in self.rows:
+            self.add_widget(row)
+        self.lines = len(self.rows)  # lines in use: the first ``lines`` rows
         self._offset = 0.0
         self.texts: list[str] = []
         self.bind(pos=self._place, size=self._place, width=self._paginate)
@@ -254,7 +302,8 @@ class Ticker(StencilView):
 
     def set_pages(self, texts_: list[str]) -> None:
         """One text per language; a text wider than the strip is split into
-        several pages (at punctuation when it can), never shrunk to unreadable."""
+        lines (at a sentence's end, a comma or between words), ``lines`` of them
+        a page, never shrunk to unreadable and never cut inside a word."""
         texts_ = [t for t in texts_ if t]
         if texts_ == getattr(self, "texts", None):
             return
@@ -269,17 +318,38 @@ class Ticker(StencilView):
         else:
             room = self.width * 0.96
             size = self.label.base_size
-            self.pages = [p for t in texts_ for p in split_text(t, size, room)] if room > 50 else list(texts_)
-            self.label.set(self.pages[0] if self.pages else "")
+            n = self.lines
+            self.pages = []
+            for t in texts_:  # a page never mixes two languages
+                self.pages += (["\n".join(p) for p in notice_pages(t, size, room, n)] if room > 50 else [t])
+            self._show(self.pages[0] if self.pages else "")
         self._page, self._t, self._offset = 0, 0.0, 0.0
         self._place()
+
+    def use_lines(self, n: int) -> None:
+        """Show pages of the first ``n`` lines only (the offline mark takes the
+        last line of a two-line strip): paged again, never narrowed."""
+        n = max(1, min(n, len(self.rows)))
+        if n != self.lines:
+            self.lines = n
+            self._paginate()
+
+    def _show(self, page: str) -> None:
+        lines = page.split("\n") if page else []
+        for i, row in enumerate(self.rows):
+            row.set(lines[i] if i < len(lines) else "")
 
     def _place(self, *_):
         if self.scrolling:
             self.label.x = self.x + self.width * 0.02 - self._offset
             self.label.center_y = self.center_y
         else:
-            self.label.pos, self.label.size = (self.x + self.width * 0.02, self.y), (self.width * 0.96, self.height)
+            # lines of 1.2 em (display/layout.py LINE_EM) in the middle of the strip
+            n = len(self.rows)
+            h = min(self.height / n, 1.2 * self.label.base_size)
+            top = self.top - (self.height - n * h) / 2
+            for i, row in enumerate(self.rows):
+                row.pos, row.size = (self.x + self.width * 0.02, top - (i + 1) * h), (self.width * 0.96, h)
 
     def scroll(self, dt_s: float) -> None:
         if not self.scrolling:
@@ -287,7 +357,7 @@ class Ticker(StencilView):
             if len(self.pages) > 1 and self._t >= self.PAGE_S - 0.1:  # a timer's tick may come a hair early
                 self._t = 0.0
                 self._page = (self._page + 1) % len(self.pages)
-                self.label.set(self.pages[self._page])
+                self._show(self.pages[self._page])
             return
         if self.label.width <= self.width * 0.96:
             self._offset = 0.0  # fits: stand still

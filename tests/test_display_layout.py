@@ -186,3 +186,92 @@ def test_rendered_layouts_cut_nothing(layout, lang):
                            publish=(zones, recent) == (12, 16) and lang != "zh-TW")
         finally:
             win.remove_widget(wall)
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+@pytest.mark.parametrize("lang", ["zh-CN", "zh-TW", "en"])
+@pytest.mark.parametrize("distance", [2, 3.5, 5])
+def test_progress_board_fills_the_page_at_or_above_the_reading_size(layout, lang, distance):
+    from tests import display_kit  # noqa: F401  (headless Kivy before display.screen imports it)
+    from display.layout import Box, progress
+    from display.screen import progress_demands
+    cfg = hall(8, zones=["Z1"], layout=layout, languages=LANGS[lang], viewing_distance_m=distance)
+    scr = cfg.screens.displays[0]
+    portrait = layout == "portrait"
+    lay = compute(SIZES[layout], demands_for(cfg, lang), Physical(scr.diagonal_inches, distance))
+    head, foot = lay.panels["header"], lay.panels["footer"]
+    body = Box(0, foot.h, lay.width, head.y - foot.h)
+    d = progress_demands(cfg, scr, LANGS[lang][0], LANGS[lang][1], portrait)
+    p = progress(body, d, lay.min_font, portrait)
+    m = font_metrics()
+    assert 1 <= p.capacity <= cfg.screens.progress_rows
+    for name, slot in p.slots.items():
+        assert slot.box.inside(body), name
+        assert slot.size >= lay.min_font - 0.5, name
+        assert slot.box.h + 0.5 >= slot.size * LINE_EM, name
+    # every cell holds its widest text, but a matter's or a department's name (cut with "…" when long)
+    for k in range(p.capacity):
+        for c in (0, 1, 4, 5, 6):
+            s = p.slots[f"progress.{k}.{c}"]
+            assert m.width(s.sample, s.size) <= s.box.w + 0.5, (k, c, s)
+    texts = [(n, s.box) for n, s in p.slots.items()]
+    assert not [(a, b) for (a, x), (b, y) in itertools.combinations(texts, 2) if x.overlaps(y)]
+    # a page of cases reaches the foot of the body: no empty half screen
+    blocks = [p.panels[f"progress.{k}"] for k in range(p.capacity)]
+    assert min(b.y for b in blocks) - body.y <= lay.min_font
+
+
+
+def demands_for(cfg, lang):
+    from display.screen import demands
+    langs = LANGS[lang]
+    return demands(cfg, cfg.screens.displays[0], langs[0], langs[1])
+
+
+def header_of(layout, lang, zones, style="calls"):
+    cfg = hall(12, zones=zones, layout=layout, languages=LANGS[lang], style=style)
+    d = demands_for(cfg, lang)
+    return d, compute(SIZES[layout], d, style=style)
+
+
+def test_header_english_fits_three_lines_and_chinese_is_unchanged():
+    _, lay = header_of("portrait", "en", ["Z1"])
+    assert lay.header_lines == ("Xihu District Administrative", "Service Center", "Enterprise Registration")
+    assert lay.header_hall_lines == 2  # the hall's name in white on both, the zone under it
+    _, lay = header_of("landscape", "en", ["Z1"])
+    assert lay.header_lines == ("Xihu District Administrative Service Center", "Enterprise Registration")
+    _, lay = header_of("portrait", "zh-CN", ["Z1"])
+    assert lay.header_lines == ("西湖区行政服务中心", "企业开办区")
+    _, lay = header_of("landscape", "zh-CN", ["Z1"])
+    assert lay.header_lines == ("西湖区行政服务中心  企业开办区",)
+    # an English screen lists its zones with a comma, not the Chinese 、
+    d, lay = header_of("landscape", "en", ["Z1", "Z2"])
+    assert d.zone == "Enterprise Registration, Investment Projects"
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+@pytest.mark.parametrize("lang", ["zh-CN", "zh-TW", "en"])
+@pytest.mark.parametrize("style", ["calls", "windows"])
+def test_header_never_breaks_a_zone_name_and_never_passes_three_lines(layout, lang, style):
+    m = font_metrics()
+    for n in range(1, 13):
+        zones = [f"Z{i + 1}" for i in range(n)]
+        d, lay = header_of(layout, lang, zones, style)
+        lines = lay.header_lines
+        assert 1 <= len(lines) <= 3, (n, lines)
+        for i, text in enumerate(lines):
+            slot = lay.slots[f"header.{i}"]
+            assert slot.size >= lay.min_font - 0.5 and m.width(text, slot.size) <= slot.box.w + 0.5, (n, i, text)
+        zone_text = "".join(lines[lay.header_hall_lines:]) if len(lines) > 1 else lines[0].split("  ", 1)[-1]
+        sep = "、" if lang.startswith("zh") else ", "
+        if len(lines) > 1:  # the zone lines: whole names each, the last one maybe "…" for more
+            for text in lines[lay.header_hall_lines:]:
+                for part in filter(None, text.replace(" …", "").rstrip("…").split(sep.strip())):
+                    assert part.strip() in d.zones, (n, lines)  # no "区" alone, no half a name
+        elif n:
+            assert zone_text == d.zone
+
+
+def test_portrait_window_grid_header_keeps_each_zone_name_whole():
+    _, lay = header_of("portrait", "zh-CN", ["Z1", "Z2"], "windows")
+    assert lay.header_lines == ("西湖区行政服务中心", "企业开办区、", "投资项目区")  # was 企业开办区、投资项目 / 区

@@ -166,8 +166,9 @@ def test_offline_mark_broker_and_engine(rig, layout):
     # the notice shares the footer with the mark: split into pages that fit, not shrunk
     from display.widgets import extent as _extent
     tk = r.wall.ticker
-    assert "".join(tk.pages).replace(" ", "") == tk.text.replace(" ", "")
-    assert all(_extent(p, tk.label.base_size) <= tk.width * 0.96 for p in tk.pages)
+    lines = [ln for p in tk.pages for ln in p.split("\n")]
+    assert "".join(lines).replace(" ", "") == tk.text.replace(" ", "")
+    assert all(_extent(ln, tk.label.base_size) <= tk.width * 0.96 for ln in lines)
     r.board.on_link(True, T0 + 2)
     r.board.on_engine("offline")
     assert r.show(T0 + 2)["offline"] == "●  叫号系统离线"
@@ -206,6 +207,10 @@ def test_progress_page_rotates_in_when_idle(rig, layout):
     # as many cases a page as fit at the reading rule's size for 5 m (a 55" screen)
     per = r.wall.progress_capacity
     assert per == {"landscape": 3, "portrait": PORTRAIT_PER}[layout] and len(shown["progress"]) == per
+    # the cases fill the page down to the footer, the number larger than the minimum
+    footer_top = r.wall.layout.panels["footer"].h
+    assert min(p.y for p in r.wall.progress_panels) - footer_top <= r.wall.layout.min_font
+    assert r.wall.progress_rows[0][0].font_size > r.wall.layout.min_font
     # number, masked name, matter, department, stage, deadline, working days left
     assert shown["progress"][0] == ("2026000120", "张*明", "有限责任公司设立登记", "市场监督管理局", "待领取",
                                     "承诺办结 11-25", "")
@@ -217,7 +222,7 @@ def test_progress_page_rotates_in_when_idle(rig, layout):
     assert shown["progress"][row] == ("2026000124", "陈*军", "退休待遇申领", "人力资源和社会保障局", "决定",
                                       "承诺办结 11-23", "逾期 2 日")
     assert r.wall.progress_rows[row][6].tint == list(RED_SOFT)
-    r.shot(f"{layout}-progress-overdue")
+    r.shot(f"{layout}-progress-overdue", publish=layout == "landscape")
     n = -(-11 // per)
     pages = [r.show(T0 + 60 + 15 * k)["progress"] for k in range(n)]
     assert [len(p) for p in pages] == [per] * (n - 1) + [11 - per * (n - 1)]  # then the calls page
@@ -230,7 +235,8 @@ def test_a_near_read_screen_shows_more_cases_a_page(rig):
     r = rig(zones=["Z1"], layout="landscape", languages=["zh-CN"], viewing_distance_m=2)
     r.board.on_progress(progress_board())
     shown = r.show(T0 + 60)
-    assert r.wall.progress_capacity == 6 and len(shown["progress"]) == 6  # twice the 5 m screen's
+    # at 2 m the reading rule's minimum is 22 px: progress_rows (8) fit, not the 5 m screen's 3
+    assert r.wall.progress_capacity == 8 and len(shown["progress"]) == 8
     r.shot("landscape-progress-near")
 
 
@@ -376,3 +382,19 @@ def test_window_grid_screen(rig, layout):
     assert shown["windows"][2] == (f"{wins[2].number}号", "", "暂停")
     assert len(shown["windows"]) == min(per, len(wins))
     r.shot(f"{layout}-window-grid", publish=True)
+
+
+def test_notice_pages_keep_sentences_phrases_and_words_whole():
+    kit.window()
+    from display.widgets import notice_pages
+    en = "Please watch the screen for your number. Missed it? Re-queue at a kiosk."
+    zh = "请留意屏幕叫号，过号请到取号机重新排队。办事进度可在取号机查询。"
+    # a portrait line (1,036 px wide strip) holds two lines: the English notice whole on one page
+    assert notice_pages(en, 54, 994, 2) == [["Please watch the screen for your",
+                                             "number. Missed it? Re-queue at a kiosk."]]
+    # one line a page: each sentence on a page of its own, never a word cut
+    assert notice_pages(en, 54, 1800, 1) == [["Please watch the screen for your number."],
+                                             ["Missed it? Re-queue at a kiosk."]]
+    # Han text broken after a comma or a full stop, not inside a phrase
+    assert notice_pages(zh, 54, 994, 2) == [["请留意屏幕叫号，", "过号请到取号机重新排队。"], ["办事进度可在取号机查询。"]]
+    assert notice_pages(zh, 54, 1800, 1) == [[zh]]

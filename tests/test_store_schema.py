@@ -144,3 +144,18 @@ def test_a_newer_database_is_refused(tmp_path):
     db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     with pytest.raises(SchemaError, match="newer than this engine"):
         migrate(db)
+
+
+def test_both_connections_keep_a_small_page_cache(tmp_path):
+    """SQLite's default cache is 2 MB per connection; the engine's commits and
+    look-ups touch few pages again, so each keeps a smaller one (RSS)."""
+    from caller.store import READER_CACHE_KIB, WRITER_CACHE_KIB
+
+    s = Store(tmp_path / "c.sqlite")
+    s.open()
+    try:
+        assert s.db.execute("PRAGMA cache_size").fetchone()[0] == -WRITER_CACHE_KIB
+        assert s._reader().execute("PRAGMA cache_size").fetchone()[0] == -READER_CACHE_KIB
+        assert s._reader() is not s.db and WRITER_CACHE_KIB < 2000 and READER_CACHE_KIB < 2000
+    finally:
+        s.close()

@@ -3,7 +3,8 @@ record, not only the console's: through a real mosquitto with the hall's ACL, th
 console's own admin identity sends ``alert/<admin-id>/request/case_ack``, the engine
 keeps the acknowledged colour and republishes the retained alert, the page gets the
 engine's reply; a second acknowledgement changes nothing; a console without an admin
-identity refuses and records nothing."""
+identity refuses and records nothing. The click is made in Chromium (screenshot
+tests/artifacts/screens/admin/05-case-warning-acknowledged.png)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from tests.needs import needs
 from tests.test_engine_bus import Collector
 from tests.test_forms_engine import data_key  # noqa: F401 (fixture)
 from tests.test_ratings_core import at
+from tests.test_web_browser import browser, wait  # noqa: F401 (the Chromium fixture)
 from tests.test_web_console import PASSWORDS, ConsoleUser, accounts, console_raw
+from tests.test_web_console_browser import data, login, shot
 from tests.web_kit import WebServer
 
 pytestmark = [pytest.mark.broker, needs("mosquitto")]
@@ -28,7 +31,9 @@ def desk(eng):
     return next(x for x in eng.extensions if x.name == "cases")
 
 
-def test_a_case_warning_acknowledged_in_the_console_is_kept_by_the_engine(tmp_path, data_key):  # noqa: F811
+def test_a_case_warning_acknowledged_in_the_console_is_kept_by_the_engine(tmp_path, data_key, browser):  # noqa: F811
+    from selenium.webdriver.common.by import By
+
     from caller.service import CallerService
     raw = console_raw()
     raw["access"] = {**raw["access"], "terminals": [{"id": "onewindow-web", "windows": ["W1"]}]}
@@ -61,20 +66,24 @@ def test_a_case_warning_acknowledged_in_the_console_is_kept_by_the_engine(tmp_pa
         web = WebServer(cfg, st("onewindow-web"), accounts=accounts(), admin_id="admin", admin_bus=st("admin"),
                         clock=clock).start()
         webs.append(web)
-        sup, admin = ConsoleUser(web), ConsoleUser(web)
-        people += [sup, admin]
-        sup.login("sup1", PASSWORDS["sup1"])
+        admin = ConsoleUser(web)
+        people.append(admin)
         admin.login("admin1", PASSWORDS["admin1"])
-        ev = sup.listen()
+        # the supervisor clicks 确认 in Chromium: the page shows the engine's reply
         key = "case:2026000001:yellow"
-        listed = ev.get("alerts", lambda al: any(a["key"] == key for a in al))
-        assert next(a for a in listed if a["key"] == key)["ack"] is None
-        r = sup.post("/admin/alerts/ack", {"key": key})
-        assert r.status_code == 200, r.text
-        got = r.json()
-        assert got["ack"]["by"] == "sup1"
+        d = browser
+        login(d, web.url, "sup1", PASSWORDS["sup1"])
+        wait(d, lambda d: any(a["key"] == key and a["ack"] is None for a in data(d, "alerts")), what="the warning")
+        d.find_element(By.CSS_SELECTOR, f'button[data-ack="{key}"]').click()
+        wait(d, lambda d: data(d, "lastAck"), what="the reply")
+        got = data(d, "lastAck.body")
+        assert data(d, "lastAck.status") == 200 and got["ack"]["by"] == "sup1"
         assert {k: got["engine"][k] for k in ("case", "level", "acked")} == {
-            "case": "2026000001", "level": "yellow", "acked": True}  # the engine's reply, for the page
+            "case": "2026000001", "level": "yellow", "acked": True}  # the engine's reply
+        said = d.find_element(By.ID, "toast").text
+        assert said == "已确认：办件 2026000001 黄色预警，引擎已记录（期限 2026-11-23）", said
+        wait(d, lambda d: any(a["key"] == key and a["ack"] for a in data(d, "alerts")), what="shown acknowledged")
+        shot(d, "05-case-warning-acknowledged")
         # the engine keeps it and tells every console on the retained alert
         _, kept = alerts.get(where=lambda i, a: a and i == "2026000001" and a["acked"])
         assert kept["level"] == "yellow"

@@ -253,3 +253,44 @@ def test_without_an_admin_identity_the_page_says_so_and_nothing_is_sent(running_
     finally:
         admin.close()
         web.stop()
+
+
+def test_terminal_and_dashboard_follow_a_revision_s_window_numbers_and_matter_names(console_hall):
+    """The web process takes each config revision up whole (config/hall/audit, then get), not
+    only its roster: a window renumbered by an imported file and a matter renamed by its form
+    show on the clerk's open page, on a page loaded afterwards and on the dashboard."""
+    import yaml
+
+    from hall.bus import Requester
+    from tests.web_kit import PIN
+    cfg, eng, web, bus, user = console_hall
+    admin = user("admin1")
+    dash = admin.listen()
+    Requester(bus, "kiosk", "K1").call("issue", {"matter": "M1"})  # waiting for M1: W1's queue names it
+    clerk = Clerk(web)
+    try:
+        assert clerk.login("W1", "S001", PIN).status_code == 303
+        ev = clerk.listen()
+        ev.get("queue", lambda q: any(r["name"] == "有限责任公司设立登记" for r in q))
+        assert "1号窗口" in clerk.get("/terminal/").text
+        text = admin.get("/admin/config/export").text
+        first, _, body = text.partition("\n")
+        raw = yaml.safe_load(body)
+        raw["windows"][0]["number"] = "1A"
+        raw["windows"][1]["number"] = "2B"
+        p = admin.post("/admin/config/import", {"text": first + "\n" + yaml.safe_dump(raw, allow_unicode=True)})
+        assert admin.post("/admin/config/apply", {"token": p.json()["token"]}).json()["revision"] == 1
+        p = preview(admin, "matter", "M1", {"zh": "公司设立登记", "en": "Company registration", "group": "A",
+                                            "minutes": 20, "promise_days": 5}).json()
+        assert admin.post("/admin/config/apply", {"token": p["token"]}).json()["revision"] == 2
+        # the clerk's open page: its header, its transfer list, its queue's names
+        w = ev.get("window", lambda w: w and w["number"] == "1A")
+        assert ("W2", "2B") in [(t["id"], t["number"]) for t in w["transfer"]]
+        ev.get("queue", lambda q: any(r["name"] == "公司设立登记" for r in q))
+        page = clerk.get("/terminal/").text
+        assert "1A号窗口" in page and "2B号窗口" in page and "1号窗口" not in page
+        d = dash.get("dashboard", lambda d: d["zones"][0]["windows"][0]["number"] == "1A")
+        assert [x["number"] for x in d["zones"][0]["windows"][:2]] == ["1A", "2B"]
+        assert web.ctx.cfg.matter("M1").name.zh == "公司设立登记" and web.ctx.config_desk.followed == 2
+    finally:
+        clerk.close()

@@ -68,8 +68,16 @@ class WebContext:
         self.desks = Desks(self.cfg, self.hub)
         self.console = Console(self.cfg, self.hub, self.acks)
         self.config_desk = ConfigDesk(self.cfg.hall.id, self.admin_bus, self.admin_id, hash_pin)
-        # a roster changed in the console (or by `onewindow config push`) holds at once
-        self.config_desk.on_config = lambda c: self.auth.set_roster(c.staff)
+        # a config changed in the console (or by `onewindow config push`) holds at once
+        self.config_desk.on_config = self.take_config
+
+    def take_config(self, cfg: HallConfig) -> None:
+        """A new config revision in force: the roster, the windows, the matters and every
+        name shown hold from now on, and the open terminals and dashboards are redrawn."""
+        self.cfg = cfg
+        self.auth.set_roster(cfg.staff)
+        self.desks.take_config(cfg)
+        self.console.take_config(cfg)
 
 
 class _Headers:

@@ -36,6 +36,11 @@ class Console:
         if what in WATCHED and self.loop is not None:
             self.loop.call_soon_threadsafe(self.changed)
 
+    def take_config(self, cfg: HallConfig) -> None:
+        """A new config revision: windows, zones and names as it says, on every open page."""
+        self.cfg = cfg
+        self.changed()
+
     # ----------------------------------------------------------- views --
     def dashboard(self) -> dict:
         return view.dashboard(self.cfg, self.hub.states, self.hub.waits, self.hub.retained, self.hub.engine)

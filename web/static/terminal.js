@@ -6,7 +6,7 @@
 (function () {
   const csrf = document.querySelector('meta[name="csrf"]').content;
   const { $, el, toast } = window.ow;  // web/static/ui.js
-  const page = { state: null, visit: null, queue: [], engine: null, busy: false, pending: null };
+  const page = { window: null, state: null, visit: null, queue: [], engine: null, busy: false, pending: null };
   window.terminalData = page; // what the page shows, as data (tests and the benchmark read it)
 
   const STATUS = { open: "服务中", paused: "暂停", closed: "未登录" };
@@ -122,6 +122,20 @@
     renderButtons();
   }
 
+  // the window as the config in force names it (a new revision redraws it without a reload)
+  function renderWindow() {
+    const w = page.window;
+    if (!w) return;
+    $("#window-number").textContent = `${w.number}号窗口`;
+    $("#hall-name").textContent = w.hall;
+    document.title = `${w.number}号窗口 · ${w.hall}`;
+    const sel = $("#transfer-window");
+    const was = sel.value;
+    sel.replaceChildren(el("option", { value: "", textContent: "—" }),
+      ...w.transfer.map((t) => el("option", { value: t.id, textContent: `${t.number}号窗口 · ${t.zone}` })));
+    if (w.transfer.some((t) => t.id === was)) sel.value = was;
+  }
+
   function renderPending() {
     const p = page.pending;
     $("#pending-banner").classList.toggle("hidden", !p);
@@ -135,6 +149,7 @@
   function connect() {
     es = new EventSource("/terminal/events");
     const on = (name, fn) => es.addEventListener(name, (ev) => { fn(JSON.parse(ev.data)); });
+    on("window", (d) => { page.window = d; renderWindow(); });
     on("state", (d) => { page.state = d; renderState(); if (page.visit) renderVisit(); });
     on("visit", (d) => { page.visit = d; page.visitAt = performance.now(); renderState(); renderVisit(); });
     on("queue", (d) => { page.queue = d; renderQueue(); });

@@ -64,9 +64,16 @@ class Desk:
 
     # ------------------------------------------------------------ pages --
     def snapshot(self) -> list[tuple[str, Any]]:
-        return [("engine", self.engine_view()), ("state", self.state_view()),
+        return [("window", view.window_view(self.cfg, self.window)),
+                ("engine", self.engine_view()), ("state", self.state_view()),
                 ("queue", view.queue_lines(self.cfg, self.queue)),
                 ("visit", view.visit_view(self.cfg, self.visit)), ("pending", self.pending_view())]
+
+    def take_config(self, cfg: HallConfig) -> None:
+        """A new config revision: the window's own number and the names its pages show."""
+        self.cfg = cfg
+        for event, data in self.snapshot():
+            self.push(event, data)
 
     def state_view(self, st: dict | None = None) -> dict | None:
         return view.state_view(self.cfg, self.state if st is None else st, self.waiting)
@@ -211,6 +218,11 @@ class Desks:
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.hub.listen(self._from_bus)
+
+    def take_config(self, cfg: HallConfig) -> None:
+        self.cfg = cfg
+        for d in self.desks.values():
+            d.take_config(cfg)
 
     def get(self, window: str) -> Desk:
         d = self.desks.get(window)

@@ -89,6 +89,16 @@ def state_view(cfg: HallConfig, st: dict | None, waiting: int = 0) -> dict | Non
                 "name": target_name(cfg, t.get("bundle") or t.get("matter")), "called_at": t.get("called_at")}}
 
 
+def window_view(cfg: HallConfig, wid: str) -> dict | None:
+    """The window as the config in force names it (its page's header and transfer list)."""
+    wc = cfg.window(wid)
+    if wc is None:
+        return None
+    zone = cfg.zone(wc.zone)
+    return {"id": wid, "number": wc.number, "zone": zone.name.zh if zone else wc.zone, "hall": cfg.hall.name.zh,
+            "transfer": transfer_windows(cfg, wid)}
+
+
 def transfer_windows(cfg: HallConfig, own: str) -> list[dict[str, Any]]:
     return [{"id": w.id, "number": w.number, "zone": cfg.zone(w.zone).name.zh if cfg.zone(w.zone) else w.zone}
             for w in cfg.windows if w.id != own]
