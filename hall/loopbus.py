@@ -226,7 +226,8 @@ class LoopBus(Bus):
         and the door's immediate replies leave in one write).  A QoS 0 or 1
         PUBLISH without properties (every request) is acknowledged and
         delivered at once, as gmqtt does with its optimistic acknowledgement;
-        every other packet (CONNACK, SUBACK, PUBACK, PINGRESP, a PUBLISH with
+        a PUBACK frees its packet id and stored message, as gmqtt's handler
+        does; every other packet (CONNACK, SUBACK, PINGRESP, a PUBLISH with
         a topic alias…) goes to gmqtt's own handler, in order.  The end of
         the stream still reaches gmqtt's reader, which closes the connection
         and reconnects as before."""
@@ -241,6 +242,7 @@ class LoopBus(Bus):
         pending = b""
         acks = self._acks
         acks.clear()  # a new connection: the old one's are moot
+        ids, storage = proto.id_generator, c._persistent_storage
         deliver = self.deliver
         split, read_publish, puback = mqttwire.split, mqttwire.read_publish, mqttwire.puback
 
@@ -261,6 +263,11 @@ class LoopBus(Bus):
             pending = data[used:]
             with self.corked():  # its PUBACKs and the door's immediate replies: one write
                 for first, body in packets:
+                    if first == 0x40 and len(body) >= 2:  # the broker has one of our QoS 1 messages
+                        mid = (body[0] << 8) | body[1]
+                        ids.free_id(mid)  # what gmqtt's PUBACK handler does, without its dispatch
+                        storage.remove_message_by_mid(mid)
+                        continue
                     pub = read_publish(first, body, v5) if first & 0xF0 == 0x30 else None
                     if pub is None:
                         handler(Package(first, body))

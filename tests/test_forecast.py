@@ -88,25 +88,24 @@ def test_ahead_is_the_order_in_which_an_idle_hall_calls(seed):
 
 def test_ahead_catches_a_policy_change():
     """The property above fails if the policy's tie rule differs from the forecast's."""
-    orig = forecast._Lists.pick
+    orig = forecast._Lists.take
 
-    def lifo_ties(self, wid, now):  # later queue sequence first on equal scores
+    def lifo_ties(self, wid, h, now):  # later queue sequence first on equal scores
         best, best_key = None, None
-        cands = self.cands.get(wid)
-        for key, bonus, lst in (cands if cands is not None else self._gather(wid)):
-            i = self.ptr[key]
-            if i >= len(lst):
+        for key, slot, bonus, lst, size in self.cands[wid]:
+            i = self.ptr[slot]
+            if i >= size:
                 continue
             place, qseq, tid = lst[i]
             score = ((now - place) / 60.0 + bonus, -place, qseq)
             if best_key is None or score > best_key:
-                best_key, best = score, (key, tid)
+                best_key, best = score, (key, slot, tid)
         if best is None:
             return None
-        self.ptr[best[0]] += 1
-        return best[0][0], best[0][1], best[1]
+        self.ptr[best[1]] += 1
+        return best[0][0], best[0][1], best[2]
 
-    forecast._Lists.pick = lifo_ties
+    forecast._Lists.take = lifo_ties
     try:
         failures = 0
         for seed in range(60):
@@ -116,7 +115,7 @@ def test_ahead_catches_a_policy_change():
                 failures += 1
         assert failures > 0
     finally:
-        forecast._Lists.pick = orig
+        forecast._Lists.take = orig
 
 
 def test_one_window_three_ahead():
