@@ -135,3 +135,19 @@ def test_missing_optional_module_is_named(monkeypatch):
     monkeypatch.setitem(cli.SUBCOMMANDS, "ghost", ("no_such_pkg.cli:cmd", "A command whose package is absent."))
     out = CliRunner().invoke(cli.main, ["ghost"])
     assert out.exit_code != 0 and "missing module no_such_pkg" in out.output
+
+
+def test_the_file_is_read_with_one_string_per_value():
+    """read_yaml gives back what yaml.safe_load gives, each equal string one
+    object: a matter id in every window's `serves` is not a copy per window."""
+    import datetime as dt
+
+    from hall.config import read_yaml
+    text = ("windows:\n" + "".join(f"  - {{id: W{i}, zone: Z1, serves: {{M1: 3, M2: 1}}}}\n" for i in range(50))
+            + "closed_dates: [2026-10-01, 2026-10-02]\nname: {zh: 大厅, en: Hall}\n")
+    got = read_yaml(text)
+    assert got == yaml.safe_load(text) and got["closed_dates"][0] == dt.date(2026, 10, 1)
+    keys = [k for w in got["windows"] for k in w["serves"]]
+    assert len(keys) == 100 and len({id(k) for k in keys}) == 2
+    assert len({id(w["zone"]) for w in got["windows"]}) == 1
+    assert len({id(w["id"]) for w in got["windows"]}) == 50

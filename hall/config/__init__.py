@@ -340,6 +340,17 @@ def parse_config(raw: Any, source: str = "config") -> HallConfig:
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _one_of_each(v: Any, seen: dict[str, str]) -> Any:
+    """``v`` with each string (keys too) replaced by the first equal one seen."""
+    if isinstance(v, str):
+        return seen.setdefault(v, v)
+    if isinstance(v, dict):
+        return {_one_of_each(k, seen): _one_of_each(x, seen) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_one_of_each(x, seen) for x in v]
+    return v
+
+
 def read_yaml(text: str) -> Any:
     """``yaml.safe_load`` of ``text`` (libyaml's when present), without keeping
     the parse's memory.
@@ -354,8 +365,12 @@ def read_yaml(text: str) -> Any:
     kept in fresh memory: 14.1 → 5.3 MB of RSS for that hall's config
     (docs/benchmarks.md, "The engine's memory").  pickle rather than JSON: YAML
     gives dates (``closed_dates``) that JSON would refuse; the blob never
-    leaves this function."""
-    blob = pickle.dumps(yaml.load(text, Loader=_SAFE_LOADER), protocol=pickle.HIGHEST_PROTOCOL)
+    leaves this function.  Equal strings are made one object first (the
+    loader makes one per occurrence: a matter id in every window's ``serves``
+    is 10,000 strings for 100 in a 1,000-window hall, 0.5 MB), so pickle,
+    which writes an object once, gives back one shared string each."""
+    blob = pickle.dumps(_one_of_each(yaml.load(text, Loader=_SAFE_LOADER), {}),
+                        protocol=pickle.HIGHEST_PROTOCOL)
     gc.collect()
     return pickle.loads(blob)
 
