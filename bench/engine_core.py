@@ -334,8 +334,10 @@ def measure(a: argparse.Namespace, work: Path, prof: cProfile.Profile | None) ->
 def serve(a: argparse.Namespace, work: Path) -> None:
     """One core driven by commands on stdin (``--lockstep``'s child): ``issue K B``
     (K issues in batches of B), ``login``, ``call K``; each answers the CPU per
-    operation (ticks and flushes apart, as ``measure``'s phases count them)."""
+    operation (ticks and flushes apart, as ``measure``'s phases count them) and,
+    of it, the core's command's (``Engine.handle``)."""
     core = Core(a.windows, work, in_hours_start(a.evening), a.rate)
+    cc = Timed(Engine, "handle")
     gc.collect()
     gc.freeze()
     core.issues(a.warm, 1)
@@ -345,10 +347,11 @@ def serve(a: argparse.Namespace, work: Path) -> None:
         cmd, *args = line.split()
         if cmd == "login":
             core.login_all()
-            print(0.0, flush=True)
+            print(0.0, 0.0, flush=True)
             continue
         k = int(args[0])
         s0 = sum(core.tick_cpu) + sum(core.flush_cpu)
+        c0 = cc.cpu
         t0 = time.process_time()
         if cmd == "issue":
             core.issues(k, int(args[1]), issued)
@@ -356,7 +359,7 @@ def serve(a: argparse.Namespace, work: Path) -> None:
         else:
             core.calls(k, core.n)
         cpu = time.process_time() - t0 - (sum(core.tick_cpu) + sum(core.flush_cpu) - s0)
-        print(cpu / k, flush=True)
+        print(cpu / k, (cc.cpu - c0) / k, flush=True)
 
 
 def lockstep(a: argparse.Namespace) -> dict[str, Any]:
@@ -369,12 +372,13 @@ def lockstep(a: argparse.Namespace) -> dict[str, Any]:
     for kid in kids.values():
         assert kid.stdout is not None and kid.stdout.readline().strip() == "ready"
 
-    def ask(name: str, cmd: str) -> float:
+    def ask(name: str, cmd: str) -> tuple[float, float]:
         kid = kids[name]
         assert kid.stdin is not None and kid.stdout is not None
         kid.stdin.write(cmd + "\n")
         kid.stdin.flush()
-        return float(kid.stdout.readline())
+        total, core = kid.stdout.readline().split()
+        return float(total), float(core)
 
     out: dict[str, Any] = {}
     try:
@@ -388,9 +392,11 @@ def lockstep(a: argparse.Namespace) -> dict[str, Any]:
                 got = {name: ask(name, cmd) for name in (("old", "new") if r % 2 == 0 else ("new", "old"))}
                 old.append(got["old"])
                 new.append(got["new"])
-            out[f"{phase}_us_old"] = round(statistics.median(old) * 1e6, 1)
-            out[f"{phase}_us_new"] = round(statistics.median(new) * 1e6, 1)
-            out[f"{phase}_ratio_new_old"] = round(statistics.median(n / o for n, o in zip(new, old)), 3)
+            for i, what in ((0, ""), (1, "_core")):  # the whole operation, the core's command
+                out[f"{phase}{what}_us_old"] = round(statistics.median(x[i] for x in old) * 1e6, 1)
+                out[f"{phase}{what}_us_new"] = round(statistics.median(x[i] for x in new) * 1e6, 1)
+                out[f"{phase}{what}_ratio_new_old"] = round(
+                    statistics.median(n[i] / o[i] for n, o in zip(new, old) if o[i]), 3)
     finally:
         for kid in kids.values():
             assert kid.stdin is not None
