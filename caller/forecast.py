@@ -178,6 +178,7 @@ class Shape:
         self._version = -1
         self._cands: dict[str, dict[str, list[tuple[str, float]]]] = {}
         self._related: dict[str, tuple[list[str], list[tuple[str, list[str]]]]] = {}
+        self._pairs: dict[str, tuple[str, list[str]]] = {}
         self._lists: dict[str, list[tuple[tuple[str, str], int, float, list]]] = {}
         self._slot: dict[tuple[str, str], int] = {}  # each list's place in a _Lists' pointers
         self.slots = 0
@@ -189,6 +190,7 @@ class Shape:
             self._version = self.r.version
             self._cands.clear()
             self._related.clear()
+            self._pairs.clear()
             self._lists.clear()
             self._slot.clear()
             self.slots = 0
@@ -238,10 +240,19 @@ class Shape:
         hit = self._related.get(line)
         if hit is None:
             r = self.r
-            # the routing's own lists, not copies: they change only with its
-            # version, which empties this cache (copies of every neighbour's
-            # windows for every line were 2.2 MB at 1,000 windows)
-            hit = (r.servers.get(line, []), [(ln, r.servers.get(ln, [])) for ln in r.neighbour_lines(line)])
+            # the routing's own lists, not copies, and one (line, windows) pair
+            # per line shared by every line it neighbours: they change only
+            # with the routing's version, which empties these caches (a copy
+            # of every neighbour's windows for every line was 2.9 MB at 1,000
+            # windows)
+            pairs = self._pairs
+            neighbours = []
+            for ln in r.neighbour_lines(line):
+                pair = pairs.get(ln)
+                if pair is None:
+                    pair = pairs[ln] = (ln, r.servers.get(ln, []))
+                neighbours.append(pair)
+            hit = (r.servers.get(line, []), neighbours)
             self._related[line] = hit
         return hit
 

@@ -441,14 +441,17 @@ def test_a_call_pushed_past_the_break_only_by_citizens_still_to_come():
 
 def test_related_windows_are_the_routings_own_lists_and_follow_a_loan():
     """The forecast's related windows of a line are the routing's lists, not a
-    copy per line (2.2 MB at 1,000 windows); a loan changes the routing's
-    version and what the forecast sees with it."""
+    copy per line, each neighbour's (line, windows) pair one object (2.9 MB at
+    1,000 windows); a loan changes the routing's version and what the forecast
+    sees with it."""
     h = Hall()
     r, shape = h.e.routing, h.e.shape
     first, neighbours = shape.related("M1")
     assert first is r.servers["M1"] and sorted(first) == ["W1", "W2", "W3"]
     assert all(servers is r.servers[ln] for ln, servers in neighbours)
     assert {ln for ln, _ in neighbours} == {ln for w in first for ln in r.skills[w]} and "M4" not in dict(neighbours)
+    m3 = [p for p in neighbours if p[0] == "M3"]
+    assert m3 and [p for p in shape.related("M2")[1] if p[0] == "M3"][0] is m3[0]  # one pair per line
     r.lend("W5", "M1", 5.0)  # W5 serves M4, M5, M6
     first, neighbours = shape.related("M1")
     assert "W5" in first and {"M4", "M5", "M6"} <= {ln for ln, _ in neighbours}
