@@ -14,7 +14,9 @@ Measured through a real mosquitto, with the display app built headless
                          the whole process (Kivy, the rasteriser's threads) and of the UI thread
                          alone; cpu_ms_to_screen up to the frame that shows it, rasterised;
                          frames_per_call, textures_per_call and texture_kpx_per_call (text
-                         rendered); idle_cpu_ms_per_s and idle_frames_per_s once nothing changes.
+                         rendered); flash_cpu_ms_per_frame and flash_kpx_per_frame: each frame after
+                         the one that shows the call (its blink), CPU and pixels drawn again;
+                         idle_cpu_ms_per_s and idle_frames_per_s once nothing changes.
 - burst_calls_all_flashed  10 calls within 1 s (events and boards as the engine sends them),
                          first, on a quiet screen: the share of them seen flashing as the
                          big call on the drawn screen, in call order (1.0: none skipped).
@@ -224,12 +226,15 @@ def soak(disp: Display, client: Bus, n: int, start: int) -> None:
 class RenderCounter:
     """Frames drawn and label textures rendered (count and pixels) while it is on."""
 
-    def __init__(self):
+    def __init__(self, redraw=None):
         from kivy.base import EventLoop
         from kivy.core.text import Label as CoreLabel
         self.frames = 0
         self.textures = 0
         self.texture_px = 0
+        self.drawn_px = 0  # pixels each frame drew again (the app's partial redraws; a whole frame: all)
+        self.redraw = redraw
+        self.window = EventLoop.window
         EventLoop.window.bind(on_flip=self._flip)
         cls, orig = CoreLabel, CoreLabel.refresh
         counter = self
@@ -244,6 +249,9 @@ class RenderCounter:
 
     def _flip(self, *_):
         self.frames += 1
+        boxes = self.redraw.boxes if self.redraw is not None and self.redraw.enabled else None
+        w, h = self.window.size
+        self.drawn_px += int(w * h) if boxes is None else sum(bw * bh for _, _, bw, bh in boxes)
 
     def snapshot(self) -> tuple[int, int, int]:
         return self.frames, self.textures, self.texture_px
@@ -259,7 +267,7 @@ def render_cost(disp: Display, calls: int, hold: float, idle: float = 5.0) -> di
     and waiting counts, as the engine sends them.  Then ``idle`` seconds with nothing
     new: the CPU and frames a screen costs while nothing but time changes."""
     from kivy.graphics.opengl import glFinish
-    counter = RenderCounter()
+    counter = RenderCounter(getattr(disp.app, "redraw", None))
     feed = disp.feed
     recent: dict[str, list[m.CallEntry]] = {"Z1": [], "Z4": []}
     rows = []
@@ -285,12 +293,16 @@ def render_cost(disp: Display, calls: int, hold: float, idle: float = 5.0) -> di
             disp.frame()
         glFinish()  # the rasteriser's work for the frame that shows it is part of its cost
         shown_cpu, shown_frames = time.process_time() - c0, counter.frames - f0
+        # after it is shown: its flash (the blink at 2 Hz) and the rows under it settling
+        fa, da, ca = counter.frames, counter.drawn_px, time.process_time()
         while time.monotonic() - w0 < hold:
             disp.frame()
         glFinish()
         f1, t1, px1 = counter.snapshot()
+        after_frames = max(1, counter.frames - fa)
         rows.append((shown_cpu, shown_frames, time.process_time() - c0, time.thread_time() - u0, f1 - f0,
-                     t1 - t0, px1 - px0))
+                     t1 - t0, px1 - px0, (time.process_time() - ca) / after_frames,
+                     (counter.drawn_px - da) / after_frames))
     rows = rows[1:] if len(rows) > 2 else rows  # the first call pays for fonts and first textures
     med = lambda k: statistics.median(r[k] for r in rows)  # noqa: E731
     f0, c0, w0 = counter.frames, time.process_time(), time.monotonic()
@@ -304,7 +316,9 @@ def render_cost(disp: Display, calls: int, hold: float, idle: float = 5.0) -> di
             "cpu_ms_to_screen": round(med(0) * 1000, 2), "frames_to_screen": med(1),
             "cpu_ms_per_call": round(med(2) * 1000, 2), "ui_thread_cpu_ms_per_call": round(med(3) * 1000, 2),
             "frames_per_call": med(4), "textures_per_call": med(5),
-            "texture_kpx_per_call": round(med(6) / 1000, 1)}
+            "texture_kpx_per_call": round(med(6) / 1000, 1),
+            # the frames after the call is shown (mostly blink toggles): CPU and pixels drawn again
+            "flash_cpu_ms_per_frame": round(med(7) * 1000, 2), "flash_kpx_per_frame": round(med(8) / 1000, 1)}
 
 
 def burst(disp: Display, client: Bus, n: int = 10, within: float = 1.0) -> float:

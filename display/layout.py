@@ -503,6 +503,30 @@ def _hero_slots(lay: Layout, hero: Box, d: Demands, hs: _Hero, f: float, m: Metr
     for i in range(d.current - 1):
         lay.slots[f"current.{i}"] = Slot(rows.take(row(hs.fc)), round(hs.fc), "center",
                                          d.number + "  " + d.window)
+    lay.panels["flash"] = _flash_box(lay, hero, ("hero.tag", "hero.pre", "hero.number", "hero.post",
+                                                 "hero.window", "hero.sub"), m, pad)
+
+
+def _flash_box(lay: Layout, hero: Box, names: tuple[str, ...], m: Metrics, pad: float) -> Box:
+    """The box that blinks when a call is new: the call's own lines (recall tag,
+    number, window, the other language) with a margin, as wide as the widest
+    of them can be and as tall as their rendered text (a texture is 1.45 em,
+    taller than its 1.2 em line), inside the panel.  Only it changes at 2 Hz,
+    so a blink frame redraws it and not the calls under it (display/redraw.py)."""
+    slots = [lay.slots[n] for n in names if n in lay.slots]
+    # (1.448 − 1.2) / 2 em over and under each line, and a pixel
+    bottom = max(hero.y, min(s.box.y - s.size * 0.13 for s in slots))
+    if "current.0" in lay.slots:  # never over the calls under it (a number's overhang is blank)
+        cur = lay.slots["current.0"].box
+        bottom = max(bottom, cur.y + cur.h)
+    top = min(hero.y + hero.h, max(s.box.y + s.box.h + s.size * 0.13 for s in slots))
+    # centred lines: the widest text each may hold, centred in its slot
+    left = min(s.box.x + (s.box.w - min(s.box.w, m.width(s.sample, s.size))) / 2 if s.halign == "center"
+               else s.box.x for s in slots)
+    right = max(s.box.x + (s.box.w + min(s.box.w, m.width(s.sample, s.size))) / 2 if s.halign == "center"
+                else s.box.x + s.box.w for s in slots)
+    left, right = max(hero.x, left - pad), min(hero.x + hero.w, right + pad)
+    return Box(left, bottom, right - left, top - bottom)
 
 
 def _list(lay: Layout, name: str, box: Box, n: int, cols: int, rh: float, gap: float, f: float, title: str,
@@ -529,6 +553,7 @@ def _windows(lay: Layout, body: Box, d: Demands, m: Metrics, f: float, row, gap:
     lay.panels["hero"] = strip
     lay.slots["hero.strip"] = Slot(Box(strip.x + pad, strip.y + gap, strip.w - 2 * pad, row(fs)), fs, "center",
                                    f"{d.hero_pre} {d.number} {d.hero_post} {d.hero_window}")
+    lay.panels["flash"] = strip  # the strip is the call: it blinks whole
     inner = 2 * round(f * 0.3)
     win_w = max((m.width(w, f) for w in d.windows), default=m.width("88号", f)) + 1
     num_w = m.width(d.number, f) + 1

@@ -10,6 +10,7 @@ stays flat, see bench/display.py).
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from kivy.graphics import Color, Rectangle
@@ -157,6 +158,9 @@ class WallScreen(Widget):
         page = self.calls_page
         self.hero_panel = Panel(HERO_BG)
         self._put(page, self.hero_panel, lay.panels["hero"])
+        # the box that blinks: the new call's lines only (display/layout.py _flash_box)
+        self.flash_panel = Panel(HERO_BG)
+        self._put(page, self.flash_panel, lay.panels["flash"])
         self.hero_tag = self._text(page, "hero.tag", AMBER)
         self.hero_pre = self._text(page, "hero.pre", AMBER)
         self.hero_number = self._text(page, "hero.number", AMBER)
@@ -334,7 +338,7 @@ class WallScreen(Widget):
 
     def _flash(self, view: View, now: float) -> None:
         on = view.flashing and int(now * 2) % 2 == 0  # 2 Hz blink
-        self.hero_panel.set_bg(FLASH_BG if on else HERO_BG)
+        self.flash_panel.set_bg(FLASH_BG if on else HERO_BG)
         colour = WHITE if on else AMBER
         for lb in (self.hero_pre, self.hero_number, self.hero_post, self.hero_strip):
             if lb is not None and tuple(lb.tint) != colour:
@@ -348,10 +352,7 @@ class WallScreen(Widget):
         lang, lang2 = self.lang, self.lang2
         amber = hexc(AMBER)
         if self.hero_strip is not None:  # window-grid style: the newest call on one line
-            self.hero_strip.set(texts.t("no_calls", lang) if call is None else
-                                f"{texts.call_line(call.number, call.window_number, lang)}"
-                                + (f"  [color={hexc(RED_SOFT)}]{texts.t('recall', lang)}[/color]"
-                                   if call.recall else ""))
+            self.hero_strip.set(texts.t("no_calls", lang) if call is None else self._strip_text(call))
             return
         if call is None:
             for lb in (self.hero_tag, self.hero_pre, self.hero_number, self.hero_post):
@@ -374,6 +375,24 @@ class WallScreen(Widget):
             tag += f"  {texts.t('recall', lang2)}"
         self.hero_tag.set(tag)
         _set(self.hero_sub, texts.t("call_short", lang2, n=call.number, w=call.window_number) if lang2 else "")
+
+    def _strip_text(self, call: Call) -> str:
+        """The window grid's one-line call: the whole sentence when it fits the
+        strip, else the short form ("No. A023 → Window 5": the English sentence
+        is twice as wide as the Chinese one on a portrait screen)."""
+        from .widgets import extent
+        strip = self.hero_strip
+        tag = f"  {texts.t('recall', self.lang)}" if call.recall else ""
+        room, size = strip.width - 2, self.layout.slots["hero.strip"].size
+        plain = texts.call_line(call.number, call.window_number, self.lang)
+        if extent(plain + tag, size) > room:
+            plain = texts.t("call_short", self.lang, n=call.number, w=call.window_number)
+            wide = extent(plain + tag, size)
+            if wide > room:  # smaller, down to the reading rule's minimum
+                size = max(self.layout.min_font, math.floor(size * room / wide))
+        if strip.font_size != size:
+            strip.font_size = size
+        return plain + (f"  [color={hexc(RED_SOFT)}]{tag.strip()}[/color]" if tag else "")
 
     def _waiting(self, view: View, now: float) -> None:
         """Every waiting count of the screen's zones; when the layout holds fewer
@@ -423,7 +442,12 @@ class WallScreen(Widget):
             box = Box(lb.x, lb.y, lb.width, lb.height)
             if not box.inside(screen):
                 out.append(f"{name}: box {box} outside the screen")
-            if lb.markup or not lb._full:
+            if lb.markup:  # not fitted by the widget: it must fit by itself
+                if lb.text and lb.texture_size[0] > lb.width - 2 * lb.pad + 1:
+                    out.append(f"{name}: {lb.text!r} ({lb.texture_size[0]:.0f} px) wider than its box "
+                               f"({lb.width:.0f} px)")
+                continue
+            if not lb._full:
                 continue
             if lb.text != lb._full:
                 out.append(f"{name}: {lb._full!r} cut to {lb.text!r}")
@@ -469,7 +493,7 @@ class WallScreen(Widget):
             "offline": full(self.offline_label), "clock": full(self.clock_label),
             "notice": self.ticker.text,
             "progress": [tuple(full(c) for c in cells) for cells in self.progress_rows if full(cells[0])],
-            "flash_bg": tuple(self.hero_panel._color.rgba),
+            "flash_bg": tuple(self.flash_panel._color.rgba),
         }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from hall.config import HallConfig
+from hall.pii import mask
 
 LABELS: dict[str, dict[str, str]] = {
     "please": {"zh-CN": "请", "zh-TW": "請", "en": "Number"},
@@ -109,7 +110,9 @@ def case_cells(cfg: HallConfig, c, lang: str) -> tuple[str, str, str, str, str, 
         left = t("days_left", lang, n=str(c.days_left))
     else:
         left = ""
-    return (c.case, c.name, matter_label(cfg, c.matter, lang), department, stage, deadline, left)
+    # the publisher masks the name (张*明); masked again here, a no-op then, so that
+    # a publisher's slip never puts a full name on a public screen
+    return (c.case, mask(c.name, "name"), matter_label(cfg, c.matter, lang), department, stage, deadline, left)
 
 
 OPEN_STAGES = ("accepted", "review", "decided", "issuing", "correction")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from display.layout import CAP_MM_PER_M, LINE_EM, Demands, LayoutError, Physical, compute, font_metrics
+from display.layout import CAP_MM_PER_M, LINE_EM, Box, Demands, LayoutError, Physical, compute, font_metrics
 from hall.config import parse_config
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "hall.example.yaml"
@@ -61,6 +61,21 @@ def check(lay, d: Demands) -> list[str]:
             out.append(f"{name}: {slot.sample!r} is wider than its box ({b.w:.0f} px)")
         if b.h + 0.5 < slot.size * LINE_EM:
             out.append(f"{name}: box {b.h:.0f} px lower than a line at {slot.size} px")
+    # the blinking box holds the new call's lines, inside its panel, and not the calls under it
+    flash, hero = lay.panels["flash"], lay.panels["hero"]
+    if not flash.inside(hero):
+        out.append(f"flash {flash} outside the hero panel {hero}")
+    for name in ("hero.tag", "hero.pre", "hero.number", "hero.post", "hero.window", "hero.sub", "hero.strip"):
+        slot = lay.slots.get(name)
+        if slot is None:
+            continue
+        w = min(slot.box.w, m.width(slot.sample, slot.size))
+        x = slot.box.x + (slot.box.w - w) / 2 if slot.halign == "center" else slot.box.x
+        if not Box(x, slot.box.y, w, slot.box.h).inside(flash, eps=1):
+            out.append(f"{name} not inside the blinking box")
+    for name, slot in lay.slots.items():
+        if name.startswith("current.") and slot.box.overlaps(flash, eps=slot.size * 0.15):
+            out.append(f"{name} inside the blinking box")
     texts = [(n, s.box) for n, s in lay.slots.items() if n not in ("notice", "offline") and s.sample]
     for (n1, b1), (n2, b2) in itertools.combinations(texts, 2):
         if n1.startswith("hero.") and n2.startswith("hero.") and {n1, n2} <= {"hero.pre", "hero.number",

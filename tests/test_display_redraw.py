@@ -166,3 +166,28 @@ def test_a_new_call_redraws_a_small_part_of_the_screen(screen):
     area = sum(w * h for frame in boxes if frame for _, _, w, h in frame)
     w, h = (int(v) for v in s.win.size)
     assert boxes[0] and 0 < area < 0.5 * w * h  # the big call first, then the rows: far less than a screen
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+def test_a_blink_redraws_only_the_blinking_box_and_equals_a_whole_frame(screen, layout):
+    from display.redraw import pixel_box
+    s = screen(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
+    width = int(s.win.width)
+    s.board.on_board(z1_board(), T0)
+    s.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
+    s.board.on_called(called("A023", "5", T0), T0)
+    s.step(T0 + 0.1)  # the call, blink on
+    flash, hero = s.wall.flash_panel, s.wall.hero_panel
+    box = pixel_box(flash.x, flash.y, flash.width, flash.height)
+    for now, red in ((T0 + 0.6, False), (T0 + 1.1, True), (T0 + 1.6, False)):
+        partial, whole, boxes = s.step(now)
+        assert (s.wall.texts_shown()["flash_bg"][0] > 0.7) == red
+        # one frame, one box: the blinking box (and the blank overhang of a text
+        # texture at its edge, a few pixels), nothing else
+        assert len(boxes) == 1 and len(boxes[0]) == 1, (now, boxes)
+        (x, y, w, h), = boxes[0]
+        assert x <= box[0] and y <= box[1] and x + w >= box[0] + box[2] and y + h >= box[1] + box[3]
+        assert w * h <= 1.05 * box[2] * box[3], (now, boxes, box)
+        assert not differs(partial, whole, width), f"{now - T0}: {differs(partial, whole, width)}"
+    # the calls under the new one are outside it: less than the panel, which used to blink whole
+    assert box[2] * box[3] < 0.75 * hero.width * hero.height

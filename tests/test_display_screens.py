@@ -398,3 +398,24 @@ def test_notice_pages_keep_sentences_phrases_and_words_whole():
     # Han text broken after a comma or a full stop, not inside a phrase
     assert notice_pages(zh, 54, 994, 2) == [["请留意屏幕叫号，", "过号请到取号机重新排队。"], ["办事进度可在取号机查询。"]]
     assert notice_pages(zh, 54, 1800, 1) == [[zh]]
+
+
+def test_progress_board_never_shows_a_full_name(rig):
+    r = rig(zones=["Z1"], layout="landscape", languages=["zh-CN"])
+    board = progress_board(3)
+    # a publisher that forgot to mask: the screen masks with hall.pii.mask all the same
+    board.cases[:] = [msgspec.structs.replace(c, name=n) for c, n in zip(board.cases, ("张三丰", "欧阳娜娜", "张*明"))]
+    r.board.on_progress(board)
+    shown = r.show(T0 + 60)
+    assert [row[1] for row in shown["progress"]] == ["张*丰", "欧**娜", "张*明"]
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+def test_english_window_grid_call_fits_its_strip(rig, layout):
+    r = rig(zones=["Z1", "Z2"], layout=layout, languages=["en", "zh-CN"], style="windows")
+    r.board.on_board(z1_board(), T0)
+    r.board.on_called(called("A023", "12", T0, recall=1), T0)
+    shown = r.show(T0 + 0.1)  # Rig.show: problems() == [], markup lines included
+    want = {"landscape": "Number A023, please go to window 12", "portrait": "No. A023 → Window 12"}[layout]
+    assert shown["hero_strip"].startswith(want) and "Recall" in shown["hero_strip"]
+    r.shot(f"{layout}-window-grid-en", publish=layout == "portrait")
