@@ -26,6 +26,8 @@ machine's load does not change, unlike latencies) per operation:
                       the engine runs in its committer thread, not its loop
 - ``issue_forecast_us`` of ``issue_us``, the waiting forecast of the reply
                       (``caller/forecast.py``'s ``position``)
+- ``issue_core_us``   of ``issue_us``, the engine core's command (``Engine.handle``:
+                      checks, the ticket, its queue, the forecast, the change set)
 - ``cpu_us_per_issue_at_rate``
                       (rate × issue + tick + 2 × flush) / rate: the CPU one
                       issue costs at ``--rate`` issues/s (bench/engine.py's
@@ -37,6 +39,13 @@ functions by own time; ``--count`` adds ``*_py_calls``, the Python function
 calls per operation (its share of ticks and flushes included): a figure the
 machine's load does not move.  ``--quick`` proves it runs (CI); its figures mean
 nothing.
+
+Side by side (this VM's CPU speed moves by up to 2× between quarter-hours, so
+a figure alone says little): ``--baseline DIR --repeat N`` runs this script on
+the code of checkout DIR (``git worktree add DIR main``) and on this one, N
+rounds, alternating which goes first, and prints both runs and, per figure,
+the median over rounds of new ÷ old within a round; ``--src DIR`` runs on
+DIR's code alone.
 """
 
 from __future__ import annotations
@@ -50,18 +59,36 @@ import logging
 import os
 import pstats
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parent.parent
 
-from engine import big_hall, machine  # noqa: E402  (bench/engine.py: the same hall)
+
+def _src_argument() -> Path:
+    """The checkout whose code runs (``--src DIR``), read before anything is imported."""
+    for i, arg in enumerate(sys.argv):
+        if arg == "--src" and i + 1 < len(sys.argv):
+            return Path(sys.argv[i + 1]).resolve()
+        if arg.startswith("--src="):
+            return Path(arg.split("=", 1)[1]).resolve()
+    return ROOT
+
+
+sys.path.insert(0, str(_src_argument()))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
+import caller  # noqa: E402,F401  (the packages first, from --src: bench/engine.py puts this checkout first)
+import hall  # noqa: E402,F401
+
+from engine import big_hall  # noqa: E402  (bench/engine.py: the same hall)
+from provenance import cpu_ref_ms, provenance  # noqa: E402
 
 from caller import forecast  # noqa: E402
+from caller.engine import Engine  # noqa: E402
 from caller.service import CallerService  # noqa: E402
 from hall import messages as m  # noqa: E402
 from hall.bus import BusSettings  # noqa: E402
@@ -277,9 +304,12 @@ def measure(a: argparse.Namespace, work: Path, prof: cProfile.Profile | None) ->
             out[f"{name}_flush_ms_max"] = round(max(flushes) * 1e3, 2)
 
     fc = Timed(forecast, "position")  # the waiting forecast of each issue's reply (caller/forecast.py)
+    cc = Timed(Engine, "handle")  # the core's command, forecast included
     phase("issue", a.n, lambda first, k: core.issues(k, 1, a.warm + first))
     fc.stop()
+    cc.stop()
     out["issue_forecast_us"] = round(fc.cpu / max(1, fc.calls) * 1e6, 1)
+    out["issue_core_us"] = round(cc.cpu / max(1, cc.calls) * 1e6, 1)
     phase("issue_batch16", a.n, lambda first, k: core.issues(k, 16, a.warm + a.n + first))
     core.login_all()
     phase("call", a.calls, lambda first, k: core.calls(k, first))
@@ -293,6 +323,29 @@ def measure(a: argparse.Namespace, work: Path, prof: cProfile.Profile | None) ->
     out["waiting_at_end"] = sum(svc.engine.routing.waiting_by_line.values())
     out["messages_per_issue"] = round(core.sent / max(1, core.n), 2)
     return out
+
+
+def side_by_side(a: argparse.Namespace) -> dict[str, Any]:
+    """This script on the baseline's code and on this checkout's, round after round
+    (the first to run alternates), each in its own process."""
+    args = ["--json", "--windows", str(a.windows), "--n", str(a.n), "--calls", str(a.calls),
+            "--chunk", str(a.chunk), "--warm", str(a.warm), "--rate", str(a.rate)]
+    args += ["--evening"] * a.evening + ["--count"] * a.count + ["--quick"] * a.quick
+    runs: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}
+    srcs = {"old": a.baseline.resolve(), "new": ROOT}
+    for r in range(a.repeat):
+        for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
+            done = subprocess.run([sys.executable, __file__, *args, "--src", str(srcs[name])],
+                                  check=True, capture_output=True, text=True)
+            runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    ratio = {}  # the median over rounds of new ÷ old in the same round (the VM's speed drifts)
+    for k, v in runs["new"][0].items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and k in runs["old"][0]:
+            pairs = [n[k] / o[k] for n, o in zip(runs["new"], runs["old"]) if o.get(k)]
+            if pairs:
+                ratio[k] = round(statistics.median(pairs), 3)
+    return {"baseline": str(srcs["old"]), "rounds": a.repeat, "old": runs["old"], "new": runs["new"],
+            "ratio_new_old": ratio}
 
 
 def main() -> int:
@@ -312,7 +365,16 @@ def main() -> int:
                     help="also Python function calls per operation (load-independent; the CPU "
                          "figures of such a run include the profiler's)")
     ap.add_argument("--quick", action="store_true", help="a few seconds: proves it runs")
+    ap.add_argument("--src", type=Path, default=None,
+                    help="run the core of another checkout (read before the imports)")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="a checkout of the code before (e.g. main): run it and this one "
+                         "interleaved, --repeat rounds, and print both with the ratios new/old")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds of --baseline")
     a = ap.parse_args()
+    if a.baseline is not None:
+        print(json.dumps(side_by_side(a)))
+        return 0
     if a.quick:
         a.windows, a.n, a.calls, a.warm, a.rate, a.chunk = 50, 100, 50, 20, 100.0, 50
     logging.basicConfig(level=logging.ERROR)
@@ -322,10 +384,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="onewindow-core-") as tmp:
         use_fresh_key(tmp)  # the forms extension reads the hall key as the engine would
         load = [round(x, 2) for x in os.getloadavg()]
+        ref = None if a.quick else cpu_ref_ms()  # how fast this VM ran meanwhile (bench/provenance.py)
         result = measure(a, Path(tmp), prof)
-    result.update(windows=a.windows, rate=a.rate, in_service_hours=not a.evening, machine=machine(),
-                  load_avg_before=load, load_avg_after=[round(x, 2) for x in os.getloadavg()],
-                  date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    result.update(src=str(Path(forecast.__file__).resolve().parent.parent), windows=a.windows, rate=a.rate,
+                  in_service_hours=not a.evening, **provenance(load, ref))
     if prof is not None:
         if a.profile:
             prof.dump_stats(a.profile)

@@ -89,14 +89,21 @@ svc.stop()
 """
 
 # What each library adds, imported one after another in a fresh interpreter
-# (the order the engine meets them: a shared dependency counts for the first).
-# (importlib.metadata: pydantic's plugin loader imports it when the first model is built)
-IMPORTS = ("asyncio", "sqlite3", "msgspec", "click", "yaml", "pydantic", "importlib.metadata",
+# (the order the engine meets them: a shared dependency counts for the first),
+# with pydantic's plugin loader replaced first as `onewindow caller` does
+# (caller/pydantic_plugins.py: else importlib.metadata, 2.3 MB, when the first model is built)
+IMPORTS = ("asyncio", "sqlite3", "msgspec", "click", "yaml", "pydantic",
            "cryptography.fernet", "gmqtt", "chinese_calendar", "hall.messages", "hall.config", "hall.bus",
            "caller.service", "hall.loopbus")
 
 _IMPORT_CHILD = _RSS + r"""
-import importlib, json, sys
+import importlib, json, os, sys
+import caller
+# only the checkout's own (a baseline from before it has none; the venv's
+# editable install would find the current checkout's instead)
+if any(os.path.exists(os.path.join(p, "pydantic_plugins.py")) for p in caller.__path__):
+    from caller.pydantic_plugins import without_pydantic_plugins
+    without_pydantic_plugins()
 out = {"python": rss()}
 for name in sys.argv[1:]:
     before = rss()

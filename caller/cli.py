@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
-import types
 
 import click
 
+from caller.pydantic_plugins import without_pydantic_plugins
 
-def _without_pydantic_plugins() -> None:
-    """The engine runs no pydantic plugins (none is installed, and none is
-    wanted in it): pydantic looks for them when it builds its first model, and
-    its loader imports ``importlib.metadata`` for that — email, zipfile, csv
-    and the rest, 2.3 MB of the engine's RSS for an empty answer
-    (``PYDANTIC_DISABLE_PLUGINS`` skips the search, not the import).  So the
-    loader's one function is given before any model is built; if pydantic ever
-    moves it, the import comes back and ``tests/test_caller_imports.py`` says so."""
-    if "pydantic.plugin._loader" not in sys.modules:
-        loader = types.ModuleType("pydantic.plugin._loader")
-        loader.get_plugins = lambda: ()  # type: ignore[attr-defined]
-        sys.modules["pydantic.plugin._loader"] = loader
-
-
-_without_pydantic_plugins()
+without_pydantic_plugins()  # before the config's models are built
 
 from hall.config import ConfigError, load_config  # noqa: E402
 from hall.mqtt_options import MqttOptions, mqtt_options  # noqa: E402

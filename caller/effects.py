@@ -60,18 +60,29 @@ class Changes:
     def absorb(self, cmd: "Changes") -> None:
         """Add one applied command's changes to the batch's (records excepted:
         the engine keeps those by id, so a ticket touched twice is written once)."""
-        self.counters.extend(cmd.counters)
-        self.ratings.extend(cmd.ratings)
-        self.estimates.update(cmd.estimates)
-        self.appointments.extend(cmd.appointments)
-        self.window_views |= cmd.window_views
-        self.waiting_lines |= cmd.waiting_lines
-        self.waiting_zones |= cmd.waiting_zones
-        self.zone_views |= cmd.zone_views
-        self.alerts.extend(cmd.alerts)
+        # most of a command's fields are empty (an issue fills four): tested, not merged
+        if cmd.counters:
+            self.counters.extend(cmd.counters)
+        if cmd.ratings:
+            self.ratings.extend(cmd.ratings)
+        if cmd.estimates:
+            self.estimates.update(cmd.estimates)
+        if cmd.appointments:
+            self.appointments.extend(cmd.appointments)
+        if cmd.window_views:
+            self.window_views |= cmd.window_views
+        if cmd.waiting_lines:
+            self.waiting_lines |= cmd.waiting_lines
+        if cmd.waiting_zones:
+            self.waiting_zones |= cmd.waiting_zones
+        if cmd.zone_views:
+            self.zone_views |= cmd.zone_views
+        if cmd.alerts:
+            self.alerts.extend(cmd.alerts)
         self.estimate_stat |= cmd.estimate_stat
         self.balance |= cmd.balance
-        self.domain.extend(cmd.domain)
+        if cmd.domain:
+            self.domain.extend(cmd.domain)
 
 
 @dataclass

@@ -20,9 +20,8 @@ from __future__ import annotations
 import hmac
 from bisect import bisect_left, insort
 import logging
-import secrets
+import os
 from collections import Counter, deque
-from copy import copy
 from typing import Any, Callable
 
 from hall import messages as m
@@ -44,8 +43,8 @@ log = logging.getLogger("caller.engine")
 
 def new_secret() -> str:
     """A ticket's secret: 64 random bits, hex (a keyboard-mode scanner types
-    digits and a–f without Shift)."""
-    return secrets.token_hex(8)
+    digits and a–f without Shift); ``secrets.token_hex(8)`` without its layers."""
+    return os.urandom(8).hex()
 
 
 class Engine:
@@ -54,11 +53,13 @@ class Engine:
         self.cfg = cfg
         self.tz = cfg.hall.timezone
         self.day = ""
+        self._day_id = ("", "")  # (day, "yyyymmdd"): the tickets' id prefix
         self._day_span = (0.0, 0.0)  # [start, end) epoch of self.day
         self.tickets: dict[str, Ticket] = {}
         self.by_number: dict[str, str] = {}
         self.windows: dict[str, WindowRec] = {w.id: WindowRec(id=w.id) for w in cfg.windows}
         self.routing = Routing(cfg)
+        self._lookups(cfg)
         self.numbering = Numbering({g.prefix: g.digits for g in cfg.groups})
         self.estimator = Estimator(self._expected(cfg), cfg.queue.estimate_alpha)
         self.arrivals = Arrivals()
@@ -90,6 +91,17 @@ class Engine:
         # which installs its reader here; the ticket record never holds it
         self.form_of: Callable[[Ticket], dict[str, str] | None] = lambda t: t.form
 
+    def _lookups(self, cfg: HallConfig) -> None:
+        """What every issue looks up in the config, as plain dicts (the config's own
+        look-ups are three calls each): matter or bundle by id, priority class by id."""
+        matters = self.matters = {mt.id: mt for mt in cfg.matters}
+        bundles = self.bundles = {b.id: b for b in cfg.bundles}
+        # service id -> (its matter, else its bundle; the matter's id or None; the bundle's id or None)
+        self.services: dict[str, tuple[Any, str | None, str | None]] = {
+            sid: (matters.get(sid) or bundles[sid], sid if sid in matters else None,
+                  sid if sid in bundles else None) for sid in {**matters, **bundles}}
+        self.classes = {c.id: c for c in cfg.priority.classes}
+
     @staticmethod
     def _expected(cfg: HallConfig) -> dict[str, float]:
         exp = {mt.id: mt.minutes for mt in cfg.matters}
@@ -104,9 +116,11 @@ class Engine:
     def handle(self, op: str, ident: str, req: Any, now: float) -> Outcome:
         """Apply one command; a refusal returns an error and any other exception
         propagates, both with every change of the command undone."""
-        self.roll_day(now)
+        span = self._day_span
+        if not span[0] <= now < span[1]:
+            self.roll_day(now)
         outer = (self.ch, self._dirty_t, self._dirty_w)
-        self.ch, self._dirty_t, self._dirty_w = Changes(), {}, set()
+        self.ch, self._dirty_t, self._dirty_w = cmd, dirty_t, dirty_w = Changes(), {}, set()
         self.events, self._undo, self._saved = [], [], {}
         stats, qseq = dict(self.stats), self._qseq  # a plain dict copies in C; a Counter's copy is Python
         try:
@@ -117,13 +131,21 @@ class Engine:
             if isinstance(exc, Refused):
                 return Outcome(error=(exc.code, exc.message))
             raise
-        cmd = self.ch
-        cmd.tickets.extend(self._dirty_t.values())
-        cmd.windows.extend(self.windows[w] for w in self._dirty_w)
+        # records listed in the change set directly (roll_day's) go first, as in drain()
+        listed_t = [(t.id, t) for t in cmd.tickets] if cmd.tickets else None
+        listed_w = [w.id for w in cmd.windows] if cmd.windows else None
+        cmd.tickets.extend(dirty_t.values())
+        if dirty_w:
+            cmd.windows.extend(map(self.windows.__getitem__, dirty_w))
         self.ch, self._dirty_t, self._dirty_w = outer
-        self._dirty_t.update((t.id, t) for t in cmd.tickets)
-        self._dirty_w.update(w.id for w in cmd.windows)
-        self.ch.absorb(cmd)
+        if listed_t:
+            outer[1].update(listed_t)
+        outer[1].update(dirty_t)
+        if listed_w:
+            outer[2].update(listed_w)
+        if dirty_w:
+            outer[2].update(dirty_w)
+        outer[0].absorb(cmd)
         self._undo, self._saved = [], {}
         return Outcome(data=data, events=self.events, changes=cmd)
 
@@ -131,6 +153,8 @@ class Engine:
         for step in reversed(self._undo):
             step()
         for rec, before in self._saved.values():
+            if before is None:
+                continue  # made by the command: its own undo step takes it away whole
             for f in rec.__struct_fields__:
                 setattr(rec, f, getattr(before, f))
         self.stats, self._qseq = Counter(stats), qseq
@@ -140,7 +164,7 @@ class Engine:
         """Note a ticket or window record the command is about to change (its
         first copy is what a rollback restores); returns the record."""
         if id(rec) not in self._saved:
-            self._saved[id(rec)] = (rec, copy(rec))
+            self._saved[id(rec)] = (rec, rec.__copy__())  # what copy.copy calls, without its look-ups
         return rec
 
     def on_undo(self, step: Callable[[], None]) -> None:
@@ -293,7 +317,7 @@ class Engine:
         return window_line(t.target_window) if t.target_window else t.service
 
     def enqueue(self, t: Ticket) -> None:
-        line = self.line_of(t)
+        line = window_line(t.target_window) if t.target_window else t.service  # line_of
         key = (line, t.priority, t.enqueued_at, t.qseq, t.id)
         zg = (t.zone, t.group)
         self.routing.add(*key)
@@ -378,9 +402,9 @@ class Engine:
 
     def info(self, t: Ticket, now: float, with_secret: bool = False) -> m.TicketInfo:
         ahead, est, lo, hi = 0, 0, 0, 0
-        line = self.line_of(t)
+        line = window_line(t.target_window) if t.target_window else t.service  # line_of
         if t.state == "waiting":
-            ahead, w = forecast.position(self, t, now)
+            ahead, w = forecast.position(self, t, now, line)
             if w is not None:
                 est, lo, hi = w.minutes()
         wc = self.cfg.window(t.window) if t.window else None
@@ -430,33 +454,40 @@ class Engine:
     def new_ticket(self, ident: str, service: str, klass: str, lang: str, now: float,
                     phone: str | None = None, form: dict | None = None,
                     appointment: str | None = None) -> Ticket:
-        matter = self.cfg.matter(service)
-        bundle = self.cfg.bundle(service)
-        prefix = (matter or bundle).group  # type: ignore[union-attr]
-        zone = (matter or bundle).zone  # type: ignore[union-attr]
+        # service: the config's id string, one shared by every ticket of the matter,
+        # not the copy each request's JSON decoded (1 MB of a 20,000-ticket day)
+        spec, matter, bundle = self.services[service]
+        prefix = spec.group
         day = self.day
         seq, number = self.numbering.next(day, prefix)
         self._undo.append(lambda: self.numbering.rewind(day, prefix, seq - 1))
-        self.ch.counters.append((self.day, prefix, seq))
-        # service: the config's id string, one shared by every ticket of the matter,
-        # not the copy each request's JSON decoded (1 MB of a 20,000-ticket day)
-        t = Ticket(id=f"{self.day.replace('-', '')}-{number}", day=self.day, number=number,
-                   group=prefix, seq=seq, service=(matter or bundle).id,  # type: ignore[union-attr]
-                   matter=matter.id if matter else None,
-                   bundle=bundle.id if bundle else None, zone=zone, priority=klass, lang=lang,
-                   state="waiting", issued_at=now, enqueued_at=now, kiosk=ident, phone=phone,
-                   form=form, appointment=appointment, qseq=self.next_qseq(), secret=self.new_secret())
-        self.tickets[t.id] = t
-        self.by_number[number] = t.id
-        self._undo.append(lambda: (self.tickets.pop(t.id, None), self.by_number.pop(number, None),
-                                   self._count_issuer(t, -1)))
-        self._count_issuer(t, +1)
+        self.ch.counters.append((day, prefix, seq))
+        day_id = self._day_id
+        if day_id[0] != day:
+            day_id = self._day_id = (day, day.replace("-", ""))
+        self._qseq = qseq = self._qseq + 1  # next_qseq
+        t = Ticket(id=f"{day_id[1]}-{number}", day=day, number=number,
+                   group=prefix, seq=seq, service=spec.id, matter=matter, bundle=bundle, zone=spec.zone,
+                   priority=klass, lang=lang, state="waiting", issued_at=now, enqueued_at=now, kiosk=ident,
+                   phone=phone, form=form, appointment=appointment, qseq=qseq, secret=self.new_secret())
+        tid = t.id
+        self.tickets[tid] = t
+        self.by_number[number] = tid
+        self._saved[id(t)] = (t, None)  # new: nothing of it to restore (edit() needs no copy)
+        if ident:  # _count_issuer
+            self.by_kiosk[ident] += 1
+        if phone:
+            self.by_phone[phone] += 1
         self.stats["issued"] += 1
-        self.arrivals.observe(self.line_of(t), klass, now)
-        self._undo.append(lambda: self.arrivals.unobserve(self.line_of(t), klass))
+        line = spec.id  # a new ticket waits in its service's line (line_of)
+        self.arrivals.observe(line, klass, now)
+        # one undo step for the ticket's records, its issuer's counts and the arrival
+        # (none of the statements since the number can fail halfway)
+        self._undo.append(lambda: (self.arrivals.unobserve(line, klass), self.tickets.pop(tid, None),
+                                   self.by_number.pop(number, None), self._count_issuer(t, -1)))
         self.enqueue(t)
-        self.touch(t)
-        self.happened(d.TicketIssued(t))
+        self._dirty_t[tid] = t  # touch
+        self.ch.domain.append(d.TicketIssued(t))  # happened
         return t
 
     # ---------------------------------------------------------- ratings --
@@ -561,6 +592,7 @@ class Engine:
 
     def _apply_config(self, new: HallConfig) -> None:
         self.cfg = new
+        self._lookups(new)
         self.tz = new.hall.timezone
         self._day_span = (0.0, 0.0)  # the zone may have changed
         self.balancer.clear()  # loans refer to the old skills

@@ -30,8 +30,10 @@ import heapq
 import math
 from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
 from statistics import NormalDist
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from hall.clock import local_dt
 
@@ -51,6 +53,7 @@ MODEL_ERR = 0.15  # the model's own error, as a share of the wait (calibrated: d
 FULL_REPLAY = 120
 FULL_REPLAY_WINDOWS = 40  # likewise for a line shared by more windows than a zone has
 _NORMAL = NormalDist()
+_STATUS = attrgetter("status")
 
 
 
@@ -71,36 +74,28 @@ class WaitForecast:
 
 class _Lists:
     """The non-empty waiting lists a set of windows draws from, read through pointers;
-    a window's candidates are gathered the first time it picks."""
+    a window's candidates are gathered the first time it picks.
+
+    The pointers are one list indexed by each (line, class)'s slot in ``Shape``:
+    reading one costs an index, not the hash of a (line, class) tuple, in the
+    replay's inner loop."""
 
     def __init__(self, e: Engine):
-        self.r = e.routing
         self.shape = e.shape
-        self.ptr: dict[tuple[str, str], int] = {}
-        self.cands: dict[str, list[tuple[tuple[str, str], float, list]]] = {}
+        self.ptr: list[int] = []
+        # window -> [((line, class), slot, score bonus, list, its length)]
+        self.cands: dict[str, list[tuple[tuple[str, str], int, float, list, int]]] = {}
 
-    def _gather(self, wid: str) -> list[tuple[tuple[str, str], float, list]]:
-        out = []
-        lines = self.r._lines
-        ptr = self.ptr
-        cands = self.shape.cands(wid)
-        nonempty = self.r.nonempty
-        # the fewer of (lines it serves, lines with someone waiting) is walked
-        walk = [(ln, c) for ln in nonempty if (c := cands.get(ln))] if len(nonempty) < len(cands) \
-            else [(ln, c) for ln, c in cands.items() if ln in nonempty]
-        for line, classes in walk:
-            for klass, bonus in classes:
-                key = (line, klass)
-                lst = lines.get(key)
-                if lst:
-                    ptr.setdefault(key, 0)
-                    out.append((key, bonus, lst))
-        self.cands[wid] = out
+    def _gather(self, wid: str) -> list[tuple[tuple[str, str], int, float, list, int]]:
+        lists = self.shape.lists(wid)
+        grow = self.shape.slots - len(self.ptr)
+        if grow > 0:
+            self.ptr.extend([0] * grow)
+        out = self.cands[wid] = [(key, slot, bonus, lst, len(lst)) for key, slot, bonus, lst in lists if lst]
         return out
 
     def reset(self) -> None:
-        for k in self.ptr:
-            self.ptr[k] = 0
+        self.ptr = [0] * len(self.ptr)
 
     def pick(self, wid: str, now: float) -> tuple[str, str, str] | None:
         """What ``Routing.pick`` would return for ``wid`` at ``now`` (line, class, ticket):
@@ -111,19 +106,66 @@ class _Lists:
         cands = self.cands.get(wid)
         if cands is None:
             cands = self._gather(wid)
-        for key, bonus, lst in cands:
-            i = ptr[key]
-            if i >= len(lst):
+        for cand in cands:
+            i = ptr[cand[1]]
+            if i >= cand[4]:
                 continue
-            place, qseq, _tid = lst[i]
-            score = (now - place) / 60.0 + bonus
-            if best is None or score > best_s or (score == best_s and (place < bp or (place == bp and qseq < bq))):
-                best, best_s, bp, bq = (key, lst[i]), score, place, qseq
+            entry = cand[3][i]
+            place = entry[0]
+            score = (now - place) / 60.0 + cand[2]
+            if best is None or score > best_s or (score == best_s and (place < bp or (place == bp and entry[1] < bq))):
+                best, best_s, bp, bq = cand, score, place, entry[1]
         if best is None:
             return None
-        key, (_p, _q, tid) = best
-        ptr[key] += 1
-        return key[0], key[1], tid
+        key, slot = best[0], best[1]
+        i = ptr[slot]
+        ptr[slot] = i + 1
+        return key[0], key[1], best[3][i][2]
+
+    # ``pick`` at one moment, many times (``ahead``, the clock stopped): a heap per
+    # window of its lists' heads keyed as ``pick`` compares them — (−score, place,
+    # queue sequence, then the candidate's rank, as ``pick``'s first-found) — so a
+    # pick costs O(log lists) instead of a walk over every list.  Another window
+    # taking a head leaves a stale entry behind; within a list the key never
+    # decreases down the list, so a stale entry is never worse than its list's
+    # true head and is refreshed when it comes to the top.
+    def heads(self, wid: str, now: float) -> list[tuple[float, float, int, int, int]]:
+        cands = self.cands.get(wid)
+        if cands is None:
+            cands = self._gather(wid)
+        ptr = self.ptr
+        h = []
+        for j, (_key, slot, bonus, lst, size) in enumerate(cands):
+            i = ptr[slot]
+            if i < size:
+                place, qseq, _tid = lst[i]
+                h.append((-((now - place) / 60.0 + bonus), place, qseq, j, i))
+        heapq.heapify(h)
+        return h
+
+    def take(self, wid: str, h: list[tuple[float, float, int, int, int]],
+             now: float) -> tuple[str, str, str] | None:
+        """``pick(wid, now)`` through the window's heap from ``heads(wid, now)``."""
+        cands = self.cands[wid]
+        ptr = self.ptr
+        while h:
+            _s, _p, _q, j, i = h[0]
+            key, slot, bonus, lst, size = cands[j]
+            cur = ptr[slot]
+            if cur == i:
+                ptr[slot] = i = i + 1
+                if i < size:
+                    place, qseq, _tid = lst[i]
+                    heapq.heapreplace(h, (-((now - place) / 60.0 + bonus), place, qseq, j, i))
+                else:
+                    heapq.heappop(h)
+                return key[0], key[1], lst[cur][2]
+            if cur < size:  # stale: its head was taken by another window
+                place, qseq, _tid = lst[cur]
+                heapq.heapreplace(h, (-((now - place) / 60.0 + bonus), place, qseq, j, cur))
+            else:
+                heapq.heappop(h)
+        return None
 
 
 class Shape:
@@ -136,6 +178,11 @@ class Shape:
         self._version = -1
         self._cands: dict[str, dict[str, list[tuple[str, float]]]] = {}
         self._related: dict[str, tuple[list[str], list[tuple[str, list[str]]]]] = {}
+        self._pairs: dict[str, tuple[str, list[str]]] = {}
+        self._lists: dict[str, list[tuple[tuple[str, str], int, float, list]]] = {}
+        self._slot: dict[tuple[str, str], int] = {}  # each list's place in a _Lists' pointers
+        self.slots = 0
+        self._made = -1
         self.order: dict[str, int] = {}
 
     def _fresh(self) -> None:
@@ -143,6 +190,10 @@ class Shape:
             self._version = self.r.version
             self._cands.clear()
             self._related.clear()
+            self._pairs.clear()
+            self._lists.clear()
+            self._slot.clear()
+            self.slots = 0
             self.order = {w: i for i, w in enumerate(self.r.skills)}  # config order
 
     def cands(self, wid: str) -> dict[str, list[tuple[str, float]]]:
@@ -156,16 +207,52 @@ class Shape:
             self._cands[wid] = hit
         return hit
 
+    def lists(self, wid: str) -> list[tuple[tuple[str, str], int, float, list]]:
+        """((line, class), its slot, score bonus, the routing's list) of every list the
+        window may draw from that exists (empty or not), kept until the skills change
+        or a list is made (``Routing.lists_made``)."""
+        self._fresh()
+        r = self.r
+        if self._made != r.lists_made:
+            self._made = r.lists_made
+            self._lists.clear()
+            self._slot.clear()
+            self.slots = 0
+        hit = self._lists.get(wid)
+        if hit is None:
+            lines, slot = r._lines, self._slot
+            hit = []
+            for line, classes in self.cands(wid).items():
+                for k, bonus in classes:
+                    lst = lines.get((line, k))
+                    if lst is not None:
+                        n = slot.get((line, k))
+                        if n is None:
+                            n = slot[(line, k)] = len(slot)
+                        hit.append(((line, k), n, bonus, lst))
+            self.slots = len(slot)
+            self._lists[wid] = hit
+        return hit
+
     def related(self, line: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
         """The line's windows, and each line they serve with the windows of that line."""
         self._fresh()
         hit = self._related.get(line)
         if hit is None:
             r = self.r
-            # the routing's own lists, not copies: they change only with its
-            # version, which empties this cache (copies of every neighbour's
-            # windows for every line were 2.2 MB at 1,000 windows)
-            hit = (r.servers.get(line, []), [(ln, r.servers.get(ln, [])) for ln in r.neighbour_lines(line)])
+            # the routing's own lists, not copies, and one (line, windows) pair
+            # per line shared by every line it neighbours: they change only
+            # with the routing's version, which empties these caches (a copy
+            # of every neighbour's windows for every line was 2.9 MB at 1,000
+            # windows)
+            pairs = self._pairs
+            neighbours = []
+            for ln in r.neighbour_lines(line):
+                pair = pairs.get(ln)
+                if pair is None:
+                    pair = pairs[ln] = (ln, r.servers.get(ln, []))
+                neighbours.append(pair)
+            hit = (r.servers.get(line, []), neighbours)
             self._related[line] = hit
         return hit
 
@@ -188,14 +275,19 @@ def ahead(e: Engine, t: Ticket, now: float, limit: int | None = None) -> int:
 
 def _ahead(e: Engine, t: Ticket, now: float, lists: _Lists, limit: int | None = None) -> int:
     active = _open_servers(e, e.line_of(t))
+    heaps: dict[str, list] = {}
+    tid = t.id
     n = 0
     while active:
         for wid in list(active):
-            got = lists.pick(wid, now)
+            h = heaps.get(wid)
+            if h is None:
+                h = heaps[wid] = lists.heads(wid, now)
+            got = lists.take(wid, h, now)
             if got is None:
                 active.remove(wid)
                 continue
-            if got[2] == t.id:
+            if got[2] == tid:
                 return n
             n += 1
             if limit is not None and n > limit:
@@ -206,22 +298,19 @@ def _ahead(e: Engine, t: Ticket, now: float, lists: _Lists, limit: int | None = 
 
 
 def _crowded(e: Engine, line: str) -> bool:
-    """More than FULL_REPLAY wait in the lines the ticket's windows serve (counted
-    only until that is known: in a big hall's morning it is after a line or two)."""
-    waiting = e.routing.waiting_by_line
-    n = 0
-    for ln in e.routing.neighbour_lines(line):
-        n += waiting.get(ln, 0)
-        if n > FULL_REPLAY:
-            return True
-    return False
+    """More than FULL_REPLAY wait in the lines the ticket's windows serve (summed
+    in C: a 1,000-window hall's line has a hundred neighbours)."""
+    r = e.routing
+    lines = r._neighbours.get(line) or r.neighbour_lines(line)
+    return sum(map(r.waiting_by_line.get, lines, repeat(0))) > FULL_REPLAY
 
 
-def _same_line_ahead(e: Engine, t: Ticket) -> int:
+def _same_line_ahead(e: Engine, t: Ticket, line: str | None = None) -> int:
     """Tickets of its own line the policy calls first (ties by queue sequence): a
     lower bound of ``ahead``, in O(classes × log n)."""
     r = e.routing
-    line = e.line_of(t)
+    if line is None:
+        line = e.line_of(t)
     mine = r.boost.get(t.priority, 0.0)
     n = 0
     for klass, boost in r.boost.items():
@@ -234,12 +323,17 @@ def _same_line_ahead(e: Engine, t: Ticket) -> int:
 def _extrapolated(e: Engine, t: Ticket, line: str, ahead_n: int) -> WaitForecast | None:
     """A long queue's wait: its citizens ahead × what a call costs ÷ staffed windows."""
     servers = e.routing.servers.get(line, [])
-    staffed = sum(1 for w in servers if e.windows[w].status != "closed")
+    staffed = len(servers) - _statuses(e, servers).count("closed")
     if not staffed:
         return None
     mid = (ahead_n + 0.5) * e.estimator.call_s(t.service) / staffed
     sd = MODEL_ERR * mid + 60.0
     return WaitForecast(mid_s=mid, lo_s=max(0.0, mid - Z_RANGE * sd), hi_s=mid + Z_RANGE * sd, base_s=mid)
+
+
+def _statuses(e: Engine, windows: Iterable[str]) -> list[str]:
+    """The status of each of ``windows`` (read in C: a line may have a hundred)."""
+    return list(map(_STATUS, map(e.windows.__getitem__, windows)))
 
 
 def _related_windows(e: Engine, line: str) -> list[str] | None:
@@ -273,8 +367,7 @@ def _free_at(e: Engine, wid: str, now: float, nobody: bool) -> float | None:
         back = e.hours.back_from_break(w.since, now)
         if back is not None:
             return back  # logged out for the break: its clerk comes back as late as today's do
-        wc = e.cfg.window(wid)
-        return now + LOGIN_GUESS_S if nobody and wc is not None and wc.attended else None
+        return now + LOGIN_GUESS_S if nobody and wid in e.routing.attended else None
     if w.status == "paused":
         return max(now + 120.0, w.since + est.pause.mean())
     cur = e.tickets.get(w.current or "")
@@ -304,14 +397,16 @@ def remaining_s(mean: float, sd: float, elapsed: float) -> float:
     return max(0.0, math.exp(mu + sigma * _NORMAL.inv_cdf(u)) - elapsed)
 
 
-def position(e: Engine, t: Ticket, now: float) -> tuple[int, WaitForecast | None]:
-    """``ahead`` and ``wait`` of a ticket together, reading the queue once."""
+def position(e: Engine, t: Ticket, now: float, line: str | None = None) -> tuple[int, WaitForecast | None]:
+    """``ahead`` and ``wait`` of a ticket together, reading the queue once
+    (``line``: the ticket's, ``e.line_of(t)``, when the caller knows it)."""
     if t.state != "waiting":
         return 0, None
-    line = e.line_of(t)
+    if line is None:
+        line = e.line_of(t)
     windows = None if _crowded(e, line) else _related_windows(e, line)
     if windows is None:
-        n = _same_line_ahead(e, t)
+        n = _same_line_ahead(e, t, line)
         return n, _extrapolated(e, t, line, n)
     lists = _Lists(e)
     n = _ahead(e, t, now, lists)
@@ -335,7 +430,7 @@ def _wait(e: Engine, t: Ticket, now: float, line: str, lists: _Lists,
           windows: list[str]) -> WaitForecast | None:
     start: list[tuple[float, int, str]] = []
     servers = e.routing.servers.get(line, [])
-    nobody = all(e.windows[w].status == "closed" for w in servers)
+    nobody = _statuses(e, servers).count("closed") == len(servers)
     for i, wid in enumerate(windows):
         at = _free_at(e, wid, now, nobody)
         if at is not None:
@@ -399,7 +494,7 @@ def _with_inflow(e: Engine, t: Ticket, line: str, servers: set[str], base_s: flo
     """Add the expected citizens who arrive after ``t`` and are still called first,
     take the median (not the mean) of the wait, and put the call and its range on
     the clock around the lunch break."""
-    n_srv = max(1, sum(1 for w in servers if e.windows[w].status != "closed"))
+    n_srv = max(1, len(servers) - _statuses(e, servers).count("closed"))
     horizon_min = base_s / 60.0
     extra_s = sum(coef * _arriving_minutes(e, now, min(lead, horizon_min))
                   for lead, coef in e.inflow.terms(line, t.priority, now)) / n_srv

@@ -28,11 +28,11 @@ log = logging.getLogger("caller.kiosk")
 def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInfo:
     if (req.matter is None) == (req.bundle is None):
         raise Refused(E.BAD_REQUEST, "give exactly one of `matter` or `bundle`")
-    if req.matter is not None and e.cfg.matter(req.matter) is None:
+    if req.matter is not None and req.matter not in e.matters:
         raise Refused(E.UNKNOWN_MATTER, f"no matter {req.matter!r} in this hall")
-    if req.bundle is not None and e.cfg.bundle(req.bundle) is None:
+    if req.bundle is not None and req.bundle not in e.bundles:
         raise Refused(E.UNKNOWN_BUNDLE, f"no bundle {req.bundle!r} in this hall")
-    klass = next((c for c in e.cfg.priority.classes if c.id == req.priority), None)
+    klass = e.classes.get(req.priority)
     if klass is None:
         raise Refused(E.UNKNOWN_PRIORITY, f"no priority class {req.priority!r}")
     if klass.id == e.cfg.priority.appointment_class and klass.id != "normal":
@@ -43,7 +43,7 @@ def issue(e: Engine, ident: str, req: m.IssueRequest, now: float) -> m.TicketInf
         if not e.cfg.service_hours.is_open(local_dt(now, e.tz)):
             raise Refused(E.HALL_CLOSED, "numbers are issued in service hours only")
     target = req.matter or req.bundle or ""
-    values = _checked_form(e, target, req.form, now)
+    values = _checked_form(e, target, req.form, now) if req.form else None
     e.check_daily_caps(ident, req.phone)
     t = e.new_ticket(ident, target, klass.id, req.lang, now, phone=req.phone)
     if values:  # never kept on the ticket record (stored and shown in clear): the forms extension seals it

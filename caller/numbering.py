@@ -12,6 +12,7 @@ from __future__ import annotations
 class Numbering:
     def __init__(self, digits: dict[str, int]):
         self._digits = digits  # prefix -> digits of the sequence
+        self._formats: dict[str, str] = {}  # prefix -> "A%03d"
         self._seq: dict[tuple[str, str], int] = {}
 
     def load(self, day: str, prefix: str, seq: int) -> None:
@@ -27,9 +28,13 @@ class Numbering:
         Past the digits' range the number simply grows a digit (A999 → A1000)
         rather than wrap around and repeat.
         """
-        seq = self._seq.get((day, prefix), 0) + 1
-        self._seq[(day, prefix)] = seq
-        return seq, f"{prefix}{seq:0{self._digits.get(prefix, 3)}d}"
+        key = (day, prefix)
+        seq = self._seq[key] + 1 if key in self._seq else 1
+        self._seq[key] = seq
+        fmt = self._formats.get(prefix)
+        if fmt is None:
+            fmt = self._formats[prefix] = f"{prefix}%0{self._digits.get(prefix, 3)}d"
+        return seq, fmt % seq
 
     def rewind(self, day: str, prefix: str, seq: int) -> None:
         """Take back numbers handed out by a command that was undone (never
@@ -42,3 +47,4 @@ class Numbering:
 
     def set_digits(self, digits: dict[str, int]) -> None:
         self._digits = digits
+        self._formats = {}

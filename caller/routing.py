@@ -43,6 +43,9 @@ class Routing:
         self._lines: dict[tuple[str, str], list[tuple[float, int, str]]] = {}
         self.waiting_by_line: Counter[str] = Counter()
         self.nonempty: set[str] = set()  # lines with someone waiting
+        # bumped whenever a (line, class) list is made or the lists are dropped: a list,
+        # once made, stays the same object until then, so readers may keep it
+        self.lists_made = 0
         self.configure(cfg)
 
     def configure(self, cfg: HallConfig) -> None:
@@ -69,6 +72,7 @@ class Routing:
         self.window_numbers = {line: [numbers[wid] for wid in wids] for line, wids in self.servers.items()}
         self.number_of = numbers
         self.zone_of: dict[str, str] = {w.id: w.zone for w in cfg.windows}
+        self.attended = frozenset(w.id for w in cfg.windows if w.attended)  # 空岗 when nobody staffs them
         self.zone_windows: dict[str, list[str]] = {z.id: [] for z in cfg.zones}  # in config order
         for w in cfg.windows:
             self.zone_windows.setdefault(w.zone, []).append(w.id)
@@ -154,7 +158,11 @@ class Routing:
 
     # ------------------------------------------------------------- lines --
     def add(self, line: str, klass: str, place: float, qseq: int, tid: str) -> None:
-        insort(self._lines.setdefault((line, klass), []), (place, qseq, tid))
+        lst = self._lines.get((line, klass))
+        if lst is None:
+            lst = self._lines[(line, klass)] = []
+            self.lists_made += 1
+        insort(lst, (place, qseq, tid))
         self.waiting_by_line[line] += 1
         self.nonempty.add(line)
         for g in self._line_groups.get(line, ()):
@@ -177,6 +185,7 @@ class Routing:
 
     def clear(self) -> None:
         self._lines.clear()
+        self.lists_made += 1
         self.waiting_by_line.clear()
         self.nonempty.clear()
         for g in self._groups.values():

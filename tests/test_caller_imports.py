@@ -87,7 +87,7 @@ def test_the_engine_serves_without_the_other_processes_libraries(broker, tmp_pat
     loaded = {name: why for name, why in HEAVY.items() if name in top}
     assert not loaded, f"`onewindow caller` imported what it never needs: {loaded}"
     # pydantic's plugin loader imports it (with email, zipfile, csv: 2.3 MB) only to
-    # find no plugin; the engine gives pydantic an empty loader (caller/cli.py),
+    # find no plugin; the engine gives pydantic an empty loader (caller/pydantic_plugins.py),
     # and the config's models were still built and validated the hall file
     assert "pydantic" in top and "hall.config" in modules
-    assert "importlib.metadata" not in modules, "pydantic's plugin loader is back (caller/cli.py)"
+    assert "importlib.metadata" not in modules, "pydantic's plugin loader is back (caller/pydantic_plugins.py)"

@@ -88,25 +88,24 @@ def test_ahead_is_the_order_in_which_an_idle_hall_calls(seed):
 
 def test_ahead_catches_a_policy_change():
     """The property above fails if the policy's tie rule differs from the forecast's."""
-    orig = forecast._Lists.pick
+    orig = forecast._Lists.take
 
-    def lifo_ties(self, wid, now):  # later queue sequence first on equal scores
+    def lifo_ties(self, wid, h, now):  # later queue sequence first on equal scores
         best, best_key = None, None
-        cands = self.cands.get(wid)
-        for key, bonus, lst in (cands if cands is not None else self._gather(wid)):
-            i = self.ptr[key]
-            if i >= len(lst):
+        for key, slot, bonus, lst, size in self.cands[wid]:
+            i = self.ptr[slot]
+            if i >= size:
                 continue
             place, qseq, tid = lst[i]
             score = ((now - place) / 60.0 + bonus, -place, qseq)
             if best_key is None or score > best_key:
-                best_key, best = score, (key, tid)
+                best_key, best = score, (key, slot, tid)
         if best is None:
             return None
-        self.ptr[best[0]] += 1
-        return best[0][0], best[0][1], best[1]
+        self.ptr[best[1]] += 1
+        return best[0][0], best[0][1], best[2]
 
-    forecast._Lists.pick = lifo_ties
+    forecast._Lists.take = lifo_ties
     try:
         failures = 0
         for seed in range(60):
@@ -116,7 +115,7 @@ def test_ahead_catches_a_policy_change():
                 failures += 1
         assert failures > 0
     finally:
-        forecast._Lists.pick = orig
+        forecast._Lists.take = orig
 
 
 def test_one_window_three_ahead():
@@ -442,14 +441,17 @@ def test_a_call_pushed_past_the_break_only_by_citizens_still_to_come():
 
 def test_related_windows_are_the_routings_own_lists_and_follow_a_loan():
     """The forecast's related windows of a line are the routing's lists, not a
-    copy per line (2.2 MB at 1,000 windows); a loan changes the routing's
-    version and what the forecast sees with it."""
+    copy per line, each neighbour's (line, windows) pair one object (2.9 MB at
+    1,000 windows); a loan changes the routing's version and what the forecast
+    sees with it."""
     h = Hall()
     r, shape = h.e.routing, h.e.shape
     first, neighbours = shape.related("M1")
     assert first is r.servers["M1"] and sorted(first) == ["W1", "W2", "W3"]
     assert all(servers is r.servers[ln] for ln, servers in neighbours)
     assert {ln for ln, _ in neighbours} == {ln for w in first for ln in r.skills[w]} and "M4" not in dict(neighbours)
+    m3 = [p for p in neighbours if p[0] == "M3"]
+    assert m3 and [p for p in shape.related("M2")[1] if p[0] == "M3"][0] is m3[0]  # one pair per line
     r.lend("W5", "M1", 5.0)  # W5 serves M4, M5, M6
     first, neighbours = shape.related("M1")
     assert "W5" in first and {"M4", "M5", "M6"} <= {ln for ln, _ in neighbours}
