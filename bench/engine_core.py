@@ -45,7 +45,13 @@ a figure alone says little): ``--baseline DIR --repeat N`` runs this script on
 the code of checkout DIR (``git worktree add DIR main``) and on this one, N
 rounds, alternating which goes first, and prints both runs and, per figure,
 the median over rounds of new ÷ old within a round; ``--src DIR`` runs on
-DIR's code alone.
+DIR's code alone.  This VM also flips between two speeds within seconds, so
+whole runs side by side still differ by up to 2× in one round:
+``--lockstep DIR --rounds R`` runs both codes at once in two processes and
+has them take turns chunk by chunk (``--chunk`` operations, the one to go
+first alternating), each chunk timed apart, and reports per phase the
+median CPU per operation of each and the median of new ÷ old over adjacent
+chunks — chunks a few milliseconds apart ran at the same speed.
 """
 
 from __future__ import annotations
@@ -325,6 +331,81 @@ def measure(a: argparse.Namespace, work: Path, prof: cProfile.Profile | None) ->
     return out
 
 
+def serve(a: argparse.Namespace, work: Path) -> None:
+    """One core driven by commands on stdin (``--lockstep``'s child): ``issue K B``
+    (K issues in batches of B), ``login``, ``call K``; each answers the CPU per
+    operation (ticks and flushes apart, as ``measure``'s phases count them) and,
+    of it, the core's command's (``Engine.handle``)."""
+    core = Core(a.windows, work, in_hours_start(a.evening), a.rate)
+    cc = Timed(Engine, "handle")
+    gc.collect()
+    gc.freeze()
+    core.issues(a.warm, 1)
+    issued = a.warm
+    print("ready", flush=True)
+    for line in sys.stdin:
+        cmd, *args = line.split()
+        if cmd == "login":
+            core.login_all()
+            print(0.0, 0.0, flush=True)
+            continue
+        k = int(args[0])
+        s0 = sum(core.tick_cpu) + sum(core.flush_cpu)
+        c0 = cc.cpu
+        t0 = time.process_time()
+        if cmd == "issue":
+            core.issues(k, int(args[1]), issued)
+            issued += k
+        else:
+            core.calls(k, core.n)
+        cpu = time.process_time() - t0 - (sum(core.tick_cpu) + sum(core.flush_cpu) - s0)
+        print(cpu / k, (cc.cpu - c0) / k, flush=True)
+
+
+def lockstep(a: argparse.Namespace) -> dict[str, Any]:
+    """The baseline's core and this one's in two processes taking turns, chunk by chunk."""
+    args = ["--windows", str(a.windows), "--warm", str(a.warm), "--rate", str(a.rate)]
+    args += ["--evening"] * a.evening
+    kids = {name: subprocess.Popen([sys.executable, __file__, "--serve", *args, "--src", str(src)],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for name, src in (("old", a.lockstep.resolve()), ("new", ROOT))}
+    for kid in kids.values():
+        assert kid.stdout is not None and kid.stdout.readline().strip() == "ready"
+
+    def ask(name: str, cmd: str) -> tuple[float, float]:
+        kid = kids[name]
+        assert kid.stdin is not None and kid.stdout is not None
+        kid.stdin.write(cmd + "\n")
+        kid.stdin.flush()
+        total, core = kid.stdout.readline().split()
+        return float(total), float(core)
+
+    out: dict[str, Any] = {}
+    try:
+        for phase, cmd in (("issue", f"issue {a.chunk} 1"), ("issue_batch16", f"issue {a.chunk} 16"),
+                           ("login", "login"), ("call", f"call {a.chunk}")):
+            if phase == "login":
+                ask("old", cmd), ask("new", cmd)
+                continue
+            old, new = [], []
+            for r in range(a.rounds):
+                got = {name: ask(name, cmd) for name in (("old", "new") if r % 2 == 0 else ("new", "old"))}
+                old.append(got["old"])
+                new.append(got["new"])
+            for i, what in ((0, ""), (1, "_core")):  # the whole operation, the core's command
+                out[f"{phase}{what}_us_old"] = round(statistics.median(x[i] for x in old) * 1e6, 1)
+                out[f"{phase}{what}_us_new"] = round(statistics.median(x[i] for x in new) * 1e6, 1)
+                out[f"{phase}{what}_ratio_new_old"] = round(
+                    statistics.median(n[i] / o[i] for n, o in zip(new, old) if o[i]), 3)
+    finally:
+        for kid in kids.values():
+            assert kid.stdin is not None
+            kid.stdin.close()
+            kid.wait()
+    return {"baseline": str(a.lockstep.resolve()), "windows": a.windows, "rounds": a.rounds, "chunk": a.chunk,
+            **out}
+
+
 def side_by_side(a: argparse.Namespace) -> dict[str, Any]:
     """This script on the baseline's code and on this checkout's, round after round
     (the first to run alternates), each in its own process."""
@@ -371,6 +452,10 @@ def main() -> int:
                     help="a checkout of the code before (e.g. main): run it and this one "
                          "interleaved, --repeat rounds, and print both with the ratios new/old")
     ap.add_argument("--repeat", type=int, default=1, help="rounds of --baseline")
+    ap.add_argument("--lockstep", type=Path, default=None,
+                    help="a checkout of the code before: both cores at once, taking turns chunk by chunk")
+    ap.add_argument("--rounds", type=int, default=20, help="chunks of each phase in --lockstep")
+    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # --lockstep's child
     a = ap.parse_args()
     if a.baseline is not None:
         print(json.dumps(side_by_side(a)))
@@ -378,6 +463,20 @@ def main() -> int:
     if a.quick:
         a.windows, a.n, a.calls, a.warm, a.rate, a.chunk = 50, 100, 50, 20, 100.0, 50
     logging.basicConfig(level=logging.ERROR)
+    if a.serve:
+        with tempfile.TemporaryDirectory(prefix="onewindow-core-") as tmp:
+            use_fresh_key(tmp)  # the forms extension reads the hall key as the engine would
+            serve(a, Path(tmp))
+        return 0
+    if a.lockstep is not None:
+        if a.quick:
+            a.rounds, a.chunk = 2, 20
+        load = [round(x, 2) for x in os.getloadavg()]
+        ref = None if a.quick else cpu_ref_ms()
+        result = lockstep(a)
+        result.update(**provenance(load, ref))
+        print(json.dumps(result))
+        return 0
     if a.count and (a.profile or a.top):
         ap.error("--count runs its own profiler: not with --profile or --top")
     prof = cProfile.Profile(time.process_time) if (a.profile or a.top) else None  # CPU, not fsync waits

@@ -419,7 +419,8 @@ class Engine:
     def promise(self, t: Ticket, now: float, with_secret: bool = False) -> m.TicketInfo:
         """The ticket's info at issue, its estimate kept to be judged when it is called."""
         info = self.info(t, now, with_secret)
-        self.edit(t)
+        if id(t) not in self._saved:  # edit(), inline: a new ticket is there already
+            self.edit(t)
         t.est_min, t.est_lo_min, t.est_hi_min = info.estimate_min, info.estimate_lo_min, info.estimate_hi_min
         return info
 

@@ -187,7 +187,10 @@ class Arrivals:
         self._classes.clear()
 
     def observe(self, line: str, klass: str, now: float) -> None:
-        self._level[line] = self._decayed(line, now) + 1.0
+        lvl = self._level.get(line, 0.0)  # _decayed, inline: this runs on every issue
+        if lvl:
+            lvl *= math.exp(-max(0.0, now - self._at[line]) / TAU_S)
+        self._level[line] = lvl + 1.0
         self._at[line] = now
         self._classes[line][klass] += 1
 

@@ -323,7 +323,7 @@ def _same_line_ahead(e: Engine, t: Ticket, line: str | None = None) -> int:
 def _extrapolated(e: Engine, t: Ticket, line: str, ahead_n: int) -> WaitForecast | None:
     """A long queue's wait: its citizens ahead × what a call costs ÷ staffed windows."""
     servers = e.routing.servers.get(line, [])
-    staffed = len(servers) - _statuses(e, servers).count("closed")
+    staffed = len(servers) - list(map(_STATUS, map(e.windows.__getitem__, servers))).count("closed")
     if not staffed:
         return None
     mid = (ahead_n + 0.5) * e.estimator.call_s(t.service) / staffed
@@ -404,7 +404,10 @@ def position(e: Engine, t: Ticket, now: float, line: str | None = None) -> tuple
         return 0, None
     if line is None:
         line = e.line_of(t)
-    windows = None if _crowded(e, line) else _related_windows(e, line)
+    r = e.routing  # _crowded, inline: this runs on every issue
+    crowded = sum(map(r.waiting_by_line.get, r._neighbours.get(line) or r.neighbour_lines(line),
+                      repeat(0))) > FULL_REPLAY
+    windows = None if crowded else _related_windows(e, line)
     if windows is None:
         n = _same_line_ahead(e, t, line)
         return n, _extrapolated(e, t, line, n)

@@ -99,7 +99,7 @@ def case_cells(cfg: HallConfig, c, lang: str) -> tuple[str, str, str, str, str, 
     matter, department, stage, deadline, working days left — each saying what it is
     (the screen has no column heads: a case takes a block of lines) — in ``lang``."""
     m = cfg.matter(c.matter) if c.matter else None
-    department = m.department.get(lang) if m is not None else (c.department or "")
+    department = m.department.get(lang) if m is not None else department_label(cfg, c.department, lang)
     stage = t(f"stage_{c.stage}", lang) if c.stage and f"stage_{c.stage}" in LABELS else t(c.status, lang)
     deadline = t("deadline", lang, d=c.deadline[5:]) if c.deadline else ""
     if c.overdue and c.days_left is not None and c.days_left < 0:
@@ -113,6 +113,16 @@ def case_cells(cfg: HallConfig, c, lang: str) -> tuple[str, str, str, str, str, 
     # the publisher masks the name (张*明); masked again here, a no-op then, so that
     # a publisher's slip never puts a full name on a public screen
     return (c.case, mask(c.name, "name"), matter_label(cfg, c.matter, lang), department, stage, deadline, left)
+
+
+def department_label(cfg: HallConfig, name: str | None, lang: str) -> str:
+    """A department the engine names in Chinese (a case of a matter this config
+    does not list: an outside case system's), in ``lang`` when a matter of the
+    hall has it."""
+    for m in cfg.matters:
+        if name and m.department.get("zh-CN") == name:
+            return m.department.get(lang)
+    return name or ""
 
 
 OPEN_STAGES = ("accepted", "review", "decided", "issuing", "correction")

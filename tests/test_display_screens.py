@@ -419,3 +419,14 @@ def test_english_window_grid_call_fits_its_strip(rig, layout):
     want = {"landscape": "Number A023, please go to window 12", "portrait": "No. A023 → Window 12"}[layout]
     assert shown["hero_strip"].startswith(want) and "Recall" in shown["hero_strip"]
     r.shot(f"{layout}-window-grid-en", publish=layout == "portrait")
+
+
+def test_english_progress_names_a_known_department_in_english(rig):
+    r = rig(zones=["Z1"], layout="landscape", languages=["en"])
+    board = progress_board(2)
+    # an outside case system's matter the hall does not list, its department in Chinese
+    board.cases[:] = [msgspec.structs.replace(board.cases[0], matter=None, department="市场监督管理局"),
+                      msgspec.structs.replace(board.cases[1], matter=None, department="某某办公室")]
+    r.board.on_progress(board)
+    shown = r.show(T0 + 60)
+    assert [row[3] for row in shown["progress"]] == ["Market Regulation Bureau", "某某办公室"]
