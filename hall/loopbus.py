@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from . import messages, mqttwire
 from .bus import Bus, BusSettings
-from .topics import TopicError, TopicSpec
+from .topics import ROOT, TopicError, TopicSpec, check_id
 
 log = logging.getLogger("hall.loopbus")
 # gmqtt logs every packet it receives, payload and all, at DEBUG: payloads carry
@@ -40,8 +40,7 @@ _gmqtt_log.setLevel(logging.INFO)
 
 OFFLINE_QUEUE = 10_000  # QoS 1 messages kept while disconnected; beyond, the oldest go
 RECONNECT_DELAY_S = 1
-STOP_ACK_S = 2.0
-TOPIC_CACHE = 10_000  # published topics kept built (LoopBus.publish); past it the cache starts again  # how long stop() waits for the broker to acknowledge the last state
+STOP_ACK_S = 2.0  # how long stop() waits for the broker to acknowledge the last state
 
 
 class LoopBus(Bus):
@@ -58,7 +57,9 @@ class LoopBus(Bus):
         self._hold: Callable[[], bool] | None = None
         # the connection's gmqtt protocol while connected and ours to read and write (_take_reads)
         self._proto: Any = None
-        self._topics: dict[tuple[str, str], bytes] = {}  # (entry, id) -> topic, built and checked
+        # entry -> (topic before the id, after it), built and checked once: a topic per
+        # (entry, id) would hold one per window of a 1,000-window hall (~1 MB)
+        self._topic_parts: dict[str, tuple[bytes, bytes]] = {}
         self._v5 = False
 
     def hold_acks_while(self, busy: Callable[[], bool]) -> None:
@@ -173,13 +174,13 @@ class LoopBus(Bus):
         if (proto is None or retain is not None or qos is not None or hall_id is not None
                 or threading.get_ident() != self._loop_thread):
             return super().publish(spec, ident, payload, retain=retain, qos=qos, hall_id=hall_id)
-        key = (spec.name, ident)
-        topic = self._topics.get(key)
-        if topic is None:
-            topic = spec.topic(self.hall_id, ident).encode()
-            if len(self._topics) >= TOPIC_CACHE:  # bounded: ids come from outside too
-                self._topics.clear()
-            self._topics[key] = topic
+        parts = self._topic_parts.get(spec.name)
+        if parts is None:
+            spec.topic(self.hall_id, "x")  # checks the hall id
+            parts = self._topic_parts[spec.name] = (f"{ROOT}/{self.hall_id}/{spec.kind}/".encode(),
+                                                    f"/{spec.attr}".encode())
+        check_id(ident, spec.kind + " id")  # as spec.topic does: a set look-up once an id was seen
+        topic = parts[0] + ident.encode() + parts[1]
         self._write(proto, topic, payload if isinstance(payload, (bytes, bytearray)) else messages.encode(payload),
                     spec.qos, spec.retained)
         return None

@@ -104,7 +104,7 @@ class TopicSpec:
         return f"{ROOT}/{hall_id}/{self.kind}/{ident}/{self.attr}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: the parse cache holds one per topic seen
 class Parsed:
     spec: TopicSpec
     hall_id: str
