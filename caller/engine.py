@@ -317,7 +317,7 @@ class Engine:
         return window_line(t.target_window) if t.target_window else t.service
 
     def enqueue(self, t: Ticket) -> None:
-        line = window_line(t.target_window) if t.target_window else t.service  # line_of
+        line = self.line_of(t)
         key = (line, t.priority, t.enqueued_at, t.qseq, t.id)
         zg = (t.zone, t.group)
         self.routing.add(*key)
@@ -402,7 +402,7 @@ class Engine:
 
     def info(self, t: Ticket, now: float, with_secret: bool = False) -> m.TicketInfo:
         ahead, est, lo, hi = 0, 0, 0, 0
-        line = window_line(t.target_window) if t.target_window else t.service  # line_of
+        line = self.line_of(t)
         if t.state == "waiting":
             ahead, w = forecast.position(self, t, now, line)
             if w is not None:
@@ -466,29 +466,25 @@ class Engine:
         day_id = self._day_id
         if day_id[0] != day:
             day_id = self._day_id = (day, day.replace("-", ""))
-        self._qseq = qseq = self._qseq + 1  # next_qseq
         t = Ticket(id=f"{day_id[1]}-{number}", day=day, number=number,
                    group=prefix, seq=seq, service=spec.id, matter=matter, bundle=bundle, zone=spec.zone,
                    priority=klass, lang=lang, state="waiting", issued_at=now, enqueued_at=now, kiosk=ident,
-                   phone=phone, form=form, appointment=appointment, qseq=qseq, secret=self.new_secret())
+                   phone=phone, form=form, appointment=appointment, qseq=self.next_qseq(), secret=self.new_secret())
         tid = t.id
         self.tickets[tid] = t
         self.by_number[number] = tid
         self._saved[id(t)] = (t, None)  # new: nothing of it to restore (edit() needs no copy)
-        if ident:  # _count_issuer
-            self.by_kiosk[ident] += 1
-        if phone:
-            self.by_phone[phone] += 1
+        self._count_issuer(t, +1)
         self.stats["issued"] += 1
-        line = spec.id  # a new ticket waits in its service's line (line_of)
+        line = self.line_of(t)
         self.arrivals.observe(line, klass, now)
         # one undo step for the ticket's records, its issuer's counts and the arrival
         # (none of the statements since the number can fail halfway)
         self._undo.append(lambda: (self.arrivals.unobserve(line, klass), self.tickets.pop(tid, None),
                                    self.by_number.pop(number, None), self._count_issuer(t, -1)))
         self.enqueue(t)
-        self._dirty_t[tid] = t  # touch
-        self.ch.domain.append(d.TicketIssued(t))  # happened
+        self.touch(t)
+        self.happened(d.TicketIssued(t))
         return t
 
     # ---------------------------------------------------------- ratings --
