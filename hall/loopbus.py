@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from . import messages, mqttwire
 from .bus import Bus, BusSettings
-from .topics import ROOT, TopicError, TopicSpec, check_id
+from .topics import TopicError, TopicSpec
 
 log = logging.getLogger("hall.loopbus")
 # gmqtt logs every packet it receives, payload and all, at DEBUG: payloads carry
@@ -57,9 +57,6 @@ class LoopBus(Bus):
         self._hold: Callable[[], bool] | None = None
         # the connection's gmqtt protocol while connected and ours to read and write (_take_reads)
         self._proto: Any = None
-        # entry -> (topic before the id, after it), built and checked once: a topic per
-        # (entry, id) would hold one per window of a 1,000-window hall (~1 MB)
-        self._topic_parts: dict[str, tuple[bytes, bytes]] = {}
         self._v5 = False
 
     def hold_acks_while(self, busy: Callable[[], bool]) -> None:
@@ -168,20 +165,14 @@ class LoopBus(Bus):
 
     def publish(self, spec: TopicSpec, ident: str, payload: Any, *, retain: bool | None = None,
                 qos: int | None = None, hall_id: str | None = None) -> None:
-        """:meth:`Bus.publish`; in the loop's thread while connected, the
-        topic of an entry and id is built and checked once, not per message."""
+        """:meth:`Bus.publish`; in the loop's thread while connected, written as
+        bytes without gmqtt's Message (``spec.topic`` checks an id once: a set look-up
+        after; no topic is cached per (entry, id), which would hold one per window)."""
         proto = self._proto
         if (proto is None or retain is not None or qos is not None or hall_id is not None
                 or threading.get_ident() != self._loop_thread):
             return super().publish(spec, ident, payload, retain=retain, qos=qos, hall_id=hall_id)
-        parts = self._topic_parts.get(spec.name)
-        if parts is None:
-            spec.topic(self.hall_id, "x")  # checks the hall id
-            parts = self._topic_parts[spec.name] = (f"{ROOT}/{self.hall_id}/{spec.kind}/".encode(),
-                                                    f"/{spec.attr}".encode())
-        check_id(ident, spec.kind + " id")  # as spec.topic does: a set look-up once an id was seen
-        topic = parts[0] + ident.encode() + parts[1]
-        self._write(proto, topic, payload if isinstance(payload, (bytes, bytearray)) else messages.encode(payload),
+        self._write(proto, spec.topic(self.hall_id, ident).encode(), payload if isinstance(payload, (bytes, bytearray)) else messages.encode(payload),
                     spec.qos, spec.retained)
         return None
 
