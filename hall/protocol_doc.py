@@ -78,7 +78,8 @@ def render() -> str:
             out += [t.__doc__.strip().splitlines()[0], ""]
         out += ["| field | type | |", "| --- | --- | --- |", *_fields(t), ""]
     out += ["### Nested types", ""]
-    for t in _nested([messages.PAYLOAD_TYPES[n] for n in seen] + list(messages.RESPONSE_DATA.values())):
+    top = {messages.PAYLOAD_TYPES[n].__name__ for n in seen}  # each has its table above
+    for t in _nested([messages.PAYLOAD_TYPES[n] for n in seen] + list(messages.RESPONSE_DATA.values()), top):
         out += [f"#### {t.__name__}", ""]
         if t.__doc__ and t.__doc__.strip():
             out += [t.__doc__.strip().splitlines()[0], ""]
@@ -97,10 +98,11 @@ def render() -> str:
     return "\n".join(out)
 
 
-def _nested(roots: list[type]) -> list[type]:
-    """Struct types used inside payloads (TicketInfo, CallEntry…), in name order."""
+def _nested(roots: list[type], top: set[str]) -> list[type]:
+    """Struct types used inside payloads or as reply data (TicketInfo, CallEntry…),
+    in name order; ``top``: the names already given a table as a topic's payload
+    (a reply-data type no topic carries, e.g. CaseList, is listed here)."""
     found: dict[str, type] = {}
-    top = {t.__name__ for t in messages.PAYLOAD_TYPES.values()}
 
     def walk(tp: typing.Any) -> None:
         if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
