@@ -227,7 +227,7 @@ class PartialRedraw:
         for root in self.window.children:
             for wid in root.walk(restrict=True):
                 lk, box = look(wid)
-                if isinstance(wid, Panel) and wid._color.a == 1 and wid.opacity == 1:
+                if isinstance(wid, Panel) and wid.opaque:
                     self._opaque.append(inner_box(wid.x, wid.y, wid.width, wid.height))
                 yield wid, lk, box
 

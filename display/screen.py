@@ -161,6 +161,7 @@ class WallScreen(Widget):
         # the box that blinks: the new call's lines only (display/layout.py _flash_box)
         self.flash_panel = Panel(HERO_BG)
         self._put(page, self.flash_panel, lay.panels["flash"])
+        self.hero_panel.cut(self.flash_panel)
         self.hero_tag = self._text(page, "hero.tag", AMBER)
         self.hero_pre = self._text(page, "hero.pre", AMBER)
         self.hero_number = self._text(page, "hero.number", AMBER)

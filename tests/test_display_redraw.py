@@ -14,7 +14,7 @@ import pytest
 
 from display.callboard import CallBoard
 from display.feed import board_settings, waiting_order
-from display.redraw import Damage, PartialRedraw, merge, minus
+from display.redraw import Damage, PartialRedraw, merge, minus, overlap
 from tests.test_display_screens import SIZES, T0, called, hall, progress_board, waits, z1_board
 
 pytestmark = pytest.mark.ui
@@ -191,3 +191,11 @@ def test_a_blink_redraws_only_the_blinking_box_and_equals_a_whole_frame(screen, 
         assert not differs(partial, whole, width), f"{now - T0}: {differs(partial, whole, width)}"
     # the calls under the new one are outside it: less than the panel, which used to blink whole
     assert box[2] * box[3] < 0.75 * hero.width * hero.height
+    # the big call's panel paints around the blinking box, not under it (one layer
+    # of pixels there, not two): its strips and the box tile the panel exactly
+    strips = [(r.pos[0], r.pos[1], r.size[0], r.size[1]) for r in hero._rects if r.size[0] * r.size[1] > 0]
+    hole = (flash.x, flash.y, flash.width, flash.height)
+    assert strips and all(overlap(r, hole) < 0.01 for r in strips), (strips, hole)  # float32 edges
+    assert sum(w * h for *_, w, h in strips) + flash.width * flash.height == pytest.approx(
+        hero.width * hero.height)
+    assert not hero.opaque and flash.opaque  # a partial frame never leaves the hole uncleared
