@@ -119,10 +119,9 @@ def department_label(cfg: HallConfig, name: str | None, lang: str) -> str:
     """A department the engine names in Chinese (a case of a matter this config
     does not list: an outside case system's), in ``lang`` when a matter of the
     hall has it."""
-    for m in cfg.matters:
-        if name and m.department.get("zh-CN") == name:
-            return m.department.get(lang)
-    return name or ""
+    if not name:
+        return ""
+    return next((m.department.get(lang) for m in cfg.matters if m.department.get("zh-CN") == name), name)
 
 
 OPEN_STAGES = ("accepted", "review", "decided", "issuing", "correction")

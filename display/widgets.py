@@ -19,6 +19,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.stencilview import StencilView
 
+from .redraw import minus
 from .theme import BG, FONT_NAME, WHITE
 
 
@@ -48,7 +49,6 @@ class Panel(BoxLayout):
         if self.hole is None:
             self._rects[0].pos, self._rects[0].size = self.pos, self.size
             return
-        from .redraw import minus
         strips = minus((self.x, self.y, self.width, self.height),
                        (self.hole.x, self.hole.y, self.hole.width, self.hole.height))
         for rect, (x, y, w, h) in zip(self._rects, strips + [(0, 0, 0, 0)] * 4):

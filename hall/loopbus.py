@@ -172,7 +172,8 @@ class LoopBus(Bus):
         if (proto is None or retain is not None or qos is not None or hall_id is not None
                 or threading.get_ident() != self._loop_thread):
             return super().publish(spec, ident, payload, retain=retain, qos=qos, hall_id=hall_id)
-        self._write(proto, spec.topic(self.hall_id, ident).encode(), payload if isinstance(payload, (bytes, bytearray)) else messages.encode(payload),
+        data = payload if isinstance(payload, (bytes, bytearray)) else messages.encode(payload)
+        self._write(proto, spec.topic(self.hall_id, ident).encode(), data,
                     spec.qos, spec.retained)
         return None
 
