@@ -22,6 +22,10 @@ buffer, and there every frame is drawn whole, as before — a GPU draws a
 frame in well under a millisecond of CPU.  :func:`buffer_keeps_pixels`
 checks it once at start by drawing two colours and reading one back.
 
+While it draws, the panels of the screen paint their colour by scissored
+clears instead of quads (:meth:`PartialRedraw.paint`): a software renderer
+fills a box by a clear far faster than by a blended quad of one colour.
+
 A widget of a kind :func:`look` does not know is compared by its box only:
 the display's screens are built from :class:`~display.widgets.Txt`,
 :class:`~display.widgets.Panel`, Kivy labels and plain layouts.  As a
@@ -127,6 +131,19 @@ def inner_box(x: float, y: float, w: float, h: float) -> Rect:
     return (x0, y0, math.floor(x + w) - x0, math.floor(y + h) - y0)
 
 
+def gl_box(x: float, y: float, w: float, h: float) -> Rect:
+    """The pixels GL fills for a rectangle of window coordinates: those whose
+    centre lies inside it (left and bottom edges in, right and top out)."""
+    x0, y0 = math.ceil(x - 0.5), math.ceil(y - 0.5)
+    return (x0, y0, math.ceil(x + w - 0.5) - x0, math.ceil(y + h - 0.5) - y0)
+
+
+def intersect(a: Rect, b: Rect) -> Rect | None:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
+
+
 def minus(a: Rect, b: Rect) -> list[Rect]:
     """The parts of ``a`` outside ``b``: at most four strips (bottom, top, left, right)."""
     ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
@@ -203,6 +220,9 @@ class PartialRedraw:
         self.frames = {"full": 0, "partial": 0, "none": 0}  # frames drawn by kind (benchmark, tests)
         self.boxes: list[Rect] | None = None  # the boxes of the last frame (None: whole)
         self._opaque: list[Rect] = []  # whole pixels covered by an opaque panel, this frame
+        self.drawing = False  # inside this frame's drawing: panels are painted by clears
+        self.scissor: Rect | None = None  # the box being drawn now (None: the whole window)
+        self.cleared = 0  # panels painted by clears (benchmark, tests)
 
     def _fb_size(self) -> tuple[int, int]:
         return tuple(int(v) for v in self.window.size)
@@ -217,6 +237,11 @@ class PartialRedraw:
 
     def remove(self) -> None:
         self.window.unbind(on_draw=self._draw, size=self._resized)
+        from .widgets import Panel
+        for root in self.window.children:
+            for wid in root.walk(restrict=True):
+                if isinstance(wid, Panel) and wid.painter is self:
+                    wid.painter = None
 
     def _resized(self, *_):
         self.damage = Damage(self._fb_size())
@@ -227,8 +252,10 @@ class PartialRedraw:
         for root in self.window.children:
             for wid in root.walk(restrict=True):
                 lk, box = look(wid)
-                if isinstance(wid, Panel) and wid.opaque:
-                    self._opaque.append(inner_box(wid.x, wid.y, wid.width, wid.height))
+                if isinstance(wid, Panel):
+                    wid.painter = self
+                    if wid.opaque:
+                        self._opaque.append(inner_box(wid.x, wid.y, wid.width, wid.height))
                 yield wid, lk, box
 
     def _draw(self, window) -> bool:
@@ -243,7 +270,11 @@ class PartialRedraw:
             self._full_at = now
             self.frames["full"] += 1
             window.clear()
-            window.render_context.draw()
+            self.drawing = True
+            try:
+                window.render_context.draw()
+            finally:
+                self.drawing = False
             return True
         if not boxes:
             self.frames["none"] += 1
@@ -251,6 +282,7 @@ class PartialRedraw:
         from kivy.graphics import opengl as gl
         self.frames["partial"] += 1
         gl.glEnable(gl.GL_SCISSOR_TEST)
+        self.drawing = True
         try:
             for box in boxes:
                 # under an opaque panel (the big call's, blinking) the panel paints
@@ -260,7 +292,42 @@ class PartialRedraw:
                     gl.glScissor(*part)
                     window.clear()
                 gl.glScissor(*box)
+                self.scissor = box
                 window.render_context.draw()
         finally:
+            self.drawing, self.scissor = False, None
             gl.glDisable(gl.GL_SCISSOR_TEST)
         return True
+
+    def paint(self, panel) -> bool:
+        """Paint ``panel``'s background by scissored clears, from inside its
+        canvas as this frame draws it; False: it draws its rectangles itself.
+
+        A clear fills whole pixels of the frame buffer and ignores the GL
+        transform: window coordinates are frame-buffer pixels here (``install``
+        turns partial redraws on only then), and outside this frame's drawing
+        (a widget exported to an image) the rectangles are drawn.  The pixels
+        are those GL fills for the rectangles (:func:`gl_box`)."""
+        if not self.drawing or not panel.clearable:
+            return False
+        from kivy.graphics import opengl as gl
+        clip = self.scissor or (0, 0, *self.damage.size)
+        if self.scissor is None:
+            gl.glEnable(gl.GL_SCISSOR_TEST)
+        gl.glClearColor(*panel._color.rgba)
+        for box in panel.boxes():
+            part = intersect(gl_box(*box), clip)
+            if part is not None:
+                gl.glScissor(*part)
+                gl.glClear(gl.GL_COLOR_BUFFER_BIT)
+        gl.glScissor(0, 0, 0, 0)  # the panel's rectangles, drawn next, fill no pixel
+        self.cleared += 1
+        return True
+
+    def resume(self) -> None:
+        """After a panel painted by :meth:`paint`: the scissor of the box being drawn again."""
+        from kivy.graphics import opengl as gl
+        if self.scissor is None:
+            gl.glDisable(gl.GL_SCISSOR_TEST)
+        else:
+            gl.glScissor(*self.scissor)

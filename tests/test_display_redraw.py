@@ -199,3 +199,46 @@ def test_a_blink_redraws_only_the_blinking_box_and_equals_a_whole_frame(screen, 
     assert sum(w * h for *_, w, h in strips) + flash.width * flash.height == pytest.approx(
         hero.width * hero.height)
     assert not hero.opaque and flash.opaque  # a partial frame never leaves the hole uncleared
+
+
+@pytest.mark.parametrize("layout", ["landscape", "portrait"])
+def test_panels_painted_by_clears_are_the_picture_painted_by_their_rectangles(screen, layout):
+    s = screen(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
+    width = int(s.win.width)
+    s.board.on_board(z1_board(), T0)
+    s.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
+    s.board.on_progress(progress_board())
+    s.board.on_called(called("A023", "5", T0), T0)
+    for now in (T0 + 0.1, T0 + 0.6, T0 + 82):  # blink on, blink off, the progress page
+        _, _, _ = s.step(now)
+        panels = [p for p in s.wall.walk(restrict=True) if type(p).__name__ == "Panel"]
+        cleared = s.redraw.cleared
+        s.redraw.damage.reset()
+        s.win.canvas.ask_update()
+        kit.pump(1)
+        by_clears = s.pixels()
+        assert s.redraw.cleared - cleared == len(panels) >= 4, (len(panels), s.redraw.cleared - cleared)  # every one
+        s.redraw.paint = lambda panel: False  # the same frame with every panel's rectangles
+        s.redraw.damage.reset()
+        s.win.canvas.ask_update()
+        kit.pump(1)
+        by_rects = s.pixels()
+        del s.redraw.paint
+        assert not differs(by_clears, by_rects, width), f"{now - T0}: {differs(by_clears, by_rects, width)}"
+
+
+def test_a_panel_outside_the_windows_own_frame_draws_its_rectangles(screen):
+    """An exported image (a screenshot) is drawn into an image of its own:
+    there a clear in window pixels would land in the wrong place, so the panels
+    draw their rectangles."""
+    from display.theme import HEADER_BG
+    s = screen(zones=["Z1"], layout="landscape", languages=["zh-CN", "en"])
+    header = next(p for p in s.wall.walk() if type(p).__name__ == "Panel" and tuple(p._color.rgba) == HEADER_BG)
+    assert header.painter is s.redraw and header.clearable
+    cleared = s.redraw.cleared
+    image = s.wall.export_as_image()
+    assert s.redraw.cleared == cleared
+    tex = image.texture
+    x, y = int(header.x) + 2, tex.height - 1 - (int(header.y) + 2)  # a corner: no text; rows run top down
+    px = tex.pixels[(y * tex.width + x) * 4:(y * tex.width + x) * 4 + 3]
+    assert all(abs(p - round(c * 255)) <= 1 for p, c in zip(px, HEADER_BG[:3])), (px, HEADER_BG)
