@@ -6,8 +6,10 @@ Measured through a real mosquitto, with the display app built headless
 - call_to_screen_p99_ms  the engine (`onewindow caller`, its own process) makes a call
                          (the event's `at`) → the display shows the number (as the big
                          call, or under it while an earlier call has its flash) and the
-                         frame holding it has been drawn and flushed to GL; configured
-                         as the app (30 fps, interrupt clock, paged notice).
+                         frame holding it has been drawn and flushed to GL (the first
+                         such frame, whenever the benchmark learns the number from the
+                         engine's reply); configured as the app (30 fps, interrupt clock,
+                         paged notice).
 - cpu_ms_per_call        (--cost N) what a call costs the display's process in CPU, free of the
                          machine's load: messages put straight into the display's inbox, each
                          call followed for flash_seconds + 0.5 s (its blink included); median of
