@@ -242,3 +242,25 @@ def test_a_panel_outside_the_windows_own_frame_draws_its_rectangles(screen):
     x, y = int(header.x) + 2, tex.height - 1 - (int(header.y) + 2)  # a corner: no text; rows run top down
     px = tex.pixels[(y * tex.width + x) * 4:(y * tex.width + x) * 4 + 3]
     assert all(abs(p - round(c * 255)) <= 1 for p, c in zip(px, HEADER_BG[:3])), (px, HEADER_BG)
+
+
+def test_only_a_solid_panel_in_window_pixels_is_painted_by_clears():
+    """A clear ignores opacity, the stencil and the transform: a panel under any
+    of them draws its rectangles."""
+    from kivy.uix.boxlayout import BoxLayout
+    from kivy.uix.relativelayout import RelativeLayout
+    from kivy.uix.stencilview import StencilView
+    from display.widgets import Panel
+    kit.window()
+    assert Panel((0.1, 0.2, 0.3, 1)).clearable
+    assert not Panel((0.1, 0.2, 0.3, 0.5)).clearable  # seen through
+    for holder in (StencilView(), RelativeLayout(), BoxLayout(opacity=0.5)):
+        outer = BoxLayout()
+        outer.add_widget(holder)
+        panel = Panel((0.1, 0.2, 0.3, 1))
+        holder.add_widget(panel)
+        assert not panel.clearable, type(holder).__name__
+    plain = BoxLayout()
+    panel = Panel((0.1, 0.2, 0.3, 1))
+    plain.add_widget(panel)
+    assert panel.clearable
