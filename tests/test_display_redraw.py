@@ -114,6 +114,17 @@ def screen():
         s.close()
 
 
+def a_call_on(screen, layout: str, progress: bool = False) -> Screen:
+    """A screen of zone Z1 with its board, waiting counts (and progress board) and A023 called at T0."""
+    s = screen(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
+    s.board.on_board(z1_board(), T0)
+    s.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
+    if progress:
+        s.board.on_progress(progress_board())
+    s.board.on_called(called("A023", "5", T0), T0)
+    return s
+
+
 def differs(a: bytes, b: bytes, width: int) -> str:
     bad = [i // 4 for i in range(0, len(a), 4) if a[i:i + 4] != b[i:i + 4]]
     xs, ys = [p % width for p in bad], [p // width for p in bad]
@@ -171,11 +182,8 @@ def test_a_new_call_redraws_a_small_part_of_the_screen(screen):
 @pytest.mark.parametrize("layout", ["landscape", "portrait"])
 def test_a_blink_redraws_only_the_blinking_box_and_equals_a_whole_frame(screen, layout):
     from display.redraw import pixel_box
-    s = screen(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
+    s = a_call_on(screen, layout)
     width = int(s.win.width)
-    s.board.on_board(z1_board(), T0)
-    s.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
-    s.board.on_called(called("A023", "5", T0), T0)
     s.step(T0 + 0.1)  # the call, blink on
     flash, hero = s.wall.flash_panel, s.wall.hero_panel
     box = pixel_box(flash.x, flash.y, flash.width, flash.height)
@@ -203,12 +211,8 @@ def test_a_blink_redraws_only_the_blinking_box_and_equals_a_whole_frame(screen, 
 
 @pytest.mark.parametrize("layout", ["landscape", "portrait"])
 def test_panels_painted_by_clears_are_the_picture_painted_by_their_rectangles(screen, layout):
-    s = screen(zones=["Z1"], layout=layout, languages=["zh-CN", "en"])
+    s = a_call_on(screen, layout, progress=True)
     width = int(s.win.width)
-    s.board.on_board(z1_board(), T0)
-    s.board.on_waiting(waits("Z1", {"A": 12, "Y": 3}))
-    s.board.on_progress(progress_board())
-    s.board.on_called(called("A023", "5", T0), T0)
     for now in (T0 + 0.1, T0 + 0.6, T0 + 82):  # blink on, blink off, the progress page
         _, _, _ = s.step(now)
         panels = [p for p in s.wall.walk(restrict=True) if type(p).__name__ == "Panel"]
