@@ -50,13 +50,28 @@ def pump(frames: int = 3) -> None:
         glFlush()  # SDL offscreen never flushes Mesa by itself (see display/app.py)
 
 
-def screenshot(widget, name: str, publish: bool = False) -> Path:
-    """Save ``widget`` as tests/artifacts/screens/NAME.png (and docs/screens/display/ when asked)."""
+def screenshot(widget, name: str, publish: bool = False, background=None) -> Path:
+    """Save ``widget`` as tests/artifacts/screens/NAME.png (and docs/screens/display/ when asked).
+
+    ``background``: the colour under it while it is exported.  A screen built
+    by the app (display/app.py) leaves its background to the window's clear
+    colour, which an exported widget does not have: without it the image would
+    be transparent there, not what the hall sees."""
+    from kivy.graphics import Color, InstructionGroup, Rectangle
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pump(3)
     path = ARTIFACTS / f"{name}.png"
-    widget.export_to_png(str(path))
-    if publish and os.environ.get("ONEWINDOW_PUBLISH_SCREENS"):
-        DOC_SCREENS.mkdir(parents=True, exist_ok=True)
-        widget.export_to_png(str(DOC_SCREENS / f"{name}.png"))
+    under = InstructionGroup()
+    if background is not None:
+        under.add(Color(*background))
+        under.add(Rectangle(pos=widget.pos, size=widget.size))
+        widget.canvas.before.insert(0, under)
+    try:
+        widget.export_to_png(str(path))
+        if publish and os.environ.get("ONEWINDOW_PUBLISH_SCREENS"):
+            DOC_SCREENS.mkdir(parents=True, exist_ok=True)
+            widget.export_to_png(str(DOC_SCREENS / f"{name}.png"))
+    finally:
+        if background is not None:
+            widget.canvas.before.remove(under)
     return path

@@ -23,6 +23,7 @@ from display.announcer_service import AnnouncerService
 from display.app import make_app
 from display.feed import DisplayFeed
 from display.synth import EspeakSynth, NullPlayer
+from display.theme import BG
 from tests.needs import needs
 
 pytestmark = [pytest.mark.broker, pytest.mark.ui]
@@ -109,7 +110,7 @@ def test_calls_reach_the_screen_and_the_announcer_in_order(running_engine, small
         # the newest call is drawn first (after A001's flash had its flash_min_seconds),
         # the earlier ones shift down a frame later
         pump_until(lambda: wall.texts_shown()["current"][:1] == ["A001  1号窗口"], what="A001 listed")
-        kit.screenshot(wall, "e2e-landscape-a002")
+        kit.screenshot(wall, "e2e-landscape-a002", background=BG)
 
         w5.call("next", {})    # G001, zone Z2: spoken, not on this Z1 screen
         w5.call("recall", {})  # G001 again
@@ -159,7 +160,7 @@ def test_display_rebuilds_from_retained_state_after_a_broker_restart(small_confi
         assert not feed.board.view(time.time()).flashing
         b.restart()  # persistence off: the broker forgets every retained message
         pump_until(lambda: wall.texts_shown()["offline"] != "", timeout=10, what="offline mark")
-        kit.screenshot(wall, "e2e-broker-restart-offline")
+        kit.screenshot(wall, "e2e-broker-restart-offline", background=BG)
         pump_until(lambda: wall.texts_shown()["offline"] == "" and client.connected, timeout=20,
                    what="reconnected")
         # the engine republished its retained state; the screen is the same and nothing flashes
