@@ -156,9 +156,8 @@ def minus(a: Rect, b: Rect) -> list[Rect]:
 
 
 def overlap(a: Rect, b: Rect) -> int:
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    return w * h if w > 0 and h > 0 else 0
+    both = intersect(a, b)
+    return both[2] * both[3] if both is not None else 0
 
 
 def look(widget) -> tuple[Any, Rect]:
@@ -266,23 +265,26 @@ class PartialRedraw:
             self.damage.reset()
         boxes = self.damage.update(self._items())
         self.boxes = boxes
-        if boxes is None:
-            self._full_at = now
-            self.frames["full"] += 1
-            window.clear()
-            self.drawing = True
-            try:
-                window.render_context.draw()
-            finally:
-                self.drawing = False
-            return True
-        if not boxes:
+        if boxes == []:
             self.frames["none"] += 1
             return True
+        self.drawing = True  # panels paint by clears from here (paint)
+        try:
+            if boxes is None:
+                self._full_at = now
+                self.frames["full"] += 1
+                window.clear()
+                window.render_context.draw()
+            else:
+                self.frames["partial"] += 1
+                self._draw_boxes(window, boxes)
+        finally:
+            self.drawing, self.scissor = False, None
+        return True
+
+    def _draw_boxes(self, window, boxes: list[Rect]) -> None:
         from kivy.graphics import opengl as gl
-        self.frames["partial"] += 1
         gl.glEnable(gl.GL_SCISSOR_TEST)
-        self.drawing = True
         try:
             for box in boxes:
                 # under an opaque panel (the big call's, blinking) the panel paints
@@ -295,9 +297,7 @@ class PartialRedraw:
                 self.scissor = box
                 window.render_context.draw()
         finally:
-            self.drawing, self.scissor = False, None
             gl.glDisable(gl.GL_SCISSOR_TEST)
-        return True
 
     def paint(self, panel) -> bool:
         """Paint ``panel``'s background by scissored clears, from inside its

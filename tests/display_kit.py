@@ -61,8 +61,9 @@ def screenshot(widget, name: str, publish: bool = False, background=None) -> Pat
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pump(3)
     path = ARTIFACTS / f"{name}.png"
-    under = InstructionGroup()
+    under = None
     if background is not None:
+        under = InstructionGroup()
         under.add(Color(*background))
         under.add(Rectangle(pos=widget.pos, size=widget.size))
         widget.canvas.before.insert(0, under)
@@ -72,6 +73,6 @@ def screenshot(widget, name: str, publish: bool = False, background=None) -> Pat
             DOC_SCREENS.mkdir(parents=True, exist_ok=True)
             widget.export_to_png(str(DOC_SCREENS / f"{name}.png"))
     finally:
-        if background is not None:
+        if under is not None:
             widget.canvas.before.remove(under)
     return path
